@@ -1,0 +1,304 @@
+"""The contact person's use cases, one command each (names are part of the contract).
+
+A command names the case, optionally the version it was made against (a stale version is
+refused), the permission it needs, and the one aggregate method it calls. The handler in
+:mod:`services.casework.handlers` does the rest: load, authorize, execute, save.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import ClassVar
+from uuid import UUID, uuid4
+
+from services.casework.domain import Case
+from services.shared.actor import Actor
+from tenants.roles import Permission
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportCase:
+    """A new report (melding). Creates the case; the reporter's school is given by the handler."""
+
+    permission: ClassVar[Permission] = Permission.CASE_REPORT
+    reporter_kind: str
+    summary: str
+    owner_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseCommand:
+    """A command on an existing case."""
+
+    permission: ClassVar[Permission]
+    case_id: UUID
+    expected_version: int | None = None
+
+    def authorize_on(self, actor: Actor, case: Case) -> None:
+        """Extra checks beyond the permission table (override where a rule needs the case)."""
+
+    def execute(self, case: Case) -> None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssignOwner(CaseCommand):
+    permission = Permission.CASE_MANAGE
+    owner_id: str
+
+    def execute(self, case: Case) -> None:
+        case.assign_owner(self.owner_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddParticipant(CaseCommand):
+    permission = Permission.CASE_MANAGE
+    pupil_ref: str
+    role: str
+    display_name: str = ""
+    group: str = ""
+    participant_id: UUID = field(default_factory=uuid4)
+
+    def execute(self, case: Case) -> None:
+        case.add_participant(
+            participant_id=self.participant_id,
+            pupil_ref=self.pupil_ref,
+            role=self.role,
+            display_name=self.display_name,
+            group=self.group,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldIntake(CaseCommand):
+    permission = Permission.CASE_MANAGE
+    held_on: date
+    summary: str
+
+    def execute(self, case: Case) -> None:
+        case.hold_intake(held_on=self.held_on, summary=self.summary)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MapSituation(CaseCommand):
+    permission = Permission.CASE_MANAGE
+    forms: list[str]
+    locations: list[str] = field(default_factory=list)
+    since: date | None = None
+    frequency: str
+    impact: str
+    description: str = ""
+
+    def execute(self, case: Case) -> None:
+        case.map_situation(
+            forms=self.forms,
+            locations=self.locations,
+            since=self.since,
+            frequency=self.frequency,
+            impact=self.impact,
+            description=self.description,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiscussSolutions(CaseCommand):
+    permission = Permission.CASE_MANAGE
+    desired: str
+    possible: str = ""
+    chosen_approach: str
+
+    def execute(self, case: Case) -> None:
+        case.discuss_solutions(
+            desired=self.desired, possible=self.possible, chosen_approach=self.chosen_approach
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class GiveConsent(CaseCommand):
+    permission = Permission.CASE_MANAGE
+    given_by: str
+    covers: list[str]
+    consent_id: UUID = field(default_factory=uuid4)
+
+    def execute(self, case: Case) -> None:
+        case.give_consent(consent_id=self.consent_id, given_by=self.given_by, covers=self.covers)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WithdrawConsent(CaseCommand):
+    permission = Permission.CASE_MANAGE
+    consent_id: UUID
+    reason: str = ""
+
+    def execute(self, case: Case) -> None:
+        case.withdraw_consent(consent_id=self.consent_id, reason=self.reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanStep(CaseCommand):
+    permission = Permission.CASE_PLAN_STEPS
+    kind: str
+    description: str
+    due_on: date | None = None
+    assignee_id: str | None = None
+    step_id: UUID = field(default_factory=uuid4)
+
+    def execute(self, case: Case) -> None:
+        case.plan_step(
+            step_id=self.step_id,
+            kind=self.kind,
+            description=self.description,
+            due_on=self.due_on,
+            assignee_id=self.assignee_id,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngagePerson(CaseCommand):
+    permission = Permission.CASE_PLAN_STEPS
+    step_id: UUID
+    user_id: str
+    staff_role: str
+    purpose: str = ""
+
+    def execute(self, case: Case) -> None:
+        case.engage_person(
+            step_id=self.step_id,
+            user_id=self.user_id,
+            staff_role=self.staff_role,
+            purpose=self.purpose,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompleteStep(CaseCommand):
+    permission = Permission.CASE_COMPLETE_STEP
+    step_id: UUID
+    outcome: str
+
+    def execute(self, case: Case) -> None:
+        case.complete_step(step_id=self.step_id, outcome=self.outcome)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelStep(CaseCommand):
+    permission = Permission.CASE_PLAN_STEPS
+    step_id: UUID
+    reason: str
+
+    def execute(self, case: Case) -> None:
+        case.cancel_step(step_id=self.step_id, reason=self.reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlagCriminalOffence(CaseCommand):
+    permission = Permission.CASE_POLICE
+    description: str
+
+    def execute(self, case: Case) -> None:
+        case.flag_criminal_offence(description=self.description)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdvisePoliceReport(CaseCommand):
+    permission = Permission.CASE_POLICE
+    advised_to: str
+    note: str = ""
+
+    def execute(self, case: Case) -> None:
+        case.advise_police_report(advised_to=self.advised_to, note=self.note)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordAgreement(CaseCommand):
+    permission = Permission.CASE_AGREEMENTS
+    text: str
+    parties: str
+    review_on: date | None = None
+    agreement_id: UUID = field(default_factory=uuid4)
+
+    def execute(self, case: Case) -> None:
+        case.record_agreement(
+            agreement_id=self.agreement_id,
+            text=self.text,
+            parties=self.parties,
+            review_on=self.review_on,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleFollowUp(CaseCommand):
+    permission = Permission.CASE_AFTERCARE
+    due_on: date
+    follow_up_id: UUID = field(default_factory=uuid4)
+
+    def execute(self, case: Case) -> None:
+        case.schedule_follow_up(follow_up_id=self.follow_up_id, due_on=self.due_on)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompleteFollowUp(CaseCommand):
+    permission = Permission.CASE_AFTERCARE
+    follow_up_id: UUID
+    agreements_kept: bool
+    bullying_stopped: bool
+    pupil_feels_safe: bool
+    notes: str = ""
+
+    def execute(self, case: Case) -> None:
+        case.complete_follow_up(
+            follow_up_id=self.follow_up_id,
+            agreements_kept=self.agreements_kept,
+            bullying_stopped=self.bullying_stopped,
+            pupil_feels_safe=self.pupil_feels_safe,
+            notes=self.notes,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddNote(CaseCommand):
+    permission = Permission.CASE_ADD_NOTE
+    text: str
+
+    def execute(self, case: Case) -> None:
+        case.add_note(text=self.text)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluateCase(CaseCommand):
+    permission = Permission.CASE_EVALUATE
+    went_well: str = ""
+    to_improve: str = ""
+    lessons: list[str] = field(default_factory=list)
+
+    def execute(self, case: Case) -> None:
+        case.evaluate(went_well=self.went_well, to_improve=self.to_improve, lessons=self.lessons)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShareLessons(CaseCommand):
+    permission = Permission.CASE_EVALUATE
+    coordinator_id: str
+
+    def execute(self, case: Case) -> None:
+        case.share_lessons(coordinator_id=self.coordinator_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseCase(CaseCommand):
+    permission = Permission.CASE_MANAGE
+    reason: str
+    explanation: str = ""
+
+    def execute(self, case: Case) -> None:
+        case.close(reason=self.reason, explanation=self.explanation)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReopenCase(CaseCommand):
+    permission = Permission.CASE_MANAGE
+    reason: str
+
+    def execute(self, case: Case) -> None:
+        case.reopen(reason=self.reason)

@@ -1,0 +1,838 @@
+"""The case (pestzaak) as an event-sourced aggregate.
+
+Every public command method checks its rules first (see :mod:`services.casework.rules`) and then
+calls one private ``@event`` method; that method's body is the only place state changes, and it
+runs again, unchanged, when the case is replayed from its events. Event class names are a
+permanent contract (DESIGN.md §3): never rename or reuse one; change a schema by raising its
+``class_version`` and adding an ``upcast_vN_vN+1`` static method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from services.casework import rules
+from services.casework.vocabulary import (
+    CaseStatus,
+    CloseReason,
+    ComplaintLevel,
+    ComplaintOutcome,
+    ComplaintSupportRole,
+    ConsentGiver,
+    Form,
+    Frequency,
+    Impact,
+    Location,
+    ParticipantRole,
+    PoliceAdviceTo,
+    ReporterKind,
+    StepKind,
+)
+from services.shared.actor import actor_id_now, actor_role_now
+from services.shared.errors import InvalidInput, WrongState
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def choice(kind: type[E], value: str, field_name: str) -> E:
+    """One value of a vocabulary, or a clear error listing the allowed values."""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(v.value for v in kind)
+        msg = f"{field_name} must be one of: {allowed}"
+        raise InvalidInput(msg) from None
+
+
+def choices(kind: type[E], values: list[str], field_name: str, *, required: bool) -> list[str]:
+    if isinstance(values, str):
+        values = [values]
+    picked = sorted({choice(kind, v, field_name).value for v in values})
+    if required and not picked:
+        msg = f"{field_name} needs at least one value"
+        raise InvalidInput(msg)
+    return picked
+
+
+# --- state held by the case (rebuilt from events, never stored on its own) -----------------
+
+
+@dataclass
+class Participant:
+    pupil_ref: str
+    display_name: str
+    group: str
+    role: str
+
+
+@dataclass
+class Consent:
+    given_by: str
+    covers: frozenset[str]
+    withdrawn: bool = False
+
+
+@dataclass
+class Step:
+    kind: str
+    description: str
+    due_on: date | None
+    assignee_id: str | None
+    status: str = "planned"  # planned | completed | cancelled
+    engaged: list[str] = field(default_factory=list)
+    outcome: str = ""
+
+
+@dataclass
+class FollowUp:
+    due_on: date
+    completed: bool = False
+    agreements_kept: bool | None = None
+    bullying_stopped: bool | None = None
+    pupil_feels_safe: bool | None = None
+
+
+@dataclass
+class Complaint:
+    level: str
+    complainant: str
+    status: str = "open"  # open | decided | withdrawn
+    support: dict[str, str] = field(default_factory=dict)  # user id -> support role
+    outcome: str = ""
+
+
+class Case(Aggregate):
+    """One bullying case at one school, from report to closing (and reopening)."""
+
+    class Event(Aggregate.Event):
+        """Base of every case event: who acted, in which role (the timestamp is the library's,
+        timezone-aware UTC)."""
+
+        actor_id: str = field(default_factory=actor_id_now, init=False)
+        actor_role: str = field(default_factory=actor_role_now, init=False)
+        class_version = 1
+
+    # --- the event catalogue ------------------------------------------------------------
+
+    class CaseReported(Event, Aggregate.Created):
+        school_id: UUID
+        reporter_kind: str
+        summary: str
+        owner_id: str | None
+
+    class OwnerAssigned(Event):
+        owner_id: str
+
+    class ParticipantAdded(Event):
+        participant_id: UUID
+        pupil_ref: str
+        display_name: str
+        group: str
+        role: str
+
+    class IntakeHeld(Event):
+        held_on: date
+        summary: str
+
+    class SituationMapped(Event):
+        forms: list[str]
+        locations: list[str]
+        since: date | None
+        frequency: str
+        impact: str
+        description: str
+
+    class SolutionsDiscussed(Event):
+        desired: str
+        possible: str
+        chosen_approach: str
+
+    class ConsentGiven(Event):
+        consent_id: UUID
+        given_by: str
+        covers: list[str]
+
+    class ConsentWithdrawn(Event):
+        consent_id: UUID
+        reason: str
+
+    class StepPlanned(Event):
+        step_id: UUID
+        kind: str
+        description: str
+        due_on: date | None
+        assignee_id: str | None
+
+    class PersonEngaged(Event):
+        step_id: UUID
+        user_id: str
+        staff_role: str
+        purpose: str
+
+    class StepCompleted(Event):
+        step_id: UUID
+        outcome: str
+
+    class StepCancelled(Event):
+        step_id: UUID
+        reason: str
+
+    class CriminalOffenceFlagged(Event):
+        description: str
+
+    class PoliceReportAdvised(Event):
+        advised_to: str
+        note: str
+
+    class AgreementRecorded(Event):
+        agreement_id: UUID
+        text: str
+        parties: str
+        review_on: date | None
+
+    class FollowUpScheduled(Event):
+        follow_up_id: UUID
+        due_on: date
+
+    class FollowUpCompleted(Event):
+        follow_up_id: UUID
+        agreements_kept: bool
+        bullying_stopped: bool
+        pupil_feels_safe: bool
+        notes: str
+
+    class NoteAdded(Event):
+        text: str
+
+    class ComplaintProcedureExplained(Event):
+        explained_to: str
+
+    class ComplaintFiled(Event):
+        complaint_id: UUID
+        level: str
+        complainant: str
+        summary: str
+        skip_reason: str
+
+    class ComplaintSupportAssigned(Event):
+        complaint_id: UUID
+        user_id: str
+        support_role: str
+
+    class ComplaintEscalated(Event):
+        complaint_id: UUID
+        from_level: str
+        to_level: str
+        reason: str
+        skip_reason: str
+
+    class ComplaintDecided(Event):
+        complaint_id: UUID
+        level: str
+        outcome: str
+        summary: str
+
+    class ComplaintWithdrawn(Event):
+        complaint_id: UUID
+        reason: str
+
+    class CaseEvaluated(Event):
+        went_well: str
+        to_improve: str
+        lessons: list[str]
+
+    class LessonsShared(Event):
+        coordinator_id: str
+
+    class CaseClosed(Event):
+        reason: str
+        explanation: str
+
+    class CaseReopened(Event):
+        reason: str
+
+    # --- creation ------------------------------------------------------------------------
+
+    @classmethod
+    def report(
+        cls, *, school_id: UUID, reporter_kind: str, summary: str, owner_id: str | None = None
+    ) -> Case:
+        """A report (melding) was received."""
+        return cls(
+            school_id=school_id,
+            reporter_kind=choice(ReporterKind, reporter_kind, "reporter_kind").value,
+            summary=rules.text(summary, "summary"),
+            owner_id=owner_id or None,
+        )
+
+    @event(CaseReported)
+    def __init__(
+        self, *, school_id: UUID, reporter_kind: str, summary: str, owner_id: str | None
+    ) -> None:
+        self.school_id = school_id
+        self.reporter_kind = reporter_kind
+        self.summary = summary
+        self.owner_id = owner_id
+        self.status = CaseStatus.REPORTED
+        self.participants: dict[UUID, Participant] = {}
+        self.intake_held_on: date | None = None
+        self.situation: dict[str, Any] | None = None
+        self.solutions: dict[str, str] | None = None
+        self.consents: dict[UUID, Consent] = {}
+        self.steps: dict[UUID, Step] = {}
+        self.engaged_user_ids: set[str] = set()
+        self.offence_flagged = False
+        self.police_advised = False
+        self.agreements: dict[UUID, str] = {}
+        self.follow_ups: dict[UUID, FollowUp] = {}
+        self.notes = 0
+        self.complaint_explained = False
+        self.complaints: dict[UUID, Complaint] = {}
+        self.evaluated = False
+        self.lessons: list[str] = []
+        self.lessons_shared = False
+        self.close_reason: str | None = None
+        self.reopened = 0
+
+    # --- derived state used by the rules ------------------------------------------------
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status is CaseStatus.CLOSED
+
+    def consent_covering(self, kind: StepKind | str) -> Consent | None:
+        for consent in self.consents.values():
+            if not consent.withdrawn and kind in consent.covers:
+                return consent
+        return None
+
+    @property
+    def aftercare_found_bullying_stopped(self) -> bool:
+        """The latest completed follow-up found the bullying stopped."""
+        done = [f for f in self.follow_ups.values() if f.completed]
+        return bool(done) and bool(done[-1].bullying_stopped)
+
+    def step(self, step_id: UUID) -> Step:
+        try:
+            return self.steps[step_id]
+        except KeyError:
+            msg = f"case {self.id} has no step {step_id}"
+            raise InvalidInput(msg) from None
+
+    def open_step(self, step_id: UUID) -> Step:
+        step = self.step(step_id)
+        if step.status != "planned":
+            msg = f"step {step_id} is already {step.status}"
+            raise WrongState(msg)
+        return step
+
+    def complaint(self, complaint_id: UUID) -> Complaint:
+        try:
+            complaint = self.complaints[complaint_id]
+        except KeyError:
+            msg = f"case {self.id} has no complaint {complaint_id}"
+            raise InvalidInput(msg) from None
+        return complaint
+
+    def open_complaint(self, complaint_id: UUID) -> Complaint:
+        complaint = self.complaint(complaint_id)
+        if complaint.status != "open":
+            msg = f"complaint {complaint_id} is already {complaint.status}"
+            raise WrongState(msg)
+        return complaint
+
+    def is_engaged(self, user_id: str) -> bool:
+        return user_id in self.engaged_user_ids
+
+    # --- intake and mapping ---------------------------------------------------------------
+
+    def assign_owner(self, owner_id: str) -> None:
+        rules.case_must_be_open(self)
+        self._assign_owner(owner_id=rules.text(owner_id, "owner_id"))
+
+    @event(OwnerAssigned)
+    def _assign_owner(self, owner_id: str) -> None:
+        self.owner_id = owner_id
+
+    def add_participant(
+        self,
+        *,
+        participant_id: UUID,
+        pupil_ref: str,
+        role: str,
+        display_name: str = "",
+        group: str = "",
+    ) -> None:
+        rules.case_must_be_open(self)
+        pupil_ref = rules.text(pupil_ref, "pupil_ref")
+        role = choice(ParticipantRole, role, "role").value
+        if any(p.pupil_ref == pupil_ref for p in self.participants.values()):
+            msg = "this pupil is already a participant of the case"
+            raise InvalidInput(msg)
+        self._add_participant(
+            participant_id=participant_id,
+            pupil_ref=pupil_ref,
+            display_name=rules.text(display_name, "display_name", required=False),
+            group=rules.text(group, "group", required=False),
+            role=role,
+        )
+
+    @event(ParticipantAdded)
+    def _add_participant(
+        self, participant_id: UUID, pupil_ref: str, display_name: str, group: str, role: str
+    ) -> None:
+        self.participants[participant_id] = Participant(pupil_ref, display_name, group, role)
+
+    def hold_intake(self, *, held_on: date, summary: str) -> None:
+        rules.case_must_be_open(self)
+        if self.intake_held_on is not None:
+            msg = f"the intake of case {self.id} was already recorded"
+            raise WrongState(msg)
+        if not isinstance(held_on, date):
+            raise InvalidInput("held_on must be a date")
+        self._hold_intake(held_on=held_on, summary=rules.text(summary, "summary"))
+
+    @event(IntakeHeld)
+    def _hold_intake(self, held_on: date, summary: str) -> None:
+        self.intake_held_on = held_on
+        self.status = CaseStatus.IN_PROGRESS
+
+    def map_situation(
+        self,
+        *,
+        forms: list[str],
+        locations: list[str],
+        since: date | None,
+        frequency: str,
+        impact: str,
+        description: str = "",
+    ) -> None:
+        rules.case_must_be_open(self)
+        self._map_situation(
+            forms=choices(Form, forms, "forms", required=True),
+            locations=choices(Location, locations, "locations", required=False),
+            since=since,
+            frequency=choice(Frequency, frequency, "frequency").value,
+            impact=choice(Impact, impact, "impact").value,
+            description=rules.text(description, "description", required=False),
+        )
+
+    @event(SituationMapped)
+    def _map_situation(
+        self,
+        forms: list[str],
+        locations: list[str],
+        since: date | None,
+        frequency: str,
+        impact: str,
+        description: str,
+    ) -> None:
+        self.situation = {
+            "forms": forms,
+            "locations": locations,
+            "since": since,
+            "frequency": frequency,
+            "impact": impact,
+        }
+
+    def discuss_solutions(self, *, desired: str, possible: str, chosen_approach: str) -> None:
+        rules.case_must_be_open(self)
+        self._discuss_solutions(
+            desired=rules.text(desired, "desired"),
+            possible=rules.text(possible, "possible", required=False),
+            chosen_approach=rules.text(chosen_approach, "chosen_approach"),
+        )
+
+    @event(SolutionsDiscussed)
+    def _discuss_solutions(self, desired: str, possible: str, chosen_approach: str) -> None:
+        self.solutions = {"desired": desired, "possible": possible, "chosen": chosen_approach}
+
+    # --- consent and steps -------------------------------------------------------------------
+
+    def give_consent(self, *, consent_id: UUID, given_by: str, covers: list[str]) -> None:
+        """The pupil (and/or parents) know about these kinds of steps and are ready for them."""
+        rules.case_must_be_open(self)
+        self._give_consent(
+            consent_id=consent_id,
+            given_by=choice(ConsentGiver, given_by, "given_by").value,
+            covers=choices(StepKind, covers, "covers", required=True),
+        )
+
+    @event(ConsentGiven)
+    def _give_consent(self, consent_id: UUID, given_by: str, covers: list[str]) -> None:
+        self.consents[consent_id] = Consent(given_by, frozenset(covers))
+
+    def withdraw_consent(self, *, consent_id: UUID, reason: str = "") -> None:
+        rules.case_must_be_open(self)
+        consent = self.consents.get(consent_id)
+        if consent is None:
+            msg = f"case {self.id} has no consent {consent_id}"
+            raise InvalidInput(msg)
+        if consent.withdrawn:
+            msg = f"consent {consent_id} was already withdrawn"
+            raise WrongState(msg)
+        self._withdraw_consent(
+            consent_id=consent_id, reason=rules.text(reason, "reason", required=False)
+        )
+
+    @event(ConsentWithdrawn)
+    def _withdraw_consent(self, consent_id: UUID, reason: str) -> None:
+        self.consents[consent_id].withdrawn = True
+
+    def plan_step(
+        self,
+        *,
+        step_id: UUID,
+        kind: str,
+        description: str,
+        due_on: date | None = None,
+        assignee_id: str | None = None,
+    ) -> None:
+        rules.case_must_be_open(self)
+        step_kind = choice(StepKind, kind, "kind")
+        rules.consent_must_cover_step(self, step_kind)
+        if step_id in self.steps:
+            msg = f"step {step_id} already exists"
+            raise InvalidInput(msg)
+        self._plan_step(
+            step_id=step_id,
+            kind=step_kind.value,
+            description=rules.text(description, "description"),
+            due_on=due_on,
+            assignee_id=assignee_id or None,
+        )
+
+    @event(StepPlanned)
+    def _plan_step(
+        self,
+        step_id: UUID,
+        kind: str,
+        description: str,
+        due_on: date | None,
+        assignee_id: str | None,
+    ) -> None:
+        self.steps[step_id] = Step(kind, description, due_on, assignee_id)
+
+    def engage_person(
+        self, *, step_id: UUID, user_id: str, staff_role: str, purpose: str = ""
+    ) -> None:
+        """Engage a colleague for a planned step; they may then act on this case only."""
+        rules.case_must_be_open(self)
+        step = self.open_step(step_id)
+        rules.consent_must_cover_step(self, StepKind(step.kind))
+        self._engage_person(
+            step_id=step_id,
+            user_id=rules.text(user_id, "user_id"),
+            staff_role=rules.text(staff_role, "staff_role"),
+            purpose=rules.text(purpose, "purpose", required=False),
+        )
+
+    @event(PersonEngaged)
+    def _engage_person(self, step_id: UUID, user_id: str, staff_role: str, purpose: str) -> None:
+        self.steps[step_id].engaged.append(user_id)
+        self.engaged_user_ids.add(user_id)
+
+    def complete_step(self, *, step_id: UUID, outcome: str) -> None:
+        rules.case_must_be_open(self)
+        step = self.open_step(step_id)
+        rules.consent_must_cover_step(self, StepKind(step.kind))
+        self._complete_step(step_id=step_id, outcome=rules.text(outcome, "outcome"))
+
+    @event(StepCompleted)
+    def _complete_step(self, step_id: UUID, outcome: str) -> None:
+        self.steps[step_id].status = "completed"
+        self.steps[step_id].outcome = outcome
+
+    def cancel_step(self, *, step_id: UUID, reason: str) -> None:
+        rules.case_must_be_open(self)
+        self.open_step(step_id)
+        self._cancel_step(step_id=step_id, reason=rules.text(reason, "reason"))
+
+    @event(StepCancelled)
+    def _cancel_step(self, step_id: UUID, reason: str) -> None:
+        self.steps[step_id].status = "cancelled"
+
+    # --- criminal offences ------------------------------------------------------------------
+
+    def flag_criminal_offence(self, *, description: str) -> None:
+        rules.case_must_be_open(self)
+        self._flag_criminal_offence(description=rules.text(description, "description"))
+
+    @event(CriminalOffenceFlagged)
+    def _flag_criminal_offence(self, description: str) -> None:
+        self.offence_flagged = True
+
+    def advise_police_report(self, *, advised_to: str, note: str = "") -> None:
+        """Advise the parents, or the pupil of age, to report to the police (seed task 1)."""
+        rules.case_must_be_open(self)
+        rules.police_advice_needs_offence(self)
+        self._advise_police_report(
+            advised_to=choice(PoliceAdviceTo, advised_to, "advised_to").value,
+            note=rules.text(note, "note", required=False),
+        )
+
+    @event(PoliceReportAdvised)
+    def _advise_police_report(self, advised_to: str, note: str) -> None:
+        self.police_advised = True
+
+    # --- agreements and aftercare ---------------------------------------------------------
+
+    def record_agreement(
+        self, *, agreement_id: UUID, text: str, parties: str, review_on: date | None = None
+    ) -> None:
+        rules.case_must_be_open(self)
+        self._record_agreement(
+            agreement_id=agreement_id,
+            text=rules.text(text, "text"),
+            parties=rules.text(parties, "parties"),
+            review_on=review_on,
+        )
+
+    @event(AgreementRecorded)
+    def _record_agreement(
+        self, agreement_id: UUID, text: str, parties: str, review_on: date | None
+    ) -> None:
+        self.agreements[agreement_id] = text
+
+    def schedule_follow_up(self, *, follow_up_id: UUID, due_on: date) -> None:
+        rules.case_must_be_open(self)
+        if not isinstance(due_on, date):
+            raise InvalidInput("due_on must be a date")
+        self._schedule_follow_up(follow_up_id=follow_up_id, due_on=due_on)
+
+    @event(FollowUpScheduled)
+    def _schedule_follow_up(self, follow_up_id: UUID, due_on: date) -> None:
+        self.follow_ups[follow_up_id] = FollowUp(due_on)
+
+    def complete_follow_up(
+        self,
+        *,
+        follow_up_id: UUID,
+        agreements_kept: bool,
+        bullying_stopped: bool,
+        pupil_feels_safe: bool,
+        notes: str = "",
+    ) -> None:
+        """Aftercare (nazorg): were the agreements kept, did the bullying stop, is the pupil
+        safe?"""
+        rules.case_must_be_open(self)
+        follow_up = self.follow_ups.get(follow_up_id)
+        if follow_up is None:
+            msg = f"case {self.id} has no follow-up {follow_up_id}"
+            raise InvalidInput(msg)
+        if follow_up.completed:
+            msg = f"follow-up {follow_up_id} was already recorded"
+            raise WrongState(msg)
+        self._complete_follow_up(
+            follow_up_id=follow_up_id,
+            agreements_kept=bool(agreements_kept),
+            bullying_stopped=bool(bullying_stopped),
+            pupil_feels_safe=bool(pupil_feels_safe),
+            notes=rules.text(notes, "notes", required=False),
+        )
+
+    @event(FollowUpCompleted)
+    def _complete_follow_up(
+        self,
+        follow_up_id: UUID,
+        agreements_kept: bool,
+        bullying_stopped: bool,
+        pupil_feels_safe: bool,
+        notes: str,
+    ) -> None:
+        f = self.follow_ups.pop(follow_up_id)  # re-insert: completion order decides "latest"
+        f.completed = True
+        f.agreements_kept = agreements_kept
+        f.bullying_stopped = bullying_stopped
+        f.pupil_feels_safe = pupil_feels_safe
+        self.follow_ups[follow_up_id] = f
+
+    def add_note(self, *, text: str) -> None:
+        rules.case_must_be_open(self)
+        self._add_note(text=rules.text(text, "text"))
+
+    @event(NoteAdded)
+    def _add_note(self, text: str) -> None:
+        self.notes += 1
+
+    # --- complaints (allowed after closing too) ---------------------------------------------
+
+    def explain_complaint_procedure(self, *, explained_to: str) -> None:
+        self._explain_complaint_procedure(explained_to=rules.text(explained_to, "explained_to"))
+
+    @event(ComplaintProcedureExplained)
+    def _explain_complaint_procedure(self, explained_to: str) -> None:
+        self.complaint_explained = True
+
+    def file_complaint(
+        self,
+        *,
+        complaint_id: UUID,
+        complainant: str,
+        summary: str,
+        level: str = ComplaintLevel.MANAGEMENT,
+        skip_reason: str = "",
+    ) -> None:
+        to_level = choice(ComplaintLevel, level, "level")
+        rules.complaint_level_must_rise(None, to_level, skip_reason)
+        if complaint_id in self.complaints:
+            msg = f"complaint {complaint_id} already exists"
+            raise InvalidInput(msg)
+        self._file_complaint(
+            complaint_id=complaint_id,
+            level=to_level.value,
+            complainant=rules.text(complainant, "complainant"),
+            summary=rules.text(summary, "summary"),
+            skip_reason=rules.text(skip_reason, "skip_reason", required=False),
+        )
+
+    @event(ComplaintFiled)
+    def _file_complaint(
+        self, complaint_id: UUID, level: str, complainant: str, summary: str, skip_reason: str
+    ) -> None:
+        self.complaints[complaint_id] = Complaint(level, complainant)
+
+    def assign_complaint_support(
+        self, *, complaint_id: UUID, user_id: str, support_role: str
+    ) -> None:
+        self.open_complaint(complaint_id)
+        self._assign_complaint_support(
+            complaint_id=complaint_id,
+            user_id=rules.text(user_id, "user_id"),
+            support_role=choice(ComplaintSupportRole, support_role, "support_role").value,
+        )
+
+    @event(ComplaintSupportAssigned)
+    def _assign_complaint_support(
+        self, complaint_id: UUID, user_id: str, support_role: str
+    ) -> None:
+        self.complaints[complaint_id].support[user_id] = support_role
+
+    def escalate_complaint(
+        self, *, complaint_id: UUID, to_level: str, reason: str, skip_reason: str = ""
+    ) -> None:
+        complaint = self.complaint(complaint_id)
+        if complaint.status == "withdrawn":
+            msg = f"complaint {complaint_id} was withdrawn"
+            raise WrongState(msg)
+        level = choice(ComplaintLevel, to_level, "to_level")
+        rules.complaint_level_must_rise(ComplaintLevel(complaint.level), level, skip_reason)
+        self._escalate_complaint(
+            complaint_id=complaint_id,
+            from_level=complaint.level,
+            to_level=level.value,
+            reason=rules.text(reason, "reason"),
+            skip_reason=rules.text(skip_reason, "skip_reason", required=False),
+        )
+
+    @event(ComplaintEscalated)
+    def _escalate_complaint(
+        self, complaint_id: UUID, from_level: str, to_level: str, reason: str, skip_reason: str
+    ) -> None:
+        # An escalation reopens the complaint at the next level, also after a decision there.
+        self.complaints[complaint_id].level = to_level
+        self.complaints[complaint_id].status = "open"
+
+    def decide_complaint(self, *, complaint_id: UUID, outcome: str, summary: str) -> None:
+        complaint = self.open_complaint(complaint_id)
+        self._decide_complaint(
+            complaint_id=complaint_id,
+            level=complaint.level,
+            outcome=choice(ComplaintOutcome, outcome, "outcome").value,
+            summary=rules.text(summary, "summary"),
+        )
+
+    @event(ComplaintDecided)
+    def _decide_complaint(self, complaint_id: UUID, level: str, outcome: str, summary: str) -> None:
+        self.complaints[complaint_id].status = "decided"
+        self.complaints[complaint_id].outcome = outcome
+
+    def withdraw_complaint(self, *, complaint_id: UUID, reason: str = "") -> None:
+        self.open_complaint(complaint_id)
+        self._withdraw_complaint(
+            complaint_id=complaint_id, reason=rules.text(reason, "reason", required=False)
+        )
+
+    @event(ComplaintWithdrawn)
+    def _withdraw_complaint(self, complaint_id: UUID, reason: str) -> None:
+        self.complaints[complaint_id].status = "withdrawn"
+
+    @property
+    def complaint_level(self) -> str | None:
+        """The highest level of any complaint of this case (None: no complaint)."""
+        levels = [ComplaintLevel(c.level) for c in self.complaints.values()]
+        return max(levels, key=lambda lvl: lvl.rank).value if levels else None
+
+    # --- evaluation, closing ------------------------------------------------------------------
+
+    def evaluate(self, *, went_well: str, to_improve: str, lessons: list[str]) -> None:
+        rules.case_must_be_open(self)
+        cleaned = [rules.text(lesson, "lesson") for lesson in lessons if lesson.strip()]
+        self._evaluate(
+            went_well=rules.text(went_well, "went_well", required=False),
+            to_improve=rules.text(to_improve, "to_improve", required=False),
+            lessons=cleaned,
+        )
+
+    @event(CaseEvaluated)
+    def _evaluate(self, went_well: str, to_improve: str, lessons: list[str]) -> None:
+        self.evaluated = True
+        self.lessons = list(lessons)
+
+    def share_lessons(self, *, coordinator_id: str) -> None:
+        """Share the evaluated lessons with the anti-bullying coordinator (seed task 3)."""
+        if not self.evaluated:
+            msg = "lessons can only be shared after the case was evaluated"
+            raise WrongState(msg)
+        if not self.lessons:
+            msg = "the evaluation recorded no lessons to share"
+            raise WrongState(msg)
+        self._share_lessons(coordinator_id=rules.text(coordinator_id, "coordinator_id"))
+
+    @event(LessonsShared)
+    def _share_lessons(self, coordinator_id: str) -> None:
+        self.lessons_shared = True
+
+    def close(self, *, reason: str, explanation: str = "") -> None:
+        rules.case_must_be_open(self)
+        close_reason = choice(CloseReason, reason, "reason")
+        rules.case_may_close(self, close_reason, explanation)
+        self._close(
+            reason=close_reason.value,
+            explanation=rules.text(explanation, "explanation", required=False),
+        )
+
+    @event(CaseClosed)
+    def _close(self, reason: str, explanation: str) -> None:
+        self.status = CaseStatus.CLOSED
+        self.close_reason = reason
+
+    def reopen(self, *, reason: str) -> None:
+        if not self.is_closed:
+            msg = f"case {self.id} is not closed"
+            raise WrongState(msg)
+        self._reopen(reason=rules.text(reason, "reason"))
+
+    @event(CaseReopened)
+    def _reopen(self, reason: str) -> None:
+        self.status = (
+            CaseStatus.IN_PROGRESS if self.intake_held_on is not None else CaseStatus.REPORTED
+        )
+        self.close_reason = None
+        self.reopened += 1
+        # A reopened case needs fresh aftercare and a fresh evaluation before it closes again.
+        self.evaluated = False
+        self.follow_ups = {k: v for k, v in self.follow_ups.items() if not v.completed}
+
+
+EVENT_TYPES: tuple[type[Case.Event], ...] = tuple(
+    v
+    for v in vars(Case).values()
+    if isinstance(v, type) and issubclass(v, Case.Event) and v is not Case.Event
+)

@@ -1,0 +1,106 @@
+"""The complaint part of a case (klachtenregeling): explain, file, support, escalate, decide.
+
+Complaints live in the case's own log (a complaint can be filed after closing), but they are a
+context of their own: other roles act here (schoolcontactpersoon, vertrouwenspersoon, directie,
+bestuur) and the level ladder is its own rule
+(:func:`services.casework.rules.complaint_level_must_rise`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from uuid import UUID, uuid4
+
+from services.casework.commands import CaseCommand
+from services.casework.domain import Case
+from services.casework.vocabulary import ComplaintLevel
+from services.shared.actor import Actor
+from services.shared.errors import PermissionDenied
+from tenants.roles import Permission, may_complain_at_level
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExplainComplaintProcedure(CaseCommand):
+    permission = Permission.COMPLAINT_EXPLAIN
+    explained_to: str
+
+    def execute(self, case: Case) -> None:
+        case.explain_complaint_procedure(explained_to=self.explained_to)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileComplaint(CaseCommand):
+    permission = Permission.COMPLAINT_FILE
+    complainant: str
+    summary: str
+    level: str = ComplaintLevel.MANAGEMENT.value
+    skip_reason: str = ""
+    complaint_id: UUID = field(default_factory=uuid4)
+
+    def execute(self, case: Case) -> None:
+        case.file_complaint(
+            complaint_id=self.complaint_id,
+            complainant=self.complainant,
+            summary=self.summary,
+            level=self.level,
+            skip_reason=self.skip_reason,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssignComplaintSupport(CaseCommand):
+    permission = Permission.COMPLAINT_SUPPORT
+    complaint_id: UUID
+    user_id: str
+    support_role: str
+
+    def execute(self, case: Case) -> None:
+        case.assign_complaint_support(
+            complaint_id=self.complaint_id, user_id=self.user_id, support_role=self.support_role
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EscalateComplaint(CaseCommand):
+    permission = Permission.COMPLAINT_ESCALATE
+    complaint_id: UUID
+    to_level: str
+    reason: str
+    skip_reason: str = ""
+
+    def execute(self, case: Case) -> None:
+        case.escalate_complaint(
+            complaint_id=self.complaint_id,
+            to_level=self.to_level,
+            reason=self.reason,
+            skip_reason=self.skip_reason,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecideComplaint(CaseCommand):
+    permission = Permission.COMPLAINT_DECIDE
+    complaint_id: UUID
+    outcome: str
+    summary: str
+
+    def authorize_on(self, actor: Actor, case: Case) -> None:
+        level = case.complaint(self.complaint_id).level
+        if not may_complain_at_level(actor.role, level):
+            msg = f"role '{actor.role}' does not decide complaints at level '{level}'"
+            raise PermissionDenied(msg)
+
+    def execute(self, case: Case) -> None:
+        case.decide_complaint(
+            complaint_id=self.complaint_id, outcome=self.outcome, summary=self.summary
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WithdrawComplaint(CaseCommand):
+    permission = Permission.COMPLAINT_WITHDRAW
+    complaint_id: UUID
+    reason: str = ""
+
+    def execute(self, case: Case) -> None:
+        case.withdraw_complaint(complaint_id=self.complaint_id, reason=self.reason)

@@ -1,0 +1,59 @@
+"""Who is acting: set once per request or command, read by every event.
+
+The web layer (or the CLI, or a job) calls :func:`acting_as` around a command; the base event class
+of every aggregate reads :data:`current_actor` when the event is created, so no command method has
+to pass "who did it" along by hand (eventsourcing ``examples/contentmanagement``; Zulip's
+``acting_user``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from tenants.roles import Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person acting in one role. ``user_id`` is an opaque identifier, never a name."""
+
+    user_id: str
+    role: Role
+
+
+current_actor: ContextVar[Actor | None] = ContextVar("current_actor", default=None)
+
+SYSTEM = Actor(user_id="system", role=Role.OPERATOR)
+
+
+class NoActorError(RuntimeError):
+    """An event was created outside :func:`acting_as`: every event needs an actor."""
+
+
+def require_actor() -> Actor:
+    actor = current_actor.get()
+    if actor is None:
+        msg = "no acting user set: wrap the command in acting_as(actor)"
+        raise NoActorError(msg)
+    return actor
+
+
+def actor_id_now() -> str:
+    return require_actor().user_id
+
+
+def actor_role_now() -> str:
+    return str(require_actor().role)
+
+
+@contextmanager
+def acting_as(actor: Actor) -> Iterator[Actor]:
+    """Run the enclosed commands as ``actor``."""
+    token = current_actor.set(actor)
+    try:
+        yield actor
+    finally:
+        current_actor.reset(token)

@@ -1,0 +1,80 @@
+"""Domain errors: every refused command raises one of these, before any event is stored.
+
+Each error has a stable ``code`` (for the API and for Dutch UI texts) and a message in plain
+English that names what is missing. Messages never contain personal data or free text from a
+case: they name identifiers and kinds only.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A command was refused. Nothing was stored."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class SchoolNotFound(NotFound):
+    code = "school_not_found"
+
+
+class CaseNotFound(NotFound):
+    code = "case_not_found"
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+
+
+class ConcurrencyConflict(DomainError):
+    """Someone else changed the case at the same time; reload and try again."""
+
+    code = "conflict"
+
+
+class StaleVersion(ConcurrencyConflict):
+    """The command was made against an older version of the case than the stored one."""
+
+    code = "stale_version"
+
+
+class RuleViolation(DomainError):
+    """One of the case's invariants (DESIGN.md §3) refused the command."""
+
+    code = "rule_violation"
+
+
+class ConsentMissing(RuleViolation):
+    code = "consent_missing"
+
+
+class OffenceNotFlagged(RuleViolation):
+    code = "offence_not_flagged"
+
+
+class ComplaintLevelError(RuleViolation):
+    code = "complaint_level"
+
+
+class CloseNotAllowed(RuleViolation):
+    code = "close_not_allowed"
+
+
+class CaseClosed(RuleViolation):
+    code = "case_closed"
+
+
+class WrongState(RuleViolation):
+    code = "wrong_state"

@@ -1,0 +1,321 @@
+"""Demo data: a board with three schools and about thirty cases that use every event type.
+
+Everything here is clearly fictitious ("Leerling Test-07", "Demo-mentor"): the demo must never
+look like real children's data. Cases follow archetypes from the seed documents, from a report
+that still waits for its intake to a complaint that went up to the bestuur.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from uuid import UUID
+
+from services.casework import commands as c
+from services.casework.domain import EVENT_TYPES
+from services.casework.handlers import CaseService
+from services.complaints import commands as k
+from services.shared.actor import Actor
+from tenants.roles import Role
+
+DEMO_BOARD = "Stichting Demo Onderwijs"
+DEMO_SCHOOLS = ("Demo Basisschool De Regenboog", "Demo Kindcentrum Het Anker", "Demo College Zuid")
+CASES_PER_SCHOOL = 10
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """The demo users of one school, by role (``who.teacher``). Ids are opaque and fake."""
+
+    slug: str
+
+    def __getattr__(self, role: str) -> Actor:
+        return demo_actor(self.slug, Role(role))
+
+
+def demo_actor(slug: str, role: Role) -> Actor:
+    return Actor(user_id=f"demo-{slug}-{role.value}", role=role)
+
+
+@dataclass
+class SeedReport:
+    cases: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+
+
+def _participant(case_id: UUID, n: int, role: str) -> c.AddParticipant:
+    return c.AddParticipant(
+        case_id=case_id,
+        role=role,
+        pupil_ref=f"LL-{n:04d}",
+        display_name=f"Leerling Test-{n:02d}",
+        group="groep 7",
+    )
+
+
+def seed_school(service: CaseService, slug: str, *, today: date | None = None) -> SeedReport:
+    """Create the demo cases of one school through the real command handlers."""
+    today = today or date.today()  # noqa: DTZ011 - a calendar day, not a moment
+    who = Staffing(slug)
+    cp = who.contact_person
+    report = SeedReport()
+    archetypes: list[Callable[[CaseService, Staffing, UUID, date], None]] = [
+        _waiting_for_intake,
+        _mapped,
+        _steps_under_way,
+        _consent_withdrawn,
+        _criminal_offence,
+        _resolved_and_closed,
+        _referred,
+        _complaint_to_board,
+        _reopened,
+        _aftercare_overdue,
+    ]
+    for n in range(CASES_PER_SCHOOL):
+        make = archetypes[n % len(archetypes)]
+        case_id = service.report(
+            who.teacher if n % 3 == 0 else cp,
+            c.ReportCase(
+                reporter_kind=["parent", "target_pupil", "staff", "peer", "anonymous"][n % 5],
+                summary=f"Fictieve melding {n + 1}: demo-tekst, geen echte leerling.",
+                owner_id=cp.user_id,
+            ),
+        )
+        make(service, who, case_id, today - timedelta(days=3 * n))
+        report.cases += 1
+    return report
+
+
+def _intake(s: CaseService, who: Staffing, case_id: UUID, day: date, n: int) -> None:
+    cp = who.contact_person
+    s.handle(cp, _participant(case_id, n, "target"))
+    s.handle(cp, _participant(case_id, n + 40, "actor"))
+    s.handle(cp, _participant(case_id, n + 80, "bystander" if n % 2 else "supporter"))
+    s.handle(cp, c.HoldIntake(case_id=case_id, held_on=day, summary="Intakegesprek (demo)."))
+    s.handle(
+        cp,
+        c.MapSituation(
+            case_id=case_id,
+            forms=["verbal", "online"] if n % 2 else ["relational"],
+            locations=["schoolyard", "online"],
+            since=day - timedelta(days=30),
+            frequency="weekly",
+            impact="moderate",
+            description="Demo-beschrijving.",
+        ),
+    )
+
+
+def _consent_and_step(s: CaseService, who: Staffing, case_id: UUID) -> UUID:
+    cp = who.contact_person
+    s.handle(
+        cp,
+        c.DiscussSolutions(
+            case_id=case_id,
+            desired="Dat het stopt.",
+            possible="Gesprek, steungroep.",
+            chosen_approach="Gesprek met pester en mentor inschakelen.",
+        ),
+    )
+    s.handle(
+        cp,
+        c.GiveConsent(
+            case_id=case_id,
+            given_by="pupil_and_parents",
+            covers=["talk_with_actor", "engage_colleague", "group_approach"],
+        ),
+    )
+    step = c.PlanStep(case_id=case_id, kind="talk_with_actor", description="Gesprek met pester.")
+    s.handle(cp, step)
+    s.handle(
+        cp,
+        c.EngagePerson(
+            case_id=case_id,
+            step_id=step.step_id,
+            user_id=who.teacher.user_id,
+            staff_role="mentor",
+            purpose="Gesprek voeren met de pester.",
+        ),
+    )
+    return step.step_id
+
+
+def _waiting_for_intake(s: CaseService, who: Staffing, case_id: UUID, _day: date) -> None:
+    s.handle(who.contact_person, c.AddNote(case_id=case_id, text="Melding ontvangen (demo)."))
+
+
+def _mapped(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
+    _intake(s, who, case_id, day, 2)
+
+
+def _steps_under_way(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
+    _intake(s, who, case_id, day, 3)
+    step = _consent_and_step(s, who, case_id)
+    # The engaged mentor completes the step and leaves a note: engaged staff act on this case.
+    s.handle(who.teacher, c.CompleteStep(case_id=case_id, step_id=step, outcome="Gesprek gevoerd."))
+    group = c.PlanStep(case_id=case_id, kind="group_approach", description="Steungroep.")
+    s.handle(who.contact_person, group)
+    s.handle(
+        who.contact_person,
+        c.CancelStep(case_id=case_id, step_id=group.step_id, reason="Niet meer nodig."),
+    )
+
+
+def _consent_withdrawn(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
+    _intake(s, who, case_id, day, 4)
+    consent = c.GiveConsent(case_id=case_id, given_by="pupil", covers=["inform_parents_of_actor"])
+    s.handle(who.contact_person, consent)
+    s.handle(
+        who.contact_person,
+        c.WithdrawConsent(
+            case_id=case_id,
+            consent_id=consent.consent_id,
+            reason="Leerling is er nog niet aan toe.",
+        ),
+    )
+
+
+def _criminal_offence(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
+    _intake(s, who, case_id, day, 5)
+    cp = who.contact_person
+    s.handle(cp, c.FlagCriminalOffence(case_id=case_id, description="Bedreiging (demo)."))
+    s.handle(cp, c.AdvisePoliceReport(case_id=case_id, advised_to="parents", note="Demo."))
+
+
+def _aftercare(s: CaseService, who: Staffing, case_id: UUID, day: date, *, stopped: bool) -> None:
+    cp = who.contact_person
+    s.handle(
+        cp,
+        c.RecordAgreement(
+            case_id=case_id,
+            text="Pester laat de gepeste leerling met rust.",
+            parties="leerlingen en mentor",
+            review_on=day + timedelta(days=14),
+        ),
+    )
+    follow_up = c.ScheduleFollowUp(case_id=case_id, due_on=day + timedelta(days=14))
+    s.handle(cp, follow_up)
+    s.handle(
+        cp,
+        c.CompleteFollowUp(
+            case_id=case_id,
+            follow_up_id=follow_up.follow_up_id,
+            agreements_kept=stopped,
+            bullying_stopped=stopped,
+            pupil_feels_safe=stopped,
+            notes="Nazorggesprek (demo).",
+        ),
+    )
+
+
+def _evaluate_and_close(s: CaseService, who: Staffing, case_id: UUID) -> None:
+    cp = who.contact_person
+    s.handle(
+        cp,
+        c.EvaluateCase(
+            case_id=case_id,
+            went_well="Snelle intake.",
+            to_improve="Eerder ouders betrekken.",
+            lessons=["Ouders van beide kanten eerder betrekken."],
+        ),
+    )
+    s.handle(cp, c.ShareLessons(case_id=case_id, coordinator_id=who.coordinator.user_id))
+    s.handle(cp, c.CloseCase(case_id=case_id, reason="resolved"))
+
+
+def _resolved_and_closed(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
+    _intake(s, who, case_id, day, 6)
+    _consent_and_step(s, who, case_id)
+    _aftercare(s, who, case_id, day, stopped=True)
+    _evaluate_and_close(s, who, case_id)
+
+
+def _referred(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
+    _intake(s, who, case_id, day, 7)
+    s.handle(
+        who.contact_person,
+        c.CloseCase(case_id=case_id, reason="referred", explanation="Doorverwezen naar zorgteam."),
+    )
+
+
+def _complaint_to_board(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
+    _intake(s, who, case_id, day, 8)
+    _aftercare(s, who, case_id, day, stopped=False)
+    s.handle(
+        who.contact_person,
+        k.ExplainComplaintProcedure(case_id=case_id, explained_to="ouders"),
+    )
+    complaint = k.FileComplaint(
+        case_id=case_id, complainant="ouders", summary="Onvoldoende ingegrepen (demo)."
+    )
+    s.handle(who.school_contact, complaint)
+    s.handle(
+        who.school_contact,
+        k.AssignComplaintSupport(
+            case_id=case_id,
+            complaint_id=complaint.complaint_id,
+            user_id=who.confidential_advisor.user_id,
+            support_role="confidential_advisor",
+        ),
+    )
+    s.handle(
+        who.management,
+        k.DecideComplaint(
+            case_id=case_id,
+            complaint_id=complaint.complaint_id,
+            outcome="rejected",
+            summary="Directie: school heeft voldoende gedaan (demo).",
+        ),
+    )
+    s.handle(
+        who.confidential_advisor,
+        k.EscalateComplaint(
+            case_id=case_id,
+            complaint_id=complaint.complaint_id,
+            to_level="board",
+            reason="Ouders niet tevreden met besluit directie.",
+        ),
+    )
+    s.handle(
+        who.board,
+        k.DecideComplaint(
+            case_id=case_id,
+            complaint_id=complaint.complaint_id,
+            outcome="partly_upheld",
+            summary="Bestuur: deels gegrond (demo).",
+        ),
+    )
+    second = k.FileComplaint(case_id=case_id, complainant="ouders", summary="Tweede klacht (demo).")
+    s.handle(who.school_contact, second)
+    s.handle(
+        who.school_contact,
+        k.WithdrawComplaint(case_id=case_id, complaint_id=second.complaint_id, reason="Opgelost."),
+    )
+
+
+def _reopened(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
+    _intake(s, who, case_id, day, 9)
+    _aftercare(s, who, case_id, day, stopped=True)
+    _evaluate_and_close(s, who, case_id)
+    s.handle(
+        who.contact_person,
+        c.ReopenCase(case_id=case_id, reason="Het pesten is opnieuw begonnen (demo)."),
+    )
+    s.handle(
+        who.contact_person, c.AssignOwner(case_id=case_id, owner_id=who.contact_person.user_id)
+    )
+
+
+def _aftercare_overdue(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
+    _intake(s, who, case_id, day, 10)
+    s.handle(
+        who.contact_person,
+        c.ScheduleFollowUp(case_id=case_id, due_on=day - timedelta(days=7)),
+    )
+
+
+def event_names() -> set[str]:
+    """Every event type of a case, by name (the demo must cover them all)."""
+    return {t.__name__ for t in EVENT_TYPES}

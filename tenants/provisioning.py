@@ -1,0 +1,133 @@
+"""Onboarding: the platform schema, boards, and schools (schema + tables + data key).
+
+Provisioning is the only place that creates schemas and tables; applications built on the
+request path use ``CREATE_TABLE=no`` (see :mod:`infra.postgres.store`). All database work goes
+through the one process-wide pool.
+
+Order of :func:`create_school`, and why: create the schema and its tables first, then record the
+school in the registry. If the process dies in between, an empty schema is left behind (harmless,
+and reused if the same slug is provisioned again); the registry never points at a school whose
+tables do not exist. The data key only ever leaves this function wrapped.
+
+Commands run as the current actor (``services.shared.actor.acting_as``), or as ``SYSTEM`` when none
+is set (CLI, demo data); the actor must hold ``tenants.manage``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from psycopg.sql import SQL, Identifier
+
+from infra.crypto import b64, derive_key, generate_data_key, wrap_key
+from infra.postgres.pool import shared_pool
+from infra.postgres.store import application_env
+from services.casework.application import CaseworkApplication
+from services.shared.actor import SYSTEM, Actor, acting_as, current_actor
+from services.shared.errors import PermissionDenied
+from tenants.registry import (
+    Board,
+    DuplicateSlug,
+    Registry,
+    School,
+    schema_name_for,
+    school_id_for,
+    slugify,
+    validate_slug,
+)
+from tenants.roles import Permission, has_permission
+
+PLATFORM_SCHEMA = "platform"
+#: HKDF purpose label of the registry's own event cipher key.
+PLATFORM_KEY_PURPOSE = "platform"
+
+
+def registry_env(master_key: bytes, *, create_table: bool = False) -> dict[str, str]:
+    """The eventsourcing env of the registry (schema ``platform``, key derived from master)."""
+    return application_env(
+        Registry.name,
+        schema=PLATFORM_SCHEMA,
+        cipher_key=b64(derive_key(master_key, PLATFORM_KEY_PURPOSE)),
+        create_table=create_table,
+    )
+
+
+def open_registry(master_key: bytes) -> Registry:
+    """The registry application (tables must exist: see :func:`ensure_platform`)."""
+    return Registry(env=registry_env(master_key))
+
+
+def create_schema(name: str) -> None:
+    """``CREATE SCHEMA IF NOT EXISTS`` on the shared pool."""
+    with shared_pool().connection() as conn:
+        conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(name)))
+
+
+def ensure_platform(master_key: bytes) -> Registry:
+    """Create the ``platform`` schema and registry tables if missing; return the registry.
+
+    Idempotent and cheap (a few statements), so every process may call it at start-up.
+    """
+    create_schema(PLATFORM_SCHEMA)
+    Registry(env=registry_env(master_key, create_table=True))
+    return open_registry(master_key)
+
+
+@contextmanager
+def _as_operator(actor: Actor | None) -> Iterator[Actor]:
+    chosen = actor or current_actor.get() or SYSTEM
+    if not has_permission(chosen.role, Permission.TENANTS_MANAGE):
+        msg = f"role '{chosen.role}' may not manage tenants"
+        raise PermissionDenied(msg)
+    with acting_as(chosen) as acting:
+        yield acting
+
+
+def create_board(
+    registry: Registry, name: str, *, slug: str | None = None, actor: Actor | None = None
+) -> Board:
+    """Register a board; its slug is derived from ``name`` unless given."""
+    board_slug = validate_slug(slug) if slug is not None else slugify(name)
+    with _as_operator(actor):
+        return registry.register_board(name=name, slug=board_slug)
+
+
+def create_school(
+    registry: Registry,
+    master_key: bytes,
+    board_slug: str,
+    name: str,
+    *,
+    slug: str | None = None,
+    actor: Actor | None = None,
+) -> School:
+    """Provision a school of board ``board_slug``: schema, tables, data key, registry record.
+
+    Raises ``BoardNotFound`` for an unknown board and ``DuplicateSlug`` when the school slug is
+    taken (school slugs are platform-wide: pass ``slug`` to disambiguate equal names).
+    """
+    school_slug = validate_slug(slug) if slug is not None else slugify(name)
+    with _as_operator(actor):
+        board = registry.board_by_slug(board_slug)
+        school_id = school_id_for(school_slug)
+        if school_id in registry.repository:
+            raise DuplicateSlug(f"a school with slug '{school_slug}' already exists")
+
+        data_key = generate_data_key()
+        schema = schema_name_for(school_id)
+        create_schema(schema)
+        # Constructing the application with CREATE_TABLE=yes creates its tables (events, and
+        # snapshots once the application enables snapshotting) in the school's schema.
+        CaseworkApplication(
+            env=application_env(
+                CaseworkApplication.name,
+                schema=schema,
+                cipher_key=b64(data_key),
+                create_table=True,
+            )
+        )
+        wrapped = wrap_key(master_key, data_key, school_id.bytes)
+        return registry.register_school(
+            board_id=board.id, name=name, slug=school_slug, wrapped_data_key=wrapped
+        )

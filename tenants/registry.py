@@ -1,0 +1,229 @@
+"""The platform registry of boards and schools, event-sourced in the ``platform`` schema.
+
+DESIGN.md §5: one ``platform`` schema holds the tenant registry; each school's own data lives in
+its own schema under its own data key. The registry is itself an eventsourcing application
+(``name = "Platform"`` -> table ``platform.platform_events``), so who onboarded which school, and
+when, is history like everything else. Its payloads are encrypted with a key derived from the
+master key (the wrapped data keys are secrets even though they are wrapped).
+
+Ids are deterministic (``uuid5`` of the slug), so "find by slug" is a repository get and a
+duplicate slug is detected before anything is written (and, in a race, by the event table's
+primary key). School slugs are unique across the platform, not only within a board: pass an
+explicit slug (e.g. with the town) when two boards have a school of the same name.
+
+Every event records the acting user id and role (:mod:`services.shared.actor`), so registry
+commands must run inside ``acting_as(...)`` — typically ``SYSTEM`` or a platform operator.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import field
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from services.shared.actor import actor_id_now, actor_role_now
+from services.shared.errors import InvalidInput, NotFound, SchoolNotFound
+
+#: Namespace of Vangnet's deterministic registry ids. Never change it: ids are stored everywhere.
+NAMESPACE = UUID("5b0e6b0c-3f43-5d2a-9a55-7a6e67e7a001")
+
+SLUG_MAX_LENGTH = 63
+_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class BoardNotFound(NotFound):
+    code = "board_not_found"
+
+
+class DuplicateSlug(InvalidInput):
+    """A board or school with this slug already exists."""
+
+    code = "duplicate_slug"
+
+
+def slugify(name: str) -> str:
+    """Derive a slug from a name: lowercase ASCII words joined by hyphens.
+
+    Accents are folded (``"Basisschool Ó Één"`` -> ``"basisschool-o-een"``); anything else
+    non-alphanumeric separates words. Raises :class:`InvalidInput` if nothing usable is left.
+    """
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
+    slug = slug[:SLUG_MAX_LENGTH].rstrip("-")
+    return validate_slug(slug)
+
+
+def validate_slug(slug: str) -> str:
+    """Check ``slug`` is 2-63 chars of ``a-z0-9`` words joined by single hyphens."""
+    if not (2 <= len(slug) <= SLUG_MAX_LENGTH) or not _SLUG_RE.match(slug):
+        msg = (
+            "invalid slug: use 2-63 lowercase letters, digits and single hyphens "
+            "(derive it from a name with letters or digits)"
+        )
+        raise InvalidInput(msg)
+    return slug
+
+
+def board_id_for(slug: str) -> UUID:
+    return uuid5(NAMESPACE, "board:" + slug)
+
+
+def school_id_for(slug: str) -> UUID:
+    return uuid5(NAMESPACE, "school:" + slug)
+
+
+def schema_name_for(school_id: UUID) -> str:
+    """The school's PostgreSQL schema: ``school_<32 hex>`` (39 chars, a safe identifier)."""
+    return "school_" + school_id.hex
+
+
+class TenancyAggregate(Aggregate):
+    """Base of the registry aggregates: every event carries who did it, in which role."""
+
+    class Event(Aggregate.Event):
+        actor_id: str = field(default_factory=actor_id_now, init=False)
+        actor_role: str = field(default_factory=actor_role_now, init=False)
+
+
+class Board(TenancyAggregate):
+    """A school board (bestuur); the unit for cross-school statistics."""
+
+    @staticmethod
+    def create_id(slug: str) -> UUID:
+        return board_id_for(slug)
+
+    def __init__(self, name: str, slug: str) -> None:
+        self.name = name
+        self.slug = slug
+
+
+class School(TenancyAggregate):
+    """A school: its schema and its wrapped data key. ``created_on`` comes from the aggregate."""
+
+    @staticmethod
+    def create_id(slug: str) -> UUID:
+        return school_id_for(slug)
+
+    def __init__(
+        self, board_id: UUID, name: str, slug: str, schema_name: str, wrapped_data_key: str
+    ) -> None:
+        self.board_id = board_id
+        self.name = name
+        self.slug = slug
+        self.schema_name = schema_name
+        self.wrapped_data_key = wrapped_data_key
+
+
+class Registry(Application[UUID]):
+    """Boards and schools. Construct with the env built by :mod:`infra.container`."""
+
+    name = "Platform"
+
+    # --- commands (run inside acting_as(...)) -------------------------------------------------
+
+    def register_board(self, name: str, slug: str) -> Board:
+        validate_slug(slug)
+        if board_id_for(slug) in self.repository:
+            raise DuplicateSlug(f"a board with slug '{slug}' already exists")
+        board = Board(name=name, slug=slug)
+        self._save_new(board, "board", slug)
+        return board
+
+    def register_school(
+        self, board_id: UUID, name: str, slug: str, wrapped_data_key: str
+    ) -> School:
+        validate_slug(slug)
+        self.board(board_id)  # raises BoardNotFound
+        school_id = school_id_for(slug)
+        if school_id in self.repository:
+            raise DuplicateSlug(f"a school with slug '{slug}' already exists")
+        school = School(
+            board_id=board_id,
+            name=name,
+            slug=slug,
+            schema_name=schema_name_for(school_id),
+            wrapped_data_key=wrapped_data_key,
+        )
+        self._save_new(school, "school", slug)
+        return school
+
+    def _save_new(self, aggregate: TenancyAggregate, kind: str, slug: str) -> None:
+        try:
+            self.save(aggregate)
+        except IntegrityError:
+            # Someone registered the same slug between our check and our save.
+            raise DuplicateSlug(f"a {kind} with slug '{slug}' already exists") from None
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def board(self, board_id: UUID) -> Board:
+        try:
+            board: object = self.repository.get(board_id)
+        except AggregateNotFoundError:
+            raise BoardNotFound(f"board not found: {board_id}") from None
+        if not isinstance(board, Board):
+            raise BoardNotFound(f"board not found: {board_id}")
+        return board
+
+    def board_by_slug(self, slug: str) -> Board:
+        try:
+            return self.board(board_id_for(slug))
+        except BoardNotFound:
+            raise BoardNotFound(f"board not found: {slug}") from None
+
+    def school(self, school_id: UUID) -> School:
+        try:
+            school: object = self.repository.get(school_id)
+        except AggregateNotFoundError:
+            raise SchoolNotFound(f"school not found: {school_id}") from None
+        if not isinstance(school, School):
+            raise SchoolNotFound(f"school not found: {school_id}")
+        return school
+
+    def school_by_slug(self, slug: str) -> School:
+        try:
+            return self.school(school_id_for(slug))
+        except SchoolNotFound:
+            raise SchoolNotFound(f"school not found: {slug}") from None
+
+    def list_boards(self) -> list[Board]:
+        """All boards, ordered by slug."""
+        boards = [a for a in self._replay_all() if isinstance(a, Board)]
+        return sorted(boards, key=lambda b: b.slug)
+
+    def list_schools(self, board_id: UUID | None = None) -> list[School]:
+        """All schools (of one board if given), ordered by slug."""
+        schools = [
+            a
+            for a in self._replay_all()
+            if isinstance(a, School) and (board_id is None or a.board_id == board_id)
+        ]
+        return sorted(schools, key=lambda s: s.slug)
+
+    def _replay_all(self) -> list[Any]:
+        """Rebuild every registry aggregate from the notification log, in recorded order.
+
+        One sequential read of the whole log (thousands of small events) instead of one
+        repository get per school; any later event types are applied too.
+        """
+        aggregates: dict[UUID, Any] = {}
+        for event in self._all_events():
+            aggregates[event.originator_id] = event.mutate(aggregates.get(event.originator_id))
+        return [a for a in aggregates.values() if a is not None]
+
+    def _all_events(self, page_size: int = 1000) -> Iterator[Any]:
+        start = 1
+        while True:
+            notifications = self.recorder.select_notifications(start=start, limit=page_size)
+            for notification in notifications:
+                yield self.mapper.to_domain_event(notification)
+            if len(notifications) < page_size:
+                return
+            start = notifications[-1].id + 1

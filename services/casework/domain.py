@@ -96,6 +96,7 @@ class FollowUp:
     agreements_kept: bool | None = None
     bullying_stopped: bool | None = None
     pupil_feels_safe: bool | None = None
+    superseded: bool = False  # completed before the case was reopened: no longer counts
 
 
 @dataclass
@@ -315,7 +316,7 @@ class Case(Aggregate):
     @property
     def aftercare_found_bullying_stopped(self) -> bool:
         """The latest completed follow-up found the bullying stopped."""
-        done = [f for f in self.follow_ups.values() if f.completed]
+        done = [f for f in self.follow_ups.values() if f.completed and not f.superseded]
         return bool(done) and bool(done[-1].bullying_stopped)
 
     def step(self, step_id: UUID) -> Step:
@@ -372,6 +373,9 @@ class Case(Aggregate):
         rules.case_must_be_open(self)
         pupil_ref = rules.text(pupil_ref, "pupil_ref")
         role = choice(ParticipantRole, role, "role").value
+        if participant_id in self.participants:
+            msg = f"participant {participant_id} already exists"
+            raise InvalidInput(msg)
         if any(p.pupil_ref == pupil_ref for p in self.participants.values()):
             msg = "this pupil is already a participant of the case"
             raise InvalidInput(msg)
@@ -458,6 +462,10 @@ class Case(Aggregate):
     def give_consent(self, *, consent_id: UUID, given_by: str, covers: list[str]) -> None:
         """The pupil (and/or parents) know about these kinds of steps and are ready for them."""
         rules.case_must_be_open(self)
+        if consent_id in self.consents:
+            # Re-using an id would silently replace (or un-withdraw) a recorded consent.
+            msg = f"consent {consent_id} already exists"
+            raise InvalidInput(msg)
         self._give_consent(
             consent_id=consent_id,
             given_by=choice(ConsentGiver, given_by, "given_by").value,
@@ -587,6 +595,9 @@ class Case(Aggregate):
         self, *, agreement_id: UUID, text: str, parties: str, review_on: date | None = None
     ) -> None:
         rules.case_must_be_open(self)
+        if agreement_id in self.agreements:
+            msg = f"agreement {agreement_id} already exists"
+            raise InvalidInput(msg)
         self._record_agreement(
             agreement_id=agreement_id,
             text=rules.text(text, "text"),
@@ -604,6 +615,10 @@ class Case(Aggregate):
         rules.case_must_be_open(self)
         if not isinstance(due_on, date):
             raise InvalidInput("due_on must be a date")
+        if follow_up_id in self.follow_ups:
+            # Re-using an id would erase a recorded aftercare result (invariant 4).
+            msg = f"follow-up {follow_up_id} already exists"
+            raise InvalidInput(msg)
         self._schedule_follow_up(follow_up_id=follow_up_id, due_on=due_on)
 
     @event(FollowUpScheduled)
@@ -828,11 +843,14 @@ class Case(Aggregate):
         self.reopened += 1
         # A reopened case needs fresh aftercare and a fresh evaluation before it closes again.
         self.evaluated = False
-        self.follow_ups = {k: v for k, v in self.follow_ups.items() if not v.completed}
+        for follow_up in self.follow_ups.values():
+            follow_up.superseded = follow_up.completed
 
 
+#: The event catalogue: every event type a case can record. (The library also defines a generic
+#: ``Case.Created`` per aggregate class; cases are always created by ``CaseReported``.)
 EVENT_TYPES: tuple[type[Case.Event], ...] = tuple(
     v
-    for v in vars(Case).values()
-    if isinstance(v, type) and issubclass(v, Case.Event) and v is not Case.Event
+    for name, v in vars(Case).items()
+    if isinstance(v, type) and issubclass(v, Case.Event) and name not in {"Event", "Created"}
 )

@@ -1,0 +1,471 @@
+"""Who may do what on a case: every role against every command, generated from the data in
+:mod:`tenants.roles`, plus the roles the seed documents single out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID, uuid4
+
+import pytest
+
+import services.casework.commands as casework_commands
+import services.complaints.commands as complaint_commands
+from services.casework.application import CaseworkApplication
+from services.casework.commands import (
+    AddNote,
+    AddParticipant,
+    AdvisePoliceReport,
+    AssignOwner,
+    CancelStep,
+    CaseCommand,
+    CloseCase,
+    CompleteFollowUp,
+    CompleteStep,
+    DiscussSolutions,
+    EngagePerson,
+    EvaluateCase,
+    FlagCriminalOffence,
+    GiveConsent,
+    HoldIntake,
+    MapSituation,
+    PlanStep,
+    RecordAgreement,
+    ReopenCase,
+    ReportCase,
+    ScheduleFollowUp,
+    ShareLessons,
+    WithdrawConsent,
+)
+from services.casework.handlers import CaseService
+from services.casework.vocabulary import ComplaintLevel, StepKind
+from services.complaints.commands import (
+    AssignComplaintSupport,
+    DecideComplaint,
+    EscalateComplaint,
+    ExplainComplaintProcedure,
+    FileComplaint,
+    WithdrawComplaint,
+)
+from services.shared.actor import Actor
+from services.shared.errors import InvalidInput, PermissionDenied, RuleViolation
+from tenants.roles import (
+    ENGAGED_PERMISSIONS,
+    READ_ONLY_PERMISSIONS,
+    ROLE_PERMISSIONS,
+    Permission,
+    Role,
+    has_permission,
+    may_complain_at_level,
+)
+from tests.unit.support import (
+    BOARD,
+    CONTACT,
+    MANAGEMENT,
+    SCHOOL_CONTACT,
+    actor,
+    new_app,
+    stored_count,
+)
+
+# Both modules define CaseCommand subclasses; importing them registers every command class.
+COMMAND_MODULES = (casework_commands, complaint_commands)
+TODAY = date(2026, 3, 2)
+
+
+def all_case_commands() -> list[type[CaseCommand]]:
+    """Every concrete command on an existing case, found through the class hierarchy."""
+    found: list[type[CaseCommand]] = []
+    todo = list(CaseCommand.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return sorted(found, key=lambda c: c.__name__)
+
+
+@dataclass
+class Prepared:
+    """A case with something of everything, so that a permitted command can really succeed."""
+
+    service: CaseService
+    case_id: UUID
+    step_id: UUID
+    consent_id: UUID
+    follow_up_id: UUID
+    complaint_id: UUID
+
+
+def prepare(engaged_user: str | None = None) -> Prepared:
+    service = CaseService(new_app(), uuid4())
+    case_id = service.report(CONTACT, ReportCase(reporter_kind="peer", summary="Fictieve melding"))
+    # The pupil agreed to every kind of step; one step is planned.
+    consent = GiveConsent(case_id=case_id, given_by="pupil", covers=list(StepKind))
+    service.handle(CONTACT, consent)
+    step = PlanStep(case_id=case_id, kind="talk_with_actor", description="Fictief gesprek")
+    service.handle(CONTACT, step)
+    if engaged_user is not None:
+        # The acting user is engaged for that step.
+        service.handle(
+            CONTACT,
+            EngagePerson(
+                case_id=case_id, step_id=step.step_id, user_id=engaged_user, staff_role="mentor"
+            ),
+        )
+    # An offence is flagged, aftercare scheduled, the case evaluated, a complaint filed.
+    service.handle(CONTACT, FlagCriminalOffence(case_id=case_id, description="Fictief"))
+    follow_up = ScheduleFollowUp(case_id=case_id, due_on=TODAY)
+    service.handle(CONTACT, follow_up)
+    service.handle(CONTACT, EvaluateCase(case_id=case_id, lessons=["Fictieve les"]))
+    complaint = FileComplaint(case_id=case_id, complainant="Ouder Test-A", summary="Fictief")
+    service.handle(SCHOOL_CONTACT, complaint)
+    return Prepared(
+        service,
+        case_id,
+        step.step_id,
+        consent.consent_id,
+        follow_up.follow_up_id,
+        complaint.complaint_id,
+    )
+
+
+# One valid command per command class, against a prepared case.
+MAKE: dict[type[CaseCommand], Callable[[Prepared], CaseCommand]] = {
+    AssignOwner: lambda p: AssignOwner(case_id=p.case_id, owner_id="user-x"),
+    AddParticipant: lambda p: AddParticipant(case_id=p.case_id, pupil_ref="ref-a", role="target"),
+    HoldIntake: lambda p: HoldIntake(case_id=p.case_id, held_on=TODAY, summary="Fictief"),
+    MapSituation: lambda p: MapSituation(
+        case_id=p.case_id, forms=["verbal"], frequency="daily", impact="low"
+    ),
+    DiscussSolutions: lambda p: DiscussSolutions(
+        case_id=p.case_id, desired="Fictief", chosen_approach="Fictief"
+    ),
+    GiveConsent: lambda p: GiveConsent(case_id=p.case_id, given_by="parents", covers=["other"]),
+    WithdrawConsent: lambda p: WithdrawConsent(case_id=p.case_id, consent_id=p.consent_id),
+    PlanStep: lambda p: PlanStep(case_id=p.case_id, kind="other", description="Fictief"),
+    EngagePerson: lambda p: EngagePerson(
+        case_id=p.case_id, step_id=p.step_id, user_id="user-ib", staff_role="ib"
+    ),
+    CompleteStep: lambda p: CompleteStep(case_id=p.case_id, step_id=p.step_id, outcome="Fictief"),
+    CancelStep: lambda p: CancelStep(case_id=p.case_id, step_id=p.step_id, reason="Fictief"),
+    FlagCriminalOffence: lambda p: FlagCriminalOffence(case_id=p.case_id, description="Fictief"),
+    AdvisePoliceReport: lambda p: AdvisePoliceReport(case_id=p.case_id, advised_to="parents"),
+    RecordAgreement: lambda p: RecordAgreement(case_id=p.case_id, text="Fictief", parties="F"),
+    ScheduleFollowUp: lambda p: ScheduleFollowUp(case_id=p.case_id, due_on=TODAY),
+    CompleteFollowUp: lambda p: CompleteFollowUp(
+        case_id=p.case_id,
+        follow_up_id=p.follow_up_id,
+        agreements_kept=True,
+        bullying_stopped=True,
+        pupil_feels_safe=True,
+    ),
+    AddNote: lambda p: AddNote(case_id=p.case_id, text="Fictieve notitie"),
+    EvaluateCase: lambda p: EvaluateCase(case_id=p.case_id, lessons=["Fictief"]),
+    ShareLessons: lambda p: ShareLessons(case_id=p.case_id, coordinator_id="user-apc"),
+    CloseCase: lambda p: CloseCase(case_id=p.case_id, reason="referred", explanation="Fictief"),
+    ReopenCase: lambda p: ReopenCase(case_id=p.case_id, reason="Fictief"),
+    ExplainComplaintProcedure: lambda p: ExplainComplaintProcedure(
+        case_id=p.case_id, explained_to="Ouders"
+    ),
+    FileComplaint: lambda p: FileComplaint(case_id=p.case_id, complainant="Ouder", summary="F"),
+    AssignComplaintSupport: lambda p: AssignComplaintSupport(
+        case_id=p.case_id, complaint_id=p.complaint_id, user_id="user-vp", support_role="handler"
+    ),
+    EscalateComplaint: lambda p: EscalateComplaint(
+        case_id=p.case_id, complaint_id=p.complaint_id, to_level="board", reason="Fictief"
+    ),
+    DecideComplaint: lambda p: DecideComplaint(
+        case_id=p.case_id, complaint_id=p.complaint_id, outcome="settled", summary="Fictief"
+    ),
+    WithdrawComplaint: lambda p: WithdrawComplaint(case_id=p.case_id, complaint_id=p.complaint_id),
+}
+
+
+def expected_allowed(role: Role, command: type[CaseCommand], *, engaged: bool) -> bool:
+    """What the tables say, read directly (not through ``has_permission``)."""
+    permission = command.permission
+    allowed = permission in ROLE_PERMISSIONS[role] or (
+        engaged and permission in ENGAGED_PERMISSIONS.get(role, frozenset())
+    )
+    if command is DecideComplaint:  # the prepared complaint sits at directie level
+        allowed = allowed and may_complain_at_level(role, ComplaintLevel.MANAGEMENT)
+    return allowed
+
+
+def test_every_command_class_is_in_the_matrix():
+    assert set(MAKE) == set(all_case_commands())
+    assert len(MAKE) >= 27
+
+
+MATRIX = [
+    pytest.param(role, command, engaged, id=f"{role.value}-{command.__name__}-{tag}")
+    for role in Role
+    for command in all_case_commands()
+    for engaged, tag in ((False, "other-case"), (True, "engaged"))
+]
+
+
+@pytest.mark.parametrize(("role", "command", "engaged"), MATRIX)
+def test_role_command_matrix(role: Role, command: type[CaseCommand], engaged: bool):
+    who = actor(role)
+    p = prepare(engaged_user=who.user_id if engaged else None)
+    before = stored_count(p.service.app, p.case_id)
+    cmd = MAKE[command](p)
+    if expected_allowed(role, command, engaged=engaged):
+        try:
+            p.service.handle(who, cmd)
+        except (RuleViolation, InvalidInput):
+            # Authorized; a domain rule may still refuse it, which is not this test's concern.
+            assert stored_count(p.service.app, p.case_id) == before
+        else:
+            assert stored_count(p.service.app, p.case_id) == before + 1
+    else:
+        with pytest.raises(PermissionDenied):
+            p.service.handle(who, cmd)
+        assert stored_count(p.service.app, p.case_id) == before
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_who_may_report(app: CaseworkApplication, role: Role):
+    service = CaseService(app, uuid4())
+    command = ReportCase(reporter_kind="anonymous", summary="Fictieve melding")
+    if Permission.CASE_REPORT in ROLE_PERMISSIONS[role]:
+        case_id = service.report(actor(role), command)
+        assert stored_count(app, case_id) == 1
+    else:
+        with pytest.raises(PermissionDenied):
+            service.report(actor(role), command)
+        assert app.recorder.select_notifications(start=None, limit=10) == []
+
+
+@pytest.mark.parametrize(("role", "engaged"), [(r, e) for r in Role for e in (False, True)])
+def test_who_may_read_case_content(role: Role, engaged: bool):
+    who = actor(role)
+    p = prepare(engaged_user=who.user_id if engaged else None)
+    may = Permission.CASE_READ in ROLE_PERMISSIONS[role] or (
+        engaged and Permission.CASE_READ in ENGAGED_PERMISSIONS.get(role, frozenset())
+    )
+    if may:
+        assert p.service.read(who, p.case_id).id == p.case_id
+        assert p.service.read(who, p.case_id, version=1).version == 1
+    else:
+        with pytest.raises(PermissionDenied):
+            p.service.read(who, p.case_id)
+        with pytest.raises(PermissionDenied):
+            p.service.read(who, p.case_id, version=1)
+
+
+# --- the roles the seeds single out ------------------------------------------------------------
+
+
+def test_domestic_violence_officer_has_no_access_at_all():
+    # Seed 001: the aandachtsfunctionaris huiselijk geweld has no task in bullying at school.
+    officer = actor(Role.DOMESTIC_VIOLENCE_OFFICER, "user-ahg")
+    # Even if someone engaged them on a step by mistake ...
+    p = prepare(engaged_user=officer.user_id)
+    before = stored_count(p.service.app, p.case_id)
+    # ... they cannot report, read, or do anything on the case.
+    with pytest.raises(PermissionDenied, match="no access to bullying cases"):
+        p.service.report(officer, ReportCase(reporter_kind="staff", summary="Fictief"))
+    with pytest.raises(PermissionDenied, match="no access to bullying cases"):
+        p.service.read(officer, p.case_id)
+    for command in all_case_commands():
+        with pytest.raises(PermissionDenied, match="no access to bullying cases"):
+            p.service.handle(officer, MAKE[command](p))
+    assert stored_count(p.service.app, p.case_id) == before
+    assert not any(has_permission(Role.DOMESTIC_VIOLENCE_OFFICER, perm) for perm in Permission)
+
+
+def test_safety_coordinator_sees_statistics_never_case_content():
+    coordinator = actor(Role.SAFETY_COORDINATOR)
+    p = prepare()
+    with pytest.raises(PermissionDenied, match=r"case\.read"):
+        p.service.read(coordinator, p.case_id)
+    with pytest.raises(PermissionDenied):
+        p.service.report(coordinator, ReportCase(reporter_kind="staff", summary="Fictief"))
+    assert has_permission(Role.SAFETY_COORDINATOR, Permission.STATS_SCHOOL)
+
+
+def test_operator_never_sees_case_content():
+    p = prepare()
+    with pytest.raises(PermissionDenied):
+        p.service.read(actor(Role.OPERATOR), p.case_id)
+
+
+def test_auditor_only_reads():
+    auditor = actor(Role.AUDITOR)
+    p = prepare()
+    before = stored_count(p.service.app, p.case_id)
+    # The auditor replays the case, now and as of any version ...
+    assert p.service.read(auditor, p.case_id).version == before
+    assert p.service.read(auditor, p.case_id, version=2).version == 2
+    # ... but no command succeeds.
+    with pytest.raises(PermissionDenied):
+        p.service.report(auditor, ReportCase(reporter_kind="staff", summary="Fictief"))
+    for command in all_case_commands():
+        with pytest.raises(PermissionDenied):
+            p.service.handle(auditor, MAKE[command](p))
+    assert stored_count(p.service.app, p.case_id) == before
+    assert ROLE_PERMISSIONS[Role.AUDITOR] <= READ_ONLY_PERMISSIONS
+
+
+@pytest.mark.parametrize("role", [Role.TEACHER, Role.CARE_COORDINATOR], ids=str)
+def test_staff_act_only_on_cases_they_are_engaged_in(role: Role):
+    who = actor(role, f"user-{role.value}-1")
+    service = CaseService(new_app(), uuid4())
+    # The staff member reports a case themselves; reporting alone does not engage them.
+    own_report = service.report(who, ReportCase(reporter_kind="staff", summary="Fictief"))
+    with pytest.raises(PermissionDenied, match="only on cases they are engaged in"):
+        service.read(who, own_report)
+    # On case A the contact person engages them for a step (with the pupil's consent).
+    case_a = service.report(CONTACT, ReportCase(reporter_kind="parent", summary="Fictief A"))
+    case_b = service.report(CONTACT, ReportCase(reporter_kind="parent", summary="Fictief B"))
+    steps = {}
+    for case_id in (case_a, case_b):
+        service.handle(
+            CONTACT, GiveConsent(case_id=case_id, given_by="pupil", covers=["engage_colleague"])
+        )
+        plan = PlanStep(case_id=case_id, kind="engage_colleague", description="Fictief")
+        service.handle(CONTACT, plan)
+        steps[case_id] = plan.step_id
+    service.handle(
+        CONTACT,
+        EngagePerson(
+            case_id=case_a, step_id=steps[case_a], user_id=who.user_id, staff_role=role.value
+        ),
+    )
+    # On case A they read, add a note and complete their step.
+    assert service.read(who, case_a).is_engaged(who.user_id)
+    service.handle(who, AddNote(case_id=case_a, text="Fictieve notitie"))
+    service.handle(who, CompleteStep(case_id=case_a, step_id=steps[case_a], outcome="Fictief"))
+    # Being engaged is not being the contact person: no planning, no closing.
+    for command in (
+        PlanStep(case_id=case_a, kind="engage_colleague", description="F"),
+        CloseCase(case_id=case_a, reason="referred", explanation="F"),
+    ):
+        with pytest.raises(PermissionDenied):
+            service.handle(who, command)
+    # On case B, where they were not engaged, nothing.
+    before = stored_count(service.app, case_b)
+    with pytest.raises(PermissionDenied, match="only on cases they are engaged in"):
+        service.read(who, case_b)
+    for command in (
+        AddNote(case_id=case_b, text="F"),
+        CompleteStep(case_id=case_b, step_id=steps[case_b], outcome="F"),
+    ):
+        with pytest.raises(PermissionDenied, match="only on cases they are engaged in"):
+            service.handle(who, command)
+    assert stored_count(service.app, case_b) == before
+    # A colleague with the same role, not engaged anywhere, cannot act on case A either.
+    colleague = actor(role, f"user-{role.value}-2")
+    with pytest.raises(PermissionDenied):
+        service.handle(colleague, AddNote(case_id=case_a, text="F"))
+
+
+def _decide(p: Prepared) -> DecideComplaint:
+    return DecideComplaint(
+        case_id=p.case_id, complaint_id=p.complaint_id, outcome="rejected", summary="Fictief"
+    )
+
+
+def test_complaint_decided_at_its_own_level():
+    p = prepare()
+    before = stored_count(p.service.app, p.case_id)
+    # At directie level the board does not decide, management does.
+    with pytest.raises(PermissionDenied, match="'management'"):
+        p.service.handle(BOARD, _decide(p))
+    assert stored_count(p.service.app, p.case_id) == before
+    p.service.handle(MANAGEMENT, _decide(p))
+    # Escalated to the board: now management may not decide, the board does.
+    p.service.handle(
+        SCHOOL_CONTACT,
+        EscalateComplaint(
+            case_id=p.case_id, complaint_id=p.complaint_id, to_level="board", reason="F"
+        ),
+    )
+    with pytest.raises(PermissionDenied, match="'board'"):
+        p.service.handle(MANAGEMENT, _decide(p))
+    p.service.handle(BOARD, _decide(p))
+    # At the committee (outside the school) either records its decision.
+    p.service.handle(
+        SCHOOL_CONTACT,
+        EscalateComplaint(
+            case_id=p.case_id, complaint_id=p.complaint_id, to_level="committee", reason="F"
+        ),
+    )
+    p.service.handle(MANAGEMENT, _decide(p))
+    # The school contact person files and escalates, but never decides.
+    with pytest.raises(PermissionDenied, match=r"complaint\.decide"):
+        p.service.handle(SCHOOL_CONTACT, _decide(p))
+
+
+# --- the guards themselves, as pure functions ---------------------------------------------------
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+@pytest.mark.parametrize("permission", list(Permission), ids=str)
+def test_has_permission_follows_the_tables(role: Role, permission: Permission):
+    in_role = permission in ROLE_PERMISSIONS[role]
+    when_engaged = in_role or permission in ENGAGED_PERMISSIONS.get(role, frozenset())
+    assert has_permission(role, permission) is in_role
+    assert has_permission(role, permission, engaged=False) is in_role
+    assert has_permission(role, permission, engaged=True) is when_engaged
+
+
+def test_has_permission_examples():
+    assert has_permission(Role.CONTACT_PERSON, Permission.CASE_PLAN_STEPS)
+    assert not has_permission(Role.TEACHER, Permission.CASE_READ)
+    assert has_permission(Role.TEACHER, Permission.CASE_READ, engaged=True)
+    assert not has_permission(Role.TEACHER, Permission.CASE_PLAN_STEPS, engaged=True)
+    assert not has_permission(Role.SAFETY_COORDINATOR, Permission.CASE_READ, engaged=True)
+    assert not has_permission(Role.OPERATOR, Permission.CASE_READ)
+    assert has_permission(Role.BOARD, Permission.STATS_BOARD)
+    assert not has_permission(Role.MANAGEMENT, Permission.STATS_BOARD)
+
+
+@pytest.mark.parametrize(
+    ("role", "level", "may"),
+    [
+        (Role.MANAGEMENT, "management", True),
+        (Role.BOARD, "management", False),
+        (Role.BOARD, "board", True),
+        (Role.MANAGEMENT, "board", False),
+        (Role.MANAGEMENT, "committee", True),
+        (Role.BOARD, "committee", True),
+        (Role.SCHOOL_CONTACT, "committee", False),
+        (Role.CONTACT_PERSON, "management", False),
+        (Role.MANAGEMENT, "minister", False),
+    ],
+)
+def test_may_complain_at_level(role: Role, level: str, may: bool):
+    assert may_complain_at_level(role, level) is may
+
+
+def test_only_deciding_roles_decide_at_any_level():
+    for role in Role:
+        for level in ComplaintLevel:
+            if may_complain_at_level(role, level):
+                assert Permission.COMPLAINT_DECIDE in ROLE_PERMISSIONS[role]
+
+
+def test_every_role_is_in_the_table_and_every_permission_is_granted():
+    assert set(ROLE_PERMISSIONS) == set(Role)
+    assert set(ENGAGED_PERMISSIONS) <= set(Role)
+    granted = set().union(*ROLE_PERMISSIONS.values(), *ENGAGED_PERMISSIONS.values())
+    assert granted == set(Permission), f"never granted: {set(Permission) - granted}"
+    assert set(Permission) >= READ_ONLY_PERMISSIONS
+
+
+def test_engagement_never_grants_what_changes_the_case_beyond_notes_and_steps():
+    # Engaged staff read, add notes and complete their step; nothing else.
+    allowed = {Permission.CASE_READ, Permission.CASE_ADD_NOTE, Permission.CASE_COMPLETE_STEP}
+    for role, permissions in ENGAGED_PERMISSIONS.items():
+        assert permissions <= allowed, role
+
+
+def test_an_actor_is_a_user_in_a_role():
+    who = Actor(user_id="user-1", role=Role.TEACHER)
+    assert who.role is Role.TEACHER
+    with pytest.raises(AttributeError):
+        who.role = Role.BOARD  # type: ignore[misc]

@@ -1,0 +1,95 @@
+"""Wiring of the read side: which views exist, and catching a school up on the shared pool.
+
+``catch_up_school`` is what the worker runs after a command commits (and what the sweep runs for
+a lagging school); ``rebuild_school`` and ``verify_school`` back ``vangnet projections``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from uuid import UUID
+
+from infra.container import Container
+from projections.case_view.projection import CaseView
+from projections.engine import (
+    Target,
+    View,
+    catch_up,
+    create_views,
+    head,
+    positions,
+    rebuild,
+    verify,
+)
+
+#: Every view, in the order they are applied within a batch.
+ALL_VIEWS: tuple[View, ...] = (CaseView(),)
+
+_ensured: set[UUID] = set()
+_ensured_lock = threading.Lock()
+
+
+def views_named(names: Sequence[str] | None) -> tuple[View, ...]:
+    if not names:
+        return ALL_VIEWS
+    by_name = {v.name: v for v in ALL_VIEWS}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        msg = f"unknown view(s): {', '.join(unknown)}; known: {', '.join(by_name)}"
+        raise ValueError(msg)
+    return tuple(by_name[n] for n in names)
+
+
+def school_target(container: Container, school_id: UUID) -> Target:
+    school = container.registry.school(school_id)
+    return Target(school_id=school.id, schema=school.schema_name)
+
+
+def ensure_school_views(container: Container, school_id: UUID) -> Target:
+    """Create the school's view tables if missing (once per process per school)."""
+    target = school_target(container, school_id)
+    if school_id not in _ensured:
+        with container.pool.connection() as conn:
+            create_views(conn, target, ALL_VIEWS)
+        with _ensured_lock:
+            _ensured.add(school_id)
+    return target
+
+
+def catch_up_school(container: Container, school_id: UUID) -> int:
+    """Bring every view of one school up to date; returns how many events were applied."""
+    target = ensure_school_views(container, school_id)
+    app = container.schools.get(school_id)
+    with container.pool.connection() as conn:
+        return catch_up(conn, target, app.mapper, ALL_VIEWS)
+
+
+def lag(container: Container, school_id: UUID) -> int:
+    """How many events the slowest view of a school is behind its log."""
+    target = ensure_school_views(container, school_id)
+    with container.pool.connection() as conn:
+        now = positions(conn, target.schema)
+        return head(conn, target.schema) - min(now.get(v.name, 0) for v in ALL_VIEWS)
+
+
+def rebuild_school(
+    container: Container,
+    school_id: UUID,
+    views: Sequence[View] = ALL_VIEWS,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    target = ensure_school_views(container, school_id)
+    app = container.schools.get(school_id)
+    with container.pool.connection() as conn:
+        return rebuild(conn, target, app.mapper, views, progress=progress)
+
+
+def verify_school(
+    container: Container, school_id: UUID, views: Sequence[View] = ALL_VIEWS
+) -> list[str]:
+    target = ensure_school_views(container, school_id)
+    app = container.schools.get(school_id)
+    with container.pool.connection() as conn:
+        catch_up(conn, target, app.mapper, views)
+        return verify(conn, target, app.mapper, views)

@@ -1,0 +1,358 @@
+"""Case view: the case list and the case detail with its full timeline (school schema).
+
+Words: ``cases`` has one row per case (filterable columns plus ``detail``, a JSON document of
+everything the case page shows); ``case_timeline`` has one row per event, with actor, role and
+time. Both are rebuilt from the events only (no clock, no lookups), so replay equals live.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import Cursor
+from psycopg.sql import SQL
+from psycopg.types.json import Jsonb
+
+from projections.engine import Batch, Target, View, event_fields, jsonable
+from services.casework.domain import Case
+from services.casework.vocabulary import CaseStatus, ComplaintLevel
+
+Row = dict[str, Any]
+Handler = Callable[[Row, Any], None]
+HANDLERS: dict[type, Handler] = {}
+
+
+def on(event_type: type) -> Callable[[Handler], Handler]:
+    """Register how one event type changes a case row."""
+
+    def register(handler: Handler) -> Handler:
+        HANDLERS[event_type] = handler
+        return handler
+
+    return register
+
+
+def new_row(event: Case.CaseReported) -> Row:
+    return {
+        "case_id": str(event.originator_id),
+        "status": CaseStatus.REPORTED.value,
+        "owner_id": event.owner_id,
+        "reporter_kind": event.reporter_kind,
+        "reported_at": event.timestamp.isoformat(),
+        "reported_by": event.actor_id,
+        "summary": event.summary,
+        "intake": None,
+        "situation": None,
+        "solutions": None,
+        "participants": {},
+        "consents": {},
+        "steps": {},
+        "offence_flagged": False,
+        "police_advised": False,
+        "agreements": {},
+        "follow_ups": {},
+        "notes": 0,
+        "complaint_explained": False,
+        "complaints": {},
+        "evaluated": False,
+        "lessons": [],
+        "lessons_shared": False,
+        "closed_at": None,
+        "close_reason": None,
+        "reopened": 0,
+        "engaged_user_ids": [],
+        "done": [],
+    }
+
+
+@on(Case.OwnerAssigned)
+def _owner(row: Row, e: Case.OwnerAssigned) -> None:
+    row["owner_id"] = e.owner_id
+
+
+@on(Case.ParticipantAdded)
+def _participant(row: Row, e: Case.ParticipantAdded) -> None:
+    row["participants"][str(e.participant_id)] = {
+        "pupil_ref": e.pupil_ref, "display_name": e.display_name, "group": e.group,
+        "role": e.role,
+    }  # fmt: skip
+
+
+@on(Case.IntakeHeld)
+def _intake(row: Row, e: Case.IntakeHeld) -> None:
+    row["intake"] = {"held_on": e.held_on.isoformat(), "summary": e.summary}
+    row["status"] = CaseStatus.IN_PROGRESS.value
+
+
+@on(Case.SituationMapped)
+def _situation(row: Row, e: Case.SituationMapped) -> None:
+    row["situation"] = event_fields(e)
+
+
+@on(Case.SolutionsDiscussed)
+def _solutions(row: Row, e: Case.SolutionsDiscussed) -> None:
+    row["solutions"] = event_fields(e)
+
+
+@on(Case.ConsentGiven)
+def _consent(row: Row, e: Case.ConsentGiven) -> None:
+    row["consents"][str(e.consent_id)] = {
+        "given_by": e.given_by, "covers": sorted(e.covers), "withdrawn": False,
+    }  # fmt: skip
+
+
+@on(Case.ConsentWithdrawn)
+def _consent_withdrawn(row: Row, e: Case.ConsentWithdrawn) -> None:
+    row["consents"][str(e.consent_id)]["withdrawn"] = True
+
+
+@on(Case.StepPlanned)
+def _step(row: Row, e: Case.StepPlanned) -> None:
+    row["steps"][str(e.step_id)] = {
+        "kind": e.kind, "description": e.description, "status": "planned",
+        "due_on": jsonable(e.due_on), "assignee_id": e.assignee_id, "engaged": [], "outcome": "",
+    }  # fmt: skip
+
+
+@on(Case.PersonEngaged)
+def _engaged(row: Row, e: Case.PersonEngaged) -> None:
+    row["steps"][str(e.step_id)]["engaged"].append({"user_id": e.user_id, "role": e.staff_role})
+    if e.user_id not in row["engaged_user_ids"]:
+        row["engaged_user_ids"].append(e.user_id)
+
+
+@on(Case.StepCompleted)
+def _step_completed(row: Row, e: Case.StepCompleted) -> None:
+    row["steps"][str(e.step_id)].update(status="completed", outcome=e.outcome)
+
+
+@on(Case.StepCancelled)
+def _step_cancelled(row: Row, e: Case.StepCancelled) -> None:
+    row["steps"][str(e.step_id)].update(status="cancelled", outcome=e.reason)
+
+
+@on(Case.CriminalOffenceFlagged)
+def _offence(row: Row, e: Case.CriminalOffenceFlagged) -> None:
+    row["offence_flagged"] = True
+
+
+@on(Case.PoliceReportAdvised)
+def _police(row: Row, e: Case.PoliceReportAdvised) -> None:
+    row["police_advised"] = True
+
+
+@on(Case.AgreementRecorded)
+def _agreement(row: Row, e: Case.AgreementRecorded) -> None:
+    row["agreements"][str(e.agreement_id)] = event_fields(e, skip=["agreement_id"])
+
+
+@on(Case.FollowUpScheduled)
+def _follow_up(row: Row, e: Case.FollowUpScheduled) -> None:
+    row["follow_ups"][str(e.follow_up_id)] = {"due_on": e.due_on.isoformat(), "completed": False}
+
+
+@on(Case.FollowUpCompleted)
+def _follow_up_done(row: Row, e: Case.FollowUpCompleted) -> None:
+    row["follow_ups"][str(e.follow_up_id)].update(
+        completed=True, completed_at=e.timestamp.isoformat(), agreements_kept=e.agreements_kept,
+        bullying_stopped=e.bullying_stopped, pupil_feels_safe=e.pupil_feels_safe,
+    )  # fmt: skip
+
+
+@on(Case.NoteAdded)
+def _note(row: Row, e: Case.NoteAdded) -> None:
+    row["notes"] += 1
+
+
+@on(Case.ComplaintProcedureExplained)
+def _explained(row: Row, e: Case.ComplaintProcedureExplained) -> None:
+    row["complaint_explained"] = True
+
+
+@on(Case.ComplaintFiled)
+def _complaint(row: Row, e: Case.ComplaintFiled) -> None:
+    row["complaints"][str(e.complaint_id)] = {
+        "level": e.level, "status": "open", "outcome": "", "support": {},
+        "filed_at": e.timestamp.isoformat(),
+    }  # fmt: skip
+
+
+@on(Case.ComplaintSupportAssigned)
+def _complaint_support(row: Row, e: Case.ComplaintSupportAssigned) -> None:
+    row["complaints"][str(e.complaint_id)]["support"][e.user_id] = e.support_role
+
+
+@on(Case.ComplaintEscalated)
+def _complaint_escalated(row: Row, e: Case.ComplaintEscalated) -> None:
+    row["complaints"][str(e.complaint_id)].update(level=e.to_level, status="open")
+
+
+@on(Case.ComplaintDecided)
+def _complaint_decided(row: Row, e: Case.ComplaintDecided) -> None:
+    row["complaints"][str(e.complaint_id)].update(status="decided", outcome=e.outcome)
+
+
+@on(Case.ComplaintWithdrawn)
+def _complaint_withdrawn(row: Row, e: Case.ComplaintWithdrawn) -> None:
+    row["complaints"][str(e.complaint_id)]["status"] = "withdrawn"
+
+
+@on(Case.CaseEvaluated)
+def _evaluated(row: Row, e: Case.CaseEvaluated) -> None:
+    row["evaluated"] = True
+    row["lessons"] = list(e.lessons)
+
+
+@on(Case.LessonsShared)
+def _lessons_shared(row: Row, e: Case.LessonsShared) -> None:
+    row["lessons_shared"] = True
+
+
+@on(Case.CaseClosed)
+def _closed(row: Row, e: Case.CaseClosed) -> None:
+    row.update(
+        status=CaseStatus.CLOSED.value, closed_at=e.timestamp.isoformat(), close_reason=e.reason
+    )
+
+
+@on(Case.CaseReopened)
+def _reopened(row: Row, e: Case.CaseReopened) -> None:
+    row.update(
+        status=CaseStatus.IN_PROGRESS.value if row["intake"] else CaseStatus.REPORTED.value,
+        closed_at=None, close_reason=None, reopened=row["reopened"] + 1, evaluated=False,
+    )  # fmt: skip
+
+
+def evolve(row: Row | None, event: Any) -> Row:
+    """The case row after ``event`` (pure: the same events always give the same row)."""
+    if isinstance(event, Case.CaseReported):
+        row = new_row(event)
+    else:
+        assert row is not None, f"event {type(event).__name__} before the case was reported"
+        handler = HANDLERS.get(type(event))
+        if handler is not None:
+            handler(row, event)
+    name = type(event).__name__
+    if name not in row["done"]:
+        row["done"].append(name)
+    row["version"] = event.originator_version
+    row["last_activity_at"] = event.timestamp.isoformat()
+    return row
+
+
+def complaint_level(row: Row) -> str | None:
+    levels = [ComplaintLevel(c["level"]) for c in row["complaints"].values()]
+    return max(levels, key=lambda level: level.rank).value if levels else None
+
+
+def next_follow_up_due(row: Row) -> str | None:
+    open_dates = [f["due_on"] for f in row["follow_ups"].values() if not f["completed"]]
+    return min(open_dates) if open_dates else None
+
+
+CASES_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    case_id uuid PRIMARY KEY,
+    status text NOT NULL,
+    owner_id text,
+    reporter_kind text NOT NULL,
+    reported_at timestamptz NOT NULL,
+    intake_on date,
+    forms text[] NOT NULL,
+    locations text[] NOT NULL,
+    complaint_level text,
+    next_follow_up_due date,
+    last_activity_at timestamptz NOT NULL,
+    closed_at timestamptz,
+    version integer NOT NULL,
+    engaged_user_ids text[] NOT NULL,
+    detail jsonb NOT NULL
+)"""
+
+TIMELINE_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    case_id uuid NOT NULL,
+    version integer NOT NULL,
+    at timestamptz NOT NULL,
+    event_type text NOT NULL,
+    actor_id text NOT NULL,
+    actor_role text NOT NULL,
+    data jsonb NOT NULL,
+    PRIMARY KEY (case_id, version)
+)"""
+
+
+class CaseView(View):
+    """Case list, case detail and timeline of one school."""
+
+    name = "case_view"
+    school_tables = {"cases": CASES_DDL, "case_timeline": TIMELINE_DDL}
+
+    def process(self, curs: Cursor[Any], target: Target, batch: Batch) -> None:
+        ids = sorted({e.originator_id for _, e in batch})
+        curs.execute(
+            SQL("SELECT case_id, detail FROM {} WHERE case_id = ANY(%s)").format(
+                target.table("cases")
+            ),
+            (ids,),
+        )
+        rows: dict[UUID, Row] = {}
+        for r in curs.fetchall():
+            case_id, detail = (r["case_id"], r["detail"]) if isinstance(r, dict) else r
+            rows[case_id] = detail if isinstance(detail, dict) else json.loads(detail)
+        timeline = []
+        for _, event in batch:
+            rows[event.originator_id] = evolve(rows.get(event.originator_id), event)
+            timeline.append((
+                event.originator_id, event.originator_version, event.timestamp,
+                type(event).__name__, event.actor_id, event.actor_role, Jsonb(event_fields(event)),
+            ))  # fmt: skip
+        curs.executemany(
+            SQL(
+                "INSERT INTO {} (case_id, status, owner_id, reporter_kind, reported_at, intake_on,"
+                " forms, locations, complaint_level, next_follow_up_due, last_activity_at,"
+                " closed_at, version, engaged_user_ids, detail)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (case_id) DO UPDATE SET status = excluded.status,"
+                " owner_id = excluded.owner_id, intake_on = excluded.intake_on,"
+                " forms = excluded.forms, locations = excluded.locations,"
+                " complaint_level = excluded.complaint_level,"
+                " next_follow_up_due = excluded.next_follow_up_due,"
+                " last_activity_at = excluded.last_activity_at, closed_at = excluded.closed_at,"
+                " version = excluded.version, engaged_user_ids = excluded.engaged_user_ids,"
+                " detail = excluded.detail"
+            ).format(target.table("cases")),
+            [_columns(case_id, row) for case_id, row in rows.items()],
+        )
+        curs.executemany(
+            SQL(
+                "INSERT INTO {} (case_id, version, at, event_type, actor_id, actor_role, data)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            ).format(target.table("case_timeline")),
+            timeline,
+        )
+
+
+def _columns(case_id: UUID, row: Row) -> tuple[Any, ...]:
+    situation = row["situation"] or {}
+    return (
+        case_id,
+        row["status"],
+        row["owner_id"],
+        row["reporter_kind"],
+        datetime.fromisoformat(row["reported_at"]),
+        row["intake"]["held_on"] if row["intake"] else None,
+        situation.get("forms", []),
+        situation.get("locations", []),
+        complaint_level(row),
+        next_follow_up_due(row),
+        datetime.fromisoformat(row["last_activity_at"]),
+        datetime.fromisoformat(row["closed_at"]) if row["closed_at"] else None,
+        row["version"],
+        row["engaged_user_ids"],
+        Jsonb(row),
+    )

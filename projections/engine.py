@@ -1,0 +1,427 @@
+"""The catch-up and rebuild machinery shared by every view (DESIGN.md §4).
+
+Words used here:
+
+- A **view** is one read model (case view, escalation, board statistics, lessons): its tables and
+  how a batch of events changes their rows (:class:`View`).
+- A **target** names where a view writes: the school's schema and a table suffix. The live tables
+  have no suffix; a rebuild writes ``<table>_next`` beside them, a verification ``<table>_verify``.
+- A **position** is the notification id of the last event a view (in a target) has applied, kept
+  in ``<school schema>.projection_positions``. It is updated in the same transaction as the
+  view's rows, so every event is applied exactly once in effect: a crash rolls back both.
+
+Catching up reads the school's events after the lowest position, in batches (one transaction, one
+commit per batch, never one per event), and gives each view the events after its own position.
+Events are read from the event table on the same connection, so a catch-up uses one connection.
+
+Views never write anything derived from the clock: replaying the same events gives the same rows,
+which is what :func:`verify` checks.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, StoredEvent
+from psycopg import Connection, Cursor
+from psycopg.sql import SQL, Identifier
+
+BATCH_SIZE = 1000
+POSITIONS = "projection_positions"
+EVENTS_TABLE = "casework_events"
+
+Event = DomainEventProtocol[UUID]
+Batch = Sequence[tuple[int, Any]]  # (notification id, domain event)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a view writes for one school: its schema, and '' (live) or a rebuild suffix."""
+
+    school_id: UUID
+    schema: str
+    suffix: str = ""
+
+    def table(self, name: str) -> Identifier:
+        """A school-schema table of this target (``<schema>.<name><suffix>``)."""
+        return Identifier(self.schema, name + self.suffix)
+
+    @property
+    def is_live(self) -> bool:
+        return self.suffix == ""
+
+    def position_key(self, view: View) -> str:
+        return view.name + self.suffix
+
+    def with_suffix(self, suffix: str) -> Target:
+        return replace(self, suffix=suffix)
+
+
+class View(ABC):
+    """One read model. Subclasses declare their tables and apply batches of events.
+
+    ``school_tables`` live in the school's schema (and are rebuilt beside the live ones under a
+    suffix). Views that also keep rows in the shared ``platform`` schema (board statistics)
+    stage them in the school schema and override :meth:`switch` and :meth:`compare_rows`.
+    """
+
+    name: ClassVar[str]
+    #: Table name -> column definitions (SQL, with {table} for the table's identifier).
+    school_tables: ClassVar[dict[str, str]]
+
+    def create(self, curs: Cursor[Any], target: Target) -> None:
+        for name, ddl in self.school_tables.items():
+            curs.execute(SQL(ddl).format(table=target.table(name)))
+
+    def drop(self, curs: Cursor[Any], target: Target) -> None:
+        for name in self.school_tables:
+            curs.execute(SQL("DROP TABLE IF EXISTS {}").format(target.table(name)))
+
+    @abstractmethod
+    def process(self, curs: Cursor[Any], target: Target, batch: Batch) -> None:
+        """Apply a batch of events (ascending notification ids) to the target's rows."""
+
+    def switch(self, curs: Cursor[Any], live: Target, rebuilt: Target) -> None:
+        """Replace the live tables by the rebuilt ones (inside the caller's transaction)."""
+        self.drop(curs, live)
+        for name in self.school_tables:
+            curs.execute(
+                SQL("ALTER TABLE {} RENAME TO {}").format(
+                    rebuilt.table(name), Identifier(name + live.suffix)
+                )
+            )
+
+    def compare_rows(self, curs: Cursor[Any], live: Target, other: Target) -> list[str]:
+        """Differences between two targets' rows, as human-readable lines (empty: equal)."""
+        differences = []
+        for name in self.school_tables:
+            for a, b, label in ((live, other, "only live"), (other, live, "only rebuilt")):
+                curs.execute(
+                    SQL(
+                        "SELECT count(*) FROM (SELECT * FROM {} EXCEPT ALL SELECT * FROM {}) d"
+                    ).format(a.table(name), b.table(name))
+                )
+                row = curs.fetchone()
+                count = _first(row)
+                if count:
+                    differences.append(f"{self.name}.{name}: {count} rows {label}")
+        return differences
+
+
+def _first(row: Any) -> Any:
+    if row is None:
+        return None
+    if isinstance(row, dict):
+        return next(iter(row.values()))
+    return row[0]
+
+
+def ensure_positions(curs: Cursor[Any], schema: str) -> None:
+    curs.execute(
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {} (view text PRIMARY KEY, position bigint NOT NULL)"
+        ).format(Identifier(schema, POSITIONS))
+    )
+
+
+def create_views(conn: Connection[Any], target: Target, views: Sequence[View]) -> None:
+    """Create the views' tables and position rows for a target (idempotent)."""
+    with conn.transaction(), conn.cursor() as curs:
+        create_views_in(curs, target, views)
+
+
+def _lock_positions(curs: Cursor[Any], target: Target, views: Sequence[View]) -> dict[str, int]:
+    curs.execute(
+        SQL("SELECT view, position FROM {} WHERE view = ANY(%s) ORDER BY view FOR UPDATE").format(
+            Identifier(target.schema, POSITIONS)
+        ),
+        ([target.position_key(v) for v in views],),
+    )
+    found = {(r["view"] if isinstance(r, dict) else r[0]): _position(r) for r in curs.fetchall()}
+    missing = [v.name for v in views if target.position_key(v) not in found]
+    if missing:
+        msg = f"views not created in schema {target.schema}: {', '.join(missing)}"
+        raise LookupError(msg)
+    return {v.name: found[target.position_key(v)] for v in views}
+
+
+def _position(row: Any) -> int:
+    return int(row["position"] if isinstance(row, dict) else row[1])
+
+
+def _read_events(
+    curs: Cursor[Any], schema: str, mapper: Mapper[UUID], after: int, limit: int, upto: int | None
+) -> list[tuple[int, Any]]:
+    query = SQL(
+        "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
+        "WHERE notification_id > %s"
+    ).format(Identifier(schema, EVENTS_TABLE))
+    params: list[Any] = [after]
+    if upto is not None:
+        query += SQL(" AND notification_id <= %s")
+        params.append(upto)
+    query += SQL(" ORDER BY notification_id LIMIT %s")
+    params.append(limit)
+    curs.execute(query, params)
+    batch = []
+    for row in curs.fetchall():
+        r = row if isinstance(row, dict) else dict(zip(
+            ("notification_id", "originator_id", "originator_version", "topic", "state"), row,
+            strict=True,
+        ))  # fmt: skip
+        stored = StoredEvent(
+            originator_id=r["originator_id"],
+            originator_version=r["originator_version"],
+            topic=r["topic"],
+            state=bytes(r["state"]),
+        )
+        batch.append((int(r["notification_id"]), mapper.to_domain_event(stored)))
+    return batch
+
+
+def catch_up_batch(
+    conn: Connection[Any],
+    target: Target,
+    mapper: Mapper[UUID],
+    views: Sequence[View],
+    *,
+    batch_size: int = BATCH_SIZE,
+    upto: int | None = None,
+    after_process: Callable[[], None] | None = None,
+) -> int:
+    """Apply the next batch of events to the views in one transaction; returns how many events.
+
+    Positions are locked (``FOR UPDATE``) for the transaction, so two workers catching up the
+    same school serialise instead of applying an event twice.
+    """
+    with conn.transaction(), conn.cursor() as curs:
+        return _apply_next_batch(curs, target, mapper, views, batch_size, upto, after_process)
+
+
+def _apply_next_batch(
+    curs: Cursor[Any],
+    target: Target,
+    mapper: Mapper[UUID],
+    views: Sequence[View],
+    batch_size: int,
+    upto: int | None = None,
+    after_process: Callable[[], None] | None = None,
+) -> int:
+    positions_now = _lock_positions(curs, target, views)
+    start = min(positions_now.values())
+    batch = _read_events(curs, target.schema, mapper, start, batch_size, upto)
+    if not batch:
+        return 0
+    for view in views:
+        mine = [(i, e) for i, e in batch if i > positions_now[view.name]]
+        if mine:
+            view.process(curs, target, mine)
+    if after_process is not None:
+        after_process()  # test hook: a crash here must roll back rows and positions together
+    curs.execute(
+        SQL("UPDATE {} SET position = %s WHERE view = ANY(%s)").format(
+            Identifier(target.schema, POSITIONS)
+        ),
+        (batch[-1][0], [target.position_key(v) for v in views]),
+    )
+    return len(batch)
+
+
+def catch_up(
+    conn: Connection[Any],
+    target: Target,
+    mapper: Mapper[UUID],
+    views: Sequence[View],
+    *,
+    batch_size: int = BATCH_SIZE,
+    upto: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Apply every event not yet applied (up to ``upto``); returns how many were applied."""
+    total = 0
+    while True:
+        n = catch_up_batch(conn, target, mapper, views, batch_size=batch_size, upto=upto)
+        total += n
+        if progress is not None and n:
+            progress(n)
+        if n < batch_size:
+            return total
+
+
+def head(conn: Connection[Any], schema: str) -> int:
+    """The school's last notification id (0 for an empty log)."""
+    row = conn.execute(
+        SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
+            Identifier(schema, EVENTS_TABLE)
+        )
+    ).fetchone()
+    return int(_first(row))
+
+
+def positions(conn: Connection[Any], schema: str) -> dict[str, int]:
+    rows = conn.execute(
+        SQL("SELECT view, position FROM {}").format(Identifier(schema, POSITIONS))
+    ).fetchall()
+    return {(r["view"] if isinstance(r, dict) else r[0]): _position(r) for r in rows}
+
+
+def rebuild(
+    conn: Connection[Any],
+    live: Target,
+    mapper: Mapper[UUID],
+    views: Sequence[View],
+    *,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Rebuild views beside the live ones, then switch; readers never see an empty view.
+
+    1. build ``<table>_next`` from the first event, while the live views keep serving and
+       catching up;
+    2. in one short transaction: lock the live positions, apply what arrived meanwhile to the
+       rebuilt tables, replace the live tables by them and take over their position.
+    """
+    rebuilt = live.with_suffix("_next")
+    with conn.transaction(), conn.cursor() as curs:
+        ensure_positions(curs, live.schema)
+        for view in views:
+            view.drop(curs, rebuilt)
+        curs.execute(
+            SQL("DELETE FROM {} WHERE view = ANY(%s)").format(Identifier(live.schema, POSITIONS)),
+            ([rebuilt.position_key(v) for v in views],),
+        )
+    create_views(conn, rebuilt, views)
+    total = catch_up(conn, rebuilt, mapper, views, batch_size=batch_size, progress=progress)
+    with conn.transaction(), conn.cursor() as curs:
+        create_views_in(curs, live, views)
+        _lock_positions(curs, live, views)
+        rest = _catch_up_in(curs, rebuilt, mapper, views, batch_size)
+        total += rest
+        if progress is not None and rest:
+            progress(rest)
+        final = _lock_positions(curs, rebuilt, views)
+        for view in views:
+            view.switch(curs, live, rebuilt)
+        table = Identifier(live.schema, POSITIONS)
+        for view in views:
+            curs.execute(
+                SQL("UPDATE {} SET position = %s WHERE view = %s").format(table),
+                (final[view.name], live.position_key(view)),
+            )
+        curs.execute(
+            SQL("DELETE FROM {} WHERE view = ANY(%s)").format(table),
+            ([rebuilt.position_key(v) for v in views],),
+        )
+    return total
+
+
+def create_views_in(curs: Cursor[Any], target: Target, views: Sequence[View]) -> None:
+    ensure_positions(curs, target.schema)
+    for view in views:
+        view.create(curs, target)
+        curs.execute(
+            SQL("INSERT INTO {} (view, position) VALUES (%s, 0) ON CONFLICT DO NOTHING").format(
+                Identifier(target.schema, POSITIONS)
+            ),
+            (target.position_key(view),),
+        )
+
+
+def _catch_up_in(
+    curs: Cursor[Any], target: Target, mapper: Mapper[UUID], views: Sequence[View], batch_size: int
+) -> int:
+    """Catch up inside the caller's transaction (used while the live positions are locked)."""
+    total = 0
+    while True:
+        n = _apply_next_batch(curs, target, mapper, views, batch_size)
+        total += n
+        if n < batch_size:
+            return total
+
+
+def verify(
+    conn: Connection[Any], live: Target, mapper: Mapper[UUID], views: Sequence[View]
+) -> list[str]:
+    """Rebuild into scratch tables and list every difference from the live views.
+
+    The comparison happens with the live positions locked, after bringing the scratch tables to
+    exactly the live positions, so a busy school never shows a false difference.
+    """
+    scratch = live.with_suffix("_verify")
+    with conn.transaction(), conn.cursor() as curs:
+        ensure_positions(curs, live.schema)
+        for view in views:
+            view.drop(curs, scratch)
+        curs.execute(
+            SQL("DELETE FROM {} WHERE view = ANY(%s)").format(Identifier(live.schema, POSITIONS)),
+            ([scratch.position_key(v) for v in views],),
+        )
+    create_views(conn, scratch, views)
+    differences: list[str] = []
+    try:
+        catch_up(conn, scratch, mapper, views)
+        with conn.transaction(), conn.cursor() as curs:
+            live_positions = _lock_positions(curs, live, views)
+            for view in views:
+                _catch_up_in(curs, scratch, mapper, [view], BATCH_SIZE)
+                scratch_position = _lock_positions(curs, scratch, [view])[view.name]
+                if scratch_position != live_positions[view.name]:
+                    differences.append(
+                        f"{view.name}: live view is at event {live_positions[view.name]}, "
+                        f"the log at {scratch_position} (run a catch-up)"
+                    )
+                    continue
+                differences.extend(view.compare_rows(curs, live, scratch))
+    finally:
+        with conn.transaction(), conn.cursor() as curs:
+            for view in views:
+                view.drop(curs, scratch)
+            curs.execute(
+                SQL("DELETE FROM {} WHERE view = ANY(%s)").format(
+                    Identifier(live.schema, POSITIONS)
+                ),
+                ([scratch.position_key(v) for v in views],),
+            )
+    return differences
+
+
+class Rate:
+    """Events-per-second bookkeeping for progress output."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.events = 0
+
+    def add(self, n: int) -> None:
+        self.events += n
+
+    @property
+    def per_second(self) -> float:
+        elapsed = time.perf_counter() - self.started
+        return self.events / elapsed if elapsed > 0 else 0.0
+
+
+def jsonable(value: Any) -> Any:
+    """Event field values as JSON: UUIDs and dates as strings, containers recursively."""
+    if isinstance(value, UUID):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def event_fields(event: Any, skip: Iterable[str] = ()) -> dict[str, Any]:
+    """The event's own fields (not the envelope: id, version, timestamp, actor)."""
+    envelope = {"originator_id", "originator_version", "timestamp", "actor_id", "actor_role",
+                "originator_topic", *skip}  # fmt: skip
+    return {k: jsonable(v) for k, v in vars(event).items() if k not in envelope}

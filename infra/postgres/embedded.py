@@ -9,6 +9,7 @@ and stops the server when the last handle in the process exits.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,17 @@ _servers: dict[Path, Any] = {}
 
 def start_embedded(data_dir: Path) -> str:
     """Start (or reuse) the embedded server in ``data_dir / "pg"`` and return its URI."""
-    # Imported lazily: production processes never load it.
-    from pgserver.postgres_server import get_server
-
     pg_dir = (data_dir / "pg").absolute()
     server = _servers.get(pg_dir)
     if server is None:
         pg_dir.parent.mkdir(parents=True, exist_ok=True)
-        server = get_server(pg_dir)
+        with warnings.catch_warnings():
+            # platformdirs (used by pgserver) warns when XDG_RUNTIME_DIR is unset (root, CI).
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            # Imported lazily: production processes never load it.
+            from pgserver.postgres_server import get_server
+
+            server = get_server(pg_dir)
         _servers[pg_dir] = server
     uri: str = server.get_uri()
     return uri

@@ -1,17 +1,22 @@
-"""The ``vangnet`` command: tenants, demo (and, in later issues, serve, worker, projections).
+"""The ``vangnet`` command: tenants, demo, worker, jobs, projections (and later: serve).
 
 Every refused command prints one line naming what is wrong and exits 2; nothing is stored.
+``projections verify`` exits 1 when a view differs from a rebuild from the events.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from psycopg.sql import SQL
+
+from infra import projections
 from infra.container import Container
 from infra.demo import (
     CASES_PER_SCHOOL,
@@ -22,12 +27,14 @@ from infra.demo import (
     seed_school,
 )
 from infra.settings import Settings, SettingsError
+from projections.engine import Rate
 from services.casework.application import CaseworkApplication
 from services.casework.handlers import CaseService
 from services.shared.errors import DomainError
-from tenants.registry import slugify
+from tenants.registry import School, slugify
 from tenants.roles import ROLE_LABELS_NL, Role
 
+EXIT_DIFFERENCES = 1
 EXIT_REFUSED = 2
 
 
@@ -80,7 +87,69 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-serve", action="store_true", help="prepare the data, print the summary and exit"
     )
     demo.set_defaults(handler=cmd_demo)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run jobs from BROKER_URL in this process, and sweep for lagging projections",
+    )
+    worker.add_argument(
+        "--threads", type=_positive, help="worker threads (default VANGNET_WORKER_THREADS or 4)"
+    )
+    worker.add_argument(
+        "--sweep-seconds",
+        type=_positive,
+        help="seconds between sweeps (default VANGNET_SWEEP_SECONDS or 30)",
+    )
+    worker.add_argument("--no-sweep", action="store_true", help="do not run the periodic sweep")
+    worker.set_defaults(handler=cmd_worker)
+
+    jobs = commands.add_parser("jobs", help="inspect the job queues")
+    job_commands = jobs.add_subparsers(title="job commands", metavar="COMMAND")
+    dead = job_commands.add_parser(
+        "dead-letters", help="list messages that failed after their retries (no personal data)"
+    )
+    dead.set_defaults(handler=cmd_dead_letters)
+    jobs.set_defaults(handler=lambda _args: _help(jobs))
+
+    views = commands.add_parser("projections", help="rebuild, verify and catch up the read side")
+    view_commands = views.add_subparsers(title="projection commands", metavar="COMMAND")
+    rebuild = view_commands.add_parser(
+        "rebuild", help="rebuild views from the events beside the live ones, then switch"
+    )
+    _school_choice(rebuild)
+    rebuild.add_argument(
+        "--view", action="append", metavar="NAME", help="only this view (repeatable)"
+    )
+    rebuild.set_defaults(handler=cmd_rebuild)
+    verify = view_commands.add_parser(
+        "verify", help="compare the views with a rebuild from the events; exit 1 on a difference"
+    )
+    _school_choice(verify)
+    verify.set_defaults(handler=cmd_verify)
+    catch_up = view_commands.add_parser("catch-up", help="apply the events the views lack")
+    _school_choice(catch_up)
+    catch_up.set_defaults(handler=cmd_catch_up)
+    status = view_commands.add_parser("status", help="how far each school's views lag its log")
+    status.set_defaults(handler=cmd_status)
+    views.set_defaults(handler=lambda _args: _help(views))
     return parser
+
+
+def _positive(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"expected a positive whole number, got {raw!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _school_choice(parser: argparse.ArgumentParser) -> None:
+    choice = parser.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--school", metavar="SLUG", help="one school, by slug")
+    choice.add_argument("--all", action="store_true", help="every school")
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
@@ -119,21 +188,37 @@ def cmd_list(_args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from dramatiq.errors import QueueJoinTimeout
+
+    from infra.worker.actors import notify_saved, sweep_schools
+    from infra.worker.inprocess import start_inprocess_worker
+
     settings = Settings.from_env()
     if args.reset:
         _reset(settings)
         settings = Settings.from_env()  # a reset embedded data directory gets a new master key
     with Container.open(settings) as container:
-        board_slug = slugify(DEMO_BOARD)
-        existing = {b.slug for b in container.registry.list_boards()}
-        if board_slug in existing:
-            print(f"demo data already present (use --reset to start over): board {board_slug}")
-        else:
-            container.create_board(DEMO_BOARD)
-            for name in DEMO_SCHOOLS:
-                school = container.create_school(board_slug, name)
-                app = container.schools.get(school.id)
-                seed_school(CaseService(app, school.id), school.slug)
+        # Embedded mode: jobs run in this process on Dramatiq's stub broker. Every command sends
+        # a catch-up hint, exactly as with a real broker and `vangnet worker`.
+        worker = start_inprocess_worker(container)
+        try:
+            board_slug = slugify(DEMO_BOARD)
+            existing = {b.slug for b in container.registry.list_boards()}
+            if board_slug in existing:
+                print(f"demo data already present (use --reset to start over): board {board_slug}")
+            else:
+                container.create_board(DEMO_BOARD)
+                for name in DEMO_SCHOOLS:
+                    school = container.create_school(board_slug, name)
+                    app = container.schools.get(school.id)
+                    seed_school(CaseService(app, school.id, on_saved=notify_saved), school.slug)
+            try:
+                worker.wait_until_idle(timeout=60)
+            except QueueJoinTimeout:
+                print("jobs still running after 60 s: the sweep below catches the views up")
+        finally:
+            worker.stop()
+        sweep_schools(container)  # the safety net: anything a hint missed (none, normally)
         _print_summary(container, board_slug)
     if not args.no_serve:
         print("\nThe web UI joins `vangnet demo` in a later release; the data is ready.")
@@ -186,7 +271,8 @@ def _print_summary(container: Container, board_slug: str) -> None:
         kinds.update(events)
         print(
             f"  {school.name} ({school.slug}): {cases} cases, {sum(events.values())} events, "
-            f"schema {school.schema_name}"
+            f"schema {school.schema_name}; case view: {_view_cases(container, school)} cases, "
+            f"lag {projections.lag(container, school.id)}"
         )
     missing = event_names() - set(kinds)
     print(
@@ -201,6 +287,15 @@ def _print_summary(container: Container, board_slug: str) -> None:
     print(f"({CASES_PER_SCHOOL} cases per school; all names are clearly fake.)")
 
 
+def _view_cases(container: Container, school: School) -> int:
+    table = projections.ensure_school_views(container, school.id).table("cases")
+    with container.pool.connection() as conn:
+        row = conn.execute(SQL("SELECT count(*) FROM {}").format(table)).fetchone()
+    if row is None:
+        return 0
+    return int(row[0] if not isinstance(row, dict) else next(iter(row.values())))
+
+
 def _event_kinds(app: CaseworkApplication, page: int = 1000) -> Counter[str]:
     kinds: Counter[str] = Counter()
     start = 1
@@ -210,6 +305,159 @@ def _event_kinds(app: CaseworkApplication, page: int = 1000) -> Counter[str]:
         if len(batch) < page:
             return kinds
         start = batch[-1].id + 1
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from infra.worker.run import run_worker
+
+    _log_to_stderr()
+    settings = Settings.from_env()
+    return run_worker(
+        settings,
+        threads=args.threads,
+        sweep_seconds=args.sweep_seconds,
+        sweep=not args.no_sweep,
+    )
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(
+        level=os.environ.get("VANGNET_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # pika logs connection chatter (and, on errors, frames) at INFO.
+    logging.getLogger("pika").setLevel(logging.WARNING)
+
+
+def cmd_dead_letters(_args: argparse.Namespace) -> int:
+    from infra.worker.broker import broker_kind, job_queues
+    from infra.worker.deadletters import list_dead_letters
+
+    settings = Settings.from_env()
+    kind = _broker_kind_or_refuse(broker_kind, settings.broker_url)
+    if kind == "stub":
+        print(
+            "BROKER_URL is not set: jobs run in-process on the stub broker, whose dead letters "
+            "live in that process's memory (nothing to list here)."
+        )
+        return 0
+    queues = job_queues(settings.queue_namespace)
+    try:
+        letters = list_dead_letters(settings.broker_url, settings.queue_namespace, queues)
+    except Exception as e:
+        print(f"vangnet: cannot read the {kind} broker ({type(e).__name__})", file=sys.stderr)
+        return EXIT_DIFFERENCES
+    if not letters:
+        print(f"no dead letters ({kind}; queues {', '.join(q + '.XQ' for q in queues)})")
+        return 0
+    print(f"{'failed at (UTC)':20}  {'actor':20}  {'message id':36}  {'school id':36}  error")
+    for d in sorted(letters, key=lambda d: (d.failed_at is None, d.failed_at)):
+        when = d.failed_at.strftime("%Y-%m-%d %H:%M:%S") if d.failed_at else "-"
+        print(
+            f"{when:20}  {d.actor:20}  {d.message_id:36}  {d.school_id or '-':36}  "
+            f"{d.error_class or '-'} (retries {d.retries})"
+        )
+    print(f"{len(letters)} dead letter(s) on {kind}")
+    return 0
+
+
+def _broker_kind_or_refuse(kind_of: Callable[[str | None], str], url: str | None) -> str:
+    try:
+        return kind_of(url)
+    except ValueError as e:
+        raise SettingsError(str(e)) from None
+
+
+def _schools(container: Container, args: argparse.Namespace) -> list[School]:
+    if getattr(args, "school", None):
+        return [container.registry.school_by_slug(args.school)]
+    return container.registry.list_schools()
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    try:
+        views = projections.views_named(args.view)
+    except ValueError as e:
+        print(f"vangnet: {e}", file=sys.stderr)
+        return EXIT_REFUSED
+    names = ", ".join(v.name for v in views)
+    live_progress = sys.stderr.isatty()  # `\r` updates on a terminal; one line per school else
+    with _open() as container:
+        schools = _schools(container, args)
+        total = Rate()
+        for school in schools:
+            rate = Rate()
+
+            def progress(n: int, slug: str = school.slug, rate: Rate = rate) -> None:
+                rate.add(n)
+                total.add(n)
+                if live_progress:
+                    print(
+                        f"\r{slug}: {rate.events} events, {rate.per_second:,.0f} events/s\033[K",
+                        end="",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+
+            applied = projections.rebuild_school(container, school.id, views, progress=progress)
+            print(
+                ("\r" if live_progress else "")
+                + f"{school.slug}: rebuilt {names} from {applied} events "
+                f"({rate.per_second:,.0f} events/s)" + ("\033[K" if live_progress else ""),
+                file=sys.stderr,
+            )
+        print(
+            f"rebuilt {names} for {len(schools)} school(s): {total.events} events, "
+            f"{total.per_second:,.0f} events/s"
+        )
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    with _open() as container:
+        schools = _schools(container, args)
+        differing = 0
+        for school in schools:
+            differences = projections.verify_school(container, school.id)
+            if differences:
+                differing += 1
+                print(f"{school.slug}: {len(differences)} difference(s)")
+                for line in differences:
+                    print(f"  {line}")
+        if differing:
+            print(
+                f"{differing} of {len(schools)} school(s) differ from a rebuild from the events: "
+                "vangnet projections rebuild --school SLUG"
+            )
+            return EXIT_DIFFERENCES
+        print(f"verified {len(schools)} school(s): the views equal a rebuild from the events")
+    return 0
+
+
+def cmd_catch_up(args: argparse.Namespace) -> int:
+    with _open() as container:
+        schools = _schools(container, args)
+        total = 0
+        for school in schools:
+            applied = projections.catch_up_school(container, school.id)
+            total += applied
+            if applied:
+                print(f"{school.slug}: {applied} events applied")
+        print(f"caught up {len(schools)} school(s): {total} events applied")
+    return 0
+
+
+def cmd_status(_args: argparse.Namespace) -> int:
+    with _open() as container:
+        schools = container.registry.list_schools()
+        lagging = 0
+        for school in schools:
+            behind = projections.lag(container, school.id)
+            lagging += behind > 0
+            print(f"{school.slug:40} lag {behind}")
+        print(f"{len(schools)} school(s), {lagging} lagging")
+    return 0
 
 
 if __name__ == "__main__":

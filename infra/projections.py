@@ -7,10 +7,12 @@ a lagging school); ``rebuild_school`` and ``verify_school`` back ``vangnet proje
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from infra.container import Container
+from projections.board_stats.projection import BoardStatsView
 from projections.case_view.projection import CaseView
 from projections.engine import (
     Target,
@@ -22,11 +24,21 @@ from projections.engine import (
     rebuild,
     verify,
 )
+from projections.escalation.projection import EscalationView
+from projections.lessons.projection import LessonsView
+from projections.notifications.projection import NotificationsView
 
 #: Every view, in the order they are applied within a batch.
-ALL_VIEWS: tuple[View, ...] = (CaseView(),)
+ALL_VIEWS: tuple[View, ...] = (
+    CaseView(),
+    NotificationsView(),
+    BoardStatsView(),
+    LessonsView(),
+    EscalationView(),
+)
 
-_ensured: set[UUID] = set()
+#: Schools whose view tables exist, per pool (a test session may open several databases).
+_ensured: weakref.WeakKeyDictionary[object, set[UUID]] = weakref.WeakKeyDictionary()
 _ensured_lock = threading.Lock()
 
 
@@ -49,11 +61,13 @@ def school_target(container: Container, school_id: UUID) -> Target:
 def ensure_school_views(container: Container, school_id: UUID) -> Target:
     """Create the school's view tables if missing (once per process per school)."""
     target = school_target(container, school_id)
-    if school_id not in _ensured:
+    with _ensured_lock:
+        ready = _ensured.setdefault(container.pool, set())
+    if school_id not in ready:
         with container.pool.connection() as conn:
             create_views(conn, target, ALL_VIEWS)
         with _ensured_lock:
-            _ensured.add(school_id)
+            ready.add(school_id)
     return target
 
 

@@ -21,7 +21,42 @@ Environment variables:
     Maximum number of connections of the ONE process-wide pool, however many schools exist.
     Default 10.
 ``BROKER_URL``
-    Dramatiq broker URL (RabbitMQ or Redis). Optional; unset means the in-process stub broker.
+    Dramatiq broker URL: ``amqp://user:pass@host:5672/vhost`` (RabbitMQ) or
+    ``redis://host:6379/0`` (Redis). Optional; unset means the in-process stub broker (embedded
+    mode and the demo: jobs run in the same process).
+``VANGNET_QUEUE_NAMESPACE``
+    Prefix of every queue name (``<namespace>.projections``) and, on Redis, the key namespace.
+    Default ``vangnet``. Two deployments sharing one broker need different namespaces.
+``VANGNET_WORKER_THREADS``
+    Worker threads of ``vangnet worker`` (jobs processed at once per process). Default 4.
+``VANGNET_SWEEP_SECONDS``
+    How often ``vangnet worker`` looks for schools whose projections lag their log and catches
+    them up (the safety net for lost messages). Default 30.
+``VANGNET_JOB_MAX_RETRIES``
+    How many times a failing job is retried (exponential backoff) before it is dead-lettered.
+    Default 5.
+``VANGNET_JOB_MIN_BACKOFF_MS`` / ``VANGNET_JOB_MAX_BACKOFF_MS``
+    Bounds of the retry backoff in milliseconds. Defaults 1000 and 300000 (5 minutes).
+``VANGNET_JOB_TIME_LIMIT_MS``
+    A job still running after this many milliseconds is interrupted (and retried). Default
+    600000 (10 minutes).
+``VANGNET_SMTP_HOST``
+    SMTP server for notification e-mails (new reports, complaints, aftercare reminders). Optional:
+    unset means nothing is mailed, only logged (kind and ids; embedded mode and the demo).
+``VANGNET_SMTP_PORT``
+    SMTP port. Default by ``VANGNET_SMTP_TLS``: 25 (none), 587 (starttls), 465 (ssl).
+``VANGNET_SMTP_TLS``
+    ``none``, ``starttls`` or ``ssl`` (implicit TLS). Default ``starttls``.
+``VANGNET_SMTP_USER`` / ``VANGNET_SMTP_PASSWORD``
+    SMTP login. Optional (unset: no login, e.g. a local relay). The password is never printed.
+``VANGNET_MAIL_FROM``
+    Sender address of notification e-mails. Required when ``VANGNET_SMTP_HOST`` is set.
+``VANGNET_PUBLIC_URL``
+    Base URL of the web app, for the links in e-mails (``<url>/cases/<case id>``). Default
+    ``http://127.0.0.1:8000``.
+``VANGNET_REMINDER_DAYS``
+    How many days before an aftercare moment or agreement review the case owner gets a
+    reminder (0: on the day itself). Default 2.
 ``VANGNET_APP_CACHE``
     How many per-school casework applications a process keeps constructed (LRU). Default 256.
 """
@@ -31,13 +66,16 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 MASTER_KEY_BYTES = 32
 MASTER_KEY_FILENAME = "master.key"
+_NAMESPACE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
 
 
 class SettingsError(ValueError):
@@ -60,6 +98,30 @@ class Settings:
     broker_url: str | None = None
     #: How many school applications to keep constructed (LRU).
     app_cache_size: int = 256
+    #: Queue-name prefix (and Redis key namespace) of this deployment's jobs.
+    queue_namespace: str = "vangnet"
+    #: Worker threads of ``vangnet worker``.
+    worker_threads: int = 4
+    #: Seconds between two sweeps for lagging projections.
+    sweep_seconds: int = 30
+    #: Retries of a failing job before it is dead-lettered.
+    job_max_retries: int = 5
+    #: Retry backoff bounds (milliseconds).
+    job_min_backoff_ms: int = 1000
+    job_max_backoff_ms: int = 300_000
+    #: Time limit of one job (milliseconds).
+    job_time_limit_ms: int = 600_000
+    #: Notification e-mail (SMTP); ``smtp_host`` ``None`` means log only, send nothing.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_tls: str = "starttls"  # none | starttls | ssl
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    mail_from: str = "vangnet@localhost"
+    #: Base URL of the web app, for links in e-mails.
+    public_url: str = "http://127.0.0.1:8000"
+    #: Days before a due date that the case owner is reminded.
+    reminder_days_before: int = 2
 
     @property
     def embedded(self) -> bool:
@@ -80,6 +142,10 @@ class Settings:
         pool_size = _positive_int(env, "VANGNET_POOL_SIZE", 10)
         app_cache_size = _positive_int(env, "VANGNET_APP_CACHE", 256)
         broker_url = env.get("BROKER_URL") or None
+        queue_namespace = env.get("VANGNET_QUEUE_NAMESPACE") or "vangnet"
+        if not _NAMESPACE_RE.fullmatch(queue_namespace):
+            msg = "VANGNET_QUEUE_NAMESPACE must be letters, digits, '_' or '-' (letter first)"
+            raise SettingsError(msg)
 
         encoded_key = env.get("VANGNET_MASTER_KEY") or None
         if encoded_key is not None:
@@ -97,7 +163,63 @@ class Settings:
             pool_size=pool_size,
             broker_url=broker_url,
             app_cache_size=app_cache_size,
+            queue_namespace=queue_namespace,
+            worker_threads=_positive_int(env, "VANGNET_WORKER_THREADS", 4),
+            sweep_seconds=_positive_int(env, "VANGNET_SWEEP_SECONDS", 30),
+            job_max_retries=_non_negative_int(env, "VANGNET_JOB_MAX_RETRIES", 5),
+            job_min_backoff_ms=_positive_int(env, "VANGNET_JOB_MIN_BACKOFF_MS", 1000),
+            job_max_backoff_ms=_positive_int(env, "VANGNET_JOB_MAX_BACKOFF_MS", 300_000),
+            job_time_limit_ms=_positive_int(env, "VANGNET_JOB_TIME_LIMIT_MS", 600_000),
+            **_mail_settings(env),
         )
+
+
+def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        msg = f"{name} must be a whole number (0 or more)"
+        raise SettingsError(msg)
+    return value
+
+
+SMTP_TLS_MODES = {"none": 25, "starttls": 587, "ssl": 465}  # mode -> default port
+
+
+def _mail_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The notification e-mail settings (``VANGNET_SMTP_*``, ``VANGNET_MAIL_FROM``, ...)."""
+    host = (env.get("VANGNET_SMTP_HOST") or "").strip() or None
+    tls = (env.get("VANGNET_SMTP_TLS") or "starttls").strip().lower()
+    if tls not in SMTP_TLS_MODES:
+        msg = "VANGNET_SMTP_TLS must be one of: none, starttls, ssl"
+        raise SettingsError(msg)
+    mail_from = (env.get("VANGNET_MAIL_FROM") or "").strip()
+    if host and "@" not in mail_from:
+        msg = "VANGNET_MAIL_FROM must be set to an e-mail address when VANGNET_SMTP_HOST is set"
+        raise SettingsError(msg)
+    public_url = (env.get("VANGNET_PUBLIC_URL") or "http://127.0.0.1:8000").strip().rstrip("/")
+    if not public_url.startswith(("http://", "https://")):
+        msg = "VANGNET_PUBLIC_URL must start with http:// or https://"
+        raise SettingsError(msg)
+    raw_days = (env.get("VANGNET_REMINDER_DAYS") or "2").strip()
+    if not raw_days.isdigit():
+        msg = "VANGNET_REMINDER_DAYS must be a whole number (0 or more)"
+        raise SettingsError(msg)
+    return {
+        "smtp_host": host,
+        "smtp_port": _positive_int(env, "VANGNET_SMTP_PORT", SMTP_TLS_MODES[tls]),
+        "smtp_tls": tls,
+        "smtp_user": env.get("VANGNET_SMTP_USER") or None,
+        "smtp_password": env.get("VANGNET_SMTP_PASSWORD") or None,
+        "mail_from": mail_from or "vangnet@localhost",
+        "public_url": public_url,
+        "reminder_days_before": int(raw_days),
+    }
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

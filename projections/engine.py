@@ -224,8 +224,9 @@ def _apply_next_batch(
             view.process(curs, target, mine)
     if after_process is not None:
         after_process()  # test hook: a crash here must roll back rows and positions together
+    # GREATEST: a view that was caught up on its own may already be past this batch.
     curs.execute(
-        SQL("UPDATE {} SET position = %s WHERE view = ANY(%s)").format(
+        SQL("UPDATE {} SET position = GREATEST(position, %s) WHERE view = ANY(%s)").format(
             Identifier(target.schema, POSITIONS)
         ),
         (batch[-1][0], [target.position_key(v) for v in views]),
@@ -322,6 +323,9 @@ def rebuild(
 
 
 def create_views_in(curs: Cursor[Any], target: Target, views: Sequence[View]) -> None:
+    # Two processes running CREATE TABLE IF NOT EXISTS for one table at once can collide in
+    # PostgreSQL's catalog (unique violation): serialise creation per school schema.
+    curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (target.schema,))
     ensure_positions(curs, target.schema)
     for view in views:
         view.create(curs, target)

@@ -19,17 +19,41 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import field
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.domain import event as records
 from eventsourcing.persistence import IntegrityError
 
-from services.shared.actor import actor_id_now, actor_role_now
-from services.shared.errors import InvalidInput, NotFound, SchoolNotFound
+from services.shared.actor import (
+    SYSTEM,
+    Actor,
+    acting_as,
+    actor_id_now,
+    actor_role_now,
+    current_actor,
+)
+from services.shared.errors import (
+    ConcurrencyConflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    SchoolNotFound,
+)
+from tenants.protocol import (
+    DEFAULT_PROTOCOL,
+    NotificationContacts,
+    ProtocolChecklist,
+    ProtocolStep,
+    validate_contacts,
+    validate_protocol,
+)
+from tenants.roles import Permission, has_permission
 
 #: Namespace of Vangnet's deterministic registry ids. Never change it: ids are stored everywhere.
 NAMESPACE = UUID("5b0e6b0c-3f43-5d2a-9a55-7a6e67e7a001")
@@ -105,7 +129,20 @@ class Board(TenancyAggregate):
 
 
 class School(TenancyAggregate):
-    """A school: its schema and its wrapped data key. ``created_on`` comes from the aggregate."""
+    """A school: its schema and its wrapped data key. ``created_on`` comes from the aggregate.
+
+    Its configuration (:mod:`tenants.protocol`): the anti-bullying protocol checklist
+    (:data:`~tenants.protocol.DEFAULT_PROTOCOL` until configured) and the notification contacts.
+    """
+
+    class ProtocolConfigured(TenancyAggregate.Event):
+        steps: list[dict[str, Any]]
+
+    class ContactsConfigured(TenancyAggregate.Event):
+        contact_person_emails: list[str]
+        coordinator_emails: list[str]
+        management_emails: list[str]
+        board_emails: list[str]
 
     @staticmethod
     def create_id(slug: str) -> UUID:
@@ -119,6 +156,78 @@ class School(TenancyAggregate):
         self.slug = slug
         self.schema_name = schema_name
         self.wrapped_data_key = wrapped_data_key
+        self.protocol_steps: list[dict[str, Any]] | None = None
+        self.notification_contacts = NotificationContacts()
+
+    @property
+    def protocol(self) -> ProtocolChecklist:
+        """The school's protocol checklist (the default when never configured)."""
+        if self.protocol_steps is None:
+            return DEFAULT_PROTOCOL
+        # Validated when configured; read back as stored so a later, stricter rule never makes
+        # a school unreadable.
+        return ProtocolChecklist(tuple(ProtocolStep(**step) for step in self.protocol_steps))
+
+    @property
+    def protocol_is_default(self) -> bool:
+        return self.protocol_steps is None
+
+    def configure_protocol(self, steps: Iterable[ProtocolStep | Mapping[str, Any]]) -> None:
+        self._configure_protocol(steps=validate_protocol(steps).to_json())
+
+    @records(ProtocolConfigured)
+    def _configure_protocol(self, steps: list[dict[str, Any]]) -> None:
+        self.protocol_steps = steps
+
+    def configure_contacts(
+        self,
+        *,
+        contact_person_emails: Sequence[str] = (),
+        coordinator_emails: Sequence[str] = (),
+        management_emails: Sequence[str] = (),
+        board_emails: Sequence[str] = (),
+    ) -> None:
+        contacts = validate_contacts(
+            contact_person_emails=contact_person_emails,
+            coordinator_emails=coordinator_emails,
+            management_emails=management_emails,
+            board_emails=board_emails,
+        )
+        self._configure_contacts(**contacts.to_json())
+
+    @records(ContactsConfigured)
+    def _configure_contacts(
+        self,
+        contact_person_emails: list[str],
+        coordinator_emails: list[str],
+        management_emails: list[str],
+        board_emails: list[str],
+    ) -> None:
+        self.notification_contacts = NotificationContacts(
+            contact_person_emails=tuple(contact_person_emails),
+            coordinator_emails=tuple(coordinator_emails),
+            management_emails=tuple(management_emails),
+            board_emails=tuple(board_emails),
+        )
+
+
+@contextmanager
+def _as_config_manager(actor: Actor | None) -> Iterator[Actor]:
+    """Like provisioning's ``_as_operator``: the given actor, else the current one, else SYSTEM;
+    refused unless the role may manage tenants or (the coordinator) the school's protocol.
+
+    The role is checked here; that a coordinator configures only their own school is decided at
+    the edge, where the user's school is resolved (as for every school-bound command).
+    """
+    chosen = actor or current_actor.get() or SYSTEM
+    if not (
+        has_permission(chosen.role, Permission.TENANTS_MANAGE)
+        or has_permission(chosen.role, Permission.PROTOCOL_MANAGE)
+    ):
+        msg = f"role '{chosen.role}' may not configure a school's protocol or contacts"
+        raise PermissionDenied(msg)
+    with acting_as(chosen) as acting:
+        yield acting
 
 
 class Registry(Application[UUID]):
@@ -153,6 +262,49 @@ class Registry(Application[UUID]):
         )
         self._save_new(school, "school", slug)
         return school
+
+    def configure_protocol(
+        self,
+        school_id: UUID,
+        steps: Iterable[ProtocolStep | Mapping[str, Any]],
+        *,
+        actor: Actor | None = None,
+    ) -> School:
+        """Set the school's protocol checklist (``InvalidProtocol`` names what is wrong)."""
+        with _as_config_manager(actor):
+            school = self.school(school_id)
+            school.configure_protocol(steps)
+            self._save_config(school)
+        return school
+
+    def configure_contacts(
+        self,
+        school_id: UUID,
+        *,
+        contact_person_emails: Sequence[str] = (),
+        coordinator_emails: Sequence[str] = (),
+        management_emails: Sequence[str] = (),
+        board_emails: Sequence[str] = (),
+        actor: Actor | None = None,
+    ) -> School:
+        """Replace the school's notification contacts (all four lists at once)."""
+        with _as_config_manager(actor):
+            school = self.school(school_id)
+            school.configure_contacts(
+                contact_person_emails=contact_person_emails,
+                coordinator_emails=coordinator_emails,
+                management_emails=management_emails,
+                board_emails=board_emails,
+            )
+            self._save_config(school)
+        return school
+
+    def _save_config(self, school: School) -> None:
+        try:
+            self.save(school)
+        except IntegrityError:
+            msg = f"school {school.slug} was changed by someone else at the same time: retry"
+            raise ConcurrencyConflict(msg) from None
 
     def _save_new(self, aggregate: TenancyAggregate, kind: str, slug: str) -> None:
         try:

@@ -7,6 +7,8 @@ the permission table in :mod:`tenants.roles`; nothing here decides roles by itse
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from uuid import UUID
 
 from services.casework.application import CaseworkApplication
@@ -15,6 +17,8 @@ from services.casework.domain import Case
 from services.shared.actor import Actor, acting_as
 from services.shared.errors import PermissionDenied, StaleVersion
 from tenants.roles import ENGAGED_PERMISSIONS, Permission, Role, has_permission
+
+log = logging.getLogger(__name__)
 
 
 def authorize(actor: Actor, permission: Permission, case: Case | None = None) -> None:
@@ -32,11 +36,30 @@ def authorize(actor: Actor, permission: Permission, case: Case | None = None) ->
 
 
 class CaseService:
-    """The write side of one school's casework, for one acting user at a time."""
+    """The write side of one school's casework, for one acting user at a time.
 
-    def __init__(self, app: CaseworkApplication, school_id: UUID) -> None:
+    ``on_saved`` is called with the school id after every successful save (infra passes
+    ``infra.worker.actors.notify_saved``: "catch this school's projections up"). The command has
+    committed by then, so a failing hook is logged and never turns it into an error.
+    """
+
+    def __init__(
+        self,
+        app: CaseworkApplication,
+        school_id: UUID,
+        on_saved: Callable[[UUID], None] | None = None,
+    ) -> None:
         self.app = app
         self.school_id = school_id
+        self.on_saved = on_saved
+
+    def _saved(self) -> None:
+        if self.on_saved is None:
+            return
+        try:
+            self.on_saved(self.school_id)
+        except Exception as e:
+            log.warning("on_saved hook failed for school %s: %s", self.school_id, type(e).__name__)
 
     def report(self, actor: Actor, command: ReportCase) -> UUID:
         authorize(actor, command.permission)
@@ -49,6 +72,7 @@ class CaseService:
                 or (actor.user_id if actor.role is Role.CONTACT_PERSON else None),
             )
         self.app.save_case(case)
+        self._saved()
         return case.id
 
     def handle(self, actor: Actor, command: CaseCommand) -> int:
@@ -65,6 +89,7 @@ class CaseService:
         with acting_as(actor):
             command.execute(case)
         self.app.save_case(case)
+        self._saved()
         return case.version
 
     def read(self, actor: Actor, case_id: UUID, version: int | None = None) -> Case:

@@ -1,0 +1,142 @@
+"""``vangnet tenants`` configuration commands: a school's protocol checklist and its contacts.
+
+Wire them into the ``tenants`` sub-commands with :func:`add_tenant_config_commands`. Refusals
+are :class:`~services.shared.errors.DomainError` subclasses, printed by ``vangnet`` as one line
+(exit 2); nothing is stored then.
+
+The protocol file is JSON: a list of steps, or ``{"steps": [...]}``, each step
+``{"key": "intakegesprek", "label": "Intakegesprek", "event_type": "IntakeHeld",
+"deadline_school_days": 2}`` (``deadline_school_days`` may be null or left out). ``show-protocol
+--json`` prints a file in that format, to edit and load again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from infra.container import Container
+from infra.settings import Settings
+from services.shared.errors import InvalidInput
+from tenants.protocol import InvalidProtocol
+
+#: Type of the object ``add_subparsers`` returns.
+Subparsers = Any
+
+
+def add_tenant_config_commands(tenant_subparsers: Subparsers) -> None:
+    """Add set-protocol, show-protocol and set-contacts to ``vangnet tenants``."""
+    set_protocol = tenant_subparsers.add_parser(
+        "set-protocol", help="set a school's anti-bullying protocol checklist from a JSON file"
+    )
+    set_protocol.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
+    set_protocol.add_argument(
+        "--file", required=True, type=Path, help="protocol.json: a list of steps"
+    )
+    set_protocol.set_defaults(handler=cmd_set_protocol)
+
+    show_protocol = tenant_subparsers.add_parser(
+        "show-protocol", help="show a school's protocol checklist (the default if never set)"
+    )
+    show_protocol.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
+    show_protocol.add_argument(
+        "--json", action="store_true", help="print it as JSON, the format set-protocol reads"
+    )
+    show_protocol.set_defaults(handler=cmd_show_protocol)
+
+    contacts = tenant_subparsers.add_parser(
+        "set-contacts",
+        help="set whom to notify about a school's cases (replaces all four lists)",
+    )
+    contacts.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
+    for option, dest, who in (
+        ("--contact-person", "contact_person", "the contact person(s) (aanspreekpunt pesten)"),
+        ("--coordinator", "coordinator", "the anti-bullying coordinator(s) (APC)"),
+        ("--management", "management", "management (directie)"),
+        ("--board", "board", "the board (bestuur)"),
+    ):
+        contacts.add_argument(
+            option,
+            dest=dest,
+            nargs="+",
+            action="extend",
+            default=[],
+            metavar="EMAIL",
+            help=f"e-mail address(es) of {who}",
+        )
+    contacts.set_defaults(handler=cmd_set_contacts)
+
+
+def _open() -> Container:
+    return Container.open(Settings.from_env())
+
+
+def read_protocol_file(path: Path) -> list[Any]:
+    """The steps in a protocol file (refused with the file's name and what is wrong)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        msg = f"cannot read protocol file {path}: {error.strerror or type(error).__name__}"
+        raise InvalidInput(msg) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        msg = f"protocol file {path} is not valid JSON (line {error.lineno}, column {error.colno})"
+        raise InvalidProtocol(msg) from None
+    if isinstance(data, dict) and set(data) == {"steps"}:
+        data = data["steps"]
+    if not isinstance(data, list):
+        msg = f'protocol file {path}: expected a list of steps (or {{"steps": [...]}})'
+        raise InvalidProtocol(msg)
+    return data
+
+
+def cmd_set_protocol(args: argparse.Namespace) -> int:
+    steps = read_protocol_file(args.file)
+    with _open() as container:
+        school = container.registry.school_by_slug(args.school)
+        school = container.registry.configure_protocol(school.id, steps)
+        print(f"protocol set for {school.slug}: {len(school.protocol.steps)} steps")
+    return 0
+
+
+def cmd_show_protocol(args: argparse.Namespace) -> int:
+    with _open() as container:
+        school = container.registry.school_by_slug(args.school)
+        protocol = school.protocol
+        if args.json:
+            print(json.dumps({"steps": protocol.to_json()}, ensure_ascii=False, indent=2))
+            return 0
+        origin = "default protocol" if school.protocol_is_default else "configured protocol"
+        print(f"{school.slug}: {origin}, {len(protocol.steps)} steps")
+        for number, step in enumerate(protocol.steps, start=1):
+            deadline = (
+                f"within {step.deadline_school_days} school days"
+                if step.deadline_school_days is not None
+                else "no deadline"
+            )
+            print(f"{number:2}. {step.key:24} {step.event_type:22} {deadline:26} {step.label}")
+    return 0
+
+
+def cmd_set_contacts(args: argparse.Namespace) -> int:
+    with _open() as container:
+        school = container.registry.school_by_slug(args.school)
+        school = container.registry.configure_contacts(
+            school.id,
+            contact_person_emails=args.contact_person,
+            coordinator_emails=args.coordinator,
+            management_emails=args.management,
+            board_emails=args.board,
+        )
+        contacts = school.notification_contacts
+        print(
+            f"contacts set for {school.slug}: "
+            f"{len(contacts.contact_person_emails)} contact person, "
+            f"{len(contacts.coordinator_emails)} coordinator, "
+            f"{len(contacts.management_emails)} management, "
+            f"{len(contacts.board_emails)} board"
+        )
+    return 0

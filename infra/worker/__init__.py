@@ -1,0 +1,16 @@
+"""Jobs on Dramatiq (DESIGN.md §6): the broker carries hints, the database holds the truth.
+
+- :mod:`infra.worker.broker` — the broker from ``BROKER_URL`` (RabbitMQ, Redis, or the in-process
+  stub), its middleware (retries, time limit, dead letters), and the job registry: jobs are plain
+  functions registered with :func:`~infra.worker.broker.job` and declared as Dramatiq actors on
+  whichever broker :func:`~infra.worker.broker.setup_broker` created last.
+- :mod:`infra.worker.actors` — the jobs themselves (catch a school's projections up; the sweep)
+  and :func:`~infra.worker.actors.notify_saved`, the after-commit hint.
+- :mod:`infra.worker.runtime` — the process-wide :class:`~infra.container.Container` jobs use.
+- :mod:`infra.worker.scheduler` — the periodic sweep thread.
+- :mod:`infra.worker.inprocess` — a worker inside this process (embedded mode, the demo, tests).
+- :mod:`infra.worker.run` — ``vangnet worker``.
+- :mod:`infra.worker.deadletters` — ``vangnet jobs dead-letters``.
+
+Logs name ids (school, message) and error classes only, never case content.
+"""

@@ -1,0 +1,209 @@
+"""Vangnet's jobs, and the after-commit hint that starts the most common one.
+
+The broker carries hints; the database holds the truth (DESIGN.md §6). After a command commits,
+:func:`notify_saved` sends ``catch_up_school(school_id)``. If that message is lost (broker down,
+worker killed), nothing is lost: :func:`sweep_schools` finds every school whose projections lag
+its log and catches it up, and ``vangnet worker`` runs it every ``VANGNET_SWEEP_SECONDS``.
+
+Jobs take and log ids only (a school id as a string); never case content. Their exceptions are
+re-raised as :class:`JobFailed`, which keeps the stack but not the message (an exception message
+may quote data), and names the original class for the dead-letter listing.
+
+Adding a job: write a function below the "More jobs" marker and decorate it with
+``@job(queue=..., **dramatiq_options)``; it is declared on every broker ``setup_broker`` makes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from infra import projections
+from infra.container import Container
+from infra.worker.broker import actor_for, job
+from infra.worker.runtime import get_container
+from projections.engine import POSITIONS, head, positions
+from services.shared.errors import SchoolNotFound
+from tenants.registry import School
+
+log = logging.getLogger(__name__)
+
+#: The queue of projection jobs (broker name ``<namespace>.projections``).
+PROJECTIONS_QUEUE = "projections"
+
+
+class JobFailed(Exception):
+    """A job's failure, without the original message (which might quote data)."""
+
+    def __init__(self, job_name: str, error_class: str, subject: str) -> None:
+        super().__init__(f"{job_name} failed for {subject}: {error_class}")
+        self.error_class = error_class
+
+
+class InvalidJob(Exception):
+    """A message no retry can fix (malformed arguments): dead-lettered at once."""
+
+
+@contextmanager
+def _ids_only(job_name: str, subject: str) -> Iterator[None]:
+    try:
+        yield
+    except (JobFailed, InvalidJob):
+        raise
+    except Exception as e:
+        log.warning("%s failed for %s: %s", job_name, subject, type(e).__name__)
+        raise JobFailed(job_name, type(e).__name__, subject).with_traceback(
+            e.__traceback__
+        ) from None
+
+
+def _school_id(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except (TypeError, ValueError, AttributeError):
+        raise InvalidJob("catch_up_school needs a school id (UUID string)") from None
+
+
+# --- Projections -----------------------------------------------------------------------------
+
+
+@job(queue=PROJECTIONS_QUEUE, throws=(InvalidJob,))
+def catch_up_school(school_id: str) -> None:
+    """Bring one school's projections up to date (a no-op when they already are)."""
+    sid = _school_id(school_id)
+    with _ids_only("catch_up_school", f"school {sid}"):
+        container = get_container()
+        try:
+            applied = projections.catch_up_school(container, sid)
+        except SchoolNotFound:
+            log.warning("catch_up_school: school %s is not registered; message dropped", sid)
+            return
+    if applied:
+        log.debug("caught up school %s: %d events", sid, applied)
+
+
+@dataclass
+class SweepResult:
+    schools: int = 0
+    lagging: int = 0
+    events: int = 0
+    failed: int = 0
+
+
+def needs_catch_up(container: Container, school: School) -> bool:
+    """Whether any view of ``school`` is behind its log (two cheap reads, no DDL).
+
+    Unlike :func:`infra.projections.lag` this creates no view tables: a school with an empty
+    log, of which a large platform has many, costs one query per sweep.
+    """
+    schema = school.schema_name
+    with container.pool.connection() as conn:
+        log_head = head(conn, schema)
+        if log_head == 0:
+            return False
+        row = conn.execute("SELECT to_regclass(%s)", (f'"{schema}"."{POSITIONS}"',)).fetchone()
+        if row is None or _first(row) is None:
+            return True
+        now = positions(conn, schema)
+    return any(now.get(view.name, 0) < log_head for view in projections.ALL_VIEWS)
+
+
+def _first(row: Any) -> Any:
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]
+
+
+def sweep_schools(container: Container) -> SweepResult:
+    """Catch up every school whose projections lag its log (runs the catch-ups here).
+
+    The sweep does not depend on the broker, so it also converges while the broker is down.
+    One school's failure is logged (ids only) and does not stop the others.
+    """
+    result = SweepResult()
+    for school in container.registry.list_schools():
+        result.schools += 1
+        try:
+            if needs_catch_up(container, school):
+                result.lagging += 1
+                result.events += projections.catch_up_school(container, school.id)
+        except Exception as e:
+            result.failed += 1
+            log.warning("sweep: catch-up of school %s failed: %s", school.id, type(e).__name__)
+    if result.lagging or result.failed:
+        log.info(
+            "sweep: %d schools, %d lagging, %d events applied, %d failed",
+            result.schools, result.lagging, result.events, result.failed,
+        )  # fmt: skip
+    return result
+
+
+@job(queue=PROJECTIONS_QUEUE, max_retries=0, max_age=600_000)
+def sweep() -> None:
+    """:func:`sweep_schools` as a job (e.g. sent by an operator or an external scheduler)."""
+    with _ids_only("sweep", "all schools"):
+        sweep_schools(get_container())
+
+
+# --- More jobs (reminders, notifications, exports) go here -----------------------------------
+
+
+# --- After a command commits -----------------------------------------------------------------
+
+
+class SavedNotifier:
+    """``CaseService(on_saved=...)``: send the catch-up hint; never fail the command.
+
+    When sending fails (broker down) it logs one warning (ids and error class only) and stops
+    trying for ``cooldown`` seconds, so commands do not each wait on a dead broker; the sweep
+    catches those schools up.
+    """
+
+    def __init__(
+        self,
+        send: Callable[[str], object] | None = None,
+        *,
+        cooldown: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._send = send or _send_catch_up
+        self._cooldown = cooldown
+        self._clock = clock
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+        self.sent = 0
+        self.skipped = 0
+
+    def __call__(self, school_id: UUID) -> None:
+        if self._clock() < self._paused_until:
+            self.skipped += 1
+            return
+        try:
+            self._send(str(school_id))
+        except Exception as e:
+            with self._lock:
+                self._paused_until = self._clock() + self._cooldown
+                self.skipped += 1
+            log.warning(
+                "catch-up hint for school %s not sent (%s); the sweep will catch it up; "
+                "not sending for %.0f s",
+                school_id, type(e).__name__, self._cooldown,
+            )  # fmt: skip
+        else:
+            self.sent += 1
+
+
+def _send_catch_up(school_id: str) -> None:
+    actor_for(catch_up_school).send(school_id)
+
+
+_notifier = SavedNotifier()
+
+
+def notify_saved(school_id: UUID) -> None:
+    """After a command committed: ask the worker to catch the school up (never raises)."""
+    _notifier(school_id)

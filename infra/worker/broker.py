@@ -1,0 +1,254 @@
+"""The Dramatiq broker of this process, and the registry of jobs declared on it.
+
+Dramatiq binds an actor to a broker when the actor is declared (``dramatiq.actor`` uses
+``get_broker()`` at import time, and ``Broker.declare_actor`` adds it to that broker only). To let
+a process, and the tests, choose the broker at run time, Vangnet's jobs are plain functions
+registered with :func:`job`; :func:`setup_broker` builds a broker, declares a fresh
+``dramatiq.Actor`` for every registered job on it, and installs it with ``dramatiq.set_broker``.
+Calling it again (another test, another broker URL) gives new actors on the new broker; nothing
+declared on an earlier broker is changed. Send through :func:`actor_for`::
+
+    broker = setup_broker(settings.broker_url, namespace=settings.queue_namespace)
+    actor_for("catch_up_school").send(str(school_id))
+
+Queue names are ``<namespace>.<queue>`` (``vangnet.projections``); on Redis the keys are also
+under ``<namespace>:``. Dead letters: RabbitMQ queue ``<namespace>.<queue>.XQ``, Redis sorted set
+``<namespace>:<namespace>.<queue>.XQ`` (see :mod:`infra.worker.deadletters`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    Middleware,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+from infra.settings import Settings
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_NAMESPACE = "vangnet"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A registered job: the function and how its actor is declared."""
+
+    fn: Callable[..., Any]
+    name: str
+    queue: str
+    priority: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+_jobs: dict[str, JobSpec] = {}
+
+
+def job(
+    *, queue: str = "default", name: str | None = None, priority: int = 0, **options: Any
+) -> Callable[[F], F]:
+    """Register ``fn`` as a job. It stays a plain function (call it directly in-process).
+
+    ``options`` are Dramatiq actor options (``max_retries``, ``min_backoff``, ``max_backoff``,
+    ``time_limit``, ``max_age``, ``throws``, ...); they are checked when a broker is set up.
+    """
+
+    def register(fn: F) -> F:
+        spec = JobSpec(fn=fn, name=name or fn.__name__, queue=queue, priority=priority,
+                       options=dict(options))  # fmt: skip
+        existing = _jobs.get(spec.name)
+        if existing is not None and existing.fn is not fn:
+            msg = f"a job named {spec.name!r} is already registered"
+            raise ValueError(msg)
+        _jobs[spec.name] = spec
+        return fn
+
+    return register
+
+
+def registered_jobs() -> dict[str, JobSpec]:
+    _load_jobs()
+    return dict(_jobs)
+
+
+def queue_name(namespace: str, queue: str) -> str:
+    """The broker's name for one of our queues (``vangnet.projections``)."""
+    return f"{namespace}.{queue}"
+
+
+def job_queues(namespace: str) -> list[str]:
+    """Every queue the registered jobs use, by broker name."""
+    return sorted({queue_name(namespace, s.queue) for s in registered_jobs().values()})
+
+
+class FailureClass(Middleware):
+    """Record the error class of a failed attempt in the message options (``error_class``).
+
+    The class name only: exception messages may quote data. A retried message carries it back to
+    the broker, so a dead letter names what made its previous attempt fail.
+    """
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,  # noqa: ARG002 - Dramatiq's signature
+        message: dramatiq.MessageProxy,
+        *,
+        result: Any | None = None,  # noqa: ARG002
+        exception: BaseException | None = None,
+    ) -> None:
+        if exception is not None:
+            message.options["error_class"] = getattr(
+                exception, "error_class", type(exception).__name__
+            )
+
+
+@dataclass
+class _Current:
+    broker: dramatiq.Broker | None = None
+    namespace: str = DEFAULT_NAMESPACE
+    url: str | None = None
+
+
+_current = _Current()
+_lock = threading.Lock()
+
+
+def setup_broker(
+    url: str | None,
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+    max_retries: int = 5,
+    min_backoff: int = 1000,
+    max_backoff: int = 300_000,
+    time_limit: int = 600_000,
+    confirm_delivery: bool = True,
+) -> dramatiq.Broker:
+    """Build the broker for ``url``, declare every job on it, and make it the process's broker.
+
+    ``url``: ``amqp://``/``amqps://`` (RabbitMQ), ``redis://``/``rediss://``/``unix://`` (Redis),
+    ``None`` or ``stub://`` (in-process :class:`StubBroker`). Backoffs and the time limit are in
+    milliseconds. No connection is made here: brokers connect on first use.
+    """
+    middleware: list[Middleware] = [
+        # No global age limit: a catch-up hint is never too old to be harmless, and an aged-out
+        # message would be dead-lettered. Jobs that go stale (reminders) set ``max_age``.
+        AgeLimit(),
+        TimeLimit(time_limit=time_limit),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(max_retries=max_retries, min_backoff=min_backoff, max_backoff=max_backoff),
+        # Last in the list, so it runs before Retries in after_process_message (reversed order)
+        # and the retried copy of the message carries the error class.
+        FailureClass(),
+    ]
+    broker = _make_broker(url, namespace, middleware, confirm_delivery=confirm_delivery)
+    for spec in registered_jobs().values():
+        unknown = set(spec.options) - broker.actor_options
+        if unknown:
+            msg = f"job {spec.name!r} has unknown actor options: {', '.join(sorted(unknown))}"
+            raise ValueError(msg)
+        dramatiq.Actor(
+            spec.fn,
+            broker=broker,
+            actor_name=spec.name,
+            queue_name=queue_name(namespace, spec.queue),
+            priority=spec.priority,
+            options=dict(spec.options),
+        )
+    with _lock:
+        dramatiq.set_broker(broker)
+        _current.broker = broker
+        _current.namespace = namespace
+        _current.url = url
+    log.info("broker set up: %s, namespace %s", broker_kind(url), namespace)
+    return broker
+
+
+def setup_broker_from_settings(settings: Settings) -> dramatiq.Broker:
+    """:func:`setup_broker` with the job settings of an :class:`infra.settings.Settings`."""
+    return setup_broker(
+        settings.broker_url,
+        namespace=settings.queue_namespace,
+        max_retries=settings.job_max_retries,
+        min_backoff=settings.job_min_backoff_ms,
+        max_backoff=settings.job_max_backoff_ms,
+        time_limit=settings.job_time_limit_ms,
+    )
+
+
+def broker_kind(url: str | None) -> str:
+    """``stub``, ``rabbitmq`` or ``redis`` for a broker URL (ValueError for anything else)."""
+    if url is None or url == "" or url.startswith("stub:"):
+        return "stub"
+    scheme = url.split(":", 1)[0].lower()
+    if scheme in ("amqp", "amqps"):
+        return "rabbitmq"
+    if scheme in ("redis", "rediss", "unix"):
+        return "redis"
+    msg = "BROKER_URL must start with amqp://, amqps://, redis://, rediss:// or unix://"
+    raise ValueError(msg)
+
+
+def _make_broker(
+    url: str | None, namespace: str, middleware: list[Middleware], *, confirm_delivery: bool
+) -> dramatiq.Broker:
+    kind = broker_kind(url)
+    if kind == "rabbitmq":
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        return RabbitmqBroker(url=url, middleware=middleware, confirm_delivery=confirm_delivery)
+    if kind == "redis":
+        from dramatiq.brokers.redis import RedisBroker
+
+        return RedisBroker(  # type: ignore[no-untyped-call]
+            url=url, middleware=middleware, namespace=namespace
+        )
+    return StubBroker(middleware=middleware)
+
+
+def current_broker() -> dramatiq.Broker:
+    """The broker :func:`setup_broker` made last (RuntimeError if none yet)."""
+    broker = _current.broker
+    if broker is None:
+        msg = "no broker set up in this process: call infra.worker.broker.setup_broker first"
+        raise RuntimeError(msg)
+    return broker
+
+
+def current_namespace() -> str:
+    return _current.namespace
+
+
+def actor_for(name_or_fn: str | Callable[..., Any]) -> dramatiq.Actor[..., Any]:
+    """The Dramatiq actor of a registered job on the current broker."""
+    name = name_or_fn if isinstance(name_or_fn, str) else _name_of(name_or_fn)
+    return current_broker().get_actor(name)
+
+
+def _name_of(fn: Callable[..., Any]) -> str:
+    for spec in registered_jobs().values():
+        if spec.fn is fn:
+            return spec.name
+    msg = f"{getattr(fn, '__name__', fn)!r} is not a registered job"
+    raise LookupError(msg)
+
+
+def _load_jobs() -> None:
+    """Import the modules that register jobs (so a broker always knows every job)."""
+    import infra.worker.actors  # noqa: F401

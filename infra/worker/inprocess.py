@@ -1,0 +1,71 @@
+"""A Dramatiq worker inside this process: embedded mode and the demo (stub broker), and tests.
+
+::
+
+    handle = start_inprocess_worker(container)        # StubBroker unless a broker is given
+    service = CaseService(app, school_id, on_saved=notify_saved)
+    ...
+    handle.wait_until_idle()                          # every hint processed
+    handle.stop()
+
+STACK-NOTES: ``process_boot`` is emitted before the worker starts; without it the TimeLimit
+middleware's timer thread never starts and time limits never fire.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+
+from infra.container import Container
+from infra.worker import runtime
+from infra.worker.broker import current_namespace, job_queues, setup_broker
+
+#: How long an idle worker thread waits for work before checking whether it should stop (ms).
+IDLE_POLL_MS = 100
+
+
+@dataclass
+class InProcessWorker:
+    broker: dramatiq.Broker
+    worker: dramatiq.Worker
+    container: Container
+    namespace: str
+
+    def wait_until_idle(self, timeout: float = 60.0) -> None:
+        """Wait until every queued message has been processed (stub broker), or, on a real
+        broker, until the queues are empty and the worker has nothing in hand."""
+        deadline = time.monotonic() + timeout
+        for queue in job_queues(self.namespace):
+            remaining = max(1, int((deadline - time.monotonic()) * 1000))
+            if isinstance(self.broker, StubBroker):
+                self.broker.join(queue, timeout=remaining, fail_fast=False)
+            else:
+                self.broker.join(queue, timeout=remaining)
+        self.worker.join()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the worker threads (waiting for jobs in hand) and release the container."""
+        self.worker.stop(timeout=int(timeout * 1000))
+        runtime.release_container(self.container)
+
+
+def start_inprocess_worker(
+    container: Container,
+    *,
+    broker: dramatiq.Broker | None = None,
+    threads: int = 2,
+) -> InProcessWorker:
+    """Start a worker on ``broker`` (default: a fresh stub broker) whose jobs use ``container``."""
+    if broker is None:
+        broker = setup_broker(None, namespace=container.settings.queue_namespace)
+    runtime.use_container(container)
+    broker.emit_after("process_boot")
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=IDLE_POLL_MS)
+    worker.start()
+    return InProcessWorker(
+        broker=broker, worker=worker, container=container, namespace=current_namespace()
+    )

@@ -1,0 +1,83 @@
+"""``vangnet worker``: a Dramatiq worker on ``BROKER_URL`` plus the periodic sweep, one process.
+
+Shutdown on SIGTERM or SIGINT: stop the sweeper, let the worker threads finish the jobs in hand
+(unacknowledged messages stay on the broker and are redelivered), close the broker and the
+database pool. A second signal while stopping exits at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+import dramatiq
+
+from infra.settings import Settings
+from infra.worker import runtime
+from infra.worker.broker import broker_kind, job_queues, setup_broker_from_settings
+from infra.worker.scheduler import Sweeper
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(
+    settings: Settings,
+    *,
+    threads: int | None = None,
+    sweep_seconds: float | None = None,
+    sweep: bool = True,
+    stop: threading.Event | None = None,
+    ready: Callable[[], None] | None = None,
+) -> int:
+    """Run until ``stop`` is set (or SIGTERM/SIGINT in the main thread); returns an exit code."""
+    stop = stop or threading.Event()
+    broker = setup_broker_from_settings(settings)
+    container = runtime.get_container()  # open the database before taking messages
+    _install_signals(stop)
+    broker.emit_after("process_boot")
+    worker = dramatiq.Worker(broker, worker_threads=threads or settings.worker_threads)
+    sweeper = (
+        Sweeper(runtime.get_container, sweep_seconds or settings.sweep_seconds) if sweep else None
+    )
+    try:
+        worker.start()
+        if sweeper is not None:
+            sweeper.start()
+        log.info(
+            "worker started: %s broker, queues %s, %d threads, sweep every %s s",
+            broker_kind(settings.broker_url),
+            ", ".join(job_queues(settings.queue_namespace)),
+            worker.worker_threads,
+            (sweep_seconds or settings.sweep_seconds) if sweep else "-",
+        )
+        if ready is not None:
+            ready()
+        while not stop.wait(1.0):
+            pass
+        log.info("worker stopping")
+    finally:
+        if sweeper is not None:
+            sweeper.stop()
+        worker.stop(timeout=30_000)
+        broker.close()
+        del container
+        runtime.close_container()
+    log.info("worker stopped")
+    return 0
+
+
+def _install_signals(stop: threading.Event) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise SystemExit(128 + signum)
+        log.info("signal %s received: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)

@@ -1,0 +1,374 @@
+"""Board statistics: one anonymous row per case in ``platform.stats_cases`` (DESIGN.md §4).
+
+Anonymous by construction. A row holds only vocabulary values, months, whole-day durations,
+counts and flags — never a pupil reference, a name, a user id, a case id or any free text.
+The row is keyed by an opaque **case key** (the first 16 hex characters of
+sha256(case id bytes + school id bytes)), so the same case always updates the same row without
+the case id leaving the school.
+
+Words used here:
+
+- ``stats_cases`` lives in the shared ``platform`` schema for the live target; a rebuild or a
+  verification stages the same columns in the school's schema (``<schema>.stats_cases_next`` /
+  ``_verify``), and :meth:`BoardStatsView.switch` replaces this school's platform rows by the
+  staged ones in the caller's single transaction (DELETE WHERE school_id + INSERT SELECT).
+- ``stats_case_state`` is the view's private working state in the **school's** schema: the case's
+  full row (including the date it was reported, which the platform row only keeps as a month),
+  keyed by case id. It never leaves the school's schema.
+
+The platform rows are written in the same transaction as the school's projection position (the
+engine's caller transaction; one database), so each event counts exactly once.
+
+Dates are calendar dates in Europe/Amsterdam. ``days_to_intake`` is the intake's ``held_on``
+minus the report date; ``days_to_close`` the closing date minus the report date (both whole
+days, never negative: an intake recorded as held before the report counts as 0). Reopening a
+case clears its closing month and duration (it is open again) and supersedes its aftercare
+result, like the aggregate does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from psycopg import Cursor
+from psycopg.sql import SQL, Composable, Identifier
+from psycopg.types.json import Jsonb
+
+from projections.engine import Batch, Target, View
+from services.casework.domain import Case
+from services.casework.vocabulary import ComplaintLevel
+
+PLATFORM_SCHEMA = "platform"
+STATS_TABLE = "stats_cases"
+STATE_TABLE = "stats_case_state"
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+Row = dict[str, Any]
+Handler = Callable[[Row, Any], None]
+HANDLERS: dict[type, Handler] = {}
+
+#: The columns of ``platform.stats_cases`` (and of the staged tables), in order.
+COLUMNS: tuple[str, ...] = (
+    "school_id",
+    "case_key",
+    "month_reported",
+    "reporter_kind",
+    "forms",
+    "locations",
+    "days_to_intake",
+    "month_closed",
+    "days_to_close",
+    "aftercare_stopped",
+    "reopened",
+    "complaint_levels",
+    "police_advised",
+)
+
+STATS_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    school_id uuid NOT NULL,
+    case_key text NOT NULL,
+    month_reported date NOT NULL,
+    reporter_kind text NOT NULL,
+    forms text[] NOT NULL,
+    locations text[] NOT NULL,
+    days_to_intake integer,
+    month_closed date,
+    days_to_close integer,
+    aftercare_stopped boolean,
+    reopened integer NOT NULL,
+    complaint_levels text[] NOT NULL,
+    police_advised boolean NOT NULL,
+    PRIMARY KEY (school_id, case_key)
+)"""
+
+#: Indexes of the platform table only (the staged tables are read whole).
+PLATFORM_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS stats_cases_school_month"
+    " ON platform.stats_cases (school_id, month_reported)",
+    "CREATE INDEX IF NOT EXISTS stats_cases_month ON platform.stats_cases (month_reported)",
+    "CREATE INDEX IF NOT EXISTS stats_cases_school_closed"
+    " ON platform.stats_cases (school_id, month_closed) WHERE month_closed IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS stats_cases_closed"
+    " ON platform.stats_cases (month_closed) WHERE month_closed IS NOT NULL",
+)
+
+STATE_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    case_id uuid PRIMARY KEY,
+    state jsonb NOT NULL
+)"""
+
+
+def case_key(case_id: UUID, school_id: UUID) -> str:
+    """The opaque key of a case in the statistics (not reversible without the case id)."""
+    return hashlib.sha256(case_id.bytes + school_id.bytes).hexdigest()[:16]
+
+
+def local_date(event: Any) -> date:
+    """The calendar date in Europe/Amsterdam of an event's (UTC) timestamp."""
+    day: date = event.timestamp.astimezone(AMSTERDAM).date()
+    return day
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def on(event_type: type) -> Callable[[Handler], Handler]:
+    """Register how one event type changes a statistics row."""
+
+    def register(handler: Handler) -> Handler:
+        HANDLERS[event_type] = handler
+        return handler
+
+    return register
+
+
+def new_row(event: Case.CaseReported) -> Row:
+    reported_on = local_date(event)
+    return {
+        "case_key": case_key(event.originator_id, event.school_id),
+        "reported_on": reported_on.isoformat(),  # private: stays in the school's schema
+        "month_reported": month_of(reported_on).isoformat(),
+        "reporter_kind": event.reporter_kind,
+        "forms": [],
+        "locations": [],
+        "days_to_intake": None,
+        "month_closed": None,
+        "days_to_close": None,
+        "aftercare_stopped": None,
+        "reopened": 0,
+        "complaint_levels": [],
+        "police_advised": False,
+    }
+
+
+def _days_since_report(row: Row, day: date) -> int:
+    return max(0, (day - date.fromisoformat(row["reported_on"])).days)
+
+
+@on(Case.IntakeHeld)
+def _intake(row: Row, e: Case.IntakeHeld) -> None:
+    row["days_to_intake"] = _days_since_report(row, e.held_on)
+
+
+@on(Case.SituationMapped)
+def _situation(row: Row, e: Case.SituationMapped) -> None:
+    row["forms"] = sorted(set(e.forms))
+    row["locations"] = sorted(set(e.locations))
+
+
+@on(Case.PoliceReportAdvised)
+def _police(row: Row, e: Case.PoliceReportAdvised) -> None:
+    row["police_advised"] = True
+
+
+@on(Case.FollowUpCompleted)
+def _follow_up_done(row: Row, e: Case.FollowUpCompleted) -> None:
+    # Events arrive in completion order, so the last one seen is the latest completed follow-up.
+    row["aftercare_stopped"] = bool(e.bullying_stopped)
+
+
+def _reach(row: Row, level: str) -> None:
+    levels = {*row["complaint_levels"], level}
+    row["complaint_levels"] = sorted(levels, key=lambda lvl: ComplaintLevel(lvl).rank)
+
+
+@on(Case.ComplaintFiled)
+def _complaint(row: Row, e: Case.ComplaintFiled) -> None:
+    _reach(row, e.level)
+
+
+@on(Case.ComplaintEscalated)
+def _complaint_escalated(row: Row, e: Case.ComplaintEscalated) -> None:
+    _reach(row, e.to_level)
+
+
+@on(Case.CaseClosed)
+def _closed(row: Row, e: Case.CaseClosed) -> None:
+    closed_on = local_date(e)
+    row["month_closed"] = month_of(closed_on).isoformat()
+    row["days_to_close"] = _days_since_report(row, closed_on)
+
+
+@on(Case.CaseReopened)
+def _reopened(row: Row, e: Case.CaseReopened) -> None:
+    row["reopened"] += 1
+    row["month_closed"] = None
+    row["days_to_close"] = None
+    row["aftercare_stopped"] = None  # completed follow-ups are superseded by the reopening
+
+
+def evolve(row: Row | None, event: Any) -> Row:
+    """The statistics row after ``event`` (pure: the same events always give the same row)."""
+    if isinstance(event, Case.CaseReported):
+        return new_row(event)
+    assert row is not None, f"event {type(event).__name__} before the case was reported"
+    handler = HANDLERS.get(type(event))
+    if handler is not None:
+        handler(row, event)
+    return row
+
+
+def public_columns(school_id: UUID, row: Row) -> tuple[Any, ...]:
+    """The platform columns of a school's row, in :data:`COLUMNS` order (nothing private)."""
+
+    def day(value: str | None) -> date | None:
+        return date.fromisoformat(value) if value is not None else None
+
+    return (
+        school_id,
+        row["case_key"],
+        day(row["month_reported"]),
+        row["reporter_kind"],
+        list(row["forms"]),
+        list(row["locations"]),
+        row["days_to_intake"],
+        day(row["month_closed"]),
+        row["days_to_close"],
+        row["aftercare_stopped"],
+        row["reopened"],
+        list(row["complaint_levels"]),
+        row["police_advised"],
+    )
+
+
+def _column_list() -> Composable:
+    return SQL(", ").join(Identifier(c) for c in COLUMNS)
+
+
+class BoardStatsView(View):
+    """Anonymous per-case statistics of one school, in the shared ``platform`` schema."""
+
+    name = "board_stats"
+    #: Tables in the school's schema: the private working state (renamed on switch as usual).
+    school_tables = {STATE_TABLE: STATE_DDL}
+
+    @staticmethod
+    def stats_table(target: Target) -> Identifier:
+        """``platform.stats_cases`` for the live target, else the staged school-schema table."""
+        if target.is_live:
+            return Identifier(PLATFORM_SCHEMA, STATS_TABLE)
+        return target.table(STATS_TABLE)
+
+    def create(self, curs: Cursor[Any], target: Target) -> None:
+        super().create(curs, target)
+        if not target.is_live:
+            curs.execute(SQL(STATS_DDL).format(table=self.stats_table(target)))
+            return
+        curs.execute("SELECT to_regclass('platform.stats_cases') IS NOT NULL")
+        if _first(curs.fetchone()):
+            return  # the common case: no DDL, so no lock on the shared table
+        # Many schools may be set up at once: serialise the one-time creation of the table.
+        curs.execute("SELECT pg_advisory_xact_lock(hashtext('platform.stats_cases'))")
+        curs.execute(SQL(STATS_DDL).format(table=self.stats_table(target)))
+        for ddl in PLATFORM_INDEXES:
+            curs.execute(ddl)
+
+    def drop(self, curs: Cursor[Any], target: Target) -> None:
+        """Drop the school-schema tables; for the live target, delete this school's platform
+        rows (the shared table itself is never dropped)."""
+        super().drop(curs, target)
+        if target.is_live:
+            curs.execute(
+                SQL("DELETE FROM {} WHERE school_id = %s").format(self.stats_table(target)),
+                (target.school_id,),
+            )
+        else:
+            curs.execute(SQL("DROP TABLE IF EXISTS {}").format(self.stats_table(target)))
+
+    def process(self, curs: Cursor[Any], target: Target, batch: Batch) -> None:
+        ids = sorted({e.originator_id for _, e in batch})
+        curs.execute(
+            SQL("SELECT case_id, state FROM {} WHERE case_id = ANY(%s)").format(
+                target.table(STATE_TABLE)
+            ),
+            (ids,),
+        )
+        rows: dict[UUID, Row] = {}
+        for r in curs.fetchall():
+            case_id, state = (r["case_id"], r["state"]) if isinstance(r, dict) else r
+            rows[case_id] = state if isinstance(state, dict) else json.loads(state)
+        changed: set[UUID] = set()
+        for _, event in batch:
+            rows[event.originator_id] = evolve(rows.get(event.originator_id), event)
+            if isinstance(event, Case.CaseReported) or type(event) in HANDLERS:
+                changed.add(event.originator_id)  # other events leave the row as it was
+        if not changed:
+            return
+        states = [(case_id, Jsonb(rows[case_id])) for case_id in sorted(changed)]
+        curs.executemany(
+            SQL(
+                "INSERT INTO {} (case_id, state) VALUES (%s, %s)"
+                " ON CONFLICT (case_id) DO UPDATE SET state = excluded.state"
+            ).format(target.table(STATE_TABLE)),
+            states,
+        )
+        updates = SQL(", ").join(
+            SQL("{0} = excluded.{0}").format(Identifier(c))
+            for c in COLUMNS
+            if c not in {"school_id", "case_key"}
+        )
+        curs.executemany(
+            SQL(
+                "INSERT INTO {table} ({columns}) VALUES ({values})"
+                " ON CONFLICT (school_id, case_key) DO UPDATE SET {updates}"
+            ).format(
+                table=self.stats_table(target),
+                columns=_column_list(),
+                values=SQL(", ").join(SQL("%s") for _ in COLUMNS),
+                updates=updates,
+            ),
+            [public_columns(target.school_id, rows[case_id]) for case_id in sorted(changed)],
+        )
+
+    def switch(self, curs: Cursor[Any], live: Target, rebuilt: Target) -> None:
+        """Replace this school's platform rows by the staged ones, and the private state table
+        by the rebuilt one, inside the caller's transaction (readers see old or new, never
+        neither)."""
+        # The base switch drops the live state table and (see drop) this school's platform rows,
+        # then renames the rebuilt state table; then the staged rows take the platform's place.
+        super().switch(curs, live, rebuilt)
+        staged = self.stats_table(rebuilt)
+        curs.execute(
+            SQL(
+                "INSERT INTO {platform} ({columns}) SELECT {columns} FROM {staged}"
+                " WHERE school_id = %s"
+            ).format(platform=self.stats_table(live), columns=_column_list(), staged=staged),
+            (live.school_id,),
+        )
+        curs.execute(SQL("DROP TABLE IF EXISTS {}").format(staged))
+
+    def compare_rows(self, curs: Cursor[Any], live: Target, other: Target) -> list[str]:
+        differences = super().compare_rows(curs, live, other)
+        live_rows = SQL("SELECT {columns} FROM {table} WHERE school_id = %s").format(
+            columns=_column_list(), table=self.stats_table(live)
+        )
+        other_rows = SQL("SELECT {columns} FROM {table} WHERE school_id = %s").format(
+            columns=_column_list(), table=self.stats_table(other)
+        )
+        for a, b, label in ((live_rows, other_rows, "only live"), (other_rows, live_rows,
+                            "only rebuilt")):  # fmt: skip
+            curs.execute(
+                SQL("SELECT count(*) FROM ({} EXCEPT ALL {}) d").format(a, b),
+                (live.school_id, live.school_id),
+            )
+            count = _first(curs.fetchone())
+            if count:
+                differences.append(f"{self.name}.{STATS_TABLE}: {count} rows {label}")
+        return differences
+
+
+def _first(row: Any) -> Any:
+    if row is None:
+        return None
+    if isinstance(row, dict):
+        return next(iter(row.values()))
+    return row[0]

@@ -1,0 +1,241 @@
+"""The case list and the case detail, read from the case view (asyncpg).
+
+The list filters on status, owner, form of bullying, signal (:mod:`projections.escalation`) and
+the user engaged in a case (a mentor sees the cases they were brought into). The detail carries
+the full timeline (who, in which role, when, what) and the school's protocol checklist.
+
+Callers authorize first (``case.read``; an engaged-only role passes ``engaged_user_id``): these
+functions return case content to whoever calls them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg  # type: ignore[import-untyped]
+
+from projections.db import table
+from projections.escalation.queries import (
+    DEFAULT_INACTIVITY_DAYS,
+    Signal,
+    signal_kind,
+    signals,
+)
+from services.casework.domain import choice
+from services.casework.vocabulary import LABELS_NL, CaseStatus, Form
+from services.shared.errors import InvalidInput
+from tenants.protocol import ProtocolChecklist, StepProgress, progress
+
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class CaseListItem:
+    case_id: UUID
+    status: str
+    status_label: str
+    owner_id: str | None
+    reporter_kind: str
+    summary: str
+    reported_at: datetime
+    intake_on: date | None
+    forms: tuple[str, ...]
+    locations: tuple[str, ...]
+    complaint_level: str | None
+    next_follow_up_due: date | None
+    last_activity_at: datetime
+    closed_at: datetime | None
+    version: int
+    signals: tuple[Signal, ...]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    version: int
+    at: datetime
+    event_type: str
+    actor_id: str
+    actor_role: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case_id: UUID
+    status: str
+    status_label: str
+    owner_id: str | None
+    reporter_kind: str
+    reported_at: datetime
+    intake_on: date | None
+    complaint_level: str | None
+    closed_at: datetime | None
+    version: int
+    #: The case page's document (participants, situation, consents, steps, agreements, ...).
+    detail: dict[str, Any]
+    timeline: tuple[TimelineEntry, ...]
+    checklist: tuple[StepProgress, ...]
+    signals: tuple[Signal, ...]
+
+
+_LIST_COLUMNS = (
+    "case_id, status, owner_id, reporter_kind, detail ->> 'summary' AS summary, reported_at,"
+    " intake_on, forms, locations, complaint_level, next_follow_up_due, last_activity_at,"
+    " closed_at, version"
+)
+
+
+async def list_cases(
+    conn: asyncpg.Connection,
+    schema: str,
+    *,
+    status: str | None = None,
+    owner_id: str | None = None,
+    form: str | None = None,
+    signal: str | None = None,
+    engaged_user_id: str | None = None,
+    today: date,
+    protocol: ProtocolChecklist,
+    inactivity_days: int = DEFAULT_INACTIVITY_DAYS,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[CaseListItem]:
+    """One page of the school's cases, most recently active first, each with its signals."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+    if offset < 0:
+        raise InvalidInput("offset must not be negative")
+    where: list[str] = []
+    params: list[Any] = []
+
+    def param(value: Any, cast: str = "") -> str:
+        params.append(value)
+        return f"${len(params)}{cast}"
+
+    if status is not None:
+        where.append(f"status = {param(choice(CaseStatus, status, 'status').value)}")
+    if owner_id is not None:
+        where.append(f"owner_id = {param(owner_id)}")
+    if form is not None:
+        where.append(f"{param(choice(Form, form, 'form').value)} = ANY(forms)")
+    if engaged_user_id is not None:
+        where.append(f"{param(engaged_user_id)} = ANY(engaged_user_ids)")
+    if signal is not None:
+        kind = signal_kind(signal)
+        flagged = await signals(
+            conn, schema, today=today, protocol=protocol, inactivity_days=inactivity_days
+        )
+        ids = [case_id for case_id, found in flagged.items() if any(s.kind is kind for s in found)]
+        where.append(f"case_id = ANY({param(ids, '::uuid[]')})")
+    query = f"SELECT {_LIST_COLUMNS} FROM {table(schema, 'cases')}"  # noqa: S608 (identifiers via table(); values are parameters)
+    if where:
+        query += " WHERE " + " AND ".join(where)
+    query += f" ORDER BY last_activity_at DESC, case_id LIMIT {param(limit)} OFFSET {param(offset)}"
+    records = await conn.fetch(query, *params)
+    page_signals = (
+        await signals(
+            conn,
+            schema,
+            today=today,
+            protocol=protocol,
+            inactivity_days=inactivity_days,
+            case_ids=[r["case_id"] for r in records],
+        )
+        if records
+        else {}
+    )
+    return [
+        CaseListItem(
+            case_id=r["case_id"],
+            status=r["status"],
+            status_label=LABELS_NL[CaseStatus(r["status"])],
+            owner_id=r["owner_id"],
+            reporter_kind=r["reporter_kind"],
+            summary=r["summary"] or "",
+            reported_at=r["reported_at"],
+            intake_on=r["intake_on"],
+            forms=tuple(r["forms"]),
+            locations=tuple(r["locations"]),
+            complaint_level=r["complaint_level"],
+            next_follow_up_due=r["next_follow_up_due"],
+            last_activity_at=r["last_activity_at"],
+            closed_at=r["closed_at"],
+            version=r["version"],
+            signals=tuple(page_signals.get(r["case_id"], ())),
+        )
+        for r in records
+    ]
+
+
+def done_events(timeline: tuple[TimelineEntry, ...]) -> dict[str, date | datetime]:
+    """When each event type first happened; the intake counts on the day it was held."""
+    done: dict[str, date | datetime] = {}
+    for entry in timeline:
+        if entry.event_type in done:
+            continue
+        held_on = entry.data.get("held_on") if entry.event_type == "IntakeHeld" else None
+        done[entry.event_type] = date.fromisoformat(held_on) if held_on else entry.at
+    return done
+
+
+async def case_detail(
+    conn: asyncpg.Connection,
+    schema: str,
+    case_id: UUID,
+    *,
+    today: date,
+    protocol: ProtocolChecklist,
+    inactivity_days: int = DEFAULT_INACTIVITY_DAYS,
+) -> CaseDetail | None:
+    """The case page: state, full timeline, protocol checklist and signals (None: no such case)."""
+    row = await conn.fetchrow(
+        "SELECT case_id, status, owner_id, reporter_kind, reported_at, intake_on,"  # noqa: S608 (identifiers via table(); values are parameters)
+        " complaint_level, closed_at, version, detail"
+        f" FROM {table(schema, 'cases')} WHERE case_id = $1",
+        case_id,
+    )
+    if row is None:
+        return None
+    records = await conn.fetch(
+        "SELECT version, at, event_type, actor_id, actor_role, data"  # noqa: S608 (identifiers via table(); values are parameters)
+        f" FROM {table(schema, 'case_timeline')} WHERE case_id = $1 ORDER BY version",
+        case_id,
+    )
+    timeline = tuple(
+        TimelineEntry(
+            version=r["version"],
+            at=r["at"],
+            event_type=r["event_type"],
+            actor_id=r["actor_id"],
+            actor_role=r["actor_role"],
+            data=r["data"],
+        )
+        for r in records
+    )
+    found = await signals(
+        conn,
+        schema,
+        today=today,
+        protocol=protocol,
+        inactivity_days=inactivity_days,
+        case_ids=[case_id],
+    )
+    return CaseDetail(
+        case_id=row["case_id"],
+        status=row["status"],
+        status_label=LABELS_NL[CaseStatus(row["status"])],
+        owner_id=row["owner_id"],
+        reporter_kind=row["reporter_kind"],
+        reported_at=row["reported_at"],
+        intake_on=row["intake_on"],
+        complaint_level=row["complaint_level"],
+        closed_at=row["closed_at"],
+        version=row["version"],
+        detail=row["detail"],
+        timeline=timeline,
+        checklist=tuple(progress(protocol, done_events(timeline), row["reported_at"], today)),
+        signals=tuple(found.get(case_id, ())),
+    )

@@ -1,0 +1,1 @@
+"""Notifications view: the outbox of e-mails to send and the reminder schedule (school schema)."""

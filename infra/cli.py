@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from psycopg.sql import SQL
 
 from infra import projections
+from infra.cli_tenants import add_tenant_config_commands
 from infra.container import Container
 from infra.demo import (
     CASES_PER_SCHOOL,
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     school.set_defaults(handler=cmd_create_school)
     listing = tenant_commands.add_parser("list", help="list boards and their schools")
     listing.set_defaults(handler=cmd_list)
+    add_tenant_config_commands(tenant_commands)
     tenants.set_defaults(handler=lambda _args: _help(tenants))
 
     demo = commands.add_parser(

@@ -32,6 +32,10 @@ Environment variables:
 ``VANGNET_SWEEP_SECONDS``
     How often ``vangnet worker`` looks for schools whose projections lag their log and catches
     them up (the safety net for lost messages). Default 30.
+``VANGNET_MAIL_SWEEP_SECONDS``
+    How often ``vangnet worker`` sends every school's due aftercare reminders (date-driven) and
+    any notification whose hint was lost. Every e-mail is claimed once, so repeats are safe.
+    Default 900.
 ``VANGNET_JOB_MAX_RETRIES``
     How many times a failing job is retried (exponential backoff) before it is dead-lettered.
     Default 5.
@@ -104,6 +108,8 @@ class Settings:
     worker_threads: int = 4
     #: Seconds between two sweeps for lagging projections.
     sweep_seconds: int = 30
+    #: Seconds between two mail sweeps (due reminders, notifications whose hint was lost).
+    mail_sweep_seconds: int = 900
     #: Retries of a failing job before it is dead-lettered.
     job_max_retries: int = 5
     #: Retry backoff bounds (milliseconds).
@@ -166,6 +172,7 @@ class Settings:
             queue_namespace=queue_namespace,
             worker_threads=_positive_int(env, "VANGNET_WORKER_THREADS", 4),
             sweep_seconds=_positive_int(env, "VANGNET_SWEEP_SECONDS", 30),
+            mail_sweep_seconds=_positive_int(env, "VANGNET_MAIL_SWEEP_SECONDS", 900),
             job_max_retries=_non_negative_int(env, "VANGNET_JOB_MAX_RETRIES", 5),
             job_min_backoff_ms=_positive_int(env, "VANGNET_JOB_MIN_BACKOFF_MS", 1000),
             job_max_backoff_ms=_positive_int(env, "VANGNET_JOB_MAX_BACKOFF_MS", 300_000),

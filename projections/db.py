@@ -16,7 +16,7 @@ import json
 import re
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from psycopg.conninfo import conninfo_to_dict
 
 #: libpq keys that map onto asyncpg's connect() arguments of another name.

@@ -15,17 +15,23 @@ Adding a job: write a function below the "More jobs" marker and decorate it with
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from infra import projections
 from infra.container import Container
+from infra.mail import Mailer, mailer_from_settings
+from infra.notifications import deliver_notifications, send_due_reminders
+from infra.settings import Settings
 from infra.worker.broker import actor_for, job
 from infra.worker.runtime import get_container
 from projections.engine import POSITIONS, head, positions
@@ -86,6 +92,7 @@ def catch_up_school(school_id: str) -> None:
             return
     if applied:
         log.debug("caught up school %s: %d events", sid, applied)
+        _send_mail_hint(sid)
 
 
 @dataclass
@@ -149,7 +156,65 @@ def sweep() -> None:
         sweep_schools(get_container())
 
 
-# --- More jobs (reminders, notifications, exports) go here -----------------------------------
+# --- Mail: notifications from the outbox, aftercare reminders ------------------------------
+
+#: The queue of e-mail jobs (broker name ``<namespace>.mail``).
+MAIL_QUEUE = "mail"
+#: The schools' calendar: reminder days are Dutch days.
+SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
+
+
+@functools.lru_cache(maxsize=4)
+def _mailer_for(settings: Settings) -> Mailer:
+    return mailer_from_settings(settings)
+
+
+def _get_mailer(container: Container) -> Mailer:
+    """The process's mailer, built once from the container's settings."""
+    return _mailer_for(container.settings)
+
+
+def mail_school(container: Container, school_id: UUID, mailer: Mailer) -> int:
+    """Send a school's pending notifications and due reminders (each exactly once)."""
+    sent = deliver_notifications(container, school_id, mailer, now=datetime.now(UTC))
+    today = datetime.now(SCHOOL_TZ).date()
+    return sent + send_due_reminders(container, school_id, mailer, today=today)
+
+
+@job(queue=MAIL_QUEUE, throws=(InvalidJob,))
+def deliver_school_mail(school_id: str) -> None:
+    """After a catch-up: e-mail what the school's new events call for."""
+    sid = _school_id(school_id)
+    with _ids_only("deliver_school_mail", f"school {sid}"):
+        container = get_container()
+        try:
+            mail_school(container, sid, _get_mailer(container))
+        except SchoolNotFound:
+            log.warning("deliver_school_mail: school %s is not registered; dropped", sid)
+
+
+def mail_sweep(container: Container, mailer: Mailer | None = None) -> SweepResult:
+    """Every school: pending notifications and due reminders (date-driven, so periodic).
+
+    Safe to run as often as wanted: every e-mail is claimed once (``infra.notifications``).
+    """
+    result = SweepResult()
+    mailer = mailer or _get_mailer(container)
+    for school in container.registry.list_schools():
+        result.schools += 1
+        try:
+            result.events += mail_school(container, school.id, mailer)
+        except Exception as e:
+            result.failed += 1
+            log.warning("mail sweep: school %s failed: %s", school.id, type(e).__name__)
+    return result
+
+
+def _send_mail_hint(school_id: UUID) -> None:
+    try:
+        actor_for(deliver_school_mail).send(str(school_id))
+    except Exception as e:  # the mail sweep sends it later
+        log.warning("mail hint for school %s not sent: %s", school_id, type(e).__name__)
 
 
 # --- After a command commits -----------------------------------------------------------------

@@ -17,6 +17,7 @@ import dramatiq
 
 from infra.settings import Settings
 from infra.worker import runtime
+from infra.worker.actors import mail_sweep
 from infra.worker.broker import broker_kind, job_queues, setup_broker_from_settings
 from infra.worker.scheduler import Sweeper
 
@@ -39,12 +40,17 @@ def run_worker(
     _install_signals(stop)
     broker.emit_after("process_boot")
     worker = dramatiq.Worker(broker, worker_threads=threads or settings.worker_threads)
-    sweeper = (
-        Sweeper(runtime.get_container, sweep_seconds or settings.sweep_seconds) if sweep else None
+    sweepers = (
+        [
+            Sweeper(runtime.get_container, sweep_seconds or settings.sweep_seconds),
+            Sweeper(runtime.get_container, settings.mail_sweep_seconds, sweep=mail_sweep),
+        ]
+        if sweep
+        else []
     )
     try:
         worker.start()
-        if sweeper is not None:
+        for sweeper in sweepers:
             sweeper.start()
         log.info(
             "worker started: %s broker, queues %s, %d threads, sweep every %s s",
@@ -59,7 +65,7 @@ def run_worker(
             pass
         log.info("worker stopping")
     finally:
-        if sweeper is not None:
+        for sweeper in sweepers:
             sweeper.stop()
         worker.stop(timeout=30_000)
         broker.close()

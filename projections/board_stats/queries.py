@@ -40,7 +40,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 
 from services.casework.vocabulary import ComplaintLevel, Form, Location, ReporterKind
 

@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 
 from projections.db import table
 from services.casework.vocabulary import LABELS_NL, ComplaintLevel

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 

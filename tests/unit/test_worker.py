@@ -51,7 +51,7 @@ def test_setup_broker_declares_every_job_on_the_new_broker_only() -> None:
         assert first.get_actor(name).broker is first
         assert second.get_actor(name).broker is second
     assert actor_for(actors.catch_up_school).queue_name == "unittwo.projections"
-    assert job_queues("unittwo") == ["unittwo.projections"]
+    assert job_queues("unittwo") == ["unittwo.mail", "unittwo.projections"]
     assert queue_name("unittwo", "projections") in second.get_declared_queues()
 
 

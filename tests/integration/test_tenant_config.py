@@ -1,0 +1,116 @@
+"""School configuration on real PostgreSQL: the protocol and contacts commands
+(``infra.cli_tenants``) and the registry events they record."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from infra.cli_tenants import add_tenant_config_commands
+from infra.container import Container
+from infra.settings import Settings
+from services.shared.errors import DomainError
+from tenants.protocol import DEFAULT_PROTOCOL
+from tenants.registry import School
+from tests.conftest import TEST_MASTER_KEY_B64
+from tests.integration.readside import new_school
+
+pytestmark = pytest.mark.integration
+
+
+def vangnet(argv: list[str]) -> int:
+    """``vangnet tenants ...`` with the config commands, refusals handled like infra.cli.main."""
+    parser = argparse.ArgumentParser(prog="vangnet")
+    tenants = parser.add_subparsers().add_parser("tenants")
+    add_tenant_config_commands(tenants.add_subparsers())
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except DomainError as error:
+        print(f"vangnet: {error}", file=sys.stderr)
+        return 2
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("VANGNET_MASTER_KEY", TEST_MASTER_KEY_B64)
+    monkeypatch.setenv("VANGNET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("VANGNET_POOL_SIZE", "4")
+
+
+def reload_school(slug: str) -> School:
+    with Container.open(Settings.from_env()) as container:
+        return container.registry.school_by_slug(slug)
+
+
+def fresh_school_slug() -> str:
+    """A new school (the CLI opens its own Container: one per process at a time)."""
+    with Container.open(Settings.from_env()) as container:
+        return new_school(container).slug
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_protocol_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    slug = fresh_school_slug()
+    assert vangnet(["tenants", "show-protocol", "--school", slug]) == 0
+    out = capsys.readouterr().out
+    assert f"{slug}: default protocol, {len(DEFAULT_PROTOCOL.steps)} steps" in out
+    assert "within 2 school days" in out
+
+    assert vangnet(["tenants", "show-protocol", "--school", slug, "--json"]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    exported["steps"][1]["deadline_school_days"] = 3
+    exported["steps"] = exported["steps"][:3]
+    path = tmp_path / "protocol.json"
+    path.write_text(json.dumps(exported), encoding="utf-8")
+    assert vangnet(["tenants", "set-protocol", "--school", slug, "--file", str(path)]) == 0
+    assert f"protocol set for {slug}: 3 steps" in capsys.readouterr().out
+    school = reload_school(slug)
+    assert not school.protocol_is_default
+    assert school.protocol.intake_deadline == 3
+    assert [s.key for s in school.protocol.steps] == [
+        "melding_vastgelegd", "intakegesprek", "situatie_in_kaart",
+    ]  # fmt: skip
+
+    # Refusals: one line, exit 2, nothing changed.
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"key": "x", "label": "X", "event_type": "Nope"}]))
+    assert vangnet(["tenants", "set-protocol", "--school", slug, "--file", str(bad)]) == 2
+    assert "unknown event type" in capsys.readouterr().err
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{")
+    assert vangnet(["tenants", "set-protocol", "--school", slug, "--file", str(broken)]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    missing = tmp_path / "missing.json"
+    assert vangnet(["tenants", "set-protocol", "--school", slug, "--file", str(missing)]) == 2
+    assert "cannot read protocol file" in capsys.readouterr().err
+    assert vangnet(["tenants", "show-protocol", "--school", "bestaat-niet"]) == 2
+    assert "bestaat-niet" in capsys.readouterr().err
+    assert reload_school(slug).protocol.intake_deadline == 3
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_contacts_command(capsys: pytest.CaptureFixture[str]) -> None:
+    slug = fresh_school_slug()
+    argv = ["tenants", "set-contacts", "--school", slug,
+            "--contact-person", "ap@school.nl", "AP2@school.nl",
+            "--coordinator", "apc@school.nl", "--board", "b@bestuur.nl"]  # fmt: skip
+    assert vangnet(argv) == 0
+    out = capsys.readouterr().out
+    assert f"contacts set for {slug}: 2 contact person, 1 coordinator, 0 management, 1 board" in out
+    contacts = reload_school(slug).notification_contacts
+    assert contacts.contact_person_emails == ("ap@school.nl", "ap2@school.nl")
+    assert contacts.management_emails == ()
+
+    assert vangnet(["tenants", "set-contacts", "--school", slug, "--board", "geen-adres"]) == 2
+    err = capsys.readouterr().err
+    assert "board_emails: address 1 is not a valid e-mail address" in err
+    assert "geen-adres" not in err
+    assert reload_school(slug).notification_contacts == contacts

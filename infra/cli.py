@@ -27,6 +27,7 @@ from infra.demo import (
     event_names,
     seed_school,
 )
+from infra.readside import board_report
 from infra.settings import Settings, SettingsError
 from projections.engine import Rate
 from services.casework.application import CaseworkApplication
@@ -276,6 +277,9 @@ def _print_summary(container: Container, board_slug: str) -> None:
             f"schema {school.schema_name}; case view: {_view_cases(container, school)} cases, "
             f"lag {projections.lag(container, school.id)}"
         )
+    print("Read side:")
+    for line in board_report(container, board):
+        print(line)
     missing = event_names() - set(kinds)
     print(
         f"In total: {len(schools)} schools, {total_cases} cases, {sum(kinds.values())} events, "

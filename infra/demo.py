@@ -148,6 +148,11 @@ def _waiting_for_intake(s: CaseService, who: Staffing, case_id: UUID, _day: date
 
 def _mapped(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
     _intake(s, who, case_id, day, 2)
+    # An offence was flagged; the police advice is still to be given (a signal for the APC).
+    s.handle(
+        who.contact_person,
+        c.FlagCriminalOffence(case_id=case_id, description="Online bedreiging (demo)."),
+    )
 
 
 def _steps_under_way(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
@@ -167,6 +172,13 @@ def _consent_withdrawn(s: CaseService, who: Staffing, case_id: UUID, day: date) 
     _intake(s, who, case_id, day, 4)
     consent = c.GiveConsent(case_id=case_id, given_by="pupil", covers=["inform_parents_of_actor"])
     s.handle(who.contact_person, consent)
+    s.handle(
+        who.contact_person,
+        c.PlanStep(
+            case_id=case_id, kind="inform_parents_of_actor", description="Ouders pester bellen."
+        ),
+    )
+    # The pupil is not ready after all: the planned step now waits for consent again.
     s.handle(
         who.contact_person,
         c.WithdrawConsent(

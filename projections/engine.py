@@ -63,6 +63,25 @@ class Target:
         return replace(self, suffix=suffix)
 
 
+Row = dict[str, Any]
+RowHandler = Callable[[Row, Any], None]
+
+
+class Handlers(dict[type, RowHandler]):
+    """One handler per event type: how that event changes a view's row.
+
+    ``HANDLERS = Handlers()`` then ``@HANDLERS.on(Case.IntakeHeld)`` above a function
+    ``(row, event) -> None``; event types without a handler leave the row unchanged.
+    """
+
+    def on(self, event_type: type) -> Callable[[RowHandler], RowHandler]:
+        def register(handler: RowHandler) -> RowHandler:
+            self[event_type] = handler
+            return handler
+
+        return register
+
+
 class View(ABC):
     """One read model. Subclasses declare their tables and apply batches of events.
 
@@ -289,14 +308,7 @@ def rebuild(
        rebuilt tables, replace the live tables by them and take over their position.
     """
     rebuilt = live.with_suffix("_next")
-    with conn.transaction(), conn.cursor() as curs:
-        ensure_positions(curs, live.schema)
-        for view in views:
-            view.drop(curs, rebuilt)
-        curs.execute(
-            SQL("DELETE FROM {} WHERE view = ANY(%s)").format(Identifier(live.schema, POSITIONS)),
-            ([rebuilt.position_key(v) for v in views],),
-        )
+    _drop_target(conn, rebuilt, views)
     create_views(conn, rebuilt, views)
     total = catch_up(conn, rebuilt, mapper, views, batch_size=batch_size, progress=progress)
     with conn.transaction(), conn.cursor() as curs:
@@ -349,6 +361,18 @@ def _catch_up_in(
             return total
 
 
+def _drop_target(conn: Connection[Any], target: Target, views: Sequence[View]) -> None:
+    """Remove a (rebuild or scratch) target's tables and positions."""
+    with conn.transaction(), conn.cursor() as curs:
+        ensure_positions(curs, target.schema)
+        for view in views:
+            view.drop(curs, target)
+        curs.execute(
+            SQL("DELETE FROM {} WHERE view = ANY(%s)").format(Identifier(target.schema, POSITIONS)),
+            ([target.position_key(v) for v in views],),
+        )
+
+
 def verify(
     conn: Connection[Any], live: Target, mapper: Mapper[UUID], views: Sequence[View]
 ) -> list[str]:
@@ -358,14 +382,7 @@ def verify(
     exactly the live positions, so a busy school never shows a false difference.
     """
     scratch = live.with_suffix("_verify")
-    with conn.transaction(), conn.cursor() as curs:
-        ensure_positions(curs, live.schema)
-        for view in views:
-            view.drop(curs, scratch)
-        curs.execute(
-            SQL("DELETE FROM {} WHERE view = ANY(%s)").format(Identifier(live.schema, POSITIONS)),
-            ([scratch.position_key(v) for v in views],),
-        )
+    _drop_target(conn, scratch, views)
     create_views(conn, scratch, views)
     differences: list[str] = []
     try:
@@ -383,15 +400,7 @@ def verify(
                     continue
                 differences.extend(view.compare_rows(curs, live, scratch))
     finally:
-        with conn.transaction(), conn.cursor() as curs:
-            for view in views:
-                view.drop(curs, scratch)
-            curs.execute(
-                SQL("DELETE FROM {} WHERE view = ANY(%s)").format(
-                    Identifier(live.schema, POSITIONS)
-                ),
-                ([scratch.position_key(v) for v in views],),
-            )
+        _drop_target(conn, scratch, views)
     return differences
 
 

@@ -183,17 +183,16 @@ class VangnetAggregateRecorder(es_pg.PostgresAggregateRecorder):
         curs.execute(self.insert_events_statement, _columns(stored_events))
 
 
-class VangnetApplicationRecorder(es_pg.PostgresApplicationRecorder):
-    """Application recorder: table lock + NOTIFY + array insert RETURNING notification ids."""
+class _LockedArrayInsert:
+    """Insert with the application recorder's table lock and NOTIFY, through plain arrays."""
 
-    def __init__(
-        self, datastore: es_pg.PostgresDatastore, *, events_table_name: str = "stored_events"
-    ) -> None:
-        super().__init__(datastore, events_table_name=events_table_name)
-        self.sql_create_statements = _without_composite_machinery(self.sql_create_statements)
-        self.insert_events_statement = _unnest_insert_statement(
-            datastore, events_table_name, returning=True
-        )
+    insert_events_statement: Composed
+
+    if TYPE_CHECKING:  # provided by PostgresApplicationRecorder (only declared for mypy here)
+
+        def _lock_table(self, curs: Cursor[DictRow]) -> None: ...
+
+        def _notify_channel(self, curs: Cursor[DictRow]) -> None: ...
 
     def _insert_stored_events(
         self,
@@ -206,7 +205,20 @@ class VangnetApplicationRecorder(es_pg.PostgresApplicationRecorder):
         curs.execute(self.insert_events_statement, _columns(stored_events))
 
 
-class VangnetProcessRecorder(es_pg.PostgresProcessRecorder):
+class VangnetApplicationRecorder(_LockedArrayInsert, es_pg.PostgresApplicationRecorder):
+    """Application recorder: table lock + NOTIFY + array insert RETURNING notification ids."""
+
+    def __init__(
+        self, datastore: es_pg.PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.sql_create_statements = _without_composite_machinery(self.sql_create_statements)
+        self.insert_events_statement = _unnest_insert_statement(
+            datastore, events_table_name, returning=True
+        )
+
+
+class VangnetProcessRecorder(_LockedArrayInsert, es_pg.PostgresProcessRecorder):
     """Process recorder (events + tracking in one transaction) with the array insert."""
 
     def __init__(
@@ -225,16 +237,6 @@ class VangnetProcessRecorder(es_pg.PostgresProcessRecorder):
         self.insert_events_statement = _unnest_insert_statement(
             datastore, events_table_name, returning=True
         )
-
-    def _insert_stored_events(
-        self,
-        curs: Cursor[DictRow],
-        stored_events: Sequence[es_persistence.StoredEvent],
-        **_: Any,
-    ) -> None:
-        self._lock_table(curs)
-        self._notify_channel(curs)
-        curs.execute(self.insert_events_statement, _columns(stored_events))
 
 
 class SharedPoolFactory(es_pg.PostgresFactory):

@@ -40,7 +40,7 @@ from psycopg import Cursor
 from psycopg.sql import SQL, Composable, Identifier
 from psycopg.types.json import Jsonb
 
-from projections.engine import Batch, Target, View
+from projections.engine import Batch, Handlers, Target, View
 from services.casework.domain import Case
 from services.casework.vocabulary import ComplaintLevel
 
@@ -51,7 +51,8 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 Row = dict[str, Any]
 Handler = Callable[[Row, Any], None]
-HANDLERS: dict[type, Handler] = {}
+HANDLERS = Handlers()
+on = HANDLERS.on
 
 #: The columns of ``platform.stats_cases`` (and of the staged tables), in order.
 COLUMNS: tuple[str, ...] = (
@@ -119,16 +120,6 @@ def local_date(event: Any) -> date:
 
 def month_of(day: date) -> date:
     return day.replace(day=1)
-
-
-def on(event_type: type) -> Callable[[Handler], Handler]:
-    """Register how one event type changes a statistics row."""
-
-    def register(handler: Handler) -> Handler:
-        HANDLERS[event_type] = handler
-        return handler
-
-    return register
 
 
 def new_row(event: Case.CaseReported) -> Row:

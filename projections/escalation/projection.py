@@ -23,23 +23,14 @@ from psycopg import Cursor
 from psycopg.sql import SQL
 from psycopg.types.json import Jsonb
 
-from projections.engine import Batch, Target, View
+from projections.engine import Batch, Handlers, Target, View
 from services.casework.domain import Case
 from services.casework.vocabulary import CaseStatus, ComplaintLevel
 
 Row = dict[str, Any]
 Handler = Callable[[Row, Any], None]
-HANDLERS: dict[type, Handler] = {}
-
-
-def on(event_type: type) -> Callable[[Handler], Handler]:
-    """Register how one event type changes an escalation row."""
-
-    def register(handler: Handler) -> Handler:
-        HANDLERS[event_type] = handler
-        return handler
-
-    return register
+HANDLERS = Handlers()
+on = HANDLERS.on
 
 
 def new_row(event: Case.CaseReported) -> Row:

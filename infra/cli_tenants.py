@@ -1,4 +1,5 @@
-"""``vangnet tenants`` configuration commands: a school's protocol checklist and its contacts.
+"""``vangnet tenants`` configuration commands: a school's protocol checklist, its contacts and
+its login (OpenID provider and claim rules).
 
 Wire them into the ``tenants`` sub-commands with :func:`add_tenant_config_commands`. Refusals
 are :class:`~services.shared.errors.DomainError` subclasses, printed by ``vangnet`` as one line
@@ -8,6 +9,12 @@ The protocol file is JSON: a list of steps, or ``{"steps": [...]}``, each step
 ``{"key": "intakegesprek", "label": "Intakegesprek", "event_type": "IntakeHeld",
 "deadline_school_days": 2}`` (``deadline_school_days`` may be null or left out). ``show-protocol
 --json`` prints a file in that format, to edit and load again.
+
+``set-login`` replaces the school's whole login configuration; rules are ``KIND:VALUE=ROLE``
+(``group:vangnet-apc=coordinator``, ``role:Mentor=teacher``,
+``email_domain:school.example=teacher``, ``claim:NAME:VALUE=ROLE``; see :mod:`tenants.login`).
+The client secret is given as a reference (``env:NAME``, ``file:/path``, ``dev:``) and never
+printed or stored.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any
 from infra.container import Container
 from infra.settings import Settings
 from services.shared.errors import InvalidInput
+from tenants.login import DEFAULT_SCOPES, parse_rule, validate_login
 from tenants.protocol import InvalidProtocol
 
 #: Type of the object ``add_subparsers`` returns.
@@ -67,6 +75,56 @@ def add_tenant_config_commands(tenant_subparsers: Subparsers) -> None:
             help=f"e-mail address(es) of {who}",
         )
     contacts.set_defaults(handler=cmd_set_contacts)
+    add_login_commands(tenant_subparsers)
+
+
+def add_login_commands(tenant_subparsers: Subparsers) -> None:
+    """Add set-login and show-login to ``vangnet tenants``."""
+    set_login = tenant_subparsers.add_parser(
+        "set-login",
+        help="set a school's OpenID provider and claim-to-role rules (replaces the old ones)",
+    )
+    set_login.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
+    set_login.add_argument(
+        "--issuer", required=True, metavar="URL", help="the provider's issuer (https)"
+    )
+    set_login.add_argument(
+        "--client-id", required=True, metavar="ID", help="Vangnet's client id at the provider"
+    )
+    set_login.add_argument(
+        "--secret-ref",
+        required=True,
+        metavar="REF",
+        help="where the web app reads the client secret: env:NAME, file:/path or dev:",
+    )
+    set_login.add_argument(
+        "--audience",
+        metavar="AUD",
+        help="the aud of API access tokens (default: the client id)",
+    )
+    set_login.add_argument(
+        "--scope",
+        dest="scopes",
+        action="append",
+        metavar="SCOPE",
+        help=f"a scope to request (repeat; default: {' '.join(DEFAULT_SCOPES)})",
+    )
+    set_login.add_argument(
+        "--rule",
+        dest="rules",
+        action="append",
+        default=[],
+        metavar="KIND:VALUE=ROLE",
+        help="a claim rule, e.g. group:vangnet-apc=coordinator (repeat for more)",
+    )
+    set_login.set_defaults(handler=cmd_set_login)
+
+    show_login = tenant_subparsers.add_parser(
+        "show-login", help="show a school's login configuration (never a secret)"
+    )
+    show_login.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
+    show_login.add_argument("--json", action="store_true", help="print it as JSON")
+    show_login.set_defaults(handler=cmd_show_login)
 
 
 def _open() -> Container:
@@ -139,4 +197,46 @@ def cmd_set_contacts(args: argparse.Namespace) -> int:
             f"{len(contacts.management_emails)} management, "
             f"{len(contacts.board_emails)} board"
         )
+    return 0
+
+
+def cmd_set_login(args: argparse.Namespace) -> int:
+    """``vangnet tenants set-login``: validate, then record ``School.LoginConfigured``."""
+    config = validate_login(
+        issuer=args.issuer,
+        client_id=args.client_id,
+        secret_ref=args.secret_ref,
+        api_audience=args.audience,
+        scopes=args.scopes or DEFAULT_SCOPES,
+        rules=[parse_rule(text) for text in args.rules],
+    )
+    with _open() as container:
+        school = container.registry.school_by_slug(args.school)
+        school = container.registry.configure_login(school.id, config)
+        print(f"login set for {school.slug}: {config.issuer}, {len(config.rules)} rules")
+        if not config.rules:
+            print("note: without rules nobody gets a role at this school")
+    return 0
+
+
+def cmd_show_login(args: argparse.Namespace) -> int:
+    """``vangnet tenants show-login``: the configuration with the secret's reference only."""
+    with _open() as container:
+        school = container.registry.school_by_slug(args.school)
+        login = school.login
+        if args.json:
+            print(json.dumps(login.to_json() if login else None, ensure_ascii=False, indent=2))
+            return 0
+        if login is None:
+            print(f"{school.slug}: no login configured")
+            return 0
+        print(f"{school.slug}:")
+        print(f"  issuer       {login.issuer}")
+        print(f"  client id    {login.client_id}")
+        print(f"  secret ref   {login.secret_ref}")
+        print(f"  api audience {login.api_audience}")
+        print(f"  scopes       {' '.join(login.scopes)}")
+        print(f"  rules        {len(login.rules)}")
+        for rule in login.rules:
+            print(f"    {rule.to_text()}")
     return 0

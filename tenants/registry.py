@@ -18,6 +18,7 @@ commands must run inside ``acting_as(...)`` — typically ``SYSTEM`` or a platfo
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -45,6 +46,7 @@ from services.shared.errors import (
     PermissionDenied,
     SchoolNotFound,
 )
+from tenants.login import LoginConfig
 from tenants.protocol import (
     DEFAULT_PROTOCOL,
     NotificationContacts,
@@ -144,6 +146,9 @@ class School(TenancyAggregate):
         management_emails: list[str]
         board_emails: list[str]
 
+    class LoginConfigured(TenancyAggregate.Event):
+        login: dict[str, Any]
+
     @staticmethod
     def create_id(slug: str) -> UUID:
         return school_id_for(slug)
@@ -158,6 +163,7 @@ class School(TenancyAggregate):
         self.wrapped_data_key = wrapped_data_key
         self.protocol_steps: list[dict[str, Any]] | None = None
         self.notification_contacts = NotificationContacts()
+        self.login_json: dict[str, Any] | None = None
 
     @property
     def protocol(self) -> ProtocolChecklist:
@@ -194,6 +200,21 @@ class School(TenancyAggregate):
             board_emails=board_emails,
         )
         self._configure_contacts(**contacts.to_json())
+
+    @property
+    def login(self) -> LoginConfig | None:
+        """The school's OpenID provider and claim mapping (``None``: nobody can log in yet)."""
+        if self.login_json is None:
+            return None
+        return LoginConfig.from_json(self.login_json)
+
+    def configure_login(self, config: LoginConfig) -> None:
+        """Replace the school's login configuration (validated again: it may be hand-built)."""
+        self._configure_login(login=LoginConfig.from_json(config.to_json()).to_json())
+
+    @records(LoginConfigured)
+    def _configure_login(self, login: dict[str, Any]) -> None:
+        self.login_json = login
 
     @records(ContactsConfigured)
     def _configure_contacts(
@@ -234,6 +255,15 @@ class Registry(Application[UUID]):
     """Boards and schools. Construct with the env built by :mod:`infra.container`."""
 
     name = "Platform"
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env=env)
+        # Schools by login issuer, caught up from the notification log on each lookup (see
+        # schools_for_issuer). Guarded by a lock: web requests call the registry from threads.
+        self._login_lock = threading.Lock()
+        self._login_last_id = 0
+        self._login_aggregates: dict[UUID, Any] = {}
+        self._login_index: dict[str, list[School]] | None = None
 
     # --- commands (run inside acting_as(...)) -------------------------------------------------
 
@@ -299,6 +329,24 @@ class Registry(Application[UUID]):
             self._save_config(school)
         return school
 
+    def configure_login(
+        self, school_id: UUID, config: LoginConfig, *, actor: Actor | None = None
+    ) -> School:
+        """Set the school's OpenID provider and claim mapping (platform operator only).
+
+        Coordinators may change their protocol, not who can log in: a wrong rule could let
+        anyone with an address at the school's domain read cases.
+        """
+        chosen = actor or current_actor.get() or SYSTEM
+        if not has_permission(chosen.role, Permission.TENANTS_MANAGE):
+            msg = f"role '{chosen.role}' may not configure a school's login"
+            raise PermissionDenied(msg)
+        with acting_as(chosen):
+            school = self.school(school_id)
+            school.configure_login(config)
+            self._save_config(school)
+        return school
+
     def _save_config(self, school: School) -> None:
         try:
             self.save(school)
@@ -359,6 +407,47 @@ class Registry(Application[UUID]):
         ]
         return sorted(schools, key=lambda s: s.slug)
 
+    def schools_for_issuer(self, issuer: str) -> list[School]:
+        """The schools whose login configuration names ``issuer``, ordered by slug.
+
+        Called on every bearer-token request, so it keeps an index and only reads the events
+        recorded since the last call (one small query when nothing changed). Reading the log,
+        rather than invalidating on our own saves, also sees changes made by other processes
+        (e.g. ``vangnet tenants set-login`` while the web app runs). The returned schools are
+        shared: read them, never change them.
+        """
+        with self._login_lock:
+            return list(self._login_catch_up().get(issuer, ()))
+
+    def schools_with_login(self) -> list[School]:
+        """Every school someone can log in to (login configured), ordered by slug.
+
+        From the same incrementally kept index as :meth:`schools_for_issuer` (the login page
+        asks on every view). Read the returned schools, never change them.
+        """
+        with self._login_lock:
+            index = self._login_catch_up()
+            schools = [school for schools in index.values() for school in schools]
+        return sorted(schools, key=lambda s: s.slug)
+
+    def _login_catch_up(self) -> dict[str, list[School]]:
+        """Apply the events recorded since the last call; the schools by login issuer."""
+        changed = False
+        for notification_id, event in self._events_since(self._login_last_id + 1):
+            previous = self._login_aggregates.get(event.originator_id)
+            self._login_aggregates[event.originator_id] = event.mutate(previous)
+            self._login_last_id = notification_id
+            changed = True
+        if changed or self._login_index is None:
+            index: dict[str, list[School]] = {}
+            for aggregate in self._login_aggregates.values():
+                if isinstance(aggregate, School) and aggregate.login_json is not None:
+                    index.setdefault(aggregate.login_json["issuer"], []).append(aggregate)
+            for schools in index.values():
+                schools.sort(key=lambda s: s.slug)
+            self._login_index = index
+        return self._login_index
+
     def _replay_all(self) -> list[Any]:
         """Rebuild every registry aggregate from the notification log, in recorded order.
 
@@ -376,6 +465,16 @@ class Registry(Application[UUID]):
             notifications = self.recorder.select_notifications(start=start, limit=page_size)
             for notification in notifications:
                 yield self.mapper.to_domain_event(notification)
+            if len(notifications) < page_size:
+                return
+            start = notifications[-1].id + 1
+
+    def _events_since(self, start: int, page_size: int = 1000) -> Iterator[tuple[int, Any]]:
+        """(notification id, domain event) from notification ``start`` on, in recorded order."""
+        while True:
+            notifications = self.recorder.select_notifications(start=start, limit=page_size)
+            for notification in notifications:
+                yield notification.id, self.mapper.to_domain_event(notification)
             if len(notifications) < page_size:
                 return
             start = notifications[-1].id + 1

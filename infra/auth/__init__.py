@@ -1,0 +1,1 @@
+"""Login and token validation (OIDC with Authlib, JWT access tokens with joserfc)."""

@@ -1,0 +1,171 @@
+"""From verified claims to a :class:`~infra.web.principal.Principal`.
+
+After login (ID-token claims) or on an API call (access-token claims) the claims are mapped to
+Vangnet roles by the school's rules (:func:`tenants.login.map_claims`). The platform operator
+is separate: their provider is configured in settings, and only the ``groups`` claim value
+``settings.operator_group`` makes someone an operator (no school rule can).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import anyio.to_thread
+
+from infra.auth.tokens import BearerValidator, InvalidToken, audiences, unverified_claims
+from infra.settings import Settings
+from infra.web.principal import Principal, first_role
+from tenants.login import map_claims
+from tenants.registry import School
+from tenants.roles import Role
+
+#: Header an API client sends to choose the school when several trust its token.
+SCHOOL_HEADER = "X-Vangnet-School"
+#: Header an API client sends to act in one of its roles (applied by the caller).
+ROLE_HEADER = "X-Vangnet-Role"
+
+
+class NoRole(InvalidToken):
+    """The token is valid but its claims map to no role here (answer 403, not 401)."""
+
+
+class SchoolDirectory(Protocol):
+    """What :func:`principal_from_bearer` needs of :class:`tenants.registry.Registry`."""
+
+    def schools_for_issuer(self, issuer: str) -> list[School]:
+        """The schools whose login names ``issuer``."""
+        ...
+
+
+def subject_hash(issuer: str, sub: str) -> str:
+    """A short, stable pseudonym of a person for logs (never log names or e-mail)."""
+    return hashlib.sha256(f"{issuer}\x00{sub}".encode()).hexdigest()[:16]
+
+
+def _display_name(claims: Mapping[str, Any]) -> str:
+    name = claims.get("name")
+    if isinstance(name, str) and name.strip():
+        return name.strip()[:200]
+    return ""
+
+
+def _subject(claims: Mapping[str, Any]) -> str | None:
+    sub = claims.get("sub")
+    return sub if isinstance(sub, str) and sub else None
+
+
+def principal_for_school(
+    school: School, issuer: str, claims: Mapping[str, Any]
+) -> Principal | None:
+    """The person at ``school`` the claims describe, or ``None`` when no rule grants a role.
+
+    ``issuer`` must be the school's configured issuer (the claims were verified against it).
+    """
+    login = school.login
+    sub = _subject(claims)
+    if login is None or login.issuer != issuer or sub is None:
+        return None
+    roles = map_claims(claims, login.rules)
+    if not roles:
+        return None
+    return Principal(
+        user_id=sub,
+        issuer=issuer,
+        display_name=_display_name(claims),
+        school_id=school.id,
+        school_slug=school.slug,
+        board_id=school.board_id,
+        roles=roles,
+        role=first_role(roles),
+    )
+
+
+def _groups(claims: Mapping[str, Any]) -> list[str]:
+    groups = claims.get("groups")
+    if isinstance(groups, str):
+        return [groups]
+    if isinstance(groups, list):
+        return [g for g in groups if isinstance(g, str)]
+    return []
+
+
+def principal_for_operator(settings: Settings, claims: Mapping[str, Any]) -> Principal | None:
+    """A platform operator, when the claims' ``groups`` has ``settings.operator_group``.
+
+    The claims must come from ``settings.operator_issuer`` (verified by the caller).
+    """
+    sub = _subject(claims)
+    if settings.operator_issuer is None or sub is None:
+        return None
+    if settings.operator_group not in _groups(claims):
+        return None
+    return Principal(
+        user_id=sub,
+        issuer=settings.operator_issuer,
+        display_name=_display_name(claims),
+        school_id=None,
+        school_slug=None,
+        board_id=None,
+        roles=(Role.OPERATOR,),
+        role=Role.OPERATOR,
+    )
+
+
+async def principal_from_bearer(
+    token: str,
+    *,
+    registry: SchoolDirectory,
+    validator: BearerValidator,
+    school_slug_hint: str | None,
+    settings: Settings | None = None,
+) -> Principal:
+    """The principal a bearer access token stands for, or :class:`InvalidToken` (401) /
+    :class:`NoRole` (403).
+
+    The token's unverified ``iss`` and ``aud`` only pick the candidates: schools whose login
+    names that issuer and whose ``api_audience`` is in ``aud`` (and the operator's provider,
+    when ``settings`` names it); the token is then verified against the chosen one. When
+    several schools trust the same provider and audience (e.g. one board-wide tenant),
+    ``school_slug_hint`` (the ``X-Vangnet-School`` header) must pick one.
+    """
+    unverified = unverified_claims(token)
+    issuer = unverified.get("iss") if unverified else None
+    if not isinstance(issuer, str) or not issuer:
+        raise InvalidToken("malformed token")
+    aud = audiences(unverified or {})
+
+    schools = await anyio.to_thread.run_sync(registry.schools_for_issuer, issuer)
+    candidates = [s for s in schools if s.login is not None and s.login.api_audience in aud]
+
+    if school_slug_hint:
+        chosen = [s for s in candidates if s.slug == school_slug_hint]
+        if not chosen:
+            raise InvalidToken("this school does not accept this token")
+        return await _school_principal(chosen[0], token, validator)
+
+    operator_client = settings.operator_client_id if settings else None
+    if settings and settings.operator_issuer == issuer and operator_client in aud:
+        claims = await validator.validate(token, issuer=issuer, audience=str(operator_client))
+        principal = principal_for_operator(settings, claims)
+        if principal is not None:
+            return principal
+        if not candidates:
+            raise NoRole("no operator role for this token")
+
+    if not candidates:
+        raise InvalidToken("no school trusts this token's issuer and audience")
+    if len(candidates) > 1:
+        raise InvalidToken(f"several schools trust this token: send {SCHOOL_HEADER}")
+    return await _school_principal(candidates[0], token, validator)
+
+
+async def _school_principal(school: School, token: str, validator: BearerValidator) -> Principal:
+    login = school.login
+    assert login is not None  # candidates all have a login configuration
+    claims = await validator.validate(token, issuer=login.issuer, audience=login.api_audience)
+    principal = principal_for_school(school, login.issuer, claims)
+    if principal is None:
+        raise NoRole("no role at this school for this token")
+    return principal

@@ -1,0 +1,325 @@
+"""A school's login configuration: its OpenID provider and how claims map to Vangnet roles.
+
+DESIGN.md §7: each school (or its board) brings its own OpenID Connect provider (Microsoft Entra
+ID, Google Workspace, Entree Federatie, ...) and a mapping from claims to roles. This module is
+pure data and rules (no network, no framework): :class:`LoginConfig` is what the registry stores,
+:class:`ClaimRule` is one line of the mapping, :func:`map_claims` applies the mapping to the
+claims of a verified ID token or access token.
+
+A rule is one of four kinds, in a compact text form for the CLI (``KIND:VALUE=ROLE``):
+
+``group:vangnet-apc=coordinator``
+    the ``groups`` claim (a list, or a single string) contains ``vangnet-apc``;
+``role:Mentor=teacher``
+    the ``roles`` claim (app roles, e.g. Entra ID) contains ``Mentor``;
+``email_domain:school.example=teacher``
+    the ``email`` claim ends with ``@school.example`` (case-insensitive) and the provider did not
+    say ``email_verified: false`` (providers that never send ``email_verified``, like Entra ID,
+    are trusted for their own directory's addresses);
+``claim:eduPersonAffiliation:employee=teacher``
+    any other claim (named between the colons) equals the value, or is a list containing it
+    (e.g. Entree Federatie attributes).
+
+The secret is never stored here: ``secret_ref`` says where to read it (``env:NAME``,
+``file:/absolute/path``, or ``dev:`` for the development identity provider).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from services.shared.errors import InvalidInput
+from tenants.roles import Role
+
+RuleKind = Literal["group", "role", "email_domain", "claim"]
+RULE_KINDS: tuple[RuleKind, ...] = ("group", "role", "email_domain", "claim")
+
+#: Claim each list-valued rule kind looks in.
+_KIND_CLAIMS: dict[str, str] = {"group": "groups", "role": "roles"}
+
+DEFAULT_SCOPES: tuple[str, ...] = ("openid", "profile", "email")
+MAX_RULES = 100
+MAX_VALUE = 256
+MAX_URL = 500
+#: Hosts on which a plain-http issuer is accepted (a provider on this machine, in development).
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_SCOPE_RE = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$")  # RFC 6749 scope-token
+_CLAIM_NAME_RE = re.compile(r"^[A-Za-z0-9_.:/#-]{1,128}$")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN_RE = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})+$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class InvalidLoginConfig(InvalidInput):
+    """A login configuration was refused; nothing was stored. The message never echoes a
+    secret (``secret_ref`` is only ever described, not repeated, when it is wrong)."""
+
+    code = "invalid_login_config"
+
+
+@dataclass(frozen=True)
+class ClaimRule:
+    """One line of a school's claim mapping: when the claims match, the person gets ``role``.
+
+    ``claim`` names the claim only for kind ``"claim"``; the other kinds imply it.
+    """
+
+    kind: RuleKind
+    value: str
+    role: Role
+    claim: str | None = None
+
+    def matches(self, claims: Mapping[str, Any]) -> bool:
+        """Whether ``claims`` (already verified) satisfy this rule."""
+        if self.kind == "email_domain":
+            email = claims.get("email")
+            # Only an explicit false disqualifies: several providers omit the claim but only
+            # issue addresses of their own verified domains.
+            if not isinstance(email, str) or claims.get("email_verified") is False:
+                return False
+            return email.lower().endswith("@" + self.value)
+        name = self.claim if self.kind == "claim" else _KIND_CLAIMS[self.kind]
+        return self.value in _as_strings(claims.get(name or ""))
+
+    def to_text(self) -> str:
+        """The compact form :func:`parse_rule` reads (``group:x=coordinator``)."""
+        if self.kind == "claim":
+            return f"claim:{self.claim}:{self.value}={self.role}"
+        return f"{self.kind}:{self.value}={self.role}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form (``{"kind", "value", "role"}`` plus ``"claim"`` for claim rules)."""
+        data: dict[str, Any] = {"kind": self.kind, "value": self.value, "role": str(self.role)}
+        if self.claim is not None:
+            data["claim"] = self.claim
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ClaimRule:
+        """Read a rule as stored (see :meth:`to_json`); validated like new input."""
+        if not isinstance(data, Mapping):
+            raise InvalidLoginConfig("a rule must be an object with kind, value and role")
+        unknown = set(data) - {"kind", "value", "role", "claim"}
+        if unknown:
+            msg = f"a rule has unknown fields: {', '.join(sorted(unknown))}"
+            raise InvalidLoginConfig(msg)
+        return validate_rule(
+            kind=str(data.get("kind", "")),
+            value=str(data.get("value", "")),
+            role=str(data.get("role", "")),
+            claim=None if data.get("claim") is None else str(data["claim"]),
+        )
+
+
+def _as_strings(value: Any) -> list[str]:
+    """A claim as a list of strings: providers send one group as a string, several as a list."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def validate_rule(
+    *, kind: str, value: str, role: str | Role, claim: str | None = None
+) -> ClaimRule:
+    """Build a :class:`ClaimRule`, refusing anything unclear with :class:`InvalidLoginConfig`."""
+    if kind not in RULE_KINDS:
+        msg = f"unknown rule kind {kind[:32]!r}: use one of {', '.join(RULE_KINDS)}"
+        raise InvalidLoginConfig(msg)
+    try:
+        target = Role(role)
+    except ValueError:
+        msg = f"unknown role {str(role)[:40]!r}: use one of {', '.join(r.value for r in Role)}"
+        raise InvalidLoginConfig(msg) from None
+    if target is Role.OPERATOR:
+        # A school's own provider must never be able to make someone a platform operator.
+        raise InvalidLoginConfig("a school's claim rules may not grant the operator role")
+    value = value.strip()
+    if not value or len(value) > MAX_VALUE or _CONTROL_RE.search(value):
+        msg = f"a {kind} rule needs a value of 1-{MAX_VALUE} printable characters"
+        raise InvalidLoginConfig(msg)
+    if kind == "email_domain":
+        value = value.lower().removeprefix("@")
+        if not _DOMAIN_RE.match(value):
+            msg = "an email_domain rule needs a domain name such as school.example (no '@')"
+            raise InvalidLoginConfig(msg)
+    if kind == "claim":
+        if claim is None or not _CLAIM_NAME_RE.match(claim):
+            msg = "a claim rule needs a claim name (letters, digits, '_', '.', ':', '/', '#', '-')"
+            raise InvalidLoginConfig(msg)
+        if claim in ("email", "email_verified"):
+            # Without the email_verified check an unverified address could grant a role.
+            raise InvalidLoginConfig("use an email_domain rule for the email claim")
+    elif claim is not None:
+        msg = f"only 'claim' rules name a claim; a {kind} rule uses its own claim"
+        raise InvalidLoginConfig(msg)
+    return ClaimRule(kind=kind, value=value, role=target, claim=claim)
+
+
+def parse_rule(text: str) -> ClaimRule:
+    """Parse the compact form ``KIND:VALUE=ROLE`` (``claim:NAME:VALUE=ROLE`` for other claims).
+
+    The role is after the last ``=`` (values such as LDAP DNs may contain ``=``); the kind is
+    before the first ``:`` (values such as URNs may contain ``:``).
+    """
+    head, sep, role = text.strip().rpartition("=")
+    kind, colon, value = head.partition(":")
+    if not sep or not colon:
+        msg = (
+            "a rule looks like KIND:VALUE=ROLE, e.g. group:vangnet-apc=coordinator, "
+            "email_domain:school.example=teacher, role:Mentor=teacher, "
+            "claim:eduPersonAffiliation:employee=teacher"
+        )
+        raise InvalidLoginConfig(msg)
+    claim: str | None = None
+    if kind.strip() == "claim":
+        claim, colon, value = value.partition(":")
+        if not colon:
+            raise InvalidLoginConfig("a claim rule looks like claim:NAME:VALUE=ROLE")
+    return validate_rule(kind=kind.strip(), value=value, role=role.strip(), claim=claim)
+
+
+def map_claims(claims: Mapping[str, Any], rules: Iterable[ClaimRule]) -> tuple[Role, ...]:
+    """The roles ``claims`` map to under ``rules``: each role once, in :class:`Role` order.
+
+    The order does not depend on the order of the rules, so the same person always gets the
+    same tuple (and the same first role).
+    """
+    granted = {rule.role for rule in rules if rule.matches(claims)}
+    granted.discard(Role.OPERATOR)  # defence in depth: validation already refuses it
+    return tuple(role for role in Role if role in granted)
+
+
+@dataclass(frozen=True)
+class LoginConfig:
+    """A school's OpenID provider and claim mapping. Build it with :func:`validate_login`."""
+
+    issuer: str
+    client_id: str
+    secret_ref: str  # a reference (env:/file:/dev:), never the secret itself
+    api_audience: str = ""
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    rules: tuple[ClaimRule, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.api_audience:
+            # The audience API clients' access tokens carry defaults to the client id.
+            object.__setattr__(self, "api_audience", self.client_id)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form (what ``School.LoginConfigured`` records)."""
+        return {
+            "issuer": self.issuer,
+            "client_id": self.client_id,
+            "secret_ref": self.secret_ref,
+            "api_audience": self.api_audience,
+            "scopes": list(self.scopes),
+            "rules": [rule.to_json() for rule in self.rules],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LoginConfig:
+        """Read a configuration as stored (see :meth:`to_json`), validating it again."""
+        if not isinstance(data, Mapping):
+            raise InvalidLoginConfig("a login configuration must be an object")
+        rules = data.get("rules") or []
+        if not isinstance(rules, list):
+            raise InvalidLoginConfig("rules must be a list")
+        scopes = data.get("scopes")
+        return validate_login(
+            issuer=str(data.get("issuer", "")),
+            client_id=str(data.get("client_id", "")),
+            secret_ref=str(data.get("secret_ref", "")),
+            api_audience=str(data.get("api_audience") or "") or None,
+            scopes=DEFAULT_SCOPES if scopes is None else tuple(str(s) for s in scopes),
+            rules=[ClaimRule.from_json(rule) for rule in rules],
+        )
+
+
+def validate_issuer(issuer: str) -> str:
+    """Check an issuer URL: https, or http only on this machine (127.0.0.1/localhost).
+
+    The issuer is kept exactly as given: ID tokens must carry it character for character.
+    """
+    if not issuer or len(issuer) > MAX_URL or _CONTROL_RE.search(issuer) or " " in issuer:
+        raise InvalidLoginConfig(f"issuer must be a URL of at most {MAX_URL} characters")
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InvalidLoginConfig("issuer must be an https:// URL")
+    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        raise InvalidLoginConfig("issuer must use https (http only for 127.0.0.1 or localhost)")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise InvalidLoginConfig("issuer must not have a query, fragment or user information")
+    return issuer
+
+
+def validate_secret_ref(ref: str) -> str:
+    """Check that ``ref`` points at a secret (``env:NAME``, ``file:/abs/path``, ``dev:``)."""
+    scheme, _, rest = ref.partition(":")
+    ok = (
+        (scheme == "env" and bool(_ENV_NAME_RE.match(rest)))
+        or (scheme == "file" and rest.startswith("/") and not _CONTROL_RE.search(rest))
+        or (scheme == "dev" and rest == "")
+    )
+    if not ok:
+        # Never repeat the value: someone may have pasted the secret itself here.
+        msg = (
+            "secret_ref must be env:NAME, file:/absolute/path or dev: "
+            "(a reference to the client secret, never the secret itself)"
+        )
+        raise InvalidLoginConfig(msg)
+    return ref
+
+
+def _validate_identifier(name: str, value: str) -> str:
+    value = value.strip()
+    if not value or len(value) > 255 or _CONTROL_RE.search(value) or " " in value:
+        msg = f"{name} must be 1-255 characters without spaces"
+        raise InvalidLoginConfig(msg)
+    return value
+
+
+def validate_login(
+    *,
+    issuer: str,
+    client_id: str,
+    secret_ref: str,
+    api_audience: str | None = None,
+    scopes: Iterable[str] = DEFAULT_SCOPES,
+    rules: Iterable[ClaimRule] = (),
+) -> LoginConfig:
+    """Build a :class:`LoginConfig`, refusing anything wrong with :class:`InvalidLoginConfig`."""
+    scope_list: list[str] = []
+    for scope in scopes:
+        if not _SCOPE_RE.match(scope):
+            raise InvalidLoginConfig("scopes must be OAuth scope tokens without spaces")
+        if scope not in scope_list:
+            scope_list.append(scope)
+    if "openid" not in scope_list:
+        raise InvalidLoginConfig("scopes must include openid")
+    rule_list: list[ClaimRule] = []
+    for rule in rules:
+        if not isinstance(rule, ClaimRule):
+            raise InvalidLoginConfig("rules must be ClaimRule values")
+        # Re-validate: a rule built by hand skips validate_rule's checks (e.g. the operator).
+        checked = validate_rule(kind=rule.kind, value=rule.value, role=rule.role, claim=rule.claim)
+        if checked not in rule_list:
+            rule_list.append(checked)
+    if len(rule_list) > MAX_RULES:
+        raise InvalidLoginConfig(f"at most {MAX_RULES} rules")
+    client = _validate_identifier("client_id", client_id)
+    return LoginConfig(
+        issuer=validate_issuer(issuer),
+        client_id=client,
+        secret_ref=validate_secret_ref(secret_ref),
+        api_audience=_validate_identifier("api_audience", api_audience or client),
+        scopes=tuple(scope_list),
+        rules=tuple(rule_list),
+    )

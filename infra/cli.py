@@ -1,4 +1,4 @@
-"""The ``vangnet`` command: tenants, demo, worker, jobs, projections (and later: serve).
+"""The ``vangnet`` command: serve, tenants, demo, worker, jobs, projections.
 
 Every refused command prints one line naming what is wrong and exits 2; nothing is stored.
 ``projections verify`` exits 1 when a view differs from a rebuild from the events.
@@ -13,6 +13,7 @@ import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from psycopg.sql import SQL
 
@@ -32,6 +33,7 @@ from infra.settings import Settings, SettingsError
 from projections.engine import Rate
 from services.casework.application import CaseworkApplication
 from services.casework.handlers import CaseService
+from services.shared.actor import SYSTEM
 from services.shared.errors import DomainError
 from tenants.registry import School, slugify
 from tenants.roles import ROLE_LABELS_NL, Role
@@ -80,16 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_tenant_config_commands(tenant_commands)
     tenants.set_defaults(handler=lambda _args: _help(tenants))
 
-    demo = commands.add_parser(
-        "demo",
-        help="embedded default: start PostgreSQL, create a demo board with three schools "
-        "and about thirty cases",
-    )
-    demo.add_argument("--reset", action="store_true", help="start from an empty data directory")
-    demo.add_argument(
-        "--no-serve", action="store_true", help="prepare the data, print the summary and exit"
-    )
-    demo.set_defaults(handler=cmd_demo)
+    _add_run_commands(commands)
 
     worker = commands.add_parser(
         "worker",
@@ -164,6 +157,31 @@ def _open() -> Container:
     return Container.open(Settings.from_env())
 
 
+def _add_run_commands(commands: Any) -> None:
+    """``demo`` and ``serve``."""
+    demo = commands.add_parser(
+        "demo",
+        help="embedded default: start PostgreSQL, create a demo board with three schools "
+        "and about thirty cases",
+    )
+    demo.add_argument("--reset", action="store_true", help="start from an empty data directory")
+    demo.add_argument(
+        "--no-serve", action="store_true", help="prepare the data, print the summary and exit"
+    )
+    demo.add_argument(
+        "--port", type=_positive, default=8000, help="port of the web UI (default 8000)"
+    )
+    demo.set_defaults(handler=cmd_demo)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the web app (UI and API); in embedded mode also the in-process worker",
+    )
+    serve.add_argument("--host", help="listen address (default VANGNET_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=_positive, help="port (default VANGNET_PORT or 8000)")
+    serve.set_defaults(handler=cmd_serve)
+
+
 def cmd_create_board(args: argparse.Namespace) -> int:
     with _open() as container:
         board = container.create_board(args.name, slug=args.slug)
@@ -223,9 +241,51 @@ def cmd_demo(args: argparse.Namespace) -> int:
             worker.stop()
         sweep_schools(container)  # the safety net: anything a hint missed (none, normally)
         _print_summary(container, board_slug)
-    if not args.no_serve:
-        print("\nThe web UI joins `vangnet demo` in a later release; the data is ready.")
-    return 0
+    if args.no_serve:
+        return 0
+    return _serve_demo(settings, args.port)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from infra.web.server import serve
+
+    return serve(Settings.from_env(), host=args.host, port=args.port)
+
+
+def _serve_demo(settings: Settings, port: int) -> int:
+    """Serve the UI with the development identity provider as every demo school's login."""
+    import dataclasses
+
+    from infra.auth.devidp import (
+        DEV_CLIENT_ID,
+        default_demo_users,
+        demo_login_config,
+        dev_issuer,
+    )
+    from infra.web.server import serve
+
+    url = f"http://127.0.0.1:{port}"
+    settings = dataclasses.replace(
+        settings,
+        public_url=url,
+        port=port,
+        dev_idp=True,
+        operator_issuer=dev_issuer(dataclasses.replace(settings, public_url=url)),
+        operator_client_id=DEV_CLIENT_ID,
+        operator_secret_ref="dev:",  # noqa: S106 - a reference, resolved by the dev provider
+    )
+    with Container.open(settings) as container:
+        for name in DEMO_SCHOOLS:
+            school = container.registry.school_by_slug(slugify(name))
+            wanted = demo_login_config(settings, school.slug)
+            if school.login != wanted:
+                container.registry.configure_login(school.id, wanted, actor=SYSTEM)
+    print(f"\nVangnet runs on {url}  (Ctrl-C stops it)")
+    print("DEVELOPMENT ONLY: the built-in identity provider logs anyone in as a demo user.")
+    print("Demo users (choose one on the login page of the identity provider):")
+    for user in default_demo_users(settings):
+        print(f"  {user.label}  [{user.sub}]")
+    return serve(settings, host="127.0.0.1", port=port)
 
 
 def _reset(settings: Settings) -> None:

@@ -63,12 +63,30 @@ Environment variables:
     reminder (0: on the day itself). Default 2.
 ``VANGNET_APP_CACHE``
     How many per-school casework applications a process keeps constructed (LRU). Default 256.
+``VANGNET_SECRET_KEY``
+    Base64 of at least 32 random bytes: signs CSRF tokens (and derives the development identity
+    provider's client secret). Optional: by default it is derived from the master key, which
+    every process of a deployment already shares; set it to rotate it independently.
+``VANGNET_HOST`` / ``VANGNET_PORT``
+    Where ``vangnet serve`` listens. Defaults ``127.0.0.1`` and ``8000``.
+``VANGNET_DEV_IDP``
+    ``1`` mounts the development identity provider at ``/dev-idp`` (demo users, no passwords).
+    Development only: refused unless the database is the embedded one or
+    ``VANGNET_DEV_IDP_UNSAFE=1`` is also set (the tests do that). Default off; ``vangnet demo``
+    turns it on.
+``VANGNET_OPERATOR_ISSUER`` / ``VANGNET_OPERATOR_CLIENT_ID`` / ``VANGNET_OPERATOR_SECRET_REF``
+    The platform operator's OpenID provider (issuer URL, client id, and a secret reference
+    ``env:NAME`` or ``file:/path``). Unset: no operator login.
+``VANGNET_OPERATOR_GROUP``
+    The value of the ``groups`` claim that makes someone a platform operator. Default
+    ``vangnet-operators``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
 import re
 import secrets
@@ -128,6 +146,18 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     #: Days before a due date that the case owner is reminded.
     reminder_days_before: int = 2
+    #: Signs CSRF tokens; the same in every web process of a deployment. Never printed.
+    secret_key: bytes = field(default=b"", repr=False)
+    #: Where ``vangnet serve`` listens.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Mount the development identity provider (demo and tests only).
+    dev_idp: bool = False
+    #: The platform operator's OpenID provider; ``None`` issuer means no operator login.
+    operator_issuer: str | None = None
+    operator_client_id: str | None = None
+    operator_secret_ref: str | None = None
+    operator_group: str = "vangnet-operators"
 
     @property
     def embedded(self) -> bool:
@@ -162,7 +192,28 @@ class Settings:
             msg = "VANGNET_MASTER_KEY must be set when DATABASE_URL is set"
             raise SettingsError(msg)
 
+        encoded_secret = env.get("VANGNET_SECRET_KEY") or None
+        if encoded_secret is not None:
+            secret_key = _decode_secret(encoded_secret)
+        else:
+            secret_key = derive_secret_key(master_key)
+        dev_idp = _flag(env, "VANGNET_DEV_IDP")
+        if dev_idp and database_url is not None and not _flag(env, "VANGNET_DEV_IDP_UNSAFE"):
+            msg = (
+                "VANGNET_DEV_IDP is for development only: it lets anyone log in as a demo user; "
+                "it is refused with DATABASE_URL unless VANGNET_DEV_IDP_UNSAFE=1"
+            )
+            raise SettingsError(msg)
+
         return cls(
+            secret_key=secret_key,
+            host=env.get("VANGNET_HOST") or "127.0.0.1",
+            port=_positive_int(env, "VANGNET_PORT", 8000),
+            dev_idp=dev_idp,
+            operator_issuer=env.get("VANGNET_OPERATOR_ISSUER") or None,
+            operator_client_id=env.get("VANGNET_OPERATOR_CLIENT_ID") or None,
+            operator_secret_ref=env.get("VANGNET_OPERATOR_SECRET_REF") or None,
+            operator_group=env.get("VANGNET_OPERATOR_GROUP") or "vangnet-operators",
             database_url=database_url,
             data_dir=data_dir,
             master_key=master_key,
@@ -242,6 +293,33 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         msg = f"{name} must be a positive integer"
         raise SettingsError(msg)
     return value
+
+
+def derive_secret_key(master_key: bytes) -> bytes:
+    """The default web secret: a one-way derivation, so it never reveals the master key."""
+    return hashlib.sha256(b"vangnet-web-secret\x00" + master_key).digest()
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = (env.get(name) or "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    msg = f"{name} must be 1 or 0"
+    raise SettingsError(msg)
+
+
+def _decode_secret(encoded: str) -> bytes:
+    try:
+        key = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        msg = "VANGNET_SECRET_KEY is not valid base64"
+        raise SettingsError(msg) from None
+    if len(key) < MASTER_KEY_BYTES:
+        msg = f"VANGNET_SECRET_KEY must decode to at least {MASTER_KEY_BYTES} bytes"
+        raise SettingsError(msg)
+    return key
 
 
 def decode_master_key(encoded: str, *, source: str) -> bytes:

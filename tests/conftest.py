@@ -86,3 +86,10 @@ def container(test_settings: Settings) -> Iterator[Container]:
     """An open Container on the session database (one per test: the pool is process-wide)."""
     with Container.open(test_settings) as c:
         yield c
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the main
+    thread while its browser is open, and ``asyncio.run`` in later tests would then refuse."""
+    e2e = Path(__file__).resolve().parent / "e2e"
+    items.sort(key=lambda item: e2e in Path(item.path).resolve().parents)

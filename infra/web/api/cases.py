@@ -1,0 +1,144 @@
+"""Cases: list, detail, a new report, and one route per case action (from the catalogue).
+
+Every handler is thin: who is asking and at which school (resolved from the principal, never from
+the URL), one service call or query, the answer. Commands run the synchronous eventsourcing
+application in a worker thread.
+"""
+
+# Annotations stay real objects here (no ``from __future__ import annotations``): the action
+# handlers are generated, and Litestar reads their parameter types from ``__annotations__``.
+
+import dataclasses
+from typing import Annotated, Any
+from uuid import UUID
+
+import anyio.to_thread
+from litestar import Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from prometheus_client import Counter
+
+from infra.web.actions import ACTIONS, Action
+from infra.web.context import Services, principal_of, school_of
+from infra.web.reads import case_list, case_page
+from projections.case_view.queries import CaseDetail, CaseListItem
+from services.casework.commands import ReportCase
+from services.shared.errors import DomainError
+
+#: Case commands by action and outcome (``stored`` or the refusal's error code). No ids.
+COMMANDS = Counter(
+    "vangnet_case_commands", "Case commands by action and outcome", ["action", "outcome"]
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseChanged:
+    """The answer to a command: the case and the version it is at now."""
+
+    case_id: UUID
+    version: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportBody:
+    """A new report (melding)."""
+
+    reporter_kind: str
+    summary: str
+    owner_id: str | None = None
+
+
+@get("/api/cases", summary="The school's cases (most recently active first)", tags=["cases"])
+async def api_list_cases(
+    request: Request[Any, Any, Any],
+    status: FromQuery[str | None] = None,
+    owner_id: FromQuery[str | None] = None,
+    form: FromQuery[str | None] = None,
+    signal: FromQuery[str | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+) -> list[CaseListItem]:
+    principal = await principal_of(request)
+    school = await school_of(request, principal)
+    return await case_list(
+        Services.of(request.app.state),
+        school,
+        principal,
+        status=status,
+        owner_id=owner_id,
+        form=form,
+        signal=signal,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@get("/api/cases/{case_id:uuid}", summary="One case: state, timeline, checklist", tags=["cases"])
+async def api_case_detail(request: Request[Any, Any, Any], case_id: FromPath[UUID]) -> CaseDetail:
+    principal = await principal_of(request)
+    school = await school_of(request, principal)
+    return await case_page(Services.of(request.app.state), school, principal, case_id)
+
+
+@post("/api/cases", summary="Record a new report (melding)", tags=["cases"], status_code=201)
+async def api_report_case(
+    request: Request[Any, Any, Any], data: JSONBody[ReportBody]
+) -> CaseChanged:
+    principal = await principal_of(request)
+    school = await school_of(request, principal)
+    service = Services.of(request.app.state).case_service(school)
+    command = ReportCase(
+        reporter_kind=data.reporter_kind, summary=data.summary, owner_id=data.owner_id
+    )
+    case_id = await anyio.to_thread.run_sync(service.report, principal.actor, command)
+    return CaseChanged(case_id=case_id, version=1)
+
+
+async def run_action(
+    request: Request[Any, Any, Any],
+    action: Action,
+    case_id: UUID,
+    body: Any,
+    expected_version: int | None = None,
+) -> CaseChanged:
+    """Build the action's command and run it as the principal, at the principal's school."""
+    principal = await principal_of(request)
+    school = await school_of(request, principal)
+    service = Services.of(request.app.state).case_service(school)
+    command = action.build(case_id, body, expected_version)
+    try:
+        version = await anyio.to_thread.run_sync(service.handle, principal.actor, command)
+    except DomainError as e:
+        COMMANDS.labels(action=action.name, outcome=e.code).inc()
+        raise
+    COMMANDS.labels(action=action.name, outcome="stored").inc()
+    return CaseChanged(case_id=case_id, version=version)
+
+
+def _action_route(action: Action) -> Any:
+    async def handler(request: Request[Any, Any, Any], case_id: UUID, data: Any) -> CaseChanged:
+        return await run_action(request, action, case_id, data)
+
+    handler.__annotations__ = {
+        "request": Request[Any, Any, Any],
+        "case_id": FromPath[UUID],
+        "data": Annotated[action.body, JSONBody.__metadata__[0]],
+        "return": CaseChanged,
+    }
+    handler.__name__ = "api_" + action.name.replace("-", "_")
+    handler.__qualname__ = handler.__name__
+    handler.__doc__ = (
+        f"{action.command.__name__}: {action.label_nl}. Needs permission "
+        f"'{action.permission}'. Send expected_version to be refused (409) if the case changed."
+    )
+    return post(
+        f"/api/cases/{{case_id:uuid}}/{action.name}",
+        name=f"api-case-{action.name}",
+        summary=action.command.__name__,
+        tags=["case actions"],
+        status_code=200,
+    )(handler)
+
+
+ACTION_ROUTES = [_action_route(action) for action in ACTIONS.values()]
+
+CASE_ROUTES: list[Any] = [api_list_cases, api_case_detail, api_report_case, *ACTION_ROUTES]

@@ -1,0 +1,119 @@
+"""The platform operator: boards and schools (onboarding). Never case content."""
+
+# Real annotation objects for Litestar's signature parsing (see api/cases.py).
+
+import dataclasses
+from typing import Any
+from uuid import UUID
+
+import anyio.to_thread
+from litestar import Request, get, post
+from litestar.params import FromQuery, JSONBody
+
+from infra.web.context import Services, principal_of, require
+from tenants.registry import Board, School
+from tenants.roles import Permission
+
+
+@dataclasses.dataclass(frozen=True)
+class BoardOut:
+    board_id: UUID
+    name: str
+    slug: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SchoolOut:
+    school_id: UUID
+    board_id: UUID
+    name: str
+    slug: str
+    protocol_is_default: bool
+    login_issuer: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class NewBoard:
+    name: str
+    slug: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class NewSchool:
+    board_slug: str
+    name: str
+    slug: str | None = None
+
+
+def board_out(board: Board) -> BoardOut:
+    return BoardOut(board_id=board.id, name=board.name, slug=board.slug)
+
+
+def school_out(school: School) -> SchoolOut:
+    login = getattr(school, "login", None)
+    return SchoolOut(
+        school_id=school.id,
+        board_id=school.board_id,
+        name=school.name,
+        slug=school.slug,
+        protocol_is_default=school.protocol_is_default,
+        login_issuer=login.issuer if login is not None else None,
+    )
+
+
+@get("/api/boards", summary="All boards", tags=["operator"])
+async def api_boards(request: Request[Any, Any, Any]) -> list[BoardOut]:
+    require(await principal_of(request), Permission.TENANTS_MANAGE)
+    registry = Services.of(request.app.state).registry
+    boards = await anyio.to_thread.run_sync(registry.list_boards)
+    return [board_out(b) for b in boards]
+
+
+@post("/api/boards", summary="Register a board", tags=["operator"], status_code=201)
+async def api_create_board(request: Request[Any, Any, Any], data: JSONBody[NewBoard]) -> BoardOut:
+    principal = await principal_of(request)
+    require(principal, Permission.TENANTS_MANAGE)
+    container = Services.of(request.app.state).container
+    board = await anyio.to_thread.run_sync(
+        lambda: container.create_board(data.name, slug=data.slug, actor=principal.actor)
+    )
+    return board_out(board)
+
+
+@get("/api/schools", summary="All schools (optionally of one board)", tags=["operator"])
+async def api_schools(
+    request: Request[Any, Any, Any], board_slug: FromQuery[str | None] = None
+) -> list[SchoolOut]:
+    require(await principal_of(request), Permission.TENANTS_MANAGE)
+    registry = Services.of(request.app.state).registry
+
+    def load() -> list[School]:
+        board_id = registry.board_by_slug(board_slug).id if board_slug else None
+        return registry.list_schools(board_id)
+
+    return [school_out(s) for s in await anyio.to_thread.run_sync(load)]
+
+
+@post(
+    "/api/schools", summary="Provision a school (schema, key)", tags=["operator"], status_code=201
+)
+async def api_create_school(
+    request: Request[Any, Any, Any], data: JSONBody[NewSchool]
+) -> SchoolOut:
+    principal = await principal_of(request)
+    require(principal, Permission.TENANTS_MANAGE)
+    services = Services.of(request.app.state)
+
+    def provision() -> School:
+        from infra.projections import ensure_school_views
+
+        school = services.container.create_school(
+            data.board_slug, data.name, slug=data.slug, actor=principal.actor
+        )
+        ensure_school_views(services.container, school.id)
+        return school
+
+    return school_out(await anyio.to_thread.run_sync(provision))
+
+
+OPERATOR_ROUTES: list[Any] = [api_boards, api_create_board, api_schools, api_create_school]

@@ -1,0 +1,162 @@
+"""The school's read side and configuration: me, signals, escalations, lessons, statistics,
+the protocol checklist."""
+
+# Real annotation objects for Litestar's signature parsing (see api/cases.py).
+
+import dataclasses
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import anyio.to_thread
+from litestar import Request, get, put
+from litestar.params import FromQuery, JSONBody
+
+from infra.web.context import Services, principal_of, require, school_of
+from infra.web.reads import (
+    board_statistics,
+    school_escalations,
+    school_lessons,
+    school_signals,
+    school_statistics,
+)
+from projections.board_stats.queries import StatCell
+from projections.escalation.queries import CaseEscalation, Signal
+from projections.lessons.queries import Lesson
+from tenants.roles import ROLE_LABELS_NL, Permission
+
+
+@dataclasses.dataclass(frozen=True)
+class Me:
+    user_id: str
+    display_name: str
+    school_id: UUID | None
+    school_slug: str | None
+    board_id: UUID | None
+    roles: list[str]
+    role: str
+    role_label: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseSignals:
+    case_id: UUID
+    signals: list[Signal]
+
+
+@dataclasses.dataclass(frozen=True)
+class BoardStatistics:
+    schools: list[dict[str, Any]]
+    first_month: date
+    last_month: date
+    per_school: list[StatCell]
+    totals: list[StatCell]
+
+
+@dataclasses.dataclass(frozen=True)
+class ProtocolStepBody:
+    key: str
+    label: str
+    event_type: str
+    deadline_school_days: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ProtocolBody:
+    steps: list[ProtocolStepBody]
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    is_default: bool
+    steps: list[dict[str, Any]]
+
+
+@get("/api/me", summary="Who I am, at which school, in which roles", tags=["me"])
+async def api_me(request: Request[Any, Any, Any]) -> Me:
+    p = await principal_of(request)
+    return Me(
+        user_id=p.user_id,
+        display_name=p.display_name,
+        school_id=p.school_id,
+        school_slug=p.school_slug,
+        board_id=p.board_id,
+        roles=[str(r) for r in p.roles],
+        role=str(p.role),
+        role_label=ROLE_LABELS_NL[p.role],
+    )
+
+
+@get("/api/signals", summary="Open cases that need attention", tags=["school"])
+async def api_signals(request: Request[Any, Any, Any]) -> list[CaseSignals]:
+    principal = await principal_of(request)
+    school = await school_of(request, principal)
+    found = await school_signals(Services.of(request.app.state), school, principal)
+    return [CaseSignals(case_id=case_id, signals=s) for case_id, s in found.items()]
+
+
+@get("/api/escalations", summary="Police advice and complaint status per case", tags=["school"])
+async def api_escalations(request: Request[Any, Any, Any]) -> list[CaseEscalation]:
+    principal = await principal_of(request)
+    school = await school_of(request, principal)
+    return await school_escalations(Services.of(request.app.state), school, principal)
+
+
+@get("/api/lessons", summary="Evaluations and lessons learned", tags=["school"])
+async def api_lessons(request: Request[Any, Any, Any]) -> list[Lesson]:
+    principal = await principal_of(request)
+    school = await school_of(request, principal)
+    return await school_lessons(Services.of(request.app.state), school, principal)
+
+
+@get("/api/stats/school", summary="Anonymous statistics of my school per month", tags=["stats"])
+async def api_school_stats(
+    request: Request[Any, Any, Any], months: FromQuery[int] = 12
+) -> list[StatCell]:
+    principal = await principal_of(request)
+    school = await school_of(request, principal)
+    return await school_statistics(Services.of(request.app.state), school, principal, months)
+
+
+@get("/api/stats/board", summary="Anonymous statistics across my board's schools", tags=["stats"])
+async def api_board_stats(
+    request: Request[Any, Any, Any], months: FromQuery[int] = 12
+) -> BoardStatistics:
+    principal = await principal_of(request)
+    found = await board_statistics(Services.of(request.app.state), principal, months)
+    return BoardStatistics(**found)
+
+
+@get("/api/protocol", summary="My school's anti-bullying protocol checklist", tags=["school"])
+async def api_protocol(request: Request[Any, Any, Any]) -> Protocol:
+    principal = await principal_of(request)
+    school = await school_of(request, principal)
+    return Protocol(is_default=school.protocol_is_default, steps=school.protocol.to_json())
+
+
+@put("/api/protocol", summary="Replace my school's protocol checklist", tags=["school"])
+async def api_set_protocol(
+    request: Request[Any, Any, Any], data: JSONBody[ProtocolBody]
+) -> Protocol:
+    principal = await principal_of(request)
+    require(principal, Permission.PROTOCOL_MANAGE)
+    school = await school_of(request, principal)
+    services = Services.of(request.app.state)
+    steps = [dataclasses.asdict(step) for step in data.steps]
+    updated = await anyio.to_thread.run_sync(
+        lambda: services.registry.configure_protocol(school.id, steps, actor=principal.actor)
+    )
+    services.directory.evict(school.id)
+    return Protocol(is_default=updated.protocol_is_default, steps=updated.protocol.to_json())
+
+
+SCHOOL_ROUTES: list[Any] = [
+    api_me,
+    api_signals,
+    api_escalations,
+    api_lessons,
+    api_school_stats,
+    api_board_stats,
+    api_protocol,
+    api_set_protocol,
+]

@@ -1,0 +1,192 @@
+"""Composition root of the web process: settings -> container -> Litestar app.
+
+``create_app(settings)`` opens everything at start-up (the container, the read pool, the session
+table, the in-process worker in embedded mode) and closes it at shutdown. Tests pass an open
+``container`` instead; then the app does not own it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import httpx
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
+from litestar.stores.registry import StoreRegistry
+from litestar.template.config import TemplateConfig
+
+from infra.auth.discovery import ProviderDirectory
+from infra.auth.oidc import OidcClients
+from infra.auth.routes import LOGIN_ROUTES
+from infra.auth.sessions import RotatingSessionConfig
+from infra.auth.tokens import BearerValidator
+from infra.container import Container
+from infra.settings import Settings
+from infra.web.api import API_ROUTES
+from infra.web.context import SchoolDirectory, Services
+from infra.web.health import HEALTH_ROUTES
+from infra.web.logs import RequestLogMiddleware
+from infra.web.problems import EXCEPTION_HANDLERS
+from infra.web.security import SecurityHeadersMiddleware
+from infra.web.sessions import PostgresSessionStore, ensure_session_table
+from projections.db import create_read_pool
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).parent
+SESSION_COOKIE = "vangnet_session"
+CSRF_COOKIE = "vangnet_csrf"
+SESSION_MAX_AGE = 8 * 60 * 60  # a school day
+
+
+def _conninfo(container: Container) -> str:
+    return str(container.pool.conninfo)
+
+
+def session_config(settings: Settings) -> RotatingSessionConfig:
+    """Server-side sessions in the ``sessions`` store, id rotated at login."""
+    return RotatingSessionConfig(
+        key=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=settings.public_url.startswith("https://"),
+        renew_on_access=True,
+        store="sessions",
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    container: Container | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> Litestar:
+    """The Litestar app. Without ``container`` it opens (and later closes) its own.
+
+    ``http_transport`` (tests) answers the app's calls to identity providers.
+    """
+    secure = settings.public_url.startswith("https://")
+    session_store = PostgresSessionStore(None)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        owned = container is None
+        opened: Container = container if container is not None else await _open_container(settings)
+        worker = None
+        read_pool = await create_read_pool(_conninfo(opened), max_size=settings.pool_size)
+        try:
+            await ensure_session_table(read_pool)
+            session_store.pool = read_pool
+            _wire_state(app.state, settings, opened, read_pool, http_transport)
+            if owned and settings.broker_url is None:
+                from infra.worker.inprocess import start_inprocess_worker
+
+                worker = await anyio.to_thread.run_sync(lambda: start_inprocess_worker(opened))
+            yield
+        finally:
+            if worker is not None:
+                await anyio.to_thread.run_sync(worker.stop)
+            for name in ("oidc", "tokens"):
+                client = getattr(app.state, name, None)
+                if client is not None:
+                    await client.aclose()
+            await read_pool.close()
+            if owned:
+                await anyio.to_thread.run_sync(opened.close)
+
+    from infra.web.pages import PAGE_ROUTES
+
+    route_handlers: list[Any] = [
+        *API_ROUTES,
+        *HEALTH_ROUTES,
+        *LOGIN_ROUTES,
+        *PAGE_ROUTES,
+        PrometheusController,
+        create_static_files_router(path="/static", directories=[WEB_DIR / "static"]),
+    ]
+    if settings.dev_idp:
+        from infra.auth.devidp import dev_idp_router
+
+        route_handlers.append(dev_idp_router(settings))
+
+    prometheus = PrometheusConfig(
+        app_name="vangnet", prefix="vangnet", group_path=True, exclude=["/metrics"]
+    )
+    return Litestar(
+        route_handlers=route_handlers,
+        lifespan=[lifespan],
+        middleware=[
+            SecurityHeadersMiddleware,
+            RequestLogMiddleware,
+            prometheus.middleware,
+            session_config(settings).middleware,
+        ],
+        stores=StoreRegistry({"sessions": session_store}),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key.hex(),
+            cookie_name=CSRF_COOKIE,
+            cookie_secure=secure,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+            exclude=["/api/", "/dev-idp/", "/health/", "/metrics"],
+        ),
+        template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="Vangnet API",
+            version="1",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+            description=(
+                "Bullying cases of Dutch schools. Bearer access tokens (JWT, RFC 9068) of the "
+                "school's identity provider; errors are problem details (RFC 9457)."
+            ),
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
+        state=State({"settings": settings}),
+    )
+
+
+async def _open_container(settings: Settings) -> Container:
+    return await anyio.to_thread.run_sync(Container.open, settings)
+
+
+def _wire_state(
+    state: State,
+    settings: Settings,
+    container: Container,
+    read_pool: Any,
+    http_transport: httpx.AsyncBaseTransport | None,
+) -> None:
+    from infra.auth.devidp import shared_dev_identity_provider
+
+    services = Services(
+        settings=settings,
+        container=container,
+        registry=container.registry,
+        read_pool=read_pool,
+        directory=SchoolDirectory(container.registry, container),
+    )
+    state.services = services
+    state.settings = settings
+    state.registry = container.registry
+    # One cache of the providers' discovery documents and keys for login and bearer tokens.
+    # The development provider answers in-process (no HTTP round trip to ourselves).
+    idp = shared_dev_identity_provider(settings) if settings.dev_idp else None
+    transport = http_transport or (idp.local_transport() if idp is not None else None)
+    directory = ProviderDirectory(transport=transport)
+    state.oidc = OidcClients(directory, transport=transport)
+    state.tokens = BearerValidator(directory)
+    state.dev_idp = idp

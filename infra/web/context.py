@@ -1,0 +1,170 @@
+"""What every request handler gets: the principal, their school, the services.
+
+The school is resolved once here, from the principal (never from the URL), and passed into every
+lookup explicitly (STYLE.md §6). A case id of another school is then simply not found in this
+school's log or views: the answer is 404, with no hint that it exists elsewhere.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import anyio.to_thread
+import asyncpg
+from litestar import Request
+from litestar.datastructures import State
+from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException
+
+from infra.container import Container
+from infra.settings import Settings
+from infra.web.principal import Principal
+from services.casework.handlers import CaseService
+from services.shared.errors import PermissionDenied
+from tenants.registry import Registry, School
+from tenants.roles import Permission, Role
+
+SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
+
+
+def today() -> date:
+    """The school day it is now (schools run on Dutch time)."""
+    return datetime.now(SCHOOL_TZ).date()
+
+
+class SchoolDirectory:
+    """Registry lookups for requests, cached for ``ttl`` seconds (the registry replays events).
+
+    A school's configuration (protocol, login) changes rarely; a change made in this process
+    evicts the entry at once, other processes see it within ``ttl``.
+    """
+
+    def __init__(
+        self, registry: Registry, container: Container | None = None, ttl: float = 30.0
+    ) -> None:
+        self.registry = registry
+        self.container = container
+        self.ttl = ttl
+        self._cache: dict[UUID, tuple[float, School]] = {}
+
+    async def school(self, school_id: UUID) -> School:
+        hit = self._cache.get(school_id)
+        now = time.monotonic()
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        school = await anyio.to_thread.run_sync(self._load, school_id)
+        self._cache[school_id] = (now, school)
+        return school
+
+    def _load(self, school_id: UUID) -> School:
+        school = self.registry.school(school_id)
+        if self.container is not None:
+            # The views' tables exist before the first read (the worker may not have run yet).
+            from infra.projections import ensure_school_views
+
+            ensure_school_views(self.container, school_id)
+        return school
+
+    def evict(self, school_id: UUID) -> None:
+        self._cache.pop(school_id, None)
+
+
+@dataclass(frozen=True)
+class Services:
+    """The collaborators on ``app.state``, typed."""
+
+    settings: Settings
+    container: Container
+    registry: Registry
+    read_pool: asyncpg.Pool
+    directory: SchoolDirectory
+
+    @classmethod
+    def of(cls, state: State) -> Services:
+        services = state.services
+        assert isinstance(services, Services)
+        return services
+
+    def case_service(self, school: School) -> CaseService:
+        from infra.worker.actors import notify_saved
+
+        return CaseService(self.container.schools.get(school.id), school.id, on_saved=notify_saved)
+
+
+async def principal_of(request: Request[Any, Any, Any]) -> Principal:
+    """The logged-in person (session) or API client (bearer token); 401 when neither."""
+    cached = request.scope.get("state", {}).get("principal")
+    if isinstance(cached, Principal):
+        return cached
+    principal = await _resolve(request)
+    if principal is None:
+        raise NotAuthorizedException(detail="log in, or send a bearer access token")
+    request.scope.setdefault("state", {})["principal"] = principal
+    return principal
+
+
+async def _resolve(request: Request[Any, Any, Any]) -> Principal | None:
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        from infra.auth.resolve import NoRole, principal_from_bearer
+        from infra.auth.tokens import InvalidToken, ProviderUnavailable
+
+        try:
+            principal = await principal_from_bearer(
+                header[7:].strip(),
+                registry=request.app.state.registry,
+                validator=request.app.state.tokens,
+                settings=request.app.state.settings,
+                school_slug_hint=request.headers.get("x-vangnet-school"),
+            )
+        except NoRole:
+            raise PermissionDenied("the access token grants no role at this school") from None
+        except ProviderUnavailable:
+            raise ServiceUnavailableException(
+                detail="the identity provider's keys cannot be fetched; try again later"
+            ) from None
+        except InvalidToken as e:
+            raise NotAuthorizedException(detail=f"invalid access token: {e.reason}") from None
+        wanted = request.headers.get("x-vangnet-role")
+        if wanted:
+            principal = _switch(principal, wanted)
+        return principal
+    if request.url.path.startswith("/api/"):
+        # The API takes bearer tokens only: a session cookie would make it CSRF-able.
+        return None
+    data = request.scope.get("session") or {}
+    stored = data.get("principal") if isinstance(data, dict) else None
+    if not stored:
+        return None
+    try:
+        return Principal.from_session(dict(stored))
+    except (KeyError, ValueError):
+        return None
+
+
+def _switch(principal: Principal, wanted: str) -> Principal:
+    try:
+        role = Role(wanted)
+    except ValueError:
+        raise PermissionDenied(f"unknown role '{wanted}'") from None
+    if role not in principal.roles:
+        raise PermissionDenied(f"the token does not grant role '{wanted}'")
+    return principal.acting_as(role)
+
+
+def require(principal: Principal, permission: Permission) -> None:
+    """Refuse (403) unless the active role has ``permission`` school-wide."""
+    if not principal.may(permission):
+        msg = f"role '{principal.role}' may not '{permission}'"
+        raise PermissionDenied(msg)
+
+
+async def school_of(request: Request[Any, Any, Any], principal: Principal) -> School:
+    """The principal's school (403 for the operator, who has none)."""
+    if principal.school_id is None:
+        raise PermissionDenied("this needs a school role; the platform operator has none")
+    return await Services.of(request.app.state).directory.school(principal.school_id)

@@ -1,0 +1,709 @@
+"""HTML forms for the case actions, derived from each action's body dataclass.
+
+One convention turns a body field into a form field, so a new command gets its form by adding
+it to :data:`infra.web.actions.ACTIONS` (and, at most, a Dutch label here):
+
+=========================================  ======================================================
+body field                                 form field
+=========================================  ======================================================
+``expected_version``                       hidden (the version of the case the page showed)
+``UUID`` with a default factory            not shown: a new id, generated when the body is built
+                                           (``participant_id``, ``step_id`` of plan-step, ...)
+``UUID`` without default                   a select of the things of the case it refers to
+                                           (``step_id``, ``consent_id``, ``follow_up_id``,
+                                           ``complaint_id``), from the case's detail document
+``str`` with a vocabulary                  a select with the Dutch labels (``kind``, ``role``,
+                                           ``frequency``, ``level``, close ``reason``, ...)
+``list[str]`` with a vocabulary            a group of checkboxes (``forms``, ``covers``, ...)
+``list[str]`` without one                  a textarea, one value per line (``lessons``)
+``str`` named like long text               a textarea (``summary``, ``description``, ...)
+other ``str`` / ``str | None``             a text input (``None`` when left empty)
+``date`` / ``date | None``                 ``<input type="date">``
+``bool``                                   a checkbox
+=========================================  ======================================================
+
+A field without a default is required. :func:`parse_form` turns the posted form back into a
+body, or into Dutch messages per field; the domain still checks everything again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from infra.web.actions import Action
+from services.casework.vocabulary import (
+    LABELS_NL,
+    CloseReason,
+    ComplaintLevel,
+    ComplaintOutcome,
+    ComplaintSupportRole,
+    ConsentGiver,
+    Form,
+    Frequency,
+    Impact,
+    Location,
+    ParticipantRole,
+    PoliceAdviceTo,
+    ReporterKind,
+    StepKind,
+)
+from tenants.roles import Role, may_complain_at_level
+
+#: Dutch labels the vocabulary module does not carry (yet): candidates for
+#: ``services.casework.vocabulary.LABELS_NL``, where they belong.
+EXTRA_LABELS_NL: dict[StrEnum, str] = {
+    Frequency.ONCE: "één keer",
+    Frequency.SOMETIMES: "af en toe",
+    Frequency.WEEKLY: "wekelijks",
+    Frequency.DAILY: "dagelijks",
+    Impact.LOW: "klein",
+    Impact.MODERATE: "merkbaar",
+    Impact.HIGH: "groot",
+    ConsentGiver.PUPIL: "de leerling",
+    ConsentGiver.PARENTS: "de ouders",
+    ConsentGiver.PUPIL_AND_PARENTS: "de leerling en de ouders",
+    PoliceAdviceTo.PARENTS: "de ouders",
+    PoliceAdviceTo.ADULT_PUPIL: "de meerderjarige leerling",
+    ComplaintOutcome.UPHELD: "gegrond",
+    ComplaintOutcome.PARTLY_UPHELD: "deels gegrond",
+    ComplaintOutcome.REJECTED: "ongegrond",
+    ComplaintOutcome.SETTLED: "opgelost in overleg",
+    ComplaintSupportRole.HANDLER: "klachtbehandelaar",
+    ComplaintSupportRole.CONFIDENTIAL_ADVISOR: "vertrouwenspersoon",
+}
+
+
+def label_of(value: StrEnum) -> str:
+    """The Dutch label of one vocabulary value (the value itself if none is known)."""
+    return LABELS_NL.get(value) or EXTRA_LABELS_NL.get(value) or str(value)
+
+
+def vocabulary_label(kind: type[StrEnum], value: str | None) -> str:
+    """The Dutch label of ``value`` in ``kind``; unknown values are shown as they are."""
+    if value is None:
+        return ""
+    try:
+        return label_of(kind(value))
+    except ValueError:
+        return value
+
+
+def options_of(kind: type[StrEnum]) -> tuple[Option, ...]:
+    return tuple(Option(v.value, label_of(v)) for v in kind)
+
+
+#: Vocabulary of a field, by field name ...
+FIELD_VOCABULARIES: dict[str, type[StrEnum]] = {
+    "reporter_kind": ReporterKind,
+    "role": ParticipantRole,
+    "forms": Form,
+    "locations": Location,
+    "frequency": Frequency,
+    "impact": Impact,
+    "given_by": ConsentGiver,
+    "covers": StepKind,
+    "kind": StepKind,
+    "advised_to": PoliceAdviceTo,
+    "level": ComplaintLevel,
+    "to_level": ComplaintLevel,
+    "support_role": ComplaintSupportRole,
+}
+#: ... unless the action names another meaning for it (``reason`` is mostly free text).
+ACTION_VOCABULARIES: dict[tuple[str, str], type[StrEnum]] = {
+    ("close", "reason"): CloseReason,
+    ("decide-complaint", "outcome"): ComplaintOutcome,
+}
+
+LONG_TEXT = frozenset(
+    {
+        "summary",
+        "description",
+        "notes",
+        "note",
+        "outcome",
+        "text",
+        "reason",
+        "explanation",
+        "desired",
+        "possible",
+        "chosen_approach",
+        "went_well",
+        "to_improve",
+        "purpose",
+        "skip_reason",
+    }
+)
+
+#: Dutch label per field name; ``(action, field)`` overrides where the same name means more.
+FIELD_LABELS_NL: dict[str, str] = {
+    "owner_id": "Eigenaar (gebruikers-id)",
+    "pupil_ref": "Leerlingreferentie (bijvoorbeeld het leerlingnummer)",
+    "role": "Rol in deze zaak",
+    "display_name": "Naam zoals getoond in de zaak",
+    "group": "Groep of klas",
+    "held_on": "Datum van het gesprek",
+    "summary": "Samenvatting",
+    "forms": "Vormen van pesten",
+    "locations": "Waar gebeurt het?",
+    "since": "Sinds wanneer?",
+    "frequency": "Hoe vaak?",
+    "impact": "Impact op de leerling",
+    "description": "Omschrijving",
+    "desired": "Gewenste oplossing van leerling en ouders",
+    "possible": "Mogelijke oplossingen",
+    "chosen_approach": "Gekozen aanpak",
+    "given_by": "Toestemming gegeven door",
+    "covers": "Voor welke soorten stappen?",
+    "consent_id": "Toestemming",
+    "reason": "Reden",
+    "kind": "Soort stap",
+    "due_on": "Uiterlijk op",
+    "assignee_id": "Uitvoerder (gebruikers-id, optioneel)",
+    "step_id": "Stap",
+    "user_id": "Collega (gebruikers-id)",
+    "staff_role": "Functie",
+    "purpose": "Doel",
+    "outcome": "Resultaat",
+    "advised_to": "Advies gegeven aan",
+    "note": "Toelichting",
+    "text": "Tekst",
+    "parties": "Tussen wie is de afspraak gemaakt?",
+    "review_on": "Afspraak evalueren op",
+    "follow_up_id": "Nazorgmoment",
+    "agreements_kept": "De afspraken zijn nagekomen",
+    "bullying_stopped": "Het pesten is gestopt",
+    "pupil_feels_safe": "De leerling voelt zich veilig",
+    "notes": "Aantekeningen",
+    "went_well": "Wat ging goed?",
+    "to_improve": "Wat kan beter?",
+    "lessons": "Leerpunten (één per regel)",
+    "coordinator_id": "Anti-pestcoördinator (gebruikers-id)",
+    "explanation": "Toelichting",
+    "explained_to": "Uitgelegd aan",
+    "complainant": "Klager",
+    "level": "Niveau",
+    "skip_reason": "Reden om een niveau over te slaan",
+    "complaint_id": "Klacht",
+    "support_role": "Rol van de ondersteuner",
+    "to_level": "Naar niveau",
+    "reporter_kind": "Wie meldt het pesten?",
+}
+ACTION_FIELD_LABELS_NL: dict[tuple[str, str], str] = {
+    ("add-note", "text"): "Notitie",
+    ("record-agreement", "text"): "Afspraak",
+    ("schedule-follow-up", "due_on"): "Datum van het nazorggesprek",
+    ("plan-step", "due_on"): "Uiterlijk uitgevoerd op (optioneel)",
+    ("decide-complaint", "outcome"): "Uitkomst",
+    ("decide-complaint", "summary"): "Toelichting op het besluit",
+    ("file-complaint", "summary"): "Waar gaat de klacht over?",
+    ("hold-intake", "summary"): "Samenvatting van het gesprek",
+    ("close", "reason"): "Waarom wordt de zaak afgesloten?",
+    ("cancel-step", "reason"): "Waarom vervalt de stap?",
+    ("withdraw-consent", "reason"): "Reden (optioneel)",
+    ("complete-step", "outcome"): "Wat is het resultaat van de stap?",
+    ("report", "summary"): "Wat is er gemeld?",
+}
+FIELD_HINTS_NL: dict[tuple[str, str], str] = {
+    ("add-participant", "pupil_ref"): (
+        "Een verwijzing naar de leerling in de leerlingadministratie, geen gevoelige gegevens."
+    ),
+    ("engage-person", "staff_role"): "Bijvoorbeeld mentor, leerkracht of IB'er.",
+    ("explain-complaint-procedure", "explained_to"): "Bijvoorbeeld: ouders, leerling.",
+    ("file-complaint", "complainant"): "Bijvoorbeeld: ouders, leerling.",
+    ("file-complaint", "skip_reason"): (
+        "Alleen nodig als de klacht niet bij de directie begint (bijvoorbeeld direct naar de "
+        "klachtencommissie)."
+    ),
+    ("escalate-complaint", "skip_reason"): "Alleen nodig als een niveau wordt overgeslagen.",
+    ("give-consent", "covers"): (
+        "Er worden nooit stappen gezet zonder dat de gepeste leerling daarvan weet en eraan toe "
+        "is. Kies alleen de stappen waarvoor dat geldt."
+    ),
+    ("close", "explanation"): "Verplicht bij doorverwijzen of intrekken.",
+    ("evaluate", "lessons"): "Deze leerpunten deelt u daarna met de anti-pestcoördinator.",
+    ("share-lessons", "coordinator_id"): "Het gebruikers-id van de anti-pestcoördinator.",
+    ("record-agreement", "parties"): "Bijvoorbeeld: leerlingen en mentor.",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of an action's form."""
+
+    name: str
+    label: str
+    #: text | textarea | lines | date | checkbox | checkboxes | select
+    widget: str
+    required: bool
+    id: str
+    options: tuple[Option, ...] = ()
+    hint: str = ""
+    reference: bool = False
+
+
+@dataclass
+class FormSpec:
+    """An action's form as a page shows it: fields, the values and errors of a failed post."""
+
+    action: str
+    label: str
+    url: str
+    fields: list[FieldSpec]
+    expected_version: int | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    #: Why the form is not offered now (Dutch); ``None`` when it is.
+    unavailable: str | None = None
+    form_error: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable is None
+
+    def value(self, name: str) -> Any:
+        return self.values.get(name, "")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The result of :func:`parse_form`: a body, or Dutch errors per field (and the values)."""
+
+    body: Any | None
+    errors: dict[str, str]
+    values: dict[str, Any]
+
+
+# --- reading a body type -------------------------------------------------------------------
+
+
+def _hints(body_type: type[Any]) -> dict[str, Any]:
+    return typing.get_type_hints(body_type)
+
+
+def _optional(tp: Any) -> tuple[Any, bool]:
+    """(the inner type, whether ``None`` is allowed)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return tp, False
+
+
+def _has_default(f: dataclasses.Field[Any]) -> bool:
+    return f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+
+
+def _generated(f: dataclasses.Field[Any], tp: Any) -> bool:
+    return tp is UUID and f.default_factory is not dataclasses.MISSING
+
+
+def vocabulary_for(action: str, name: str) -> type[StrEnum] | None:
+    return ACTION_VOCABULARIES.get((action, name)) or FIELD_VOCABULARIES.get(name)
+
+
+def field_label(action: str, name: str) -> str:
+    return ACTION_FIELD_LABELS_NL.get((action, name)) or FIELD_LABELS_NL.get(name) or name
+
+
+def _widget(action: str, name: str, tp: Any) -> str:
+    inner, _ = _optional(tp)
+    if inner is bool:
+        return "checkbox"
+    if inner is date:
+        return "date"
+    if typing.get_origin(inner) is list:
+        return "checkboxes" if vocabulary_for(action, name) else "lines"
+    if inner is UUID:
+        return "select"
+    if vocabulary_for(action, name):
+        return "select"
+    return "textarea" if name in LONG_TEXT else "text"
+
+
+# --- the case's things a reference field can point to ---------------------------------------
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def active_consents(detail: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: c for k, c in (detail.get("consents") or {}).items() if not c.get("withdrawn")}
+
+
+def covered_kinds(detail: Mapping[str, Any]) -> list[str]:
+    """The step kinds an active (not withdrawn) consent covers, in vocabulary order."""
+    covered = {kind for c in active_consents(detail).values() for kind in c.get("covers", [])}
+    return [k.value for k in StepKind if k.value in covered]
+
+
+def _step_options(detail: Mapping[str, Any], *, covered_only: bool) -> tuple[Option, ...]:
+    covered = set(covered_kinds(detail))
+    found = []
+    for step_id, step in (detail.get("steps") or {}).items():
+        if step.get("status") != "planned":
+            continue
+        if covered_only and step.get("kind") not in covered:
+            continue
+        kind = vocabulary_label(StepKind, step.get("kind"))
+        found.append(Option(step_id, f"{kind}: {_short(step.get('description', ''))}"))
+    return tuple(found)
+
+
+def _consent_options(detail: Mapping[str, Any]) -> tuple[Option, ...]:
+    return tuple(
+        Option(
+            consent_id,
+            f"{vocabulary_label(ConsentGiver, c.get('given_by'))}: "
+            + ", ".join(vocabulary_label(StepKind, k) for k in c.get("covers", [])),
+        )
+        for consent_id, c in active_consents(detail).items()
+    )
+
+
+def _follow_up_options(detail: Mapping[str, Any]) -> tuple[Option, ...]:
+    return tuple(
+        Option(fid, f"Nazorg gepland op {dutch_date(f.get('due_on'))}")
+        for fid, f in sorted(
+            (detail.get("follow_ups") or {}).items(), key=lambda kv: kv[1].get("due_on", "")
+        )
+        if not f.get("completed")
+    )
+
+
+COMPLAINT_STATUS_NL = {"open": "lopend", "decided": "besloten", "withdrawn": "ingetrokken"}
+
+
+def _complaint_options(detail: Mapping[str, Any], action: str, role: Role) -> tuple[Option, ...]:
+    found = []
+    for complaint_id, c in (detail.get("complaints") or {}).items():
+        status = c.get("status")
+        if action == "escalate-complaint":
+            if status == "withdrawn":
+                continue
+        elif status != "open":
+            continue
+        if action == "decide-complaint" and not may_complain_at_level(role, c.get("level", "")):
+            continue
+        level = vocabulary_label(ComplaintLevel, c.get("level"))
+        filed = dutch_date(str(c.get("filed_at", ""))[:10])
+        status_nl = COMPLAINT_STATUS_NL.get(str(status), str(status))
+        found.append(Option(complaint_id, f"Klacht van {filed} bij {level} ({status_nl})"))
+    return tuple(found)
+
+
+def _reference_options(
+    action: str, name: str, detail: Mapping[str, Any], role: Role
+) -> tuple[Option, ...]:
+    if name == "step_id":
+        # Engaging someone for or completing a step needs consent for its kind (invariant 1).
+        return _step_options(detail, covered_only=action in {"engage-person", "complete-step"})
+    if name == "consent_id":
+        return _consent_options(detail)
+    if name == "follow_up_id":
+        return _follow_up_options(detail)
+    if name == "complaint_id":
+        return _complaint_options(detail, action, role)
+    return ()
+
+
+NO_OPTIONS_NL: dict[str, str] = {
+    "step_id": "Er is geen geplande stap waarvoor dit nu kan.",
+    "consent_id": "Er is geen geldige toestemming vastgelegd.",
+    "follow_up_id": "Er is geen nazorgmoment gepland dat nog moet worden vastgelegd.",
+    "complaint_id": "Er is geen klacht waarvoor dit nu kan.",
+}
+
+
+# --- building forms ---------------------------------------------------------------------------
+
+
+def fields_for(
+    body_type: type[Any],
+    action: str,
+    *,
+    detail: Mapping[str, Any] | None = None,
+    role: Role | None = None,
+    omit: Sequence[str] = (),
+) -> list[FieldSpec]:
+    """The visible fields of ``body_type``'s form (see the module docstring)."""
+    hints = _hints(body_type)
+    specs = []
+    for f in dataclasses.fields(body_type):
+        if f.name == "expected_version" or f.name in omit:
+            continue
+        tp = hints[f.name]
+        inner, _ = _optional(tp)
+        if _generated(f, inner):
+            continue
+        widget = _widget(action, f.name, tp)
+        vocabulary = vocabulary_for(action, f.name)
+        options: tuple[Option, ...] = ()
+        reference = inner is UUID
+        if reference:
+            options = _reference_options(action, f.name, detail or {}, role or Role.CONTACT_PERSON)
+        elif vocabulary is not None:
+            options = options_of(vocabulary)
+            if action == "plan-step" and f.name == "kind":
+                # Only kinds of steps the pupil (and parents) consented to (invariant 1).
+                allowed = set(covered_kinds(detail or {}))
+                options = tuple(o for o in options if o.value in allowed)
+        required = not _has_default(f) and widget != "checkbox"
+        if widget == "checkboxes" and f.default_factory is not dataclasses.MISSING:
+            required = False
+        specs.append(
+            FieldSpec(
+                name=f.name,
+                label=field_label(action, f.name),
+                widget=widget,
+                required=required,
+                id=f"{action}-{f.name}".replace("_", "-"),
+                options=options,
+                hint=FIELD_HINTS_NL.get((action, f.name), ""),
+                reference=reference,
+            )
+        )
+    return specs
+
+
+def defaults_for(body_type: type[Any], action: str, today: date) -> dict[str, Any]:
+    """Sensible first values: today for the date of what just happened, vocabulary defaults."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(body_type):
+        if f.name in {"held_on"}:
+            values[f.name] = today.isoformat()
+        elif isinstance(f.default, str) and f.default and vocabulary_for(action, f.name):
+            values[f.name] = f.default
+    return values
+
+
+def unavailable_reason(fields: Sequence[FieldSpec]) -> str | None:
+    """Why the form cannot be used (a required reference or choice without options)."""
+    for spec in fields:
+        if spec.widget in {"select", "checkboxes"} and spec.required and not spec.options:
+            if spec.reference:
+                return NO_OPTIONS_NL.get(spec.name, "Er is nu niets om uit te kiezen.")
+            return f"Er is nu niets om uit te kiezen bij '{spec.label}'."
+    return None
+
+
+# --- parsing a posted form ----------------------------------------------------------------------
+
+REQUIRED_NL = "Vul dit veld in."
+CHOOSE_NL = "Maak een keuze."
+CHOOSE_ONE_OR_MORE_NL = "Kies ten minste één mogelijkheid."
+INVALID_CHOICE_NL = "Deze keuze is niet (meer) mogelijk. Maak een andere keuze."
+INVALID_DATE_NL = "Vul een geldige datum in, bijvoorbeeld 21-11-2026."
+MAX_TEXT = 10_000
+TOO_LONG_NL = f"De tekst is te lang (maximaal {MAX_TEXT} tekens)."
+
+
+def parse_date(raw: str) -> date | None:
+    """``2026-11-21`` (what date inputs send) or ``21-11-2026`` (typed by hand)."""
+    raw = raw.strip()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    parts = raw.replace("/", "-").replace(".", "-").split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[2]) == 4:
+        try:
+            return date(int(parts[2]), int(parts[1]), int(parts[0]))
+        except ValueError:
+            return None
+    return None
+
+
+def _first(form: Mapping[str, Sequence[Any]], name: str) -> str:
+    values = form.get(name) or []
+    value = values[0] if values else ""
+    return value if isinstance(value, str) else ""
+
+
+_MISSING = object()
+
+
+def _parse_checkbox(spec: FieldSpec, form: Mapping[str, Sequence[Any]]) -> tuple[Any, Any, str]:
+    value = _first(form, spec.name) in {"on", "true", "1", "ja"}
+    return value, value, ""
+
+
+def _parse_checkboxes(spec: FieldSpec, form: Mapping[str, Sequence[Any]]) -> tuple[Any, Any, str]:
+    picked = [v for v in form.get(spec.name, []) if isinstance(v, str) and v]
+    if any(v not in {o.value for o in spec.options} for v in picked):
+        return picked, _MISSING, INVALID_CHOICE_NL
+    if spec.required and not picked:
+        return picked, _MISSING, CHOOSE_ONE_OR_MORE_NL
+    return picked, picked, ""
+
+
+def _parse_lines(spec: FieldSpec, form: Mapping[str, Sequence[Any]]) -> tuple[Any, Any, str]:
+    raw = _first(form, spec.name)
+    lines = [line.strip() for line in raw.splitlines() if line.strip()]
+    if any(len(line) > MAX_TEXT for line in lines):
+        return raw, _MISSING, TOO_LONG_NL
+    return raw, lines, ""
+
+
+def _empty(spec: FieldSpec, raw: str, optional: bool, message: str) -> tuple[Any, Any, str]:
+    """A field left empty: an error when required, else None (optional) or the default."""
+    if spec.required:
+        return raw, _MISSING, message
+    if optional:
+        return raw, None, ""
+    return raw, ("" if spec.widget in {"text", "textarea"} else _MISSING), ""
+
+
+def _parse_select(
+    spec: FieldSpec, form: Mapping[str, Sequence[Any]], tp: Any, optional: bool
+) -> tuple[Any, Any, str]:
+    raw = _first(form, spec.name).strip()
+    if not raw:
+        return _empty(spec, raw, optional, CHOOSE_NL)
+    if raw not in {o.value for o in spec.options}:
+        return raw, _MISSING, INVALID_CHOICE_NL
+    return raw, (UUID(raw) if tp is UUID else raw), ""
+
+
+def _parse_date_field(
+    spec: FieldSpec, form: Mapping[str, Sequence[Any]], optional: bool
+) -> tuple[Any, Any, str]:
+    raw = _first(form, spec.name).strip()
+    if not raw:
+        return _empty(spec, raw, optional, REQUIRED_NL)
+    day = parse_date(raw)
+    if day is None:
+        return raw, _MISSING, INVALID_DATE_NL
+    return day.isoformat(), day, ""
+
+
+def _parse_text(
+    spec: FieldSpec, form: Mapping[str, Sequence[Any]], optional: bool
+) -> tuple[Any, Any, str]:
+    raw = _first(form, spec.name)
+    text = raw.strip()
+    if not text:
+        return _empty(spec, raw, optional, REQUIRED_NL)
+    if len(text) > MAX_TEXT:
+        return raw, _MISSING, TOO_LONG_NL
+    return raw, text, ""
+
+
+def parse_field(
+    spec: FieldSpec, form: Mapping[str, Sequence[Any]], tp: Any
+) -> tuple[Any, Any, str]:
+    """(the value to show again, the value for the body or ``_MISSING``, a Dutch error)."""
+    inner, optional = _optional(tp)
+    if spec.widget == "checkbox":
+        return _parse_checkbox(spec, form)
+    if spec.widget == "checkboxes":
+        return _parse_checkboxes(spec, form)
+    if spec.widget == "lines":
+        return _parse_lines(spec, form)
+    if spec.widget == "select":
+        return _parse_select(spec, form, inner, optional)
+    if spec.widget == "date":
+        return _parse_date_field(spec, form, optional)
+    return _parse_text(spec, form, optional)
+
+
+def parse_form(
+    body_type: type[Any],
+    form: Mapping[str, Sequence[Any]],
+    fields: Sequence[FieldSpec],
+) -> Parsed:
+    """The body of ``body_type`` from a posted form, or Dutch messages per field.
+
+    ``form`` maps each name to all its posted values (``FormMultiDict.dict()``); ``fields`` are
+    the fields the form showed (their options are the only valid choices). Fields the form did
+    not show (generated ids) keep the dataclass default; ``expected_version`` comes from the
+    hidden field.
+    """
+    specs = {spec.name: spec for spec in fields}
+    hints = _hints(body_type)
+    kwargs: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(body_type):
+        if f.name == "expected_version":
+            raw = _first(form, "expected_version").strip()
+            if raw.isdigit():
+                kwargs[f.name] = int(raw)
+            continue
+        spec = specs.get(f.name)
+        if spec is None:
+            continue
+        shown, value, error = parse_field(spec, form, hints[f.name])
+        values[f.name] = shown
+        if error:
+            errors[f.name] = error
+        elif value is not _MISSING:
+            kwargs[f.name] = value
+    if errors:
+        return Parsed(body=None, errors=errors, values=values)
+    return Parsed(body=body_type(**kwargs), errors={}, values=values)
+
+
+def action_form(
+    action: Action,
+    case_id: UUID,
+    detail: Mapping[str, Any],
+    version: int,
+    role: Role,
+) -> FormSpec:
+    """The form of ``action`` on one case, as the case page offers it."""
+    fields = fields_for(action.body, action.name, detail=detail, role=role)
+    return FormSpec(
+        action=action.name,
+        label=action.label_nl,
+        url=f"/zaken/{case_id}/{action.name}",
+        fields=fields,
+        expected_version=version,
+        unavailable=unavailable_reason(fields),
+    )
+
+
+# --- Dutch dates ---------------------------------------------------------------------------------
+
+MONTHS_NL = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+
+
+def dutch_date(value: date | str | None) -> str:
+    """``21 november 2026`` (empty for None; unparseable text is returned as it is)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        parsed = parse_date(value[:10])
+        if parsed is None:
+            return value
+        value = parsed
+    return f"{value.day} {MONTHS_NL[value.month - 1]} {value.year}"

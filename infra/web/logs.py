@@ -1,0 +1,50 @@
+"""One structured log line per request: method, route template, status, duration.
+
+Never bodies, headers, cookies, query strings or concrete paths: those can carry case text, names
+or tokens. The route template (``/api/cases/{case_id:uuid}``) says enough to operate the service.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("vangnet.web")
+
+
+class RequestLogMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            log.info(json.dumps(_fields(scope, status, started)))
+
+
+def _fields(scope: Scope, status: int, started: float) -> dict[str, Any]:
+    route = scope.get("path_template") or "(unmatched)"
+    return {
+        "event": "request",
+        "method": scope.get("method"),
+        "route": route,
+        "status": status,
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+    }

@@ -1,0 +1,80 @@
+"""The board (bestuur): anonymous statistics across the board's schools, per school and month."""
+
+# Real annotation objects for Litestar's signature parsing (see pages/cases.py).
+
+from typing import Annotated, Any
+
+from litestar import Request, get
+from litestar.params import QueryParameter
+from litestar.response import Template
+
+from infra.web.context import Services
+from infra.web.pages import charts
+from infra.web.pages.common import render, viewer_of
+from infra.web.reads import board_statistics
+from projections.board_stats import queries as q
+
+
+@get("/bestuur/statistiek", name="page-board-stats", include_in_schema=False)
+async def board_stats_page(
+    request: Request[Any, Any, Any],
+    months: Annotated[int, QueryParameter(ge=1, le=36)] = 12,
+) -> Template:
+    viewer = await viewer_of(request)
+    found = await board_statistics(Services.of(request.app.state), viewer.principal, months)
+    month_list = charts.months_between(found["first_month"], found["last_month"])
+    totals = charts.index(found["totals"])
+    per_school = charts.index(found["per_school"])
+    schools = []
+    for school in found["schools"]:
+        slug = school["slug"]
+        schools.append(
+            {
+                "name": school["name"],
+                "chart": charts.monthly_chart(
+                    f"school-{slug}",
+                    f"Nieuwe meldingen per maand, {school['name']}",
+                    per_school,
+                    school["school_id"],
+                    month_list,
+                    q.NEW_CASES,
+                ),
+                "table": charts.table(
+                    f"cijfers-{slug}",
+                    per_school,
+                    school["school_id"],
+                    month_list,
+                    charts.SCHOOL_ROWS,
+                    f"Cijfers per maand, {school['name']}",
+                ),
+            }
+        )
+    return render(
+        viewer,
+        "board/stats.html",
+        active="bestuur",
+        months=months,
+        school_count=len(found["schools"]),
+        chart=charts.monthly_chart(
+            "bestuur-meldingen",
+            "Nieuwe meldingen per maand, alle scholen samen",
+            totals,
+            None,
+            month_list,
+            q.NEW_CASES,
+        ),
+        table=charts.table(
+            "cijfers-bestuur",
+            totals,
+            None,
+            month_list,
+            charts.FULL_ROWS,
+            "Cijfers per maand, alle scholen samen",
+        ),
+        schools=schools,
+        suppressed_text=charts.SUPPRESSED_TEXT,
+        suppressed_explanation=charts.SUPPRESSED_EXPLANATION,
+    )
+
+
+BOARD_PAGE_ROUTES: list[Any] = [board_stats_page]

@@ -1,0 +1,203 @@
+"""What the case page offers: the forms of the actions the viewer may take now, grouped by the
+contact person's tasks, and "what to do next" from the school's protocol checklist.
+
+The rules here only decide what to *offer*; the domain decides what is allowed (a form that is
+offered can still be refused, e.g. when someone else changed the case in the meantime).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.web.actions import ACTIONS, Action
+from infra.web.forms import FormSpec, action_form, active_consents, covered_kinds
+from infra.web.pages.labels import EVENT_ACTIONS
+from infra.web.principal import Principal
+from projections.case_view.queries import CaseDetail
+from tenants.protocol import ProtocolChecklist, StepProgress
+from tenants.roles import has_permission
+
+#: The case page's sections, after the seed's tasks of the contact person.
+SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "opvang",
+        "Opvangen en in kaart brengen",
+        ("assign-owner", "add-participant", "hold-intake", "map-situation", "discuss-solutions"),
+    ),
+    (
+        "stappen",
+        "Toestemming en stappen",
+        (
+            "give-consent",
+            "withdraw-consent",
+            "plan-step",
+            "engage-person",
+            "complete-step",
+            "cancel-step",
+        ),
+    ),
+    ("politie", "Strafbaar feit", ("flag-criminal-offence", "advise-police-report")),
+    (
+        "nazorg",
+        "Afspraken en nazorg",
+        ("record-agreement", "schedule-follow-up", "complete-follow-up"),
+    ),
+    ("notities", "Notities", ("add-note",)),
+    (
+        "klachten",
+        "Klachtenregeling",
+        (
+            "explain-complaint-procedure",
+            "file-complaint",
+            "assign-complaint-support",
+            "escalate-complaint",
+            "decide-complaint",
+            "withdraw-complaint",
+        ),
+    ),
+    ("afsluiten", "Evaluatie en afsluiten", ("evaluate", "share-lessons", "close", "reopen")),
+)
+
+COMPLAINT_ACTIONS = frozenset(SECTIONS[5][2])
+#: What can still be done on a closed case (a complaint can be filed after closing).
+CLOSED_ACTIONS = COMPLAINT_ACTIONS | {"reopen"}
+
+CONSENT_FIRST_NL = (
+    "Er worden nooit stappen gezet zonder dat de gepeste leerling daarvan weet en eraan toe is. "
+    "Leg daarom eerst vast dat de leerling (en de ouders) toestemming geven, en voor welke "
+    "soorten stappen. Daarna kunt u hier een stap plannen."
+)
+CONSENT_WITHDRAWN_NL = "De eerder gegeven toestemming is ingetrokken."
+OFFENCE_FIRST_NL = (
+    "Leg eerst vast dat er sprake is van een strafbaar feit; daarna adviseert u de ouders (of de "
+    "meerderjarige leerling) aangifte te doen bij de politie."
+)
+EVALUATE_FIRST_NL = "Evalueer eerst de zaak en noteer daarbij de leerpunten."
+CLOSED_NL = (
+    "Deze zaak is afgesloten. Er kan nog een klacht worden ingediend; om verder te werken aan de "
+    "zaak heropent u haar eerst."
+)
+
+
+class _Hidden:
+    """Not offered at all (done, or not applicable in this state)."""
+
+
+HIDDEN = _Hidden()
+
+
+def state_rule(action: str, detail: CaseDetail) -> str | _Hidden | None:
+    """Whether the case's state offers ``action``: None (yes), a Dutch reason, or HIDDEN."""
+    d = detail.detail
+    closed = detail.status == "closed"
+    if closed and action not in CLOSED_ACTIONS:
+        return HIDDEN
+    if not closed and action == "reopen":
+        return HIDDEN
+    if action == "hold-intake" and d.get("intake"):
+        return HIDDEN
+    if action == "advise-police-report" and not d.get("offence_flagged"):
+        return OFFENCE_FIRST_NL
+    if action == "plan-step" and not covered_kinds(d):
+        withdrawn = any(c.get("withdrawn") for c in (d.get("consents") or {}).values())
+        return f"{CONSENT_WITHDRAWN_NL} {CONSENT_FIRST_NL}" if withdrawn else CONSENT_FIRST_NL
+    if action == "share-lessons" and not (d.get("evaluated") and d.get("lessons")):
+        return EVALUATE_FIRST_NL
+    return None
+
+
+def may_take(principal: Principal, action: Action, detail: CaseDetail) -> bool:
+    engaged = principal.user_id in detail.detail.get("engaged_user_ids", [])
+    return has_permission(principal.role, action.permission, engaged=engaged)
+
+
+def form_for(principal: Principal, action: Action, detail: CaseDetail) -> FormSpec | None:
+    """The action's form on this case (None: the viewer may not take it, or it is HIDDEN)."""
+    if not may_take(principal, action, detail):
+        return None
+    rule = state_rule(action.name, detail)
+    if isinstance(rule, _Hidden):
+        return None
+    form = action_form(action, detail.case_id, detail.detail, detail.version, principal.role)
+    if rule is not None:
+        form.unavailable = rule
+    return form
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    forms: list[FormSpec] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """One protocol step with the form that records it (if the viewer may use it now)."""
+
+    progress: StepProgress
+    action: str | None
+    action_label: str | None
+
+
+@dataclass
+class CasePage:
+    detail: CaseDetail
+    sections: list[Section]
+    forms: dict[str, FormSpec]
+    checklist: list[NextStep]
+    next_step: NextStep | None
+    closed: bool
+    consent_needed: bool
+
+    @property
+    def d(self) -> dict[str, Any]:
+        return self.detail.detail
+
+    @property
+    def active_consents(self) -> dict[str, Any]:
+        return active_consents(self.detail.detail)
+
+
+def case_page_model(
+    principal: Principal, detail: CaseDetail, protocol: ProtocolChecklist
+) -> CasePage:
+    forms: dict[str, FormSpec] = {}
+    for action in ACTIONS.values():
+        form = form_for(principal, action, detail)
+        if form is not None:
+            forms[action.name] = form
+    placed: set[str] = set()
+    sections = []
+    for key, title, names in SECTIONS:
+        section = Section(key, title, [forms[n] for n in names if n in forms])
+        placed.update(names)
+        if section.forms:
+            sections.append(section)
+    rest = [f for name, f in forms.items() if name not in placed]
+    if rest:
+        sections.append(Section("overig", "Overige acties", rest))
+    event_types = {step.key: step.event_type for step in protocol.steps}
+    checklist = []
+    for progress in detail.checklist:
+        name = EVENT_ACTIONS.get(event_types.get(progress.key, ""))
+        form = forms.get(name or "")
+        usable = form is not None and form.available and not progress.done
+        checklist.append(
+            NextStep(
+                progress=progress,
+                action=name if usable else None,
+                action_label=form.label if usable and form is not None else None,
+            )
+        )
+    next_step = next((s for s in checklist if not s.progress.done), None)
+    return CasePage(
+        detail=detail,
+        sections=sections,
+        forms=forms,
+        checklist=checklist,
+        next_step=next_step,
+        closed=detail.status == "closed",
+        consent_needed=not covered_kinds(detail.detail),
+    )

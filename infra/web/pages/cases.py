@@ -1,0 +1,369 @@
+"""Case pages: my cases, all cases (filters), a new report, the case page, one form per action.
+
+Forms post to ``/zaken/{case_id}/{action}`` with the version the page showed: when someone
+else changed the case in the meantime, the answer is the Dutch 409 page instead of an
+overwrite. After a post the handler waits until the case view shows the new version and then
+redirects to the case page (Post/Redirect/Get); if the view lags, the page says so.
+"""
+
+# Annotations stay real objects here (no ``from __future__ import annotations``): Litestar reads
+# the handlers' parameter types.
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+import anyio.to_thread
+from litestar import Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Redirect, Template
+
+from infra.web.actions import ACTIONS, Action
+from infra.web.api.cases import ReportBody, run_action
+from infra.web.context import Services, require, today
+from infra.web.forms import (
+    FormSpec,
+    Parsed,
+    defaults_for,
+    fields_for,
+    options_of,
+    parse_form,
+)
+from infra.web.pages.casepage import case_page_model, form_for, may_take
+from infra.web.pages.common import Viewer, render, school_required, viewer_of
+from infra.web.pages.labels import describe, event_label
+from infra.web.problems import dutch_title
+from infra.web.reads import case_list, case_page, wait_for_version
+from projections.case_view.queries import CaseDetail
+from projections.escalation.queries import SIGNAL_LABELS_NL, SignalKind
+from services.casework.commands import ReportCase
+from services.casework.vocabulary import CaseStatus, Form
+from services.shared.errors import ConcurrencyConflict, InvalidInput, RuleViolation
+from services.shared.errors import PermissionDenied as DomainPermissionDenied
+from tenants.roles import Permission, Role
+
+PAGE_SIZE = 25
+
+REPORT = "report"
+
+
+def _choice(value: str | None, allowed: set[str]) -> str | None:
+    """A filter value, or None when empty or unknown (an old bookmark never breaks the page)."""
+    return value if value and value in allowed else None
+
+
+async def _list_page(
+    request: Request[Any, Any, Any],
+    viewer: Viewer,
+    *,
+    mine: bool,
+    status: str | None,
+    form: str | None,
+    signal: str | None,
+    page: int,
+) -> Template:
+    school = school_required(viewer)
+    filters = {
+        "status": _choice(status, {s.value for s in CaseStatus}),
+        "form": _choice(form, {f.value for f in Form}),
+        "signal": _choice(signal, {s.value for s in SignalKind}),
+    }
+    items = await case_list(
+        Services.of(request.app.state),
+        school,
+        viewer.principal,
+        owner_id=viewer.principal.user_id if mine else None,
+        limit=PAGE_SIZE + 1,
+        offset=(page - 1) * PAGE_SIZE,
+        **filters,
+    )
+    query = {k: v for k, v in filters.items() if v}
+    return render(
+        viewer,
+        "cases/list.html",
+        active="mijn-zaken" if mine else "zaken",
+        mine=mine,
+        items=items[:PAGE_SIZE],
+        page=page,
+        previous_url=f"?{urlencode({**query, 'page': page - 1})}" if page > 1 else None,
+        next_url=f"?{urlencode({**query, 'page': page + 1})}" if len(items) > PAGE_SIZE else None,
+        filters=filters,
+        status_options=options_of(CaseStatus),
+        form_options=options_of(Form),
+        signal_options=[(k.value, label) for k, label in SIGNAL_LABELS_NL.items()],
+    )
+
+
+@get("/", name="page-home", include_in_schema=False)
+async def home_page(request: Request[Any, Any, Any]) -> Template | Redirect:
+    """The start page of the active role: "Mijn zaken" for the contact person."""
+    viewer = await viewer_of(request)
+    p = viewer.principal
+    if p.role is Role.CONTACT_PERSON:
+        return await _list_page(
+            request, viewer, mine=True, status=None, form=None, signal=None, page=1
+        )
+    if p.role is Role.DOMESTIC_VIOLENCE_OFFICER:
+        return render(viewer, "no_access.html")
+    if p.may(Permission.TENANTS_MANAGE):
+        return Redirect("/beheer")
+    if p.may(Permission.STATS_BOARD):
+        return Redirect("/bestuur/statistiek")
+    if p.may(Permission.CASE_READ) or viewer.reads_engaged_cases:
+        return Redirect("/zaken")
+    if p.may(Permission.STATS_SCHOOL):
+        return Redirect("/school/statistiek")
+    return render(viewer, "no_access.html")
+
+
+@get("/zaken", name="page-cases", include_in_schema=False)
+async def cases_page(
+    request: Request[Any, Any, Any],
+    status: FromQuery[str | None] = None,
+    form: FromQuery[str | None] = None,
+    signal: FromQuery[str | None] = None,
+    page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
+) -> Template:
+    """All cases the viewer may read (engaged staff: the cases they were brought into)."""
+    viewer = await viewer_of(request)
+    return await _list_page(
+        request, viewer, mine=False, status=status, form=form, signal=signal, page=page
+    )
+
+
+# --- a new report ---------------------------------------------------------------------------
+
+
+def _report_form(
+    values: dict[str, Any] | None = None, errors: dict[str, str] | None = None
+) -> FormSpec:
+    fields = fields_for(ReportBody, REPORT, omit=["owner_id"])
+    return FormSpec(
+        action=REPORT,
+        label="Melding vastleggen",
+        url="/zaken",
+        fields=fields,
+        values=values if values is not None else defaults_for(ReportBody, REPORT, today()),
+        errors=errors or {},
+    )
+
+
+@get("/zaken/nieuw", name="page-report", include_in_schema=False)
+async def report_page(
+    request: Request[Any, Any, Any], verzonden: FromQuery[bool] = False
+) -> Template:
+    """The report form; ``verzonden``: the thanks of a reporter who cannot read the case."""
+    viewer = await viewer_of(request)
+    require(viewer.principal, Permission.CASE_REPORT)
+    school_required(viewer)
+    return render(viewer, "cases/new.html", active="nieuw", form=_report_form(), sent=verzonden)
+
+
+@post("/zaken", name="page-report-post", include_in_schema=False, status_code=303)
+async def report_post(request: Request[Any, Any, Any]) -> Template | Redirect:
+    viewer = await viewer_of(request)
+    require(viewer.principal, Permission.CASE_REPORT)
+    school = school_required(viewer)
+    form = _report_form()
+    parsed = parse_form(ReportBody, (await request.form()).dict(), form.fields)
+    if parsed.body is None:
+        form = _report_form(parsed.values, parsed.errors)
+        return render(viewer, "cases/new.html", active="nieuw", form=form, status=422)
+    services = Services.of(request.app.state)
+    command = ReportCase(reporter_kind=parsed.body.reporter_kind, summary=parsed.body.summary)
+    service = services.case_service(school)
+    try:
+        case_id = await anyio.to_thread.run_sync(service.report, viewer.principal.actor, command)
+    except (InvalidInput, RuleViolation) as e:
+        form = _report_form(parsed.values)
+        form.form_error = dutch_title(e.code)
+        return render(viewer, "cases/new.html", active="nieuw", form=form, status=422)
+    if not viewer.may(Permission.CASE_READ):
+        # A mentor or IB'er reads only the cases they are engaged in: not this one (yet).
+        return Redirect("/zaken/nieuw?verzonden=true", status_code=303)
+    shown = await wait_for_version(services, school, case_id, 1)
+    return Redirect(_case_url(case_id, saved=REPORT, lagging=None if shown else 1), status_code=303)
+
+
+# --- the case page --------------------------------------------------------------------------
+
+
+def _case_url(case_id: UUID, *, saved: str | None = None, lagging: int | None = None) -> str:
+    query = {}
+    if saved:
+        query["opgeslagen"] = saved
+    if lagging is not None:
+        query["versie"] = str(lagging)
+    return f"/zaken/{case_id}" + (f"?{urlencode(query)}" if query else "")
+
+
+def _saved_label(saved: str | None) -> str | None:
+    if saved == REPORT:
+        return "De melding is vastgelegd."
+    action = ACTIONS.get(saved or "")
+    return f"Opgeslagen: {action.label_nl}." if action is not None else None
+
+
+@get("/zaken/{case_id:uuid}", name="page-case", include_in_schema=False)
+async def case_detail_page(
+    request: Request[Any, Any, Any],
+    case_id: FromPath[UUID],
+    opgeslagen: FromQuery[str | None] = None,
+    versie: FromQuery[int | None] = None,
+) -> Template:
+    """One case: state, what to do next, the timeline and the forms of the viewer's actions."""
+    viewer = await viewer_of(request)
+    school = school_required(viewer)
+    detail = await case_page(Services.of(request.app.state), school, viewer.principal, case_id)
+    model = case_page_model(viewer.principal, detail, school.protocol)
+    lagging = versie is not None and detail.version < versie
+    return render(
+        viewer,
+        "cases/detail.html",
+        active="zaken",
+        case=model,
+        d=detail.detail,
+        timeline=[
+            (
+                entry,
+                event_label(entry.event_type),
+                describe(entry.event_type, entry.data, detail.detail),
+            )
+            for entry in detail.timeline
+        ],
+        saved=None if lagging else _saved_label(opgeslagen),
+        lagging=lagging,
+        wanted_version=versie,
+    )
+
+
+@get("/cases/{case_id:uuid}", name="page-case-mail-link", include_in_schema=False)
+async def mail_link(case_id: FromPath[UUID]) -> Redirect:
+    """E-mails link to ``/cases/<id>`` (infra/mail.py); the page lives at ``/zaken/<id>``."""
+    return Redirect(f"/zaken/{case_id}")
+
+
+# --- one action -------------------------------------------------------------------------------
+
+
+async def _action_context(
+    request: Request[Any, Any, Any], case_id: UUID, action_name: str
+) -> tuple[Viewer, Action, CaseDetail, FormSpec]:
+    viewer = await viewer_of(request)
+    school = school_required(viewer)
+    action = ACTIONS.get(action_name)
+    if action is None:
+        raise NotFoundException(f"no action '{action_name}'")
+    detail = await case_page(Services.of(request.app.state), school, viewer.principal, case_id)
+    if not may_take(viewer.principal, action, detail):
+        raise DomainPermissionDenied(
+            f"role '{viewer.principal.role}' may not '{action.permission}'"
+        )
+    form = form_for(viewer.principal, action, detail)
+    if form is None:
+        # Done already, or not in this state (e.g. casework on a closed case).
+        form = FormSpec(
+            action=action.name,
+            label=action.label_nl,
+            url=f"/zaken/{case_id}/{action.name}",
+            fields=[],
+            unavailable="Dit kan niet (meer) in de huidige fase van de zaak.",
+        )
+    return viewer, action, detail, form
+
+
+def _action_page(
+    viewer: Viewer, detail: CaseDetail, form: FormSpec, *, status: int = 200
+) -> Template:
+    consent = None
+    if form.action == "plan-step" and not form.available:
+        consent = form_for(viewer.principal, ACTIONS["give-consent"], detail)
+    return render(
+        viewer,
+        "cases/action.html",
+        active="zaken",
+        detail=detail,
+        form=form,
+        consent_form=consent,
+        status=status,
+    )
+
+
+@get("/zaken/{case_id:uuid}/{action_name:str}", name="page-case-action", include_in_schema=False)
+async def action_page(
+    request: Request[Any, Any, Any], case_id: FromPath[UUID], action_name: FromPath[str]
+) -> Template:
+    """One action's form on its own page (the case page has the same forms inline)."""
+    viewer, action, detail, form = await _action_context(request, case_id, action_name)
+    form.values = defaults_for(action.body, action.name, today())
+    return _action_page(viewer, detail, form)
+
+
+@post(
+    "/zaken/{case_id:uuid}/{action_name:str}",
+    name="page-case-action-post",
+    include_in_schema=False,
+    status_code=303,
+)
+async def action_post(
+    request: Request[Any, Any, Any], case_id: FromPath[UUID], action_name: FromPath[str]
+) -> Template | Redirect:
+    viewer, action, detail, form = await _action_context(request, case_id, action_name)
+    if not form.available:
+        form.form_error = dutch_title("wrong_state")
+        return _action_page(viewer, detail, form, status=422)
+    parsed: Parsed = parse_form(action.body, (await request.form()).dict(), form.fields)
+    form.values = parsed.values
+    if parsed.body is None:
+        form.errors = parsed.errors
+        return _action_page(viewer, detail, form, status=422)
+    try:
+        changed = await run_action(request, action, case_id, parsed.body)
+    except ConcurrencyConflict as e:
+        return render(
+            viewer,
+            "error.html",
+            status=409,
+            title=dutch_title(e.code),
+            code=e.code,
+            detail="",
+            back_url=f"/zaken/{case_id}",
+            back_label="Bekijk de zaak opnieuw",
+            submitted=_submitted(form, parsed),
+        )
+    except (InvalidInput, RuleViolation) as e:
+        form.form_error = dutch_title(e.code)
+        return _action_page(viewer, detail, form, status=422)
+    school = school_required(viewer)
+    shown = await wait_for_version(Services.of(request.app.state), school, case_id, changed.version)
+    return Redirect(
+        _case_url(case_id, saved=action.name, lagging=None if shown else changed.version),
+        status_code=303,
+    )
+
+
+def _submitted(form: FormSpec, parsed: Parsed) -> list[dict[str, str]]:
+    """The text the person typed, so a refused post does not lose it."""
+    shown = []
+    for f in form.fields:
+        value = parsed.values.get(f.name)
+        if (
+            f.widget in {"text", "textarea", "lines", "date"}
+            and isinstance(value, str)
+            and value.strip()
+        ):
+            shown.append({"label": f.label, "value": value})
+    return shown
+
+
+CASE_PAGE_ROUTES: list[Any] = [
+    home_page,
+    cases_page,
+    report_page,
+    report_post,
+    case_detail_page,
+    mail_link,
+    action_page,
+    action_post,
+]

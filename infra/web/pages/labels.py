@@ -1,0 +1,175 @@
+"""Dutch words for what a case page shows: event types, timeline details, case sections."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from infra.web.forms import (
+    FIELD_VOCABULARIES,
+    dutch_date,
+    field_label,
+    vocabulary_label,
+)
+from services.casework.domain import EVENT_TYPES
+from services.casework.vocabulary import (
+    CloseReason,
+    ComplaintLevel,
+    ComplaintOutcome,
+    StepKind,
+)
+
+#: Every case event type, in Dutch (the timeline and the protocol editor).
+EVENT_LABELS_NL: dict[str, str] = {
+    "CaseReported": "Melding vastgelegd",
+    "OwnerAssigned": "Eigenaar toegewezen",
+    "ParticipantAdded": "Betrokken leerling toegevoegd",
+    "IntakeHeld": "Opvanggesprek (intake) gehouden",
+    "SituationMapped": "Pestsituatie in kaart gebracht",
+    "SolutionsDiscussed": "Oplossingen besproken",
+    "ConsentGiven": "Toestemming vastgelegd",
+    "ConsentWithdrawn": "Toestemming ingetrokken",
+    "StepPlanned": "Stap gepland",
+    "PersonEngaged": "Collega ingeschakeld",
+    "StepCompleted": "Stap afgerond",
+    "StepCancelled": "Stap vervallen",
+    "CriminalOffenceFlagged": "Strafbaar feit vastgelegd",
+    "PoliceReportAdvised": "Aangifte bij de politie geadviseerd",
+    "AgreementRecorded": "Afspraak vastgelegd",
+    "FollowUpScheduled": "Nazorg gepland",
+    "FollowUpCompleted": "Nazorg uitgevoerd",
+    "NoteAdded": "Notitie toegevoegd",
+    "ComplaintProcedureExplained": "Klachtenregeling uitgelegd",
+    "ComplaintFiled": "Klacht ingediend",
+    "ComplaintSupportAssigned": "Ondersteuning van de klager toegewezen",
+    "ComplaintEscalated": "Klacht voorgelegd aan een hoger niveau",
+    "ComplaintDecided": "Besluit over de klacht",
+    "ComplaintWithdrawn": "Klacht ingetrokken",
+    "CaseEvaluated": "Zaak geëvalueerd",
+    "LessonsShared": "Leerpunten gedeeld met de anti-pestcoördinator",
+    "CaseClosed": "Zaak afgesloten",
+    "CaseReopened": "Zaak heropend",
+}
+
+
+def event_label(event_type: str) -> str:
+    return EVENT_LABELS_NL.get(event_type, event_type)
+
+
+def event_options() -> list[tuple[str, str]]:
+    """(event type, Dutch label) of every case event, in catalogue order."""
+    return [(t.__name__, event_label(t.__name__)) for t in EVENT_TYPES]
+
+
+#: The action whose form records an event (checklist links, field labels in the timeline).
+EVENT_ACTIONS: dict[str, str] = {
+    "CaseReported": "report",
+    "OwnerAssigned": "assign-owner",
+    "ParticipantAdded": "add-participant",
+    "IntakeHeld": "hold-intake",
+    "SituationMapped": "map-situation",
+    "SolutionsDiscussed": "discuss-solutions",
+    "ConsentGiven": "give-consent",
+    "ConsentWithdrawn": "withdraw-consent",
+    "StepPlanned": "plan-step",
+    "PersonEngaged": "engage-person",
+    "StepCompleted": "complete-step",
+    "StepCancelled": "cancel-step",
+    "CriminalOffenceFlagged": "flag-criminal-offence",
+    "PoliceReportAdvised": "advise-police-report",
+    "AgreementRecorded": "record-agreement",
+    "FollowUpScheduled": "schedule-follow-up",
+    "FollowUpCompleted": "complete-follow-up",
+    "NoteAdded": "add-note",
+    "ComplaintProcedureExplained": "explain-complaint-procedure",
+    "ComplaintFiled": "file-complaint",
+    "ComplaintSupportAssigned": "assign-complaint-support",
+    "ComplaintEscalated": "escalate-complaint",
+    "ComplaintDecided": "decide-complaint",
+    "ComplaintWithdrawn": "withdraw-complaint",
+    "CaseEvaluated": "evaluate",
+    "LessonsShared": "share-lessons",
+    "CaseClosed": "close",
+    "CaseReopened": "reopen",
+}
+
+#: Vocabulary of a timeline field where its name alone does not say it.
+_EVENT_VOCABULARIES: dict[tuple[str, str], type[StrEnum]] = {
+    ("CaseClosed", "reason"): CloseReason,
+    ("ComplaintDecided", "outcome"): ComplaintOutcome,
+    ("ComplaintDecided", "level"): ComplaintLevel,
+    ("ComplaintEscalated", "from_level"): ComplaintLevel,
+}
+#: Ids of the case's own things: shown through what they point to, never as raw ids.
+_THING_IDS = frozenset(
+    {"participant_id", "consent_id", "step_id", "agreement_id", "follow_up_id", "complaint_id"}
+)
+_HIDDEN = frozenset({"school_id"}) | _THING_IDS
+_DATES = frozenset({"held_on", "since", "due_on", "review_on"})
+_EXTRA_LABELS = {"from_level": "Van niveau", "level": "Niveau"}
+
+
+@dataclass(frozen=True)
+class Detail:
+    label: str
+    value: str
+
+
+def _value(event_type: str, name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "ja" if value else "nee"
+    kind = _EVENT_VOCABULARIES.get((event_type, name)) or FIELD_VOCABULARIES.get(name)
+    if isinstance(value, list):
+        if kind is not None:
+            order = {v.value: i for i, v in enumerate(kind)}
+            ordered = sorted((str(v) for v in value), key=lambda v: order.get(v, len(order)))
+            return ", ".join(vocabulary_label(kind, v) for v in ordered)
+        return "; ".join(str(v) for v in value)
+    if name in _DATES:
+        return dutch_date(str(value))
+    if kind is not None:
+        return vocabulary_label(kind, str(value))
+    return str(value)
+
+
+def _step_text(detail: Mapping[str, Any], step_id: Any) -> str | None:
+    step = (detail.get("steps") or {}).get(str(step_id))
+    if step is None:
+        return None
+    return f"{vocabulary_label(StepKind, step.get('kind'))}: {step.get('description', '')}"
+
+
+def _field_order(action: str) -> dict[str, int]:
+    """Field positions of the action's body: the timeline lists fields as the form asks them
+    (the view stores them as JSON, which does not keep the order)."""
+    from infra.web.actions import ACTIONS
+    from infra.web.api.cases import ReportBody
+
+    body = ReportBody if action == "report" else getattr(ACTIONS.get(action), "body", None)
+    if body is None:
+        return {}
+    return {f.name: i for i, f in enumerate(dataclasses.fields(body))}
+
+
+def describe(event_type: str, data: Mapping[str, Any], detail: Mapping[str, Any]) -> list[Detail]:
+    """What one timeline entry says, field by field, in Dutch (empty fields left out)."""
+    action = EVENT_ACTIONS.get(event_type, "")
+    found: list[Detail] = []
+    if "step_id" in data and event_type != "StepPlanned":
+        step = _step_text(detail, data["step_id"])
+        if step:
+            found.append(Detail("Stap", step))
+    if "complaint_id" in data and event_type != "ComplaintFiled":
+        complaint = (detail.get("complaints") or {}).get(str(data["complaint_id"]))
+        if complaint is not None:
+            found.append(Detail("Klacht", f"ingediend op {dutch_date(complaint.get('filed_at'))}"))
+    order = _field_order(action)
+    for name, value in sorted(data.items(), key=lambda kv: order.get(kv[0], len(order))):
+        if name in _HIDDEN or value is None or value in ("", []):
+            continue
+        label = _EXTRA_LABELS.get(name) or field_label(action, name)
+        found.append(Detail(label, _value(event_type, name, value)))
+    return found

@@ -1,0 +1,249 @@
+"""The platform operator: boards and schools (onboarding), a school's protocol checklist and its
+login settings. Never case content: nothing here reads a school's cases."""
+
+# Real annotation objects for Litestar's signature parsing (see pages/cases.py).
+
+from typing import Any
+from uuid import UUID
+
+import anyio.to_thread
+from litestar import Request, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from infra.web.context import Services, require
+from infra.web.forms import REQUIRED_NL, FieldSpec, FormSpec, Option
+from infra.web.pages.common import Viewer, render, viewer_of
+from infra.web.pages.protocol import parse_protocol, protocol_form
+from services.shared.errors import InvalidInput
+from tenants.protocol import InvalidProtocol
+from tenants.registry import Board, School
+from tenants.roles import Permission
+
+DUPLICATE_SLUG_NL = "Deze korte naam is al in gebruik. Kies een andere."
+INVALID_SLUG_NL = (
+    "Gebruik 2 tot 63 kleine letters, cijfers en losse streepjes (-), bijvoorbeeld "
+    "de-regenboog-utrecht. Leeg laten mag: dan wordt hij afgeleid van de naam."
+)
+SLUG_HINT_NL = "Leeg laten leidt hem af van de naam. Kan later niet worden gewijzigd."
+
+
+def _board_form(
+    values: dict[str, Any] | None = None, errors: dict[str, str] | None = None
+) -> FormSpec:
+    return FormSpec(
+        action="bestuur",
+        label="Bestuur toevoegen",
+        url="/beheer/besturen",
+        fields=[
+            FieldSpec("name", "Naam van het bestuur", "text", True, "bestuur-name"),
+            FieldSpec(
+                "slug", "Korte naam (in adressen)", "text", False, "bestuur-slug", hint=SLUG_HINT_NL
+            ),
+        ],
+        values=values or {},
+        errors=errors or {},
+    )
+
+
+def _school_form(
+    boards: list[Board], values: dict[str, Any] | None = None, errors: dict[str, str] | None = None
+) -> FormSpec:
+    return FormSpec(
+        action="school",
+        label="School toevoegen",
+        url="/beheer/scholen",
+        fields=[
+            FieldSpec(
+                "board_slug",
+                "Bestuur",
+                "select",
+                True,
+                "school-board-slug",
+                options=tuple(Option(b.slug, b.name) for b in boards),
+            ),
+            FieldSpec("name", "Naam van de school", "text", True, "school-name"),
+            FieldSpec(
+                "slug", "Korte naam (in adressen)", "text", False, "school-slug", hint=SLUG_HINT_NL
+            ),
+        ],
+        values=values or {},
+        errors=errors or {},
+    )
+
+
+def _load_overview(services: Services) -> tuple[list[Board], list[School]]:
+    return services.registry.list_boards(), services.registry.list_schools()
+
+
+async def _overview(
+    request: Request[Any, Any, Any],
+    viewer: Viewer,
+    *,
+    board_form: FormSpec | None = None,
+    school_form: FormSpec | None = None,
+    status: int = 200,
+    created: str | None = None,
+) -> Template:
+    services = Services.of(request.app.state)
+    boards, schools = await anyio.to_thread.run_sync(_load_overview, services)
+    names = {b.id: b.name for b in boards}
+    return render(
+        viewer,
+        "operator/overview.html",
+        active="beheer",
+        boards=boards,
+        schools=[(s, names.get(s.board_id, "")) for s in schools],
+        board_form=board_form or _board_form(),
+        school_form=school_form or _school_form(boards),
+        created=created,
+        status=status,
+    )
+
+
+@get("/beheer", name="page-operator", include_in_schema=False)
+async def operator_page(
+    request: Request[Any, Any, Any], aangemaakt: FromQuery[str | None] = None
+) -> Template:
+    viewer = await viewer_of(request)
+    require(viewer.principal, Permission.TENANTS_MANAGE)
+    created = {"bestuur": "Het bestuur is toegevoegd.", "school": "De school is toegevoegd."}
+    return await _overview(request, viewer, created=created.get(aangemaakt or ""))
+
+
+def _form_values(form: dict[str, list[Any]], names: tuple[str, ...]) -> dict[str, str]:
+    values = {}
+    for name in names:
+        raw = (form.get(name) or [""])[0]
+        values[name] = raw.strip() if isinstance(raw, str) else ""
+    return values
+
+
+def _slug_error(e: InvalidInput) -> str:
+    return DUPLICATE_SLUG_NL if e.code == "duplicate_slug" else INVALID_SLUG_NL
+
+
+@post("/beheer/besturen", name="page-operator-board-post", include_in_schema=False, status_code=303)
+async def create_board_post(request: Request[Any, Any, Any]) -> Template | Redirect:
+    viewer = await viewer_of(request)
+    require(viewer.principal, Permission.TENANTS_MANAGE)
+    values = _form_values((await request.form()).dict(), ("name", "slug"))
+    if not values["name"]:
+        form = _board_form(values, {"name": REQUIRED_NL})
+        return await _overview(request, viewer, board_form=form, status=422)
+    container = Services.of(request.app.state).container
+    try:
+        await anyio.to_thread.run_sync(
+            lambda: container.create_board(
+                values["name"], slug=values["slug"] or None, actor=viewer.principal.actor
+            )
+        )
+    except InvalidInput as e:
+        form = _board_form(values, {"slug": _slug_error(e)})
+        return await _overview(request, viewer, board_form=form, status=422)
+    return Redirect("/beheer?aangemaakt=bestuur", status_code=303)
+
+
+@post("/beheer/scholen", name="page-operator-school-post", include_in_schema=False, status_code=303)
+async def create_school_post(request: Request[Any, Any, Any]) -> Template | Redirect:
+    viewer = await viewer_of(request)
+    require(viewer.principal, Permission.TENANTS_MANAGE)
+    services = Services.of(request.app.state)
+    values = _form_values((await request.form()).dict(), ("board_slug", "name", "slug"))
+    boards = await anyio.to_thread.run_sync(services.registry.list_boards)
+    errors = {}
+    if values["board_slug"] not in {b.slug for b in boards}:
+        errors["board_slug"] = "Kies het bestuur van de school."
+    if not values["name"]:
+        errors["name"] = REQUIRED_NL
+    if not errors:
+
+        def provision() -> School:
+            from infra.projections import ensure_school_views
+
+            school = services.container.create_school(
+                values["board_slug"],
+                values["name"],
+                slug=values["slug"] or None,
+                actor=viewer.principal.actor,
+            )
+            ensure_school_views(services.container, school.id)
+            return school
+
+        try:
+            await anyio.to_thread.run_sync(provision)
+        except InvalidInput as e:
+            errors["slug"] = _slug_error(e)
+        else:
+            return Redirect("/beheer?aangemaakt=school", status_code=303)
+    form = _school_form(boards, values, errors)
+    return await _overview(request, viewer, school_form=form, status=422)
+
+
+def _school_url(school_id: UUID) -> str:
+    return f"/beheer/scholen/{school_id}"
+
+
+async def _school(request: Request[Any, Any, Any], school_id: UUID) -> School:
+    registry = Services.of(request.app.state).registry
+    return await anyio.to_thread.run_sync(registry.school, school_id)
+
+
+@get("/beheer/scholen/{school_id:uuid}", name="page-operator-school", include_in_schema=False)
+async def operator_school_page(
+    request: Request[Any, Any, Any],
+    school_id: FromPath[UUID],
+    opgeslagen: FromQuery[bool] = False,
+) -> Template:
+    """One school's configuration: its protocol checklist and (later) its login settings."""
+    viewer = await viewer_of(request)
+    require(viewer.principal, Permission.TENANTS_MANAGE)
+    school = await _school(request, school_id)
+    url = f"{_school_url(school.id)}/protocol"
+    form = protocol_form(school.protocol, is_default=school.protocol_is_default, url=url)
+    return render(
+        viewer, "operator/school.html", active="beheer", school=school, form=form, saved=opgeslagen
+    )
+
+
+@post(
+    "/beheer/scholen/{school_id:uuid}/protocol",
+    name="page-operator-protocol-post",
+    include_in_schema=False,
+    status_code=303,
+)
+async def operator_protocol_post(
+    request: Request[Any, Any, Any], school_id: FromPath[UUID]
+) -> Template | Redirect:
+    viewer = await viewer_of(request)
+    require(viewer.principal, Permission.TENANTS_MANAGE)
+    services = Services.of(request.app.state)
+    school = await _school(request, school_id)
+    url = f"{_school_url(school.id)}/protocol"
+    steps, form = parse_protocol(
+        (await request.form()).dict(), is_default=school.protocol_is_default, url=url
+    )
+    if steps is not None:
+        try:
+            await anyio.to_thread.run_sync(
+                lambda: services.registry.configure_protocol(
+                    school.id, steps, actor=viewer.principal.actor
+                )
+            )
+        except InvalidProtocol:
+            form.errors.append("Het protocol is niet opgeslagen: controleer de stappen.")
+        else:
+            services.directory.evict(school.id)
+            return Redirect(f"{_school_url(school.id)}?opgeslagen=true", status_code=303)
+    return render(
+        viewer, "operator/school.html", active="beheer", school=school, form=form, status=422
+    )
+
+
+OPERATOR_PAGE_ROUTES: list[Any] = [
+    operator_page,
+    create_board_post,
+    create_school_post,
+    operator_school_page,
+    operator_protocol_post,
+]

@@ -1,0 +1,175 @@
+"""Errors as problem details (RFC 9457) for the API, and as a Dutch page for the browser.
+
+Every domain error has a stable ``code``; the HTTP status follows from its class. The API answer
+carries the domain's message (English, names what is wrong, never personal data); the page shows a
+Dutch sentence for the code. Unexpected errors are logged with their class only (a message could
+quote case text) and answered without details.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.response import Redirect, Template
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from services.shared.errors import (
+    ConcurrencyConflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://vangnet.invalid/problems/"
+
+#: Dutch sentences for the browser, by error code (fallback by class below).
+DUTCH_TITLES: dict[str, str] = {
+    "invalid_input": "De invoer klopt niet.",
+    "not_found": "Niet gevonden.",
+    "school_not_found": "Deze school bestaat niet.",
+    "case_not_found": "Deze zaak bestaat niet of u heeft er geen toegang toe.",
+    "permission_denied": "U heeft geen toestemming voor deze handeling.",
+    "conflict": "Iemand anders heeft de zaak intussen gewijzigd. Laad de pagina opnieuw.",
+    "stale_version": "Iemand anders heeft de zaak intussen gewijzigd. Laad de pagina opnieuw.",
+    "rule_violation": "Deze stap kan nu niet volgens de werkwijze.",
+    "consent_missing": "Leg eerst de toestemming van leerling en ouders vast.",
+    "offence_not_flagged": "Leg eerst vast dat er sprake is van een strafbaar feit.",
+    "complaint_level": "Deze klacht ligt op een ander niveau.",
+    "close_not_allowed": "De zaak kan nog niet worden afgesloten.",
+    "case_closed": "De zaak is afgesloten.",
+    "wrong_state": "Dit kan niet in de huidige fase van de zaak.",
+    "unauthorized": "U bent niet (meer) ingelogd.",
+    "validation": "Het formulier is niet volledig of niet juist ingevuld.",
+    "server_error": "Er ging iets mis. Probeer het later opnieuw.",
+}
+
+
+def status_for(error: DomainError) -> int:
+    if isinstance(error, NotFound):
+        return HTTP_404_NOT_FOUND
+    if isinstance(error, PermissionDenied):
+        return HTTP_403_FORBIDDEN
+    if isinstance(error, ConcurrencyConflict):
+        return HTTP_409_CONFLICT
+    if isinstance(error, RuleViolation | InvalidInput):
+        return HTTP_422_UNPROCESSABLE_ENTITY
+    return HTTP_400_BAD_REQUEST
+
+
+def dutch_title(code: str) -> str:
+    return DUTCH_TITLES.get(code, DUTCH_TITLES["rule_violation"])
+
+
+def is_api(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, **extra: Any
+) -> Response[dict[str, Any]]:
+    body = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    return Response(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def error_page(status: int, code: str, detail: str = "") -> Response[Any]:
+    return Template(
+        template_name="error.html",
+        context={"status": status, "title": dutch_title(code), "detail": detail, "code": code},
+        status_code=status,
+        media_type=MediaType.HTML,
+    )
+
+
+def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    status = status_for(exc)
+    if is_api(request):
+        return problem(status, exc.code, exc.code.replace("_", " "), str(exc))
+    return error_page(status, exc.code)
+
+
+def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    if is_api(request):
+        errors = exc.extra if isinstance(exc.extra, list) else []
+        return problem(
+            HTTP_400_BAD_REQUEST,
+            "validation",
+            "invalid request",
+            "the request body or parameters do not match the schema: see errors",
+            errors=[
+                {"key": e.get("key"), "message": e.get("message")}
+                for e in errors
+                if isinstance(e, dict)
+            ],
+        )
+    return error_page(HTTP_400_BAD_REQUEST, "validation")
+
+
+def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if status == HTTP_401_UNAUTHORIZED or isinstance(exc, NotAuthorizedException):
+        if is_api(request):
+            response = problem(HTTP_401_UNAUTHORIZED, "unauthorized", "unauthorized", exc.detail)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="vangnet"'
+            return response
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        return Redirect(f"/login?next={target}" if request.method == "GET" else "/login")
+    code = {
+        HTTP_403_FORBIDDEN: "permission_denied",
+        HTTP_404_NOT_FOUND: "not_found",
+    }.get(status, "invalid_input" if status < 500 else "server_error")
+    if isinstance(exc, PermissionDeniedException):
+        code = "permission_denied"
+    if isinstance(exc, NotFoundException):
+        code = "not_found"
+    if is_api(request):
+        return problem(status, code, code.replace("_", " "), exc.detail)
+    return error_page(status, code)
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The class name only: an exception's message may quote case content.
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.scope["path"])
+    if is_api(request):
+        return problem(
+            HTTP_500_INTERNAL_SERVER_ERROR, "server_error", "server error", "unexpected error"
+        )
+    return error_page(HTTP_500_INTERNAL_SERVER_ERROR, "server_error")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    DomainError: on_domain_error,
+    ValidationException: on_validation_error,
+    HTTPException: on_http_error,
+    HTTP_500_INTERNAL_SERVER_ERROR: on_unexpected,
+}

@@ -1,0 +1,177 @@
+"""Read-side queries for one request: the principal's school, their permissions, asyncpg.
+
+Handlers call these instead of the view queries directly, so the rules for who reads what live in
+one place: roles with case-wide read permission see every case of their school; engaged staff
+(mentor, IB'er) see only the cases they were brought into; everyone else reads no case content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from infra.web.context import Services, today
+from infra.web.principal import Principal
+from projections.board_stats import queries as stats
+from projections.case_view.queries import CaseDetail, CaseListItem, case_detail, list_cases
+from projections.db import table
+from projections.escalation.queries import CaseEscalation, Signal, escalations, signals
+from projections.lessons.queries import Lesson, lessons
+from services.shared.errors import CaseNotFound, PermissionDenied
+from tenants.registry import School
+from tenants.roles import ENGAGED_PERMISSIONS, Permission, has_permission
+
+
+def _case_scope(principal: Principal) -> str | None:
+    """``None``: every case of the school; a user id: only cases that user is engaged in."""
+    if principal.may(Permission.CASE_READ):
+        return None
+    if Permission.CASE_READ in ENGAGED_PERMISSIONS.get(principal.role, frozenset()):
+        return principal.user_id
+    msg = f"role '{principal.role}' reads no case content"
+    raise PermissionDenied(msg)
+
+
+async def case_list(
+    services: Services,
+    school: School,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    owner_id: str | None = None,
+    form: str | None = None,
+    signal: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[CaseListItem]:
+    engaged = _case_scope(principal)
+    async with services.read_pool.acquire() as conn:
+        return await list_cases(
+            conn,
+            school.schema_name,
+            status=status,
+            owner_id=owner_id,
+            form=form,
+            signal=signal,
+            engaged_user_id=engaged,
+            today=today(),
+            protocol=school.protocol,
+            limit=limit,
+            offset=offset,
+        )
+
+
+async def case_page(
+    services: Services, school: School, principal: Principal, case_id: UUID
+) -> CaseDetail:
+    """The case page, or ``CaseNotFound`` when it does not exist in this school or the
+    principal may not read it (no hint which)."""
+    engaged_only = _case_scope(principal)
+    async with services.read_pool.acquire() as conn:
+        detail = await case_detail(
+            conn, school.schema_name, case_id, today=today(), protocol=school.protocol
+        )
+    if detail is None:
+        raise CaseNotFound(f"case {case_id} not found")
+    if engaged_only is not None:
+        engaged = engaged_only in detail.detail.get("engaged_user_ids", [])
+        if not has_permission(principal.role, Permission.CASE_READ, engaged=engaged):
+            raise CaseNotFound(f"case {case_id} not found")
+    return detail
+
+
+async def case_version(services: Services, school: School, case_id: UUID) -> int | None:
+    async with services.read_pool.acquire() as conn:
+        value = await conn.fetchval(
+            f"SELECT version FROM {table(school.schema_name, 'cases')} WHERE case_id = $1",  # noqa: S608 (identifiers via table())
+            case_id,
+        )
+    return None if value is None else int(value)
+
+
+async def wait_for_version(
+    services: Services, school: School, case_id: UUID, version: int, timeout: float = 3.0
+) -> bool:
+    """Wait until the case view shows ``version`` (read-your-writes for the page after a form);
+    ``False`` when the worker has not caught up within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        shown = await case_version(services, school, case_id)
+        if shown is not None and shown >= version:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
+async def school_signals(
+    services: Services, school: School, principal: Principal
+) -> dict[UUID, list[Signal]]:
+    if not principal.may(Permission.SIGNALS_READ):
+        raise PermissionDenied(f"role '{principal.role}' may not read signals")
+    async with services.read_pool.acquire() as conn:
+        return await signals(conn, school.schema_name, today=today(), protocol=school.protocol)
+
+
+async def school_escalations(
+    services: Services, school: School, principal: Principal
+) -> list[CaseEscalation]:
+    if not principal.may(Permission.SIGNALS_READ):
+        raise PermissionDenied(f"role '{principal.role}' may not read escalations")
+    async with services.read_pool.acquire() as conn:
+        return await escalations(conn, school.schema_name)
+
+
+async def school_lessons(services: Services, school: School, principal: Principal) -> list[Lesson]:
+    if not principal.may(Permission.LESSONS_READ):
+        raise PermissionDenied(f"role '{principal.role}' may not read lessons")
+    async with services.read_pool.acquire() as conn:
+        return await lessons(conn, school.schema_name)
+
+
+def month_range(months: int, until: date | None = None) -> tuple[date, date]:
+    """The first days of the first and last month of the ``months`` months up to ``until``."""
+    last = (until or today()).replace(day=1)
+    year, month = last.year, last.month - (months - 1)
+    while month < 1:
+        month += 12
+        year -= 1
+    return date(year, month, 1), last
+
+
+async def school_statistics(
+    services: Services, school: School, principal: Principal, months: int = 12
+) -> list[stats.StatCell]:
+    if not principal.may(Permission.STATS_SCHOOL):
+        raise PermissionDenied(f"role '{principal.role}' may not read school statistics")
+    first, last = month_range(months)
+    async with services.read_pool.acquire() as conn:
+        return await stats.monthly(conn, [school.id], first_month=first, last_month=last)
+
+
+async def board_statistics(
+    services: Services, principal: Principal, months: int = 12
+) -> dict[str, Any]:
+    """Per school and month, and totals per month, over the principal's board."""
+    if not principal.may(Permission.STATS_BOARD) or principal.board_id is None:
+        raise PermissionDenied(f"role '{principal.role}' may not read board statistics")
+    import anyio.to_thread
+
+    schools = await anyio.to_thread.run_sync(services.registry.list_schools, principal.board_id)
+    ids = [s.id for s in schools]
+    first, last = month_range(months)
+    async with services.read_pool.acquire() as conn:
+        per_school = await stats.monthly(conn, ids, first_month=first, last_month=last)
+        totals = await stats.board_totals(conn, ids, first_month=first, last_month=last)
+    return {
+        "schools": [{"school_id": s.id, "name": s.name, "slug": s.slug} for s in schools],
+        "first_month": first,
+        "last_month": last,
+        "per_school": per_school,
+        "totals": totals,
+    }

@@ -1,0 +1,242 @@
+"""Tenant isolation over EVERY route: a user of school A reads or changes nothing of school B.
+
+The routes come from the app's own route table, so a new route cannot be forgotten: it is either
+checked here or listed in ``NOT_SCHOOL_BOUND`` with the reason. Every path parameter a route can
+have must have values in ``PARAM_VALUES`` (a new parameter fails the test until it does).
+
+School B has a case with a secret marker in its summary. As each of several roles of school A,
+over the API (bearer tokens) and the pages (session), every route is called with B's ids:
+anything that names B's case answers 404 (no hint that it exists), nothing shows the marker or
+B's case id, and afterwards B's event log is exactly as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import pytest
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+
+from infra.container import Container
+from infra.web.actions import ACTIONS
+from services.casework.commands import ReportCase
+from services.casework.handlers import CaseService
+from services.shared.actor import Actor
+from tenants.roles import Role
+from tests.integration.web import (
+    FakeIssuer,
+    Issuers,
+    bearer,
+    configure_fake_login,
+    log_in,
+    make_world,
+    principal,
+    web_client,
+)
+
+#: Routes no school user's data passes through, with the reason.
+NOT_SCHOOL_BOUND = {
+    "/health/live": "liveness, no data",
+    "/health/ready": "readiness, no data",
+    "/metrics": "route templates and counts only",
+    "/schema": "the API description",
+    "/static/{file_path:path}": "CSS and script files",
+    "/login": "the school chooser (public school names only)",
+    "/login/{slug:str}": "redirects to the school's identity provider",
+    "/login/operator": "redirects to the operator's identity provider",
+    "/auth/callback": "completes a login (state checked; tested in test_oidc_devidp)",
+    "/logout": "ends the own session",
+    "/rol": "switches among the own roles",
+}
+
+SCHOOL_ROLES = (Role.CONTACT_PERSON, Role.COORDINATOR, Role.BOARD, Role.AUDITOR)
+
+
+@dataclasses.dataclass
+class Setup:
+    app: Litestar
+    client: Any
+    container: Container
+    issuer_a: FakeIssuer
+    school_a: Any
+    school_b: Any
+    case_b: UUID
+    marker: str
+
+
+@pytest.fixture
+def setup(container: Container) -> Iterator[Setup]:
+    world = make_world(container, "iso")
+    issuer_a = FakeIssuer(f"https://idp.test/{world.school_a.slug}", "vangnet-api")
+    issuer_b = FakeIssuer(f"https://idp.test/{world.school_b.slug}", "vangnet-api")
+    configure_fake_login(container, world.school_a, issuer_a)
+    configure_fake_login(container, world.school_b, issuer_b)
+    marker = f"GEHEIM-B-{uuid.uuid4().hex[:8]}"
+    service_b = CaseService(container.schools.get(world.school_b.id), world.school_b.id)
+    case_b = service_b.report(
+        Actor(user_id="test-b-contact", role=Role.CONTACT_PERSON),
+        ReportCase(reporter_kind="target_pupil", summary=f"Fictieve melding {marker}"),
+    )
+    with web_client(container, http_transport=Issuers(issuer_a, issuer_b).transport) as client:
+        yield Setup(
+            app=client.app,
+            client=client,
+            container=container,
+            issuer_a=issuer_a,
+            school_a=world.school_a,
+            school_b=world.school_b,
+            case_b=case_b,
+            marker=marker,
+        )
+
+
+def _param_values(s: Setup) -> dict[str, list[str]]:
+    return {
+        "case_id": [str(s.case_b)],
+        "action_name": list(ACTIONS),
+        "school_id": [str(s.school_b.id)],
+    }
+
+
+def routes(app: Litestar) -> list[tuple[str, str]]:
+    """(method, path template) of every route handler, OPTIONS and HEAD aside."""
+    found = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            for method in handler.http_methods:
+                if method not in ("OPTIONS", "HEAD"):
+                    found.append((method, route.path))
+    return sorted(set(found))
+
+
+def _checked(path: str) -> bool:
+    return not any(
+        path == p or (p == "/schema" and path.startswith("/schema")) for p in NOT_SCHOOL_BOUND
+    )
+
+
+def expand(path: str, values: dict[str, list[str]]) -> list[str]:
+    """Every concrete path for a template (one per combination of parameter values)."""
+    names = re.findall(r"{(\w+):\w+}", path)
+    paths = [path]
+    for name in names:
+        assert name in values, f"path parameter '{name}' of {path} has no values in this test"
+        paths = [re.sub(r"{" + name + r":\w+}", value, p) for p in paths for value in values[name]]
+    return paths
+
+
+def _value(annotation: Any) -> Any:
+    """A plausible JSON value of a body field's type (types only: the case never loads)."""
+    args = typing.get_args(annotation)
+    if type(None) in args:
+        annotation = next(a for a in args if a is not type(None))
+    if annotation is UUID:
+        return str(uuid.uuid4())
+    if annotation is date:
+        return "2026-11-20"
+    if annotation is bool:
+        return False
+    if annotation is int:
+        return 1
+    if typing.get_origin(annotation) is list:
+        return ["other"]
+    return "other"
+
+
+def api_body(path: str) -> dict[str, Any]:
+    name = path.rsplit("/", 1)[-1]
+    action = ACTIONS.get(name)
+    if action is None:
+        return {}
+    hints = typing.get_type_hints(action.body)
+    return {
+        f.name: _value(hints[f.name])
+        for f in dataclasses.fields(action.body)
+        if f.name != "expected_version"
+    }
+
+
+def form_body(path: str) -> dict[str, Any]:
+    body = api_body(path)
+    return {k: ("false" if v is False else v) for k, v in body.items()}
+
+
+def _events(s: Setup) -> list[tuple[Any, ...]]:
+    with s.container.pool.connection() as conn:
+        rows = conn.execute(
+            f'SELECT originator_id, originator_version FROM "{s.school_b.schema_name}".'
+            "casework_events ORDER BY originator_id, originator_version"
+        ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def _check(s: Setup, method: str, template: str, path: str, response: Any) -> None:
+    where = f"{method} {path} ({template})"
+    assert s.marker not in response.text, f"{where} shows school B's case content"
+    assert str(s.case_b) not in response.text or response.status_code == 404, where
+    if "{case_id" in template:
+        assert response.status_code == 404, f"{where}: {response.status_code}"
+
+
+def test_every_route_is_checked_or_listed(setup: Setup) -> None:
+    listed = {p for _, p in routes(setup.app) if not _checked(p)}
+    missing = set(NOT_SCHOOL_BOUND) - listed - {"/schema"}
+    assert not missing, f"listed but no longer routes: {missing}"
+    checked = [r for r in routes(setup.app) if _checked(r[1])]
+    assert any(p.startswith("/api/") for _, p in checked)
+    assert any(not p.startswith("/api/") for _, p in checked)
+
+
+@pytest.mark.parametrize("role", SCHOOL_ROLES)
+def test_api_routes_do_not_cross_schools(setup: Setup, role: Role) -> None:
+    before = _events(setup)
+    headers = bearer(setup.issuer_a, setup.school_a, role)
+    values = _param_values(setup)
+    for method, template in routes(setup.app):
+        if not template.startswith("/api/") or not _checked(template):
+            continue
+        for path in expand(template, values):
+            response = setup.client.request(
+                method,
+                path,
+                headers=headers,
+                json=api_body(path) if method in ("POST", "PUT") else None,
+            )
+            _check(setup, method, template, path, response)
+    assert _events(setup) == before, "school B's log changed"
+
+
+def _csrf(client: Any) -> str:
+    page = client.get("/", follow_redirects=True).text
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', page)
+    assert match, "no CSRF token on the home page"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("role", SCHOOL_ROLES)
+def test_pages_do_not_cross_schools(setup: Setup, role: Role) -> None:
+    before = _events(setup)
+    log_in(setup.client, principal(setup.school_a, role))
+    token = _csrf(setup.client)
+    values = _param_values(setup)
+    for method, template in routes(setup.app):
+        if template.startswith("/api/") or not _checked(template):
+            continue
+        for path in expand(template, values):
+            if method == "GET":
+                response = setup.client.get(path, follow_redirects=True)
+            else:
+                data = form_body(path) | {"_csrf_token": token}
+                response = setup.client.request(method, path, data=data, follow_redirects=True)
+            _check(setup, method, template, path, response)
+    assert _events(setup) == before, "school B's log changed"

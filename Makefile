@@ -5,10 +5,10 @@ UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help setup demo test lint typecheck unit integration format clean
+.PHONY: help setup demo test lint typecheck unit integration e2e format clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(UV):
 	python3 -m venv .tools
@@ -38,6 +38,9 @@ unit: setup ## Unit tests only (no database)
 
 integration: setup ## Integration tests (real PostgreSQL; embedded if no database URL is set)
 	$(BIN)/pytest -q tests/integration
+
+e2e: setup ## End-to-end tests (Chromium and a test OpenID provider; needs node, npm, chromium)
+	$(BIN)/pytest -q tests/e2e
 
 format: setup ## Format the code
 	$(BIN)/ruff format .

@@ -559,7 +559,7 @@ def test_the_operator_onboards_a_board_and_a_school_and_never_sees_cases(
         assert school_id
         page = b.get(f"/beheer/scholen/{school_id.group(1)}")
         assert "Anti-pestprotocol" in page
-        assert "Nog niet beschikbaar" in page  # login settings come later
+        assert "nog niet ingericht" in page  # no login set up yet
         # A duplicate short name is refused next to the field.
         b.get("/beheer")
         response = b.post("/beheer/besturen", {"name": "Nog een", "slug": "pg-oper-nieuw"})

@@ -16,9 +16,10 @@ from infra.web.forms import REQUIRED_NL, FieldSpec, FormSpec, Option
 from infra.web.pages.common import Viewer, render, viewer_of
 from infra.web.pages.protocol import parse_protocol, protocol_form
 from services.shared.errors import InvalidInput
+from tenants.login import parse_rule, validate_login
 from tenants.protocol import InvalidProtocol
 from tenants.registry import Board, School
-from tenants.roles import Permission
+from tenants.roles import Permission, Role
 
 DUPLICATE_SLUG_NL = "Deze korte naam is al in gebruik. Kies een andere."
 INVALID_SLUG_NL = (
@@ -194,15 +195,108 @@ async def operator_school_page(
     request: Request[Any, Any, Any],
     school_id: FromPath[UUID],
     opgeslagen: FromQuery[bool] = False,
+    inloggen_opgeslagen: FromQuery[bool] = False,
 ) -> Template:
-    """One school's configuration: its protocol checklist and (later) its login settings."""
+    """One school's configuration: its protocol checklist and its login settings."""
     viewer = await viewer_of(request)
     require(viewer.principal, Permission.TENANTS_MANAGE)
     school = await _school(request, school_id)
     url = f"{_school_url(school.id)}/protocol"
     form = protocol_form(school.protocol, is_default=school.protocol_is_default, url=url)
     return render(
-        viewer, "operator/school.html", active="beheer", school=school, form=form, saved=opgeslagen
+        viewer,
+        "operator/school.html",
+        active="beheer",
+        school=school,
+        form=form,
+        saved=opgeslagen,
+        login_form=login_form(school),
+        login_saved=inloggen_opgeslagen,
+        role_names=SCHOOL_ROLE_NAMES,
+    )
+
+
+#: Roles a school's rules may grant (never the operator).
+SCHOOL_ROLE_NAMES = [str(r) for r in Role if r is not Role.OPERATOR]
+LOGIN_FIELDS = ("issuer", "client_id", "secret_ref", "api_audience", "scopes", "rules")
+
+
+def login_form(
+    school: School, values: dict[str, str] | None = None, errors: list[str] | None = None
+) -> dict[str, Any]:
+    """The login settings form: submitted ``values``, else the school's current settings."""
+    if values is None:
+        current = school.login
+        values = {
+            "issuer": current.issuer if current else "",
+            "client_id": current.client_id if current else "",
+            "secret_ref": current.secret_ref if current else "",
+            "api_audience": current.api_audience if current else "",
+            "scopes": " ".join(current.scopes) if current else "openid profile email",
+            "rules": "\n".join(r.to_text() for r in current.rules) if current else "",
+        }
+    return {"values": values, "errors": errors or []}
+
+
+@post(
+    "/beheer/scholen/{school_id:uuid}/login",
+    name="page-operator-login-post",
+    include_in_schema=False,
+    status_code=303,
+)
+async def operator_login_post(
+    request: Request[Any, Any, Any], school_id: FromPath[UUID]
+) -> Template | Redirect:
+    """Replace the school's login settings (provider and claim rules)."""
+    viewer = await viewer_of(request)
+    require(viewer.principal, Permission.TENANTS_MANAGE)
+    services = Services.of(request.app.state)
+    school = await _school(request, school_id)
+    form = (await request.form()).dict()
+    values = {name: str((form.get(name) or [""])[0]).strip() for name in LOGIN_FIELDS}
+    errors: list[str] = []
+    rules = []
+    for n, line in enumerate(values["rules"].splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rules.append(parse_rule(line))
+        except InvalidInput as e:
+            errors.append(f"Regel {n}: {e}")
+    if not errors:
+        try:
+            config = validate_login(
+                issuer=values["issuer"],
+                client_id=values["client_id"],
+                secret_ref=values["secret_ref"],
+                api_audience=values["api_audience"] or None,
+                scopes=values["scopes"].split() or ("openid",),
+                rules=rules,
+            )
+            await anyio.to_thread.run_sync(
+                lambda: services.registry.configure_login(
+                    school.id, config, actor=viewer.principal.actor
+                )
+            )
+        except InvalidInput as e:
+            errors.append(str(e))
+        else:
+            services.directory.evict(school.id)
+            return Redirect(f"{_school_url(school.id)}?inloggen_opgeslagen=true", status_code=303)
+    form_state = protocol_form(
+        school.protocol,
+        is_default=school.protocol_is_default,
+        url=f"{_school_url(school.id)}/protocol",
+    )
+    return render(
+        viewer,
+        "operator/school.html",
+        active="beheer",
+        school=school,
+        form=form_state,
+        login_form=login_form(school, values, errors),
+        role_names=SCHOOL_ROLE_NAMES,
+        status=422,
     )
 
 
@@ -236,7 +330,14 @@ async def operator_protocol_post(
             services.directory.evict(school.id)
             return Redirect(f"{_school_url(school.id)}?opgeslagen=true", status_code=303)
     return render(
-        viewer, "operator/school.html", active="beheer", school=school, form=form, status=422
+        viewer,
+        "operator/school.html",
+        active="beheer",
+        school=school,
+        form=form,
+        login_form=login_form(school),
+        role_names=SCHOOL_ROLE_NAMES,
+        status=422,
     )
 
 
@@ -246,4 +347,5 @@ OPERATOR_PAGE_ROUTES: list[Any] = [
     create_school_post,
     operator_school_page,
     operator_protocol_post,
+    operator_login_post,
 ]

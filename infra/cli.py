@@ -282,9 +282,17 @@ def _serve_demo(settings: Settings, port: int) -> int:
                 container.registry.configure_login(school.id, wanted, actor=SYSTEM)
     print(f"\nVangnet runs on {url}  (Ctrl-C stops it)")
     print("DEVELOPMENT ONLY: the built-in identity provider logs anyone in as a demo user.")
-    print("Demo users (choose one on the login page of the identity provider):")
+    print("Demo users: open the address, choose a school, then one of its users, e.g.")
+    print("  'Aanspreekpunt pesten — Demo Basisschool De Regenboog' to handle cases.")
+    by_school: dict[str, list[str]] = {}
     for user in default_demo_users(settings):
-        print(f"  {user.label}  [{user.sub}]")
+        role_label, _, school_name = user.label.partition(" — ")
+        if school_name:
+            by_school.setdefault(school_name, []).append(role_label)
+        else:
+            print(f"  {role_label}")
+    for school_name, labels in by_school.items():
+        print(f"  {school_name}: {', '.join(labels)}")
     return serve(settings, host="127.0.0.1", port=port)
 
 

@@ -17,6 +17,8 @@ from infra.web.app import create_app
 
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    # httpx logs every URL it fetches at INFO; provider URLs are harmless, but keep logs to ours.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app(settings)
     config = uvicorn.Config(
         app,

@@ -1,7 +1,8 @@
-"""The ``vangnet`` command: serve, tenants, demo, worker, jobs, projections.
+"""The ``vangnet`` command: serve, tenants, demo, worker, jobs, projections, audit.
 
 Every refused command prints one line naming what is wrong and exits 2; nothing is stored.
-``projections verify`` exits 1 when a view differs from a rebuild from the events.
+``projections verify`` exits 1 when a view differs from a rebuild from the events; ``audit
+verify`` exits 1 when a log does not fit its hash chain or checkpoints.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 from psycopg.sql import SQL
 
 from infra import projections
+from infra.cli_audit import add_audit_commands
+from infra.cli_exports import add_export_commands
 from infra.cli_tenants import add_tenant_config_commands
 from infra.container import Container
 from infra.demo import (
@@ -80,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = tenant_commands.add_parser("list", help="list boards and their schools")
     listing.set_defaults(handler=cmd_list)
     add_tenant_config_commands(tenant_commands)
+    add_export_commands(tenant_commands)
     tenants.set_defaults(handler=lambda _args: _help(tenants))
 
     _add_run_commands(commands)
@@ -128,7 +132,38 @@ def build_parser() -> argparse.ArgumentParser:
     status = view_commands.add_parser("status", help="how far each school's views lag its log")
     status.set_defaults(handler=cmd_status)
     views.set_defaults(handler=lambda _args: _help(views))
+
+    add_audit_commands(commands)
+    _add_bench_command(commands)
     return parser
+
+
+def _add_bench_command(commands: Any) -> None:
+    """``vangnet bench`` (bench/README.md). The bench package lives in the repository, not in
+    the wheel, so it is imported only when the command runs."""
+    bench = commands.add_parser(
+        "bench", help="measure speed side by side on a fresh database (bench/README.md)"
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="every figure on little data (CI smoke test)"
+    )
+    bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    bench.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    bench.add_argument(
+        "--broker",
+        metavar="URL",
+        help="web -> worker broker (default VANGNET_BENCH_BROKER_URL; none: in-process worker)",
+    )
+
+    def cmd_bench(args: argparse.Namespace) -> int:
+        from pathlib import Path
+
+        from bench.run import run
+
+        json_path = Path(args.json) if args.json else None
+        return run(quick=args.quick, json_path=json_path, keep=args.keep, broker_url=args.broker)
+
+    bench.set_defaults(handler=cmd_bench)
 
 
 def _positive(raw: str) -> int:

@@ -36,6 +36,11 @@ Environment variables:
     How often ``vangnet worker`` sends every school's due aftercare reminders (date-driven) and
     any notification whose hint was lost. Every e-mail is claimed once, so repeats are safe.
     Default 900.
+``VANGNET_CHECKPOINT_SECONDS``
+    How often ``vangnet worker`` records the head of every log's hash chain (and of every
+    school's access log) in ``platform.chain_checkpoints`` (only heads that moved), so that
+    ``vangnet audit verify`` also catches a rewritten tail whose hashes were recomputed.
+    Default 3600.
 ``VANGNET_JOB_MAX_RETRIES``
     How many times a failing job is retried (exponential backoff) before it is dead-lettered.
     Default 5.
@@ -128,6 +133,8 @@ class Settings:
     sweep_seconds: int = 30
     #: Seconds between two mail sweeps (due reminders, notifications whose hint was lost).
     mail_sweep_seconds: int = 900
+    #: Seconds between two checkpoints of every log's chain head (tamper evidence).
+    checkpoint_seconds: int = 3600
     #: Retries of a failing job before it is dead-lettered.
     job_max_retries: int = 5
     #: Retry backoff bounds (milliseconds).
@@ -224,6 +231,7 @@ class Settings:
             worker_threads=_positive_int(env, "VANGNET_WORKER_THREADS", 4),
             sweep_seconds=_positive_int(env, "VANGNET_SWEEP_SECONDS", 30),
             mail_sweep_seconds=_positive_int(env, "VANGNET_MAIL_SWEEP_SECONDS", 900),
+            checkpoint_seconds=_positive_int(env, "VANGNET_CHECKPOINT_SECONDS", 3600),
             job_max_retries=_non_negative_int(env, "VANGNET_JOB_MAX_RETRIES", 5),
             job_min_backoff_ms=_positive_int(env, "VANGNET_JOB_MIN_BACKOFF_MS", 1000),
             job_max_backoff_ms=_positive_int(env, "VANGNET_JOB_MAX_BACKOFF_MS", 300_000),

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 
 from psycopg.sql import SQL, Identifier
 
+from infra.audit.access_log import create_access_log
+from infra.audit.tables import ensure_platform_audit, ensure_school_audit
 from infra.crypto import b64, derive_key, generate_data_key, wrap_key
 from infra.postgres.pool import shared_pool
 from infra.postgres.store import application_env
@@ -67,10 +69,17 @@ def create_schema(name: str) -> None:
 def ensure_platform(master_key: bytes) -> Registry:
     """Create the ``platform`` schema and registry tables if missing; return the registry.
 
-    Idempotent and cheap (a few statements), so every process may call it at start-up.
+    Idempotent and cheap (a few statements), so every process may call it at start-up. It also
+    brings logs created before tamper evidence existed up to date: the registry's and every
+    school's log get their hash chain (sealed once) and the schools their access log
+    (:mod:`infra.audit.tables`; one catalog query when there is nothing to do).
     """
     create_schema(PLATFORM_SCHEMA)
+    with shared_pool().connection() as conn:
+        ensure_platform_audit(conn)
     Registry(env=registry_env(master_key, create_table=True))
+    with shared_pool().connection() as conn:
+        ensure_school_audit(conn)
     return open_registry(master_key)
 
 
@@ -117,8 +126,11 @@ def create_school(
         data_key = generate_data_key()
         schema = schema_name_for(school_id)
         create_schema(schema)
-        # Constructing the application with CREATE_TABLE=yes creates its tables (events, and
-        # snapshots once the application enables snapshotting) in the school's schema.
+        # Constructing the application with CREATE_TABLE=yes creates its tables (events and
+        # their hash chain, and snapshots once the application enables snapshotting) in the
+        # school's schema; the access log of case reads is created beside them.
+        with shared_pool().connection() as conn:
+            create_access_log(conn, schema)
         CaseworkApplication(
             env=application_env(
                 CaseworkApplication.name,

@@ -13,10 +13,16 @@ explicit slug (e.g. with the town) when two boards have a school of the same nam
 
 Every event records the acting user id and role (:mod:`services.shared.actor`), so registry
 commands must run inside ``acting_as(...)`` — typically ``SYSTEM`` or a platform operator.
+
+An **offboarded** school (``School.Offboarded``, :mod:`tenants.offboarding`) stays in the log as a
+fact, but its current state holds no data key and no login, and every lookup and listing treats
+it as unknown unless asked with ``include_offboarded=True``. Its slug stays taken.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import threading
 import unicodedata
@@ -110,6 +116,11 @@ def schema_name_for(school_id: UUID) -> str:
     return "school_" + school_id.hex
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed_login(encoded: str) -> LoginConfig:
+    return LoginConfig.from_json(json.loads(encoded))
+
+
 class TenancyAggregate(Aggregate):
     """Base of the registry aggregates: every event carries who did it, in which role."""
 
@@ -149,6 +160,13 @@ class School(TenancyAggregate):
     class LoginConfigured(TenancyAggregate.Event):
         login: dict[str, Any]
 
+    class Offboarded(TenancyAggregate.Event):
+        """The school left the platform: its data was exported, its schema dropped and its data
+        key destroyed. The event records which export was handed over, never a key."""
+
+        export_sha256: str
+        events_exported: int
+
     @staticmethod
     def create_id(slug: str) -> UUID:
         return school_id_for(slug)
@@ -164,6 +182,8 @@ class School(TenancyAggregate):
         self.protocol_steps: list[dict[str, Any]] | None = None
         self.notification_contacts = NotificationContacts()
         self.login_json: dict[str, Any] | None = None
+        self.offboarded = False
+        self.offboard_export_sha256: str | None = None
 
     @property
     def protocol(self) -> ProtocolChecklist:
@@ -206,7 +226,8 @@ class School(TenancyAggregate):
         """The school's OpenID provider and claim mapping (``None``: nobody can log in yet)."""
         if self.login_json is None:
             return None
-        return LoginConfig.from_json(self.login_json)
+        # Parsing validates every rule; bearer-token requests ask for it on every call.
+        return _parsed_login(json.dumps(self.login_json, sort_keys=True))
 
     def configure_login(self, config: LoginConfig) -> None:
         """Replace the school's login configuration (validated again: it may be hand-built)."""
@@ -215,6 +236,23 @@ class School(TenancyAggregate):
     @records(LoginConfigured)
     def _configure_login(self, login: dict[str, Any]) -> None:
         self.login_json = login
+
+    def offboard(self, *, export_sha256: str, events_exported: int) -> None:
+        """Forget the data key (the current state keeps no key) and the login: nobody can log
+        in to, or open the schema of, an offboarded school."""
+        if self.offboarded:
+            msg = f"school {self.slug} was already offboarded"
+            raise InvalidInput(msg)
+        if not re.fullmatch(r"[0-9a-f]{64}", export_sha256):
+            raise InvalidInput("export_sha256 must be a SHA-256 in lowercase hex")
+        self._offboard(export_sha256=export_sha256, events_exported=events_exported)
+
+    @records(Offboarded)
+    def _offboard(self, export_sha256: str, events_exported: int) -> None:
+        self.offboarded = True
+        self.offboard_export_sha256 = export_sha256
+        self.wrapped_data_key = ""
+        self.login_json = None
 
     @records(ContactsConfigured)
     def _configure_contacts(
@@ -347,6 +385,29 @@ class Registry(Application[UUID]):
             self._save_config(school)
         return school
 
+    def offboard_school(
+        self,
+        school_id: UUID,
+        *,
+        export_sha256: str,
+        events_exported: int,
+        actor: Actor | None = None,
+    ) -> School:
+        """Record that the school left the platform (platform operator only).
+
+        Called by :func:`tenants.offboarding.offboard_school` after the export was verified and
+        before the schema is dropped: from this event on, lookups treat the school as unknown.
+        """
+        chosen = actor or current_actor.get() or SYSTEM
+        if not has_permission(chosen.role, Permission.TENANTS_MANAGE):
+            msg = f"role '{chosen.role}' may not offboard a school"
+            raise PermissionDenied(msg)
+        with acting_as(chosen):
+            school = self.school(school_id)
+            school.offboard(export_sha256=export_sha256, events_exported=events_exported)
+            self._save_config(school)
+        return school
+
     def _save_config(self, school: School) -> None:
         try:
             self.save(school)
@@ -378,18 +439,20 @@ class Registry(Application[UUID]):
         except BoardNotFound:
             raise BoardNotFound(f"board not found: {slug}") from None
 
-    def school(self, school_id: UUID) -> School:
+    def school(self, school_id: UUID, *, include_offboarded: bool = False) -> School:
+        """The school; an offboarded one is "not found" (its schema and key are gone) unless
+        ``include_offboarded``."""
         try:
             school: object = self.repository.get(school_id)
         except AggregateNotFoundError:
             raise SchoolNotFound(f"school not found: {school_id}") from None
-        if not isinstance(school, School):
+        if not isinstance(school, School) or (school.offboarded and not include_offboarded):
             raise SchoolNotFound(f"school not found: {school_id}")
         return school
 
-    def school_by_slug(self, slug: str) -> School:
+    def school_by_slug(self, slug: str, *, include_offboarded: bool = False) -> School:
         try:
-            return self.school(school_id_for(slug))
+            return self.school(school_id_for(slug), include_offboarded=include_offboarded)
         except SchoolNotFound:
             raise SchoolNotFound(f"school not found: {slug}") from None
 
@@ -398,12 +461,17 @@ class Registry(Application[UUID]):
         boards = [a for a in self._replay_all() if isinstance(a, Board)]
         return sorted(boards, key=lambda b: b.slug)
 
-    def list_schools(self, board_id: UUID | None = None) -> list[School]:
-        """All schools (of one board if given), ordered by slug."""
+    def list_schools(
+        self, board_id: UUID | None = None, *, include_offboarded: bool = False
+    ) -> list[School]:
+        """All schools (of one board if given), ordered by slug; offboarded schools only with
+        ``include_offboarded`` (nothing may open their schema)."""
         schools = [
             a
             for a in self._replay_all()
-            if isinstance(a, School) and (board_id is None or a.board_id == board_id)
+            if isinstance(a, School)
+            and (board_id is None or a.board_id == board_id)
+            and (include_offboarded or not a.offboarded)
         ]
         return sorted(schools, key=lambda s: s.slug)
 
@@ -441,7 +509,11 @@ class Registry(Application[UUID]):
         if changed or self._login_index is None:
             index: dict[str, list[School]] = {}
             for aggregate in self._login_aggregates.values():
-                if isinstance(aggregate, School) and aggregate.login_json is not None:
+                if (
+                    isinstance(aggregate, School)
+                    and aggregate.login_json is not None
+                    and not aggregate.offboarded
+                ):
                     index.setdefault(aggregate.login_json["issuer"], []).append(aggregate)
             for schools in index.values():
                 schools.sort(key=lambda s: s.slug)

@@ -16,6 +16,10 @@ plain ``eventsourcing.postgres``:
   kept (gap-free notification order per school).
 * ``CREATE_TABLE`` defaults to *no* here: tables are created when a school is provisioned
   (:mod:`tenants.provisioning`), never on the request path.
+* Every stored event is chained to the one before by a hash (tamper evidence,
+  :mod:`infra.postgres.chain`): the application and process recorders insert the events and
+  their links in one statement, inside the locked insert, and create the chain table with the
+  events table.
 
 This module must define exactly one infrastructure factory class (eventsourcing looks the class up
 by scanning the module), so ``eventsourcing.postgres`` is imported as a module, not by name.
@@ -35,6 +39,7 @@ from psycopg import Connection, Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from infra.postgres.chain import chained_insert_statement, create_chain_table_statement
 from infra.postgres.pool import SharedPool, shared_pool
 
 if TYPE_CHECKING:
@@ -134,10 +139,8 @@ def _without_composite_machinery(statements: list[Composed]) -> list[Composed]:
     return kept
 
 
-def _unnest_insert_statement(
-    datastore: es_pg.PostgresDatastore, table: str, *, returning: bool
-) -> Composed:
-    statement = SQL(
+def _unnest_insert_statement(datastore: es_pg.PostgresDatastore, table: str) -> Composed:
+    return SQL(
         "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
         "SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[])"
     ).format(
@@ -146,9 +149,6 @@ def _unnest_insert_statement(
         # The datastore validated originator_id_type to be "uuid" or "text".
         id_type=SQL(datastore.originator_id_type),
     )
-    if returning:
-        statement += SQL(" RETURNING notification_id")
-    return statement
 
 
 def _columns(
@@ -170,9 +170,7 @@ class VangnetAggregateRecorder(es_pg.PostgresAggregateRecorder):
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self.sql_create_statements = _without_composite_machinery(self.sql_create_statements)
-        self.insert_events_statement = _unnest_insert_statement(
-            datastore, events_table_name, returning=False
-        )
+        self.insert_events_statement = _unnest_insert_statement(datastore, events_table_name)
 
     def _insert_stored_events(
         self,
@@ -183,8 +181,15 @@ class VangnetAggregateRecorder(es_pg.PostgresAggregateRecorder):
         curs.execute(self.insert_events_statement, _columns(stored_events))
 
 
+#: Events chained per statement (see ``_LockedArrayInsert._insert_stored_events``).
+CHAIN_CHUNK = 256
+
+
 class _LockedArrayInsert:
-    """Insert with the application recorder's table lock and NOTIFY, through plain arrays."""
+    """Insert with the application recorder's table lock and NOTIFY, through plain arrays, and
+    chain every inserted event to the one before (``insert_events_statement`` is
+    :func:`~infra.postgres.chain.chained_insert_statement`: the lock taken here is what makes
+    reading the chain's head safe)."""
 
     insert_events_statement: Composed
 
@@ -202,24 +207,65 @@ class _LockedArrayInsert:
     ) -> None:
         self._lock_table(curs)
         self._notify_channel(curs)
-        curs.execute(self.insert_events_statement, _columns(stored_events))
+        if len(stored_events) <= CHAIN_CHUNK:
+            curs.execute(self.insert_events_statement, _columns(stored_events))
+            return
+        # The chained insert's walk reads the n-th row's bytes from an array, which costs n, so
+        # a whole save would cost the square of its size: a big save goes in chunks, one
+        # statement each (pipelined: no extra round trips), each continuing the chain the
+        # previous one left.
+        chunks = [
+            _columns(stored_events[i : i + CHAIN_CHUNK])
+            for i in range(0, len(stored_events), CHAIN_CHUNK)
+        ]
+        curs.executemany(self.insert_events_statement, chunks, returning=True)
+
+    def _fetch_ids_after_insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[es_persistence.StoredEvent],
+        **_: Any,
+    ) -> Sequence[int] | None:
+        """The notification ids of every chunk's statement, in insertion order."""
+        ids: list[int] = []
+        while True:
+            if curs.description is not None:  # (the lock's SET results come first in a pipeline)
+                ids.extend(row["notification_id"] for row in curs.fetchall())
+            if not curs.nextset():
+                break
+        if len(ids) != len(stored_events):
+            msg = f"got {len(ids)} notification ids for {len(stored_events)} events"
+            raise es_persistence.ProgrammingError(msg)
+        return ids
+
+
+def _chained(
+    datastore: es_pg.PostgresDatastore, events_table: str, create: list[Composed]
+) -> tuple[list[Composed], Composed]:
+    """(create statements with the chain table, the chained insert) of an events table."""
+    return (
+        [
+            *_without_composite_machinery(create),
+            create_chain_table_statement(datastore.schema, events_table),
+        ],
+        chained_insert_statement(datastore.schema, events_table, datastore.originator_id_type),
+    )
 
 
 class VangnetApplicationRecorder(_LockedArrayInsert, es_pg.PostgresApplicationRecorder):
-    """Application recorder: table lock + NOTIFY + array insert RETURNING notification ids."""
+    """Application recorder: table lock + NOTIFY + chained array insert RETURNING ids."""
 
     def __init__(
         self, datastore: es_pg.PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
-        self.sql_create_statements = _without_composite_machinery(self.sql_create_statements)
-        self.insert_events_statement = _unnest_insert_statement(
-            datastore, events_table_name, returning=True
+        self.sql_create_statements, self.insert_events_statement = _chained(
+            datastore, events_table_name, self.sql_create_statements
         )
 
 
 class VangnetProcessRecorder(_LockedArrayInsert, es_pg.PostgresProcessRecorder):
-    """Process recorder (events + tracking in one transaction) with the array insert."""
+    """Process recorder (events + tracking in one transaction) with the chained array insert."""
 
     def __init__(
         self,
@@ -233,9 +279,8 @@ class VangnetProcessRecorder(_LockedArrayInsert, es_pg.PostgresProcessRecorder):
             events_table_name=events_table_name,
             tracking_table_name=tracking_table_name,
         )
-        self.sql_create_statements = _without_composite_machinery(self.sql_create_statements)
-        self.insert_events_statement = _unnest_insert_statement(
-            datastore, events_table_name, returning=True
+        self.sql_create_statements, self.insert_events_statement = _chained(
+            datastore, events_table_name, self.sql_create_statements
         )
 
 

@@ -94,6 +94,11 @@ def create_app(
                 from infra.worker.inprocess import start_inprocess_worker
 
                 worker = await anyio.to_thread.run_sync(lambda: start_inprocess_worker(opened))
+            elif settings.broker_url is not None:
+                # Commands send their catch-up hints to the real broker (`vangnet worker`).
+                from infra.worker.broker import setup_broker_from_settings
+
+                setup_broker_from_settings(settings)
             yield
         finally:
             if worker is not None:

@@ -24,6 +24,7 @@ from infra.container import Container
 from infra.settings import Settings
 from infra.web.principal import Principal
 from services.casework.handlers import CaseService
+from services.casework.replay import CaseReplay
 from services.shared.errors import PermissionDenied
 from tenants.registry import Registry, School
 from tenants.roles import Permission, Role
@@ -93,6 +94,9 @@ class Services:
         from infra.worker.actors import notify_saved
 
         return CaseService(self.container.schools.get(school.id), school.id, on_saved=notify_saved)
+
+    def case_replay(self, school: School) -> CaseReplay:
+        return CaseReplay(self.container.schools.get(school.id), school.id)
 
 
 async def principal_of(request: Request[Any, Any, Any]) -> Principal:

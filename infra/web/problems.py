@@ -50,6 +50,7 @@ DUTCH_TITLES: dict[str, str] = {
     "not_found": "Niet gevonden.",
     "school_not_found": "Deze school bestaat niet.",
     "case_not_found": "Deze zaak bestaat niet of u heeft er geen toegang toe.",
+    "not_yet_reported": "Op dat moment was deze zaak nog niet gemeld.",
     "permission_denied": "U heeft geen toestemming voor deze handeling.",
     "conflict": "Iemand anders heeft de zaak intussen gewijzigd. Laad de pagina opnieuw.",
     "stale_version": "Iemand anders heeft de zaak intussen gewijzigd. Laad de pagina opnieuw.",

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from infra.audit.access_log import CaseRead, ReadKind, case_reads, record_case_read_async
 from infra.web.context import Services, today
 from infra.web.principal import Principal
 from projections.board_stats import queries as stats
@@ -81,6 +82,42 @@ async def case_page(
         if not has_permission(principal.role, Permission.CASE_READ, engaged=engaged):
             raise CaseNotFound(f"case {case_id} not found")
     return detail
+
+
+async def record_read(
+    services: Services, school: School, principal: Principal, case_id: UUID, what: ReadKind
+) -> None:
+    """Record in the school's access log that ``principal`` read ``case_id``'s content.
+
+    Call it after the content was loaded (and the principal found allowed) and before it is
+    returned: if the read cannot be recorded, the content is not shown.
+    """
+    await record_case_read_async(
+        services.read_pool,
+        school.schema_name,
+        case_id,
+        principal.user_id,
+        str(principal.role),
+        what,
+    )
+
+
+async def read_case_page(
+    services: Services, school: School, principal: Principal, case_id: UUID, what: ReadKind
+) -> CaseDetail:
+    """:func:`case_page`, recorded in the access log as a read of kind ``what``."""
+    detail = await case_page(services, school, principal, case_id)
+    await record_read(services, school, principal, case_id, what)
+    return detail
+
+
+async def reads_of_case(
+    services: Services, school: School, principal: Principal, case_id: UUID
+) -> list[CaseRead]:
+    """Who read the case, when and how (for auditors)."""
+    if not principal.may(Permission.AUDIT_READ):
+        raise PermissionDenied(f"role '{principal.role}' may not read the access log")
+    return await case_reads(services.read_pool, school.schema_name, case_id)
 
 
 async def case_version(services: Services, school: School, case_id: UUID) -> int | None:

@@ -217,6 +217,38 @@ def _send_mail_hint(school_id: UUID) -> None:
         log.warning("mail hint for school %s not sent: %s", school_id, type(e).__name__)
 
 
+# --- Audit: checkpoints of the logs' hash chains -------------------------------------------
+
+
+def checkpoint_sweep(container: Container) -> SweepResult:
+    """Record the chain heads of the platform's and every school's log (and access log) that
+    moved since their last checkpoint (:mod:`infra.audit.checkpoints`). ``events`` counts the
+    checkpoints recorded; one log's failure is logged (ids only) and does not stop the others."""
+    from infra.audit.integrity import checkpoint_platform, checkpoint_school
+
+    result = SweepResult()
+    try:
+        result.events += len(checkpoint_platform(container.pool))
+    except Exception as e:
+        result.failed += 1
+        log.warning("checkpoint of the platform log failed: %s", type(e).__name__)
+    for school in container.registry.list_schools():
+        result.schools += 1
+        try:
+            result.events += len(checkpoint_school(container.pool, school))
+        except Exception as e:
+            result.failed += 1
+            log.warning("checkpoint of school %s failed: %s", school.id, type(e).__name__)
+    return result
+
+
+@job(queue=PROJECTIONS_QUEUE, max_retries=0, max_age=600_000)
+def checkpoint_chains() -> None:
+    """:func:`checkpoint_sweep` as a job (for an operator or an external scheduler)."""
+    with _ids_only("checkpoint_chains", "all logs"):
+        checkpoint_sweep(get_container())
+
+
 # --- After a command commits -----------------------------------------------------------------
 
 

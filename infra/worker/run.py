@@ -17,7 +17,7 @@ import dramatiq
 
 from infra.settings import Settings
 from infra.worker import runtime
-from infra.worker.actors import mail_sweep
+from infra.worker.actors import checkpoint_sweep, mail_sweep
 from infra.worker.broker import broker_kind, job_queues, setup_broker_from_settings
 from infra.worker.scheduler import Sweeper
 
@@ -44,6 +44,7 @@ def run_worker(
         [
             Sweeper(runtime.get_container, sweep_seconds or settings.sweep_seconds),
             Sweeper(runtime.get_container, settings.mail_sweep_seconds, sweep=mail_sweep),
+            Sweeper(runtime.get_container, settings.checkpoint_seconds, sweep=checkpoint_sweep),
         ]
         if sweep
         else []

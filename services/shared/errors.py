@@ -34,6 +34,12 @@ class CaseNotFound(NotFound):
     code = "case_not_found"
 
 
+class NotYetReported(NotFound):
+    """The case did not exist yet at the moment asked for (its history starts later)."""
+
+    code = "not_yet_reported"
+
+
 class PermissionDenied(DomainError):
     code = "permission_denied"
 

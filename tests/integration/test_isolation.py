@@ -174,10 +174,11 @@ def form_body(path: str) -> dict[str, Any]:
 def _events(s: Setup) -> list[tuple[Any, ...]]:
     with s.container.pool.connection() as conn:
         rows = conn.execute(
-            f'SELECT originator_id, originator_version FROM "{s.school_b.schema_name}".'
-            "casework_events ORDER BY originator_id, originator_version"
+            "SELECT originator_id, originator_version, md5(state) AS state"
+            f' FROM "{s.school_b.schema_name}".casework_events'
+            " ORDER BY originator_id, originator_version"
         ).fetchall()
-    return [tuple(r) for r in rows]
+    return [(r["originator_id"], r["originator_version"], r["state"]) for r in rows]
 
 
 def _check(s: Setup, method: str, template: str, path: str, response: Any) -> None:

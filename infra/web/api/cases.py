@@ -17,9 +17,10 @@ from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from prometheus_client import Counter
 
+from infra.audit.access_log import ReadKind
 from infra.web.actions import ACTIONS, Action
 from infra.web.context import Services, principal_of, school_of
-from infra.web.reads import case_list, case_page
+from infra.web.reads import case_list, read_case_page
 from projections.case_view.queries import CaseDetail, CaseListItem
 from services.casework.commands import ReportCase
 from services.shared.errors import DomainError
@@ -72,11 +73,17 @@ async def api_list_cases(
     )
 
 
-@get("/api/cases/{case_id:uuid}", summary="One case: state, timeline, checklist", tags=["cases"])
+@get(
+    "/api/cases/{case_id:uuid}",
+    summary="One case: state, timeline, checklist (the read is recorded in the access log)",
+    tags=["cases"],
+)
 async def api_case_detail(request: Request[Any, Any, Any], case_id: FromPath[UUID]) -> CaseDetail:
     principal = await principal_of(request)
     school = await school_of(request, principal)
-    return await case_page(Services.of(request.app.state), school, principal, case_id)
+    return await read_case_page(
+        Services.of(request.app.state), school, principal, case_id, ReadKind.CASE_API
+    )
 
 
 @post("/api/cases", summary="Record a new report (melding)", tags=["cases"], status_code=201)

@@ -1,8 +1,10 @@
 """The server-rendered Dutch web UI (Jinja templates in ``infra/web/templates``, a little HTMX).
 
 One module per resource: ``cases`` (my cases, all cases, a new report, the case page and one
-form per case action), ``school`` (signals, lessons, protocol, school statistics), ``board``
-(statistics across the board's schools), ``operator`` (boards, schools, their configuration).
+form per case action), ``audit`` (a case's history, state as of a moment, differences and access
+log, for auditors), ``exports`` (the case file as PDF or JSON), ``school`` (signals, lessons,
+protocol, school statistics), ``board`` (statistics across the board's schools), ``operator``
+(boards, schools, their configuration).
 Handlers are thin: who is looking, may they, one query or service call, a template.
 """
 
@@ -10,13 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.web.pages.audit import AUDIT_PAGE_ROUTES
 from infra.web.pages.board import BOARD_PAGE_ROUTES
 from infra.web.pages.cases import CASE_PAGE_ROUTES
+from infra.web.pages.exports import EXPORT_PAGE_ROUTES
 from infra.web.pages.operator import OPERATOR_PAGE_ROUTES
 from infra.web.pages.school import SCHOOL_PAGE_ROUTES
 
 PAGE_ROUTES: list[Any] = [
     *CASE_PAGE_ROUTES,
+    *AUDIT_PAGE_ROUTES,
+    *EXPORT_PAGE_ROUTES,
     *SCHOOL_PAGE_ROUTES,
     *BOARD_PAGE_ROUTES,
     *OPERATOR_PAGE_ROUTES,

@@ -19,6 +19,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
+from infra.audit.access_log import ReadKind
 from infra.web.actions import ACTIONS, Action
 from infra.web.api.cases import ReportBody, run_action
 from infra.web.context import Services, require, today
@@ -34,7 +35,7 @@ from infra.web.pages.casepage import case_page_model, form_for, may_take
 from infra.web.pages.common import Viewer, render, school_required, viewer_of
 from infra.web.pages.labels import describe, event_label
 from infra.web.problems import dutch_title
-from infra.web.reads import case_list, case_page, wait_for_version
+from infra.web.reads import case_list, case_page, read_case_page, record_read, wait_for_version
 from projections.case_view.queries import CaseDetail
 from projections.escalation.queries import SIGNAL_LABELS_NL, SignalKind
 from services.casework.commands import ReportCase
@@ -215,7 +216,9 @@ async def case_detail_page(
     """One case: state, what to do next, the timeline and the forms of the viewer's actions."""
     viewer = await viewer_of(request)
     school = school_required(viewer)
-    detail = await case_page(Services.of(request.app.state), school, viewer.principal, case_id)
+    detail = await read_case_page(
+        Services.of(request.app.state), school, viewer.principal, case_id, ReadKind.CASE_PAGE
+    )
     model = case_page_model(viewer.principal, detail, school.protocol)
     lagging = versie is not None and detail.version < versie
     return render(
@@ -296,6 +299,13 @@ async def action_page(
 ) -> Template:
     """One action's form on its own page (the case page has the same forms inline)."""
     viewer, action, detail, form = await _action_context(request, case_id, action_name)
+    await record_read(
+        Services.of(request.app.state),
+        school_required(viewer),
+        viewer.principal,
+        case_id,
+        ReadKind.ACTION_FORM,
+    )
     form.values = defaults_for(action.body, action.name, today())
     return _action_page(viewer, detail, form)
 

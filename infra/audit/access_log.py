@@ -1,0 +1,280 @@
+"""The access log: every read of a case's content, one row per read, in the school's schema.
+
+Each row says who (the user id, an opaque identifier from the identity provider, never a name),
+in which role, when, which case, and how (:class:`ReadKind`: the case page, the API, the
+history, an export, ...). Rows are chained like the event log (``hash_n = sha256(hash_{n-1} ||
+encode(row_n))``), so a deleted, changed or inserted read breaks the chain, and the chain's head
+is checkpointed with the events' (:mod:`infra.audit.checkpoints`).
+
+Why a table of its own and not events in the school's event log: a read must stay a cheap
+append. As an event it would take the school's event-table lock that every command takes, wake
+every projection and send a catch-up hint, and two people reading the same case at once would
+conflict on the aggregate's version. Here a read is one short transaction on its own table (lock,
+insert, commit); the lock only orders reads among themselves, so the chain cannot fork.
+
+Callers: the web handlers (through :func:`record_case_read_async`), and, for exports or scripts
+on psycopg, :func:`record_case_read`. A read is recorded *before* its content is returned, so a
+failing append fails the read (nothing is shown that was not recorded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from psycopg import Connection
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+
+from projections.db import table as sql_table
+
+TABLE = "case_reads"
+BATCH = 5000
+_GENESIS_LABEL = b"vangnet case reads v1\x00"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class ReadKind(StrEnum):
+    """How a case's content was read."""
+
+    CASE_PAGE = "case_page"  # the case page (UI)
+    ACTION_FORM = "action_form"  # an action's form page (shows the case's steps, consents, ...)
+    CASE_API = "case_api"  # GET /api/cases/{id}
+    HISTORY = "history"  # the auditor's history (API or page)
+    STATE = "state"  # the state as of a moment
+    DIFF = "diff"  # the differences between two moments
+    EXPORT = "export"  # an export of the case
+    CLI_REPLAY = "cli_replay"  # vangnet audit replay
+
+
+READ_KIND_LABELS_NL: dict[str, str] = {
+    ReadKind.CASE_PAGE: "zaakpagina",
+    ReadKind.ACTION_FORM: "formulier bij de zaak",
+    ReadKind.CASE_API: "API: zaak",
+    ReadKind.HISTORY: "geschiedenis",
+    ReadKind.STATE: "stand op een moment",
+    ReadKind.DIFF: "verschillen tussen twee momenten",
+    ReadKind.EXPORT: "export",
+    ReadKind.CLI_REPLAY: "opdrachtregel (audit replay)",
+}
+
+
+def create_statements(schema: str) -> list[SQL | Any]:
+    """The access log's table and index (idempotent)."""
+    table = Identifier(schema, TABLE)
+    return [
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {} ("
+            " id bigserial PRIMARY KEY,"
+            " case_id uuid NOT NULL,"
+            " user_id text NOT NULL,"
+            " role text NOT NULL,"
+            " what text NOT NULL,"
+            " read_at timestamptz NOT NULL,"
+            " hash bytea NOT NULL)"
+        ).format(table),
+        SQL("CREATE INDEX IF NOT EXISTS {} ON {} (case_id, id)").format(
+            Identifier(TABLE + "_by_case"), table
+        ),
+    ]
+
+
+def create_access_log(conn: Connection[Any], schema: str) -> None:
+    for statement in create_statements(schema):
+        conn.execute(statement)
+
+
+def genesis(schema: str) -> bytes:
+    return hashlib.sha256(_GENESIS_LABEL + schema.encode()).digest()
+
+
+def _text(value: str) -> bytes:
+    data = value.encode("utf-8")
+    return struct.pack(">i", len(data)) + data
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the epoch, exactly (no float)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def encode_read(
+    read_id: int, case_id: UUID | str, user_id: str, role: str, what: str, read_at: datetime
+) -> bytes:
+    """The canonical bytes of one read (the SQL in :func:`_append_sql` computes the same)."""
+    return b"".join(
+        (
+            struct.pack(">q", read_id),
+            _text(str(case_id)),
+            _text(user_id),
+            _text(role),
+            _text(what),
+            struct.pack(">q", micros(read_at)),
+        )
+    )
+
+
+def _lp(expression: str) -> str:
+    """SQL: length-prefixed UTF-8 bytes of a text expression."""
+    return (
+        f"int4send(octet_length(convert_to({expression}, 'UTF8')))"
+        f" || convert_to({expression}, 'UTF8')"
+    )
+
+
+def _append_sql(schema: str, placeholders: tuple[str, str, str, str, str]) -> str:
+    """INSERT of one read with its link; the caller holds the table's lock.
+
+    ``read_at`` is the transaction's ``now()`` (the database's clock, the same for every web
+    process). Identifiers are checked plain identifiers (:func:`projections.db.table`).
+    """
+    case_id, user_id, role, what, genesis_hash = placeholders
+    table = sql_table(schema, TABLE)
+    body = " || ".join(
+        (
+            "int8send(n.id)",
+            _lp(f"{case_id}::text"),
+            _lp(f"{user_id}::text"),
+            _lp(f"{role}::text"),
+            _lp(f"{what}::text"),
+            "int8send((extract(epoch FROM now()) * 1000000)::bigint)",
+        )
+    )
+    return (
+        f"WITH n AS (SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id) "  # noqa: S608 (identifiers via table())
+        f"INSERT INTO {table} (id, case_id, user_id, role, what, read_at, hash) "
+        f"SELECT n.id, {case_id}::uuid, {user_id}::text, {role}::text, {what}::text, now(), "
+        f"sha256(coalesce((SELECT hash FROM {table} ORDER BY id DESC LIMIT 1), "
+        f"{genesis_hash}::bytea) || {body}) FROM n RETURNING id"
+    )
+
+
+def _lock_sql(schema: str) -> str:
+    return f"LOCK TABLE {sql_table(schema, TABLE)} IN EXCLUSIVE MODE"
+
+
+async def record_case_read_async(
+    pool: asyncpg.Pool, schema: str, case_id: UUID, user_id: str, role: str, what: ReadKind
+) -> int:
+    """Append one read (asyncpg: the web side); returns its id."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(_lock_sql(schema))
+        read_id = await conn.fetchval(
+            _append_sql(schema, ("$1", "$2", "$3", "$4", "$5")),
+            case_id,
+            user_id,
+            role,
+            str(what),
+            genesis(schema),
+        )
+    return int(read_id)
+
+
+def record_case_read(
+    conn: Connection[Any], schema: str, case_id: UUID, user_id: str, role: str, what: ReadKind
+) -> int:
+    """Append one read (psycopg: exports, scripts, the CLI); returns its id.
+
+    Call it before handing out the content (an export that cannot be recorded is not made).
+    """
+    with conn.transaction():
+        conn.execute(_lock_sql(schema))
+        row = conn.execute(
+            _append_sql(schema, ("%(c)s", "%(u)s", "%(r)s", "%(w)s", "%(g)s")),
+            {"c": case_id, "u": user_id, "r": role, "w": str(what), "g": genesis(schema)},
+        ).fetchone()
+    assert row is not None
+    return int(row[0] if not isinstance(row, dict) else row["id"])
+
+
+@dataclass(frozen=True)
+class CaseRead:
+    """One recorded read of a case."""
+
+    read_id: int
+    case_id: UUID
+    user_id: str
+    role: str
+    what: str
+    read_at: datetime
+
+
+async def case_reads(pool: asyncpg.Pool, schema: str, case_id: UUID) -> list[CaseRead]:
+    """Every recorded read of one case, oldest first."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT id, case_id, user_id, role, what, read_at FROM {sql_table(schema, TABLE)} "  # noqa: S608 (identifiers via table())
+            "WHERE case_id = $1 ORDER BY id",
+            case_id,
+        )
+    return [
+        CaseRead(r["id"], r["case_id"], r["user_id"], r["role"], r["what"], r["read_at"])
+        for r in rows
+    ]
+
+
+@dataclass
+class ReadsWalk:
+    """What walking the access log's chain found."""
+
+    verified: int = 0
+    head_id: int = 0
+    head_hash: bytes = b""
+    #: (read id, case id, what is wrong) of the first read that does not fit.
+    broken: tuple[int, str, str] | None = None
+    hashes_at: dict[int, bytes] | None = None
+
+
+def _batches(conn: Connection[Any], schema: str) -> Iterator[list[tuple[Any, ...]]]:
+    statement = SQL(
+        "SELECT id, case_id, user_id, role, what, read_at, hash FROM {} WHERE id > %s "
+        "ORDER BY id LIMIT %s"
+    ).format(Identifier(schema, TABLE))
+    after = 0
+    while True:
+        with conn.cursor(row_factory=tuple_row) as curs:
+            rows = curs.execute(statement, (after, BATCH)).fetchall()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+        if len(rows) < BATCH:
+            return
+
+
+def walk_reads(
+    conn: Connection[Any], schema: str, positions: frozenset[int] = frozenset()
+) -> ReadsWalk:
+    """Recompute the access log's chain and compare it with the stored hashes."""
+    result = ReadsWalk(head_hash=genesis(schema), hashes_at={})
+    assert result.hashes_at is not None
+    previous = result.head_hash
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        for batch in _batches(conn, schema):
+            for read_id, case_id, user_id, role, what, read_at, stored in batch:
+                expected = hashlib.sha256(
+                    previous + encode_read(read_id, case_id, user_id, role, what, read_at)
+                ).digest()
+                if bytes(stored) != expected:
+                    result.broken = (
+                        int(read_id),
+                        str(case_id),
+                        "does not match the chain: it was changed, or a read before it was "
+                        "deleted or inserted",
+                    )
+                    return result
+                previous = bytes(stored)
+                if read_id in positions:
+                    result.hashes_at[int(read_id)] = previous
+                result.verified += 1
+                result.head_id = int(read_id)
+                result.head_hash = previous
+    return result

@@ -1,0 +1,215 @@
+"""Replay for auditors: a case's full history, its state as of any moment, and what changed
+between two moments — all read from the school's event log with the library, never from a view.
+
+Who may: the history needs ``audit.read``; the events' data, the state and the differences are
+case content and also need ``case.read`` (the auditor has both; a role with only ``audit.read``
+would see who did what when, not what). The case is loaded *before* the permission check, as in
+:class:`~services.casework.handlers.CaseService`, so another school's case is "not found" for
+everyone, never "forbidden".
+
+"As of" a moment means: the last version whose event's timestamp is at or before the moment,
+loaded with the library's historical read (``repository.get(case_id, version=v)``). Before the
+case was reported there is no state (:class:`~services.shared.errors.NotYetReported`).
+Recording that someone read the case is the caller's job (the web layer and the CLI record every
+read in the school's access log).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+from uuid import UUID
+
+from services.casework.application import CaseworkApplication
+from services.casework.domain import Case
+from services.casework.handlers import authorize
+from services.casework.state import FieldChange, State, case_state, diff_states
+from services.shared.actor import Actor
+from services.shared.errors import CaseNotFound, InvalidInput, NotYetReported
+from tenants.roles import Permission, has_permission
+
+#: Attributes of every event that are its envelope, not its data.
+_ENVELOPE = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "originator_topic",
+        "timestamp",
+        "actor_id",
+        "actor_role",
+    }
+)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event of the case: which version it made, what, who (and in which role), when."""
+
+    version: int
+    event_type: str
+    actor_id: str
+    actor_role: str
+    at: datetime
+    #: The event's own fields; ``None`` when the reader may not read case content.
+    data: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class StateAt:
+    """The case as it was at ``as_of``: version ``version``, made by the event at ``changed_at``."""
+
+    case_id: UUID
+    as_of: datetime
+    version: int
+    changed_at: datetime
+    state: State
+
+
+@dataclass(frozen=True)
+class CaseDiff:
+    """What changed between ``start`` and ``end``: the fields, and the events in between."""
+
+    case_id: UUID
+    start: datetime
+    end: datetime
+    from_version: int | None  # None: the case did not exist yet at ``start``
+    to_version: int | None
+    changes: list[FieldChange]
+    events: list[HistoryEntry]
+
+
+def parse_moment(raw: str | None, name: str, default: datetime, local: tzinfo) -> datetime:
+    """An ISO 8601 date-time (or date: its start) typed by a person; without a time zone it is
+    taken in ``local`` (the school's clock). ``default`` when empty."""
+    if raw is None or not raw.strip():
+        return default
+    text = raw.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1))
+    except ValueError:
+        msg = f"{name} must be an ISO 8601 date-time, e.g. 2026-11-20T14:30:00+01:00"
+        raise InvalidInput(msg) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=local)
+
+
+def parse_until(raw: str | None, name: str, default: datetime, local: tzinfo) -> datetime:
+    """Like :func:`parse_moment`, for the end of a period ("as of", "to"): a date alone means the
+    end of that day, a time to the minute (what a ``datetime-local`` field sends) the end of
+    that minute — so "as of 14:16" includes what happened during 14:16."""
+    text = (raw or "").strip()
+    if len(text) == len("2026-11-20"):
+        day = parse_moment(text, name, default, local).date()
+        return datetime.combine(day, time.max, tzinfo=local)
+    moment = parse_moment(raw, name, default, local)
+    if len(text) == len("2026-11-20T14:16"):
+        return moment + timedelta(minutes=1, microseconds=-1)
+    return moment
+
+
+def _aware(moment: datetime, name: str) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        msg = f"{name} needs a time zone (e.g. 2026-11-20T14:30:00+01:00)"
+        raise InvalidInput(msg)
+    return moment
+
+
+class CaseReplay:
+    """The audit reads of one school's cases."""
+
+    def __init__(self, app: CaseworkApplication, school_id: UUID) -> None:
+        self.app = app
+        self.school_id = school_id
+
+    def _events(self, case_id: UUID) -> list[Case.Event]:
+        """Every event of a case of this school (``CaseNotFound`` otherwise)."""
+        events: list[Any] = list(self.app.events.get(case_id))
+        first = events[0] if events else None
+        if not isinstance(first, Case.CaseReported) or first.school_id != self.school_id:
+            raise CaseNotFound(f"case {case_id} not found")
+        return events
+
+    @staticmethod
+    def _entry(event: Case.Event, with_data: bool) -> HistoryEntry:
+        return HistoryEntry(
+            version=event.originator_version,
+            event_type=type(event).__name__,
+            actor_id=event.actor_id,
+            actor_role=event.actor_role,
+            at=event.timestamp,
+            data=(
+                {k: _jsonable(v) for k, v in vars(event).items() if k not in _ENVELOPE}
+                if with_data
+                else None
+            ),
+        )
+
+    def history(self, actor: Actor, case_id: UUID) -> list[HistoryEntry]:
+        """Every event, oldest first; the data only for readers of case content."""
+        events = self._events(case_id)
+        authorize(actor, Permission.AUDIT_READ)
+        with_data = has_permission(actor.role, Permission.CASE_READ)
+        return [self._entry(e, with_data) for e in events]
+
+    def _version_at(self, events: list[Case.Event], moment: datetime) -> Case.Event | None:
+        last = None
+        for event in events:
+            if event.timestamp > moment:
+                break
+            last = event
+        return last
+
+    def _state_at(self, case_id: UUID, event: Case.Event | None) -> State | None:
+        if event is None:
+            return None
+        case = self.app.get_case(case_id, self.school_id, version=event.originator_version)
+        return case_state(case)
+
+    def _authorize_content(self, actor: Actor) -> None:
+        authorize(actor, Permission.AUDIT_READ)
+        authorize(actor, Permission.CASE_READ)
+
+    def state_as_of(self, actor: Actor, case_id: UUID, as_of: datetime) -> StateAt:
+        """The case as it was at ``as_of`` (timezone-aware)."""
+        moment = _aware(as_of, "as_of")
+        events = self._events(case_id)
+        self._authorize_content(actor)
+        event = self._version_at(events, moment)
+        if event is None:
+            msg = f"case {case_id} was reported only at {events[0].timestamp.isoformat()}"
+            raise NotYetReported(msg)
+        state = self._state_at(case_id, event)
+        assert state is not None
+        return StateAt(case_id, moment, event.originator_version, event.timestamp, state)
+
+    def diff(self, actor: Actor, case_id: UUID, start: datetime, end: datetime) -> CaseDiff:
+        """The fields that differ between the states at ``start`` and ``end`` (``start`` may be
+        before the report: then everything is new), and the events in between."""
+        start, end = _aware(start, "from"), _aware(end, "to")
+        if end < start:
+            raise InvalidInput("'to' must not be before 'from'")
+        events = self._events(case_id)
+        self._authorize_content(actor)
+        before, after = self._version_at(events, start), self._version_at(events, end)
+        between = [e for e in events if start < e.timestamp <= end]
+        return CaseDiff(
+            case_id=case_id,
+            start=start,
+            end=end,
+            from_version=before.originator_version if before else None,
+            to_version=after.originator_version if after else None,
+            changes=diff_states(self._state_at(case_id, before), self._state_at(case_id, after)),
+            events=[self._entry(e, with_data=True) for e in between],
+        )

@@ -1,0 +1,180 @@
+"""The access log: every read of a case's content is recorded — who, in which role, when, how —
+in the school's own schema, chained, and shown to the auditor beside the case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import pytest
+from litestar.testing import TestClient
+
+from infra.audit import access_log
+from infra.audit.access_log import ReadKind, record_case_read, record_case_read_async
+from infra.audit.integrity import verify_school
+from infra.container import Container
+from infra.projections import catch_up_school
+from projections.db import create_read_pool
+from services.casework.commands import ReportCase
+from services.casework.handlers import CaseService
+from services.shared.actor import Actor
+from tenants.roles import Role
+from tests.integration.web import (
+    FakeIssuer,
+    Issuers,
+    World,
+    bearer,
+    configure_fake_login,
+    log_in,
+    make_world,
+    principal,
+    web_client,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Site:
+    client: TestClient  # type: ignore[type-arg]
+    container: Container
+    world: World
+    issuer: FakeIssuer
+    case_id: UUID
+
+    def reads(self, case_id: UUID | None = None) -> list[dict[str, Any]]:
+        schema = self.world.school_a.schema_name
+        with self.container.pool.connection() as conn:
+            rows = conn.execute(
+                f'SELECT user_id, role, what, read_at FROM "{schema}".case_reads '
+                "WHERE case_id = %s ORDER BY id",
+                (case_id or self.case_id,),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def api(self, path: str, role: Role) -> Any:
+        return self.client.get(path, headers=bearer(self.issuer, self.world.school_a, role))
+
+
+@pytest.fixture
+def site(container: Container) -> Iterator[Site]:
+    world = make_world(container, "reads")
+    issuer = FakeIssuer(f"https://idp.test/{world.school_a.slug}", "vangnet-api")
+    configure_fake_login(container, world.school_a, issuer)
+    service = CaseService(container.schools.get(world.school_a.id), world.school_a.id)
+    case_id = service.report(
+        Actor("test-reads-contact", Role.CONTACT_PERSON),
+        ReportCase(reporter_kind="parent", summary="Fictieve melding (inzage)"),
+    )
+    catch_up_school(container, world.school_a.id)
+    with web_client(container, http_transport=Issuers(issuer).transport) as client:
+        yield Site(client, container, world, issuer, case_id)
+
+
+def test_a_read_through_the_api_is_recorded(site: Site) -> None:
+    assert site.reads() == []
+    r = site.api(f"/api/cases/{site.case_id}", Role.COORDINATOR)
+    assert r.status_code == 200
+    (read,) = site.reads()
+    assert read["user_id"] == f"test-{site.world.school_a.slug}-coordinator"
+    assert (read["role"], read["what"]) == ("coordinator", "case_api")
+    assert read["read_at"].tzinfo is not None
+    # The list of cases shows no case content (only summaries of the view): not recorded.
+    assert site.api("/api/cases", Role.COORDINATOR).status_code == 200
+    assert len(site.reads()) == 1
+
+
+def test_reads_through_the_pages_are_recorded(site: Site) -> None:
+    who = principal(site.world.school_a, Role.CONTACT_PERSON, user_id="test-reads-contact")
+    log_in(site.client, who)
+    assert site.client.get(f"/zaken/{site.case_id}").status_code == 200
+    assert site.client.get(f"/zaken/{site.case_id}/add-note").status_code == 200
+    assert [(r["user_id"], r["role"], r["what"]) for r in site.reads()] == [
+        ("test-reads-contact", "contact_person", "case_page"),
+        ("test-reads-contact", "contact_person", "action_form"),
+    ]
+
+
+def test_refused_reads_record_nothing(site: Site) -> None:
+    # Not allowed to read case content at all (403), another school's person (404).
+    assert site.api(f"/api/cases/{site.case_id}", Role.SAFETY_COORDINATOR).status_code == 403
+    log_in(site.client, principal(site.world.school_b, Role.COORDINATOR))
+    assert site.client.get(f"/zaken/{site.case_id}").status_code == 404
+    assert site.reads() == []
+
+
+def test_the_auditor_sees_every_read_beside_the_case(site: Site) -> None:
+    site.api(f"/api/cases/{site.case_id}", Role.CONTACT_PERSON)
+    # An export (not built yet) records its read through record_case_read.
+    with site.container.pool.connection() as conn:
+        record_case_read(
+            conn,
+            site.world.school_a.schema_name,
+            site.case_id,
+            "test-exporter",
+            "coordinator",
+            ReadKind.EXPORT,
+        )
+    site.api(f"/api/cases/{site.case_id}/state", Role.AUDITOR)
+    site.api(f"/api/cases/{site.case_id}/diff", Role.AUDITOR)
+    history = site.api(f"/api/cases/{site.case_id}/history", Role.AUDITOR).json()
+    assert [(r["role"], r["what"]) for r in history["reads"]] == [
+        ("contact_person", "case_api"),
+        ("coordinator", "export"),
+        ("auditor", "state"),
+        ("auditor", "diff"),
+        ("auditor", "history"),
+    ]
+    # ... and on the auditor's page, in Dutch.
+    log_in(site.client, principal(site.world.school_a, Role.AUDITOR))
+    page = site.client.get(f"/zaken/{site.case_id}/geschiedenis").text
+    for shown in ("API: zaak", "export", "stand op een moment", "test-exporter"):
+        assert shown in page
+    # The access log's chain is intact.
+    report = verify_school(site.container.pool, site.world.school_a)
+    assert report.ok, report.lines()
+    assert report.reads == 6  # five above, and the page
+
+
+def test_concurrent_reads_keep_one_chain(site: Site) -> None:
+    schema = site.world.school_a.schema_name
+
+    async def many() -> None:
+        pool = await create_read_pool(str(site.container.pool.conninfo), max_size=8)
+        try:
+            await asyncio.gather(
+                *(
+                    record_case_read_async(
+                        pool, schema, site.case_id, f"user-{n}", "auditor", ReadKind.HISTORY
+                    )
+                    for n in range(40)
+                )
+            )
+        finally:
+            await pool.close()
+
+    asyncio.run(many())
+    report = verify_school(site.container.pool, site.world.school_a)
+    assert report.ok, report.lines()
+    assert report.reads == 40
+
+
+def test_a_read_that_cannot_be_recorded_shows_nothing(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    schema = site.world.school_a.schema_name
+    with site.container.pool.connection() as conn:
+        conn.execute(f'DROP TABLE "{schema}".{access_log.TABLE}')
+    caplog.set_level(logging.CRITICAL)
+    try:
+        r = site.api(f"/api/cases/{site.case_id}", Role.COORDINATOR)
+        assert r.status_code == 500
+        assert "Fictieve melding" not in r.text
+    finally:
+        with site.container.pool.connection() as conn:
+            access_log.create_access_log(conn, schema)

@@ -85,15 +85,6 @@ class StatCell:
     suppressed: bool
 
 
-@dataclass
-class _Group:
-    """Raw (unsuppressed) numbers of one school-month or one total-month."""
-
-    counts: dict[tuple[str, str | None], int]
-    #: measure -> (basis, value)
-    stats: dict[str, tuple[int, float | None]]
-
-
 def _month(day: date) -> date:
     return day.replace(day=1)
 
@@ -128,132 +119,179 @@ def _count_plan() -> list[tuple[tuple[str, str | None], str, list[Any]]]:
 COUNT_PLAN = _count_plan()
 
 
-def _reported_query(by_school_filter: bool) -> str:
-    """The cohort query by month reported (parameters: [school ids], first, last, plan values)."""
+#: The statistics measures of a group, in the order its cells come back.
+STAT_MEASURES = (MEDIAN_DAYS_TO_INTAKE, AFTERCARE_STOPPED_SHARE, MEDIAN_DAYS_TO_CLOSE)
+#: The count cells of a group, in the order they come back: the plan's, then closed cases.
+COUNT_KEYS: tuple[tuple[str, str | None], ...] = (
+    *(key for key, _, _ in COUNT_PLAN),
+    (CLOSED, None),
+)
+_PLAN_VALUES = [v for _, _, vs in COUNT_PLAN for v in vs]
+#: Larger than the default 4 MB, so that the platform-wide aggregation (50,000 cases of
+#: 1,000 schools over a year) hashes and sorts in memory; only for these read transactions.
+WORK_MEM = "64MB"
+
+
+def _count_expressions(first_placeholder: int) -> list[str]:
+    """``c0 .. cN``: the plan's count expressions, their values as numbered parameters from
+    ``$first_placeholder`` on."""
     expressions = []
-    n = 3 if by_school_filter else 2
+    n = first_placeholder - 1
     for i, (_, expression, values) in enumerate(COUNT_PLAN):
         placeholders = []
         for _ in values:
             n += 1
             placeholders.append(f"${n}")
         expressions.append(expression.format(*placeholders) + f" AS c{i}")
-    where = (
-        "school_id = ANY($1::uuid[]) AND month_reported BETWEEN $2 AND $3"
-        if by_school_filter
-        else "month_reported BETWEEN $1 AND $2"
+    return expressions
+
+
+def _where(column: str, by_school: bool) -> str:
+    return (
+        f"school_id = ANY($1::uuid[]) AND {column} BETWEEN $2 AND $3"
+        if by_school
+        else f"{column} BETWEEN $1 AND $2"
     )
+
+
+def _school_reported_query() -> str:
+    """Per (school, month reported): ``school_id, month, c0..cN, n_intake, median_intake,
+    n_aftercare, aftercare_stopped`` (parameters: [school ids], first, last, plan values)."""
     # Only constants and numbered placeholders are put together here; values are parameters.
     return (
-        "SELECT school_id, month_reported AS month, GROUPING(school_id) AS is_total, "  # noqa: S608
-        + ", ".join(expressions)
+        "SELECT school_id, month_reported AS month, "  # noqa: S608
+        + ", ".join(_count_expressions(4))
         + ", count(days_to_intake) AS n_intake,"
         " percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_intake) AS median_intake,"
         " count(aftercare_stopped) AS n_aftercare,"
         " count(*) FILTER (WHERE aftercare_stopped) AS aftercare_stopped"
         " FROM platform.stats_cases WHERE "
-        + where
-        + " GROUP BY GROUPING SETS ((school_id, month_reported), (month_reported))"
+        + _where("month_reported", True)
+        + " GROUP BY school_id, month_reported"
     )
 
 
-def _closed_query(by_school_filter: bool) -> str:
-    where = (
-        "school_id = ANY($1::uuid[]) AND month_closed BETWEEN $2 AND $3"
-        if by_school_filter
-        else "month_closed BETWEEN $1 AND $2"
-    )
+def _school_closed_query() -> str:
     return (
-        "SELECT school_id, month_closed AS month, GROUPING(school_id) AS is_total,"  # noqa: S608
-        " count(*) AS closed,"
+        "SELECT school_id, month_closed AS month, count(*) AS closed,"  # noqa: S608
         " percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_close) AS median_close"
         " FROM platform.stats_cases WHERE "
+        + _where("month_closed", True)
+        + " GROUP BY school_id, month_closed"
+    )
+
+
+def _total_reported_query(by_school: bool) -> str:
+    """Per month reported, totalled over the schools: ``month``, per count ``t<i>`` (the total)
+    and ``h<i>`` (the part of it in school cells of 1 .. threshold-1), then the pooled
+    ``n_intake, median_intake, n_aftercare, aftercare_stopped``. Parameters: ([school ids],)
+    first, last, the threshold, plan values."""
+    fixed = 3 if by_school else 2
+    threshold = f"${fixed + 1}"
+    counts = range(len(COUNT_PLAN))
+    sums = ", ".join(
+        f"sum(c{i})::bigint AS t{i}, "
+        f"coalesce(sum(c{i}) FILTER (WHERE c{i} < {threshold}), 0)::bigint AS h{i}"
+        for i in counts
+    )
+    where = _where("month_reported", by_school)
+    return (
+        "WITH per_school AS (SELECT month_reported AS month, "  # noqa: S608
+        + ", ".join(_count_expressions(fixed + 2))
+        + " FROM platform.stats_cases WHERE "
         + where
-        + " GROUP BY GROUPING SETS ((school_id, month_closed), (month_closed))"
+        + " GROUP BY school_id, month_reported),"
+        " counts AS (SELECT month, " + sums + " FROM per_school GROUP BY month),"
+        " pooled AS (SELECT month_reported AS month, count(days_to_intake) AS n_intake,"
+        " percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_intake) AS median_intake,"
+        " count(aftercare_stopped) AS n_aftercare,"
+        " count(*) FILTER (WHERE aftercare_stopped) AS aftercare_stopped"
+        " FROM platform.stats_cases WHERE " + where + " GROUP BY month_reported)"
+        " SELECT * FROM counts JOIN pooled USING (month)"
     )
 
 
-def _new_group() -> _Group:
-    counts: dict[tuple[str, str | None], int] = {key: 0 for key, _, _ in COUNT_PLAN}
-    counts[CLOSED, None] = 0
-    return _Group(
-        counts=counts,
-        stats={
-            MEDIAN_DAYS_TO_INTAKE: (0, None),
-            AFTERCARE_STOPPED_SHARE: (0, None),
-            MEDIAN_DAYS_TO_CLOSE: (0, None),
-        },
+def _total_closed_query(by_school: bool) -> str:
+    threshold = f"${4 if by_school else 3}"
+    where = _where("month_closed", by_school)
+    return (
+        "WITH per_school AS (SELECT month_closed AS month, count(*) AS closed"  # noqa: S608
+        " FROM platform.stats_cases WHERE " + where + " GROUP BY school_id, month_closed),"  # noqa: S608
+        " counts AS (SELECT month, sum(closed)::bigint AS closed,"
+        f" coalesce(sum(closed) FILTER (WHERE closed < {threshold}), 0)::bigint AS hidden"
+        " FROM per_school GROUP BY month),"
+        " pooled AS (SELECT month_closed AS month,"
+        " percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_close) AS median_close"
+        " FROM platform.stats_cases WHERE " + where + " GROUP BY month_closed)"
+        " SELECT * FROM counts JOIN pooled USING (month)"
     )
 
 
-async def _raw(
-    conn: asyncpg.Connection, school_ids: Sequence[UUID] | None, first: date, last: date
-) -> dict[tuple[UUID | None, date], _Group]:
-    """Raw numbers per (school, month) and per (None, month) for the total."""
+SCHOOL_REPORTED_SQL = _school_reported_query()
+SCHOOL_CLOSED_SQL = _school_closed_query()
+TOTAL_REPORTED_SQL = {by: _total_reported_query(by) for by in (True, False)}
+TOTAL_CLOSED_SQL = {by: _total_closed_query(by) for by in (True, False)}
+
+
+def _window(first: date, last: date) -> tuple[date, date]:
     first, last = _month(first), _month(last)
     if first > last:
         msg = f"first month {first} is after last month {last}"
         raise ValueError(msg)
-    filtered = school_ids is not None
-    fixed: list[Any] = [list(school_ids)] if school_ids is not None else []
-    fixed += [first, last]
-    sql = _reported_query(filtered)
-    values = [v for _, _, vs in COUNT_PLAN for v in vs]
-    groups: dict[tuple[UUID | None, date], _Group] = {}
-
-    def group(record: asyncpg.Record) -> _Group:
-        key = (None if record["is_total"] else record["school_id"], record["month"])
-        if key not in groups:
-            groups[key] = _new_group()
-        return groups[key]
-
-    for record in await conn.fetch(sql, *fixed, *values):
-        g = group(record)
-        for i, (key, _, _) in enumerate(COUNT_PLAN):
-            g.counts[key] = int(record[f"c{i}"])
-        g.stats[MEDIAN_DAYS_TO_INTAKE] = (int(record["n_intake"]), record["median_intake"])
-        n_aftercare = int(record["n_aftercare"])
-        share = int(record["aftercare_stopped"]) / n_aftercare if n_aftercare else None
-        g.stats[AFTERCARE_STOPPED_SHARE] = (n_aftercare, share)
-    for record in await conn.fetch(_closed_query(filtered), *fixed):
-        g = group(record)
-        g.counts[CLOSED, None] = int(record["closed"])
-        g.stats[MEDIAN_DAYS_TO_CLOSE] = (int(record["closed"]), record["median_close"])
-    return groups
+    return first, last
 
 
-def _count_cell(value: int, threshold: int) -> tuple[int | None, bool]:
-    if 0 < value < threshold:
-        return None, True
-    return value, False
+_new = object.__new__
 
 
-def _stat_cell(basis: int, value: float | None, threshold: int) -> tuple[float | None, bool]:
-    if basis == 0:
-        return None, False
-    if basis < threshold:
-        return None, True
-    return (float(value) if value is not None else None), False
-
-
-def _cells(
+def _make(
     school_id: UUID | None,
     month: date,
-    g: _Group,
+    measure: str,
+    category: str | None,
+    value: int | float | None,
+    suppressed: bool,
+) -> StatCell:
+    """``StatCell(...)`` without the frozen dataclass's per-field ``object.__setattr__`` (the
+    statistics build tens of thousands of cells per request; this halves their cost)."""
+    cell = _new(StatCell)
+    cell.__dict__.update(
+        school_id=school_id,
+        month=month,
+        measure=measure,
+        category=category,
+        value=value,
+        suppressed=suppressed,
+    )
+    return cell
+
+
+def _group_cells(
+    school_id: UUID | None,
+    month: date,
+    counts: Sequence[int],
+    hidden: Sequence[int] | None,
+    stats: Sequence[tuple[int, float | None]],
     threshold: int,
-    hidden: dict[tuple[str, str | None], int] | None = None,
 ) -> list[StatCell]:
-    """The suppressed cells of one group; ``hidden`` (totals only): the part of each total
-    count that is in suppressed school cells."""
+    """The suppressed cells of one group: ``counts`` in :data:`COUNT_KEYS` order, ``stats`` as
+    (basis, value) in :data:`STAT_MEASURES` order; ``hidden`` (totals only): the part of each
+    total count that is in suppressed school cells."""
     cells = []
-    for key, count in g.counts.items():
-        value, suppressed = _count_cell(count, threshold)
-        if not suppressed and hidden is not None and 0 < hidden.get(key, 0) < threshold:
-            value, suppressed = None, True
-        cells.append(StatCell(school_id, month, key[0], key[1], value, suppressed))
-    for measure, (basis, raw) in g.stats.items():
-        stat, suppressed = _stat_cell(basis, raw, threshold)
-        cells.append(StatCell(school_id, month, measure, None, stat, suppressed))
+    for i, (measure, category) in enumerate(COUNT_KEYS):
+        count = counts[i]
+        if 0 < count < threshold or (hidden is not None and 0 < hidden[i] < threshold):
+            cells.append(_make(school_id, month, measure, category, None, True))
+        else:
+            cells.append(_make(school_id, month, measure, category, count, False))
+    for measure, (basis, raw) in zip(STAT_MEASURES, stats, strict=True):
+        if basis == 0:
+            cells.append(_make(school_id, month, measure, None, None, False))
+        elif basis < threshold:
+            cells.append(_make(school_id, month, measure, None, None, True))
+        else:
+            value = float(raw) if raw is not None else None
+            cells.append(_make(school_id, month, measure, None, value, False))
     return cells
 
 
@@ -263,28 +301,16 @@ def _check(threshold: int) -> None:
         raise ValueError(msg)
 
 
-def _per_school(groups: dict[tuple[UUID | None, date], _Group], threshold: int) -> list[StatCell]:
-    cells: list[StatCell] = []
-    for (school_id, month), g in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
-        if school_id is not None:
-            cells.extend(_cells(school_id, month, g, threshold))
-    return cells
+_PLAN_SIZE = len(COUNT_PLAN)
+_NO_REPORTED: tuple[Any, ...] = (0,) * _PLAN_SIZE + (0, None, 0, 0)
 
 
-def _totals(groups: dict[tuple[UUID | None, date], _Group], threshold: int) -> list[StatCell]:
-    hidden: dict[date, dict[tuple[str, str | None], int]] = {}
-    for (school_id, month), g in groups.items():
-        if school_id is None:
-            continue
-        per_month = hidden.setdefault(month, {})
-        for key, count in g.counts.items():
-            if 0 < count < threshold:
-                per_month[key] = per_month.get(key, 0) + count
-    cells: list[StatCell] = []
-    for (school_id, month), g in sorted(groups.items(), key=lambda kv: kv[0][1]):
-        if school_id is None:
-            cells.extend(_cells(None, month, g, threshold, hidden.get(month, {})))
-    return cells
+def _reported_stats(row: Sequence[Any]) -> tuple[list[int], list[tuple[int, float | None]]]:
+    """From ``c0..cN, n_intake, median_intake, n_aftercare, aftercare_stopped``."""
+    counts = list(row[:_PLAN_SIZE])
+    n_intake, median_intake, n_aftercare, stopped = row[_PLAN_SIZE:]
+    share = stopped / n_aftercare if n_aftercare else None
+    return counts, [(n_intake, median_intake), (n_aftercare, share)]
 
 
 async def monthly(
@@ -299,8 +325,55 @@ async def monthly(
     _check(threshold)
     if not school_ids:
         return []
-    groups = await _raw(conn, school_ids, first_month, last_month)
-    return _per_school(groups, threshold)
+    first, last = _window(first_month, last_month)
+    ids = list(school_ids)
+    reported = await conn.fetch(SCHOOL_REPORTED_SQL, ids, first, last, *_PLAN_VALUES)
+    closed = await conn.fetch(SCHOOL_CLOSED_SQL, ids, first, last)
+    rows: dict[tuple[UUID, date], tuple[Any, ...]] = {(r[0], r[1]): tuple(r)[2:] for r in reported}
+    closes: dict[tuple[UUID, date], tuple[int, float | None]] = {
+        (r[0], r[1]): (r[2], r[3]) for r in closed
+    }
+    cells: list[StatCell] = []
+    for school_id, month in sorted(rows.keys() | closes.keys(), key=lambda k: (str(k[0]), k[1])):
+        counts, stats = _reported_stats(rows.get((school_id, month), _NO_REPORTED))
+        n_closed, median_close = closes.get((school_id, month), (0, None))
+        counts.append(n_closed)
+        stats.append((n_closed, median_close))
+        cells.extend(_group_cells(school_id, month, counts, None, stats, threshold))
+    return cells
+
+
+async def _totals(
+    conn: asyncpg.Connection,
+    school_ids: Sequence[UUID] | None,
+    first_month: date,
+    last_month: date,
+    threshold: int,
+) -> list[StatCell]:
+    first, last = _window(first_month, last_month)
+    by_school = school_ids is not None
+    fixed: list[Any] = [list(school_ids)] if school_ids is not None else []
+    fixed += [first, last, threshold]
+    async with conn.transaction(readonly=True):
+        await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        reported = await conn.fetch(TOTAL_REPORTED_SQL[by_school], *fixed, *_PLAN_VALUES)
+        closed = await conn.fetch(TOTAL_CLOSED_SQL[by_school], *fixed)
+    no_reported = ((0,) * (2 * _PLAN_SIZE), (0, None, 0, 0))
+    rows = {
+        r[0]: (tuple(r)[1 : 1 + 2 * _PLAN_SIZE], tuple(r)[1 + 2 * _PLAN_SIZE :]) for r in reported
+    }
+    closes = {r[0]: tuple(r)[1:] for r in closed}
+    cells: list[StatCell] = []
+    for month in sorted(rows.keys() | closes.keys()):
+        pairs, pooled = rows.get(month, no_reported)
+        counts, stats = _reported_stats((*pairs[0::2], *pooled))
+        hidden = list(pairs[1::2])
+        n_closed, hidden_closed, median_close = closes.get(month, (0, 0, None))
+        counts.append(n_closed)
+        hidden.append(hidden_closed)
+        stats.append((n_closed, median_close))
+        cells.extend(_group_cells(None, month, counts, hidden, stats, threshold))
+    return cells
 
 
 async def board_totals(
@@ -315,8 +388,7 @@ async def board_totals(
     _check(threshold)
     if not school_ids:
         return []
-    groups = await _raw(conn, school_ids, first_month, last_month)
-    return _totals(groups, threshold)
+    return await _totals(conn, school_ids, first_month, last_month, threshold)
 
 
 async def all_schools(
@@ -328,8 +400,7 @@ async def all_schools(
 ) -> list[StatCell]:
     """Cells per month totalled over every school on the platform (for operators)."""
     _check(threshold)
-    groups = await _raw(conn, None, first_month, last_month)
-    return _totals(groups, threshold)
+    return await _totals(conn, None, first_month, last_month, threshold)
 
 
 def cell(

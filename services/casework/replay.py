@@ -8,7 +8,8 @@ would see who did what when, not what). The case is loaded *before* the permissi
 everyone, never "forbidden".
 
 "As of" a moment means: the last version whose event's timestamp is at or before the moment,
-loaded with the library's historical read (``repository.get(case_id, version=v)``). Before the
+built from the case's events up to that version (read and decoded once; the same fold as the
+library's historical read ``repository.get(case_id, version=v)``). Before the
 case was reported there is no state (:class:`~services.shared.errors.NotYetReported`).
 Recording that someone read the case is the caller's job (the web layer and the CLI record every
 read in the school's access log).
@@ -171,10 +172,19 @@ class CaseReplay:
             last = event
         return last
 
-    def _state_at(self, case_id: UUID, event: Case.Event | None) -> State | None:
+    @staticmethod
+    def _state_at(events: list[Case.Event], event: Case.Event | None) -> State | None:
+        """The state made by ``event``: the events up to it (already read and decoded, oldest
+        first) applied to a fresh aggregate — what ``repository.get(version=v)`` does, without
+        reading and decoding the log a second time."""
         if event is None:
             return None
-        case = self.app.get_case(case_id, self.school_id, version=event.originator_version)
+        case: Any = None
+        for each in events:
+            case = each.mutate(case)
+            if each is event:
+                break
+        assert isinstance(case, Case)
         return case_state(case)
 
     def _authorize_content(self, actor: Actor) -> None:
@@ -190,7 +200,7 @@ class CaseReplay:
         if event is None:
             msg = f"case {case_id} was reported only at {events[0].timestamp.isoformat()}"
             raise NotYetReported(msg)
-        state = self._state_at(case_id, event)
+        state = self._state_at(events, event)
         assert state is not None
         return StateAt(case_id, moment, event.originator_version, event.timestamp, state)
 
@@ -210,6 +220,6 @@ class CaseReplay:
             end=end,
             from_version=before.originator_version if before else None,
             to_version=after.originator_version if after else None,
-            changes=diff_states(self._state_at(case_id, before), self._state_at(case_id, after)),
+            changes=diff_states(self._state_at(events, before), self._state_at(events, after)),
             events=[self._entry(e, with_data=True) for e in between],
         )

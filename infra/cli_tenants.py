@@ -75,6 +75,15 @@ def add_tenant_config_commands(tenant_subparsers: Subparsers) -> None:
             help=f"e-mail address(es) of {who}",
         )
     contacts.set_defaults(handler=cmd_set_contacts)
+
+    retention = tenant_subparsers.add_parser(
+        "set-retention",
+        help="how many days after closing a case its pupils' identifying data is kept "
+        "(default 730)",
+    )
+    retention.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
+    retention.add_argument("--days", required=True, type=int, metavar="N", help="days, at least 1")
+    retention.set_defaults(handler=cmd_set_retention)
     add_login_commands(tenant_subparsers)
 
 
@@ -197,6 +206,14 @@ def cmd_set_contacts(args: argparse.Namespace) -> int:
             f"{len(contacts.management_emails)} management, "
             f"{len(contacts.board_emails)} board"
         )
+    return 0
+
+
+def cmd_set_retention(args: argparse.Namespace) -> int:
+    with _open() as container:
+        school = container.registry.school_by_slug(args.school)
+        school = container.registry.configure_retention(school.id, args.days)
+        print(f"retention set for {school.slug}: {school.retention_days} days after closing")
     return 0
 
 

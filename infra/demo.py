@@ -250,6 +250,11 @@ def _referred(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
         who.contact_person,
         c.CloseCase(case_id=case_id, reason="referred", explanation="Doorverwezen naar zorgteam."),
     )
+    # The parents asked for their child's data to be erased (the pupil fields read "[gewist]").
+    s.handle(
+        who.contact_person,
+        c.RequestErasure(case_id=case_id, reason="Verzoek van ouders (AVG art. 17)."),
+    )
 
 
 def _complaint_to_board(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:

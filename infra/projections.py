@@ -11,7 +11,12 @@ import weakref
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.utils import get_topic
+
 from infra.container import Container
+from infra.privacy.keys import using_connection
 from projections.board_stats.projection import BoardStatsView
 from projections.case_view.projection import CaseView
 from projections.engine import (
@@ -27,6 +32,7 @@ from projections.engine import (
 from projections.escalation.projection import EscalationView
 from projections.lessons.projection import LessonsView
 from projections.notifications.projection import NotificationsView
+from services.casework.domain import Case
 
 #: Every view, in the order they are applied within a batch.
 ALL_VIEWS: tuple[View, ...] = (
@@ -71,12 +77,37 @@ def ensure_school_views(container: Container, school_id: UUID) -> Target:
     return target
 
 
+class _ErasureWatch(Mapper[UUID]):
+    """The application's mapper, noting whether an ``ErasureRequested`` event went by."""
+
+    def __init__(self, inner: Mapper[UUID]) -> None:  # a pure delegate: no base state
+        self.inner = inner
+        self.seen = False
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        if stored_event.topic == _ERASURE_TOPIC:
+            self.seen = True
+        return self.inner.to_domain_event(stored_event)
+
+
+_ERASURE_TOPIC = get_topic(Case.ErasureRequested)
+
+
 def catch_up_school(container: Container, school_id: UUID) -> int:
-    """Bring every view of one school up to date; returns how many events were applied."""
+    """Bring every view of one school up to date; returns how many events were applied.
+
+    When a pupil's data was erased meanwhile (an ``ErasureRequested`` event among those
+    applied), the views still hold what they showed before: they are rebuilt from the events,
+    which now read the erased fields as erased (issue #5).
+    """
     target = ensure_school_views(container, school_id)
     app = container.schools.get(school_id)
-    with container.pool.connection() as conn:
-        return catch_up(conn, target, app.mapper, ALL_VIEWS)
+    watch = _ErasureWatch(app.mapper)
+    with container.pool.connection() as conn, using_connection(conn):
+        applied = catch_up(conn, target, watch, ALL_VIEWS)
+    if watch.seen:
+        rebuild_school(container, school_id)
+    return applied
 
 
 def lag(container: Container, school_id: UUID) -> int:
@@ -95,7 +126,7 @@ def rebuild_school(
 ) -> int:
     target = ensure_school_views(container, school_id)
     app = container.schools.get(school_id)
-    with container.pool.connection() as conn:
+    with container.pool.connection() as conn, using_connection(conn):
         return rebuild(conn, target, app.mapper, views, progress=progress)
 
 
@@ -104,6 +135,6 @@ def verify_school(
 ) -> list[str]:
     target = ensure_school_views(container, school_id)
     app = container.schools.get(school_id)
-    with container.pool.connection() as conn:
+    with container.pool.connection() as conn, using_connection(conn):
         catch_up(conn, target, app.mapper, views)
         return verify(conn, target, app.mapper, views)

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from infra.crypto import b64, unwrap_key
 from infra.postgres.store import application_env
+from infra.privacy.keys import PostgresPupilKeys
 from services.casework.application import CaseworkApplication
 from tenants.registry import Registry, School
 
@@ -36,8 +37,13 @@ def casework_env(
 def build_casework_app(
     school: School, master_key: bytes, *, create_table: bool = False
 ) -> CaseworkApplication:
-    """A new (uncached) casework application for ``school``."""
-    return CaseworkApplication(env=casework_env(school, master_key, create_table=create_table))
+    """A new (uncached) casework application for ``school``, sealing pupil fields with
+    per-pupil keys kept in the school's schema (:mod:`infra.privacy.keys`)."""
+    data_key = unwrap_key(master_key, school.wrapped_data_key, school.id.bytes)
+    return CaseworkApplication(
+        env=casework_env(school, master_key, create_table=create_table),
+        pupil_keys=PostgresPupilKeys(school.schema_name, school.id, data_key),
+    )
 
 
 class SchoolApplications:

@@ -25,6 +25,7 @@ from infra.audit.tables import ensure_platform_audit, ensure_school_audit
 from infra.crypto import b64, derive_key, generate_data_key, wrap_key
 from infra.postgres.pool import shared_pool
 from infra.postgres.store import application_env
+from infra.privacy.keys import create_pupil_keys
 from services.casework.application import CaseworkApplication
 from services.shared.actor import SYSTEM, Actor, acting_as, current_actor
 from services.shared.errors import PermissionDenied
@@ -131,6 +132,7 @@ def create_school(
         # school's schema; the access log of case reads is created beside them.
         with shared_pool().connection() as conn:
             create_access_log(conn, schema)
+            create_pupil_keys(conn, schema)
         CaseworkApplication(
             env=application_env(
                 CaseworkApplication.name,

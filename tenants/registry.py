@@ -80,6 +80,12 @@ class DuplicateSlug(InvalidInput):
     code = "duplicate_slug"
 
 
+#: Pupil data of a closed case is kept this long by default (two years after closing).
+DEFAULT_RETENTION_DAYS = 730
+#: An upper bound, so a typo cannot keep a child's data for a century.
+MAX_RETENTION_DAYS = 3650
+
+
 def slugify(name: str) -> str:
     """Derive a slug from a name: lowercase ASCII words joined by hyphens.
 
@@ -160,6 +166,11 @@ class School(TenancyAggregate):
     class LoginConfigured(TenancyAggregate.Event):
         login: dict[str, Any]
 
+    class RetentionConfigured(TenancyAggregate.Event):
+        """How many days after closing a case its pupils' identifying data is kept."""
+
+        days: int
+
     class Offboarded(TenancyAggregate.Event):
         """The school left the platform: its data was exported, its schema dropped and its data
         key destroyed. The event records which export was handed over, never a key."""
@@ -184,6 +195,7 @@ class School(TenancyAggregate):
         self.login_json: dict[str, Any] | None = None
         self.offboarded = False
         self.offboard_export_sha256: str | None = None
+        self.retention_days = DEFAULT_RETENTION_DAYS
 
     @property
     def protocol(self) -> ProtocolChecklist:
@@ -236,6 +248,19 @@ class School(TenancyAggregate):
     @records(LoginConfigured)
     def _configure_login(self, login: dict[str, Any]) -> None:
         self.login_json = login
+
+    def configure_retention(self, days: int) -> None:
+        """Keep closed cases' pupil data ``days`` days after closing (then it is erased)."""
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise InvalidInput("the retention period must be a whole number of days, at least 1")
+        if days > MAX_RETENTION_DAYS:
+            msg = f"the retention period may be at most {MAX_RETENTION_DAYS} days"
+            raise InvalidInput(msg)
+        self._configure_retention(days=days)
+
+    @records(RetentionConfigured)
+    def _configure_retention(self, days: int) -> None:
+        self.retention_days = days
 
     def offboard(self, *, export_sha256: str, events_exported: int) -> None:
         """Forget the data key (the current state keeps no key) and the login: nobody can log
@@ -382,6 +407,20 @@ class Registry(Application[UUID]):
         with acting_as(chosen):
             school = self.school(school_id)
             school.configure_login(config)
+            self._save_config(school)
+        return school
+
+    def configure_retention(
+        self, school_id: UUID, days: int, *, actor: Actor | None = None
+    ) -> School:
+        """Set how long closed cases keep pupil data (platform operator only)."""
+        chosen = actor or current_actor.get() or SYSTEM
+        if not has_permission(chosen.role, Permission.TENANTS_MANAGE):
+            msg = f"role '{chosen.role}' may not configure a school's retention period"
+            raise PermissionDenied(msg)
+        with acting_as(chosen):
+            school = self.school(school_id)
+            school.configure_retention(days)
             self._save_config(school)
         return school
 

@@ -456,6 +456,14 @@ class _Fold:
             )
         )
 
+    def on_ErasureRequested(self, e: Any) -> None:  # noqa: N802
+        self.closing.append(
+            Entry(
+                f"Leerlinggegevens gewist op {moment(e.timestamp)}",
+                _lines(("Reden", e.reason), ("Door", who(e))),
+            )
+        )
+
     def complaint_entries(self, case: Case) -> tuple[Entry, ...]:
         """The complaints section: explanations and complaints in recorded order, each complaint
         with its current level and status (from the case's state)."""

@@ -81,6 +81,7 @@ _CATALOGUE: tuple[tuple[str, type[CaseCommand], str], ...] = (
     ("share-lessons", cw.ShareLessons, "Leerpunten delen"),
     ("close", cw.CloseCase, "Zaak afsluiten"),
     ("reopen", cw.ReopenCase, "Zaak heropenen"),
+    ("request-erasure", cw.RequestErasure, "Leerlinggegevens wissen"),
     ("explain-complaint-procedure", cp.ExplainComplaintProcedure, "Klachtenregeling uitleggen"),
     ("file-complaint", cp.FileComplaint, "Klacht indienen"),
     ("assign-complaint-support", cp.AssignComplaintSupport, "Ondersteuning klager toewijzen"),

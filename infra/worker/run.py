@@ -15,6 +15,7 @@ from types import FrameType
 
 import dramatiq
 
+from infra.privacy.erasure import RETENTION_SWEEP_SECONDS, retention_sweep
 from infra.settings import Settings
 from infra.worker import runtime
 from infra.worker.actors import checkpoint_sweep, mail_sweep
@@ -45,6 +46,7 @@ def run_worker(
             Sweeper(runtime.get_container, sweep_seconds or settings.sweep_seconds),
             Sweeper(runtime.get_container, settings.mail_sweep_seconds, sweep=mail_sweep),
             Sweeper(runtime.get_container, settings.checkpoint_seconds, sweep=checkpoint_sweep),
+            Sweeper(runtime.get_container, RETENTION_SWEEP_SECONDS, sweep=retention_sweep),
         ]
         if sweep
         else []

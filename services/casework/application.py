@@ -6,13 +6,15 @@ method, save. Who may do what is decided in :mod:`services.casework.handlers`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Transcoding
 
 from services.casework.domain import Case
+from services.casework.sealing import PupilKeys, SealingMapper
 from services.shared.errors import CaseNotFound, ConcurrencyConflict
 
 
@@ -39,6 +41,25 @@ class CaseworkApplication(Application[UUID]):
     # snapshot would also keep pupil fields outside the per-pupil encryption of DESIGN.md §5.
     # Add snapshots back only with an explicit, tested state encoding.
 
+    def __init__(
+        self, env: Mapping[str, str] | None = None, *, pupil_keys: PupilKeys | None = None
+    ) -> None:
+        """``pupil_keys``: where per-pupil keys live. Without it pupil fields are stored as they
+        are (inside the school-key encryption only) and cannot be erased on their own."""
+        # Set before the base class builds the mapper (construct_mapper reads it).
+        self.pupil_keys = pupil_keys
+        super().__init__(env=env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        if self.pupil_keys is None:
+            return super().construct_mapper()
+        return SealingMapper(
+            transcoder=self.construct_transcoder(),
+            pupil_keys=self.pupil_keys,
+            compressor=self.factory.compressor(),
+            cipher=self.factory.cipher(),
+        )
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
@@ -55,8 +76,13 @@ class CaseworkApplication(Application[UUID]):
 
     def save_case(self, case: Case) -> None:
         """Save new events; a concurrent change of the same case is a conflict, never lost."""
+        erasing = any(isinstance(e, Case.ErasureRequested) for e in case.pending_events)
         try:
             self.save(case)
         except IntegrityError:
             msg = f"case {case.id} was changed by someone else at the same time: reload and retry"
             raise ConcurrencyConflict(msg) from None
+        if erasing and self.pupil_keys is not None:
+            # The request is recorded first, so a crash here leaves a recorded request whose
+            # keys are destroyed by the next retention run (it repeats unfinished erasures).
+            self.pupil_keys.destroy_case(case.id)

@@ -302,3 +302,14 @@ class ReopenCase(CaseCommand):
 
     def execute(self, case: Case) -> None:
         case.reopen(reason=self.reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestErasure(CaseCommand):
+    """Erase the pupils' identifying data of a case (right to erasure, AVG art. 17)."""
+
+    permission = Permission.CASE_MANAGE
+    reason: str
+
+    def execute(self, case: Case) -> None:
+        case.request_erasure(reason=self.reason)

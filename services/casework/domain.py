@@ -258,6 +258,13 @@ class Case(Aggregate):
     class CaseReopened(Event):
         reason: str
 
+    class ErasureRequested(Event):
+        """The pupils' identifying data of this case is to be erased (an erasure request, or the
+        school's retention period ran out). Storage destroys the participants' keys when it saves
+        this event (:mod:`services.casework.sealing`)."""
+
+        reason: str
+
     # --- creation ------------------------------------------------------------------------
 
     @classmethod
@@ -300,6 +307,7 @@ class Case(Aggregate):
         self.lessons_shared = False
         self.close_reason: str | None = None
         self.reopened = 0
+        self.pupil_data_erased = False
 
     # --- derived state used by the rules ------------------------------------------------
 
@@ -392,6 +400,7 @@ class Case(Aggregate):
         self, participant_id: UUID, pupil_ref: str, display_name: str, group: str, role: str
     ) -> None:
         self.participants[participant_id] = Participant(pupil_ref, display_name, group, role)
+        self.pupil_data_erased = False
 
     def hold_intake(self, *, held_on: date, summary: str) -> None:
         rules.case_must_be_open(self)
@@ -845,6 +854,17 @@ class Case(Aggregate):
         self.evaluated = False
         for follow_up in self.follow_ups.values():
             follow_up.superseded = follow_up.completed
+
+    # --- privacy ------------------------------------------------------------------------------
+
+    def request_erasure(self, *, reason: str) -> None:
+        """Erase the identifying data of this case's pupils (also allowed on a closed case, and
+        recorded even when the case has no participants yet: the request itself is a fact)."""
+        self._request_erasure(reason=rules.text(reason, "reason"))
+
+    @event(ErasureRequested)
+    def _request_erasure(self, reason: str) -> None:
+        self.pupil_data_erased = True
 
 
 #: The event catalogue: every event type a case can record. (The library also defines a generic

@@ -37,6 +37,7 @@ from services.casework.commands import (
     RecordAgreement,
     ReopenCase,
     ReportCase,
+    RequestErasure,
     ScheduleFollowUp,
     ShareLessons,
     WithdrawConsent,
@@ -1118,9 +1119,9 @@ def story(app: CaseworkApplication, service: CaseService) -> Story:
     s.versions["closed"] = s.do(CONTACT, CloseCase(case_id=c, reason="resolved"))
     # It starts again; the case is reopened, then referred to the care team.
     s.do(CONTACT, ReopenCase(case_id=c, reason="Fictief: opnieuw"))
-    s.versions["final"] = s.do(
-        CONTACT, CloseCase(case_id=c, reason="referred", explanation="Fictief: zorgteam")
-    )
+    s.do(CONTACT, CloseCase(case_id=c, reason="referred", explanation="Fictief: zorgteam"))
+    # The parents ask for the pupils' data to be erased (allowed on a closed case).
+    s.versions["final"] = s.do(CONTACT, RequestErasure(case_id=c, reason="Fictief verzoek"))
     return s
 
 

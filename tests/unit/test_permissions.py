@@ -34,6 +34,7 @@ from services.casework.commands import (
     RecordAgreement,
     ReopenCase,
     ReportCase,
+    RequestErasure,
     ScheduleFollowUp,
     ShareLessons,
     WithdrawConsent,
@@ -165,6 +166,7 @@ MAKE: dict[type[CaseCommand], Callable[[Prepared], CaseCommand]] = {
     ShareLessons: lambda p: ShareLessons(case_id=p.case_id, coordinator_id="user-apc"),
     CloseCase: lambda p: CloseCase(case_id=p.case_id, reason="referred", explanation="Fictief"),
     ReopenCase: lambda p: ReopenCase(case_id=p.case_id, reason="Fictief"),
+    RequestErasure: lambda p: RequestErasure(case_id=p.case_id, reason="Fictief"),
     ExplainComplaintProcedure: lambda p: ExplainComplaintProcedure(
         case_id=p.case_id, explained_to="Ouders"
     ),

@@ -52,6 +52,7 @@ EVENT_LABELS_NL: dict[str, str] = {
     "LessonsShared": "Leerpunten gedeeld met de anti-pestcoördinator",
     "CaseClosed": "Zaak afgesloten",
     "CaseReopened": "Zaak heropend",
+    "ErasureRequested": "Leerlinggegevens gewist",
 }
 
 
@@ -94,6 +95,7 @@ EVENT_ACTIONS: dict[str, str] = {
     "LessonsShared": "share-lessons",
     "CaseClosed": "close",
     "CaseReopened": "reopen",
+    "ErasureRequested": "request-erasure",
 }
 
 #: Vocabulary of a timeline field where its name alone does not say it.

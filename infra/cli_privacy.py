@@ -1,0 +1,54 @@
+"""``vangnet privacy``: erase the pupil data of cases whose retention period ran out.
+
+``vangnet privacy expire --school SLUG`` (or ``--all``) does what the worker's daily run does;
+``--today YYYY-MM-DD`` runs it as of another day (to see what a date would erase, or to catch up
+after the worker was down). Output names cases by id only, never a pupil.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, date, datetime
+from typing import Any
+
+from infra.container import Container
+from infra.privacy.erasure import ExpiryReport, expire_all, expire_school
+from infra.settings import Settings
+
+
+def add_privacy_commands(commands: Any) -> None:
+    privacy = commands.add_parser("privacy", help="retention and erasure of pupil data")
+    privacy_commands = privacy.add_subparsers(title="privacy commands", metavar="COMMAND")
+    expire = privacy_commands.add_parser(
+        "expire", help="erase pupil data of cases closed longer ago than the retention period"
+    )
+    which = expire.add_mutually_exclusive_group(required=True)
+    which.add_argument("--school", metavar="SLUG", help="one school")
+    which.add_argument("--all", action="store_true", help="every school")
+    expire.add_argument(
+        "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="as of this day"
+    )
+    expire.set_defaults(handler=cmd_expire)
+    privacy.set_defaults(handler=lambda _args: privacy.print_help() or 0)
+
+
+def cmd_expire(args: argparse.Namespace) -> int:
+    today: date = args.today or datetime.now(UTC).date()
+    with Container.open(Settings.from_env()) as container:
+        if args.all:
+            reports = expire_all(container, today=today)
+        else:
+            school = container.registry.school_by_slug(args.school)
+            reports = [expire_school(container, school.id, today=today)]
+    for report in reports:
+        _print(report)
+    return 0
+
+
+def _print(report: ExpiryReport) -> None:
+    print(
+        f"{report.school_slug}: closed before {report.cutoff.isoformat()}: "
+        f"{len(report.erased)} case(s) erased"
+    )
+    for case_id in report.erased:
+        print(f"  {case_id}")

@@ -1,0 +1,159 @@
+"""Per-pupil keys in ``<schema>.pupil_keys``, wrapped by the school's data key.
+
+A key row is created when a participant's event is stored and deleted when the pupil is erased.
+Deleting the row is the erasure: the sealed fields in the (unchanged, hash-chained) event rows can
+no longer be opened. PostgreSQL keeps a deleted row's bytes until ``VACUUM`` reclaims the page,
+so :meth:`PostgresPupilKeys.destroy_case` is followed by a ``VACUUM`` of the (small) key table by
+the erasure and retention runs.
+
+Reading keys while a projection holds a connection: catch-up and rebuild map events inside their
+own transaction; :func:`using_connection` lets key lookups run on that same connection (and
+caches keys for that one run) instead of borrowing a second connection from the bounded pool.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+from uuid import UUID, uuid4
+
+from psycopg import Connection
+from psycopg.sql import SQL, Identifier
+
+from infra.crypto import KeyUnwrapError, generate_data_key, unwrap_key, wrap_key
+from infra.postgres.pool import shared_pool
+
+TABLE = "pupil_keys"
+
+
+def create_pupil_keys_statement(schema: str) -> Any:
+    return SQL(
+        "CREATE TABLE IF NOT EXISTS {}.{} ("
+        " key_id uuid PRIMARY KEY,"
+        " case_id uuid NOT NULL,"
+        " participant_id uuid NOT NULL,"
+        " wrapped text NOT NULL,"
+        " created_at timestamptz NOT NULL DEFAULT now())"
+    ).format(Identifier(schema), Identifier(TABLE))
+
+
+def create_pupil_keys(conn: Connection[Any], schema: str) -> None:
+    conn.execute(create_pupil_keys_statement(schema))
+    conn.execute(
+        SQL("CREATE INDEX IF NOT EXISTS {} ON {}.{} (case_id)").format(
+            Identifier(f"{TABLE}_case_idx"), Identifier(schema), Identifier(TABLE)
+        )
+    )
+
+
+class _Scope:
+    def __init__(self, conn: Connection[Any]) -> None:
+        self.conn = conn
+        self.cache: dict[tuple[str, UUID], bytes | None] = {}
+
+
+_scope: ContextVar[_Scope | None] = ContextVar("pupil_keys_scope", default=None)
+
+#: Schemas whose key table exists, per pool: schools provisioned before keys existed get it on
+#: first use (a test session may open several databases, hence per pool).
+_ensured: weakref.WeakKeyDictionary[object, set[str]] = weakref.WeakKeyDictionary()
+_ensured_lock = threading.Lock()
+
+
+@contextmanager
+def using_connection(conn: Connection[Any]) -> Iterator[None]:
+    """Key lookups inside this block run on ``conn`` and are cached for the block."""
+    token = _scope.set(_Scope(conn))
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+class PostgresPupilKeys:
+    """:class:`services.casework.sealing.PupilKeys` of one school, on the shared pool."""
+
+    def __init__(self, schema: str, school_id: UUID, data_key: bytes) -> None:
+        self.schema = schema
+        self.school_id = school_id
+        self._data_key = data_key
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection[Any]]:
+        scope = _scope.get()
+        if scope is not None:
+            self._ensure(scope.conn)
+            yield scope.conn
+            return
+        with shared_pool().connection() as conn:
+            self._ensure(conn)
+            yield conn
+
+    def _ensure(self, conn: Connection[Any]) -> None:
+        with _ensured_lock:
+            ready = _ensured.setdefault(shared_pool(), set())
+        if self.schema in ready:
+            return
+        create_pupil_keys(conn, self.schema)
+        with _ensured_lock:
+            ready.add(self.schema)
+
+    def _context(self, key_id: UUID) -> bytes:
+        # Bound to school and key id: a wrapped key copied to another row or school won't open.
+        return self.school_id.bytes + key_id.bytes
+
+    def new_key(self, case_id: UUID, participant_id: UUID) -> tuple[UUID, bytes]:
+        key_id, key = uuid4(), generate_data_key()
+        wrapped = wrap_key(self._data_key, key, self._context(key_id))
+        with self._connection() as conn:
+            conn.execute(
+                SQL(
+                    "INSERT INTO {}.{} (key_id, case_id, participant_id, wrapped)"
+                    " VALUES (%s, %s, %s, %s)"
+                ).format(Identifier(self.schema), Identifier(TABLE)),
+                (key_id, case_id, participant_id, wrapped),
+            )
+        return key_id, key
+
+    def key(self, key_id: UUID) -> bytes | None:
+        scope = _scope.get()
+        cache_key = (self.schema, key_id)
+        if scope is not None and cache_key in scope.cache:
+            return scope.cache[cache_key]
+        with self._connection() as conn:
+            row = conn.execute(
+                SQL("SELECT wrapped FROM {}.{} WHERE key_id = %s").format(
+                    Identifier(self.schema), Identifier(TABLE)
+                ),
+                (key_id,),
+            ).fetchone()
+        key: bytes | None = None
+        if row is not None:
+            wrapped = row[0] if isinstance(row, tuple) else row["wrapped"]
+            try:
+                key = unwrap_key(self._data_key, wrapped, self._context(key_id))
+            except KeyUnwrapError:
+                key = None
+        if scope is not None:
+            scope.cache[cache_key] = key
+        return key
+
+    def destroy_case(self, case_id: UUID) -> int:
+        with self._connection() as conn:
+            cur = conn.execute(
+                SQL("DELETE FROM {}.{} WHERE case_id = %s").format(
+                    Identifier(self.schema), Identifier(TABLE)
+                ),
+                (case_id,),
+            )
+            return cur.rowcount
+
+
+def vacuum_keys(schema: str) -> None:
+    """Reclaim deleted key rows now (VACUUM runs outside a transaction: autocommit pool)."""
+    with shared_pool().connection() as conn:
+        conn.execute(SQL("VACUUM {}.{}").format(Identifier(schema), Identifier(TABLE)))

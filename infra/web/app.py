@@ -7,6 +7,7 @@ table, the in-process worker in embedded mode) and closes it at shutdown. Tests 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,7 +40,11 @@ from infra.web.health import HEALTH_ROUTES
 from infra.web.logs import RequestLogMiddleware
 from infra.web.problems import EXCEPTION_HANDLERS
 from infra.web.security import SecurityHeadersMiddleware
-from infra.web.sessions import PostgresSessionStore, ensure_session_table
+from infra.web.sessions import (
+    PostgresSessionStore,
+    ensure_session_table,
+    purge_expired_sessions,
+)
 from projections.db import create_read_pool
 
 log = logging.getLogger(__name__)
@@ -85,6 +90,7 @@ def create_app(
         owned = container is None
         opened: Container = container if container is not None else await _open_container(settings)
         worker = None
+        purger: asyncio.Task[None] | None = None
         read_pool = await create_read_pool(_conninfo(opened), max_size=settings.pool_size)
         try:
             await ensure_session_table(read_pool)
@@ -99,8 +105,11 @@ def create_app(
                 from infra.worker.broker import setup_broker_from_settings
 
                 setup_broker_from_settings(settings)
+            purger = asyncio.create_task(purge_expired_sessions(session_store))
             yield
         finally:
+            if purger is not None:
+                purger.cancel()
             if worker is not None:
                 await anyio.to_thread.run_sync(worker.stop)
             for name in ("oidc", "tokens"):

@@ -13,6 +13,8 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+import anyio.to_thread
+
 from infra.audit.access_log import CaseRead, ReadKind, case_reads, record_case_read_async
 from infra.web.context import Services, today
 from infra.web.principal import Principal
@@ -197,8 +199,6 @@ async def board_statistics(
     """Per school and month, and totals per month, over the principal's board."""
     if not principal.may(Permission.STATS_BOARD) or principal.board_id is None:
         raise PermissionDenied(f"role '{principal.role}' may not read board statistics")
-    import anyio.to_thread
-
     schools = await anyio.to_thread.run_sync(services.registry.list_schools, principal.board_id)
     ids = [s.id for s in schools]
     first, last = month_range(months)

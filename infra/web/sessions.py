@@ -7,6 +7,8 @@ and the in-flight login's state/nonce/PKCE verifier; never case content.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -101,8 +103,23 @@ class PostgresSessionStore(Store):
         return max(0, int((value - datetime.now(UTC)).total_seconds()))
 
     async def delete_expired(self) -> int:
-        """Remove expired sessions (run by the sweep); returns how many."""
+        """Remove expired sessions; returns how many."""
         result = await self.pool.execute(
             "DELETE FROM platform.web_sessions WHERE expires_at <= now()"
         )
         return int(result.split()[-1])
+
+
+async def purge_expired_sessions(store: PostgresSessionStore, interval: float = 3600.0) -> None:
+    """Until cancelled: delete expired sessions every ``interval`` seconds (every web process
+    does it; the delete is idempotent and uses the ``expires_at`` index)."""
+    log = logging.getLogger(__name__)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            removed = await store.delete_expired()
+        except (OSError, asyncpg.PostgresError) as e:
+            log.warning("purging expired sessions failed: %s", type(e).__name__)
+        else:
+            if removed:
+                log.info("purged %d expired sessions", removed)

@@ -29,7 +29,9 @@ from tests.integration.web import (
     World,
     bearer,
     configure_fake_login,
+    log_in,
     make_world,
+    principal,
     school_group,
     web_client,
 )
@@ -216,6 +218,10 @@ def test_bad_tokens_are_401(api: Api, kind: str) -> None:
 
 def test_no_token_is_401_and_session_cookies_do_not_open_the_api(api: Api) -> None:
     assert api.client.get("/api/cases").status_code == 401
+    # A logged-in browser session opens the pages, never the API (which has no CSRF check).
+    log_in(api.client, principal(api.world.school_a, Role.CONTACT_PERSON))
+    assert api.client.get("/zaken").status_code == 200
+    assert api.client.get("/api/cases").status_code == 401
 
 
 def test_a_token_of_school_a_does_not_open_school_b(api: Api) -> None:
@@ -261,4 +267,8 @@ def test_health_and_metrics(api: Api) -> None:
     metrics = api.client.get("/metrics").text
     assert "vangnet_requests_total" in metrics
     # Route templates, never concrete ids.
-    assert "/api/cases/{case_id" not in metrics or "case_id" in metrics
+    case_id = report(api)
+    api.client.get(f"/api/cases/{case_id}", headers=api.as_(Role.CONTACT_PERSON))
+    metrics = api.client.get("/metrics").text
+    assert 'path="/api/cases/{case_id}"' in metrics
+    assert case_id not in metrics

@@ -55,6 +55,7 @@ from services.casework.vocabulary import (
     ReporterKind,
     StepKind,
 )
+from services.shared.text import MAX_TEXT, TextProblem, text_problem
 from tenants.roles import Role, may_complain_at_level
 
 #: Dutch labels the vocabulary module does not carry (yet): candidates for
@@ -510,8 +511,16 @@ CHOOSE_NL = "Maak een keuze."
 CHOOSE_ONE_OR_MORE_NL = "Kies ten minste één mogelijkheid."
 INVALID_CHOICE_NL = "Deze keuze is niet (meer) mogelijk. Maak een andere keuze."
 INVALID_DATE_NL = "Vul een geldige datum in, bijvoorbeeld 21-11-2026."
-MAX_TEXT = 10_000
-TOO_LONG_NL = f"De tekst is te lang (maximaal {MAX_TEXT} tekens)."
+#: Dutch sentence per problem of :func:`services.shared.text.text_problem`.
+TEXT_PROBLEMS_NL: dict[TextProblem, str] = {
+    TextProblem.NOT_TEXT: "Vul hier tekst in.",
+    TextProblem.REQUIRED: REQUIRED_NL,
+    TextProblem.TOO_LONG: f"De tekst is te lang (maximaal {MAX_TEXT} tekens).",
+    TextProblem.UNSAFE_CHARACTERS: (
+        "De tekst bevat een teken dat niet is toegestaan (een stuurteken). "
+        "Gebruik gewone letters, cijfers, leestekens en regels."
+    ),
+}
 
 
 def parse_date(raw: str) -> date | None:
@@ -555,9 +564,13 @@ def _parse_checkboxes(spec: FieldSpec, form: Mapping[str, Sequence[Any]]) -> tup
 
 def _parse_lines(spec: FieldSpec, form: Mapping[str, Sequence[Any]]) -> tuple[Any, Any, str]:
     raw = _first(form, spec.name)
-    lines = [line.strip() for line in raw.splitlines() if line.strip()]
-    if any(len(line) > MAX_TEXT for line in lines):
-        return raw, _MISSING, TOO_LONG_NL
+    lines = []
+    for line in raw.splitlines():
+        cleaned, problem = text_problem(line, required=False)
+        if problem is not None:
+            return raw, _MISSING, TEXT_PROBLEMS_NL[problem]
+        if cleaned:
+            lines.append(cleaned)
     return raw, lines, ""
 
 
@@ -597,11 +610,11 @@ def _parse_text(
     spec: FieldSpec, form: Mapping[str, Sequence[Any]], optional: bool
 ) -> tuple[Any, Any, str]:
     raw = _first(form, spec.name)
-    text = raw.strip()
-    if not text:
+    text, problem = text_problem(raw)
+    if problem is TextProblem.REQUIRED:
         return _empty(spec, raw, optional, REQUIRED_NL)
-    if len(text) > MAX_TEXT:
-        return raw, _MISSING, TOO_LONG_NL
+    if problem is not None:
+        return raw, _MISSING, TEXT_PROBLEMS_NL[problem]
     return raw, text, ""
 
 

@@ -113,7 +113,10 @@ def error_page(status: int, code: str, detail: str = "") -> Response[Any]:
 def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     status = status_for(exc)
     if is_api(request):
-        return problem(status, exc.code, exc.code.replace("_", " "), str(exc))
+        extra: dict[str, Any] = {}
+        if isinstance(exc, InvalidInput) and exc.field is not None:
+            extra["errors"] = [{"field": exc.field, "reason": exc.reason, "message": str(exc)}]
+        return problem(status, exc.code, exc.code.replace("_", " "), str(exc), **extra)
     return error_page(status, exc.code)
 
 

@@ -276,7 +276,7 @@ class Case(Aggregate):
             school_id=school_id,
             reporter_kind=choice(ReporterKind, reporter_kind, "reporter_kind").value,
             summary=rules.text(summary, "summary"),
-            owner_id=owner_id or None,
+            owner_id=rules.text(owner_id or "", "owner_id", required=False) or None,
         )
 
     @event(CaseReported)
@@ -522,7 +522,7 @@ class Case(Aggregate):
             kind=step_kind.value,
             description=rules.text(description, "description"),
             due_on=due_on,
-            assignee_id=assignee_id or None,
+            assignee_id=rules.text(assignee_id or "", "assignee_id", required=False) or None,
         )
 
     @event(StepPlanned)

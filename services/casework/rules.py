@@ -15,14 +15,12 @@ from services.shared.errors import (
     CloseNotAllowed,
     ComplaintLevelError,
     ConsentMissing,
-    InvalidInput,
     OffenceNotFlagged,
 )
+from services.shared.text import clean_text
 
 if TYPE_CHECKING:
     from services.casework.domain import Case
-
-MAX_TEXT = 10_000
 
 
 def case_must_be_open(case: Case) -> None:
@@ -103,15 +101,6 @@ def case_may_close(case: Case, reason: CloseReason, explanation: str) -> None:
 
 
 def text(value: str, field: str, *, required: bool = True) -> str:
-    """A free-text field: stripped, bounded, and present when required."""
-    if not isinstance(value, str):
-        msg = f"{field} must be text"
-        raise InvalidInput(msg)
-    value = value.strip()
-    if required and not value:
-        msg = f"{field} is required"
-        raise InvalidInput(msg)
-    if len(value) > MAX_TEXT:
-        msg = f"{field} is longer than {MAX_TEXT} characters"
-        raise InvalidInput(msg)
-    return value
+    """A free-text field: cleaned, bounded, and present when required
+    (:func:`services.shared.text.clean_text`: the one rule for typed text)."""
+    return clean_text(value, field, required=required)

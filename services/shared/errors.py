@@ -19,7 +19,16 @@ class DomainError(Exception):
 
 
 class InvalidInput(DomainError):
+    """Input that is not acceptable. ``field`` names the input field when one is to blame
+    (the API's problem details and the forms show it there); ``reason`` is a stable word for
+    what is wrong with it (e.g. ``required``, ``too_long``, ``unsafe_characters``)."""
+
     code = "invalid_input"
+
+    def __init__(self, message: str, *, field: str | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.field = field
+        self.reason = reason
 
 
 class NotFound(DomainError):

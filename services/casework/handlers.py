@@ -3,22 +3,102 @@
 The school is resolved once at the edge and passed in; what is loaded is checked to belong to it
 (Sentry's ``OrganizationEndpoint``; Zulip's ``get_stream_by_id_in_realm``). Authorization asks
 the permission table in :mod:`tenants.roles`; nothing here decides roles by itself.
+
+A command made against a version the client saw (``expected_version``) is refused when the case
+moved on (:class:`~services.shared.errors.StaleVersion`, 409): the person decided on what they
+saw. A command without one (a note, an API call that does not care) does not depend on what the
+client saw, so when someone else saved the same case at the same moment the whole
+load-authorize-execute-save is repeated on the new state, a bounded number of times with a short
+jittered pause; permission and rules are checked again each time.
+
+Within one process, commands on the same case take turns (:class:`CaseLocks`): their saves are
+serialised by the event store's table lock anyway, so letting them race only wastes loads and
+turns into retries. Collisions then come only from other processes, and the retry handles those.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import random
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from uuid import UUID
 
 from services.casework.application import CaseworkApplication
 from services.casework.commands import CaseCommand, ReportCase
 from services.casework.domain import Case
 from services.shared.actor import Actor, acting_as
-from services.shared.errors import PermissionDenied, StaleVersion
+from services.shared.errors import ConcurrencyConflict, PermissionDenied, StaleVersion
 from tenants.roles import ENGAGED_PERMISSIONS, Permission, Role, has_permission
 
 log = logging.getLogger(__name__)
+
+#: How often a command without an expected version is tried when saves collide.
+MAX_ATTEMPTS = 10
+#: The pause after the n-th collision is uniform in [0, min(MAX_PAUSE_SECONDS,
+#: BACKOFF_SECONDS * 2**n)) ("full jitter"): spread out, so the writers that collided do not
+#: all come back at the same moment. At most about 1.4 s of pauses in all.
+BACKOFF_SECONDS = 0.005
+MAX_PAUSE_SECONDS = 0.25
+
+
+#: How long a command waits for its turn on a busy case before it is refused as a conflict.
+LOCK_WAIT_SECONDS = 10.0
+
+
+class _Turn:
+    """A lock that can be weakly referenced (``threading.Lock`` cannot)."""
+
+    __slots__ = ("__weakref__", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+
+class CaseBusy(ConcurrencyConflict):
+    """The case is so busy that a command did not get its turn in time (409; not retried: it
+    already waited)."""
+
+
+class CaseLocks:
+    """One lock per case id, kept only while someone holds or waits for it.
+
+    ``timeout``: seconds a command waits for its turn before :class:`CaseBusy`.
+    """
+
+    def __init__(self, timeout: float = LOCK_WAIT_SECONDS) -> None:
+        self.timeout = timeout
+        self._guard = threading.Lock()
+        self._turns: weakref.WeakValueDictionary[UUID, _Turn] = weakref.WeakValueDictionary()
+
+    @contextmanager
+    def turn(self, case_id: UUID) -> Iterator[None]:
+        """Hold ``case_id``'s lock for the block (:class:`CaseBusy` when it does not come)."""
+        with self._guard:
+            turn = self._turns.get(case_id)
+            if turn is None:
+                turn = _Turn()
+                self._turns[case_id] = turn
+        if not turn.lock.acquire(timeout=self.timeout):
+            msg = f"case {case_id} is busy with other changes: try again"
+            raise CaseBusy(msg)
+        try:
+            yield
+        finally:
+            turn.lock.release()
+
+
+#: This process's turns on cases (shared by every CaseService: they are made per request).
+CASE_LOCKS = CaseLocks()
+
+
+def retry_pause(attempt: int) -> float:
+    """Seconds to wait before trying again after the ``attempt``-th collision."""
+    ceiling = min(MAX_PAUSE_SECONDS, BACKOFF_SECONDS * 2**attempt)
+    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not a secret
 
 
 def authorize(actor: Actor, permission: Permission, case: Case | None = None) -> None:
@@ -48,10 +128,17 @@ class CaseService:
         app: CaseworkApplication,
         school_id: UUID,
         on_saved: Callable[[UUID], None] | None = None,
+        *,
+        max_attempts: int = MAX_ATTEMPTS,
+        sleep: Callable[[float], None] = time.sleep,
+        locks: CaseLocks = CASE_LOCKS,
     ) -> None:
         self.app = app
         self.school_id = school_id
         self.on_saved = on_saved
+        self.max_attempts = max(1, max_attempts)
+        self._sleep = sleep
+        self._locks = locks
 
     def _saved(self) -> None:
         if self.on_saved is None:
@@ -76,7 +163,37 @@ class CaseService:
         return case.id
 
     def handle(self, actor: Actor, command: CaseCommand) -> int:
-        """Run one command on one case; returns the case's new version."""
+        """Run one command on one case; returns the case's new version.
+
+        Without ``command.expected_version`` a save that collides with someone else's is
+        retried from the load (at most ``max_attempts`` tries in all); with it, the conflict is
+        the answer (the client decided on a version that is no longer current).
+        """
+        attempt = 1
+        while True:
+            try:
+                with self._locks.turn(command.case_id):
+                    version = self._handle_once(actor, command)
+            except CaseBusy:
+                raise
+            except ConcurrencyConflict:
+                if command.expected_version is not None or attempt >= self.max_attempts:
+                    raise
+                log.debug(
+                    "case %s: save collided (attempt %d of %d), retrying",
+                    command.case_id,
+                    attempt,
+                    self.max_attempts,
+                )
+                self._sleep(retry_pause(attempt))
+                attempt += 1
+            else:
+                self._saved()
+                return version
+
+    def _handle_once(self, actor: Actor, command: CaseCommand) -> int:
+        """Load, authorize, execute and save once (a fresh load each time: nothing carried over
+        from an attempt that collided)."""
         case = self.app.get_case(command.case_id, self.school_id)
         authorize(actor, command.permission, case)
         command.authorize_on(actor, case)
@@ -89,7 +206,6 @@ class CaseService:
         with acting_as(actor):
             command.execute(case)
         self.app.save_case(case)
-        self._saved()
         return case.version
 
     def read(self, actor: Actor, case_id: UUID, version: int | None = None) -> Case:

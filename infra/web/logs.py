@@ -39,12 +39,17 @@ class RequestLogMiddleware:
             log.info(json.dumps(_fields(scope, status, started)))
 
 
+def route_template(scope: Scope) -> str:
+    """The template of the route that matched (``/api/cases/{case_id}``), never the concrete
+    path: paths carry case ids (and whatever else a client typed into them)."""
+    return str(scope.get("path_template") or "(unmatched)")
+
+
 def _fields(scope: Scope, status: int, started: float) -> dict[str, Any]:
-    route = scope.get("path_template") or "(unmatched)"
     return {
         "event": "request",
         "method": scope.get("method"),
-        "route": route,
+        "route": route_template(scope),
         "status": status,
         "ms": round((time.perf_counter() - started) * 1000, 1),
     }

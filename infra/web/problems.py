@@ -30,6 +30,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
+from infra.web.logs import route_template
 from services.shared.errors import (
     ConcurrencyConflict,
     DomainError,
@@ -162,8 +163,11 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    # The class name only: an exception's message may quote case content.
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.scope["path"])
+    # The class name and the route template only: an exception's message may quote case
+    # content, and the concrete path holds case ids.
+    log.error(
+        "unhandled %s on %s %s", type(exc).__name__, request.method, route_template(request.scope)
+    )
     if is_api(request):
         return problem(
             HTTP_500_INTERNAL_SERVER_ERROR, "server_error", "server error", "unexpected error"

@@ -43,17 +43,24 @@ def configure_login(
     schools: list[School],
     extra_rules: tuple[str, ...] = (),
 ) -> None:
-    """Every school trusts its board's tenant of ``issuer`` (one tenant per board)."""
+    """Every school trusts its board's tenant of ``issuer`` (one tenant per board).
+
+    The issuer runs on 127.0.0.1: the harness's settings allow loopback issuers, and so do the
+    web processes' (``VANGNET_LOOPBACK_ISSUERS=1``, :mod:`bench.processes`).
+    """
     boards = {b.id: b.slug for b in container.registry.list_boards()}
+    policy = container.settings.login_policy
     for school in schools:
         config = validate_login(
             issuer=issuer.url(boards[school.board_id]),
             client_id=CLIENT_ID,
-            secret_ref="env:VANGNET_BENCH_CLIENT_SECRET",
+            # Never read: the benchmark only sends access tokens, it does not log in.
+            secret_ref="env:VANGNET_IDP_SECRET_BENCH",
+            policy=policy,
             api_audience=AUDIENCE,
             rules=[parse_rule(rule) for rule in (RULE, *extra_rules)],
         )
-        container.registry.configure_login(school.id, config, actor=SYSTEM)
+        container.registry.configure_login(school.id, config, policy=policy, actor=SYSTEM)
 
 
 def loadgen_schools(

@@ -159,6 +159,8 @@ def process_env(
             "VANGNET_QUEUE_NAMESPACE": namespace,
             "VANGNET_DATA_DIR": str(data_dir),
             "VANGNET_LOG_LEVEL": "WARNING",
+            # The benchmark's identity provider runs on 127.0.0.1 (bench.issuer).
+            "VANGNET_LOOPBACK_ISSUERS": "1",
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -149,6 +149,7 @@ def _run_phases(
             data_dir=Path(tmp),
             master_key=secrets.token_bytes(32),
             pool_size=s.pool_size,
+            loopback_issuers=True,  # the benchmark's identity provider is on 127.0.0.1
         )
         with Container.open(settings) as container, Issuer() as issuer:
             phases = Phases(container, db, issuer, s, broker_url, Path(tmp), results, say)

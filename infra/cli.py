@@ -316,7 +316,9 @@ def _serve_demo(settings: Settings, port: int) -> int:
             school = container.registry.school_by_slug(slugify(name))
             wanted = demo_login_config(settings, school.slug)
             if school.login != wanted:
-                container.registry.configure_login(school.id, wanted, actor=SYSTEM)
+                container.registry.configure_login(
+                    school.id, wanted, policy=settings.login_policy, actor=SYSTEM
+                )
     print(f"\nVangnet runs on {url}  (Ctrl-C stops it)")
     print("DEVELOPMENT ONLY: the built-in identity provider logs anyone in as a demo user.")
     print("Demo users: open the address, choose a school, then one of its users, e.g.")

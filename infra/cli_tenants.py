@@ -104,7 +104,11 @@ def add_login_commands(tenant_subparsers: Subparsers) -> None:
         "--secret-ref",
         required=True,
         metavar="REF",
-        help="where the web app reads the client secret: env:NAME, file:/path or dev:",
+        help=(
+            "where the web app reads the client secret: env:NAME (NAME starts with "
+            "VANGNET_SECRET_ENV_PREFIX, default VANGNET_IDP_SECRET_), file:/path (inside "
+            "VANGNET_SECRETS_DIR) or dev:"
+        ),
     )
     set_login.add_argument(
         "--audience",
@@ -218,18 +222,21 @@ def cmd_set_retention(args: argparse.Namespace) -> int:
 
 
 def cmd_set_login(args: argparse.Namespace) -> int:
-    """``vangnet tenants set-login``: validate, then record ``School.LoginConfigured``."""
+    """``vangnet tenants set-login``: validate (under this deployment's policy: where the
+    issuer and the secret reference may point), then record ``School.LoginConfigured``."""
+    settings = Settings.from_env()
     config = validate_login(
         issuer=args.issuer,
         client_id=args.client_id,
         secret_ref=args.secret_ref,
+        policy=settings.login_policy,
         api_audience=args.audience,
         scopes=args.scopes or DEFAULT_SCOPES,
         rules=[parse_rule(text) for text in args.rules],
     )
-    with _open() as container:
+    with Container.open(settings) as container:
         school = container.registry.school_by_slug(args.school)
-        school = container.registry.configure_login(school.id, config)
+        school = container.registry.configure_login(school.id, config, policy=settings.login_policy)
         print(f"login set for {school.slug}: {config.issuer}, {len(config.rules)} rules")
         if not config.rules:
             print("note: without rules nobody gets a role at this school")

@@ -81,10 +81,29 @@ Environment variables:
     turns it on.
 ``VANGNET_OPERATOR_ISSUER`` / ``VANGNET_OPERATOR_CLIENT_ID`` / ``VANGNET_OPERATOR_SECRET_REF``
     The platform operator's OpenID provider (issuer URL, client id, and a secret reference
-    ``env:NAME`` or ``file:/path``). Unset: no operator login.
+    ``env:NAME`` or ``file:/path``). Unset: no operator login. The issuer and the reference
+    follow the same rules as the schools' (below), checked at start-up and at every login.
 ``VANGNET_OPERATOR_GROUP``
     The value of the ``groups`` claim that makes someone a platform operator. Default
     ``vangnet-operators``.
+``VANGNET_SECRET_ENV_PREFIX``
+    Environment variables a client-secret reference (``env:NAME``, a school's ``secret_ref`` or
+    ``VANGNET_OPERATOR_SECRET_REF``) may name must start with this prefix (the prefix alone is
+    not a name). Default ``VANGNET_IDP_SECRET_``. It must end with ``_`` and no Vangnet
+    setting may start with it: the operator role must never reach the master key.
+``VANGNET_SECRETS_DIR``
+    Absolute directory (e.g. mounted Kubernetes or Docker secrets) whose files a reference
+    ``file:/path`` may name: no ``.``/``..`` segments, no symlink resolving outside it, regular
+    files only, never inside ``VANGNET_DATA_DIR``. Unset (default): no ``file:`` references.
+``VANGNET_LOOPBACK_ISSUERS``
+    ``1`` allows identity providers on this machine (``http://127.0.0.1:…``, ``localhost``) as
+    issuers. Development and tests only (the browser tests and the benchmark set it; the
+    development identity provider implies it). Default off: issuers must be https on a public
+    host.
+
+Client secrets of identity providers are read through the settings too: ``env:NAME``
+references can only ever see the variables that start with ``VANGNET_SECRET_ENV_PREFIX``
+(captured here, never the rest of the environment).
 """
 
 from __future__ import annotations
@@ -100,9 +119,55 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tenants.login import DEFAULT_SECRET_ENV_PREFIX, InvalidLoginConfig, LoginPolicy
+
 MASTER_KEY_BYTES = 32
 MASTER_KEY_FILENAME = "master.key"
 _NAMESPACE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
+_ENV_PREFIX_RE = re.compile(r"[A-Z][A-Z0-9_]{1,62}_")
+
+#: Every environment variable Vangnet reads as a setting (documented above). None of them may
+#: ever be named by a secret reference, whatever VANGNET_SECRET_ENV_PREFIX says.
+SETTING_NAMES = frozenset(
+    {
+        "DATABASE_URL",
+        "BROKER_URL",
+        "VANGNET_DATA_DIR",
+        "VANGNET_MASTER_KEY",
+        "VANGNET_POOL_SIZE",
+        "VANGNET_APP_CACHE",
+        "VANGNET_QUEUE_NAMESPACE",
+        "VANGNET_WORKER_THREADS",
+        "VANGNET_SWEEP_SECONDS",
+        "VANGNET_MAIL_SWEEP_SECONDS",
+        "VANGNET_CHECKPOINT_SECONDS",
+        "VANGNET_JOB_MAX_RETRIES",
+        "VANGNET_JOB_MIN_BACKOFF_MS",
+        "VANGNET_JOB_MAX_BACKOFF_MS",
+        "VANGNET_JOB_TIME_LIMIT_MS",
+        "VANGNET_SMTP_HOST",
+        "VANGNET_SMTP_PORT",
+        "VANGNET_SMTP_TLS",
+        "VANGNET_SMTP_USER",
+        "VANGNET_SMTP_PASSWORD",
+        "VANGNET_MAIL_FROM",
+        "VANGNET_PUBLIC_URL",
+        "VANGNET_REMINDER_DAYS",
+        "VANGNET_SECRET_KEY",
+        "VANGNET_HOST",
+        "VANGNET_PORT",
+        "VANGNET_DEV_IDP",
+        "VANGNET_DEV_IDP_UNSAFE",
+        "VANGNET_OPERATOR_ISSUER",
+        "VANGNET_OPERATOR_CLIENT_ID",
+        "VANGNET_OPERATOR_SECRET_REF",
+        "VANGNET_OPERATOR_GROUP",
+        "VANGNET_SECRET_ENV_PREFIX",
+        "VANGNET_SECRETS_DIR",
+        "VANGNET_LOOPBACK_ISSUERS",
+        "VANGNET_LOG_LEVEL",
+    }
+)
 
 
 class SettingsError(ValueError):
@@ -165,11 +230,40 @@ class Settings:
     operator_client_id: str | None = None
     operator_secret_ref: str | None = None
     operator_group: str = "vangnet-operators"
+    #: Secret references may name environment variables with this prefix only.
+    secret_env_prefix: str = DEFAULT_SECRET_ENV_PREFIX
+    #: Secret references may name files in this directory only (``None``: no files).
+    secrets_dir: Path | None = None
+    #: Identity providers on this machine are allowed (development and tests only).
+    loopback_issuers: bool = False
+    #: The environment variables with ``secret_env_prefix`` (name, value): the only ones an
+    #: ``env:`` secret reference can ever read. Never printed.
+    secret_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
     def embedded(self) -> bool:
         """Whether the database is the embedded ``pgserver`` one (no ``DATABASE_URL``)."""
         return self.database_url is None
+
+    def secret_from_env(self, name: str) -> str | None:
+        """The value of the environment variable ``name`` if it has the secret prefix."""
+        if not name.startswith(self.secret_env_prefix) or name in SETTING_NAMES:
+            return None
+        return dict(self.secret_env).get(name)
+
+    @property
+    def login_policy(self) -> LoginPolicy:
+        """Where login configurations may point in this deployment (tenants.login): the
+        secret prefix and directory, never the data directory or Vangnet's own settings,
+        loopback issuers and ``dev:`` only for development."""
+        return LoginPolicy(
+            secret_env_prefix=self.secret_env_prefix,
+            secrets_dir=None if self.secrets_dir is None else str(self.secrets_dir),
+            protected_paths=(str(self.data_dir),),
+            reserved_env_names=SETTING_NAMES,
+            loopback_issuers=self.loopback_issuers or self.dev_idp,
+            dev_secret=self.dev_idp,
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -212,7 +306,7 @@ class Settings:
             )
             raise SettingsError(msg)
 
-        return cls(
+        settings = cls(
             secret_key=secret_key,
             host=env.get("VANGNET_HOST") or "127.0.0.1",
             port=_positive_int(env, "VANGNET_PORT", 8000),
@@ -236,8 +330,62 @@ class Settings:
             job_min_backoff_ms=_positive_int(env, "VANGNET_JOB_MIN_BACKOFF_MS", 1000),
             job_max_backoff_ms=_positive_int(env, "VANGNET_JOB_MAX_BACKOFF_MS", 300_000),
             job_time_limit_ms=_positive_int(env, "VANGNET_JOB_TIME_LIMIT_MS", 600_000),
+            secret_env_prefix=(prefix := _secret_env_prefix(env)),
+            secret_env=tuple(
+                sorted(
+                    (name, value)
+                    for name, value in env.items()
+                    if name.startswith(prefix) and name != prefix and name not in SETTING_NAMES
+                )
+            ),
+            secrets_dir=_secrets_dir(env),
+            loopback_issuers=_flag(env, "VANGNET_LOOPBACK_ISSUERS"),
             **_mail_settings(env),
         )
+        _check_operator_login(settings)
+        return settings
+
+
+def _secret_env_prefix(env: Mapping[str, str]) -> str:
+    prefix = (env.get("VANGNET_SECRET_ENV_PREFIX") or DEFAULT_SECRET_ENV_PREFIX).strip()
+    if not _ENV_PREFIX_RE.fullmatch(prefix):
+        msg = (
+            "VANGNET_SECRET_ENV_PREFIX must be 3-64 capital letters, digits or '_', "
+            "start with a letter and end with '_'"
+        )
+        raise SettingsError(msg)
+    if any(name.startswith(prefix) for name in SETTING_NAMES):
+        msg = "VANGNET_SECRET_ENV_PREFIX must not be the start of one of Vangnet's own settings"
+        raise SettingsError(msg)
+    return prefix
+
+
+def _secrets_dir(env: Mapping[str, str]) -> Path | None:
+    raw = (env.get("VANGNET_SECRETS_DIR") or "").strip()
+    if not raw:
+        return None
+    segments = raw.rstrip("/").split("/")[1:]
+    if not raw.startswith("/") or any(part in ("", ".", "..") for part in segments):
+        msg = "VANGNET_SECRETS_DIR must be an absolute path without '.' or '..' segments"
+        raise SettingsError(msg)
+    if not segments:
+        msg = "VANGNET_SECRETS_DIR must be a directory of its own, not /"
+        raise SettingsError(msg)
+    return Path(raw.rstrip("/"))
+
+
+def _check_operator_login(settings: Settings) -> None:
+    """The operator's provider follows the schools' rules (refused at start-up, not at login)."""
+    policy = settings.login_policy
+    try:
+        if settings.operator_issuer is not None:
+            policy.check_issuer(settings.operator_issuer, field="VANGNET_OPERATOR_ISSUER")
+        if settings.operator_secret_ref is not None:
+            policy.check_secret_ref(
+                settings.operator_secret_ref, field="VANGNET_OPERATOR_SECRET_REF"
+            )
+    except InvalidLoginConfig as error:
+        raise SettingsError(str(error)) from None
 
 
 def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:

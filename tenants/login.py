@@ -22,13 +22,26 @@ A rule is one of four kinds, in a compact text form for the CLI (``KIND:VALUE=RO
 
 The secret is never stored here: ``secret_ref`` says where to read it (``env:NAME``,
 ``file:/absolute/path``, or ``dev:`` for the development identity provider).
+
+Where a reference and an issuer may point is the deployment's decision, not the operator's:
+:class:`LoginPolicy` (built from the settings by ``infra.settings.Settings.login_policy``) allows
+environment variables with one prefix (default ``VANGNET_IDP_SECRET_``), files inside one
+secrets directory (none by default) but never inside Vangnet's data directory, ``dev:`` only
+while the development provider runs, and issuers on https (plain http, and any loopback host,
+only when the deployment allows loopback issuers: development and tests). The policy is applied
+when a configuration is set (:func:`validate_login`, ``Registry.configure_login``) and again when
+the secret is read (``infra.auth.secrets``), where the file system is checked too (symlinks,
+file types). A stored configuration is read back without the policy (:meth:`LoginConfig.from_json`)
+so that one made before the rules existed still loads, and fails, clearly, only when used.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -45,8 +58,12 @@ DEFAULT_SCOPES: tuple[str, ...] = ("openid", "profile", "email")
 MAX_RULES = 100
 MAX_VALUE = 256
 MAX_URL = 500
-#: Hosts on which a plain-http issuer is accepted (a provider on this machine, in development).
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: Host names of this machine (plus ``*.localhost`` and every loopback address).
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+#: Default prefix of the environment variables a secret reference may name.
+DEFAULT_SECRET_ENV_PREFIX = "VANGNET_IDP_SECRET_"  # noqa: S105 - a name prefix, not a secret
+#: Pseudo file systems: their files look regular but are views of processes and devices.
+PSEUDO_FILE_SYSTEMS = (PurePosixPath("/proc"), PurePosixPath("/sys"), PurePosixPath("/dev"))
 
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _SCOPE_RE = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$")  # RFC 6749 scope-token
@@ -58,9 +75,18 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 class InvalidLoginConfig(InvalidInput):
     """A login configuration was refused; nothing was stored. The message never echoes a
-    secret (``secret_ref`` is only ever described, not repeated, when it is wrong)."""
+    secret (``secret_ref`` is only ever described, not repeated, when it is wrong).
+
+    ``field`` names the field to blame (``issuer``, ``secret_ref``, ...) and ``reason`` the kind
+    of refusal (e.g. ``env_outside_prefix``, ``file_outside_dir``, ``not_https``), for forms
+    and logs.
+    """
 
     code = "invalid_login_config"
+
+
+def _refuse(field: str, reason: str, message: str) -> InvalidLoginConfig:
+    return InvalidLoginConfig(message, field=field, reason=reason)
 
 
 @dataclass(frozen=True)
@@ -226,14 +252,16 @@ class LoginConfig:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LoginConfig:
-        """Read a configuration as stored (see :meth:`to_json`), validating it again."""
+        """Read a configuration as stored (see :meth:`to_json`), checking its shape again."""
         if not isinstance(data, Mapping):
             raise InvalidLoginConfig("a login configuration must be an object")
         rules = data.get("rules") or []
         if not isinstance(rules, list):
             raise InvalidLoginConfig("rules must be a list")
         scopes = data.get("scopes")
-        return validate_login(
+        # Shape only: where it points is checked when it is set and again when it is used, so
+        # a configuration stored before a rule existed loads and fails clearly at use.
+        return _build_login(
             issuer=str(data.get("issuer", "")),
             client_id=str(data.get("client_id", "")),
             secret_ref=str(data.get("secret_ref", "")),
@@ -244,45 +272,210 @@ class LoginConfig:
 
 
 def validate_issuer(issuer: str) -> str:
-    """Check an issuer URL: https, or http only on this machine (127.0.0.1/localhost).
+    """Check the shape of an issuer URL (http or https, a host, nothing else). Where it may
+    point is :meth:`LoginPolicy.check_issuer`'s business.
 
     The issuer is kept exactly as given: ID tokens must carry it character for character.
     """
     if not issuer or len(issuer) > MAX_URL or _CONTROL_RE.search(issuer) or " " in issuer:
-        raise InvalidLoginConfig(f"issuer must be a URL of at most {MAX_URL} characters")
+        msg = f"issuer must be a URL of at most {MAX_URL} characters"
+        raise _refuse("issuer", "malformed", msg)
     parts = urlsplit(issuer)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InvalidLoginConfig("issuer must be an https:// URL")
-    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
-        raise InvalidLoginConfig("issuer must use https (http only for 127.0.0.1 or localhost)")
+        raise _refuse("issuer", "not_https", "issuer must be an https:// URL")
     if parts.query or parts.fragment or parts.username or parts.password:
-        raise InvalidLoginConfig("issuer must not have a query, fragment or user information")
+        msg = "issuer must not have a query, fragment or user information"
+        raise _refuse("issuer", "malformed", msg)
     return issuer
 
 
-def validate_secret_ref(ref: str) -> str:
-    """Check that ``ref`` points at a secret (``env:NAME``, ``file:/abs/path``, ``dev:``)."""
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost``, ``*.localhost``, 127.0.0.0/8, ::1)."""
+    host = host.lower().rstrip(".")
+    if host in LOCAL_HOSTS or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url_refusal(url: str, *, loopback: bool) -> tuple[str, str] | None:
+    """Why Vangnet must not call ``url`` at an identity provider (``(reason, message)``), or
+    ``None`` when it may. One rule for issuers and for every endpoint their documents name.
+
+    https to a public host name or address; never an internal address written as a number
+    (link-local such as a cloud metadata service, private, unspecified). A loopback host
+    (http or https) only with ``loopback`` (development and tests).
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme not in ("https", "http") or not host:
+        return ("not_https", "must be an https:// URL")
+    if is_loopback_host(host):
+        if not loopback:
+            message = (
+                "must not point at this machine (a provider on 127.0.0.1 or localhost is "
+                "for development and tests only)"
+            )
+            return ("loopback_not_allowed", message)
+        return None
+    if parts.scheme != "https":
+        return ("not_https", "must use https")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None  # a host name
+    if not address.is_global:
+        return ("internal_address", "must not point at an internal network address")
+    return None
+
+
+_REF_HELP = (
+    "secret_ref must be env:NAME, file:/absolute/path or dev: "
+    "(a reference to the client secret, never the secret itself)"
+)
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A parsed secret reference: ``kind`` ``env`` (``target`` a variable name), ``file``
+    (``target`` an absolute path) or ``dev`` (no target)."""
+
+    kind: Literal["env", "file", "dev"]
+    target: str = ""
+
+
+def parse_secret_ref(ref: str) -> SecretRef:
+    """The reference's kind and target, checked for shape only (:class:`InvalidLoginConfig`
+    with reason ``malformed`` or ``relative_path``); never echoes ``ref``."""
     scheme, _, rest = ref.partition(":")
-    ok = (
-        (scheme == "env" and bool(_ENV_NAME_RE.match(rest)))
-        or (scheme == "file" and rest.startswith("/") and not _CONTROL_RE.search(rest))
-        or (scheme == "dev" and rest == "")
-    )
-    if not ok:
-        # Never repeat the value: someone may have pasted the secret itself here.
-        msg = (
-            "secret_ref must be env:NAME, file:/absolute/path or dev: "
-            "(a reference to the client secret, never the secret itself)"
-        )
-        raise InvalidLoginConfig(msg)
+    if scheme == "env" and _ENV_NAME_RE.match(rest):
+        return SecretRef("env", rest)
+    if scheme == "file" and rest and not _CONTROL_RE.search(rest):
+        if not rest.startswith("/"):
+            msg = "secret_ref file: needs an absolute path (file:/path/inside/the/secrets/dir)"
+            raise _refuse("secret_ref", "relative_path", msg)
+        return SecretRef("file", rest)
+    if scheme == "dev" and rest == "":
+        return SecretRef("dev")
+    # Never repeat the value: someone may have pasted the secret itself here.
+    raise _refuse("secret_ref", "malformed", _REF_HELP)
+
+
+def validate_secret_ref(ref: str) -> str:
+    """Check that ``ref`` has the shape of a secret reference (see :func:`parse_secret_ref`)."""
+    parse_secret_ref(ref)
     return ref
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """Where the deployment lets login configurations point (pure: no I/O).
+
+    ``secret_env_prefix``: environment variables a reference may name start with it (the prefix
+    alone is not a name). ``secrets_dir``: absolute directory whose files a reference may name
+    (``None``: no ``file:`` references at all). ``protected_paths``: never readable, even when
+    the secrets directory was configured around them (Vangnet's data directory, which holds the
+    master key). ``reserved_env_names``: Vangnet's own settings, never a secret reference
+    whatever the prefix. ``loopback_issuers``: providers on this machine (and plain http to
+    them) are allowed — development and tests only. ``dev_secret``: ``dev:`` is allowed (the
+    development identity provider runs).
+    """
+
+    secret_env_prefix: str = DEFAULT_SECRET_ENV_PREFIX
+    secrets_dir: str | None = None
+    protected_paths: tuple[str, ...] = ()
+    reserved_env_names: frozenset[str] = frozenset()
+    loopback_issuers: bool = False
+    dev_secret: bool = False
+
+    def check_issuer(self, issuer: str, *, field: str = "issuer") -> str:
+        """The issuer, or :class:`InvalidLoginConfig` saying why it may not be used."""
+        validate_issuer(issuer)
+        refusal = url_refusal(issuer, loopback=self.loopback_issuers)
+        if refusal is not None:
+            reason, message = refusal
+            raise _refuse(field, reason, f"{field} {message}")
+        return issuer
+
+    def check_secret_ref(self, ref: str, *, field: str = "secret_ref") -> SecretRef:
+        """The parsed reference, or :class:`InvalidLoginConfig` naming the kind of refusal.
+
+        Only what can be decided from the text: the file system (symlinks, file types) is
+        checked again when the secret is read.
+        """
+        try:
+            parsed = parse_secret_ref(ref)
+        except InvalidLoginConfig as error:
+            raise _refuse(field, error.reason or "malformed", str(error)) from None
+        if parsed.kind == "env":
+            self._check_env_name(parsed.target, field)
+        elif parsed.kind == "file":
+            self.check_secret_path(parsed.target, field=field)
+        elif not self.dev_secret:
+            msg = f"{field} dev: works only with the development identity provider"
+            raise _refuse(field, "dev_not_running", msg)
+        return parsed
+
+    def _check_env_name(self, name: str, field: str) -> None:
+        prefix = self.secret_env_prefix
+        if not name.startswith(prefix) or name == prefix:
+            msg = (
+                f"{field} env: must name an environment variable starting with {prefix} "
+                "(followed by a name of its own)"
+            )
+            raise _refuse(field, "env_outside_prefix", msg)
+        if name in self.reserved_env_names:
+            msg = f"{field} env: must not name one of Vangnet's own settings"
+            raise _refuse(field, "env_reserved", msg)
+
+    def check_secret_path(self, path: str, *, field: str = "secret_ref") -> PurePosixPath:
+        """A ``file:`` path as text: absolute, without ``.``/``..``/empty segments, inside the
+        secrets directory, outside the protected paths and the pseudo file systems."""
+        if self.secrets_dir is None:
+            msg = (
+                f"{field} file: is not allowed: this deployment has no secrets directory "
+                "(VANGNET_SECRETS_DIR); use env:"
+            )
+            raise _refuse(field, "file_not_allowed", msg)
+        if not path.startswith("/"):
+            msg = f"{field} file: needs an absolute path"
+            raise _refuse(field, "relative_path", msg)
+        if any(part in ("", ".", "..") for part in path[1:].split("/")):
+            msg = f"{field} file: path must not contain '.', '..' or empty segments"
+            raise _refuse(field, "not_normalized", msg)
+        pure = PurePosixPath(path)
+        if not is_inside(pure, PurePosixPath(self.secrets_dir)):
+            msg = f"{field} file: must name a file inside the secrets directory {self.secrets_dir}"
+            raise _refuse(field, "file_outside_dir", msg)
+        if any(is_inside(pure, PurePosixPath(p), or_same=True) for p in self.protected_paths):
+            msg = f"{field} file: must not name Vangnet's own data (the master key's directory)"
+            raise _refuse(field, "protected_path", msg)
+        if any(is_inside(pure, root, or_same=True) for root in PSEUDO_FILE_SYSTEMS):
+            msg = f"{field} file: must name a regular file"
+            raise _refuse(field, "not_regular_file", msg)
+        return pure
+
+    def check(self, config: LoginConfig) -> LoginConfig:
+        """``config`` when its issuer and secret reference are allowed here."""
+        self.check_issuer(config.issuer)
+        self.check_secret_ref(config.secret_ref)
+        return config
+
+
+def is_inside(path: PurePosixPath, directory: PurePosixPath, *, or_same: bool = False) -> bool:
+    """Whether ``path`` lies below ``directory`` (or is it, with ``or_same``); textual."""
+    if path == directory:
+        return or_same
+    return path.is_relative_to(directory)
 
 
 def _validate_identifier(name: str, value: str) -> str:
     value = value.strip()
     if not value or len(value) > 255 or _CONTROL_RE.search(value) or " " in value:
         msg = f"{name} must be 1-255 characters without spaces"
-        raise InvalidLoginConfig(msg)
+        raise _refuse(name, "malformed", msg)
     return value
 
 
@@ -291,11 +484,35 @@ def validate_login(
     issuer: str,
     client_id: str,
     secret_ref: str,
+    policy: LoginPolicy,
     api_audience: str | None = None,
     scopes: Iterable[str] = DEFAULT_SCOPES,
     rules: Iterable[ClaimRule] = (),
 ) -> LoginConfig:
-    """Build a :class:`LoginConfig`, refusing anything wrong with :class:`InvalidLoginConfig`."""
+    """Build a :class:`LoginConfig`, refusing anything wrong with :class:`InvalidLoginConfig`:
+    its shape, and where its issuer and secret reference point under ``policy``."""
+    return policy.check(
+        _build_login(
+            issuer=issuer,
+            client_id=client_id,
+            secret_ref=secret_ref,
+            api_audience=api_audience,
+            scopes=scopes,
+            rules=rules,
+        )
+    )
+
+
+def _build_login(
+    *,
+    issuer: str,
+    client_id: str,
+    secret_ref: str,
+    api_audience: str | None,
+    scopes: Iterable[str],
+    rules: Iterable[ClaimRule],
+) -> LoginConfig:
+    """A :class:`LoginConfig` checked for shape only (stored ones are read back this way)."""
     scope_list: list[str] = []
     for scope in scopes:
         if not _SCOPE_RE.match(scope):

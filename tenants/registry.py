@@ -52,7 +52,7 @@ from services.shared.errors import (
     PermissionDenied,
     SchoolNotFound,
 )
-from tenants.login import LoginConfig
+from tenants.login import LoginConfig, LoginPolicy
 from tenants.protocol import (
     DEFAULT_PROTOCOL,
     NotificationContacts,
@@ -393,17 +393,25 @@ class Registry(Application[UUID]):
         return school
 
     def configure_login(
-        self, school_id: UUID, config: LoginConfig, *, actor: Actor | None = None
+        self,
+        school_id: UUID,
+        config: LoginConfig,
+        *,
+        policy: LoginPolicy,
+        actor: Actor | None = None,
     ) -> School:
         """Set the school's OpenID provider and claim mapping (platform operator only).
 
         Coordinators may change their protocol, not who can log in: a wrong rule could let
-        anyone with an address at the school's domain read cases.
+        anyone with an address at the school's domain read cases. ``policy`` (the deployment's,
+        ``Settings.login_policy``) decides where the issuer and the secret reference may point;
+        it is checked here whatever the caller checked before.
         """
         chosen = actor or current_actor.get() or SYSTEM
         if not has_permission(chosen.role, Permission.TENANTS_MANAGE):
             msg = f"role '{chosen.role}' may not configure a school's login"
             raise PermissionDenied(msg)
+        policy.check(config)
         with acting_as(chosen):
             school = self.school(school_id)
             school.configure_login(config)

@@ -594,6 +594,7 @@ def demo_login_config(settings: Settings, slug: str) -> LoginConfig:
         issuer=dev_issuer(settings),
         client_id=DEV_CLIENT_ID,
         secret_ref="dev:",  # noqa: S106 - a reference to the dev provider's secret, not a secret
+        policy=settings.login_policy,
         rules=rules,
     )
 

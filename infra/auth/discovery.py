@@ -15,13 +15,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from tenants.login import LOCAL_HOSTS
+from tenants.login import url_refusal
 
 #: Refuse provider documents larger than this (a discovery document or JWKS is a few KB).
 MAX_DOCUMENT_BYTES = 512 * 1024
@@ -37,12 +36,11 @@ class ProviderError(Exception):
         self.reason = reason
 
 
-def is_allowed_url(url: str) -> bool:
-    """https anywhere, or plain http only to this machine (a development provider)."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return False
-    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS)
+def is_allowed_url(url: str, *, loopback: bool = False) -> bool:
+    """Whether Vangnet may call ``url`` at a provider: https to a public host; this machine
+    (also over plain http) only with ``loopback`` (development and tests). The one rule of
+    :func:`tenants.login.url_refusal`, for issuers and every endpoint their documents name."""
+    return url_refusal(url, loopback=loopback) is None
 
 
 @dataclass
@@ -59,6 +57,7 @@ class ProviderDirectory:
 
     ``http``: an ``httpx.AsyncClient`` to use (not closed by us); else one is made with
     ``transport`` (tests) and closed by :meth:`aclose`. ``clock`` returns seconds (monotonic).
+    ``loopback``: providers on this machine are allowed (``LoginPolicy.loopback_issuers``).
     """
 
     def __init__(
@@ -70,7 +69,9 @@ class ProviderDirectory:
         ttl: float = 3600.0,
         refetch_interval: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        loopback: bool = False,
     ) -> None:
+        self.loopback = loopback
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(
             transport=transport, timeout=timeout, follow_redirects=False
@@ -81,6 +82,10 @@ class ProviderDirectory:
         self.refetch_interval = refetch_interval
         self.clock = clock
         self._entries: dict[str, _Entry] = {}
+
+    def allows(self, url: str) -> bool:
+        """Whether a provider URL (issuer or endpoint) may be called (:func:`is_allowed_url`)."""
+        return is_allowed_url(url, loopback=self.loopback)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -145,8 +150,8 @@ class ProviderDirectory:
         return entry
 
     async def _get_json(self, url: str, what: str) -> dict[str, Any]:
-        if not is_allowed_url(url):
-            raise ProviderError(f"{what} URL must use https")
+        if not self.allows(url):
+            raise ProviderError(f"{what} URL is not allowed (https to a public host)")
         try:
             response = await self._http.get(url, headers={"Accept": "application/json"})
         except httpx.HTTPError:
@@ -164,8 +169,8 @@ class ProviderDirectory:
         return data
 
     async def _fetch_metadata(self, issuer: str) -> dict[str, Any]:
-        if not is_allowed_url(issuer):
-            raise ProviderError("issuer must use https (http only for 127.0.0.1 or localhost)")
+        if not self.allows(issuer):
+            raise ProviderError("issuer is not allowed (https to a public host)")
         url = issuer.rstrip("/") + "/.well-known/openid-configuration"
         metadata = await self._get_json(url, "discovery document")
         # OpenID Connect Discovery §4.3: the document must name exactly the issuer we asked for,
@@ -173,7 +178,7 @@ class ProviderDirectory:
         if metadata.get("issuer") != issuer:
             raise ProviderError("discovery document names another issuer")
         jwks_uri = metadata.get("jwks_uri")
-        if not isinstance(jwks_uri, str) or not is_allowed_url(jwks_uri):
+        if not isinstance(jwks_uri, str) or not self.allows(jwks_uri):
             raise ProviderError("discovery document has no usable jwks_uri")
         return metadata
 

@@ -38,7 +38,6 @@ from infra.auth.discovery import (
     SIGNING_ALGORITHMS,
     ProviderDirectory,
     ProviderError,
-    is_allowed_url,
 )
 from infra.auth.tokens import InvalidToken, ProviderUnavailable, claim_error_reason, verified_jwt
 
@@ -199,7 +198,7 @@ class OidcClients:
         """
         metadata = await self.metadata(provider.issuer)
         endpoint = metadata.get("authorization_endpoint")
-        if not isinstance(endpoint, str) or not is_allowed_url(endpoint):
+        if not isinstance(endpoint, str) or not self.directory.allows(endpoint):
             raise LoginFailed("provider has no usable authorization_endpoint")
         pending = PendingLogin(
             state=secrets.token_urlsafe(32),
@@ -272,7 +271,7 @@ class OidcClients:
         redirect_uri: str,
     ) -> dict[str, Any]:
         endpoint = metadata.get("token_endpoint")
-        if not isinstance(endpoint, str) or not is_allowed_url(endpoint):
+        if not isinstance(endpoint, str) or not self.directory.allows(endpoint):
             raise LoginFailed("provider has no usable token_endpoint")
         methods = metadata.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
         if "client_secret_basic" in methods:
@@ -360,7 +359,7 @@ class OidcClients:
         except ProviderError:
             return None
         endpoint = metadata.get("end_session_endpoint")
-        if not isinstance(endpoint, str) or not is_allowed_url(endpoint):
+        if not isinstance(endpoint, str) or not self.directory.allows(endpoint):
             return None
         query = httpx.QueryParams(
             {"client_id": client_id, "post_logout_redirect_uri": post_logout_redirect_uri}

@@ -9,6 +9,7 @@ is separate: their provider is configured in settings, and only the ``groups`` c
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -17,9 +18,11 @@ import anyio.to_thread
 from infra.auth.tokens import BearerValidator, InvalidToken, audiences, unverified_claims
 from infra.settings import Settings
 from infra.web.principal import Principal, first_role
-from tenants.login import map_claims
+from tenants.login import InvalidLoginConfig, map_claims
 from tenants.registry import School
 from tenants.roles import Role
+
+logger = logging.getLogger("vangnet.auth")
 
 #: Header an API client sends to choose the school when several trust its token.
 SCHOOL_HEADER = "X-Vangnet-School"
@@ -143,7 +146,7 @@ async def principal_from_bearer(
         chosen = [s for s in candidates if s.slug == school_slug_hint]
         if not chosen:
             raise InvalidToken("this school does not accept this token")
-        return await _school_principal(chosen[0], token, validator)
+        return await _school_principal(chosen[0], token, validator, settings)
 
     operator_client = settings.operator_client_id if settings else None
     if settings and settings.operator_issuer == issuer and operator_client in aud:
@@ -158,12 +161,25 @@ async def principal_from_bearer(
         raise InvalidToken("no school trusts this token's issuer and audience")
     if len(candidates) > 1:
         raise InvalidToken(f"several schools trust this token: send {SCHOOL_HEADER}")
-    return await _school_principal(candidates[0], token, validator)
+    return await _school_principal(candidates[0], token, validator, settings)
 
 
-async def _school_principal(school: School, token: str, validator: BearerValidator) -> Principal:
+async def _school_principal(
+    school: School, token: str, validator: BearerValidator, settings: Settings | None
+) -> Principal:
     login = school.login
     assert login is not None  # candidates all have a login configuration
+    if settings is not None:
+        # A stored issuer the deployment no longer allows is not asked for keys.
+        try:
+            settings.login_policy.check_issuer(login.issuer)
+        except InvalidLoginConfig as error:
+            logger.error(
+                "bearer token refused (school %s): issuer not allowed (%s)",
+                school.slug,
+                error.reason,
+            )
+            raise InvalidToken("this school's identity provider is not allowed here") from None
     claims = await validator.validate(token, issuer=login.issuer, audience=login.api_audience)
     principal = principal_for_school(school, login.issuer, claims)
     if principal is None:

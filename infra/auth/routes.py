@@ -13,6 +13,9 @@ Session keys: ``session["oidc"]`` (logins in progress, :mod:`infra.auth.oidc`) a
 :class:`~infra.auth.sessions.RotatingSessionConfig`.
 
 Logs name the school's slug and a hash of (issuer, sub) only: never names or e-mail addresses.
+A provider the deployment's policy does not allow (``Settings.login_policy``: a stored issuer or
+secret reference that no longer passes) answers a Dutch page and logs the school's slug, the
+field and the kind of refusal; the secret is never read, nothing is sent to the provider.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from infra.auth.sessions import rotate_session
 from infra.settings import Settings
 from infra.web.principal import Principal
 from services.shared.errors import NotFound
+from tenants.login import InvalidLoginConfig
 from tenants.registry import Registry, School
 from tenants.roles import Role
 
@@ -105,23 +109,72 @@ def _misconfigured() -> Template:
     )
 
 
+class LoginRefused(Exception):
+    """The deployment's policy refuses this provider (its issuer or its secret reference), or
+    the secret cannot be read. ``field`` and ``reason`` are safe to log; nothing else is."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _checked_provider(
+    request: AnyRequest,
+    *,
+    issuer: str,
+    client_id: str,
+    secret_ref: str,
+    scopes: tuple[str, ...] | None = None,
+    fields: tuple[str, str] = ("issuer", "secret_ref"),
+) -> OidcProvider:
+    """The provider, once the policy allowed its issuer and its secret was read (in that order:
+    no secret is read for a provider that may not be called)."""
+    settings = _settings(request)
+    issuer_field, secret_field = fields
+    try:
+        settings.login_policy.check_issuer(issuer, field=issuer_field)
+    except InvalidLoginConfig as error:
+        raise LoginRefused(issuer_field, error.reason or "malformed") from None
+    try:
+        secret = resolve_secret(
+            secret_ref, settings, dev_secret=_dev_secret(request), field=secret_field
+        )
+    except SecretError as error:
+        raise LoginRefused(secret_field, error.reason) from None
+    if scopes is None:
+        return OidcProvider(issuer, client_id, secret)
+    return OidcProvider(issuer, client_id, secret, scopes)
+
+
 async def _school_provider(request: AnyRequest, slug: str) -> tuple[School, OidcProvider]:
     """The school and its provider (``NotFound`` when unknown, ``LookupError`` without login,
-    :class:`SecretError` when its secret cannot be read)."""
+    :class:`LoginRefused` when the policy refuses it or its secret cannot be read)."""
     school = await anyio.to_thread.run_sync(_registry(request).school_by_slug, slug)
     login = school.login
     if login is None:
         raise LookupError(slug)
-    secret = resolve_secret(login.secret_ref, dev_secret=_dev_secret(request))
-    return school, OidcProvider(login.issuer, login.client_id, secret, login.scopes)
+    provider = _checked_provider(
+        request,
+        issuer=login.issuer,
+        client_id=login.client_id,
+        secret_ref=login.secret_ref,
+        scopes=login.scopes,
+    )
+    return school, provider
 
 
 def _operator_provider(request: AnyRequest) -> OidcProvider | None:
     settings = _settings(request)
     if not (settings.operator_issuer and settings.operator_client_id):
         return None
-    secret = resolve_secret(settings.operator_secret_ref or "", dev_secret=_dev_secret(request))
-    return OidcProvider(settings.operator_issuer, settings.operator_client_id, secret)
+    return _checked_provider(
+        request,
+        issuer=settings.operator_issuer,
+        client_id=settings.operator_client_id,
+        secret_ref=settings.operator_secret_ref or "",
+        fields=("VANGNET_OPERATOR_ISSUER", "VANGNET_OPERATOR_SECRET_REF"),
+    )
 
 
 class AuthController(Controller):
@@ -166,8 +219,8 @@ class AuthController(Controller):
         """Off to the platform operator's provider."""
         try:
             provider = _operator_provider(request)
-        except SecretError as error:
-            logger.error("operator login misconfigured: %s", error)
+        except LoginRefused as error:
+            _log_refused(OPERATOR_TARGET, error)
             return _misconfigured()
         if provider is None:
             return _error("Niet gevonden", "Inloggen als platformbeheerder is niet ingesteld.", 404)
@@ -194,8 +247,8 @@ class AuthController(Controller):
                 "Voor deze school is inloggen nog niet ingesteld.",
                 404,
             )
-        except SecretError as error:
-            logger.error("login misconfigured for school %s: %s", slug, error)
+        except LoginRefused as error:
+            _log_refused(f"school {slug}", error)
             return _misconfigured()
         context = {"target": "school", "school": slug}
         return await self._begin(request, provider, context, login_hint, next_path)
@@ -246,8 +299,8 @@ class AuthController(Controller):
                 school, provider = await _school_provider(request, context.get("school", ""))
         except (NotFound, LookupError):
             return _error("Niet gevonden", "Inloggen is hier niet (meer) ingesteld.", 404)
-        except SecretError as error:
-            logger.error("login misconfigured (%s): %s", _who(context), error)
+        except LoginRefused as error:
+            _log_refused(_who(context), error)
             return _misconfigured()
 
         try:
@@ -321,6 +374,12 @@ class AuthController(Controller):
             role,
         )
         return Redirect(safe_next(str(form.get("next", "") or "/")), status_code=303)
+
+
+def _log_refused(who: str, error: LoginRefused) -> None:
+    logger.error(
+        "login refused (%s): %s not allowed or unreadable (%s)", who, error.field, error.reason
+    )
 
 
 def _who(context: dict[str, str]) -> str:

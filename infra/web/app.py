@@ -106,6 +106,11 @@ def create_app(
 
                 setup_broker_from_settings(settings)
             purger = asyncio.create_task(purge_expired_sessions(session_store))
+            if settings.loopback_issuers:
+                log.warning(
+                    "VANGNET_LOOPBACK_ISSUERS is on: identity providers on this machine are "
+                    "allowed (development and tests only)"
+                )
             yield
         finally:
             if purger is not None:
@@ -200,7 +205,9 @@ def _wire_state(
     # The development provider answers in-process (no HTTP round trip to ourselves).
     idp = shared_dev_identity_provider(settings) if settings.dev_idp else None
     transport = http_transport or (idp.local_transport() if idp is not None else None)
-    directory = ProviderDirectory(transport=transport)
+    directory = ProviderDirectory(
+        transport=transport, loopback=settings.login_policy.loopback_issuers
+    )
     state.oidc = OidcClients(directory, transport=transport)
     state.tokens = BearerValidator(directory)
     state.dev_idp = idp

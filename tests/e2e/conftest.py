@@ -475,8 +475,10 @@ def web_server_factory(
             "VANGNET_PUBLIC_URL": url,
             "VANGNET_OPERATOR_ISSUER": idp.issuer,
             "VANGNET_OPERATOR_CLIENT_ID": idp.client_id,
-            "VANGNET_OPERATOR_SECRET_REF": "env:VANGNET_E2E_CLIENT_SECRET",
-            "VANGNET_E2E_CLIENT_SECRET": idp.client_secret,
+            "VANGNET_OPERATOR_SECRET_REF": "env:VANGNET_IDP_SECRET_E2E",
+            "VANGNET_IDP_SECRET_E2E": idp.client_secret,
+            # The test IdP runs on http://127.0.0.1:<port>.
+            "VANGNET_LOOPBACK_ISSUERS": "1",
             **(extra_env or {}),
         }
         log_path = tmp_path / "web.log"

@@ -37,7 +37,12 @@ ROLES = (
 
 def provision(database_url: str, idp: Idp, tmp_path: Path) -> School:
     """A board and a school whose login is the test IdP; its groups map to the roles."""
-    settings = Settings(database_url=database_url, data_dir=tmp_path, master_key=TEST_MASTER_KEY)
+    settings = Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        master_key=TEST_MASTER_KEY,
+        loopback_issuers=True,  # the test IdP runs on http://127.0.0.1:<port>
+    )
     with Container.open(settings) as container:
         board = container.create_board(BOARD_NAME)
         school = container.create_school(board.slug, SCHOOL_NAME)
@@ -45,12 +50,15 @@ def provision(database_url: str, idp: Idp, tmp_path: Path) -> School:
         login = validate_login(
             issuer=idp.issuer,
             client_id=idp.client_id,
-            secret_ref="env:VANGNET_E2E_CLIENT_SECRET",
+            secret_ref="env:VANGNET_IDP_SECRET_E2E",
+            policy=settings.login_policy,
             api_audience=API_AUDIENCE,
             scopes=("openid", "profile", "email", "groups"),  # the IdP's groups need the scope
             rules=[ClaimRule("group", f"vangnet-{role.value}", role) for role in ROLES],
         )
-        container.registry.configure_login(school.id, login, actor=SYSTEM)
+        container.registry.configure_login(
+            school.id, login, policy=settings.login_policy, actor=SYSTEM
+        )
         return container.registry.school(school.id)
 
 

@@ -37,6 +37,7 @@ from infra.auth.devidp import (
     demo_users,
     dev_identity_provider,
 )
+from infra.auth.discovery import ProviderDirectory
 from infra.auth.oidc import LoginFailed, OidcClients, OidcProvider
 from infra.auth.resolve import principal_from_bearer
 from infra.auth.routes import LOGIN_ROUTES
@@ -87,7 +88,11 @@ class Harness:
             board = self.registry.register_board("Bestuur", "bestuur")
             school_a = self.registry.register_school(board.id, "School A", "school-a", "w")
             self.registry.register_school(board.id, "School B", "school-b", "w")
-        self.registry.configure_login(school_a.id, demo_login_config(self.settings, "school-a"))
+        self.registry.configure_login(
+            school_a.id,
+            demo_login_config(self.settings, "school-a"),
+            policy=self.settings.login_policy,
+        )
         self.school_a = self.registry.school(school_a.id)
         users = [
             *demo_users([("school-a", "School A")], operator_group="vangnet-operators"),
@@ -99,8 +104,13 @@ class Harness:
         # The app's calls to the provider are answered in-process (as in the demo); anything
         # else would be a bug here, so the fallback refuses.
         offline = httpx.MockTransport(lambda request: httpx.Response(599))
-        self.oidc = OidcClients(transport=self.idp.local_transport(fallback=offline))
-        self.validator = BearerValidator(transport=self.idp.local_transport(fallback=offline))
+        transport = self.idp.local_transport(fallback=offline)
+        # The development provider is on 127.0.0.1: allowed, as the dev settings say.
+        loopback = self.settings.login_policy.loopback_issuers
+        self.oidc = OidcClients(
+            ProviderDirectory(transport=transport, loopback=loopback), transport=transport
+        )
+        self.validator = BearerValidator(ProviderDirectory(transport=transport, loopback=loopback))
         self.app.state.oidc = self.oidc
         self.app.state.tokens = self.validator
 
@@ -633,7 +643,7 @@ def test_login_config_on_postgres(
                 "--client-id",
                 "vangnet",
                 "--secret-ref",
-                "env:VANGNET_SCHOOL_SECRET",
+                "env:VANGNET_IDP_SECRET_SCHOOL",
                 "--rule",
                 "group:apc=coordinator",
                 "--rule",
@@ -645,7 +655,7 @@ def test_login_config_on_postgres(
     assert "2 rules" in capsys.readouterr().out
     assert vangnet(["tenants", "show-login", "--school", slug]) == 0
     shown = capsys.readouterr().out
-    assert "env:VANGNET_SCHOOL_SECRET" in shown
+    assert "env:VANGNET_IDP_SECRET_SCHOOL" in shown
     assert "group:apc=coordinator" in shown
     assert "email_domain:school.example=teacher" in shown
 
@@ -656,3 +666,29 @@ def test_login_config_on_postgres(
         assert login is not None
         assert login.api_audience == "vangnet"
         assert slug in [s.slug for s in container.registry.schools_with_login()]
+
+    # Secrets cannot be pointed at from the CLI either: refused, named, nothing stored.
+    from infra.cli import EXIT_REFUSED, main
+
+    (tmp_path / "master.key").write_text(TEST_MASTER_KEY_B64 + "\n")
+    for flag, value, said in [
+        ("--secret-ref", f"file:{tmp_path}/master.key", "VANGNET_SECRETS_DIR"),
+        ("--secret-ref", "file:/proc/self/environ", "VANGNET_SECRETS_DIR"),
+        ("--secret-ref", "env:VANGNET_MASTER_KEY", "VANGNET_IDP_SECRET_"),
+        ("--issuer", "http://idp.attacker.example", "https"),
+    ]:
+        options = {
+            "--issuer": "https://other.example/x",
+            "--secret-ref": "env:VANGNET_IDP_SECRET_X",
+        }
+        options[flag] = value
+        argv = ["tenants", "set-login", "--school", slug, "--client-id", "vangnet"]
+        argv += [part for pair in options.items() for part in pair]
+        assert main(argv) == EXIT_REFUSED
+        err = capsys.readouterr().err
+        assert said in err
+        assert TEST_MASTER_KEY_B64 not in err
+    with Container.open(Settings.from_env()) as container:
+        stored = container.registry.school_by_slug(slug).login
+        assert stored is not None
+        assert stored.issuer == issuer

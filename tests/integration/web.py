@@ -60,7 +60,10 @@ def principal(school: School | None, role: Role, user_id: str | None = None) -> 
 
 def web_settings(container: Container) -> Settings:
     return dataclasses.replace(
-        container.settings, secret_key=b"t" * 32, public_url=BASE_URL, dev_idp=False
+        container.settings,
+        secret_key=b"t" * 32,
+        public_url=BASE_URL,
+        dev_idp=False,
     )
 
 
@@ -70,15 +73,15 @@ def web_client(
     *,
     worker: bool = True,
     http_transport: httpx.AsyncBaseTransport | None = None,
+    settings: Settings | None = None,
 ) -> Iterator[TestClient]:  # type: ignore[type-arg]
     """A test client of the app on ``container`` (with an in-process worker by default, so
-    the views follow the commands)."""
+    the views follow the commands); ``settings`` default to :func:`web_settings`."""
+    settings = settings or web_settings(container)
     handle = start_inprocess_worker(container) if worker else None
     try:
-        app = create_app(
-            web_settings(container), container=container, http_transport=http_transport
-        )
-        config = session_config(web_settings(container))
+        app = create_app(settings, container=container, http_transport=http_transport)
+        config = session_config(settings)
         with TestClient(app, base_url=BASE_URL, session_config=config) as client:
             yield client
     finally:
@@ -172,14 +175,16 @@ def configure_fake_login(container: Container, school: School, issuer: FakeIssue
         for role in Role
         if role != Role.OPERATOR
     ]
+    policy = container.settings.login_policy
     config = validate_login(
         issuer=issuer.issuer,
         client_id="vangnet-test",
-        secret_ref="env:VANGNET_TEST_UNUSED_SECRET",
+        secret_ref="env:VANGNET_IDP_SECRET_TEST_UNUSED",
+        policy=policy,
         api_audience=issuer.audience,
         rules=rules,
     )
-    container.registry.configure_login(school.id, config, actor=SYSTEM)
+    container.registry.configure_login(school.id, config, policy=policy, actor=SYSTEM)
 
 
 def bearer(

@@ -1,5 +1,6 @@
-"""A school's login configuration: validation, JSON round trip, the registry events, secrets
-and turning claims into a principal (in memory; no network, no database)."""
+"""A school's login configuration: validation, JSON round trip, the registry events and turning
+claims into a principal (in memory; no network, no database). Where issuers and secret
+references may point: tests/unit/test_secret_policy.py."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from infra.auth.resolve import (
     principal_from_bearer,
     subject_hash,
 )
-from infra.auth.secrets import SecretError, resolve_secret
 from infra.auth.tokens import BearerValidator, InvalidToken
 from infra.settings import Settings
 from services.shared.actor import SYSTEM, Actor, acting_as
@@ -27,6 +27,7 @@ from tenants.login import (
     ClaimRule,
     InvalidLoginConfig,
     LoginConfig,
+    LoginPolicy,
     parse_rule,
     validate_login,
 )
@@ -34,13 +35,18 @@ from tenants.registry import Registry, School
 from tenants.roles import Role
 
 ISSUER = "https://login.example/tenant-1/v2.0"
+#: A production deployment's policy with a secrets directory.
+POLICY = LoginPolicy(secrets_dir="/run/secrets")
+#: Development and tests: providers on this machine, and the development provider's secret.
+DEV_POLICY = LoginPolicy(loopback_issuers=True, dev_secret=True)
 
 
 def config(**overrides: Any) -> LoginConfig:
     options: dict[str, Any] = {
         "issuer": ISSUER,
         "client_id": "vangnet-client",
-        "secret_ref": "env:SCHOOL_SECRET",
+        "secret_ref": "env:VANGNET_IDP_SECRET_SCHOOL",
+        "policy": POLICY,
         "rules": [parse_rule("group:apc=coordinator"), parse_rule("group:ap=contact_person")],
     }
     options.update(overrides)
@@ -71,13 +77,18 @@ def test_duplicate_rules_are_dropped() -> None:
     [
         "https://accounts.google.com",
         "https://login.microsoftonline.com/0000/v2.0",
-        "http://127.0.0.1:8000/dev-idp",
-        "http://localhost:3000",
         "https://idp.example/trailing/",
     ],
 )
 def test_issuers_accepted(issuer: str) -> None:
     assert config(issuer=issuer).issuer == issuer  # kept exactly: tokens must match it
+
+
+@pytest.mark.parametrize("issuer", ["http://127.0.0.1:8000/dev-idp", "http://localhost:3000"])
+def test_loopback_issuers_only_in_development(issuer: str) -> None:
+    assert config(issuer=issuer, policy=DEV_POLICY).issuer == issuer
+    with pytest.raises(InvalidLoginConfig, match="this machine"):
+        config(issuer=issuer)
 
 
 @pytest.mark.parametrize(
@@ -97,18 +108,23 @@ def test_issuers_refused(issuer: str, message: str) -> None:
         config(issuer=issuer)
 
 
-@pytest.mark.parametrize("ref", ["env:SCHOOL_SECRET", "file:/run/secrets/school", "dev:"])
+@pytest.mark.parametrize("ref", ["env:VANGNET_IDP_SECRET_SCHOOL", "file:/run/secrets/school"])
 def test_secret_refs_accepted(ref: str) -> None:
     assert config(secret_ref=ref).secret_ref == ref
 
 
-@pytest.mark.parametrize(
-    "ref", ["s3cr3t-value", "env:", "env:1BAD", "file:relative/path", "dev:x", "vault:x"]
-)
+def test_dev_secret_only_with_the_development_provider() -> None:
+    assert config(secret_ref="dev:", policy=DEV_POLICY).secret_ref == "dev:"
+    with pytest.raises(InvalidLoginConfig, match="development identity provider"):
+        config(secret_ref="dev:")
+
+
+@pytest.mark.parametrize("ref", ["s3cr3t-value", "env:", "env:1BAD", "dev:x", "vault:x"])
 def test_secret_refs_refused_without_echo(ref: str) -> None:
     with pytest.raises(InvalidLoginConfig, match="never the secret itself") as info:
         config(secret_ref=ref)
-    for part in ("s3cr3t", "1BAD", "relative", "vault"):
+    assert (info.value.field, info.value.reason) == ("secret_ref", "malformed")
+    for part in ("s3cr3t", "1BAD", "vault"):
         assert part not in info.value.message
 
 
@@ -126,6 +142,19 @@ def test_secret_refs_refused_without_echo(ref: str) -> None:
 def test_other_fields_refused(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidLoginConfig, match=message):
         config(**overrides)
+
+
+def test_from_json_loads_a_stored_config_the_policy_no_longer_allows() -> None:
+    # Stored before the rules: it loads (the school's page still shows it) and fails at use.
+    stored = {
+        **config().to_json(),
+        "issuer": "http://127.0.0.1:9000",
+        "secret_ref": "env:VANGNET_MASTER_KEY",
+    }
+    loaded = LoginConfig.from_json(stored)
+    assert (loaded.issuer, loaded.secret_ref) == ("http://127.0.0.1:9000", "env:VANGNET_MASTER_KEY")
+    with pytest.raises(InvalidLoginConfig):
+        POLICY.check(loaded)
 
 
 def test_from_json_refuses_bad_documents() -> None:
@@ -160,20 +189,20 @@ def test_configure_login_records_an_event(registry: Registry) -> None:
     school = add_school(registry, "de-regenboog")
     assert registry.school(school.id).login is None
     operator = Actor("op-1", Role.OPERATOR)
-    registry.configure_login(school.id, config(), actor=operator)
+    registry.configure_login(school.id, config(), policy=POLICY, actor=operator)
     stored = registry.school(school.id)
     assert stored.login == config()
     event = list(registry.events.get(school.id))[-1]
     assert type(event).__name__ == "LoginConfigured"
     assert (event.actor_id, event.actor_role) == ("op-1", "operator")
-    assert "SCHOOL_SECRET" in str(event.login)  # the reference, never a secret
+    assert "VANGNET_IDP_SECRET_SCHOOL" in str(event.login)  # the reference, never a secret
 
 
 def test_only_the_operator_configures_login(registry: Registry) -> None:
     school = add_school(registry, "het-anker")
     for role in (Role.COORDINATOR, Role.CONTACT_PERSON, Role.MANAGEMENT, Role.BOARD):
         with pytest.raises(PermissionDenied, match="may not configure a school's login"):
-            registry.configure_login(school.id, config(), actor=Actor("u", role))
+            registry.configure_login(school.id, config(), policy=POLICY, actor=Actor("u", role))
     assert registry.school(school.id).login is None
 
 
@@ -182,58 +211,42 @@ def test_configure_login_revalidates_hand_built_config(registry: Registry) -> No
     sneaky = LoginConfig(
         issuer=ISSUER,
         client_id="c",
-        secret_ref="env:X",
+        secret_ref="env:VANGNET_IDP_SECRET_X",
         rules=(ClaimRule("group", "x", Role.OPERATOR),),  # built by hand: not validated
     )
     with pytest.raises(InvalidLoginConfig, match="operator"):
-        registry.configure_login(school.id, sneaky)
-    bad_issuer = LoginConfig(issuer="http://evil.example", client_id="c", secret_ref="env:X")
+        registry.configure_login(school.id, sneaky, policy=POLICY)
+    ok_ref = "env:VANGNET_IDP_SECRET_X"
+    bad_issuer = LoginConfig(issuer="http://evil.example", client_id="c", secret_ref=ok_ref)
     with pytest.raises(InvalidLoginConfig, match="https"):
-        registry.configure_login(school.id, bad_issuer)
+        registry.configure_login(school.id, bad_issuer, policy=POLICY)
+    # Built by hand past validate_login: the registry applies the policy itself.
+    master_key = LoginConfig(issuer=ISSUER, client_id="c", secret_ref="env:VANGNET_MASTER_KEY")
+    with pytest.raises(InvalidLoginConfig) as info:
+        registry.configure_login(school.id, master_key, policy=POLICY)
+    assert info.value.reason == "env_outside_prefix"
+    environ = LoginConfig(issuer=ISSUER, client_id="c", secret_ref="file:/proc/self/environ")
+    with pytest.raises(InvalidLoginConfig) as info:
+        registry.configure_login(school.id, environ, policy=POLICY)
+    assert info.value.reason == "file_outside_dir"
+    assert registry.school(school.id).login is None
 
 
 def test_schools_for_issuer_follows_changes(registry: Registry) -> None:
     a = add_school(registry, "school-a")
     b = add_school(registry, "school-b")
     assert registry.schools_for_issuer(ISSUER) == []
-    registry.configure_login(b.id, config())
-    registry.configure_login(a.id, config())
+    registry.configure_login(b.id, config(), policy=POLICY)
+    registry.configure_login(a.id, config(), policy=POLICY)
     assert [s.slug for s in registry.schools_for_issuer(ISSUER)] == ["school-a", "school-b"]
     assert [s.slug for s in registry.schools_with_login()] == ["school-a", "school-b"]
     other = "https://other.example"
-    registry.configure_login(a.id, config(issuer=other))
+    registry.configure_login(a.id, config(issuer=other), policy=POLICY)
     assert [s.slug for s in registry.schools_for_issuer(ISSUER)] == ["school-b"]
     assert [s.slug for s in registry.schools_for_issuer(other)] == ["school-a"]
     add_school(registry, "school-c")  # no login: not listed
     assert len(registry.schools_with_login()) == 2
     assert registry.schools_for_issuer("https://nobody.example") == []
-
-
-# --- secrets -------------------------------------------------------------------------------
-
-
-def test_resolve_secret_env_file_dev(tmp_path: Path) -> None:
-    assert resolve_secret("env:S", dev_secret=None, environ={"S": " value\n"}) == "value"
-    secret_file = tmp_path / "secret"
-    secret_file.write_text("from-file\n")
-    assert resolve_secret(f"file:{secret_file}", dev_secret=None) == "from-file"
-    assert resolve_secret("dev:", dev_secret="dev-secret") == "dev-secret"
-
-
-def test_resolve_secret_errors_never_show_values(tmp_path: Path) -> None:
-    with pytest.raises(SecretError, match="not set"):
-        resolve_secret("env:MISSING", dev_secret=None, environ={})
-    with pytest.raises(SecretError, match="development identity provider"):
-        resolve_secret("dev:", dev_secret=None)
-    with pytest.raises(SecretError, match="cannot read"):
-        resolve_secret(f"file:{tmp_path}/missing", dev_secret=None)
-    empty = tmp_path / "empty"
-    empty.write_text("\n")
-    with pytest.raises(SecretError, match="empty"):
-        resolve_secret(f"file:{empty}", dev_secret=None)
-    with pytest.raises(SecretError) as info:
-        resolve_secret("hunter2-the-real-secret", dev_secret=None)
-    assert "hunter2" not in str(info.value)
 
 
 # --- claims -> principal -------------------------------------------------------------------
@@ -246,7 +259,7 @@ def settings(**overrides: Any) -> Settings:
         "master_key": bytes(32),
         "operator_issuer": "https://operator.example",
         "operator_client_id": "vangnet-operator",
-        "operator_secret_ref": "env:OP",
+        "operator_secret_ref": "env:VANGNET_IDP_SECRET_OP",
     }
     options.update(overrides)
     return Settings(**options)
@@ -254,7 +267,7 @@ def settings(**overrides: Any) -> Settings:
 
 def test_principal_for_school(registry: Registry) -> None:
     school = add_school(registry, "de-regenboog")
-    registry.configure_login(school.id, config())
+    registry.configure_login(school.id, config(), policy=POLICY)
     school = registry.school(school.id)
     claims = {"sub": "abc", "name": "Juf Demo", "groups": ["ap", "apc"], "email": "x@y.example"}
     principal = principal_for_school(school, ISSUER, claims)
@@ -319,8 +332,8 @@ def fake_token(claims: dict[str, Any]) -> str:
 def test_principal_from_bearer_picks_the_school(registry: Registry) -> None:
     a = add_school(registry, "school-a")
     b = add_school(registry, "school-b")
-    registry.configure_login(a.id, config(api_audience="api-a"))
-    registry.configure_login(b.id, config(api_audience="api-b"))
+    registry.configure_login(a.id, config(api_audience="api-a"), policy=POLICY)
+    registry.configure_login(b.id, config(api_audience="api-b"), policy=POLICY)
     validator = FakeValidator()
 
     def resolve(claims: dict[str, Any], hint: str | None = None) -> Any:
@@ -354,7 +367,7 @@ def test_principal_from_bearer_needs_the_header_when_several_schools_match(
     ids: dict[str, UUID] = {}
     for slug in ("school-a", "school-b"):
         ids[slug] = add_school(registry, slug).id
-        registry.configure_login(ids[slug], config(api_audience="board-api"))
+        registry.configure_login(ids[slug], config(api_audience="board-api"), policy=POLICY)
     validator = FakeValidator()
     token = fake_token({"iss": ISSUER, "sub": "u", "aud": "board-api", "groups": ["ap"]})
 

@@ -16,7 +16,7 @@ from infra.web.forms import REQUIRED_NL, FieldSpec, FormSpec, Option
 from infra.web.pages.common import Viewer, render, viewer_of
 from infra.web.pages.protocol import parse_protocol, protocol_form
 from services.shared.errors import InvalidInput
-from tenants.login import parse_rule, validate_login
+from tenants.login import InvalidLoginConfig, LoginPolicy, parse_rule, validate_login
 from tenants.protocol import InvalidProtocol
 from tenants.registry import Board, School
 from tenants.roles import Permission, Role
@@ -210,7 +210,7 @@ async def operator_school_page(
         school=school,
         form=form,
         saved=opgeslagen,
-        login_form=login_form(school),
+        login_form=login_form(school, policy=Services.of(request.app.state).settings.login_policy),
         login_saved=inloggen_opgeslagen,
         role_names=SCHOOL_ROLE_NAMES,
     )
@@ -221,10 +221,66 @@ SCHOOL_ROLE_NAMES = [str(r) for r in Role if r is not Role.OPERATOR]
 LOGIN_FIELDS = ("issuer", "client_id", "secret_ref", "api_audience", "scopes", "rules")
 
 
+#: Dutch sentences for a refused issuer or secret reference, by (field, reason) of the
+#: InvalidLoginConfig (tenants.login.LoginPolicy); ``{prefix}`` and ``{dir}`` are the policy's.
+DUTCH_LOGIN_REFUSALS: dict[tuple[str, str], str] = {
+    ("issuer", "malformed"): "De issuer moet een webadres zijn, zonder vraagteken, # of inlognaam.",
+    ("issuer", "not_https"): "De issuer moet een https://-adres zijn.",
+    ("issuer", "loopback_not_allowed"): (
+        "De issuer mag niet naar deze machine wijzen (127.0.0.1 of localhost is alleen voor "
+        "ontwikkelen en testen)."
+    ),
+    ("issuer", "internal_address"): "De issuer mag niet naar een intern netwerkadres wijzen.",
+    ("secret_ref", "malformed"): (
+        "Vul een verwijzing naar het geheim in (env:NAAM, file:/pad of dev:), nooit het geheim "
+        "zelf."
+    ),
+    ("secret_ref", "env_outside_prefix"): (
+        "Een verwijzing env: moet een omgevingsvariabele noemen die begint met {prefix}, "
+        "gevolgd door een eigen naam."
+    ),
+    ("secret_ref", "env_reserved"): (
+        "Een verwijzing env: mag niet naar een instelling van Vangnet zelf wijzen."
+    ),
+    ("secret_ref", "file_not_allowed"): (
+        "Verwijzingen file: zijn hier niet toegestaan (er is geen map met geheimen ingesteld). "
+        "Gebruik env:."
+    ),
+    (
+        "secret_ref",
+        "relative_path",
+    ): "Een verwijzing file: moet een volledig pad zijn (met / vooraan).",
+    ("secret_ref", "not_normalized"): "Het pad mag geen '.', '..' of lege delen bevatten.",
+    ("secret_ref", "file_outside_dir"): "Het bestand moet in de map met geheimen staan: {dir}.",
+    ("secret_ref", "protected_path"): (
+        "Dit pad hoort bij de eigen gegevens van Vangnet (de hoofdsleutel) en is nooit toegestaan."
+    ),
+    ("secret_ref", "not_regular_file"): "Dit pad is geen gewoon bestand.",
+    ("secret_ref", "dev_not_running"): (
+        "dev: werkt alleen met de ontwikkel-inlogvoorziening, die hier niet draait."
+    ),
+}
+
+
+def login_error_text(error: InvalidInput, policy: LoginPolicy) -> str:
+    """A refused login setting in Dutch when it is about where the issuer or the secret
+    reference points; otherwise the (English) message, which names the field."""
+    if isinstance(error, InvalidLoginConfig) and error.field and error.reason:
+        text = DUTCH_LOGIN_REFUSALS.get((error.field, error.reason))
+        if text is not None:
+            return text.format(prefix=policy.secret_env_prefix, dir=policy.secrets_dir or "")
+    return str(error)
+
+
 def login_form(
-    school: School, values: dict[str, str] | None = None, errors: list[str] | None = None
+    school: School,
+    values: dict[str, str] | None = None,
+    errors: list[str] | None = None,
+    *,
+    policy: LoginPolicy,
 ) -> dict[str, Any]:
-    """The login settings form: submitted ``values``, else the school's current settings."""
+    """The login settings form: submitted ``values``, else the school's current settings;
+    ``policy`` says (in the hint) where a secret reference may point."""
     if values is None:
         current = school.login
         values = {
@@ -235,7 +291,12 @@ def login_form(
             "scopes": " ".join(current.scopes) if current else "openid profile email",
             "rules": "\n".join(r.to_text() for r in current.rules) if current else "",
         }
-    return {"values": values, "errors": errors or []}
+    return {
+        "values": values,
+        "errors": errors or [],
+        "secret_prefix": policy.secret_env_prefix,
+        "secrets_dir": policy.secrets_dir,
+    }
 
 
 @post(
@@ -269,17 +330,21 @@ async def operator_login_post(
                 issuer=values["issuer"],
                 client_id=values["client_id"],
                 secret_ref=values["secret_ref"],
+                policy=services.settings.login_policy,
                 api_audience=values["api_audience"] or None,
                 scopes=values["scopes"].split() or ("openid",),
                 rules=rules,
             )
             await anyio.to_thread.run_sync(
                 lambda: services.registry.configure_login(
-                    school.id, config, actor=viewer.principal.actor
+                    school.id,
+                    config,
+                    policy=services.settings.login_policy,
+                    actor=viewer.principal.actor,
                 )
             )
         except InvalidInput as e:
-            errors.append(str(e))
+            errors.append(login_error_text(e, services.settings.login_policy))
         else:
             services.directory.evict(school.id)
             return Redirect(f"{_school_url(school.id)}?inloggen_opgeslagen=true", status_code=303)
@@ -294,7 +359,7 @@ async def operator_login_post(
         active="beheer",
         school=school,
         form=form_state,
-        login_form=login_form(school, values, errors),
+        login_form=login_form(school, values, errors, policy=services.settings.login_policy),
         role_names=SCHOOL_ROLE_NAMES,
         status=422,
     )
@@ -335,7 +400,7 @@ async def operator_protocol_post(
         active="beheer",
         school=school,
         form=form,
-        login_form=login_form(school),
+        login_form=login_form(school, policy=Services.of(request.app.state).settings.login_policy),
         role_names=SCHOOL_ROLE_NAMES,
         status=422,
     )

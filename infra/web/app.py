@@ -17,7 +17,6 @@ from typing import Any
 import anyio.to_thread
 import httpx
 from litestar import Litestar
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -36,6 +35,7 @@ from infra.container import Container
 from infra.settings import Settings
 from infra.web.api import API_ROUTES
 from infra.web.context import SchoolDirectory, Services
+from infra.web.csrf import SessionCsrfMiddleware
 from infra.web.health import HEALTH_ROUTES
 from infra.web.logs import RequestLogMiddleware
 from infra.web.problems import EXCEPTION_HANDLERS
@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).parent
 SESSION_COOKIE = "vangnet_session"
-CSRF_COOKIE = "vangnet_csrf"
 SESSION_MAX_AGE = 8 * 60 * 60  # a school day
 
 
@@ -82,7 +81,6 @@ def create_app(
 
     ``http_transport`` (tests) answers the app's calls to identity providers.
     """
-    secure = settings.public_url.startswith("https://")
     session_store = PostgresSessionStore(None)
 
     @asynccontextmanager
@@ -151,17 +149,10 @@ def create_app(
             RequestLogMiddleware,
             prometheus.middleware,
             session_config(settings).middleware,
+            # Inside the session middleware: the token is bound to the session (infra.web.csrf).
+            SessionCsrfMiddleware(settings.secret_key, SESSION_COOKIE),
         ],
         stores=StoreRegistry({"sessions": session_store}),
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key.hex(),
-            cookie_name=CSRF_COOKIE,
-            cookie_secure=secure,
-            cookie_httponly=True,
-            cookie_samesite="lax",
-            header_name="x-csrftoken",
-            exclude=["/api/", "/dev-idp/", "/health/", "/metrics"],
-        ),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(
             title="Vangnet API",

@@ -63,6 +63,10 @@ DUTCH_TITLES: dict[str, str] = {
     "case_closed": "De zaak is afgesloten.",
     "wrong_state": "Dit kan niet in de huidige fase van de zaak.",
     "unauthorized": "U bent niet (meer) ingelogd.",
+    "csrf_failed": (
+        "Dit formulier hoort niet bij uw huidige sessie (of is verlopen). Laad de pagina "
+        "opnieuw en probeer het nog eens."
+    ),
     "validation": "Het formulier is niet volledig of niet juist ingevuld.",
     "server_error": "Er ging iets mis. Probeer het later opnieuw.",
 }
@@ -154,7 +158,8 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
         HTTP_404_NOT_FOUND: "not_found",
     }.get(status, "invalid_input" if status < 500 else "server_error")
     if isinstance(exc, PermissionDeniedException):
-        code = "permission_denied"
+        # A refusal may name its own code (the CSRF check: infra.web.csrf.CsrfRefused).
+        code = getattr(exc, "problem_code", "permission_denied")
     if isinstance(exc, NotFoundException):
         code = "not_found"
     if is_api(request):

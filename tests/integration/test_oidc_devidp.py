@@ -21,7 +21,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from litestar import Litestar, Request, get
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.stores.memory import MemoryStore
@@ -44,6 +43,7 @@ from infra.auth.routes import LOGIN_ROUTES
 from infra.auth.sessions import RotatingSessionConfig
 from infra.auth.tokens import BearerValidator, InvalidToken
 from infra.settings import Settings
+from infra.web.csrf import SessionCsrfMiddleware, csrf_token_for
 from services.shared.actor import SYSTEM, acting_as
 from tenants.registry import Registry
 from tenants.roles import Role
@@ -54,7 +54,6 @@ BASE = "http://127.0.0.1:8000"
 ISSUER = BASE + "/dev-idp"
 CALLBACK = BASE + "/auth/callback"
 SESSION_COOKIE = "vangnet_session"
-CSRF_COOKIE = "vangnet_csrf"
 TEMPLATES = Path(__file__).resolve().parents[2] / "infra" / "web" / "templates"
 CONTACT = demo_user_id("school-a", Role.CONTACT_PERSON)
 COORDINATOR = demo_user_id("school-a", Role.COORDINATOR)
@@ -121,9 +120,11 @@ class Harness:
 
         return Litestar(
             route_handlers=[*LOGIN_ROUTES, self.idp.router(), probe],
-            middleware=[RotatingSessionConfig(key=SESSION_COOKIE, store="sessions").middleware],
+            middleware=[
+                RotatingSessionConfig(key=SESSION_COOKIE, store="sessions").middleware,
+                SessionCsrfMiddleware(self.settings.secret_key, SESSION_COOKIE),
+            ],
             stores=StoreRegistry({"sessions": self.store}),
-            csrf_config=CSRFConfig(secret="s" * 32, cookie_name=CSRF_COOKIE),
             template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
             state=State(
                 {"settings": self.settings, "registry": self.registry, "dev_idp": self.idp}
@@ -335,11 +336,20 @@ def test_role_switch_and_logout_need_csrf(harness: Harness) -> None:
                 "two@school-a.example",
                 groups=("school-a/coordinator", "school-a/teacher"),
             )
+            # The token of the session before login (a login in progress) ...
+            await authorize_redirect(browser, "/login/school-a?login_hint=two")
+            before = csrf_token_for(harness.settings.secret_key, browser.cookies[SESSION_COOKIE])
             await log_in(browser, "two")
             assert (await principal(browser))["role"] == "coordinator"
             refused = await browser.post("/rol", data={"role": "teacher"})
             assert refused.status_code == 403  # no CSRF token
-            token = browser.cookies[CSRF_COOKIE]
+            # ... is worthless after it: the session id, and so the token, changed at login.
+            stale = await browser.post(
+                "/rol", data={"role": "teacher"}, headers={"x-csrftoken": before}
+            )
+            assert stale.status_code == 403
+            token = csrf_token_for(harness.settings.secret_key, browser.cookies[SESSION_COOKIE])
+            assert token != before
             headers = {"x-csrftoken": token}
             switched = await browser.post("/rol", data={"role": "teacher"}, headers=headers)
             assert location(switched) == "/"

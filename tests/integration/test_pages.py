@@ -345,6 +345,43 @@ def test_a_post_without_csrf_token_is_refused(container: Container) -> None:
         assert "Zonder token." not in b.get(f"/zaken/{case_id}")
 
 
+def test_a_csrf_token_of_another_session_is_refused(container: Container) -> None:
+    # Issue #10, 6: one person's token must not work in another person's session.
+    world = make_world(container, "pg-csrf-swap")
+    case_id = reported_case(container, world.school_a, "Fictieve melding voor CSRF.")
+    url = f"/zaken/{case_id}/add-note"
+    first = principal(world.school_a, Role.CONTACT_PERSON, "test-cp-een")
+    second = principal(world.school_a, Role.CONTACT_PERSON, "test-cp-twee")
+    with browser(container, first) as a, browser(container, second) as b:
+        a.get(f"/zaken/{case_id}")
+        b.get(f"/zaken/{case_id}")
+        token_a, token_b = a.csrf(), b.csrf()
+        assert token_a != token_b
+        # Whatever else A's browser holds goes along (a double-submit cookie, once).
+        for name, value in a.client.cookies.items():
+            if name != "vangnet_session":
+                b.client.cookies.set(name, value)
+        body = {"expected_version": b.version(), "text": "Met andermans token."}
+
+        # A's token in B's session: as the form field and as the HTMX header.
+        as_field = b.client.post(url, data={**body, "_csrf_token": token_a})
+        as_header = b.client.post(url, data=body, headers={"x-csrftoken": token_a})
+        for refused in (as_field, as_header):
+            assert refused.status_code == 403
+            assert "hoort niet bij uw huidige sessie" in html.unescape(refused.text)
+        assert "Met andermans token." not in b.get(f"/zaken/{case_id}")
+
+        # B's own token in the header (how HTMX sends it) works.
+        own = b.client.post(
+            url,
+            data={**body, "text": "Met het eigen token."},
+            headers={"x-csrftoken": token_b},
+            follow_redirects=False,
+        )
+        assert own.status_code == 303
+        assert "Met het eigen token." in b.get(f"/zaken/{case_id}")
+
+
 def test_a_stale_version_gives_the_conflict_page_and_keeps_what_was_typed(
     container: Container,
 ) -> None:

@@ -100,6 +100,12 @@ Environment variables:
     issuers. Development and tests only (the browser tests and the benchmark set it; the
     development identity provider implies it). Default off: issuers must be https on a public
     host.
+``VANGNET_METRICS_TOKEN``
+    Bearer token (at least 32 characters) the Prometheus scraper sends to ``/metrics``
+    (``Authorization: Bearer …``). Unset (default): ``/metrics`` answers 404.
+``PROMETHEUS_MULTIPROC_DIR``
+    Not Vangnet's own (prometheus_client's): when set, ``/metrics`` collects the metrics of
+    every process writing to that directory.
 
 Client secrets of identity providers are read through the settings too: ``env:NAME``
 references can only ever see the variables that start with ``VANGNET_SECRET_ENV_PREFIX``
@@ -125,6 +131,7 @@ MASTER_KEY_BYTES = 32
 MASTER_KEY_FILENAME = "master.key"
 _NAMESPACE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
 _ENV_PREFIX_RE = re.compile(r"[A-Z][A-Z0-9_]{1,62}_")
+MIN_METRICS_TOKEN = 32
 
 #: Every environment variable Vangnet reads as a setting (documented above). None of them may
 #: ever be named by a secret reference, whatever VANGNET_SECRET_ENV_PREFIX says.
@@ -165,6 +172,7 @@ SETTING_NAMES = frozenset(
         "VANGNET_SECRET_ENV_PREFIX",
         "VANGNET_SECRETS_DIR",
         "VANGNET_LOOPBACK_ISSUERS",
+        "VANGNET_METRICS_TOKEN",
         "VANGNET_LOG_LEVEL",
     }
 )
@@ -236,9 +244,13 @@ class Settings:
     secrets_dir: Path | None = None
     #: Identity providers on this machine are allowed (development and tests only).
     loopback_issuers: bool = False
+    #: Bearer token of the metrics scraper; ``None``: ``/metrics`` answers 404. Never printed.
+    metrics_token: str | None = field(default=None, repr=False)
     #: The environment variables with ``secret_env_prefix`` (name, value): the only ones an
     #: ``env:`` secret reference can ever read. Never printed.
     secret_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    #: prometheus_client's multi-process mode is on (``PROMETHEUS_MULTIPROC_DIR`` is set).
+    metrics_multiprocess: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -338,8 +350,12 @@ class Settings:
                     if name.startswith(prefix) and name != prefix and name not in SETTING_NAMES
                 )
             ),
+            metrics_multiprocess=bool(
+                env.get("PROMETHEUS_MULTIPROC_DIR") or env.get("prometheus_multiproc_dir")
+            ),
             secrets_dir=_secrets_dir(env),
             loopback_issuers=_flag(env, "VANGNET_LOOPBACK_ISSUERS"),
+            metrics_token=_metrics_token(env),
             **_mail_settings(env),
         )
         _check_operator_login(settings)
@@ -372,6 +388,16 @@ def _secrets_dir(env: Mapping[str, str]) -> Path | None:
         msg = "VANGNET_SECRETS_DIR must be a directory of its own, not /"
         raise SettingsError(msg)
     return Path(raw.rstrip("/"))
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    token = (env.get("VANGNET_METRICS_TOKEN") or "").strip()
+    if not token:
+        return None
+    if len(token) < MIN_METRICS_TOKEN or any(c.isspace() for c in token):
+        msg = f"VANGNET_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters, no spaces"
+        raise SettingsError(msg)
+    return token
 
 
 def _check_operator_login(settings: Settings) -> None:

@@ -13,8 +13,8 @@ tell:
 - it must be a regular file (not a device, a fifo, a directory, or a file of /proc or /sys),
   opened without following a last-moment symlink and without blocking, and small;
 - and whatever the reference, the value must not be one of Vangnet's own secrets (master key,
-  web secret, database or broker URL, SMTP password): a copy or a hard link of the master key
-  inside the secrets directory is refused too.
+  web secret, database or broker URL, SMTP password, metrics token): a copy or a hard link of
+  the master key inside the secrets directory is refused too.
 
 A refusal is :class:`SecretError` with a ``reason`` (a stable word for the log) and a message
 that names the rule, never the secret and never the reference's target.
@@ -144,6 +144,7 @@ def _own_secrets(settings: Settings) -> Iterable[str]:
         settings.database_url,
         settings.broker_url,
         settings.smtp_password,
+        settings.metrics_token,
     ):
         if value:
             yield value

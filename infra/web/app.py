@@ -21,7 +21,7 @@ from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
@@ -38,6 +38,7 @@ from infra.web.context import SchoolDirectory, Services
 from infra.web.csrf import SessionCsrfMiddleware
 from infra.web.health import HEALTH_ROUTES
 from infra.web.logs import RequestLogMiddleware
+from infra.web.metrics import METRICS_PATH, metrics
 from infra.web.problems import EXCEPTION_HANDLERS
 from infra.web.security import SecurityHeadersMiddleware
 from infra.web.sessions import (
@@ -130,7 +131,7 @@ def create_app(
         *HEALTH_ROUTES,
         *LOGIN_ROUTES,
         *PAGE_ROUTES,
-        PrometheusController,
+        metrics,
         create_static_files_router(path="/static", directories=[WEB_DIR / "static"]),
     ]
     if settings.dev_idp:
@@ -139,7 +140,7 @@ def create_app(
         route_handlers.append(dev_idp_router(settings))
 
     prometheus = PrometheusConfig(
-        app_name="vangnet", prefix="vangnet", group_path=True, exclude=["/metrics"]
+        app_name="vangnet", prefix="vangnet", group_path=True, exclude=[METRICS_PATH]
     )
     return Litestar(
         route_handlers=route_handlers,

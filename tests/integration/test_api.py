@@ -7,6 +7,7 @@ validated against the provider's keys, exactly as in production.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -24,6 +25,7 @@ from infra.container import Container
 from infra.web.context import today as school_today
 from tenants.roles import Role
 from tests.integration.web import (
+    METRICS_TOKEN,
     FakeIssuer,
     Issuers,
     World,
@@ -264,11 +266,42 @@ def test_health_and_metrics(api: Api) -> None:
     assert r.json()["database"] == "ok"
     assert api.client.get("/health/live").json() == {"status": "ok"}
     api.client.get("/api/cases", headers=api.as_(Role.CONTACT_PERSON))
-    metrics = api.client.get("/metrics").text
+    scrape = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    metrics = api.client.get("/metrics", headers=scrape).text
     assert "vangnet_requests_total" in metrics
     # Route templates, never concrete ids.
     case_id = report(api)
     api.client.get(f"/api/cases/{case_id}", headers=api.as_(Role.CONTACT_PERSON))
-    metrics = api.client.get("/metrics").text
+    metrics = api.client.get("/metrics", headers=scrape).text
     assert 'path="/api/cases/{case_id}"' in metrics
     assert case_id not in metrics
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong-token-wrong-token-wrong-token"},
+        {"Authorization": f"Bearer {METRICS_TOKEN}x"},
+        {"Authorization": f"Basic {METRICS_TOKEN}"},
+        {"Authorization": METRICS_TOKEN},
+    ],
+)
+def test_metrics_need_the_scrape_token(api: Api, headers: dict[str, str]) -> None:
+    # Not even a logged-in school user's access token opens /metrics.
+    r = api.client.get("/metrics", headers=headers)
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    assert "vangnet_requests_total" not in r.text
+    school_user = api.as_(Role.CONTACT_PERSON)
+    assert api.client.get("/metrics", headers=school_user).status_code == 401
+
+
+def test_metrics_without_a_token_setting_do_not_exist(container: Container) -> None:
+    from tests.integration.web import web_settings
+
+    settings = dataclasses.replace(web_settings(container), metrics_token=None)
+    with web_client(container, worker=False, settings=settings) as client:
+        r = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert r.status_code == 404
+    assert "vangnet_requests_total" not in r.text

@@ -58,12 +58,17 @@ def principal(school: School | None, role: Role, user_id: str | None = None) -> 
     )
 
 
+#: The scrape token of the test app's /metrics (``Authorization: Bearer ...``).
+METRICS_TOKEN = "test-metrics-token-0123456789abcdef"
+
+
 def web_settings(container: Container) -> Settings:
     return dataclasses.replace(
         container.settings,
         secret_key=b"t" * 32,
         public_url=BASE_URL,
         dev_idp=False,
+        metrics_token=METRICS_TOKEN,
     )
 
 

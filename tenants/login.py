@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -277,10 +278,14 @@ def validate_issuer(issuer: str) -> str:
 
     The issuer is kept exactly as given: ID tokens must carry it character for character.
     """
+    msg = f"issuer must be a URL of at most {MAX_URL} characters"
     if not issuer or len(issuer) > MAX_URL or _CONTROL_RE.search(issuer) or " " in issuer:
-        msg = f"issuer must be a URL of at most {MAX_URL} characters"
         raise _refuse("issuer", "malformed", msg)
-    parts = urlsplit(issuer)
+    try:
+        parts = urlsplit(issuer)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:  # e.g. "https://[::1" or a port that is not a number
+        raise _refuse("issuer", "malformed", msg) from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise _refuse("issuer", "not_https", "issuer must be an https:// URL")
     if parts.query or parts.fragment or parts.username or parts.password:
@@ -289,15 +294,26 @@ def validate_issuer(issuer: str) -> str:
     return issuer
 
 
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``host`` spells, in any form the system resolver accepts without asking
+    DNS ("127.1", "2130706433" and "0x7f.0.0.1" are 127.0.0.1 too); ``None`` for a name."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
 def is_loopback_host(host: str) -> bool:
     """Whether ``host`` names this machine (``localhost``, ``*.localhost``, 127.0.0.0/8, ::1)."""
     host = host.lower().rstrip(".")
     if host in LOCAL_HOSTS or host.endswith(".localhost"):
         return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    address = ip_literal(host)
+    return address is not None and address.is_loopback
 
 
 def url_refusal(url: str, *, loopback: bool) -> tuple[str, str] | None:
@@ -308,8 +324,12 @@ def url_refusal(url: str, *, loopback: bool) -> tuple[str, str] | None:
     (link-local such as a cloud metadata service, private, unspecified). A loopback host
     (http or https) only with ``loopback`` (development and tests).
     """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        return ("malformed", "must be a well-formed URL")
+    host = (parts.hostname or "").rstrip(".")
     if parts.scheme not in ("https", "http") or not host:
         return ("not_https", "must be an https:// URL")
     if is_loopback_host(host):
@@ -322,13 +342,10 @@ def url_refusal(url: str, *, loopback: bool) -> tuple[str, str] | None:
         return None
     if parts.scheme != "https":
         return ("not_https", "must use https")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None  # a host name
-    if not address.is_global:
+    address = ip_literal(host)
+    if address is not None and not address.is_global:
         return ("internal_address", "must not point at an internal network address")
-    return None
+    return None  # a public address, or a host name (what DNS says is not checked here)
 
 
 _REF_HELP = (

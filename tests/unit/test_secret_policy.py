@@ -128,7 +128,15 @@ def test_allowed_references() -> None:
         ("https://192.168.1.10", "internal_address"),
         ("https://0.0.0.0", "internal_address"),
         ("https://[fe80::1]", "internal_address"),
+        ("https://[::ffff:127.0.0.1]", "internal_address"),
+        # Other spellings of 127.0.0.1 that the resolver accepts without DNS.
+        ("https://127.1", "loopback_not_allowed"),
+        ("https://2130706433", "loopback_not_allowed"),
+        ("https://0x7f.0.0.1", "loopback_not_allowed"),
+        ("https://localhost.", "loopback_not_allowed"),
         ("https://idp.example/?next=x", "malformed"),
+        ("https://[::1", "malformed"),
+        ("https://idp.example:port", "malformed"),
     ],
 )
 def test_issuers_refused(issuer: str, reason: str) -> None:

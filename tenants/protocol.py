@@ -24,13 +24,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from services.casework.domain import EVENT_TYPES
+from services.shared import clock
 from services.shared.errors import InvalidInput
 
-#: The time zone every date of a case is taken in.
-SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
+#: The time zone every date of a case is taken in (the write side's clock uses the same).
+SCHOOL_TZ = clock.SCHOOL_TZ
 
 #: Names of the case events a protocol step can be fulfilled by.
 CASE_EVENT_NAMES: frozenset[str] = frozenset(t.__name__ for t in EVENT_TYPES)

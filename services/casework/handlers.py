@@ -15,6 +15,7 @@ from services.casework.application import CaseworkApplication
 from services.casework.commands import CaseCommand, ReportCase
 from services.casework.domain import Case
 from services.shared.actor import Actor, acting_as
+from services.shared.clock import SCHOOL_CLOCK, Clock, on_day
 from services.shared.errors import PermissionDenied, StaleVersion
 from tenants.roles import ENGAGED_PERMISSIONS, Permission, Role, has_permission
 
@@ -41,6 +42,8 @@ class CaseService:
     ``on_saved`` is called with the school id after every successful save (infra passes
     ``infra.worker.actors.notify_saved``: "catch this school's projections up"). The command has
     committed by then, so a failing hook is logged and never turns it into an error.
+    ``clock`` tells the school's day that commands check their dates against (the system clock
+    in Dutch time unless a test or the demo fixes the day).
     """
 
     def __init__(
@@ -48,10 +51,12 @@ class CaseService:
         app: CaseworkApplication,
         school_id: UUID,
         on_saved: Callable[[UUID], None] | None = None,
+        clock: Clock = SCHOOL_CLOCK,
     ) -> None:
         self.app = app
         self.school_id = school_id
         self.on_saved = on_saved
+        self.clock = clock
 
     def _saved(self) -> None:
         if self.on_saved is None:
@@ -86,7 +91,7 @@ class CaseService:
                 f"version {command.expected_version}: reload and retry"
             )
             raise StaleVersion(msg)
-        with acting_as(actor):
+        with acting_as(actor), on_day(self.clock.today()):
             command.execute(case)
         self.app.save_case(case)
         self._saved()

@@ -120,7 +120,7 @@ def test_aftercare_that_found_the_bullying_going_on_is_not_done_and_raises_a_sig
         # A signal, and what to do now: new steps (consent first, none yet) and new aftercare.
         assert f"Pesten gaat door: vastgesteld bij de nazorg van {_dutch(today())}" in words
         assert "Het pesten gaat door. Bij de nazorg bleek dat het pesten nog doorgaat." in words
-        guidance = page[page.index('class="guidance"') :]
+        guidance = page[page.index('class="guidance') :]
         guidance = guidance[: guidance.index("</div>")]
         assert f'href="{url}/give-consent"' in guidance
         assert f'href="{url}/schedule-follow-up"' in guidance
@@ -470,6 +470,13 @@ def test_other_refusals_on_the_forms_name_what_is_missing(container: Container) 
         assert response.status_code == 422
         assert 'id="add-participant-pupil-ref-error"' in response.text
         assert "Deze leerling is al betrokken bij deze zaak." in response.text
+        # A second intake from a page that was open too long.
+        response = b.post(
+            f"{url}/hold-intake",
+            {"expected_version": b.version(), "held_on": today().isoformat(), "summary": "F."},
+        )
+        assert response.status_code == 422
+        assert "Het opvanggesprek is al vastgelegd." in response.text
 
 
 def test_the_api_names_the_same_missing_things(container: Container) -> None:

@@ -14,8 +14,10 @@ from infra.web.actions import ACTIONS, Action
 from infra.web.forms import FormSpec, action_form, active_consents, covered_kinds
 from infra.web.pages.labels import EVENT_ACTIONS
 from infra.web.principal import Principal
+from infra.web.refusals import WRONG_STATE_NL
 from projections.case_view.queries import CaseDetail
 from projections.escalation.queries import Signal, SignalKind
+from services.casework.rules import StateReason
 from tenants.protocol import ProtocolChecklist, StepProgress
 from tenants.roles import has_permission
 
@@ -106,6 +108,17 @@ def state_rule(action: str, detail: CaseDetail) -> str | _Hidden | None:
     if action == "share-lessons" and not (d.get("evaluated") and d.get("lessons")):
         return EVALUATE_FIRST_NL
     return None
+
+
+def hidden_reason(action: str, detail: CaseDetail) -> str:
+    """Why an action is not offered at all in the case's state (a stale page can still post it)."""
+    if detail.status == "closed" and action not in CLOSED_ACTIONS:
+        return CLOSED_NL
+    if action == "reopen" and detail.status != "closed":
+        return WRONG_STATE_NL[StateReason.CASE_NOT_CLOSED]
+    if action == "hold-intake" and detail.detail.get("intake"):
+        return WRONG_STATE_NL[StateReason.INTAKE_RECORDED]
+    return "Dit kan niet (meer) in de huidige fase van de zaak."
 
 
 def may_take(principal: Principal, action: Action, detail: CaseDetail) -> bool:

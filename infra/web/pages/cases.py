@@ -31,7 +31,7 @@ from infra.web.forms import (
     options_of,
     parse_form,
 )
-from infra.web.pages.casepage import case_page_model, form_for, may_take
+from infra.web.pages.casepage import case_page_model, form_for, hidden_reason, may_take
 from infra.web.pages.common import Viewer, render, school_required, viewer_of
 from infra.web.pages.labels import describe, event_label
 from infra.web.problems import dutch_title
@@ -272,7 +272,7 @@ async def _action_context(
             label=action.label_nl,
             url=f"/zaken/{case_id}/{action.name}",
             fields=[],
-            unavailable="Dit kan niet (meer) in de huidige fase van de zaak.",
+            unavailable=hidden_reason(action.name, detail),
         )
     return viewer, action, detail, form
 

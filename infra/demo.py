@@ -57,7 +57,8 @@ def _participant(case_id: UUID, n: int, role: str) -> c.AddParticipant:
 
 def seed_school(service: CaseService, slug: str, *, today: date | None = None) -> SeedReport:
     """Create the demo cases of one school through the real command handlers."""
-    today = today or date.today()  # noqa: DTZ011 - a calendar day, not a moment
+    # The school's day from the service's clock: the days of what happened are checked against it.
+    today = today or service.clock.today()
     who = Staffing(slug)
     cp = who.contact_person
     report = SeedReport()

@@ -24,13 +24,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from services.casework.domain import EVENT_TYPES
+from services.shared import clock
 from services.shared.errors import InvalidInput
 
-#: The time zone every date of a case is taken in.
-SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
+#: The time zone every date of a case is taken in (the write side's clock uses the same).
+SCHOOL_TZ = clock.SCHOOL_TZ
 
 #: Names of the case events a protocol step can be fulfilled by.
 CASE_EVENT_NAMES: frozenset[str] = frozenset(t.__name__ for t in EVENT_TYPES)
@@ -286,6 +286,43 @@ DEFAULT_PROTOCOL = validate_protocol(
 
 
 # --- progress -------------------------------------------------------------------------------
+
+#: Steps a reopened case has to do again before it can close as resolved (invariant 4: fresh
+#: aftercare and a fresh evaluation), and the closing itself.
+REDONE_AFTER_REOPENING = frozenset({"FollowUpCompleted", "CaseEvaluated", "CaseClosed"})
+
+
+def done_events(
+    events: Iterable[tuple[str, date | datetime, Mapping[str, Any]]],
+) -> dict[str, date | datetime]:
+    """When each event type fulfilled its protocol step, from a case's events in order
+    (event type, when it was recorded, its fields). Pure: the same events give the same answer.
+
+    An event fulfils its step the first time it happens, except:
+
+    - ``IntakeHeld`` counts on the day the intake was held (``held_on``);
+    - ``FollowUpCompleted`` ("Nazorg: afspraken nagekomen en pesten gestopt?") counts only while
+      the latest aftercare found the bullying stopped, on that aftercare's day: aftercare that
+      found it going on leaves the step open (the case needs new steps and new aftercare);
+    - after ``CaseReopened`` the aftercare, the evaluation and the closing are open again, as the
+      case needs fresh ones before it can close as resolved.
+    """
+    done: dict[str, date | datetime] = {}
+    for event_type, when, data in events:
+        if event_type == "CaseReopened":
+            for redone in REDONE_AFTER_REOPENING:
+                done.pop(redone, None)
+        if event_type == "FollowUpCompleted":
+            if data.get("bullying_stopped") is True:
+                done[event_type] = when
+            else:
+                done.pop(event_type, None)
+            continue
+        if event_type in done:
+            continue
+        held_on = data.get("held_on") if event_type == "IntakeHeld" else None
+        done[event_type] = date.fromisoformat(held_on) if isinstance(held_on, str) else when
+    return done
 
 
 @dataclass(frozen=True)

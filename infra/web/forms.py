@@ -196,6 +196,7 @@ FIELD_LABELS_NL: dict[str, str] = {
     "support_role": "Rol van de ondersteuner",
     "to_level": "Naar niveau",
     "reporter_kind": "Wie meldt het pesten?",
+    "open_complaints_acknowledged": "Ik weet dat de klacht blijft lopen en sluit de zaak toch af",
 }
 ACTION_FIELD_LABELS_NL: dict[tuple[str, str], str] = {
     ("add-note", "text"): "Notitie",
@@ -229,6 +230,13 @@ FIELD_HINTS_NL: dict[tuple[str, str], str] = {
         "is. Kies alleen de stappen waarvoor dat geldt."
     ),
     ("close", "explanation"): "Verplicht bij doorverwijzen of intrekken.",
+    ("hold-intake", "held_on"): "De dag waarop het gesprek plaatsvond: vandaag of eerder.",
+    ("map-situation", "since"): "Vandaag of eerder; leeg laten als het niet bekend is.",
+    ("decide-complaint", "complaint_id"): (
+        "Over een klacht bij de directie besluit de directie, bij het bestuur het bestuur. De "
+        "klachtencommissie geeft het bestuur advies; het bestuur besluit daarna en legt dat "
+        "besluit hier vast."
+    ),
     ("evaluate", "lessons"): "Deze leerpunten deelt u daarna met de anti-pestcoördinator.",
     ("share-lessons", "coordinator_id"): "Het gebruikers-id van de anti-pestcoördinator.",
     ("record-agreement", "parties"): "Bijvoorbeeld: leerlingen en mentor.",
@@ -270,6 +278,8 @@ class FormSpec:
     #: Why the form is not offered now (Dutch); ``None`` when it is.
     unavailable: str | None = None
     form_error: str | None = None
+    #: Something to know before sending the form (Dutch), e.g. a complaint that stays open.
+    notice: str | None = None
 
     @property
     def available(self) -> bool:
@@ -386,6 +396,22 @@ def _follow_up_options(detail: Mapping[str, Any]) -> tuple[Option, ...]:
         )
         if not f.get("completed")
     )
+
+
+#: A complaint level as the subject or object of a Dutch sentence.
+LEVEL_WITH_ARTICLE_NL: dict[ComplaintLevel, str] = {
+    ComplaintLevel.MANAGEMENT: "de directie",
+    ComplaintLevel.BOARD: "het bestuur",
+    ComplaintLevel.COMMITTEE: "de klachtencommissie",
+}
+
+
+def level_with_article(level: object) -> str:
+    """``de directie``, ``het bestuur``, ``de klachtencommissie`` (unknown: as it is)."""
+    try:
+        return LEVEL_WITH_ARTICLE_NL[ComplaintLevel(str(level))]
+    except ValueError:
+        return str(level)
 
 
 COMPLAINT_STATUS_NL = {"open": "lopend", "decided": "besloten", "withdrawn": "ingetrokken"}
@@ -673,6 +699,36 @@ def parse_form(
     return Parsed(body=body_type(**kwargs), errors={}, values=values)
 
 
+ACKNOWLEDGE_OPEN_COMPLAINTS = "open_complaints_acknowledged"
+
+
+def open_complaints(detail: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The case's complaints that are still open, in the order they were filed."""
+    found = [c for c in (detail.get("complaints") or {}).values() if c.get("status") == "open"]
+    return sorted(found, key=lambda c: str(c.get("filed_at", "")))
+
+
+def open_complaints_notice(detail: Mapping[str, Any]) -> str | None:
+    """What the close form says while complaints are open (None: none are)."""
+    found = open_complaints(detail)
+    if not found:
+        return None
+    which = "; ".join(
+        f"bij {level_with_article(c.get('level'))}, ingediend op "
+        f"{dutch_date(str(c.get('filed_at', ''))[:10])}"
+        for c in found
+    )
+    if len(found) == 1:
+        return (
+            f"Let op: er loopt nog een klacht ({which}). Afsluiten van de zaak beëindigt de klacht "
+            "niet: die blijft lopen tot er over is besloten of de klager haar intrekt."
+        )
+    return (
+        f"Let op: er lopen nog {len(found)} klachten ({which}). Afsluiten van de zaak beëindigt "
+        "de klachten niet: die blijven lopen tot er over is besloten of ze worden ingetrokken."
+    )
+
+
 def action_form(
     action: Action,
     case_id: UUID,
@@ -680,8 +736,18 @@ def action_form(
     version: int,
     role: Role,
 ) -> FormSpec:
-    """The form of ``action`` on one case, as the case page offers it."""
-    fields = fields_for(action.body, action.name, detail=detail, role=role)
+    """The form of ``action`` on one case, as the case page offers it.
+
+    Closing asks for the acknowledgement of open complaints, with a warning, only while a
+    complaint is open (the domain refuses to close without it then).
+    """
+    omit: list[str] = []
+    notice = None
+    if action.name == "close":
+        notice = open_complaints_notice(detail)
+        if notice is None:
+            omit.append(ACKNOWLEDGE_OPEN_COMPLAINTS)
+    fields = fields_for(action.body, action.name, detail=detail, role=role, omit=omit)
     return FormSpec(
         action=action.name,
         label=action.label_nl,
@@ -689,6 +755,7 @@ def action_form(
         fields=fields,
         expected_version=version,
         unavailable=unavailable_reason(fields),
+        notice=notice,
     )
 
 

@@ -115,10 +115,23 @@ def error_page(status: int, code: str, detail: str = "") -> Response[Any]:
     )
 
 
+def refusal_facts(exc: DomainError) -> dict[str, Any]:
+    """The refusal's structured facts for API clients (``reason``, ``missing``, ``details``),
+    only those the error has: the same things its English message names."""
+    facts: dict[str, Any] = {}
+    if exc.reason is not None:
+        facts["reason"] = str(exc.reason)
+    if exc.missing:
+        facts["missing"] = list(exc.missing)
+    if exc.details:
+        facts["details"] = exc.details
+    return facts
+
+
 def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     status = status_for(exc)
     if is_api(request):
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = refusal_facts(exc)
         if isinstance(exc, InvalidInput) and exc.field is not None:
             extra["errors"] = [{"field": exc.field, "reason": exc.reason, "message": str(exc)}]
         return problem(status, exc.code, exc.code.replace("_", " "), str(exc), **extra)

@@ -28,6 +28,7 @@ from services.casework.domain import choice
 from services.casework.vocabulary import LABELS_NL, CaseStatus, Form
 from services.shared.errors import InvalidInput
 from tenants.protocol import ProtocolChecklist, StepProgress, progress
+from tenants.protocol import done_events as protocol_done_events
 
 MAX_LIMIT = 500
 
@@ -171,14 +172,9 @@ async def list_cases(
 
 
 def done_events(timeline: tuple[TimelineEntry, ...]) -> dict[str, date | datetime]:
-    """When each event type first happened; the intake counts on the day it was held."""
-    done: dict[str, date | datetime] = {}
-    for entry in timeline:
-        if entry.event_type in done:
-            continue
-        held_on = entry.data.get("held_on") if entry.event_type == "IntakeHeld" else None
-        done[entry.event_type] = date.fromisoformat(held_on) if held_on else entry.at
-    return done
+    """When each protocol step's event fulfilled it (:func:`tenants.protocol.done_events`: the
+    intake on the day it was held, aftercare only while the latest found the bullying stopped)."""
+    return protocol_done_events((e.event_type, e.at, e.data) for e in timeline)
 
 
 async def case_detail(

@@ -4,7 +4,11 @@ Words: ``escalation_cases`` has one row per case: status, report time, intake da
 complaint level and every complaint's level and status, the open follow-ups with their due days,
 the planned steps waiting for consent, whether an offence was flagged without police advice, and
 the last activity. ``state`` is the JSON the row is evolved from (consents, steps, follow-ups,
-complaints), kept so a batch can continue where the last one stopped.
+complaints), kept so a batch can continue where the last one stopped; it also holds
+``bullying_continues_since``: the (Dutch) day on which the latest aftercare found that the
+bullying had NOT stopped, until new aftercare is scheduled after that finding or the case is
+reopened (None otherwise). It lives in ``state`` rather than in a column of its own, so views
+built before it existed keep working; a rebuild (``vangnet projections rebuild``) fills it in.
 
 No free text is kept (no summaries, outcomes or reasons), and nothing derived from the clock:
 "overdue" and "inactive" are decided at query time from ``today``
@@ -26,6 +30,7 @@ from psycopg.types.json import Jsonb
 from projections.engine import Batch, Handlers, Target, View
 from services.casework.domain import Case
 from services.casework.vocabulary import CaseStatus, ComplaintLevel
+from tenants.protocol import local_date
 
 Row = dict[str, Any]
 Handler = Callable[[Row, Any], None]
@@ -46,6 +51,7 @@ def new_row(event: Case.CaseReported) -> Row:
         # complaint id -> {"level": ..., "status": open|decided|withdrawn, "filed_version": n}
         "complaints": {},
         "closed_at": None,
+        "bullying_continues_since": None,  # iso day of the latest aftercare that found it going on
     }
 
 
@@ -93,11 +99,18 @@ def _police(row: Row, e: Case.PoliceReportAdvised) -> None:
 @on(Case.FollowUpScheduled)
 def _follow_up(row: Row, e: Case.FollowUpScheduled) -> None:
     row["follow_ups"][str(e.follow_up_id)] = {"due_on": e.due_on.isoformat(), "completed": False}
+    # New aftercare after a finding that the bullying goes on answers it: someone will check
+    # again (and an overdue check is a signal of its own).
+    row["bullying_continues_since"] = None
 
 
 @on(Case.FollowUpCompleted)
 def _follow_up_done(row: Row, e: Case.FollowUpCompleted) -> None:
     row["follow_ups"][str(e.follow_up_id)]["completed"] = True
+    # The latest aftercare decides, as it does for closing (invariant 4).
+    row["bullying_continues_since"] = (
+        None if e.bullying_stopped else local_date(e.timestamp).isoformat()
+    )
 
 
 @on(Case.ComplaintFiled)
@@ -132,6 +145,8 @@ def _reopened(row: Row, e: Case.CaseReopened) -> None:
     row.update(
         status=CaseStatus.IN_PROGRESS.value if row["intake_on"] else CaseStatus.REPORTED.value,
         closed_at=None,
+        # A reopened case needs fresh aftercare anyway: the old findings no longer count.
+        bullying_continues_since=None,
     )
 
 

@@ -8,6 +8,11 @@ raised for open cases only: a closed case needs no action (reopen it to act agai
 kind                            raised when (for an open case)
 =============================== ====================================================================
 ``aftercare_overdue``           a follow-up (nazorg) is not recorded and its due day has passed
+``bullying_continues``          the latest aftercare found that the bullying had not stopped, and no
+                                new aftercare was scheduled after that finding ("pesten gaat door":
+                                plan new steps and new aftercare; the new aftercare clears it, as
+                                only aftercare can find that the bullying stopped and let the case
+                                close as resolved)
 ``intake_overdue``              no intake, and the protocol's intake deadline (school days from the
                                 day of the report) has passed
 ``steps_waiting_for_consent``   a planned step's kind is not covered by a consent that was not
@@ -39,6 +44,7 @@ DEFAULT_INACTIVITY_DAYS = 14
 
 class SignalKind(StrEnum):
     AFTERCARE_OVERDUE = "aftercare_overdue"
+    BULLYING_CONTINUES = "bullying_continues"
     INTAKE_OVERDUE = "intake_overdue"
     STEPS_WAITING_FOR_CONSENT = "steps_waiting_for_consent"
     OFFENCE_WITHOUT_POLICE_ADVICE = "offence_without_police_advice"
@@ -47,6 +53,7 @@ class SignalKind(StrEnum):
 
 SIGNAL_LABELS_NL: dict[SignalKind, str] = {
     SignalKind.AFTERCARE_OVERDUE: "Nazorg over de datum",
+    SignalKind.BULLYING_CONTINUES: "Pesten gaat door",
     SignalKind.INTAKE_OVERDUE: "Geen intakegesprek binnen de termijn van het protocol",
     SignalKind.STEPS_WAITING_FOR_CONSENT: "Stappen wachten op toestemming van de leerling",
     SignalKind.OFFENCE_WITHOUT_POLICE_ADVICE: "Strafbaar feit zonder advies aangifte bij politie",
@@ -69,7 +76,8 @@ class Signal:
 
     ``due_on``: the passed deadline (earliest overdue follow-up, or the intake deadline);
     ``since``: the day of the last activity (inactive); ``step_kinds``: kinds of the steps
-    waiting for consent; ``count``: overdue follow-ups or waiting steps.
+    waiting for consent; ``count``: overdue follow-ups or waiting steps; ``found_on``: the day
+    aftercare found the bullying going on (bullying_continues).
     """
 
     kind: SignalKind
@@ -78,6 +86,7 @@ class Signal:
     since: date | None = None
     step_kinds: tuple[str, ...] = ()
     count: int = 0
+    found_on: date | None = None
 
 
 def _signal(kind: SignalKind, **details: Any) -> Signal:
@@ -98,6 +107,10 @@ def case_signals(
     overdue = sorted(d for d in (row["open_follow_up_dues"] or []) if d < today)
     if overdue:
         found.append(_signal(SignalKind.AFTERCARE_OVERDUE, due_on=overdue[0], count=len(overdue)))
+    continues = row.get("bullying_continues_since")
+    if continues:
+        found_on = continues if isinstance(continues, date) else date.fromisoformat(continues)
+        found.append(_signal(SignalKind.BULLYING_CONTINUES, found_on=found_on))
     deadline = protocol.intake_deadline
     if row["intake_on"] is None and deadline is not None:
         due = add_school_days(local_date(row["reported_at"]), deadline)
@@ -144,11 +157,13 @@ async def signals(
         raise InvalidInput("inactivity_days must be at least 1")
     query = (
         "SELECT case_id, status, reported_at, intake_on, open_follow_up_dues,"  # noqa: S608 (identifiers via table(); values are parameters)
-        " waiting_step_kinds, waiting_steps, offence_flagged, police_advised, last_activity_at"
+        " waiting_step_kinds, waiting_steps, offence_flagged, police_advised, last_activity_at,"
+        " state ->> 'bullying_continues_since' AS bullying_continues_since"
         f" FROM {table(schema, TABLE)}"
         " WHERE status <> 'closed'"
         " AND (next_follow_up_due < $1 OR intake_on IS NULL OR waiting_steps > 0"
-        " OR (offence_flagged AND NOT police_advised) OR last_activity_at < $2)"
+        " OR (offence_flagged AND NOT police_advised) OR last_activity_at < $2"
+        " OR state ->> 'bullying_continues_since' IS NOT NULL)"
     )
     params: list[Any] = [today, _inactive_before(today, inactivity_days)]
     if case_ids is not None:

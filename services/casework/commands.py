@@ -2,7 +2,9 @@
 
 A command names the case, optionally the version it was made against (a stale version is
 refused), the permission it needs, and the one aggregate method it calls. The handler in
-:mod:`services.casework.handlers` does the rest: load, authorize, execute, save.
+:mod:`services.casework.handlers` does the rest: load, authorize, execute, save. Commands with
+dates pass the school's day (:func:`services.shared.clock.school_today`, set by the handler from
+its clock) to the aggregate, which checks the dates against it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from uuid import UUID, uuid4
 
 from services.casework.domain import Case
 from services.shared.actor import Actor
+from services.shared.clock import school_today
 from tenants.roles import Permission
 
 
@@ -77,7 +80,7 @@ class HoldIntake(CaseCommand):
     summary: str
 
     def execute(self, case: Case) -> None:
-        case.hold_intake(held_on=self.held_on, summary=self.summary)
+        case.hold_intake(held_on=self.held_on, summary=self.summary, today=school_today())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +101,7 @@ class MapSituation(CaseCommand):
             frequency=self.frequency,
             impact=self.impact,
             description=self.description,
+            today=school_today(),
         )
 
 
@@ -151,6 +155,7 @@ class PlanStep(CaseCommand):
             description=self.description,
             due_on=self.due_on,
             assignee_id=self.assignee_id,
+            today=school_today(),
         )
 
 
@@ -224,6 +229,7 @@ class RecordAgreement(CaseCommand):
             text=self.text,
             parties=self.parties,
             review_on=self.review_on,
+            today=school_today(),
         )
 
 
@@ -234,7 +240,9 @@ class ScheduleFollowUp(CaseCommand):
     follow_up_id: UUID = field(default_factory=uuid4)
 
     def execute(self, case: Case) -> None:
-        case.schedule_follow_up(follow_up_id=self.follow_up_id, due_on=self.due_on)
+        case.schedule_follow_up(
+            follow_up_id=self.follow_up_id, due_on=self.due_on, today=school_today()
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -287,12 +295,20 @@ class ShareLessons(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class CloseCase(CaseCommand):
+    """Close the case. While a complaint is open, ``open_complaints_acknowledged`` must be true:
+    the closer confirms that the complaint goes on after the case is closed."""
+
     permission = Permission.CASE_MANAGE
     reason: str
     explanation: str = ""
+    open_complaints_acknowledged: bool = False
 
     def execute(self, case: Case) -> None:
-        case.close(reason=self.reason, explanation=self.explanation)
+        case.close(
+            reason=self.reason,
+            explanation=self.explanation,
+            open_complaints_acknowledged=self.open_complaints_acknowledged,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

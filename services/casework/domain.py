@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.casework import rules
+from services.casework.rules import Missing, StateReason
 from services.casework.vocabulary import (
     CaseStatus,
     CloseReason,
@@ -322,10 +323,27 @@ class Case(Aggregate):
         return None
 
     @property
+    def latest_aftercare(self) -> FollowUp | None:
+        """The follow-up recorded last that still counts (not superseded by a reopening)."""
+        done = [f for f in self.follow_ups.values() if f.completed and not f.superseded]
+        return done[-1] if done else None
+
+    @property
     def aftercare_found_bullying_stopped(self) -> bool:
         """The latest completed follow-up found the bullying stopped."""
-        done = [f for f in self.follow_ups.values() if f.completed and not f.superseded]
-        return bool(done) and bool(done[-1].bullying_stopped)
+        latest = self.latest_aftercare
+        return latest is not None and bool(latest.bullying_stopped)
+
+    @property
+    def aftercare_found_bullying_continues(self) -> bool:
+        """The latest completed follow-up found the bullying had NOT stopped."""
+        latest = self.latest_aftercare
+        return latest is not None and latest.bullying_stopped is False
+
+    @property
+    def open_complaints(self) -> dict[UUID, Complaint]:
+        """The complaints still open (at any level), in the order they were filed."""
+        return {cid: c for cid, c in self.complaints.items() if c.status == "open"}
 
     def step(self, step_id: UUID) -> Step:
         try:
@@ -338,7 +356,12 @@ class Case(Aggregate):
         step = self.step(step_id)
         if step.status != "planned":
             msg = f"step {step_id} is already {step.status}"
-            raise WrongState(msg)
+            reason = (
+                StateReason.STEP_COMPLETED
+                if step.status == "completed"
+                else StateReason.STEP_CANCELLED
+            )
+            raise WrongState(msg, reason=reason, details={"step_id": str(step_id)})
         return step
 
     def complaint(self, complaint_id: UUID) -> Complaint:
@@ -353,7 +376,16 @@ class Case(Aggregate):
         complaint = self.complaint(complaint_id)
         if complaint.status != "open":
             msg = f"complaint {complaint_id} is already {complaint.status}"
-            raise WrongState(msg)
+            reason = (
+                StateReason.COMPLAINT_DECIDED
+                if complaint.status == "decided"
+                else StateReason.COMPLAINT_WITHDRAWN
+            )
+            raise WrongState(
+                msg,
+                reason=reason,
+                details={"complaint_id": str(complaint_id), "level": complaint.level},
+            )
         return complaint
 
     def is_engaged(self, user_id: str) -> bool:
@@ -386,7 +418,7 @@ class Case(Aggregate):
             raise InvalidInput(msg)
         if any(p.pupil_ref == pupil_ref for p in self.participants.values()):
             msg = "this pupil is already a participant of the case"
-            raise InvalidInput(msg)
+            raise InvalidInput(msg, field="pupil_ref", reason="duplicate")
         self._add_participant(
             participant_id=participant_id,
             pupil_ref=pupil_ref,
@@ -402,14 +434,15 @@ class Case(Aggregate):
         self.participants[participant_id] = Participant(pupil_ref, display_name, group, role)
         self.pupil_data_erased = False
 
-    def hold_intake(self, *, held_on: date, summary: str) -> None:
+    def hold_intake(self, *, held_on: date, summary: str, today: date) -> None:
+        """The intake (opvanggesprek) was held on ``held_on`` (not after ``today``)."""
         rules.case_must_be_open(self)
         if self.intake_held_on is not None:
             msg = f"the intake of case {self.id} was already recorded"
-            raise WrongState(msg)
-        if not isinstance(held_on, date):
-            raise InvalidInput("held_on must be a date")
-        self._hold_intake(held_on=held_on, summary=rules.text(summary, "summary"))
+            raise WrongState(msg, reason=StateReason.INTAKE_RECORDED)
+        day = rules.happened_on(held_on, "held_on", today=today)
+        assert day is not None  # required
+        self._hold_intake(held_on=day, summary=rules.text(summary, "summary"))
 
     @event(IntakeHeld)
     def _hold_intake(self, held_on: date, summary: str) -> None:
@@ -425,12 +458,14 @@ class Case(Aggregate):
         frequency: str,
         impact: str,
         description: str = "",
+        today: date,
     ) -> None:
+        """The situation as mapped; ``since`` (optional) is not after ``today``."""
         rules.case_must_be_open(self)
         self._map_situation(
             forms=choices(Form, forms, "forms", required=True),
             locations=choices(Location, locations, "locations", required=False),
-            since=since,
+            since=rules.happened_on(since, "since", today=today, required=False),
             frequency=choice(Frequency, frequency, "frequency").value,
             impact=choice(Impact, impact, "impact").value,
             description=rules.text(description, "description", required=False),
@@ -493,7 +528,9 @@ class Case(Aggregate):
             raise InvalidInput(msg)
         if consent.withdrawn:
             msg = f"consent {consent_id} was already withdrawn"
-            raise WrongState(msg)
+            raise WrongState(
+                msg, reason=StateReason.CONSENT_WITHDRAWN, details={"consent_id": str(consent_id)}
+            )
         self._withdraw_consent(
             consent_id=consent_id, reason=rules.text(reason, "reason", required=False)
         )
@@ -510,6 +547,7 @@ class Case(Aggregate):
         description: str,
         due_on: date | None = None,
         assignee_id: str | None = None,
+        today: date,
     ) -> None:
         rules.case_must_be_open(self)
         step_kind = choice(StepKind, kind, "kind")
@@ -521,7 +559,7 @@ class Case(Aggregate):
             step_id=step_id,
             kind=step_kind.value,
             description=rules.text(description, "description"),
-            due_on=due_on,
+            due_on=rules.due_date(due_on, "due_on", today=today, required=False),
             assignee_id=rules.text(assignee_id or "", "assignee_id", required=False) or None,
         )
 
@@ -601,7 +639,13 @@ class Case(Aggregate):
     # --- agreements and aftercare ---------------------------------------------------------
 
     def record_agreement(
-        self, *, agreement_id: UUID, text: str, parties: str, review_on: date | None = None
+        self,
+        *,
+        agreement_id: UUID,
+        text: str,
+        parties: str,
+        review_on: date | None = None,
+        today: date,
     ) -> None:
         rules.case_must_be_open(self)
         if agreement_id in self.agreements:
@@ -611,7 +655,7 @@ class Case(Aggregate):
             agreement_id=agreement_id,
             text=rules.text(text, "text"),
             parties=rules.text(parties, "parties"),
-            review_on=review_on,
+            review_on=rules.due_date(review_on, "review_on", today=today, required=False),
         )
 
     @event(AgreementRecorded)
@@ -620,15 +664,15 @@ class Case(Aggregate):
     ) -> None:
         self.agreements[agreement_id] = text
 
-    def schedule_follow_up(self, *, follow_up_id: UUID, due_on: date) -> None:
+    def schedule_follow_up(self, *, follow_up_id: UUID, due_on: date, today: date) -> None:
         rules.case_must_be_open(self)
-        if not isinstance(due_on, date):
-            raise InvalidInput("due_on must be a date")
+        day = rules.due_date(due_on, "due_on", today=today)
+        assert day is not None  # required
         if follow_up_id in self.follow_ups:
             # Re-using an id would erase a recorded aftercare result (invariant 4).
             msg = f"follow-up {follow_up_id} already exists"
             raise InvalidInput(msg)
-        self._schedule_follow_up(follow_up_id=follow_up_id, due_on=due_on)
+        self._schedule_follow_up(follow_up_id=follow_up_id, due_on=day)
 
     @event(FollowUpScheduled)
     def _schedule_follow_up(self, follow_up_id: UUID, due_on: date) -> None:
@@ -652,7 +696,11 @@ class Case(Aggregate):
             raise InvalidInput(msg)
         if follow_up.completed:
             msg = f"follow-up {follow_up_id} was already recorded"
-            raise WrongState(msg)
+            raise WrongState(
+                msg,
+                reason=StateReason.FOLLOW_UP_RECORDED,
+                details={"follow_up_id": str(follow_up_id)},
+            )
         self._complete_follow_up(
             follow_up_id=follow_up_id,
             agreements_kept=bool(agreements_kept),
@@ -744,7 +792,11 @@ class Case(Aggregate):
         complaint = self.complaint(complaint_id)
         if complaint.status == "withdrawn":
             msg = f"complaint {complaint_id} was withdrawn"
-            raise WrongState(msg)
+            raise WrongState(
+                msg,
+                reason=StateReason.COMPLAINT_WITHDRAWN,
+                details={"complaint_id": str(complaint_id), "level": complaint.level},
+            )
         level = choice(ComplaintLevel, to_level, "to_level")
         rules.complaint_level_must_rise(ComplaintLevel(complaint.level), level, skip_reason)
         self._escalate_complaint(
@@ -797,7 +849,7 @@ class Case(Aggregate):
 
     def evaluate(self, *, went_well: str, to_improve: str, lessons: list[str]) -> None:
         rules.case_must_be_open(self)
-        cleaned = [rules.text(lesson, "lesson") for lesson in lessons if lesson.strip()]
+        cleaned = [rules.text(lesson, "lessons") for lesson in lessons if lesson.strip()]
         self._evaluate(
             went_well=rules.text(went_well, "went_well", required=False),
             to_improve=rules.text(to_improve, "to_improve", required=False),
@@ -813,20 +865,31 @@ class Case(Aggregate):
         """Share the evaluated lessons with the anti-bullying coordinator (seed task 3)."""
         if not self.evaluated:
             msg = "lessons can only be shared after the case was evaluated"
-            raise WrongState(msg)
+            raise WrongState(
+                msg, reason=StateReason.NOT_EVALUATED, missing=(Missing.EVALUATION.value,)
+            )
         if not self.lessons:
             msg = "the evaluation recorded no lessons to share"
-            raise WrongState(msg)
+            raise WrongState(msg, reason=StateReason.NO_LESSONS, missing=(Missing.LESSONS.value,))
         self._share_lessons(coordinator_id=rules.text(coordinator_id, "coordinator_id"))
 
     @event(LessonsShared)
     def _share_lessons(self, coordinator_id: str) -> None:
         self.lessons_shared = True
 
-    def close(self, *, reason: str, explanation: str = "") -> None:
+    def close(
+        self, *, reason: str, explanation: str = "", open_complaints_acknowledged: bool = False
+    ) -> None:
+        """Close the case. A complaint still open stays open (it may even be filed after
+        closing); the closer confirms knowing that with ``open_complaints_acknowledged``."""
         rules.case_must_be_open(self)
         close_reason = choice(CloseReason, reason, "reason")
-        rules.case_may_close(self, close_reason, explanation)
+        rules.case_may_close(
+            self,
+            close_reason,
+            explanation,
+            open_complaints_acknowledged=open_complaints_acknowledged is True,
+        )
         self._close(
             reason=close_reason.value,
             explanation=rules.text(explanation, "explanation", required=False),
@@ -840,7 +903,7 @@ class Case(Aggregate):
     def reopen(self, *, reason: str) -> None:
         if not self.is_closed:
             msg = f"case {self.id} is not closed"
-            raise WrongState(msg)
+            raise WrongState(msg, reason=StateReason.CASE_NOT_CLOSED)
         self._reopen(reason=rules.text(reason, "reason"))
 
     @event(CaseReopened)

@@ -31,6 +31,7 @@ from services.casework.application import CaseworkApplication
 from services.casework.commands import CaseCommand, ReportCase
 from services.casework.domain import Case
 from services.shared.actor import Actor, acting_as
+from services.shared.clock import SCHOOL_CLOCK, Clock, on_day
 from services.shared.errors import ConcurrencyConflict, PermissionDenied, StaleVersion
 from tenants.roles import ENGAGED_PERMISSIONS, Permission, Role, has_permission
 
@@ -121,6 +122,8 @@ class CaseService:
     ``on_saved`` is called with the school id after every successful save (infra passes
     ``infra.worker.actors.notify_saved``: "catch this school's projections up"). The command has
     committed by then, so a failing hook is logged and never turns it into an error.
+    ``clock`` tells the school's day that commands check their dates against (the system clock
+    in Dutch time unless a test or the demo fixes the day).
     """
 
     def __init__(
@@ -128,6 +131,7 @@ class CaseService:
         app: CaseworkApplication,
         school_id: UUID,
         on_saved: Callable[[UUID], None] | None = None,
+        clock: Clock = SCHOOL_CLOCK,
         *,
         max_attempts: int = MAX_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
@@ -136,6 +140,7 @@ class CaseService:
         self.app = app
         self.school_id = school_id
         self.on_saved = on_saved
+        self.clock = clock
         self.max_attempts = max(1, max_attempts)
         self._sleep = sleep
         self._locks = locks
@@ -203,7 +208,7 @@ class CaseService:
                 f"version {command.expected_version}: reload and retry"
             )
             raise StaleVersion(msg)
-        with acting_as(actor):
+        with acting_as(actor), on_day(self.clock.today()):
             command.execute(case)
         self.app.save_case(case)
         return case.version

@@ -3,7 +3,8 @@
 Complaints live in the case's own log (a complaint can be filed after closing), but they are a
 context of their own: other roles act here (schoolcontactpersoon, vertrouwenspersoon, directie,
 bestuur) and the level ladder is its own rule
-(:func:`services.casework.rules.complaint_level_must_rise`).
+(:func:`services.casework.rules.complaint_level_must_rise`). Who records the decision at which
+level is data: :data:`tenants.roles.COMPLAINT_DECIDERS`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from services.casework.domain import Case
 from services.casework.vocabulary import ComplaintLevel
 from services.shared.actor import Actor
 from services.shared.errors import PermissionDenied
-from tenants.roles import Permission, may_complain_at_level
+from tenants.roles import COMPLAINT_DECIDERS, Permission, may_complain_at_level
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,10 +86,22 @@ class DecideComplaint(CaseCommand):
     summary: str
 
     def authorize_on(self, actor: Actor, case: Case) -> None:
+        """Only the level's own decider records the decision (``COMPLAINT_DECIDERS``): directie
+        at level 1, bestuur at level 2 and, on the klachtencommissie's advice, at the committee."""
         level = case.complaint(self.complaint_id).level
         if not may_complain_at_level(actor.role, level):
-            msg = f"role '{actor.role}' does not decide complaints at level '{level}'"
-            raise PermissionDenied(msg)
+            deciders = sorted(COMPLAINT_DECIDERS.get(ComplaintLevel(level), frozenset()))
+            msg = (
+                f"role '{actor.role}' does not decide complaints at level '{level}': "
+                + " or ".join(f"'{r}'" for r in deciders)
+                + (" decides" if len(deciders) == 1 else " decide")
+                + (" on the committee's advice" if level == ComplaintLevel.COMMITTEE else "")
+            )
+            raise PermissionDenied(
+                msg,
+                reason="other_decider",
+                details={"level": level, "deciders": [str(r) for r in deciders]},
+            )
 
     def execute(self, case: Case) -> None:
         case.decide_complaint(

@@ -3,9 +3,23 @@
 Each error has a stable ``code`` (for the API and for Dutch UI texts) and a message in plain
 English that names what is missing. Messages never contain personal data or free text from a
 case: they name identifiers and kinds only.
+
+Besides the message, an error carries the same facts in a structured form, so the web pages can
+say in Dutch exactly what is missing (``infra.web.refusals``) and API clients need not parse
+English:
+
+- ``reason``: a stable word for which variant of a rule refused (e.g. ``withdrawn``,
+  ``skips_level``, ``intake_recorded``; for :class:`InvalidInput` what is wrong with the field);
+- ``field``: the input field to blame, when there is one;
+- ``missing``: what has to be recorded first, as stable words (e.g. ``evaluation``);
+- ``details``: the identifiers, kinds and levels the message names (JSON values; never free
+  text or personal data).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 
 class DomainError(Exception):
@@ -13,9 +27,21 @@ class DomainError(Exception):
 
     code = "domain_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        field: str | None = None,
+        missing: tuple[str, ...] = (),
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.reason = reason
+        self.field = field
+        self.missing = tuple(missing)
+        self.details: dict[str, Any] = dict(details or {})
 
 
 class InvalidInput(DomainError):
@@ -24,11 +50,6 @@ class InvalidInput(DomainError):
     what is wrong with it (e.g. ``required``, ``too_long``, ``unsafe_characters``)."""
 
     code = "invalid_input"
-
-    def __init__(self, message: str, *, field: str | None = None, reason: str | None = None):
-        super().__init__(message)
-        self.field = field
-        self.reason = reason
 
 
 class NotFound(DomainError):

@@ -14,6 +14,7 @@ from infra.projections import catch_up_school
 from projections.db import connect
 from services.casework.commands import HoldIntake, ReportCase
 from services.casework.handlers import CaseService
+from services.shared.clock import SCHOOL_CLOCK, Clock
 from tenants.protocol import local_date
 from tenants.registry import School
 from tests.unit.support import CONTACT
@@ -31,8 +32,9 @@ def new_school(container: Container) -> School:
     return container.create_school(board.slug, "Testschool " + uuid4().hex[:8])
 
 
-def case_service(container: Container, school: School) -> CaseService:
-    return CaseService(container.schools.get(school.id), school.id)
+def case_service(container: Container, school: School, clock: Clock = SCHOOL_CLOCK) -> CaseService:
+    """The school's case service; ``clock`` says what day the commands are given on."""
+    return CaseService(container.schools.get(school.id), school.id, clock=clock)
 
 
 def report(service: CaseService, *, intake: bool = True) -> UUID:

@@ -13,7 +13,7 @@ import re
 import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
@@ -57,6 +57,7 @@ from services.casework.commands import (
 from services.casework.handlers import CaseService
 from services.complaints.commands import EscalateComplaint, FileComplaint
 from services.shared.actor import Actor
+from services.shared.clock import FixedClock
 from tenants.registry import School
 from tenants.roles import Role
 
@@ -124,7 +125,13 @@ def _build_case(
 ) -> UUID:
     contact = Actor(f"test-cp-{tag}", Role.CONTACT_PERSON)
     school_contact = Actor(f"test-scp-{tag}", Role.SCHOOL_CONTACT)
-    service = CaseService(container.schools.get(school.id), school.id)
+    # The intakes are recorded as if weeks had passed since the report: the day an intake was
+    # held may not lie after the school's today, which the service's clock says.
+    service = CaseService(
+        container.schools.get(school.id),
+        school.id,
+        clock=FixedClock(datetime.now(AMSTERDAM).date() + timedelta(days=60)),
+    )
     case_id = service.report(
         contact,
         ReportCase(reporter_kind=spec.reporter, summary=f"Fictieve melding {tag} nummer {n}"),
@@ -177,10 +184,13 @@ def _build_case(
                         to_improve=f"Fictief beter {tag}-{n}",
                         lessons=[f"Fictieve les {tag}-{n}"]))  # fmt: skip
         do(ShareLessons(case_id=case_id, coordinator_id=f"test-apc-{tag}"))
-        do(CloseCase(case_id=case_id, reason="resolved"))
+        # A complaint may still be open at the board: closing goes on knowingly, it stays open.
+        do(CloseCase(case_id=case_id, reason="resolved",
+                     open_complaints_acknowledged=bool(spec.complaint_levels)))  # fmt: skip
     elif spec.close is not None:
         do(CloseCase(case_id=case_id, reason=spec.close,
-                     explanation=f"Fictieve uitleg {tag}-{n}"))  # fmt: skip
+                     explanation=f"Fictieve uitleg {tag}-{n}",
+                     open_complaints_acknowledged=bool(spec.complaint_levels)))  # fmt: skip
     if spec.reopen:
         do(ReopenCase(case_id=case_id, reason=f"Fictief heropend {tag}-{n}"))
     world.actors += [contact, school_contact, Actor(f"test-apc-{tag}", Role.COORDINATOR)]

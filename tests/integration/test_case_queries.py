@@ -25,6 +25,7 @@ from services.casework.commands import (
     PlanStep,
     ReportCase,
 )
+from services.shared.clock import FixedClock
 from services.shared.errors import InvalidInput
 from tenants.protocol import DEFAULT_PROTOCOL, add_school_days
 from tenants.roles import Role
@@ -140,15 +141,16 @@ def test_list_refuses_bad_filters(
 
 def test_detail_timeline_and_checklist(container: Container, database_url: str) -> None:
     school = new_school(container)
-    service = case_service(container, school)
-    case_id = service.report(CONTACT, ReportCase(reporter_kind="peer", summary="Fictieve melding"))
     day = today()
+    as_of = day + timedelta(days=30)
+    # Recorded as if a month had passed: the day an intake was held is never after today.
+    service = case_service(container, school, clock=FixedClock(as_of))
+    case_id = service.report(CONTACT, ReportCase(reporter_kind="peer", summary="Fictieve melding"))
     held_on = add_school_days(day, 3)  # held one school day late
     service.handle(CONTACT, HoldIntake(case_id=case_id, held_on=held_on, summary="Fictief"))
     service.handle(CONTACT, MapSituation(case_id=case_id, forms=["relational"],
                                          frequency="weekly", impact="moderate"))  # fmt: skip
     catch_up(container, school)
-    as_of = day + timedelta(days=30)
 
     detail = run(
         database_url,

@@ -25,6 +25,7 @@ from services.casework.commands import (
     FlagCriminalOffence,
     GiveConsent,
     PlanStep,
+    ReopenCase,
     ScheduleFollowUp,
     WithdrawConsent,
 )
@@ -109,6 +110,71 @@ def test_aftercare_overdue_until_recorded(school_setup: Any) -> None:
     service.handle(CONTACT, CompleteFollowUp(case_id=case_id, follow_up_id=second,
                    agreements_kept=True, bullying_stopped=True, pupil_feels_safe=True))  # fmt: skip
     assert kinds(signals_on(day + timedelta(days=6)), case_id) == set()
+
+
+def _aftercare(service: Any, case_id: UUID, *, stopped: bool) -> UUID:
+    follow_up = uuid4()
+    service.handle(CONTACT, ScheduleFollowUp(case_id=case_id, follow_up_id=follow_up,
+                                             due_on=today() + timedelta(days=7)))  # fmt: skip
+    service.handle(CONTACT, CompleteFollowUp(case_id=case_id, follow_up_id=follow_up,
+                   agreements_kept=stopped, bullying_stopped=stopped,
+                   pupil_feels_safe=stopped))  # fmt: skip
+    return follow_up
+
+
+def test_bullying_continues_after_aftercare_until_new_aftercare_is_scheduled(
+    school_setup: Any,
+) -> None:
+    _, service, signals_on = school_setup
+    case_id = report(service)
+    day = today()
+    # Issue #10: aftercare found the agreements broken, the bullying going on, the pupil unsafe.
+    _aftercare(service, case_id, stopped=False)
+    found = signals_on(day)
+    assert kinds(found, case_id) == {AT.BULLYING_CONTINUES}
+    (signal,) = found[case_id]
+    assert (signal.label, signal.found_on) == ("Pesten gaat door", day)
+    assert SIGNAL_LABELS_NL[AT.BULLYING_CONTINUES] == "Pesten gaat door"
+    # Planning new steps is the response, but does not end the signal: nobody checks yet ...
+    service.handle(CONTACT, GiveConsent(case_id=case_id, given_by="pupil",
+                                        covers=["group_approach"]))  # fmt: skip
+    service.handle(CONTACT, PlanStep(case_id=case_id, kind="group_approach",
+                                     description="Fictieve steungroep"))  # fmt: skip
+    assert kinds(signals_on(day), case_id) == {AT.BULLYING_CONTINUES}
+    # ... new aftercare, scheduled after the finding, does.
+    again = uuid4()
+    service.handle(CONTACT, ScheduleFollowUp(case_id=case_id, follow_up_id=again,
+                                             due_on=day + timedelta(days=14)))  # fmt: skip
+    assert kinds(signals_on(day), case_id) == set()
+    # That aftercare finds it still going on: the signal is back.
+    service.handle(CONTACT, CompleteFollowUp(case_id=case_id, follow_up_id=again,
+                   agreements_kept=True, bullying_stopped=False,
+                   pupil_feels_safe=False))  # fmt: skip
+    assert kinds(signals_on(day), case_id) == {AT.BULLYING_CONTINUES}
+    # The next one finds it stopped: no signal.
+    _aftercare(service, case_id, stopped=True)
+    assert kinds(signals_on(day), case_id) == set()
+
+
+def test_bullying_continues_ends_with_closing_and_is_not_revived_by_reopening(
+    school_setup: Any,
+) -> None:
+    _, service, signals_on = school_setup
+    case_id = report(service)
+    _aftercare(service, case_id, stopped=False)
+    assert kinds(signals_on(today()), case_id) == {AT.BULLYING_CONTINUES}
+    # Referred to the care team: a closed case has no signals.
+    service.handle(CONTACT, CloseCase(case_id=case_id, reason="referred",
+                                      explanation="Doorverwezen naar zorgteam"))  # fmt: skip
+    assert kinds(signals_on(today()), case_id) == set()
+    # Reopened: its old aftercare no longer counts (fresh aftercare is needed anyway).
+    service.handle(CONTACT, ReopenCase(case_id=case_id, reason="Fictief: terug van zorgteam"))
+    assert kinds(signals_on(today()), case_id) == set()
+    # A list filter on the new signal finds exactly the cases that have it.
+    other = report(service)
+    _aftercare(service, other, stopped=False)
+    assert {c for c, found in signals_on(today()).items()
+            if AT.BULLYING_CONTINUES in {s.kind for s in found}} == {other}  # fmt: skip
 
 
 def test_steps_waiting_for_consent_after_withdrawal(school_setup: Any) -> None:

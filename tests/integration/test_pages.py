@@ -413,7 +413,12 @@ def test_a_rule_of_the_domain_is_answered_in_dutch_on_the_form(container: Contai
             f"/zaken/{case_id}/close", {"expected_version": b.version(), "reason": "resolved"}
         )
         assert response.status_code == 422
-        assert "De zaak kan nog niet worden afgesloten." in response.text
+        # ... and says exactly that, not just "not yet" (issue #10).
+        assert (
+            "Afsluiten als opgelost kan pas als de nazorg heeft vastgelegd dat het pesten is "
+            "gestopt en de zaak is geëvalueerd." in response.text
+        )
+        assert "De zaak kan nog niet worden afgesloten." not in response.text
 
 
 # --- who sees what ------------------------------------------------------------------------------

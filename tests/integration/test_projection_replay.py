@@ -38,7 +38,8 @@ pytestmark = pytest.mark.integration
 MENTOR = actor(Role.TEACHER, "user-mentor")
 COORDINATOR = actor(Role.COORDINATOR, "user-apc")
 TEXT = "Fictieve tekst"
-DECIDER = {"management": MANAGEMENT, "board": BOARD, "committee": MANAGEMENT}
+# The board decides at the committee, on its advice (tenants.roles.COMPLAINT_DECIDERS).
+DECIDER = {"management": MANAGEMENT, "board": BOARD, "committee": BOARD}
 
 
 @dataclass
@@ -94,7 +95,8 @@ def command(draw: Draw, m: Model) -> tuple[Actor, Any]:
             display_name="Leerling Test-A",
         )  # fmt: skip
     if kind == "intake":
-        return CONTACT, c.HoldIntake(**cid, held_on=day, summary=TEXT)
+        # The day an intake was held is never after today (later days are refused).
+        return CONTACT, c.HoldIntake(**cid, held_on=min(day, today()), summary=TEXT)
     if kind == "situation":
         return CONTACT, c.MapSituation(
             **cid, forms=some(draw, Form), locations=some(draw, Location, 0),
@@ -169,7 +171,7 @@ def command(draw: Draw, m: Model) -> tuple[Actor, Any]:
         )  # fmt: skip
     if kind == "decide":
         complaint_id, level = pick(draw, complaints) if complaints else (uuid4(), "management")
-        who = draw(st.sampled_from([DECIDER[level], BOARD]))
+        who = draw(st.sampled_from([DECIDER[level], MANAGEMENT]))
         return who, k.DecideComplaint(**cid, complaint_id=complaint_id,
                                       outcome="upheld", summary=TEXT)  # fmt: skip
     if kind == "withdraw_complaint":
@@ -182,7 +184,10 @@ def command(draw: Draw, m: Model) -> tuple[Actor, Any]:
         return CONTACT, c.ShareLessons(**cid, coordinator_id=COORDINATOR.user_id)
     if kind == "close":
         reason = draw(st.sampled_from(["resolved", "referred", "withdrawn"]))
-        return CONTACT, c.CloseCase(**cid, reason=reason, explanation=TEXT)
+        return CONTACT, c.CloseCase(
+            **cid, reason=reason, explanation=TEXT,
+            open_complaints_acknowledged=draw(st.booleans()),
+        )  # fmt: skip
     assert kind == "reopen"
     return CONTACT, c.ReopenCase(**cid, reason=TEXT)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
@@ -44,6 +44,7 @@ from services.casework.commands import (
 )
 from services.casework.domain import EVENT_TYPES, Case
 from services.casework.handlers import CaseService
+from services.casework.rules import EARLIEST_DATE, MAX_DUE_AHEAD
 from services.casework.vocabulary import (
     CloseReason,
     ComplaintLevel,
@@ -67,6 +68,7 @@ from services.complaints.commands import (
     WithdrawComplaint,
 )
 from services.shared.actor import Actor, NoActorError, acting_as
+from services.shared.clock import FixedClock, on_day
 from services.shared.errors import (
     CaseClosed,
     CaseNotFound,
@@ -549,6 +551,117 @@ def test_reopened_case_needs_fresh_aftercare_and_evaluation(service: CaseService
     assert case.reopened == 1
 
 
+def _complaint_at_committee(service: CaseService, case_id: UUID) -> UUID:
+    return file_complaint(service, case_id, ComplaintLevel.COMMITTEE)
+
+
+def test_closing_while_a_complaint_is_open_needs_an_acknowledgement(
+    service: CaseService, case_id: UUID
+):
+    # Issue #10: the parents took their complaint straight to the klachtencommissie ...
+    complaint_id = _complaint_at_committee(service, case_id)
+    # ... while aftercare found the bullying stopped and the case was evaluated.
+    aftercare(service, case_id, stopped=True)
+    evaluate(service, case_id)
+    # Closing as resolved is refused, naming the open complaint and its level.
+    error = refused(
+        service,
+        CONTACT,
+        _close_resolved(case_id),
+        CloseNotAllowed,
+        mentions=(str(complaint_id), "'committee'", "open_complaints_acknowledged"),
+    )
+    assert error.missing == ("open_complaints_acknowledged",)
+    assert error.field == "open_complaints_acknowledged"
+    assert error.details["open_complaints"] == [
+        {"complaint_id": str(complaint_id), "level": "committee"}
+    ]
+    # With the explicit acknowledgement the case closes ...
+    service.handle(
+        CONTACT,
+        CloseCase(case_id=case_id, reason="resolved", open_complaints_acknowledged=True),
+    )
+    case = service.read(CONTACT, case_id)
+    assert case.is_closed
+    # ... and the complaint stays open: the board still decides on the committee's advice.
+    assert case.complaints[complaint_id].status == "open"
+    service.handle(
+        BOARD,
+        DecideComplaint(
+            case_id=case_id, complaint_id=complaint_id, outcome="upheld", summary="Fictief"
+        ),
+    )
+    assert service.read(CONTACT, case_id).complaints[complaint_id].status == "decided"
+
+
+@pytest.mark.parametrize("reason", ["referred", "withdrawn"])
+def test_closing_for_any_reason_with_an_open_complaint_needs_the_acknowledgement(
+    service: CaseService, case_id: UUID, reason: str
+):
+    complaint_id = file_complaint(service, case_id)
+    refused(
+        service,
+        CONTACT,
+        CloseCase(case_id=case_id, reason=reason, explanation="Fictief"),
+        CloseNotAllowed,
+        mentions=(str(complaint_id), "'management'"),
+    )
+    service.handle(
+        CONTACT,
+        CloseCase(
+            case_id=case_id,
+            reason=reason,
+            explanation="Fictief",
+            open_complaints_acknowledged=True,
+        ),
+    )
+    assert service.read(CONTACT, case_id).complaints[complaint_id].status == "open"
+
+
+def test_decided_or_withdrawn_complaints_need_no_acknowledgement(
+    service: CaseService, case_id: UUID
+):
+    decided = file_complaint(service, case_id)
+    service.handle(
+        MANAGEMENT,
+        DecideComplaint(case_id=case_id, complaint_id=decided, outcome="settled", summary="F"),
+    )
+    withdrawn = file_complaint(service, case_id)
+    service.handle(
+        SCHOOL_CONTACT, WithdrawComplaint(case_id=case_id, complaint_id=withdrawn, reason="F")
+    )
+    close_referred(service, case_id)
+    assert service.read(CONTACT, case_id).is_closed
+
+
+def test_a_refused_close_names_everything_that_is_missing_at_once(
+    service: CaseService, case_id: UUID
+):
+    # Aftercare found the bullying continues, no evaluation, and a complaint is open.
+    aftercare(service, case_id, stopped=False)
+    complaint_id = file_complaint(service, case_id, ComplaintLevel.BOARD)
+    error = refused(
+        service,
+        CONTACT,
+        _close_resolved(case_id),
+        CloseNotAllowed,
+        mentions=(AFTERCARE, "had not stopped", EVALUATION, str(complaint_id), "'board'"),
+    )
+    assert error.missing == (
+        "aftercare_bullying_stopped",
+        "evaluation",
+        "open_complaints_acknowledged",
+    )
+    assert error.details["aftercare"] == "bullying_continues"
+    assert error.field is None  # not one field: steps of the case are missing
+    # Without any aftercare the detail says "none"; a referral misses only its explanation.
+    other = service.report(CONTACT, ReportCase(reporter_kind="parent", summary="Fictief"))
+    error = refused(service, CONTACT, _close_resolved(other), CloseNotAllowed)
+    assert error.details["aftercare"] == "none"
+    error = refused(service, CONTACT, CloseCase(case_id=other, reason="referred"), CloseNotAllowed)
+    assert error.missing == ("explanation",)
+
+
 # === invariant 5: optimistic concurrency =====================================================
 
 
@@ -925,6 +1038,127 @@ def test_casework_on_a_closed_case_is_refused(service: CaseService, case_id: UUI
     )
 
 
+# === dates: what happened lies in the past, what is due may lie ahead ===========================
+
+SCHOOL_DAY = date(2026, 11, 30)
+
+
+@pytest.fixture
+def on_school_day(app: CaseworkApplication, school_id: UUID) -> CaseService:
+    """The case service on a fixed school day (the clock is injected, never read here)."""
+    return CaseService(app, school_id, clock=FixedClock(SCHOOL_DAY))
+
+
+def _reported(service: CaseService) -> UUID:
+    return service.report(CONTACT, ReportCase(reporter_kind="parent", summary="Fictieve melding"))
+
+
+HAPPENED: dict[str, Callable[[UUID, date], CaseCommand]] = {
+    "held_on": lambda c, d: HoldIntake(case_id=c, held_on=d, summary="Fictief"),
+    "since": lambda c, d: MapSituation(
+        case_id=c, forms=["verbal"], since=d, frequency="weekly", impact="low"
+    ),
+}
+
+
+@pytest.mark.parametrize("field_name", HAPPENED)
+def test_the_day_something_happened_cannot_lie_in_the_future(
+    on_school_day: CaseService, field_name: str
+):
+    case_id = _reported(on_school_day)
+    make = HAPPENED[field_name]
+    # Issue #10: an intake "held" in 2031; also tomorrow, in the school's calendar.
+    for day in (date(2031, 1, 1), SCHOOL_DAY + timedelta(days=1)):
+        error = refused(
+            on_school_day,
+            CONTACT,
+            make(case_id, day),
+            InvalidInput,
+            mentions=(field_name, day.isoformat(), "after today (2026-11-30)", "future"),
+        )
+        assert (error.field, error.reason) == (field_name, "in_future")
+    # Today itself is fine.
+    on_school_day.handle(CONTACT, make(case_id, SCHOOL_DAY))
+
+
+def test_bullying_since_may_be_left_open(on_school_day: CaseService):
+    case_id = _reported(on_school_day)
+    on_school_day.handle(CONTACT, HAPPENED["since"](case_id, None))  # type: ignore[arg-type]
+    assert on_school_day.read(CONTACT, case_id).situation["since"] is None
+
+
+DUE: dict[str, Callable[[UUID, date], CaseCommand]] = {
+    "plan-step": lambda c, d: PlanStep(case_id=c, kind="other", description="F", due_on=d),
+    "record-agreement": lambda c, d: RecordAgreement(case_id=c, text="F", parties="F", review_on=d),
+    "schedule-follow-up": lambda c, d: ScheduleFollowUp(case_id=c, due_on=d),
+}
+DUE_FIELD = {"plan-step": "due_on", "record-agreement": "review_on", "schedule-follow-up": "due_on"}
+
+
+@pytest.mark.parametrize("name", DUE)
+def test_due_dates_may_lie_ahead_within_two_years(on_school_day: CaseService, name: str):
+    case_id = _reported(on_school_day)
+    consent(on_school_day, case_id, StepKind.OTHER)
+    make = DUE[name]
+    # Ahead is what a due date is for; the past is accepted (recorded afterwards, then overdue).
+    for day in (SCHOOL_DAY + timedelta(days=14), SCHOOL_DAY, SCHOOL_DAY - timedelta(days=7)):
+        on_school_day.handle(CONTACT, make(case_id, day))
+    on_school_day.handle(CONTACT, make(case_id, SCHOOL_DAY + MAX_DUE_AHEAD))
+    # More than two years ahead is a typo (2031 for 2026).
+    error = refused(
+        on_school_day,
+        CONTACT,
+        make(case_id, date(2031, 1, 1)),
+        InvalidInput,
+        mentions=(DUE_FIELD[name], "2031-01-01", "more than two years ahead"),
+    )
+    assert (error.field, error.reason) == (DUE_FIELD[name], "too_far_ahead")
+
+
+@pytest.mark.parametrize("name", [*HAPPENED, *DUE])
+def test_no_date_of_a_case_lies_before_2000(on_school_day: CaseService, name: str):
+    case_id = _reported(on_school_day)
+    consent(on_school_day, case_id, StepKind.OTHER)
+    make = HAPPENED.get(name) or DUE[name]
+    field_name = name if name in HAPPENED else DUE_FIELD[name]
+    error = refused(
+        on_school_day,
+        CONTACT,
+        make(case_id, date(1926, 3, 2)),
+        InvalidInput,
+        mentions=(field_name, "before 2000-01-01"),
+    )
+    assert (error.field, error.reason) == (field_name, "too_early")
+    on_school_day.handle(CONTACT, make(case_id, EARLIEST_DATE))
+
+
+def test_a_moment_is_not_a_date(on_school_day: CaseService):
+    case_id = _reported(on_school_day)
+    moment = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    error = refused(
+        on_school_day,
+        CONTACT,
+        HoldIntake(case_id=case_id, held_on=moment, summary="F"),
+        InvalidInput,
+        mentions=("held_on must be a date",),
+    )
+    assert error.reason == "not_a_date"
+
+
+def test_the_date_rule_is_checked_when_recording_never_on_replay(
+    app: CaseworkApplication, school_id: UUID
+):
+    # Recorded on 30 November: an intake held that day.
+    recorded = CaseService(app, school_id, clock=FixedClock(SCHOOL_DAY))
+    case_id = _reported(recorded)
+    recorded.handle(CONTACT, HoldIntake(case_id=case_id, held_on=SCHOOL_DAY, summary="F"))
+    # Read back by a service whose clock says it is a week earlier (a replay, an audit, a
+    # clock that is off): the stored intake loads as it was; only new commands are checked.
+    earlier = CaseService(app, school_id, clock=FixedClock(SCHOOL_DAY - timedelta(days=7)))
+    assert earlier.read(CONTACT, case_id).intake_held_on == SCHOOL_DAY
+    assert vars(earlier.read(CONTACT, case_id)) == vars(recorded.read(CONTACT, case_id))
+
+
 # === who did it, and when =======================================================================
 
 
@@ -963,7 +1197,7 @@ class Story:
         self.actors[who.user_id] = who
         self.commands.add(type(command))
         version = self.service.handle(who, command)
-        with acting_as(who):
+        with acting_as(who), on_day(self.service.clock.today()):
             command.execute(self.mirror)
         return version
 

@@ -371,6 +371,20 @@ def _decide(p: Prepared) -> DecideComplaint:
     )
 
 
+# Who records the decision on a complaint, per level, written out from seed 001 and the Dutch
+# complaints procedure (klachtenregeling) — deliberately NOT read from tenants.roles: the
+# directie decides at level 1, the bestuur (bevoegd gezag) at level 2; the klachtencommissie is
+# outside the school and advises the bestuur, which then decides and records its decision. The
+# schoolcontactpersoon is the complainant's point of contact (seed: "brengt de klager in
+# contact met klachtbehandelaar"), the vertrouwenspersoon supports the complainant: neither
+# decides, nor records a decision for someone else.
+DECIDES_PER_SEED: dict[str, set[Role]] = {
+    "management": {Role.MANAGEMENT},
+    "board": {Role.BOARD},
+    "committee": {Role.BOARD},
+}
+
+
 def test_complaint_decided_at_its_own_level():
     p = prepare()
     before = stored_count(p.service.app, p.case_id)
@@ -389,17 +403,58 @@ def test_complaint_decided_at_its_own_level():
     with pytest.raises(PermissionDenied, match="'board'"):
         p.service.handle(MANAGEMENT, _decide(p))
     p.service.handle(BOARD, _decide(p))
-    # At the committee (outside the school) either records its decision.
+    # At the committee (outside the school): it advises, the board decides on that advice.
     p.service.handle(
         SCHOOL_CONTACT,
         EscalateComplaint(
             case_id=p.case_id, complaint_id=p.complaint_id, to_level="committee", reason="F"
         ),
     )
-    p.service.handle(MANAGEMENT, _decide(p))
-    # The school contact person files and escalates, but never decides.
+    before = stored_count(p.service.app, p.case_id)
+    # Management was a party at level 1 and does not record the board's decision.
+    with pytest.raises(PermissionDenied, match="'board' decides on the committee's advice"):
+        p.service.handle(MANAGEMENT, _decide(p))
+    # The school contact person connects the complainant with the handler; never decides.
     with pytest.raises(PermissionDenied, match=r"complaint\.decide"):
         p.service.handle(SCHOOL_CONTACT, _decide(p))
+    assert stored_count(p.service.app, p.case_id) == before
+    p.service.handle(BOARD, _decide(p))
+    decided = p.service.read(BOARD, p.case_id).complaints[p.complaint_id]
+    assert (decided.level, decided.status) == ("committee", "decided")
+
+
+@pytest.mark.parametrize("level", sorted(DECIDES_PER_SEED))
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_who_records_a_complaint_decision_follows_the_seed(role: Role, level: str):
+    assert may_complain_at_level(role, level) is (role in DECIDES_PER_SEED[level])
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_a_decision_at_the_committee_through_the_handler(role: Role):
+    # The complaint went straight to the committee (with a reason, as the law allows).
+    p = prepare()
+    complaint = FileComplaint(
+        case_id=p.case_id,
+        complainant="Ouder Test-A",
+        summary="Fictief",
+        level="committee",
+        skip_reason="Fictief: rechtstreeks naar de commissie",
+    )
+    p.service.handle(SCHOOL_CONTACT, complaint)
+    before = stored_count(p.service.app, p.case_id)
+    command = DecideComplaint(
+        case_id=p.case_id,
+        complaint_id=complaint.complaint_id,
+        outcome="upheld",
+        summary="Fictief besluit op advies",
+    )
+    if role in DECIDES_PER_SEED["committee"]:
+        p.service.handle(actor(role), command)
+        assert stored_count(p.service.app, p.case_id) == before + 1
+    else:
+        with pytest.raises(PermissionDenied):
+            p.service.handle(actor(role), command)
+        assert stored_count(p.service.app, p.case_id) == before
 
 
 # --- the guards themselves, as pure functions ---------------------------------------------------
@@ -433,11 +488,13 @@ def test_has_permission_examples():
         (Role.BOARD, "management", False),
         (Role.BOARD, "board", True),
         (Role.MANAGEMENT, "board", False),
-        (Role.MANAGEMENT, "committee", True),
+        (Role.MANAGEMENT, "committee", False),
         (Role.BOARD, "committee", True),
         (Role.SCHOOL_CONTACT, "committee", False),
+        (Role.CONFIDENTIAL_ADVISOR, "committee", False),
         (Role.CONTACT_PERSON, "management", False),
         (Role.MANAGEMENT, "minister", False),
+        (Role.BOARD, "", False),
     ],
 )
 def test_may_complain_at_level(role: Role, level: str, may: bool):

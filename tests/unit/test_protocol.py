@@ -18,6 +18,7 @@ from tenants.protocol import (
     InvalidProtocol,
     ProtocolStep,
     add_school_days,
+    done_events,
     is_school_day,
     local_date,
     progress,
@@ -179,6 +180,70 @@ def test_progress_due_day_itself_is_not_overdue() -> None:
     after = progress(DEFAULT_PROTOCOL, {}, reported, today=date(2025, 3, 6))
     assert not on_due[1].overdue
     assert after[1].overdue
+
+
+def _at(day: int, hour: int = 10) -> datetime:
+    return datetime(2025, 3, day, hour, 0, tzinfo=UTC)
+
+
+def _aftercare(day: int, *, stopped: bool) -> tuple[str, datetime, dict[str, Any]]:
+    fields = {"agreements_kept": stopped, "bullying_stopped": stopped, "pupil_feels_safe": stopped}
+    return ("FollowUpCompleted", _at(day), fields)
+
+
+def _aftercare_step(events: list[tuple[str, datetime, dict[str, Any]]]) -> Any:
+    checklist = progress(DEFAULT_PROTOCOL, done_events(events), _at(3), today=date(2025, 3, 31))
+    return {p.key: p for p in checklist}["nazorg_uitgevoerd"]
+
+
+def test_aftercare_that_found_the_bullying_going_on_is_not_done() -> None:
+    # Issue #10: agreements not kept, bullying not stopped, pupil not safe: still ticked.
+    scheduled = ("FollowUpScheduled", _at(4), {"due_on": "2025-03-10"})
+    step = _aftercare_step([("CaseReported", _at(3), {}), scheduled, _aftercare(10, stopped=False)])
+    assert (step.label, step.done, step.done_on) == (
+        "Nazorg: afspraken nagekomen en pesten gestopt?", False, None,
+    )  # fmt: skip
+
+
+def test_the_latest_aftercare_decides_the_checklist() -> None:
+    stopped_then_not = [_aftercare(10, stopped=True), _aftercare(17, stopped=False)]
+    assert not _aftercare_step(stopped_then_not).done
+    # A later check finds it stopped: done, on that day.
+    step = _aftercare_step([*stopped_then_not, _aftercare(24, stopped=True)])
+    assert (step.done, step.done_on) == (True, date(2025, 3, 24))
+    # Stopped twice: done on the latest.
+    step = _aftercare_step([_aftercare(10, stopped=True), _aftercare(17, stopped=True)])
+    assert step.done_on == date(2025, 3, 17)
+
+
+def test_after_reopening_aftercare_evaluation_and_closing_are_open_again() -> None:
+    before = [
+        ("CaseReported", _at(3), {}),
+        ("IntakeHeld", _at(4), {"held_on": "2025-03-04"}),
+        _aftercare(10, stopped=True),
+        ("CaseEvaluated", _at(11), {}),
+        ("CaseClosed", _at(12), {}),
+    ]
+    done = done_events(before)
+    assert {"FollowUpCompleted", "CaseEvaluated", "CaseClosed"} <= set(done)
+    done = done_events([*before, ("CaseReopened", _at(20), {})])
+    assert set(done) == {"CaseReported", "IntakeHeld", "CaseReopened"}
+    assert done["IntakeHeld"] == date(2025, 3, 4)  # what was done stays done
+    # Fresh aftercare and a fresh evaluation count again, on their own days.
+    done = done_events(
+        [*before, ("CaseReopened", _at(20), {}), _aftercare(27, stopped=True),
+         ("CaseEvaluated", _at(28), {})]
+    )  # fmt: skip
+    assert (done["FollowUpCompleted"], done["CaseEvaluated"]) == (_at(27), _at(28))
+
+
+def test_done_events_counts_the_intake_on_the_day_it_was_held() -> None:
+    done = done_events(
+        [("CaseReported", _at(3), {}), ("IntakeHeld", _at(6), {"held_on": "2025-03-05"}),
+         ("IntakeHeld", _at(7), {"held_on": "2025-03-07"}), ("NoteAdded", _at(7), {}),
+         ("NoteAdded", _at(8), {})]
+    )  # fmt: skip
+    assert done == {"CaseReported": _at(3), "IntakeHeld": date(2025, 3, 5), "NoteAdded": _at(7)}
 
 
 # --- contacts ---------------------------------------------------------------------------------

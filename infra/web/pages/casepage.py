@@ -14,7 +14,10 @@ from infra.web.actions import ACTIONS, Action
 from infra.web.forms import FormSpec, action_form, active_consents, covered_kinds
 from infra.web.pages.labels import EVENT_ACTIONS
 from infra.web.principal import Principal
+from infra.web.refusals import WRONG_STATE_NL
 from projections.case_view.queries import CaseDetail
+from projections.escalation.queries import Signal, SignalKind
+from services.casework.rules import StateReason
 from tenants.protocol import ProtocolChecklist, StepProgress
 from tenants.roles import has_permission
 
@@ -107,6 +110,17 @@ def state_rule(action: str, detail: CaseDetail) -> str | _Hidden | None:
     return None
 
 
+def hidden_reason(action: str, detail: CaseDetail) -> str:
+    """Why an action is not offered at all in the case's state (a stale page can still post it)."""
+    if detail.status == "closed" and action not in CLOSED_ACTIONS:
+        return CLOSED_NL
+    if action == "reopen" and detail.status != "closed":
+        return WRONG_STATE_NL[StateReason.CASE_NOT_CLOSED]
+    if action == "hold-intake" and detail.detail.get("intake"):
+        return WRONG_STATE_NL[StateReason.INTAKE_RECORDED]
+    return "Dit kan niet (meer) in de huidige fase van de zaak."
+
+
 def may_take(principal: Principal, action: Action, detail: CaseDetail) -> bool:
     engaged = principal.user_id in detail.detail.get("engaged_user_ids", [])
     return has_permission(principal.role, action.permission, engaged=engaged)
@@ -141,6 +155,61 @@ class NextStep:
     action_label: str | None
 
 
+#: When an action's form cannot be used yet, the action that has to come first: aftercare is
+#: recorded after it was planned, a step completed after it was planned, and so on.
+COMES_FIRST: dict[str, str] = {
+    "complete-follow-up": "schedule-follow-up",
+    "complete-step": "plan-step",
+    "engage-person": "plan-step",
+    "plan-step": "give-consent",
+    "advise-police-report": "flag-criminal-offence",
+    "share-lessons": "evaluate",
+}
+
+BULLYING_CONTINUES_NL = (
+    "Bij de nazorg bleek dat het pesten nog doorgaat. Bespreek met de leerling (en de ouders) "
+    "welke nieuwe stappen nodig zijn, en plan nieuwe nazorg om te checken of de afspraken worden "
+    "nagekomen en het pesten stopt."
+)
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """What "Wat nu?" advises beyond the checklist: a Dutch sentence and the forms to use."""
+
+    text: str
+    actions: tuple[tuple[str, str], ...]  # (action name, Dutch label)
+
+
+def usable_action(name: str | None, forms: dict[str, FormSpec]) -> str | None:
+    """``name`` if its form can be used now, else the action that has to come first (if that
+    one can), else None."""
+    seen: set[str] = set()
+    while name is not None and name not in seen:
+        seen.add(name)
+        form = forms.get(name)
+        if form is not None and form.available:
+            return name
+        name = COMES_FIRST.get(name)
+    return None
+
+
+def bullying_continues_guidance(
+    signals: tuple[Signal, ...], forms: dict[str, FormSpec]
+) -> Guidance | None:
+    """After aftercare found the bullying going on: new steps and new aftercare (the new
+    aftercare ends the signal, see :mod:`projections.escalation.queries`)."""
+    signal = next((s for s in signals if s.kind is SignalKind.BULLYING_CONTINUES), None)
+    if signal is None:
+        return None
+    actions = []
+    for wanted in ("plan-step", "schedule-follow-up"):
+        name = usable_action(wanted, forms)
+        if name is not None:
+            actions.append((name, forms[name].label))
+    return Guidance(text=BULLYING_CONTINUES_NL, actions=tuple(actions))
+
+
 @dataclass
 class CasePage:
     detail: CaseDetail
@@ -150,6 +219,7 @@ class CasePage:
     next_step: NextStep | None
     closed: bool
     consent_needed: bool
+    guidance: Guidance | None = None
 
     @property
     def d(self) -> dict[str, Any]:
@@ -182,13 +252,12 @@ def case_page_model(
     checklist = []
     for progress in detail.checklist:
         name = EVENT_ACTIONS.get(event_types.get(progress.key, ""))
-        form = forms.get(name or "")
-        usable = form is not None and form.available and not progress.done
+        usable = None if progress.done else usable_action(name, forms)
         checklist.append(
             NextStep(
                 progress=progress,
-                action=name if usable else None,
-                action_label=form.label if usable and form is not None else None,
+                action=usable,
+                action_label=forms[usable].label if usable is not None else None,
             )
         )
     next_step = next((s for s in checklist if not s.progress.done), None)
@@ -200,4 +269,5 @@ def case_page_model(
         next_step=next_step,
         closed=detail.status == "closed",
         consent_needed=not covered_kinds(detail.detail),
+        guidance=bullying_continues_guidance(detail.signals, forms),
     )

@@ -31,16 +31,17 @@ from infra.web.forms import (
     options_of,
     parse_form,
 )
-from infra.web.pages.casepage import case_page_model, form_for, may_take
+from infra.web.pages.casepage import case_page_model, form_for, hidden_reason, may_take
 from infra.web.pages.common import Viewer, render, school_required, viewer_of
 from infra.web.pages.labels import describe, event_label
 from infra.web.problems import dutch_title
 from infra.web.reads import case_list, case_page, read_case_page, record_read, wait_for_version
+from infra.web.refusals import field_error_nl, refusal_nl
 from projections.case_view.queries import CaseDetail
 from projections.escalation.queries import SIGNAL_LABELS_NL, SignalKind
 from services.casework.commands import ReportCase
 from services.casework.vocabulary import CaseStatus, Form
-from services.shared.errors import ConcurrencyConflict, InvalidInput, RuleViolation
+from services.shared.errors import ConcurrencyConflict, DomainError, InvalidInput, RuleViolation
 from services.shared.errors import PermissionDenied as DomainPermissionDenied
 from tenants.roles import Permission, Role
 
@@ -178,7 +179,7 @@ async def report_post(request: Request[Any, Any, Any]) -> Template | Redirect:
         case_id = await anyio.to_thread.run_sync(service.report, viewer.principal.actor, command)
     except (InvalidInput, RuleViolation) as e:
         form = _report_form(parsed.values)
-        form.form_error = dutch_title(e.code)
+        explain_refusal(form, e)
         return render(viewer, "cases/new.html", active="nieuw", form=form, status=422)
     if not viewer.may(Permission.CASE_READ):
         # A mentor or IB'er reads only the cases they are engaged in: not this one (yet).
@@ -271,7 +272,7 @@ async def _action_context(
             label=action.label_nl,
             url=f"/zaken/{case_id}/{action.name}",
             fields=[],
-            unavailable="Dit kan niet (meer) in de huidige fase van de zaak.",
+            unavailable=hidden_reason(action.name, detail),
         )
     return viewer, action, detail, form
 
@@ -342,15 +343,28 @@ async def action_post(
             back_label="Bekijk de zaak opnieuw",
             submitted=_submitted(form, parsed),
         )
-    except (InvalidInput, RuleViolation) as e:
-        form.form_error = dutch_title(e.code)
-        return _action_page(viewer, detail, form, status=422)
+    except (InvalidInput, RuleViolation, DomainPermissionDenied) as e:
+        # E.g. a decision at a level that is not the viewer's (403): said on the form too.
+        explain_refusal(form, e)
+        status = 403 if isinstance(e, DomainPermissionDenied) else 422
+        return _action_page(viewer, detail, form, status=status)
     school = school_required(viewer)
     shown = await wait_for_version(Services.of(request.app.state), school, case_id, changed.version)
     return Redirect(
         _case_url(case_id, saved=action.name, lagging=None if shown else changed.version),
         status_code=303,
     )
+
+
+def explain_refusal(form: FormSpec, error: DomainError) -> None:
+    """Put the domain's refusal on the form in Dutch: beside the field it blames, and (for a rule
+    of the case) as the sentence at the top that says what is missing."""
+    blamed = field_error_nl(error, [f.name for f in form.fields])
+    if blamed is not None:
+        field, message = blamed
+        form.errors[field] = message
+    if blamed is None or not isinstance(error, InvalidInput):
+        form.form_error = refusal_nl(error)
 
 
 def _submitted(form: FormSpec, parsed: Parsed) -> list[dict[str, str]]:

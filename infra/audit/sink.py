@@ -71,7 +71,7 @@ class DirectorySink:
         line = json.dumps(record, sort_keys=True, separators=(",", ":")).encode("ascii") + b"\n"
         created = not path.exists()
         if created:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.directory.mkdir(mode=0o750, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
             written = os.write(fd, line)

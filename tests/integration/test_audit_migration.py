@@ -14,6 +14,7 @@ from uuid import UUID
 import pytest
 
 from infra.audit import access_log
+from infra.audit.checkpoints import create_checkpoint_table
 from infra.audit.integrity import verify_school
 from infra.audit.migration import seal_events
 from infra.audit.sink import DirectorySink
@@ -191,3 +192,37 @@ def test_deleting_a_logs_keyed_checkpoints_does_not_get_it_resealed(written: Old
     assert written.tables.sql(
         "SELECT count(*) FROM {checkpoints} WHERE log = %s", written.tables.schema
     ) == [(0,)]
+
+
+def test_a_checkpoint_table_from_before_signing_gets_its_columns(container: Container) -> None:
+    # The table as older versions made it (inside a transaction that is rolled back: the
+    # test database is shared).
+    with container.pool.connection() as conn, conn.transaction(force_rollback=True):
+        conn.execute("DROP INDEX platform.chain_checkpoints_by_position")
+        conn.execute(
+            "ALTER TABLE platform.chain_checkpoints DROP COLUMN scheme, DROP COLUMN key_id, "
+            "DROP COLUMN signature"
+        )
+        conn.execute("DELETE FROM platform.chain_checkpoints")
+        conn.execute("ALTER TABLE platform.chain_checkpoints ADD UNIQUE (log, chain, position)")
+        conn.execute(
+            "INSERT INTO platform.chain_checkpoints (log, chain, position, hash) "
+            "VALUES ('school_x', 'casework_events', 3, '\\x01')"
+        )
+        create_checkpoint_table(conn)
+        create_checkpoint_table(conn)  # idempotent
+        rows = conn.execute(
+            "SELECT scheme, signature FROM platform.chain_checkpoints WHERE log = 'school_x'"
+        ).fetchall()
+        assert [(r["scheme"], r["signature"]) for r in rows] == [("sha256", None)]
+        unique = conn.execute(
+            "SELECT count(*) AS n FROM pg_constraint "
+            "WHERE conrelid = 'platform.chain_checkpoints'::regclass AND contype = 'u'"
+        ).fetchone()
+        assert unique is not None
+        assert unique["n"] == 0
+        # The keyed checkpoint of the same position is a row of its own.
+        conn.execute(
+            "INSERT INTO platform.chain_checkpoints (log, chain, position, hash, scheme) "
+            "VALUES ('school_x', 'casework_events', 3, '\\x02', 'hmac-sha256')"
+        )

@@ -134,6 +134,7 @@ class Checkpoint:
         }
 
     def message(self) -> bytes:
+        """The bytes the signature covers."""
         return _SIGNED_LABEL + json.dumps(
             self.fields(), sort_keys=True, separators=(",", ":")
         ).encode("ascii")
@@ -145,6 +146,7 @@ class Checkpoint:
 
     @property
     def when(self) -> str:
+        """The time it was recorded, for messages (UTC, to the second)."""
         return f"{self.recorded_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 

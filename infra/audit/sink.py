@@ -58,6 +58,7 @@ class DirectorySink:
         self.directory = directory
 
     def path(self, log: str) -> Path:
+        """The file of ``log``'s copy (a log name is a plain schema name, checked)."""
         if not _LOG_NAME.fullmatch(log):
             msg = f"not a log name: {log!r}"
             raise ValueError(msg)

@@ -58,9 +58,11 @@ class CheckpointSigner:
         self.key_id = hashlib.sha256(self.public_key).hexdigest()[:16]
 
     def sign(self, message: bytes) -> bytes:
+        """The Ed25519 signature of ``message``."""
         return self._private.sign(message)
 
     def verify(self, message: bytes, signature: bytes) -> bool:
+        """Whether ``signature`` is this key's signature of ``message``."""
         try:
             self._private.public_key().verify(signature, message)
         except InvalidSignature:

@@ -118,6 +118,7 @@ def seal_legacy(key: bytes, plaintext: bytes) -> bytes:
 
 
 def decode_key(encoded: str) -> bytes:
+    """The 32-byte key of a base64 ``CIPHER_KEY`` (``OSError`` naming the setting, not the key)."""
     try:
         key = base64.b64decode(encoded.encode("ascii"), validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
@@ -150,12 +151,14 @@ class EventCipher(Cipher):
     def encrypt_event(
         self, plaintext: bytes, originator_id: Any, originator_version: int, topic: str
     ) -> bytes:
+        """Encrypt a state bound to this log and the given event."""
         aad = associated_data(self.context, originator_id, originator_version, topic)
         return seal_state(self._key, aad, plaintext)
 
     def decrypt_event(
         self, ciphertext: bytes, originator_id: Any, originator_version: int, topic: str
     ) -> bytes:
+        """Decrypt a state stored as the given event (:class:`EventIntegrityError` if not)."""
         aad = associated_data(self.context, originator_id, originator_version, topic)
         return open_state(self._key, aad, ciphertext)
 

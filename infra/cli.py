@@ -248,7 +248,7 @@ def cmd_list(_args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from dramatiq.errors import QueueJoinTimeout
 
-    from infra.worker.actors import notify_saved, sweep_schools
+    from infra.worker.actors import checkpoint_sweep, notify_saved, sweep_schools
     from infra.worker.inprocess import start_inprocess_worker
 
     settings = Settings.from_env()
@@ -277,6 +277,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         finally:
             worker.stop()
         sweep_schools(container)  # the safety net: anything a hint missed (none, normally)
+        checkpoint_sweep(container)  # the demo's logs are tamper-evident from the start
         _print_summary(container, board_slug)
     if args.no_serve:
         return 0

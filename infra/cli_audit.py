@@ -1,10 +1,13 @@
 """``vangnet audit``: verify the logs' hash chains, record checkpoints, replay a case.
 
-``verify`` exits 1 when a log does not fit its chain or its checkpoints, naming the first event
-that does not fit (school, notification id, case id, version); it prints ids only, never case
-content. ``replay`` prints a case's history and its state as of a moment, and records the read
-in the school's access log like every other read (as ``cli:<operating-system user>``, in the
-auditor's role).
+``verify`` exits 1 when a log does not fit its keyed chain or its checkpoints — as the
+database holds them and as the outside copy (``VANGNET_CHECKPOINT_DIR``) does — naming what it
+found: the first event that does not fit (school, notification id, case id, version, and
+whether its ciphertext belongs to it), a checkpoint missing from the database or differing from
+its outside copy, a signature that does not verify, a log shorter than a checkpoint. It prints
+ids only, never case content. ``replay`` prints a case's history and its state as of a moment,
+and records the read in the school's access log like every other read (as
+``cli:<operating-system user>``, in the auditor's role).
 """
 
 from __future__ import annotations
@@ -50,14 +53,16 @@ def add_audit_commands(commands: Subparsers) -> None:
 
     verify = audit_commands.add_parser(
         "verify",
-        help="walk the hash chains and checkpoints; exit 1 naming the first event that does "
-        "not fit",
+        help="walk the keyed hash chains and compare the signed checkpoints (database and "
+        "outside copy); exit 1 naming what does not fit",
     )
     _log_choice(verify)
     verify.set_defaults(handler=cmd_verify)
 
     checkpoint = audit_commands.add_parser(
-        "checkpoint", help="record the chains' heads (position, hash, time) in the platform"
+        "checkpoint",
+        help="record the chains' heads (position, hash, time), signed, in the database and "
+        "outside it",
     )
     _log_choice(checkpoint)
     checkpoint.set_defaults(handler=cmd_checkpoint)
@@ -98,6 +103,7 @@ def _schools(container: Container, args: argparse.Namespace) -> list[School]:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     with Container.open(Settings.from_env()) as container:
+        print(f"outside copies of the checkpoints: {container.settings.checkpoint_path}")
         reports: list[LogReport] = []
         if args.platform or args.all:
             reports.append(verify_platform(container.pool))
@@ -126,9 +132,13 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
             recorded += [("platform", c) for c in checkpoint_platform(container.pool)]
         for school in _schools(container, args):
             recorded += [(school.slug, c) for c in checkpoint_school(container.pool, school)]
+        where = container.settings.checkpoint_path
     for label, c in recorded:
         print(f"{label}: {c.chain} #{c.position} {c.hash.hex()}")
-    print(f"{len(recorded)} checkpoint(s) recorded (a head that did not move is not repeated)")
+    print(
+        f"{len(recorded)} checkpoint(s) recorded, signed, in the database and in {where} "
+        "(a head that did not move is not repeated)"
+    )
     return 0
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
+from infra.audit.sink import DirectorySink
+from infra.audit.trail import AuditTrail, install_trail, uninstall_trail
 from infra.postgres.embedded import database_url
 from infra.postgres.pool import SharedPool, create_pool, install_pool, uninstall_pool
 from infra.schools import SchoolApplications
@@ -31,6 +33,8 @@ class Container:
     pool: SharedPool
     registry: Registry
     schools: SchoolApplications
+    #: The tamper-evidence keys and the outside copy of the checkpoints (installed process-wide).
+    audit: AuditTrail
 
     @classmethod
     def open(
@@ -46,19 +50,22 @@ class Container:
         (idempotent); pass ``False`` in processes that must not run DDL.
         """
         pool = create_pool(conninfo or database_url(settings), max_size=settings.pool_size)
+        trail = AuditTrail(settings.master_key, DirectorySink(settings.checkpoint_path))
         try:
             install_pool(pool)
+            install_trail(trail)
             registry = (
-                ensure_platform(settings.master_key)
+                ensure_platform(settings.master_key, trail)
                 if provision_platform
                 else open_registry(settings.master_key)
             )
         except BaseException:
+            uninstall_trail(trail)
             uninstall_pool(pool)
             pool.close()
             raise
         schools = SchoolApplications(registry, settings.master_key, settings.app_cache_size)
-        return cls(settings=settings, pool=pool, registry=registry, schools=schools)
+        return cls(settings=settings, pool=pool, registry=registry, schools=schools, audit=trail)
 
     def create_board(
         self, name: str, *, slug: str | None = None, actor: Actor | None = None
@@ -80,6 +87,7 @@ class Container:
     def close(self) -> None:
         """Drop the cached applications, then close the pool (and its connections)."""
         self.schools.clear()
+        uninstall_trail(self.audit)
         uninstall_pool(self.pool)
         self.pool.close()
 

@@ -14,24 +14,34 @@ import threading
 from collections import OrderedDict
 from uuid import UUID
 
-from infra.crypto import b64, unwrap_key
-from infra.postgres.store import application_env
+from infra.audit.trail import ACCESS_LOG, SCHOOL_EVENTS, LogKeys, derive_chain_key
+from infra.crypto import unwrap_key
+from infra.postgres.cipher import school_context
+from infra.postgres.store import log_env
 from infra.privacy.keys import PostgresPupilKeys
 from services.casework.application import CaseworkApplication
 from tenants.registry import Registry, School
+
+
+def school_log_keys(school: School, master_key: bytes) -> LogKeys:
+    """Where ``school``'s log is and its keys (unwraps its data key; derives its chain keys)."""
+    return LogKeys(
+        label=school.slug,
+        schema=school.schema_name,
+        events_table=SCHOOL_EVENTS,
+        context=school_context(school.id),
+        data_key=unwrap_key(master_key, school.wrapped_data_key, school.id.bytes),
+        chain_key=derive_chain_key(master_key, school.schema_name, SCHOOL_EVENTS),
+        reads_key=derive_chain_key(master_key, school.schema_name, ACCESS_LOG),
+    )
 
 
 def casework_env(
     school: School, master_key: bytes, *, create_table: bool = False
 ) -> dict[str, str]:
     """The eventsourcing env of ``school``'s casework application (unwraps its data key)."""
-    data_key = unwrap_key(master_key, school.wrapped_data_key, school.id.bytes)
-    return application_env(
-        CaseworkApplication.name,
-        schema=school.schema_name,
-        cipher_key=b64(data_key),
-        create_table=create_table,
-    )
+    keys = school_log_keys(school, master_key)
+    return log_env(CaseworkApplication.name, keys, create_table=create_table)
 
 
 def build_casework_app(
@@ -39,10 +49,10 @@ def build_casework_app(
 ) -> CaseworkApplication:
     """A new (uncached) casework application for ``school``, sealing pupil fields with
     per-pupil keys kept in the school's schema (:mod:`infra.privacy.keys`)."""
-    data_key = unwrap_key(master_key, school.wrapped_data_key, school.id.bytes)
+    keys = school_log_keys(school, master_key)
     return CaseworkApplication(
-        env=casework_env(school, master_key, create_table=create_table),
-        pupil_keys=PostgresPupilKeys(school.schema_name, school.id, data_key),
+        env=log_env(CaseworkApplication.name, keys, create_table=create_table),
+        pupil_keys=PostgresPupilKeys(school.schema_name, school.id, keys.data_key),
     )
 
 

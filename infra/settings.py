@@ -38,9 +38,18 @@ Environment variables:
     Default 900.
 ``VANGNET_CHECKPOINT_SECONDS``
     How often ``vangnet worker`` records the head of every log's hash chain (and of every
-    school's access log) in ``platform.chain_checkpoints`` (only heads that moved), so that
-    ``vangnet audit verify`` also catches a rewritten tail whose hashes were recomputed.
-    Default 3600.
+    school's access log) in ``platform.chain_checkpoints`` and in ``VANGNET_CHECKPOINT_DIR``
+    (only heads that moved); the in-process worker of embedded mode and the demo does the same.
+    Events written after the last checkpoint could be cut off the end unseen, so this is the
+    window of that risk. Default 300.
+``VANGNET_CHECKPOINT_DIR``
+    Where every checkpoint is also written, outside the database: one append-only file of
+    signed JSON lines per log (``<log>.jsonl``). ``vangnet audit verify`` compares the
+    database's checkpoints with these copies, so someone who can write the database cannot
+    delete a checkpoint unseen. Every process that records checkpoints (``vangnet worker``, the
+    web app in embedded mode, ``vangnet tenants offboard``) and the one that verifies must see
+    the same directory; keep it where the database's users cannot write (a separate volume,
+    ``chattr +a``, a log shipper). Default ``<VANGNET_DATA_DIR>/checkpoints``.
 ``VANGNET_JOB_MAX_RETRIES``
     How many times a failing job is retried (exponential backoff) before it is dead-lettered.
     Default 5.
@@ -207,7 +216,7 @@ class Settings:
     #: Seconds between two mail sweeps (due reminders, notifications whose hint was lost).
     mail_sweep_seconds: int = 900
     #: Seconds between two checkpoints of every log's chain head (tamper evidence).
-    checkpoint_seconds: int = 3600
+    checkpoint_seconds: int = 300
     #: Retries of a failing job before it is dead-lettered.
     job_max_retries: int = 5
     #: Retry backoff bounds (milliseconds).
@@ -251,6 +260,15 @@ class Settings:
     secret_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     #: prometheus_client's multi-process mode is on (``PROMETHEUS_MULTIPROC_DIR`` is set).
     metrics_multiprocess: bool = False
+
+    # --- Tamper evidence (issue #10 §5) ---
+    #: The outside copy of the checkpoints; ``None``: ``<data_dir>/checkpoints``.
+    checkpoint_dir: Path | None = None
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """Where the outside copy of the checkpoints is written (``VANGNET_CHECKPOINT_DIR``)."""
+        return self.checkpoint_dir or self.data_dir / "checkpoints"
 
     @property
     def embedded(self) -> bool:
@@ -337,7 +355,7 @@ class Settings:
             worker_threads=_positive_int(env, "VANGNET_WORKER_THREADS", 4),
             sweep_seconds=_positive_int(env, "VANGNET_SWEEP_SECONDS", 30),
             mail_sweep_seconds=_positive_int(env, "VANGNET_MAIL_SWEEP_SECONDS", 900),
-            checkpoint_seconds=_positive_int(env, "VANGNET_CHECKPOINT_SECONDS", 3600),
+            checkpoint_seconds=_positive_int(env, "VANGNET_CHECKPOINT_SECONDS", 300),
             job_max_retries=_non_negative_int(env, "VANGNET_JOB_MAX_RETRIES", 5),
             job_min_backoff_ms=_positive_int(env, "VANGNET_JOB_MIN_BACKOFF_MS", 1000),
             job_max_backoff_ms=_positive_int(env, "VANGNET_JOB_MAX_BACKOFF_MS", 300_000),
@@ -357,6 +375,7 @@ class Settings:
             loopback_issuers=_flag(env, "VANGNET_LOOPBACK_ISSUERS"),
             metrics_token=_metrics_token(env),
             **_mail_settings(env),
+            **_audit_settings(env),
         )
         _check_operator_login(settings)
         return settings
@@ -412,6 +431,12 @@ def _check_operator_login(settings: Settings) -> None:
             )
     except InvalidLoginConfig as error:
         raise SettingsError(str(error)) from None
+
+
+def _audit_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The tamper-evidence settings (``VANGNET_CHECKPOINT_DIR``)."""
+    raw = (env.get("VANGNET_CHECKPOINT_DIR") or "").strip()
+    return {"checkpoint_dir": Path(raw).expanduser().absolute() if raw else None}
 
 
 def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -6,9 +6,10 @@ The counterpart of :mod:`tenants.provisioning`. Order, and why:
    the school it names, and that it holds exactly the events and reads the database holds — read
    again from the database now. Anything else is refused and nothing changes.
 2. In one transaction on the school's log: **lock** the events table and the access log against
-   writers and check that nothing was added since the verification; record a final **checkpoint**
-   of the log's hash chain in ``platform.chain_checkpoints`` (hashes only: the platform can later
-   show which log the handed-over export came from).
+   writers and check that nothing was added since the verification; record a final signed
+   **checkpoint** of the log's hash chain in ``platform.chain_checkpoints`` (hashes only: the
+   platform can later show which log the handed-over export came from), and, after the commit,
+   in the outside copy of the checkpoints (:mod:`infra.audit.sink`).
 3. Record **School.Offboarded** in the registry: from here on every lookup treats the school as
    unknown, its current state holds no data key and no login, and its slug stays taken. This
    comes before the drop so nothing ever points at a schema that is gone.
@@ -47,7 +48,8 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from infra.audit.access_log import TABLE as ACCESS_LOG_TABLE
-from infra.audit.checkpoints import checkpoint_log
+from infra.audit.checkpoints import checkpoint_log, publish
+from infra.audit.trail import current_trail
 from infra.exports.school import (
     EVENTS_TABLE,
     ExportMismatch,
@@ -196,15 +198,19 @@ def offboard_school(
         if school.offboarded:
             return _finish(school, export_path, sha256)
         verified = verify_school_export(schools.get(school.id), school, export_path, sha256)
+        trail = current_trail()
         with shared_pool().connection() as conn, conn.transaction():
             _lock_log(conn, school.schema_name)
             _check_unchanged(conn, school, verified)
-            checkpoint_log(conn, school.schema_name, EVENTS_TABLE)
+            final = checkpoint_log(conn, trail.signer, school.schema_name, EVENTS_TABLE)
             registry.offboard_school(
                 school.id, export_sha256=verified.sha256, events_exported=verified.events
             )
             schools.evict(school.id)
             stats, sessions = _remove_school_data(conn, school)
+        # Outside the database only once the drop committed (a rolled-back offboarding must
+        # not leave a checkpoint the database never had).
+        publish(trail.sink, final)
         log.info("offboarded school %s (schema %s dropped)", school.id, school.schema_name)
         return Offboarded(
             school_id=school.id,

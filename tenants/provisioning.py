@@ -21,10 +21,22 @@ from contextlib import contextmanager
 from psycopg.sql import SQL, Identifier
 
 from infra.audit.access_log import create_access_log
-from infra.audit.tables import ensure_platform_audit, ensure_school_audit
+from infra.audit.checkpoints import publish, record_created
+from infra.audit.tables import ensure_platform_audit, ensure_school_audit, mark_platform_created
+from infra.audit.trail import (
+    ACCESS_LOG,
+    PLATFORM_EVENTS,
+    PLATFORM_KEY_PURPOSE,
+    SCHOOL_EVENTS,
+    AuditTrail,
+    LogKeys,
+    current_trail,
+    derive_chain_key,
+)
 from infra.crypto import b64, derive_key, generate_data_key, wrap_key
+from infra.postgres.cipher import PLATFORM_CONTEXT, school_context
 from infra.postgres.pool import shared_pool
-from infra.postgres.store import application_env
+from infra.postgres.store import application_env, log_env
 from infra.privacy.keys import create_pupil_keys
 from services.casework.application import CaseworkApplication
 from services.shared.actor import SYSTEM, Actor, acting_as, current_actor
@@ -42,16 +54,16 @@ from tenants.registry import (
 from tenants.roles import Permission, has_permission
 
 PLATFORM_SCHEMA = "platform"
-#: HKDF purpose label of the registry's own event cipher key.
-PLATFORM_KEY_PURPOSE = "platform"
 
 
 def registry_env(master_key: bytes, *, create_table: bool = False) -> dict[str, str]:
-    """The eventsourcing env of the registry (schema ``platform``, key derived from master)."""
+    """The eventsourcing env of the registry (schema ``platform``, keys derived from master)."""
     return application_env(
         Registry.name,
         schema=PLATFORM_SCHEMA,
         cipher_key=b64(derive_key(master_key, PLATFORM_KEY_PURPOSE)),
+        cipher_context=PLATFORM_CONTEXT,
+        chain_key=b64(derive_chain_key(master_key, PLATFORM_SCHEMA, PLATFORM_EVENTS)),
         create_table=create_table,
     )
 
@@ -67,21 +79,26 @@ def create_schema(name: str) -> None:
         conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(name)))
 
 
-def ensure_platform(master_key: bytes) -> Registry:
+def ensure_platform(master_key: bytes, trail: AuditTrail | None = None) -> Registry:
     """Create the ``platform`` schema and registry tables if missing; return the registry.
 
     Idempotent and cheap (a few statements), so every process may call it at start-up. It also
-    brings logs created before tamper evidence existed up to date: the registry's and every
-    school's log get their hash chain (sealed once) and the schools their access log
-    (:mod:`infra.audit.tables`; one catalog query when there is nothing to do).
+    brings logs an older version wrote up to date: the registry's and every school's log are
+    re-sealed once with the keyed chain and bound ciphertexts, and the schools get their access
+    log (:mod:`infra.audit.tables`; one query when there is nothing to do). ``trail``: the
+    process's audit trail (default: the installed one).
     """
+    trail = trail or current_trail()
     create_schema(PLATFORM_SCHEMA)
     with shared_pool().connection() as conn:
-        ensure_platform_audit(conn)
+        ensure_platform_audit(conn, trail)
     Registry(env=registry_env(master_key, create_table=True))
     with shared_pool().connection() as conn:
-        ensure_school_audit(conn)
-    return open_registry(master_key)
+        mark_platform_created(conn, trail)
+    registry = open_registry(master_key)
+    with shared_pool().connection() as conn:
+        ensure_school_audit(conn, trail, registry)
+    return registry
 
 
 @contextmanager
@@ -127,20 +144,27 @@ def create_school(
         data_key = generate_data_key()
         schema = schema_name_for(school_id)
         create_schema(schema)
+        trail = current_trail()
+        keys = LogKeys(
+            label=school_slug,
+            schema=schema,
+            events_table=SCHOOL_EVENTS,
+            context=school_context(school_id),
+            data_key=data_key,
+            chain_key=trail.chain_key(schema, SCHOOL_EVENTS),
+            reads_key=trail.chain_key(schema, ACCESS_LOG),
+        )
         # Constructing the application with CREATE_TABLE=yes creates its tables (events and
         # their hash chain, and snapshots once the application enables snapshotting) in the
-        # school's schema; the access log of case reads is created beside them.
+        # school's schema; the access log of case reads is created beside them. The chains'
+        # ``created`` checkpoints mark them keyed from the start.
         with shared_pool().connection() as conn:
             create_access_log(conn, schema)
             create_pupil_keys(conn, schema)
-        CaseworkApplication(
-            env=application_env(
-                CaseworkApplication.name,
-                schema=schema,
-                cipher_key=b64(data_key),
-                create_table=True,
-            )
-        )
+        CaseworkApplication(env=log_env(CaseworkApplication.name, keys, create_table=True))
+        with shared_pool().connection() as conn:
+            created = record_created(conn, trail.signer, keys)
+        publish(trail.sink, created)
         wrapped = wrap_key(master_key, data_key, school_id.bytes)
         return registry.register_school(
             board_id=board.id, name=name, slug=school_slug, wrapped_data_key=wrapped

@@ -1,14 +1,18 @@
-"""Audit: tamper evidence of every school's log, checkpoints, and the access log of case reads.
+"""Audit: tamper evidence of every log, checkpoints, and the access log of case reads.
 
 Words used here:
 
-- The **chain** of a log: every stored event linked to the one before by a hash, written with
-  the event (:mod:`infra.postgres.chain`). The access log has its own chain.
-- A **checkpoint** records a chain's head (position and hash, with the time) in the
-  ``platform.chain_checkpoints`` table (:mod:`infra.audit.checkpoints`); a log whose tail was
-  rewritten with recomputed hashes no longer matches its earlier checkpoints.
+- The **chain** of a log: every stored event linked to the one before by a keyed hash, written
+  with the event (:mod:`infra.postgres.chain`). The access log has its own chain and key.
+- The **trail** (:mod:`infra.audit.trail`): the keys (all derived from the master key, none in
+  the database) and the outside sink of one process.
+- A **checkpoint** records a chain's head (position and hash, with the time), signed, in the
+  ``platform.chain_checkpoints`` table and in the **outside copy** (:mod:`infra.audit.sink`);
+  a log cut at its end no longer reaches its last checkpoint (:mod:`infra.audit.checkpoints`).
 - The **access log** (``<school schema>.case_reads``): who read which case's content, in which
   role, when, and how (:mod:`infra.audit.access_log`).
-- **Verifying** a log walks its chain, its access log's chain and its checkpoints
-  (:mod:`infra.audit.integrity`; ``vangnet audit verify``).
+- **Verifying** a log walks its chain (and checks its ciphertexts), its access log's chain and
+  its checkpoints (:mod:`infra.audit.integrity`; ``vangnet audit verify``).
+- **Re-sealing** brings a log an older version wrote up to date, once
+  (:mod:`infra.audit.migration`).
 """

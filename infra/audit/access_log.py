@@ -2,9 +2,14 @@
 
 Each row says who (the user id, an opaque identifier from the identity provider, never a name),
 in which role, when, which case, and how (:class:`ReadKind`: the case page, the API, the
-history, an export, ...). Rows are chained like the event log (``hash_n = sha256(hash_{n-1} ||
-encode(row_n))``), so a deleted, changed or inserted read breaks the chain, and the chain's head
-is checkpointed with the events' (:mod:`infra.audit.checkpoints`).
+history, an export, ...). Rows are chained like the event log (``hash_n = HMAC-SHA256(key,
+hash_{n-1} || encode(row_n))`` with the access log's own chain key, derived from the master key
+and never sent to the database: :mod:`infra.audit.trail`), so a deleted, changed or inserted
+read breaks the chain, and the chain's head is checkpointed with the events'
+(:mod:`infra.audit.checkpoints`).
+
+Appending takes the table's lock, reads the next id, the database's clock and the head in one
+statement, computes the link here and inserts the row: one transaction, three statements.
 
 Why a table of its own and not events in the school's event log: a read must stay a cheap
 append. As an event it would take the school's event-table lock that every command takes, wake
@@ -20,6 +25,7 @@ failing append fails the read (nothing is shown that was not recorded).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +39,7 @@ from psycopg import Connection
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from infra.audit.trail import current_trail
 from projections.db import table as sql_table
 
 TABLE = "case_reads"
@@ -108,7 +115,7 @@ def micros(moment: datetime) -> int:
 def encode_read(
     read_id: int, case_id: UUID | str, user_id: str, role: str, what: str, read_at: datetime
 ) -> bytes:
-    """The canonical bytes of one read (the SQL in :func:`_append_sql` computes the same)."""
+    """The canonical bytes of one read."""
     return b"".join(
         (
             struct.pack(">q", read_id),
@@ -121,77 +128,111 @@ def encode_read(
     )
 
 
-def _lp(expression: str) -> str:
-    """SQL: length-prefixed UTF-8 bytes of a text expression."""
-    return (
-        f"int4send(octet_length(convert_to({expression}, 'UTF8')))"
-        f" || convert_to({expression}, 'UTF8')"
-    )
+def link(key: bytes, previous: bytes, body: bytes) -> bytes:
+    """The keyed link of a read whose canonical bytes are ``body``."""
+    return hmac.new(key, previous + body, hashlib.sha256).digest()
 
 
-def _append_sql(schema: str, placeholders: tuple[str, str, str, str, str]) -> str:
-    """INSERT of one read with its link; the caller holds the table's lock.
-
-    ``read_at`` is the transaction's ``now()`` (the database's clock, the same for every web
-    process). Identifiers are checked plain identifiers (:func:`projections.db.table`).
-    """
-    case_id, user_id, role, what, genesis_hash = placeholders
-    table = sql_table(schema, TABLE)
-    body = " || ".join(
-        (
-            "int8send(n.id)",
-            _lp(f"{case_id}::text"),
-            _lp(f"{user_id}::text"),
-            _lp(f"{role}::text"),
-            _lp(f"{what}::text"),
-            "int8send((extract(epoch FROM now()) * 1000000)::bigint)",
-        )
-    )
-    return (
-        f"WITH n AS (SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id) "  # noqa: S608 (identifiers via table())
-        f"INSERT INTO {table} (id, case_id, user_id, role, what, read_at, hash) "
-        f"SELECT n.id, {case_id}::uuid, {user_id}::text, {role}::text, {what}::text, now(), "
-        f"sha256(coalesce((SELECT hash FROM {table} ORDER BY id DESC LIMIT 1), "
-        f"{genesis_hash}::bytea) || {body}) FROM n RETURNING id"
-    )
+def legacy_link(previous: bytes, body: bytes) -> bytes:
+    """The unkeyed link older versions computed in SQL (checked once, when re-sealing)."""
+    return hashlib.sha256(previous + body).digest()
 
 
 def _lock_sql(schema: str) -> str:
     return f"LOCK TABLE {sql_table(schema, TABLE)} IN EXCLUSIVE MODE"
 
 
+def _next_sql(schema: str) -> str:
+    """The next id, the transaction's clock (the same for every web process) and the head."""
+    table = sql_table(schema, TABLE)
+    return (
+        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')), now(), "  # noqa: S608 (identifiers via table())
+        f"(SELECT hash FROM {table} ORDER BY id DESC LIMIT 1)"
+    )
+
+
+def _insert_sql(schema: str, placeholders: str) -> str:
+    return (
+        f"INSERT INTO {sql_table(schema, TABLE)} "  # noqa: S608 (identifiers via table())
+        f"(id, case_id, user_id, role, what, read_at, hash) VALUES ({placeholders})"
+    )
+
+
+def _key(schema: str, key: bytes | None) -> bytes:
+    if key is not None:
+        return key
+    return current_trail().chain_key(schema, TABLE)
+
+
+def _chained(
+    key: bytes,
+    schema: str,
+    head: bytes | None,
+    read_id: int,
+    case_id: UUID,
+    user_id: str,
+    role: str,
+    what: str,
+    read_at: datetime,
+) -> bytes:
+    previous = bytes(head) if head is not None else genesis(schema)
+    return link(key, previous, encode_read(read_id, case_id, user_id, role, what, read_at))
+
+
 async def record_case_read_async(
-    pool: asyncpg.Pool, schema: str, case_id: UUID, user_id: str, role: str, what: ReadKind
+    pool: asyncpg.Pool,
+    schema: str,
+    case_id: UUID,
+    user_id: str,
+    role: str,
+    what: ReadKind,
+    *,
+    key: bytes | None = None,
 ) -> int:
-    """Append one read (asyncpg: the web side); returns its id."""
+    """Append one read (asyncpg: the web side); returns its id. ``key``: the access log's
+    chain key (default: from the process's audit trail)."""
+    chain_key = _key(schema, key)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(_lock_sql(schema))
-        read_id = await conn.fetchval(
-            _append_sql(schema, ("$1", "$2", "$3", "$4", "$5")),
-            case_id,
-            user_id,
-            role,
-            str(what),
-            genesis(schema),
+        read_id, read_at, head = await conn.fetchrow(_next_sql(schema))
+        hash_ = _chained(
+            chain_key, schema, head, read_id, case_id, user_id, role, str(what), read_at
         )
+        await conn.execute(
+            _insert_sql(schema, "$1, $2, $3, $4, $5, $6, $7"),
+            read_id, case_id, user_id, role, str(what), read_at, hash_,
+        )  # fmt: skip
     return int(read_id)
 
 
 def record_case_read(
-    conn: Connection[Any], schema: str, case_id: UUID, user_id: str, role: str, what: ReadKind
+    conn: Connection[Any],
+    schema: str,
+    case_id: UUID,
+    user_id: str,
+    role: str,
+    what: ReadKind,
+    *,
+    key: bytes | None = None,
 ) -> int:
     """Append one read (psycopg: exports, scripts, the CLI); returns its id.
 
     Call it before handing out the content (an export that cannot be recorded is not made).
     """
-    with conn.transaction():
-        conn.execute(_lock_sql(schema))
-        row = conn.execute(
-            _append_sql(schema, ("%(c)s", "%(u)s", "%(r)s", "%(w)s", "%(g)s")),
-            {"c": case_id, "u": user_id, "r": role, "w": str(what), "g": genesis(schema)},
-        ).fetchone()
-    assert row is not None
-    return int(row[0] if not isinstance(row, dict) else row["id"])
+    chain_key = _key(schema, key)
+    with conn.transaction(), conn.cursor(row_factory=tuple_row) as curs:
+        curs.execute(_lock_sql(schema))
+        row = curs.execute(_next_sql(schema)).fetchone()
+        assert row is not None
+        read_id, read_at, head = row
+        hash_ = _chained(
+            chain_key, schema, head, read_id, case_id, user_id, role, str(what), read_at
+        )
+        curs.execute(
+            _insert_sql(schema, "%s, %s, %s, %s, %s, %s, %s"),
+            (read_id, case_id, user_id, role, str(what), read_at, hash_),
+        )
+    return int(read_id)
 
 
 @dataclass(frozen=True)
@@ -232,7 +273,8 @@ class ReadsWalk:
     hashes_at: dict[int, bytes] | None = None
 
 
-def _batches(conn: Connection[Any], schema: str) -> Iterator[list[tuple[Any, ...]]]:
+def read_batches(conn: Connection[Any], schema: str) -> Iterator[list[tuple[Any, ...]]]:
+    """The access log's rows (id, case, user, role, what, time, hash), in id order, in batches."""
     statement = SQL(
         "SELECT id, case_id, user_id, role, what, read_at, hash FROM {} WHERE id > %s "
         "ORDER BY id LIMIT %s"
@@ -250,20 +292,21 @@ def _batches(conn: Connection[Any], schema: str) -> Iterator[list[tuple[Any, ...
 
 
 def walk_reads(
-    conn: Connection[Any], schema: str, positions: frozenset[int] = frozenset()
+    conn: Connection[Any], schema: str, key: bytes, positions: frozenset[int] = frozenset()
 ) -> ReadsWalk:
-    """Recompute the access log's chain and compare it with the stored hashes."""
-    result = ReadsWalk(head_hash=genesis(schema), hashes_at={})
+    """Recompute the access log's keyed chain and compare it with the stored hashes."""
+    start_hash = genesis(schema)
+    result = ReadsWalk(head_hash=start_hash, hashes_at={0: start_hash} if 0 in positions else {})
     assert result.hashes_at is not None
     previous = result.head_hash
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        for batch in _batches(conn, schema):
+        for batch in read_batches(conn, schema):
             for read_id, case_id, user_id, role, what, read_at, stored in batch:
-                expected = hashlib.sha256(
-                    previous + encode_read(read_id, case_id, user_id, role, what, read_at)
-                ).digest()
-                if bytes(stored) != expected:
+                expected = link(
+                    key, previous, encode_read(read_id, case_id, user_id, role, what, read_at)
+                )
+                if not hmac.compare_digest(bytes(stored), expected):
                     result.broken = (
                         int(read_id),
                         str(case_id),

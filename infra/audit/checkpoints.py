@@ -1,22 +1,37 @@
-"""Checkpoints: each log's chain head, recorded now and then in ``platform.chain_checkpoints``.
+"""Checkpoints: each chain's head, signed, in ``platform.chain_checkpoints`` and outside it.
 
-The chain shows that no stored event was changed *relative to the links after it*; someone who
-rewrites an event and recomputes every link after it keeps the chain consistent. A checkpoint
-pins a head (position and hash) as it was at a moment, so such a rewrite no longer matches every
-checkpoint recorded after the rewritten event. The worker records one per log per
-``VANGNET_CHECKPOINT_SECONDS`` (only when the head moved) and logs it: the log lines are a copy
-of the checkpoints outside the database. ``vangnet audit checkpoint`` records them by hand.
+A keyed chain cannot be recomputed by someone who lacks the key, but it can be *cut*: deleting
+the newest events with their links leaves a shorter chain that is still consistent. A checkpoint
+pins a head (position and hash) as it was at a moment. It is signed (Ed25519, a key derived from
+the master key: :mod:`infra.audit.trail`), so a row in the database cannot be forged or altered
+unseen, and it is also appended to the **outside copy** (:mod:`infra.audit.sink`), so a row
+deleted from the database is still known. ``vangnet audit verify`` compares all three: the
+chain, the database's checkpoints and the outside copy (:mod:`infra.audit.integrity`).
+
+They are taken automatically: by ``vangnet worker`` every ``VANGNET_CHECKPOINT_SECONDS`` (only
+heads that moved), by the in-process worker of embedded mode and the demo likewise, when a
+school is provisioned (position 0), when a log is (re-)sealed, and right before a school is
+offboarded. ``vangnet audit checkpoint`` takes them by hand.
 
 A row: ``log`` (the schema), ``chain`` (the events table, or ``case_reads``), ``position`` (the
-head's notification id or read id), ``hash``, ``kind`` (``checkpoint``, or ``sealed`` when a log
-written before the chain existed was chained), ``recorded_at``.
+head's notification id or read id; 0: the empty chain, its hash the genesis), ``hash``,
+``kind``, ``scheme``, ``recorded_at``, ``key_id`` and ``signature``. Kinds: ``checkpoint``;
+``created``
+(a log made with the keyed chain, at position 0); ``sealed`` (a log written before the keyed
+chain was (re-)sealed: tamper-evident from then on, not from when it was written). Schemes:
+``hmac-sha256`` (keyed, signed) and ``sha256`` (rows from before the keyed chain: unsigned, kept
+as history, never compared).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import Connection
@@ -24,17 +39,28 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from infra.audit import access_log
-from infra.postgres.chain import chain_table, table_exists
+from infra.audit.sink import CheckpointSink
+from infra.audit.trail import ACCESS_LOG, CheckpointSigner, LogKeys
+from infra.postgres.chain import chain_table, genesis, table_exists
 
 log = logging.getLogger(__name__)
 
 PLATFORM_SCHEMA = "platform"
 TABLE = "chain_checkpoints"
 KIND_CHECKPOINT = "checkpoint"
+KIND_CREATED = "created"
 KIND_SEALED = "sealed"
+KINDS = frozenset({KIND_CHECKPOINT, KIND_CREATED, KIND_SEALED})
+SCHEME = "hmac-sha256"
+LEGACY_SCHEME = "sha256"
+FORMAT = 1
+_SIGNED_LABEL = b"vangnet checkpoint v1\x00"
 
 
 def create_checkpoint_table(conn: Connection[Any]) -> None:
+    """The table, and the columns signed checkpoints need on a table from before them (once:
+    the catalog is read first, so a start-up takes no lock when there is nothing to do)."""
+    table = Identifier(PLATFORM_SCHEMA, TABLE)
     conn.execute(
         SQL(
             "CREATE TABLE IF NOT EXISTS {} ("
@@ -45,40 +71,190 @@ def create_checkpoint_table(conn: Connection[Any]) -> None:
             " hash bytea NOT NULL,"
             " kind text NOT NULL DEFAULT 'checkpoint',"
             " recorded_at timestamptz NOT NULL DEFAULT now(),"
-            " UNIQUE (log, chain, position))"
-        ).format(Identifier(PLATFORM_SCHEMA, TABLE))
+            " scheme text NOT NULL DEFAULT 'sha256',"
+            " key_id text,"
+            " signature bytea)"
+        ).format(table)
+    )
+    with conn.cursor(row_factory=tuple_row) as curs:
+        columns = {
+            r[0]
+            for r in curs.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = %s",
+                (PLATFORM_SCHEMA, TABLE),
+            )
+        }
+        old_unique = curs.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'u'",
+            (f"{PLATFORM_SCHEMA}.{TABLE}",),
+        ).fetchall()
+    if "scheme" not in columns:
+        conn.execute(
+            SQL(
+                "ALTER TABLE {} ADD COLUMN scheme text NOT NULL DEFAULT 'sha256', "
+                "ADD COLUMN key_id text, ADD COLUMN signature bytea"
+            ).format(table)
+        )
+    for (name,) in old_unique:  # (log, chain, position): a re-seal repeats positions
+        conn.execute(SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, Identifier(name)))
+    conn.execute(
+        SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} (log, chain, scheme, position)").format(
+            Identifier(TABLE + "_by_position"), table
+        )
     )
 
 
 @dataclass(frozen=True)
 class Checkpoint:
+    """One signed head of one chain."""
+
     log: str
     chain: str
     position: int
     hash: bytes
     kind: str
     recorded_at: datetime
+    scheme: str = SCHEME
+    key_id: str | None = None
+    signature: bytes | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """What the signature covers (and the outside copy holds, with the signature)."""
+        return {
+            "v": FORMAT,
+            "log": self.log,
+            "chain": self.chain,
+            "position": self.position,
+            "hash": self.hash.hex(),
+            "kind": self.kind,
+            "scheme": self.scheme,
+            "recorded_at": _utc(self.recorded_at),
+            "key": self.key_id,
+        }
+
+    def message(self) -> bytes:
+        """The bytes the signature covers."""
+        return _SIGNED_LABEL + json.dumps(
+            self.fields(), sort_keys=True, separators=(",", ":")
+        ).encode("ascii")
+
+    def record(self) -> dict[str, Any]:
+        """The outside copy's line."""
+        assert self.signature is not None
+        return {**self.fields(), "sig": base64.b64encode(self.signature).decode("ascii")}
+
+    @property
+    def when(self) -> str:
+        """The time it was recorded, for messages (UTC, to the second)."""
+        return f"{self.recorded_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
-def record(
-    conn: Connection[Any],
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def sign(
+    signer: CheckpointSigner,
     log_name: str,
     chain: str,
     position: int,
     hash_: bytes,
-    kind: str = KIND_CHECKPOINT,
-) -> bool:
-    """Record one head; ``False`` when that position was checkpointed before."""
+    kind: str,
+    recorded_at: datetime | None = None,
+) -> Checkpoint:
+    """A new signed checkpoint (the time to the microsecond, as the database keeps it)."""
+    unsigned = Checkpoint(
+        log=log_name,
+        chain=chain,
+        position=position,
+        hash=hash_,
+        kind=kind,
+        recorded_at=(recorded_at or datetime.now(UTC)).astimezone(UTC),
+        key_id=signer.key_id,
+    )
+    return replace(unsigned, signature=signer.sign(unsigned.message()))
+
+
+def signature_problem(signer: CheckpointSigner, checkpoint: Checkpoint) -> str | None:
+    """Why ``checkpoint``'s signature does not verify (``None``: it does)."""
+    if checkpoint.signature is None:
+        return "it is not signed"
+    if checkpoint.key_id != signer.key_id:
+        return (
+            f"it was signed with another key ({checkpoint.key_id}; this master key signs as "
+            f"{signer.key_id})"
+        )
+    if not signer.verify(checkpoint.message(), checkpoint.signature):
+        return "its signature does not verify: it was forged, or changed after it was signed"
+    return None
+
+
+def from_record(record: dict[str, Any]) -> Checkpoint | None:
+    """A checkpoint from an outside copy's line (``None``: not a well-formed line)."""
+    try:
+        if record["v"] != FORMAT or record["kind"] not in KINDS:
+            return None
+        return Checkpoint(
+            log=str(record["log"]),
+            chain=str(record["chain"]),
+            position=int(record["position"]),
+            hash=bytes.fromhex(str(record["hash"])),
+            kind=str(record["kind"]),
+            recorded_at=datetime.fromisoformat(str(record["recorded_at"])),
+            scheme=str(record["scheme"]),
+            key_id=str(record["key"]),
+            signature=base64.b64decode(str(record["sig"]), validate=True),
+        )
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        return None
+
+
+def insert(conn: Connection[Any], checkpoint: Checkpoint) -> bool:
+    """Insert one signed checkpoint; ``False`` when its position was checkpointed before."""
     row = conn.execute(
         SQL(
-            "INSERT INTO {} (log, chain, position, hash, kind) VALUES (%s, %s, %s, %s, %s) "
-            "ON CONFLICT (log, chain, position) DO NOTHING RETURNING id"
+            "INSERT INTO {} (log, chain, position, hash, kind, recorded_at, scheme, key_id, "
+            "signature) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (log, chain, scheme, position) DO NOTHING RETURNING id"
         ).format(Identifier(PLATFORM_SCHEMA, TABLE)),
-        (log_name, chain, position, hash_, kind),
+        (
+            checkpoint.log,
+            checkpoint.chain,
+            checkpoint.position,
+            checkpoint.hash,
+            checkpoint.kind,
+            checkpoint.recorded_at,
+            checkpoint.scheme,
+            checkpoint.key_id,
+            checkpoint.signature,
+        ),
     ).fetchone()
-    if row is not None:
-        log.info("checkpoint %s %s #%d %s (%s)", log_name, chain, position, hash_.hex(), kind)
     return row is not None
+
+
+def publish(sink: CheckpointSink, recorded: Iterable[Checkpoint]) -> int:
+    """Append checkpoints (already committed to the database) to the outside copy; returns how
+    many were written. A failure is logged (ids only) and does not undo the database row:
+    ``verify`` then notes the checkpoint as missing outside."""
+    written = 0
+    for checkpoint in recorded:
+        try:
+            sink.append(checkpoint.log, checkpoint.record())
+        except OSError as e:
+            log.error(
+                "checkpoint %s %s #%d not written outside the database (%s): %s",
+                checkpoint.log, checkpoint.chain, checkpoint.position,
+                sink.where(checkpoint.log), type(e).__name__,
+            )  # fmt: skip
+            continue
+        written += 1
+        log.info(
+            "checkpoint %s %s #%d %s (%s)",
+            checkpoint.log, checkpoint.chain, checkpoint.position, checkpoint.hash.hex(),
+            checkpoint.kind,
+        )  # fmt: skip
+    return written
 
 
 def _head(conn: Connection[Any], schema: str, table: str, column: str) -> tuple[int, bytes] | None:
@@ -91,31 +267,65 @@ def _head(conn: Connection[Any], schema: str, table: str, column: str) -> tuple[
     return None if row is None else (int(row[0]), bytes(row[1]))
 
 
-def checkpoint_log(conn: Connection[Any], schema: str, events_table: str) -> list[Checkpoint]:
-    """Record the heads of a log's chain and of its access log (if it has one); returns the
-    checkpoints that are new (a head that did not move is not recorded again)."""
+def checkpoint_log(
+    conn: Connection[Any], signer: CheckpointSigner, schema: str, events_table: str
+) -> list[Checkpoint]:
+    """Record (in the database) the heads of a log's chain and of its access log; returns the
+    new checkpoints, to :func:`publish` once the caller's transaction has committed. A head that
+    did not move is not recorded again; an empty chain gets none."""
     recorded = []
     chains = [(events_table, chain_table(events_table), "notification_id")]
-    if table_exists(conn, schema, access_log.TABLE):
-        chains.append((access_log.TABLE, access_log.TABLE, "id"))
+    if table_exists(conn, schema, ACCESS_LOG):
+        chains.append((ACCESS_LOG, ACCESS_LOG, "id"))
     for chain, table, column in chains:
         if not table_exists(conn, schema, table):
             continue
         head = _head(conn, schema, table, column)
-        if head is not None and record(conn, schema, chain, head[0], head[1]):
-            now = datetime.now().astimezone()
-            recorded.append(Checkpoint(schema, chain, head[0], head[1], KIND_CHECKPOINT, now))
+        if head is None:
+            continue
+        checkpoint = sign(signer, schema, chain, head[0], head[1], KIND_CHECKPOINT)
+        if insert(conn, checkpoint):
+            recorded.append(checkpoint)
+    return recorded
+
+
+def record_created(
+    conn: Connection[Any], signer: CheckpointSigner, keys: LogKeys
+) -> list[Checkpoint]:
+    """Position-0 checkpoints of a new log's chains (and access log): they mark the log as
+    keyed from its start (:mod:`infra.audit.migration` then never re-seals it)."""
+    chains = [(keys.events_table, genesis(keys.schema, keys.events_table))]
+    if keys.reads_key is not None:
+        chains.append((ACCESS_LOG, access_log.genesis(keys.schema)))
+    recorded = []
+    for chain, start in chains:
+        checkpoint = sign(signer, keys.schema, chain, 0, start, KIND_CREATED)
+        if insert(conn, checkpoint):
+            recorded.append(checkpoint)
     return recorded
 
 
 def checkpoints_of(conn: Connection[Any], log_name: str) -> list[Checkpoint]:
-    """Every checkpoint of a log, by chain and position."""
+    """Every checkpoint of a log in the database (both schemes), by chain and position."""
     with conn.cursor(row_factory=tuple_row) as curs:
         rows = curs.execute(
             SQL(
-                "SELECT log, chain, position, hash, kind, recorded_at FROM {} WHERE log = %s "
-                "ORDER BY chain, position"
+                "SELECT log, chain, position, hash, kind, recorded_at, scheme, key_id, signature "
+                "FROM {} WHERE log = %s ORDER BY chain, position, id"
             ).format(Identifier(PLATFORM_SCHEMA, TABLE)),
             (log_name,),
         ).fetchall()
-    return [Checkpoint(r[0], r[1], int(r[2]), bytes(r[3]), r[4], r[5]) for r in rows]
+    return [
+        Checkpoint(
+            log=r[0],
+            chain=r[1],
+            position=int(r[2]),
+            hash=bytes(r[3]),
+            kind=r[4],
+            recorded_at=r[5],
+            scheme=r[6],
+            key_id=r[7],
+            signature=None if r[8] is None else bytes(r[8]),
+        )
+        for r in rows
+    ]

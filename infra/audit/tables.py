@@ -1,90 +1,104 @@
-"""The audit tables: created for new logs, and introduced once to logs that predate them.
+"""The audit tables: created for new logs, and brought up to date once for logs that predate them.
 
 New schools get their chain table with their events table (the recorder's create statements,
-:mod:`infra.postgres.store`) and their access log at provisioning. Schools (and the platform
-registry) created before tamper evidence existed get both when a process starts
-(:func:`ensure_audit_tables`, called by :func:`tenants.provisioning.ensure_platform`): one catalog
-query finds them, and each existing log is chained (sealed) once, under its table lock, with a
-``sealed`` checkpoint saying when. A chain table that exists is never recomputed.
+:mod:`infra.postgres.store`), their access log and their ``created`` checkpoints at provisioning.
+Logs written by an older version — the platform registry's and every school's, with an unkeyed
+chain or none, and states encrypted without associated data — are re-sealed once when a process
+starts (:func:`ensure_platform_audit` and :func:`ensure_school_audit`, called by
+:func:`tenants.provisioning.ensure_platform`): one query finds them (normally none), and each is
+re-sealed under its table lock by :mod:`infra.audit.migration`.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from psycopg import Connection
 from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
 
 from infra.audit import access_log, checkpoints
-from infra.postgres.chain import Sealed, chain_table, introduce_chain
+from infra.audit.migration import Sealed, is_keyed, seal_events, seal_reads
+from infra.audit.trail import (
+    ACCESS_LOG,
+    PLATFORM_EVENTS,
+    PLATFORM_SCHEMA,
+    SCHOOL_EVENTS,
+    AuditTrail,
+)
+from services.shared.errors import SchoolNotFound
+
+if TYPE_CHECKING:
+    from tenants.registry import Registry
 
 log = logging.getLogger(__name__)
 
-#: The events tables of the two kinds of log (``<application name>_events``).
-SCHOOL_EVENTS = "casework_events"
-PLATFORM_SCHEMA = "platform"
-PLATFORM_EVENTS = "platform_events"
 SCHOOL_SCHEMA_PATTERN = r"school\_%"
+__all__ = ["PLATFORM_EVENTS", "PLATFORM_SCHEMA", "SCHOOL_EVENTS", "Sealed"]
 
 
-def seal(conn: Connection[Any], schema: str, events_table: str) -> Sealed | None:
-    """Introduce the chain to an existing log (see :func:`infra.postgres.chain.introduce_chain`)
-    and record the seal as a checkpoint."""
-    sealed = introduce_chain(conn, schema, events_table)
-    if sealed is not None and sealed.events:
-        checkpoints.record(
-            conn,
-            schema,
-            events_table,
-            sealed.head_id,
-            sealed.head_hash,
-            kind=checkpoints.KIND_SEALED,
-        )
-        log.warning(
-            "%s.%s: %d events written before tamper evidence existed were chained (sealed) now",
-            schema, events_table, sealed.events,
-        )  # fmt: skip
-    return sealed
+def ensure_platform_audit(conn: Connection[Any], trail: AuditTrail) -> Sealed | None:
+    """The checkpoint table, and the registry's log re-sealed if an older version wrote it.
 
-
-def ensure_platform_audit(conn: Connection[Any]) -> None:
-    """The checkpoint table, and the registry's chain if the registry predates it.
-
-    Runs before the registry's own ``CREATE TABLE IF NOT EXISTS`` statements, which would
-    otherwise create an empty chain table beside an already filled log.
+    Runs before the registry's own ``CREATE TABLE IF NOT EXISTS`` statements. A log created
+    after this (a new platform) is marked keyed by :func:`mark_platform_created`.
     """
     checkpoints.create_checkpoint_table(conn)
-    seal(conn, PLATFORM_SCHEMA, PLATFORM_EVENTS)
+    return seal_events(conn, trail, trail.platform_log())
 
 
-def schools_without_audit_tables(conn: Connection[Any]) -> list[str]:
-    """School schemas whose log has no chain table or no access log (created before them)."""
+def mark_platform_created(conn: Connection[Any], trail: AuditTrail) -> None:
+    """A registry log made just now gets its ``created`` checkpoint (an empty log is sealed
+    trivially: position 0)."""
+    if not is_keyed(conn, PLATFORM_SCHEMA, PLATFORM_EVENTS):
+        seal_events(conn, trail, trail.platform_log())
+
+
+def schools_to_seal(conn: Connection[Any]) -> list[str]:
+    """School schemas whose log or access log has no keyed checkpoint (an older version wrote
+    them), or that have no access log yet."""
+    table = Identifier(checkpoints.PLATFORM_SCHEMA, checkpoints.TABLE)
     with conn.cursor(row_factory=tuple_row) as curs:
         rows = curs.execute(
-            "SELECT n.nspname FROM pg_namespace n "
-            "JOIN pg_class e ON e.relnamespace = n.oid AND e.relname = %s "
-            "WHERE n.nspname LIKE %s AND ("
-            " NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid"
-            "  AND c.relname = %s)"
-            " OR NOT EXISTS (SELECT 1 FROM pg_class r WHERE r.relnamespace = n.oid"
-            "  AND r.relname = %s)) "
-            "ORDER BY n.nspname",
-            (SCHOOL_EVENTS, SCHOOL_SCHEMA_PATTERN, chain_table(SCHOOL_EVENTS), access_log.TABLE),
+            SQL(
+                "SELECT n.nspname FROM pg_namespace n "
+                "JOIN pg_class e ON e.relnamespace = n.oid AND e.relname = %(events)s "
+                "WHERE n.nspname LIKE %(pattern)s AND ("
+                " NOT EXISTS (SELECT 1 FROM pg_class r WHERE r.relnamespace = n.oid"
+                "  AND r.relname = %(reads)s)"
+                " OR NOT EXISTS (SELECT 1 FROM {table} c WHERE c.log = n.nspname"
+                "  AND c.chain = %(events)s AND c.scheme = %(scheme)s)"
+                " OR NOT EXISTS (SELECT 1 FROM {table} c WHERE c.log = n.nspname"
+                "  AND c.chain = %(reads)s AND c.scheme = %(scheme)s)) "
+                "ORDER BY n.nspname"
+            ).format(table=table),
+            {
+                "events": SCHOOL_EVENTS,
+                "pattern": SCHOOL_SCHEMA_PATTERN,
+                "reads": ACCESS_LOG,
+                "scheme": checkpoints.SCHEME,
+            },
         ).fetchall()
     return [r[0] for r in rows]
 
 
-def ensure_school_audit(conn: Connection[Any]) -> int:
-    """Introduce the chain and the access log to every school that predates them; returns how
-    many schools needed it (normally none: one catalog query)."""
-    schemas = schools_without_audit_tables(conn)
+def ensure_school_audit(conn: Connection[Any], trail: AuditTrail, registry: Registry) -> int:
+    """Re-seal every school log (and access log) an older version wrote, creating the access
+    log where it is missing; returns how many schools were looked at (normally none: one query).
+
+    A schema the registry does not know (a provisioning that died half-way) is left alone.
+    """
+    schemas = schools_to_seal(conn)
     for schema in schemas:
-        seal(conn, schema, SCHOOL_EVENTS)
+        try:
+            school = registry.school(UUID(hex=schema.removeprefix("school_")))
+        except (SchoolNotFound, ValueError):
+            log.info("schema %s belongs to no registered school: not sealed", schema)
+            continue
+        keys = trail.school_log(school)
+        seal_events(conn, trail, keys)
         access_log.create_access_log(conn, schema)
+        seal_reads(conn, trail, keys)
     return len(schemas)
-
-
-def ensure_audit_tables(conn: Connection[Any]) -> None:
-    ensure_platform_audit(conn)
-    ensure_school_audit(conn)

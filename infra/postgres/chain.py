@@ -1,41 +1,43 @@
-"""Tamper evidence for an event log: every stored event is chained to the one before by a hash.
+"""Tamper evidence for an event log: every stored event is chained to the one before it by a
+keyed hash.
 
 Words used here:
 
 - The **chain table** ``<events table>_chain`` (``notification_id``, ``hash``) has one row per
-  stored event. Our recorder (:mod:`infra.postgres.store`) writes it in the same statement as the
-  events, under the event table's ``EXCLUSIVE`` lock, so reading the previous head is safe: no
-  other writer of that log runs at the same time.
-- A **link**: ``hash_n = sha256(hash_{n-1} || encode(row_n))``, where ``row_n`` is the n-th stored
-  event in notification-id order and ``hash_0`` is the log's **genesis** (a constant that names
-  the schema and table, so a log copied into another school's schema does not verify).
+  stored event. Our recorder (:mod:`infra.postgres.store`) writes it in the same transaction as
+  the events, under the event table's ``EXCLUSIVE`` lock, so reading the previous head is safe:
+  no other writer of that log runs at the same time.
+- A **link**: ``hash_n = HMAC-SHA256(chain key, hash_{n-1} || encode(row_n))``, where ``row_n`` is
+  the n-th stored event in notification-id order and ``hash_0`` is the log's **genesis** (a
+  constant that names the schema and table). The **chain key** is derived from the master key
+  for this one log (:func:`infra.audit.trail.AuditTrail.chain_key`); it is never stored in the
+  database nor sent to it, so someone who can write the database cannot compute a link: links
+  are computed in Python, under the lock.
 - The **encoding** of a row covers exactly the stored bytes: the notification id, the originator
   id, the originator version, the topic and the (encrypted) state, each length-prefixed or of
-  fixed width, big-endian. It is computed in SQL when writing and in Python when verifying; the
-  two must agree byte for byte (``tests/integration/test_audit_chain.py`` checks both ways).
-- **Sealing**: a log written before the chain existed is chained once, when its chain table is
-  introduced (:func:`introduce_chain`). Those events are tamper-evident from that moment on, not
-  from when they were written; the seal is recorded as a checkpoint of kind ``sealed`` so that
-  ``vangnet audit verify`` can say so.
+  fixed width, big-endian.
+- **Legacy links** (``sha256(hash_{n-1} || encode(row_n))``, no key) are what versions before the
+  keyed chain wrote; :mod:`infra.audit.migration` checks them once and re-seals the log.
 
 Notification ids may have gaps (a refused insert consumes sequence values), so the chain links
 consecutive *stored* events, not consecutive numbers; each link covers its notification id, so
-moving, deleting, inserting or swapping rows all break it. Recomputing every hash after a
-rewritten event is not caught by the chain alone: that is what checkpoints are for
+moving, deleting, inserting or swapping rows all break it. Cutting the newest events (with their
+links) leaves a shorter chain that is still consistent: that is what checkpoints are for
 (:mod:`infra.audit.checkpoints`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from psycopg import Connection
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Composed, Identifier, Literal
+from psycopg.sql import SQL, Composed, Identifier
 
 CHAIN_SUFFIX = "_chain"
 #: Rows read per round trip when sealing or verifying.
@@ -75,19 +77,14 @@ def encode_event(
     )
 
 
-def link(previous: bytes, body: bytes) -> bytes:
+def link(key: bytes, previous: bytes, body: bytes) -> bytes:
+    """The keyed link of an entry whose canonical bytes are ``body``."""
+    return hmac.new(key, previous + body, hashlib.sha256).digest()
+
+
+def legacy_link(previous: bytes, body: bytes) -> bytes:
+    """The unkeyed link older versions wrote (checked once, when a log is re-sealed)."""
     return hashlib.sha256(previous + body).digest()
-
-
-#: The same encoding in SQL, over columns of the row (``int4send``/``int8send`` are big-endian).
-_SQL_ENCODING = (
-    "int8send(notification_id)"
-    " || int4send(octet_length(convert_to(originator_id::text, 'UTF8')))"
-    " || convert_to(originator_id::text, 'UTF8')"
-    " || int8send(originator_version)"
-    " || int4send(octet_length(convert_to(topic, 'UTF8'))) || convert_to(topic, 'UTF8')"
-    " || int4send(octet_length(state)) || state"
-)
 
 
 def create_chain_table_statement(schema: str, events_table: str) -> Composed:
@@ -96,43 +93,47 @@ def create_chain_table_statement(schema: str, events_table: str) -> Composed:
     ).format(Identifier(schema, chain_table(events_table)))
 
 
-def chained_insert_statement(schema: str, events_table: str, id_type: str) -> Composed:
-    """Insert stored events (four arrays, as ``unnest`` rows) and their chain links, in one
-    statement; returns the events' notification ids in insertion order.
+def insert_events_statement(schema: str, events_table: str, id_type: str) -> Composed:
+    """Insert stored events (four arrays, as ``unnest`` rows); returns each event's notification
+    id in insertion order, with the chain's head before the insert (``NULL``: no link yet).
 
     The caller holds the event table's lock (the application recorder takes it first), so the
-    chain's head cannot move underneath. ``id_type`` is ``uuid`` or ``text`` (validated by the
-    datastore). The links are computed by a recursive walk over the batch's rows gathered in
-    two arrays; ``MATERIALIZED`` keeps PostgreSQL from recomputing the arrays at every step of
-    the walk (that made a 1,000-event save take seconds). Reading an element of an array of
-    variable-length values still costs its position, so the recorder chains big saves in
-    chunks (``infra.postgres.store.CHAIN_CHUNK``).
+    head cannot move before the links are inserted (:func:`insert_links_statement`) in the same
+    transaction. ``id_type`` is ``uuid`` or ``text`` (validated by the datastore).
     """
     return SQL(
-        "WITH RECURSIVE inserted AS ("
+        "WITH inserted AS ("
         " INSERT INTO {events} (originator_id, originator_version, topic, state)"
         " SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[])"
-        " RETURNING notification_id, originator_id, originator_version, topic, state"
-        "), batch AS MATERIALIZED ("
-        " SELECT array_agg(notification_id ORDER BY notification_id) AS ids,"
-        " array_agg({encoding} ORDER BY notification_id) AS bodies FROM inserted"
-        "), walk (n, notification_id, hash) AS ("
-        " SELECT 0, NULL::bigint, coalesce("
-        "  (SELECT hash FROM {chain} ORDER BY notification_id DESC LIMIT 1), {genesis})"
-        " UNION ALL"
-        " SELECT w.n + 1, b.ids[w.n + 1], sha256(w.hash || b.bodies[w.n + 1])"
-        " FROM walk w, batch b WHERE w.n < cardinality(b.ids)"
-        ")"
-        " INSERT INTO {chain} (notification_id, hash)"
-        " SELECT notification_id, hash FROM walk WHERE n > 0 ORDER BY n"
         " RETURNING notification_id"
+        ") SELECT i.notification_id,"
+        " (SELECT hash FROM {chain} ORDER BY notification_id DESC LIMIT 1) AS head"
+        " FROM inserted i ORDER BY i.notification_id"
     ).format(
         events=Identifier(schema, events_table),
         chain=Identifier(schema, chain_table(events_table)),
         id_type=SQL(id_type),
-        encoding=SQL(_SQL_ENCODING),
-        genesis=Literal(genesis(schema, events_table)),
     )
+
+
+def insert_links_statement(schema: str, events_table: str) -> Composed:
+    """Insert links (two arrays: notification ids, hashes)."""
+    return SQL(
+        "INSERT INTO {} (notification_id, hash) SELECT * FROM unnest(%s::bigint[], %s::bytea[])"
+    ).format(Identifier(schema, chain_table(events_table)))
+
+
+def links_for(
+    key: bytes,
+    previous: bytes,
+    rows: Sequence[tuple[int, Any, int, str, bytes]],
+) -> list[bytes]:
+    """The links of ``rows`` (id, originator, version, topic, state) following ``previous``."""
+    hashes = []
+    for nid, oid, version, topic, state in rows:
+        previous = link(key, previous, encode_event(nid, oid, version, topic, state))
+        hashes.append(previous)
+    return hashes
 
 
 def table_exists(conn: Connection[Any], schema: str, table: str) -> bool:
@@ -143,57 +144,7 @@ def table_exists(conn: Connection[Any], schema: str, table: str) -> bool:
     return bool(row[0] if not isinstance(row, dict) else next(iter(row.values())))
 
 
-@dataclass(frozen=True)
-class Sealed:
-    """The outcome of introducing a chain to a log that already had events."""
-
-    events: int
-    head_id: int
-    head_hash: bytes
-
-
-def introduce_chain(conn: Connection[Any], schema: str, events_table: str) -> Sealed | None:
-    """Create the chain table of an existing log and chain (seal) the events already in it.
-
-    Does nothing (returns ``None``) when the chain table exists or the log does not. Runs in one
-    transaction holding the event table's lock, so no event slips in unchained; it never
-    recomputes an existing chain (that would erase the evidence it exists for).
-    """
-    if table_exists(conn, schema, chain_table(events_table)):
-        return None
-    if not table_exists(conn, schema, events_table):
-        return None
-    events = Identifier(schema, events_table)
-    chain = Identifier(schema, chain_table(events_table))
-    with conn.transaction():
-        conn.execute(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(events))
-        if table_exists(conn, schema, chain_table(events_table)):
-            return None  # another process introduced it while we waited for the lock
-        conn.execute(create_chain_table_statement(schema, events_table))
-        previous = genesis(schema, events_table)
-        count = 0
-        head_id = 0
-        for batch in _event_batches(conn, schema, events_table):
-            ids, hashes = [], []
-            for nid, oid, version, topic, state in batch:
-                previous = link(previous, encode_event(nid, oid, version, topic, bytes(state)))
-                ids.append(nid)
-                hashes.append(previous)
-            conn.execute(
-                SQL(
-                    "INSERT INTO {} (notification_id, hash) SELECT * FROM unnest(%s::bigint[], "
-                    "%s::bytea[])"
-                ).format(chain),
-                (ids, hashes),
-            )
-            count += len(ids)
-            head_id = ids[-1]
-    if count == 0:
-        return Sealed(events=0, head_id=0, head_hash=genesis(schema, events_table))
-    return Sealed(events=count, head_id=head_id, head_hash=previous)
-
-
-def _event_batches(
+def event_batches(
     conn: Connection[Any], schema: str, events_table: str, after: int = 0
 ) -> Iterator[list[tuple[Any, ...]]]:
     """The log's rows (id, originator, version, topic, state), in id order, in batches."""
@@ -212,9 +163,10 @@ def _event_batches(
             return
 
 
-def _chain_batches(
+def chain_batches(
     conn: Connection[Any], schema: str, events_table: str, after: int = 0
 ) -> Iterator[list[tuple[Any, ...]]]:
+    """The log's links (id, hash), in id order, in batches."""
     statement = SQL(
         "SELECT notification_id, hash FROM {} WHERE notification_id > %s "
         "ORDER BY notification_id LIMIT %s"
@@ -230,7 +182,7 @@ def _chain_batches(
             return
 
 
-def _rows(batches: Iterator[list[tuple[Any, ...]]]) -> Iterator[tuple[Any, ...]]:
+def rows_of(batches: Iterator[list[tuple[Any, ...]]]) -> Iterator[tuple[Any, ...]]:
     for batch in batches:
         yield from batch
 
@@ -253,27 +205,46 @@ class ChainWalk:
     head_id: int = 0
     head_hash: bytes = b""
     broken: Break | None = None
-    #: Stored hash at each notification id asked for (checkpoint positions) that was reached.
+    #: Stored hash at each notification id asked for (checkpoint positions) that was reached;
+    #: position 0 is the genesis.
     hashes_at: dict[int, bytes] | None = None
 
 
+#: ``opens(notification id, originator id, version, topic, state)``: whether the state
+#: decrypts for that event (its associated data); see :mod:`infra.postgres.cipher`.
+Opener = Callable[[int, Any, int, str, bytes], bool]
+
+_NOT_ITS_CIPHERTEXT = (
+    "its encrypted state does not belong to it (school, case, version and type are bound to "
+    "the ciphertext): it was changed, or copied here from another event"
+)
+
+
 def walk_chain(
-    conn: Connection[Any], schema: str, events_table: str, positions: frozenset[int] = frozenset()
+    conn: Connection[Any],
+    schema: str,
+    events_table: str,
+    key: bytes,
+    positions: frozenset[int] = frozenset(),
+    opens: Opener | None = None,
 ) -> ChainWalk:
-    """Recompute the chain over the whole log and compare it with the stored links.
+    """Recompute the keyed chain over the whole log and compare it with the stored links.
 
     Reads both tables in notification-id order in one repeatable-read, read-only transaction (one
     snapshot, while commands go on), ``BATCH`` rows per round trip, and stops at the first
     event that does not fit. ``positions``: notification ids whose stored hash the caller wants
-    (the checkpoints to compare).
+    (the checkpoints to compare). ``opens``: also check that every event's ciphertext
+    decrypts for it (a chained event whose ciphertext does not is named too: written with the
+    wrong identity, e.g. by a process of an older version).
     """
-    result = ChainWalk(head_hash=genesis(schema, events_table), hashes_at={})
+    start = genesis(schema, events_table)
+    result = ChainWalk(head_hash=start, hashes_at={0: start} if 0 in positions else {})
     assert result.hashes_at is not None
-    previous = result.head_hash
+    previous = start
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        events = _rows(_event_batches(conn, schema, events_table))
-        links = _rows(_chain_batches(conn, schema, events_table))
+        events = rows_of(event_batches(conn, schema, events_table))
+        links = rows_of(chain_batches(conn, schema, events_table))
         event = next(events, None)
         chained = next(links, None)
         while event is not None or chained is not None:
@@ -291,17 +262,26 @@ def walk_chain(
                     int(chained[0]),
                     None,
                     None,
-                    "is missing from the log: the chain has a link for it, so it was deleted",
+                    "is missing from the log: the chain has a link for it, so it was deleted "
+                    "(or moved to another position)",
                 )
                 return result
             nid, oid, version, topic, state = event
-            expected = link(previous, encode_event(nid, oid, version, topic, bytes(state)))
+            state = bytes(state)
+            expected = link(key, previous, encode_event(nid, oid, version, topic, state))
             stored = bytes(chained[1])
-            if stored != expected:
+            belongs = opens is None or opens(int(nid), oid, int(version), topic, state)
+            if not hmac.compare_digest(stored, expected):
                 problem = (
-                    "does not match the chain: its stored bytes (or the link before it) were "
-                    "changed after it was written"
+                    f"does not match the chain: {_NOT_ITS_CIPHERTEXT}"
+                    if not belongs
+                    else "does not match the chain: its stored row (position, case, version, "
+                    "type or bytes), or the link before it, was changed after it was written"
                 )
+                result.broken = Break(int(nid), str(oid), int(version), problem)
+                return result
+            if not belongs:
+                problem = f"is in the chain, but {_NOT_ITS_CIPHERTEXT}"
                 result.broken = Break(int(nid), str(oid), int(version), problem)
                 return result
             if nid in positions:

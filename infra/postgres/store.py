@@ -16,10 +16,11 @@ plain ``eventsourcing.postgres``:
   kept (gap-free notification order per school).
 * ``CREATE_TABLE`` defaults to *no* here: tables are created when a school is provisioned
   (:mod:`tenants.provisioning`), never on the request path.
-* Every stored event is chained to the one before by a hash (tamper evidence,
-  :mod:`infra.postgres.chain`): the application and process recorders insert the events and
-  their links in one statement, inside the locked insert, and create the chain table with the
-  events table.
+* Every stored event is chained to the one before by a keyed hash (tamper evidence,
+  :mod:`infra.postgres.chain`): the application and process recorders insert the events, compute
+  their links with the log's chain key (``CHAIN_KEY``, never sent to the database) and insert
+  them in the same transaction, under the table lock, and create the chain table with the events
+  table. States are encrypted bound to their event (:mod:`infra.postgres.cipher`).
 
 This module must define exactly one infrastructure factory class (eventsourcing looks the class up
 by scanning the module), so ``eventsourcing.postgres`` is imported as a module, not by name.
@@ -27,9 +28,12 @@ by scanning the module), so ``eventsourcing.postgres`` is imported as a module, 
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, cast
+from uuid import UUID
 
 import eventsourcing.persistence as es_persistence
 import eventsourcing.postgres as es_pg
@@ -39,12 +43,20 @@ from psycopg import Connection, Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from infra.postgres.chain import chained_insert_statement, create_chain_table_statement
+from infra.postgres.chain import (
+    create_chain_table_statement,
+    genesis,
+    insert_events_statement,
+    insert_links_statement,
+    links_for,
+)
 from infra.postgres.pool import SharedPool, shared_pool
 
 if TYPE_CHECKING:
     from types import TracebackType
     from typing import Self
+
+    from infra.audit.trail import LogKeys
 
 
 class SharedPoolDatastore(es_pg.PostgresDatastore):
@@ -63,6 +75,7 @@ class SharedPoolDatastore(es_pg.PostgresDatastore):
         lock_timeout: int = 0,
         single_row_tracking: bool = True,
         originator_id_type: Literal["uuid", "text"] = "uuid",
+        chain_key: bytes | None = None,
     ) -> None:
         super().__init__(
             dbname="",
@@ -78,6 +91,8 @@ class SharedPoolDatastore(es_pg.PostgresDatastore):
         )
         # The base class's own pool was never opened: dropping it costs nothing.
         self.pool = cast("es_pg.ConnectionPool[Connection[DictRow]]", pool)
+        #: The log's chain key (``CHAIN_KEY``): only in this process's memory.
+        self.chain_key = chain_key
 
     def register_type_adapters(self) -> None:
         """No composite types are used (see module docstring): nothing to fetch or register."""
@@ -181,17 +196,21 @@ class VangnetAggregateRecorder(es_pg.PostgresAggregateRecorder):
         curs.execute(self.insert_events_statement, _columns(stored_events))
 
 
-#: Events chained per statement (see ``_LockedArrayInsert._insert_stored_events``).
-CHAIN_CHUNK = 256
-
-
 class _LockedArrayInsert:
     """Insert with the application recorder's table lock and NOTIFY, through plain arrays, and
-    chain every inserted event to the one before (``insert_events_statement`` is
-    :func:`~infra.postgres.chain.chained_insert_statement`: the lock taken here is what makes
-    reading the chain's head safe)."""
+    chain every inserted event to the one before with the log's chain key
+    (:mod:`infra.postgres.chain`).
+
+    Under the lock taken here: one statement inserts the events and returns their notification
+    ids with the chain's head; the links are computed here (the key never goes to the database,
+    so it cannot show up in a statement log) and inserted by a second statement, in the same
+    transaction. The two statements are the only extra cost of the keyed chain: one round trip.
+    """
 
     insert_events_statement: Composed
+    insert_links_statement: Composed
+    datastore: es_pg.PostgresDatastore
+    events_table_name: str
 
     if TYPE_CHECKING:  # provided by PostgresApplicationRecorder (only declared for mypy here)
 
@@ -199,26 +218,23 @@ class _LockedArrayInsert:
 
         def _notify_channel(self, curs: Cursor[DictRow]) -> None: ...
 
+    def _chain_key(self) -> bytes:
+        key = getattr(self.datastore, "chain_key", None)
+        if not key:
+            msg = f"'{CHAIN_KEY}' not in env: every log is chained with its own key"
+            raise es_persistence.ProgrammingError(msg)
+        return cast("bytes", key)
+
     def _insert_stored_events(
         self,
         curs: Cursor[DictRow],
         stored_events: Sequence[es_persistence.StoredEvent],
         **_: Any,
     ) -> None:
+        self._chain_key()  # refuse before anything is written
         self._lock_table(curs)
         self._notify_channel(curs)
-        if len(stored_events) <= CHAIN_CHUNK:
-            curs.execute(self.insert_events_statement, _columns(stored_events))
-            return
-        # The chained insert's walk reads the n-th row's bytes from an array, which costs n, so
-        # a whole save would cost the square of its size: a big save goes in chunks, one
-        # statement each (pipelined: no extra round trips), each continuing the chain the
-        # previous one left.
-        chunks = [
-            _columns(stored_events[i : i + CHAIN_CHUNK])
-            for i in range(0, len(stored_events), CHAIN_CHUNK)
-        ]
-        curs.executemany(self.insert_events_statement, chunks, returning=True)
+        curs.execute(self.insert_events_statement, _columns(stored_events))
 
     def _fetch_ids_after_insert_events(
         self,
@@ -226,46 +242,109 @@ class _LockedArrayInsert:
         stored_events: Sequence[es_persistence.StoredEvent],
         **_: Any,
     ) -> Sequence[int] | None:
-        """The notification ids of every chunk's statement, in insertion order."""
-        ids: list[int] = []
+        """The events' notification ids; inserts their links first (same transaction)."""
+        rows: list[DictRow] = []
         while True:
             if curs.description is not None:  # (the lock's SET results come first in a pipeline)
-                ids.extend(row["notification_id"] for row in curs.fetchall())
+                rows.extend(curs.fetchall())
             if not curs.nextset():
                 break
-        if len(ids) != len(stored_events):
-            msg = f"got {len(ids)} notification ids for {len(stored_events)} events"
+        if len(rows) != len(stored_events):
+            msg = f"got {len(rows)} notification ids for {len(stored_events)} events"
             raise es_persistence.ProgrammingError(msg)
+        ids = [int(row["notification_id"]) for row in rows]
+        head = rows[0]["head"]
+        previous = (
+            bytes(head)
+            if head is not None
+            else genesis(self.datastore.schema, self.events_table_name)
+        )
+        hashes = links_for(
+            self._chain_key(),
+            previous,
+            [
+                (nid, e.originator_id, e.originator_version, e.topic, e.state)
+                for nid, e in zip(ids, stored_events, strict=True)
+            ],
+        )
+        # A nested pipeline block syncs on exit, so a failing insert raises here, inside the
+        # recorder's error handling, and not later at commit.
+        with curs.connection.pipeline():
+            curs.execute(self.insert_links_statement, (ids, hashes))
         return ids
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[es_persistence.StoredEvent]:
+        """Like the library's, but each event comes with its notification id (a
+        ``Notification``), so an integrity error can name where the event is stored."""
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {} WHERE originator_id = %s"
+        ).format(Identifier(self.datastore.schema, self.events_table_name))
+        params: list[Any] = [originator_id]
+        if gt is not None:
+            params.append(gt)
+            statement += SQL(" AND originator_version > %s")
+        if lte is not None:
+            params.append(lte)
+            statement += SQL(" AND originator_version <= %s")
+        statement += SQL(
+            " ORDER BY originator_version DESC" if desc else " ORDER BY originator_version ASC"
+        )
+        if limit is not None:
+            params.append(limit)
+            statement += SQL(" LIMIT %s")
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return [
+                es_persistence.Notification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
 
 def _chained(
     datastore: es_pg.PostgresDatastore, events_table: str, create: list[Composed]
-) -> tuple[list[Composed], Composed]:
-    """(create statements with the chain table, the chained insert) of an events table."""
+) -> tuple[list[Composed], Composed, Composed]:
+    """(create statements with the chain table, the events insert, the links insert)."""
     return (
         [
             *_without_composite_machinery(create),
             create_chain_table_statement(datastore.schema, events_table),
         ],
-        chained_insert_statement(datastore.schema, events_table, datastore.originator_id_type),
+        insert_events_statement(datastore.schema, events_table, datastore.originator_id_type),
+        insert_links_statement(datastore.schema, events_table),
     )
 
 
 class VangnetApplicationRecorder(_LockedArrayInsert, es_pg.PostgresApplicationRecorder):
-    """Application recorder: table lock + NOTIFY + chained array insert RETURNING ids."""
+    """Application recorder: table lock + NOTIFY + array insert + keyed chain links."""
 
     def __init__(
         self, datastore: es_pg.PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
-        self.sql_create_statements, self.insert_events_statement = _chained(
-            datastore, events_table_name, self.sql_create_statements
-        )
+        (
+            self.sql_create_statements,
+            self.insert_events_statement,
+            self.insert_links_statement,
+        ) = _chained(datastore, events_table_name, self.sql_create_statements)
 
 
 class VangnetProcessRecorder(_LockedArrayInsert, es_pg.PostgresProcessRecorder):
-    """Process recorder (events + tracking in one transaction) with the chained array insert."""
+    """Process recorder (events + tracking in one transaction) with the keyed chain."""
 
     def __init__(
         self,
@@ -279,9 +358,11 @@ class VangnetProcessRecorder(_LockedArrayInsert, es_pg.PostgresProcessRecorder):
             events_table_name=events_table_name,
             tracking_table_name=tracking_table_name,
         )
-        self.sql_create_statements, self.insert_events_statement = _chained(
-            datastore, events_table_name, self.sql_create_statements
-        )
+        (
+            self.sql_create_statements,
+            self.insert_events_statement,
+            self.insert_links_statement,
+        ) = _chained(datastore, events_table_name, self.sql_create_statements)
 
 
 class SharedPoolFactory(es_pg.PostgresFactory):
@@ -322,6 +403,7 @@ class SharedPoolFactory(es_pg.PostgresFactory):
             lock_timeout=lock_timeout,
             single_row_tracking=strtobool(self.env.get(self.POSTGRES_SINGLE_ROW_TRACKING) or "t"),
             originator_id_type=cast("Literal['uuid', 'text']", originator_id_type),
+            chain_key=_chain_key_from(self.env.get(CHAIN_KEY)),
         )
 
     def env_create_table(self) -> bool:
@@ -330,16 +412,42 @@ class SharedPoolFactory(es_pg.PostgresFactory):
 
 
 PERSISTENCE_MODULE = __name__
-CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
+CIPHER_TOPIC = "infra.postgres.cipher:EventCipher"
+MAPPER_TOPIC = "services.shared.mapper:BoundMapper"
+#: The env key of a log's chain key (base64 of 32 bytes).
+CHAIN_KEY = "CHAIN_KEY"
+
+
+def _chain_key_from(encoded: str | None) -> bytes | None:
+    if not encoded:
+        return None
+    try:
+        key = base64.b64decode(encoded.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        msg = f"'{CHAIN_KEY}' is not valid base64"
+        raise OSError(msg) from None
+    if len(key) < 32:
+        msg = f"'{CHAIN_KEY}' must be at least 32 bytes"
+        raise OSError(msg)
+    return key
 
 
 def application_env(
-    app_name: str, *, schema: str, cipher_key: str, create_table: bool = False
+    app_name: str,
+    *,
+    schema: str,
+    cipher_key: str,
+    cipher_context: str,
+    chain_key: str,
+    create_table: bool = False,
 ) -> dict[str, str]:
     """The ``env=`` for an eventsourcing application stored in ``schema`` on the shared pool.
 
-    ``cipher_key`` is the base64 AES-256 key (``CIPHER_KEY``); the ``cryptography`` AES-GCM cipher
-    is used (DESIGN-checked: ~9x faster than the default PyCryptodome one).
+    ``cipher_key`` is the base64 AES-256 key (``CIPHER_KEY``) and ``cipher_context`` the log's
+    identity (``school:<id>`` or ``platform``): every state is encrypted with AES-GCM bound to
+    the log, case, version and type (:mod:`infra.postgres.cipher` through
+    :class:`services.shared.mapper.BoundMapper`). ``chain_key`` (base64) keys the log's hash
+    chain (:mod:`infra.postgres.chain`). Keys live only in this dict, in memory.
 
     Each setting is given twice: plain and prefixed with the application name. eventsourcing merges
     ``os.environ`` under ``env=`` and looks up ``<NAME>_<KEY>`` before ``<KEY>``, so only the
@@ -351,10 +459,25 @@ def application_env(
         es_pg.PostgresFactory.POSTGRES_SCHEMA: schema,
         es_persistence.InfrastructureFactory.CIPHER_TOPIC: CIPHER_TOPIC,
         "CIPHER_KEY": cipher_key,
+        "CIPHER_CONTEXT": cipher_context,
+        CHAIN_KEY: chain_key,
         es_persistence.InfrastructureFactory.COMPRESSOR_TOPIC: "",
+        es_persistence.InfrastructureFactory.MAPPER_TOPIC: MAPPER_TOPIC,
         es_pg.PostgresFactory.CREATE_TABLE: "yes" if create_table else "no",
     }
     prefix = app_name.upper() + "_"
     env = dict(settings)
     env.update({prefix + key: value for key, value in settings.items()})
     return env
+
+
+def log_env(app_name: str, keys: LogKeys, *, create_table: bool = False) -> dict[str, str]:
+    """The env of an application writing the log ``keys`` describe (:func:`application_env`)."""
+    return application_env(
+        app_name,
+        schema=keys.schema,
+        cipher_key=base64.b64encode(keys.data_key).decode("ascii"),
+        cipher_context=keys.context,
+        chain_key=base64.b64encode(keys.chain_key).decode("ascii"),
+        create_table=create_table,
+    )

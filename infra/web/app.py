@@ -98,7 +98,9 @@ def create_app(
             if owned and settings.broker_url is None:
                 from infra.worker.inprocess import start_inprocess_worker
 
-                worker = await anyio.to_thread.run_sync(lambda: start_inprocess_worker(opened))
+                worker = await anyio.to_thread.run_sync(
+                    lambda: start_inprocess_worker(opened, checkpoints=True)
+                )
             elif settings.broker_url is not None:
                 # Commands send their catch-up hints to the real broker (`vangnet worker`).
                 from infra.worker.broker import setup_broker_from_settings

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from eventsourcing.domain import OriginatorVersionError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -29,11 +30,13 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
+from prometheus_client import Counter
 
 from infra.web.logs import route_template
 from services.shared.errors import (
     ConcurrencyConflict,
     DomainError,
+    IntegrityViolation,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -69,6 +72,10 @@ DUTCH_TITLES: dict[str, str] = {
     ),
     "validation": "Het formulier is niet volledig of niet juist ingevuld.",
     "server_error": "Er ging iets mis. Probeer het later opnieuw.",
+    "integrity_error": (
+        "De opgeslagen geschiedenis van deze zaak is buiten Vangnet om gewijzigd of beschadigd. "
+        "De beheerder is gewaarschuwd."
+    ),
 }
 
 
@@ -193,7 +200,36 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[A
     return error_page(HTTP_500_INTERNAL_SERVER_ERROR, "server_error")
 
 
+#: Stored events that failed their integrity check when read: an alert (someone changed the
+#: database outside Vangnet, or moved a ciphertext). No labels: no ids in metrics.
+INTEGRITY_ERRORS = Counter(
+    "vangnet_integrity_errors", "Stored events that failed their integrity check when read"
+)
+
+
+def on_integrity_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A stored event fails its integrity check (or a case's events do not follow each other):
+    a clear answer, a counter to alert on, and a log line with the school and position only."""
+    if not isinstance(exc, IntegrityViolation):
+        exc = IntegrityViolation(
+            "the stored events of this case do not follow each other: one was deleted or "
+            "moved outside Vangnet"
+        )
+    INTEGRITY_ERRORS.inc()
+    principal = request.scope.get("state", {}).get("principal")
+    log.error(
+        "integrity error reading the log of school %s at notification #%s",
+        getattr(principal, "school_slug", None) or "-",
+        exc.notification_id if exc.notification_id is not None else "?",
+    )
+    if is_api(request):
+        return problem(HTTP_500_INTERNAL_SERVER_ERROR, exc.code, "integrity error", str(exc))
+    return error_page(HTTP_500_INTERNAL_SERVER_ERROR, exc.code)
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    IntegrityViolation: on_integrity_error,
+    OriginatorVersionError: on_integrity_error,
     DomainError: on_domain_error,
     ValidationException: on_validation_error,
     HTTPException: on_http_error,

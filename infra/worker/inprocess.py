@@ -10,6 +10,10 @@
 
 STACK-NOTES: ``process_boot`` is emitted before the worker starts; without it the TimeLimit
 middleware's timer thread never starts and time limits never fire.
+
+With ``checkpoints=True`` (the web app in embedded mode, the demo) it also checkpoints every
+log's chain every ``VANGNET_CHECKPOINT_SECONDS``, as ``vangnet worker`` does, so tamper evidence
+does not depend on running a separate worker.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from dramatiq.brokers.stub import StubBroker
 
 from infra.container import Container
 from infra.worker import runtime
+from infra.worker.actors import checkpoint_sweep
 from infra.worker.broker import current_namespace, job_queues, setup_broker
+from infra.worker.scheduler import Sweeper
 
 #: How long an idle worker thread waits for work before checking whether it should stop (ms).
 IDLE_POLL_MS = 100
@@ -34,6 +40,7 @@ class InProcessWorker:
     worker: dramatiq.Worker
     container: Container
     namespace: str
+    sweepers: list[Sweeper]
 
     def wait_until_idle(self, timeout: float = 60.0) -> None:
         """Wait until every queued message has been processed (stub broker), or, on a real
@@ -48,7 +55,10 @@ class InProcessWorker:
         self.worker.join()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the worker threads (waiting for jobs in hand) and release the container."""
+        """Stop the sweeps and the worker threads (waiting for jobs in hand) and release the
+        container."""
+        for sweeper in self.sweepers:
+            sweeper.stop(timeout)
         self.worker.stop(timeout=int(timeout * 1000))
         runtime.release_container(self.container)
 
@@ -58,14 +68,29 @@ def start_inprocess_worker(
     *,
     broker: dramatiq.Broker | None = None,
     threads: int = 2,
+    checkpoints: bool = False,
 ) -> InProcessWorker:
-    """Start a worker on ``broker`` (default: a fresh stub broker) whose jobs use ``container``."""
+    """Start a worker on ``broker`` (default: a fresh stub broker) whose jobs use ``container``;
+    ``checkpoints``: also the periodic checkpoints of every log (the first one at once)."""
     if broker is None:
         broker = setup_broker(None, namespace=container.settings.queue_namespace)
     runtime.use_container(container)
     broker.emit_after("process_boot")
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=IDLE_POLL_MS)
     worker.start()
+    sweepers = (
+        [
+            Sweeper(
+                lambda: container, container.settings.checkpoint_seconds, sweep=checkpoint_sweep
+            ).start()
+        ]
+        if checkpoints
+        else []
+    )
     return InProcessWorker(
-        broker=broker, worker=worker, container=container, namespace=current_namespace()
+        broker=broker,
+        worker=worker,
+        container=container,
+        namespace=current_namespace(),
+        sweepers=sweepers,
     )

@@ -27,7 +27,12 @@ from services.casework.domain import Case
 from services.casework.handlers import authorize
 from services.casework.state import FieldChange, State, case_state, diff_states
 from services.shared.actor import Actor
-from services.shared.errors import CaseNotFound, InvalidInput, NotYetReported
+from services.shared.errors import (
+    CaseNotFound,
+    IntegrityViolation,
+    InvalidInput,
+    NotYetReported,
+)
 from tenants.roles import Permission, has_permission
 
 #: Attributes of every event that are its envelope, not its data.
@@ -140,6 +145,14 @@ class CaseReplay:
         first = events[0] if events else None
         if not isinstance(first, Case.CaseReported) or first.school_id != self.school_id:
             raise CaseNotFound(f"case {case_id} not found")
+        for expected, event in enumerate(events, start=1):
+            if event.originator_version != expected:
+                # A history with a hole shown as if complete would mislead the auditor.
+                msg = (
+                    f"the stored events of case {case_id} do not follow each other: version "
+                    f"{expected} is missing (deleted or moved outside Vangnet)"
+                )
+                raise IntegrityViolation(msg, originator_id=case_id, originator_version=expected)
         return events
 
     @staticmethod

@@ -27,9 +27,10 @@ from uuid import UUID, uuid4
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, Transcoder
+from eventsourcing.persistence import Cipher, Compressor, StoredEvent, Transcoder
 
 from services.casework.domain import Case
+from services.shared.mapper import BoundMapper
 
 #: What an erased pupil field reads as (shown as such in the UI, the case file and exports).
 ERASED = "[gewist]"
@@ -109,8 +110,10 @@ def unseal(key: bytes | None, field_name: str, value: dict[str, str]) -> str:
     return plain.decode("utf-8")
 
 
-class SealingMapper(Mapper[UUID]):
-    """eventsourcing ``Mapper`` that seals pupil fields on write and unseals them on read."""
+class SealingMapper(BoundMapper):
+    """eventsourcing ``Mapper`` that seals pupil fields on write and unseals them on read (and,
+    like every Vangnet mapper, encrypts each event for its identity:
+    :mod:`services.shared.mapper`)."""
 
     def __init__(
         self,

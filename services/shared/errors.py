@@ -114,3 +114,24 @@ class CaseClosed(RuleViolation):
 
 class WrongState(RuleViolation):
     code = "wrong_state"
+
+
+class IntegrityViolation(DomainError):
+    """A stored event fails its integrity check: its bytes were changed, or it was moved there
+    from another case, version, type or log (by someone writing to the database directly).
+    Never the user's fault; the message names ids only (notification, case, version)."""
+
+    code = "integrity_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notification_id: int | None = None,
+        originator_id: object = None,
+        originator_version: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.notification_id = notification_id
+        self.originator_id = originator_id
+        self.originator_version = originator_version

@@ -20,6 +20,7 @@ from uuid import UUID
 
 import pytest
 
+from infra.audit.sink import DirectorySink
 from infra.cli import main
 from infra.container import Container
 from infra.projections import catch_up_school
@@ -275,6 +276,18 @@ def test_export_then_offboard_a_school(
         assert [(r["position"], bytes(r["hash"]).hex()) for r in rows] == [
             (final["position"], final["sha256"])
         ]
+        # ... signed, and outside the database too.
+        outside = [
+            line.record
+            for line in DirectorySink(container.settings.checkpoint_path).read(a.schema_name)
+            if line.record is not None and line.record["chain"] == "casework_events"
+        ]
+        last_outside = outside[-1]
+        assert (last_outside["kind"], last_outside["position"], last_outside["hash"]) == (
+            "checkpoint",
+            final["position"],
+            final["sha256"],
+        )
 
         # Logging in is refused: no provider trusts the token, no login page, no session.
         transport = Issuers(platform.issuer_a, platform.issuer_b).transport

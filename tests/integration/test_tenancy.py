@@ -17,11 +17,17 @@ from psycopg.sql import SQL, Identifier
 
 from infra.container import Container
 from infra.crypto import KeyUnwrapError, b64, unwrap_key
+from infra.postgres.cipher import school_context
 from infra.postgres.store import application_env
 from infra.schools import casework_env
 from services.casework.application import CaseworkApplication
 from services.shared.actor import Actor, acting_as
-from services.shared.errors import InvalidInput, PermissionDenied, SchoolNotFound
+from services.shared.errors import (
+    IntegrityViolation,
+    InvalidInput,
+    PermissionDenied,
+    SchoolNotFound,
+)
 from tenants.registry import BoardNotFound, DuplicateSlug, School
 from tenants.roles import Role
 
@@ -116,12 +122,31 @@ def test_one_schools_key_cannot_decrypt_another_schools_events(
     a, b = _two_schools(container)
     note_a = _save_note(container, a, SECRET_TEXT)
     key_b = unwrap_key(container.settings.master_key, b.wrapped_data_key, b.id.bytes)
-    # An application reading school A's schema with school B's key.
+    # An application reading school A's schema with school B's key (and B's identity).
     intruder = CaseworkApplication(
-        env=application_env(CaseworkApplication.name, schema=a.schema_name, cipher_key=b64(key_b))
+        env=application_env(
+            CaseworkApplication.name,
+            schema=a.schema_name,
+            cipher_key=b64(key_b),
+            cipher_context=school_context(b.id),
+            chain_key=b64(bytes(32)),
+        )
     )
-    with pytest.raises(ValueError, match="cipher"):
+    with pytest.raises(IntegrityViolation, match="fails its integrity check"):
         intruder.repository.get(note_a)
+    # Even with A's own key, claiming to be school B: the ciphertext is bound to school A.
+    key_a = unwrap_key(container.settings.master_key, a.wrapped_data_key, a.id.bytes)
+    impostor = CaseworkApplication(
+        env=application_env(
+            CaseworkApplication.name,
+            schema=a.schema_name,
+            cipher_key=b64(key_a),
+            cipher_context=school_context(b.id),
+            chain_key=b64(bytes(32)),
+        )
+    )
+    with pytest.raises(IntegrityViolation):
+        impostor.repository.get(note_a)
     # And B's wrapped key does not unwrap as if it were A's (key bound to the school id).
     with pytest.raises(KeyUnwrapError):
         unwrap_key(container.settings.master_key, b.wrapped_data_key, a.id.bytes)

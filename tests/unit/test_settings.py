@@ -67,3 +67,18 @@ def test_slugify() -> None:
         slugify("!!!")
     with pytest.raises(InvalidInput):
         validate_slug("Bad Slug")
+
+
+def test_the_checkpoint_directory_and_interval(tmp_path: Path) -> None:
+    default = Settings.from_env({"VANGNET_DATA_DIR": str(tmp_path)})
+    assert default.checkpoint_path == tmp_path / "checkpoints"
+    assert default.checkpoint_seconds == 300
+    outside = tmp_path / "elsewhere"
+    s = Settings.from_env(
+        {
+            "VANGNET_DATA_DIR": str(tmp_path),
+            "VANGNET_CHECKPOINT_DIR": str(outside),
+            "VANGNET_CHECKPOINT_SECONDS": "60",
+        }
+    )
+    assert (s.checkpoint_path, s.checkpoint_seconds) == (outside, 60)

@@ -52,6 +52,7 @@ from tests.conftest import TEST_MASTER_KEY_B64
 from tests.integration.readside import today
 from tests.integration.tamper import EVENTS, Linker, Tables
 from tests.integration.web import (
+    METRICS_TOKEN,
     FakeIssuer,
     Issuers,
     bearer,
@@ -496,7 +497,7 @@ def test_a_tampered_event_is_an_integrity_error_with_an_alert(
     tables = Tables(database_url, school)
     target, source = cases
     with web_client(container, http_transport=Issuers(issuer).transport) as client:
-        before = _integrity_alerts(client.get("/metrics").text)
+        before = _integrity_alerts(client.get("/metrics", headers=SCRAPE).text)
         # Another case's intake copied over this one's (the projections had seen it already).
         original = tables.state(target, 2)
         tables.sql(
@@ -529,7 +530,7 @@ def test_a_tampered_event_is_an_integrity_error_with_an_alert(
             assert "buiten Vangnet om gewijzigd of beschadigd" in page.text
             assert "integrity_error" in page.text
             # An alert metric counts them (no ids in it).
-            assert _integrity_alerts(client.get("/metrics").text) == before + 3
+            assert _integrity_alerts(client.get("/metrics", headers=SCRAPE).text) == before + 3
             with pytest.raises(IntegrityViolation):
                 container.schools.get(school.id).get_case(target, school.id)
         finally:
@@ -575,6 +576,9 @@ def test_a_deleted_event_is_an_integrity_error_too(container: Container, databas
             assert r.json()["code"] == "integrity_error"
     finally:
         tables.restore()
+
+
+SCRAPE = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 def _integrity_alerts(metrics: str) -> float:

@@ -32,6 +32,7 @@ from projections.engine import (
 from projections.escalation.projection import EscalationView
 from projections.lessons.projection import LessonsView
 from projections.notifications.projection import NotificationsView
+from projections.quarantine import Failure, Health, failures, school_health
 from services.casework.domain import Case
 
 #: Every view, in the order they are applied within a batch.
@@ -116,6 +117,28 @@ def lag(container: Container, school_id: UUID) -> int:
     with container.pool.connection() as conn:
         now = positions(conn, target.schema)
         return head(conn, target.schema) - min(now.get(v.name, 0) for v in ALL_VIEWS)
+
+
+def school_failures(container: Container, school_id: UUID) -> list[Failure]:
+    """The events the school's live views fail on or have quarantined (issue #10)."""
+    target = ensure_school_views(container, school_id)
+    with container.pool.connection() as conn:
+        return failures(conn, target.schema)
+
+
+def degraded(container: Container, school_id: UUID) -> list[Health]:
+    """Per view and error class, how many events fail or are quarantined (empty: healthy)."""
+    return school_health(school_failures(container, school_id))
+
+
+def describe_health(health: Sequence[Health]) -> str:
+    """One line for people: ``case_view 1 quarantined (KeyError); ...`` (ids and kinds only)."""
+    parts = []
+    for h in health:
+        counts = [f"{n} {word}" for n, word in ((h.quarantined, "quarantined"),
+                                                (h.failing, "failing")) if n]  # fmt: skip
+        parts.append(f"{h.view} {', '.join(counts)} ({h.error_class})")
+    return "; ".join(parts)
 
 
 def rebuild_school(

@@ -40,7 +40,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import psycopg
+import psycopg.rows
 from psycopg import Connection, Cursor
 from psycopg.sql import SQL, Identifier
 
@@ -335,7 +337,7 @@ def school_health(found: Iterable[Failure]) -> list[Health]:
 
 
 PLATFORM_HEALTH_QUERY = (
-    "SELECT view, error_class, count(DISTINCT school_id) AS schools,"
+    "SELECT view, error_class, count(DISTINCT school_id)::int AS schools,"
     " sum(failing)::int AS failing, sum(quarantined)::int AS quarantined"
     " FROM platform.projection_health GROUP BY view, error_class ORDER BY view, error_class"
 )
@@ -343,3 +345,65 @@ DEGRADED_SCHOOLS_QUERY = (
     "SELECT school_id, view, error_class, failing, quarantined, since"
     " FROM platform.projection_health ORDER BY school_id, view, error_class"
 )
+_HEALTH_EXISTS = "SELECT to_regclass('platform.projection_health') IS NOT NULL"
+
+
+@dataclass(frozen=True)
+class Degraded:
+    """One degraded view of one school (``platform.projection_health``)."""
+
+    school_id: UUID
+    view: str
+    error_class: str
+    failing: int
+    quarantined: int
+    since: datetime
+
+
+@dataclass(frozen=True)
+class PlatformHealth:
+    """The read side's health over every school: how many schools are degraded, and counts per
+    view and error class (no school or event ids: for metrics and the readiness check)."""
+
+    degraded_schools: int = 0
+    views: tuple[Health, ...] = ()
+
+    @property
+    def failing(self) -> int:
+        return sum(h.failing for h in self.views)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(h.quarantined for h in self.views)
+
+
+_DEGRADED_COUNT = "SELECT count(DISTINCT school_id)::int FROM platform.projection_health"
+
+
+def _health(r: Any) -> Health:
+    return Health(r["view"], r["error_class"], r["failing"], r["quarantined"], r["schools"])
+
+
+def platform_health(conn: Connection[Any]) -> PlatformHealth:
+    """:class:`PlatformHealth` now (empty before any school's views exist)."""
+    if not _first(conn.execute(_HEALTH_EXISTS).fetchone()):
+        return PlatformHealth()
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as curs:
+        views = tuple(_health(r) for r in curs.execute(PLATFORM_HEALTH_QUERY).fetchall())
+        schools = _first(curs.execute(_DEGRADED_COUNT).fetchone())
+    return PlatformHealth(int(schools), views)
+
+
+async def platform_health_async(conn: asyncpg.Connection) -> PlatformHealth:
+    """:func:`platform_health` on the web's asyncpg pool."""
+    if not await conn.fetchval(_HEALTH_EXISTS):
+        return PlatformHealth()
+    views = tuple(_health(r) for r in await conn.fetch(PLATFORM_HEALTH_QUERY))
+    return PlatformHealth(int(await conn.fetchval(_DEGRADED_COUNT)), views)
+
+
+async def degraded_schools_async(conn: asyncpg.Connection) -> list[Degraded]:
+    """Every degraded view of every school (for the operator: ids, kinds and counts only)."""
+    if not await conn.fetchval(_HEALTH_EXISTS):
+        return []
+    return [Degraded(**dict(r)) for r in await conn.fetch(DEGRADED_SCHOOLS_QUERY)]

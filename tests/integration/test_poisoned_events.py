@@ -11,6 +11,7 @@ All names and texts are fictitious.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -18,8 +19,11 @@ import psycopg
 import pytest
 from psycopg.sql import SQL, Identifier
 
+from infra.cli import main
 from infra.container import Container
 from infra.projections import ALL_VIEWS, catch_up_school, lag, rebuild_school, verify_school
+from infra.settings import Settings
+from infra.web.health import READ_SIDE_HEALTH
 from projections import engine, quarantine
 from projections.case_view import projection as case_view
 from projections.quarantine import Failure
@@ -28,7 +32,10 @@ from services.casework.commands import AddNote
 from services.casework.domain import Case
 from services.shared.actor import acting_as
 from tenants.registry import School
+from tenants.roles import Role
+from tests.conftest import TEST_MASTER_KEY_B64
 from tests.integration.readside import case_service, new_school, report
+from tests.integration.web import log_in, principal, web_client
 from tests.unit.support import CONTACT
 
 pytestmark = pytest.mark.integration
@@ -308,3 +315,85 @@ def test_a_rebuild_quarantines_at_once_what_it_cannot_apply(
     catch_up_school(container, school.id)
     [line] = verify_school(container, school.id)
     assert f"event {bad_event} quarantined" in line
+
+
+# --- a degraded school is visible: status, verify, readiness, metrics, operator page ----------
+
+
+def _degraded_school(container: Container, monkeypatch: pytest.MonkeyPatch) -> tuple[School, int]:
+    """A school whose case view quarantined one event (the bug stays in place)."""
+    monkeypatch.setitem(case_view.HANDLERS, Case.NoteAdded, _buggy_note_handler)
+    school = new_school(container)
+    service = case_service(container, school)
+    service.handle(CONTACT, AddNote(case_id=report(service), text=MARKER))
+    for _ in range(quarantine.ATTEMPTS):
+        catch_up_school(container, school.id)
+    return school, _head(container, school)
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("VANGNET_MASTER_KEY", TEST_MASTER_KEY_B64)
+    monkeypatch.setenv("VANGNET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("VANGNET_POOL_SIZE", "4")
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_projections_status_and_verify_show_a_degraded_school(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Container.open(Settings.from_env()) as container:
+        school, bad_event = _degraded_school(container, monkeypatch)
+    assert main(["projections", "status"]) == 0
+    out = capsys.readouterr().out
+    [line] = [x for x in out.splitlines() if x.startswith(school.slug)]
+    assert line.split() == [school.slug, "lag", "0", "DEGRADED:", "case_view", "1",
+                            "quarantined", "(KeyError)"]  # fmt: skip
+    assert "degraded" in out.splitlines()[-2]
+    assert main(["projections", "verify", "--school", school.slug]) == 1
+    out = capsys.readouterr().out
+    assert f"case_view: event {bad_event} quarantined (KeyError)" in out
+    assert MARKER not in out
+
+
+def test_readiness_metrics_and_operator_page_show_degraded_schools(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    school, _ = _degraded_school(container, monkeypatch)
+    monkeypatch.setattr(READ_SIDE_HEALTH, "ttl", 0.0)  # read the table at every scrape
+    with web_client(container, worker=False) as client:
+        # Readiness: still ready (one school's view is no reason to stop serving every school),
+        # with counts per view and error class.
+        r = client.get("/health/ready")
+        assert r.status_code == 200
+        details = r.json()["projections"]
+        assert details["status"] == "degraded"
+        assert details["degraded_schools"] >= 1
+        [mine] = [v for v in details["views"] if (v["view"], v["error_class"]) == (
+            "case_view", "KeyError")]  # fmt: skip
+        assert mine["quarantined"] >= 1
+        assert str(school.id) not in r.text
+
+        # Metrics: labelled by view and error class only.
+        metrics = client.get("/metrics").text
+        [sample] = [
+            line
+            for line in metrics.splitlines()
+            if line.startswith("vangnet_projection_quarantined_events{")
+            and 'view="case_view"' in line
+            and 'error_class="KeyError"' in line
+        ]
+        assert float(sample.rsplit(" ", 1)[1]) >= 1
+        assert "vangnet_projection_degraded_schools " in metrics
+        assert str(school.id) not in metrics
+
+        # The operator sees which school, which view (Dutch) and the error class; no case text.
+        log_in(client, principal(None, Role.OPERATOR))
+        page = client.get("/beheer")
+        assert page.status_code == 200
+        assert "Overzichten met een storing" in page.text
+        row = page.text[page.text.index(school.slug) - 400 : page.text.index(school.slug) + 400]
+        assert "zaken en tijdlijn" in row
+        assert "KeyError" in row
+        assert MARKER not in page.text

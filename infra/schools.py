@@ -17,6 +17,7 @@ from uuid import UUID
 from infra.crypto import b64, unwrap_key
 from infra.postgres.store import application_env
 from infra.privacy.keys import PostgresPupilKeys
+from infra.privacy.purge import ViewPurge
 from services.casework.application import CaseworkApplication
 from tenants.registry import Registry, School
 
@@ -38,11 +39,13 @@ def build_casework_app(
     school: School, master_key: bytes, *, create_table: bool = False
 ) -> CaseworkApplication:
     """A new (uncached) casework application for ``school``, sealing pupil fields with
-    per-pupil keys kept in the school's schema (:mod:`infra.privacy.keys`)."""
+    per-pupil keys kept in the school's schema (:mod:`infra.privacy.keys`) and purging an
+    erased case from the school's views as it saves the erasure (:mod:`infra.privacy.purge`)."""
     data_key = unwrap_key(master_key, school.wrapped_data_key, school.id.bytes)
     return CaseworkApplication(
         env=casework_env(school, master_key, create_table=create_table),
         pupil_keys=PostgresPupilKeys(school.schema_name, school.id, data_key),
+        read_side=ViewPurge(school.id, school.schema_name),
     )
 
 

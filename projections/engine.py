@@ -104,6 +104,8 @@ class View(ABC):
     name: ClassVar[str]
     #: Table name -> column definitions (SQL, with {table} for the table's identifier).
     school_tables: ClassVar[dict[str, str]]
+    #: Whether the rows hold pupil-identifying data, which an erasure purges (:meth:`erase`).
+    holds_pupil_data: ClassVar[bool] = False
 
     def create(self, curs: Cursor[Any], target: Target) -> None:
         for name, ddl in self.school_tables.items():
@@ -116,6 +118,11 @@ class View(ABC):
     @abstractmethod
     def process(self, curs: Cursor[Any], target: Target, batch: Batch) -> None:
         """Apply a batch of events (ascending notification ids) to the target's rows."""
+
+    def erase(self, curs: Cursor[Any], target: Target, case_id: UUID) -> None:  # noqa: B027
+        """Erase a case's pupil-identifying data from the target's rows now (views that hold
+        such data override this; applying the case's ``ErasureRequested`` event must erase the
+        same, so replay equals live)."""
 
     def switch(self, curs: Cursor[Any], live: Target, rebuilt: Target) -> None:
         """Replace the live tables by the rebuilt ones (inside the caller's transaction)."""

@@ -28,6 +28,7 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from services.shared.errors import (
@@ -37,6 +38,7 @@ from services.shared.errors import (
     NotFound,
     PermissionDenied,
     RuleViolation,
+    Unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,15 @@ DUTCH_TITLES: dict[str, str] = {
     "unauthorized": "U bent niet (meer) ingelogd.",
     "validation": "Het formulier is niet volledig of niet juist ingevuld.",
     "server_error": "Er ging iets mis. Probeer het later opnieuw.",
+    "unavailable": "Dit kan nu even niet. Probeer het over een paar minuten opnieuw.",
+    "erasure_unavailable": (
+        "De leerlinggegevens konden nu niet worden gewist. Er is niets gewijzigd. "
+        "Probeer het over een paar minuten opnieuw."
+    ),
+    "erasure_incomplete": (
+        "Het wissen is vastgelegd, maar nog niet helemaal afgerond. "
+        "Kies nogmaals 'Leerlinggegevens wissen' om het af te maken."
+    ),
 }
 
 
@@ -76,6 +87,8 @@ def status_for(error: DomainError) -> int:
         return HTTP_409_CONFLICT
     if isinstance(error, RuleViolation | InvalidInput):
         return HTTP_422_UNPROCESSABLE_ENTITY
+    if isinstance(error, Unavailable):
+        return HTTP_503_SERVICE_UNAVAILABLE
     return HTTP_400_BAD_REQUEST
 
 

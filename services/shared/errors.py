@@ -9,7 +9,8 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A command was refused. Nothing was stored."""
+    """A command was refused. Nothing was stored (the one exception: :class:`ErasureIncomplete`,
+    which says what was)."""
 
     code = "domain_error"
 
@@ -93,3 +94,25 @@ class CaseClosed(RuleViolation):
 
 class WrongState(RuleViolation):
     code = "wrong_state"
+
+
+class Unavailable(DomainError):
+    """The command could not be carried out now (it was not refused): try again shortly."""
+
+    code = "unavailable"
+
+
+class ErasureUnavailable(Unavailable):
+    """An erasure could not be prepared (the school's views could not be locked or reached):
+    nothing was stored and nothing was erased."""
+
+    code = "erasure_unavailable"
+
+
+class ErasureIncomplete(Unavailable):
+    """The erasure request IS recorded, but a step after it failed (the views' purge could not
+    be committed, or the pupils' keys could not be destroyed). The recorded request still purges
+    the views when they apply it; repeating the erasure finishes the rest. The one error raised
+    after something was stored."""
+
+    code = "erasure_incomplete"

@@ -17,6 +17,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from dramatiq.brokers.stub import StubBroker
 from psycopg.sql import SQL, Identifier
 
 from infra.cli import main
@@ -24,12 +25,15 @@ from infra.container import Container
 from infra.projections import ALL_VIEWS, catch_up_school, lag, rebuild_school, verify_school
 from infra.settings import Settings
 from infra.web.health import READ_SIDE_HEALTH
+from infra.worker.actors import SavedNotifier
+from infra.worker.inprocess import start_inprocess_worker
 from projections import engine, quarantine
 from projections.case_view import projection as case_view
 from projections.quarantine import Failure
 from services.casework.application import CaseworkApplication
-from services.casework.commands import AddNote
+from services.casework.commands import AddNote, ReportCase
 from services.casework.domain import Case
+from services.casework.handlers import CaseService
 from services.shared.actor import acting_as
 from tenants.registry import School
 from tenants.roles import Role
@@ -397,3 +401,34 @@ def test_readiness_metrics_and_operator_page_show_degraded_schools(
         assert "zaken en tijdlijn" in row
         assert "KeyError" in row
         assert MARKER not in page.text
+
+
+def test_the_worker_neither_retries_nor_logs_tracebacks_for_an_event_it_cannot_apply(
+    container: Container, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: every catch-up job failed, was retried with backoff, logged a traceback per
+    # attempt and ended as a dead letter, again for every new command of the school.
+    monkeypatch.setitem(case_view.HANDLERS, Case.NoteAdded, _buggy_note_handler)
+    caplog.set_level(logging.INFO)
+    worker = start_inprocess_worker(container)
+    try:
+        school = new_school(container)
+        notifier = SavedNotifier()
+        service = CaseService(container.schools.get(school.id), school.id, on_saved=notifier)
+        case_id = service.report(CONTACT, ReportCase(reporter_kind="parent", summary="Fictief"))
+        service.handle(CONTACT, AddNote(case_id=case_id, text=MARKER))
+        # Every further command hints a catch-up; each is one attempt at the bad event.
+        for _ in range(quarantine.ATTEMPTS):
+            service.handle(CONTACT, AddNote(case_id=case_id, text="Fictieve notitie"))
+            worker.wait_until_idle()
+        assert isinstance(worker.broker, StubBroker)
+        assert worker.broker.dead_letters == []
+    finally:
+        worker.stop()
+    assert lag(container, school.id) == 0
+    [failure] = failures_of(container, school)
+    assert failure.quarantined
+    assert all(r.exc_info is None for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING
+                and r.name != "projections.quarantine"]  # fmt: skip
+    assert MARKER not in caplog.text

@@ -104,8 +104,9 @@ class ReadSideHealthCollector(Collector):
     every web process reports the same numbers whichever worker recorded them.
 
     Labels are the view and the error class only (never school, case or event ids). The table is
-    read at most every :attr:`ttl` seconds, with a short wait for a pool connection: a scrape
-    never queues behind the commands for long, and shows the last numbers read meanwhile.
+    read at most every :attr:`ttl` seconds, with a short wait for a pool connection: collectors
+    are synchronous and run on the event loop's thread, so a scrape must never queue behind the
+    commands for long; between reads it shows the last numbers read.
     """
 
     ttl = 10.0

@@ -1,7 +1,8 @@
 """The ``vangnet`` command: serve, tenants, demo, worker, jobs, projections, audit.
 
 Every refused command prints one line naming what is wrong and exits 2; nothing is stored.
-``projections verify`` exits 1 when a view differs from a rebuild from the events; ``audit
+``projections verify`` exits 1 when a view differs from a rebuild from the events or has
+quarantined events; ``projections status`` marks degraded schools; ``audit
 verify`` exits 1 when a log does not fit its hash chain or checkpoints.
 """
 
@@ -123,14 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rebuild.set_defaults(handler=cmd_rebuild)
     verify = view_commands.add_parser(
-        "verify", help="compare the views with a rebuild from the events; exit 1 on a difference"
+        "verify",
+        help="compare the views with a rebuild from the events and list quarantined events; "
+        "exit 1 on either",
     )
     _school_choice(verify)
     verify.set_defaults(handler=cmd_verify)
     catch_up = view_commands.add_parser("catch-up", help="apply the events the views lack")
     _school_choice(catch_up)
     catch_up.set_defaults(handler=cmd_catch_up)
-    status = view_commands.add_parser("status", help="how far each school's views lag its log")
+    status = view_commands.add_parser(
+        "status", help="how far each school's views lag its log, and which are degraded"
+    )
     status.set_defaults(handler=cmd_status)
     views.set_defaults(handler=lambda _args: _help(views))
 
@@ -521,6 +526,9 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
                 f"({rate.per_second:,.0f} events/s)" + ("\033[K" if live_progress else ""),
                 file=sys.stderr,
             )
+            health = projections.degraded(container, school.id)
+            if health:
+                print(f"{school.slug}: DEGRADED: {projections.describe_health(health)}")
         print(
             f"rebuilt {names} for {len(schools)} school(s): {total.events} events, "
             f"{total.per_second:,.0f} events/s"
@@ -541,7 +549,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
                     print(f"  {line}")
         if differing:
             print(
-                f"{differing} of {len(schools)} school(s) differ from a rebuild from the events: "
+                f"{differing} of {len(schools)} school(s) differ from a rebuild from the events "
+                "or have quarantined events: fix the cause, then "
                 "vangnet projections rebuild --school SLUG"
             )
             return EXIT_DIFFERENCES
@@ -565,12 +574,23 @@ def cmd_catch_up(args: argparse.Namespace) -> int:
 def cmd_status(_args: argparse.Namespace) -> int:
     with _open() as container:
         schools = container.registry.list_schools()
-        lagging = 0
+        lagging = degraded = 0
         for school in schools:
             behind = projections.lag(container, school.id)
+            health = projections.degraded(container, school.id)
             lagging += behind > 0
-            print(f"{school.slug:40} lag {behind}")
-        print(f"{len(schools)} school(s), {lagging} lagging")
+            degraded += bool(health)
+            line = f"{school.slug:40} lag {behind}"
+            if health:
+                line += f"  DEGRADED: {projections.describe_health(health)}"
+            print(line)
+        print(f"{len(schools)} school(s), {lagging} lagging, {degraded} degraded")
+        if degraded:
+            print(
+                "degraded: a view skips (quarantined) or waits before (failing) events it cannot "
+                "apply; `vangnet projections verify --school SLUG` lists them; after the cause "
+                "is fixed, `vangnet projections rebuild --school SLUG` applies them again"
+            )
     return 0
 
 

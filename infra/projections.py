@@ -11,10 +11,6 @@ import weakref
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
-from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, StoredEvent
-from eventsourcing.utils import get_topic
-
 from infra.container import Container
 from infra.privacy.keys import using_connection
 from projections.board_stats.projection import BoardStatsView
@@ -32,7 +28,7 @@ from projections.engine import (
 from projections.escalation.projection import EscalationView
 from projections.lessons.projection import LessonsView
 from projections.notifications.projection import NotificationsView
-from services.casework.domain import Case
+from projections.quarantine import Failure, Health, failures, school_health
 
 #: Every view, in the order they are applied within a batch.
 ALL_VIEWS: tuple[View, ...] = (
@@ -77,37 +73,17 @@ def ensure_school_views(container: Container, school_id: UUID) -> Target:
     return target
 
 
-class _ErasureWatch(Mapper[UUID]):
-    """The application's mapper, noting whether an ``ErasureRequested`` event went by."""
-
-    def __init__(self, inner: Mapper[UUID]) -> None:  # a pure delegate: no base state
-        self.inner = inner
-        self.seen = False
-
-    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        if stored_event.topic == _ERASURE_TOPIC:
-            self.seen = True
-        return self.inner.to_domain_event(stored_event)
-
-
-_ERASURE_TOPIC = get_topic(Case.ErasureRequested)
-
-
 def catch_up_school(container: Container, school_id: UUID) -> int:
-    """Bring every view of one school up to date; returns how many events were applied.
+    """Bring every view of one school up to date; returns how many events were read.
 
-    When a pupil's data was erased meanwhile (an ``ErasureRequested`` event among those
-    applied), the views still hold what they showed before: they are rebuilt from the events,
-    which now read the erased fields as erased (issue #5).
+    An erasure needs nothing special here: saving it purged the views already
+    (:mod:`infra.privacy.purge`), and applying the ``ErasureRequested`` event erases the same
+    fields again (the case view's handler), so replay equals live.
     """
     target = ensure_school_views(container, school_id)
     app = container.schools.get(school_id)
-    watch = _ErasureWatch(app.mapper)
     with container.pool.connection() as conn, using_connection(conn):
-        applied = catch_up(conn, target, watch, ALL_VIEWS)
-    if watch.seen:
-        rebuild_school(container, school_id)
-    return applied
+        return catch_up(conn, target, app.mapper, ALL_VIEWS)
 
 
 def lag(container: Container, school_id: UUID) -> int:
@@ -116,6 +92,28 @@ def lag(container: Container, school_id: UUID) -> int:
     with container.pool.connection() as conn:
         now = positions(conn, target.schema)
         return head(conn, target.schema) - min(now.get(v.name, 0) for v in ALL_VIEWS)
+
+
+def school_failures(container: Container, school_id: UUID) -> list[Failure]:
+    """The events the school's live views fail on or have quarantined (issue #10)."""
+    target = ensure_school_views(container, school_id)
+    with container.pool.connection() as conn:
+        return failures(conn, target.schema)
+
+
+def degraded(container: Container, school_id: UUID) -> list[Health]:
+    """Per view and error class, how many events fail or are quarantined (empty: healthy)."""
+    return school_health(school_failures(container, school_id))
+
+
+def describe_health(health: Sequence[Health]) -> str:
+    """One line for people: ``case_view 1 quarantined (KeyError); ...`` (ids and kinds only)."""
+    parts = []
+    for h in health:
+        counts = [f"{n} {word}" for n, word in ((h.quarantined, "quarantined"),
+                                                (h.failing, "failing")) if n]  # fmt: skip
+        parts.append(f"{h.view} {', '.join(counts)} ({h.error_class})")
+    return "; ".join(parts)
 
 
 def rebuild_school(

@@ -19,6 +19,7 @@ from infra.crypto import unwrap_key
 from infra.postgres.cipher import school_context
 from infra.postgres.store import log_env
 from infra.privacy.keys import PostgresPupilKeys
+from infra.privacy.purge import ViewPurge
 from services.casework.application import CaseworkApplication
 from tenants.registry import Registry, School
 
@@ -48,11 +49,13 @@ def build_casework_app(
     school: School, master_key: bytes, *, create_table: bool = False
 ) -> CaseworkApplication:
     """A new (uncached) casework application for ``school``, sealing pupil fields with
-    per-pupil keys kept in the school's schema (:mod:`infra.privacy.keys`)."""
+    per-pupil keys kept in the school's schema (:mod:`infra.privacy.keys`) and purging an
+    erased case from the school's views as it saves the erasure (:mod:`infra.privacy.purge`)."""
     keys = school_log_keys(school, master_key)
     return CaseworkApplication(
         env=log_env(CaseworkApplication.name, keys, create_table=create_table),
         pupil_keys=PostgresPupilKeys(school.schema_name, school.id, keys.data_key),
+        read_side=ViewPurge(school.id, school.schema_name),
     )
 
 

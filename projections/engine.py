@@ -16,6 +16,11 @@ Events are read from the event table on the same connection, so a catch-up uses 
 
 Views never write anything derived from the clock: replaying the same events gives the same rows,
 which is what :func:`verify` checks.
+
+No stored event can stop a school's read side (issue #10): every event is made storable as it is
+read (:mod:`projections.storable`: characters PostgreSQL cannot hold are escaped), and an event a
+view still cannot apply is isolated and, after bounded retries, quarantined for that view only
+(:mod:`projections.quarantine`); the other views, and the view's later events, keep flowing.
 """
 
 from __future__ import annotations
@@ -24,13 +29,19 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, ClassVar
 from uuid import UUID
 
+import psycopg
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
 from psycopg import Connection, Cursor
 from psycopg.sql import SQL, Identifier
+
+from projections import quarantine
+from projections.quarantine import Ledger, Undecodable, is_transient
+from projections.storable import storable_event
 
 BATCH_SIZE = 1000
 POSITIONS = "projection_positions"
@@ -93,6 +104,8 @@ class View(ABC):
     name: ClassVar[str]
     #: Table name -> column definitions (SQL, with {table} for the table's identifier).
     school_tables: ClassVar[dict[str, str]]
+    #: Whether the rows hold pupil-identifying data, which an erasure purges (:meth:`erase`).
+    holds_pupil_data: ClassVar[bool] = False
 
     def create(self, curs: Cursor[Any], target: Target) -> None:
         for name, ddl in self.school_tables.items():
@@ -105,6 +118,11 @@ class View(ABC):
     @abstractmethod
     def process(self, curs: Cursor[Any], target: Target, batch: Batch) -> None:
         """Apply a batch of events (ascending notification ids) to the target's rows."""
+
+    def erase(self, curs: Cursor[Any], target: Target, case_id: UUID) -> None:  # noqa: B027
+        """Erase a case's pupil-identifying data from the target's rows now (views that hold
+        such data override this; applying the case's ``ErasureRequested`` event must erase the
+        same, so replay equals live)."""
 
     def switch(self, curs: Cursor[Any], live: Target, rebuilt: Target) -> None:
         """Replace the live tables by the rebuilt ones (inside the caller's transaction)."""
@@ -147,6 +165,7 @@ def ensure_positions(curs: Cursor[Any], schema: str) -> None:
             "CREATE TABLE IF NOT EXISTS {} (view text PRIMARY KEY, position bigint NOT NULL)"
         ).format(Identifier(schema, POSITIONS))
     )
+    quarantine.ensure_tables(curs, schema)
 
 
 def create_views(conn: Connection[Any], target: Target, views: Sequence[View]) -> None:
@@ -177,6 +196,8 @@ def _position(row: Any) -> int:
 def _read_events(
     curs: Cursor[Any], schema: str, mapper: Mapper[UUID], after: int, limit: int, upto: int | None
 ) -> list[tuple[int, Any]]:
+    """The next events, decoded and made storable. An event the mapper cannot decode (damaged
+    bytes, a failed upcast) becomes an :class:`Undecodable` for the views to fail on, alone."""
     query = SQL(
         "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
         "WHERE notification_id > %s"
@@ -188,7 +209,7 @@ def _read_events(
     query += SQL(" ORDER BY notification_id LIMIT %s")
     params.append(limit)
     curs.execute(query, params)
-    batch = []
+    batch: list[tuple[int, Any]] = []
     for row in curs.fetchall():
         r = row if isinstance(row, dict) else dict(zip(
             ("notification_id", "originator_id", "originator_version", "topic", "state"), row,
@@ -200,7 +221,13 @@ def _read_events(
             topic=r["topic"],
             state=bytes(r["state"]),
         )
-        batch.append((int(r["notification_id"]), mapper.to_domain_event(stored)))
+        try:
+            event: Any = storable_event(mapper.to_domain_event(stored))
+        except psycopg.Error:
+            raise  # a key lookup on this connection failed: about the database, not the event
+        except Exception as e:
+            event = Undecodable(type(e).__name__)
+        batch.append((int(r["notification_id"]), event))
     return batch
 
 
@@ -220,7 +247,28 @@ def catch_up_batch(
     same school serialise instead of applying an event twice.
     """
     with conn.transaction(), conn.cursor() as curs:
-        return _apply_next_batch(curs, target, mapper, views, batch_size, upto, after_process)
+        return _apply_next_batch(curs, target, mapper, views, batch_size, upto, after_process).read
+
+
+@dataclass(frozen=True)
+class _Applied:
+    """What one batch did: events read, and the views that stopped before a failing event."""
+
+    read: int
+    stalled: frozenset[str] = frozenset()
+
+
+def _attempt(curs: Cursor[Any], work: Callable[[], None]) -> Exception | None:
+    """Run ``work`` in a savepoint: ``None`` when it applied, else the (rolled back) error.
+    Errors about the database rather than the events are raised (see :mod:`.quarantine`)."""
+    try:
+        with curs.connection.transaction():
+            work()
+    except Exception as e:
+        if is_transient(e, curs.connection):
+            raise
+        return e
+    return None
 
 
 def _apply_next_batch(
@@ -231,26 +279,73 @@ def _apply_next_batch(
     batch_size: int,
     upto: int | None = None,
     after_process: Callable[[], None] | None = None,
-) -> int:
+) -> _Applied:
     positions_now = _lock_positions(curs, target, views)
     start = min(positions_now.values())
     batch = _read_events(curs, target.schema, mapper, start, batch_size, upto)
     if not batch:
-        return 0
-    for view in views:
-        mine = [(i, e) for i, e in batch if i > positions_now[view.name]]
-        if mine:
+        return _Applied(0)
+    work = [(v, [(i, e) for i, e in batch if i > positions_now[v.name]]) for v in views]
+    work = [(v, mine) for v, mine in work if mine]
+    reached = {v.name: mine[-1][0] for v, mine in work}
+    stalled: set[str] = set()
+
+    def all_views() -> None:
+        for view, mine in work:
             view.process(curs, target, mine)
+
+    undecodable = any(isinstance(e, Undecodable) for _, e in batch)
+    if undecodable or _attempt(curs, all_views) is not None:
+        # Someone's event cannot be applied: find it, view by view and event by event.
+        ledger = Ledger(curs, target.school_id, target.schema, target.suffix,
+                        [v.name for v, _ in work], batch[0][0], batch[-1][0])  # fmt: skip
+        for view, mine in work:
+            passed, stopped = _apply_carefully(curs, target, view, mine, ledger)
+            if passed is None:
+                del reached[view.name]
+            else:
+                reached[view.name] = passed
+            if stopped:
+                stalled.add(view.name)
+    else:
+        ledger = None
     if after_process is not None:
         after_process()  # test hook: a crash here must roll back rows and positions together
     # GREATEST: a view that was caught up on its own may already be past this batch.
-    curs.execute(
-        SQL("UPDATE {} SET position = GREATEST(position, %s) WHERE view = ANY(%s)").format(
-            Identifier(target.schema, POSITIONS)
-        ),
-        (batch[-1][0], [target.position_key(v) for v in views]),
+    forgotten = quarantine.advance(
+        curs, target.schema, Identifier(target.schema, POSITIONS), target.suffix, reached
     )
-    return len(batch)
+    if target.is_live and (forgotten or (ledger is not None and ledger.changed)):
+        quarantine.refresh_health(curs, target.school_id, target.schema)
+    return _Applied(len(batch), frozenset(stalled))
+
+
+def _apply_carefully(
+    curs: Cursor[Any], target: Target, view: View, mine: Batch, ledger: Ledger
+) -> tuple[int | None, bool]:
+    """Apply one view's events, isolating the ones it cannot apply.
+
+    Returns the last event the view passed (applied or quarantined; ``None``: none) and whether
+    it stopped before a failing event that is not yet quarantined.
+    """
+    decodable = not any(isinstance(e, Undecodable) for _, e in mine)
+    if decodable and _attempt(curs, partial(view.process, curs, target, mine)) is None:
+        return mine[-1][0], False
+    passed: int | None = None
+    for notification_id, event in mine:
+        if isinstance(event, Undecodable):
+            error_class = event.error_class
+        else:
+            error = _attempt(curs, partial(view.process, curs, target, [(notification_id, event)]))
+            if error is None:
+                passed = notification_id
+                continue
+            error_class = type(error).__name__
+        if ledger.record(view.name, notification_id, error_class):
+            passed = notification_id  # quarantined: this view skips it from now on
+            continue
+        return passed, True
+    return passed, False
 
 
 def catch_up(
@@ -263,15 +358,23 @@ def catch_up(
     upto: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Apply every event not yet applied (up to ``upto``); returns how many were applied."""
+    """Apply every event not yet applied (up to ``upto``); returns how many events were read.
+
+    A view that stops before a failing event sits out the rest of this run (one attempt per run:
+    the next run, e.g. the worker's sweep, tries again), while the other views go on.
+    """
     total = 0
-    while True:
-        n = catch_up_batch(conn, target, mapper, views, batch_size=batch_size, upto=upto)
-        total += n
-        if progress is not None and n:
-            progress(n)
-        if n < batch_size:
-            return total
+    active = list(views)
+    while active:
+        with conn.transaction(), conn.cursor() as curs:
+            applied = _apply_next_batch(curs, target, mapper, active, batch_size, upto)
+        total += applied.read
+        if progress is not None and applied.read:
+            progress(applied.read)
+        if applied.read < batch_size:
+            break
+        active = [v for v in active if v.name not in applied.stalled]
+    return total
 
 
 def head(conn: Connection[Any], schema: str) -> int:
@@ -303,9 +406,10 @@ def rebuild(
     """Rebuild views beside the live ones, then switch; readers never see an empty view.
 
     1. build ``<table>_next`` from the first event, while the live views keep serving and
-       catching up;
+       catching up (an event a view cannot apply is quarantined for the rebuilt view at once);
     2. in one short transaction: lock the live positions, apply what arrived meanwhile to the
-       rebuilt tables, replace the live tables by them and take over their position.
+       rebuilt tables, replace the live tables by them and take over their position and their
+       failures (so a rebuild clears a quarantine whose event now applies).
     """
     rebuilt = live.with_suffix("_next")
     _drop_target(conn, rebuilt, views)
@@ -331,6 +435,8 @@ def rebuild(
             SQL("DELETE FROM {} WHERE view = ANY(%s)").format(table),
             ([rebuilt.position_key(v) for v in views],),
         )
+        quarantine.switch(curs, live.schema, [v.name for v in views], rebuilt.suffix)
+        quarantine.refresh_health(curs, live.school_id, live.schema)
     return total
 
 
@@ -352,17 +458,18 @@ def create_views_in(curs: Cursor[Any], target: Target, views: Sequence[View]) ->
 def _catch_up_in(
     curs: Cursor[Any], target: Target, mapper: Mapper[UUID], views: Sequence[View], batch_size: int
 ) -> int:
-    """Catch up inside the caller's transaction (used while the live positions are locked)."""
+    """Catch up inside the caller's transaction (used while the live positions are locked).
+    Only rebuilt and scratch targets come here: they quarantine at once, so never stall."""
     total = 0
     while True:
-        n = _apply_next_batch(curs, target, mapper, views, batch_size)
+        n = _apply_next_batch(curs, target, mapper, views, batch_size).read
         total += n
         if n < batch_size:
             return total
 
 
 def _drop_target(conn: Connection[Any], target: Target, views: Sequence[View]) -> None:
-    """Remove a (rebuild or scratch) target's tables and positions."""
+    """Remove a (rebuild or scratch) target's tables, positions and failures."""
     with conn.transaction(), conn.cursor() as curs:
         ensure_positions(curs, target.schema)
         for view in views:
@@ -371,15 +478,19 @@ def _drop_target(conn: Connection[Any], target: Target, views: Sequence[View]) -
             SQL("DELETE FROM {} WHERE view = ANY(%s)").format(Identifier(target.schema, POSITIONS)),
             ([target.position_key(v) for v in views],),
         )
+        quarantine.drop(curs, target.schema, [v.name for v in views], target.suffix)
 
 
 def verify(
     conn: Connection[Any], live: Target, mapper: Mapper[UUID], views: Sequence[View]
 ) -> list[str]:
-    """Rebuild into scratch tables and list every difference from the live views.
+    """Rebuild into scratch tables and list every difference from the live views, and every
+    event a live view has quarantined (the view lacks it: fix the cause, then rebuild).
 
     The comparison happens with the live positions locked, after bringing the scratch tables to
-    exactly the live positions, so a busy school never shows a false difference.
+    exactly the live positions, so a busy school never shows a false difference. The scratch
+    replay quarantines what it cannot apply, so a view that skipped the same events compares
+    equal; an event quarantined on one side only is a difference.
     """
     scratch = live.with_suffix("_verify")
     _drop_target(conn, scratch, views)
@@ -399,9 +510,48 @@ def verify(
                     )
                     continue
                 differences.extend(view.compare_rows(curs, live, scratch))
+            differences.extend(_compare_failures(curs, live, scratch, views))
     finally:
         _drop_target(conn, scratch, views)
     return differences
+
+
+def _compare_failures(
+    curs: Cursor[Any], live: Target, scratch: Target, views: Sequence[View]
+) -> list[str]:
+    names = {v.name for v in views}
+    mine = [f for f in quarantine.failures(curs, live.schema) if f.view in names]
+    replayed = {
+        (f.view, f.notification_id): f
+        for f in quarantine.failures(curs, live.schema, scratch.suffix)
+        if f.view in names
+    }
+    lines = []
+    for f in mine:
+        if not f.quarantined:
+            lines.append(
+                f"{f.view}: event {f.notification_id} fails ({f.error_class}), attempt "
+                f"{f.attempts} of {quarantine.ATTEMPTS}: the view waits before it"
+            )
+        elif (f.view, f.notification_id) in replayed:
+            lines.append(
+                f"{f.view}: event {f.notification_id} quarantined ({f.error_class}) since "
+                f"{f.quarantined_at:%Y-%m-%d %H:%M}: the view lacks it; fix the cause, then "
+                "rebuild"
+            )
+        else:
+            lines.append(
+                f"{f.view}: event {f.notification_id} quarantined ({f.error_class}) but applies "
+                "now: rebuild the view"
+            )
+    seen = {(f.view, f.notification_id) for f in mine}
+    for key, f in sorted(replayed.items()):
+        if key not in seen:
+            lines.append(
+                f"{f.view}: event {f.notification_id} fails on replay ({f.error_class}) but was "
+                "applied live: rebuild the view"
+            )
+    return lines
 
 
 class Rate:

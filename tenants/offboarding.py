@@ -157,14 +157,16 @@ def _session_keys_of(conn: Connection[Any], school_id: UUID) -> list[str]:
 
 
 def _remove_school_data(conn: Connection[Any], school: School) -> tuple[int, int]:
-    """Drop the schema, the statistics rows and the sessions (in the caller's transaction);
-    returns (statistics rows, sessions) deleted."""
+    """Drop the schema, the statistics and read-side health rows and the sessions (in the
+    caller's transaction); returns (statistics rows, sessions) deleted."""
     conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(school.schema_name)))
     stats = 0
     if table_exists(conn, PLATFORM_SCHEMA, "stats_cases"):
         stats = conn.execute(
             "DELETE FROM platform.stats_cases WHERE school_id = %s", (school.id,)
         ).rowcount
+    if table_exists(conn, PLATFORM_SCHEMA, "projection_health"):  # its views' health rows
+        conn.execute("DELETE FROM platform.projection_health WHERE school_id = %s", (school.id,))
     keys = _session_keys_of(conn, school.id)
     if keys:
         conn.execute("DELETE FROM platform.web_sessions WHERE key = ANY(%s)", (keys,))

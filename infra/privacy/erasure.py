@@ -1,10 +1,9 @@
 """Erasing pupil data: on request (the contact person's ``RequestErasure``) and at retention expiry.
 
-Either way the case records an ``ErasureRequested`` event and the casework application destroys
-the keys of the case's participants when it saves it (:mod:`services.casework.sealing`). What
-remains here is making sure no plaintext survives in the read side: the school's views are
-rebuilt from the events, which now read the pupil fields as ``[gewist]``, and the deleted key rows
-are vacuumed.
+Either way the case records an ``ErasureRequested`` event, and the casework application, when it
+saves it, destroys the keys of the case's participants (:mod:`services.casework.sealing`) and
+purges their data from the school's views before it returns (:mod:`infra.privacy.purge`), so
+the erasure is complete when it is reported, whatever state the views are in.
 
 Nothing in the event log changes: the stored bytes, and so the hash chain over them, stay as they
 were. The board statistics hold no pupil data and are unaffected by the new event.
@@ -24,8 +23,6 @@ from uuid import UUID
 from psycopg.sql import SQL, Identifier
 
 from infra.container import Container
-from infra.privacy.keys import vacuum_keys
-from infra.projections import rebuild_school
 from infra.worker.actors import SweepResult
 from services.casework.commands import RequestErasure
 from services.casework.handlers import CaseService
@@ -51,17 +48,11 @@ class ExpiryReport:
     erased: list[UUID] = field(default_factory=list)
 
 
-def scrub_read_side(container: Container, school_id: UUID) -> int:
-    """Rebuild the school's views from its events (pupil fields now erased); vacuum its keys."""
-    school = container.registry.school(school_id)
-    vacuum_keys(school.schema_name)
-    return rebuild_school(container, school_id)
-
-
 def erase_case(
     container: Container, school_id: UUID, actor: Actor, case_id: UUID, reason: str
 ) -> int:
-    """Record ``actor``'s erasure request on a case, destroy its pupil keys, scrub the views.
+    """Record ``actor``'s erasure request on a case; saving it destroys the pupil keys and
+    purges the views.
 
     Returns the case's new version. Refused (``PermissionDenied``) unless the actor may manage
     the case.
@@ -69,7 +60,6 @@ def erase_case(
     app = container.schools.get(school_id)
     service = CaseService(app, school_id)
     version = service.handle(actor, RequestErasure(case_id=case_id, reason=reason))
-    scrub_read_side(container, school_id)
     log.info("pupil data of case %s erased at school %s", case_id, school_id)
     return version
 
@@ -119,7 +109,6 @@ def expire_school(container: Container, school_id: UUID, *, today: date) -> Expi
         app.save_case(case)
         report.erased.append(case_id)
     if report.erased:
-        scrub_read_side(container, school_id)
         log.info("retention: erased %d case(s) at school %s", len(report.erased), school_id)
     return report
 

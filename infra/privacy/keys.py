@@ -3,8 +3,8 @@
 A key row is created when a participant's event is stored and deleted when the pupil is erased.
 Deleting the row is the erasure: the sealed fields in the (unchanged, hash-chained) event rows can
 no longer be opened. PostgreSQL keeps a deleted row's bytes until ``VACUUM`` reclaims the page,
-so :meth:`PostgresPupilKeys.destroy_case` is followed by a ``VACUUM`` of the (small) key table by
-the erasure and retention runs.
+so :meth:`PostgresPupilKeys.destroy_case` is followed by a ``VACUUM`` of the (small) key table
+after every erasure (:mod:`infra.privacy.purge`).
 
 Reading keys while a projection holds a connection: catch-up and rebuild map events inside their
 own transaction; :func:`using_connection` lets key lookups run on that same connection (and
@@ -151,9 +151,3 @@ class PostgresPupilKeys:
                 (case_id,),
             )
             return cur.rowcount
-
-
-def vacuum_keys(schema: str) -> None:
-    """Reclaim deleted key rows now (VACUUM runs outside a transaction: autocommit pool)."""
-    with shared_pool().connection() as conn:
-        conn.execute(SQL("VACUUM {}.{}").format(Identifier(schema), Identifier(TABLE)))

@@ -29,6 +29,7 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 from prometheus_client import Counter
 
@@ -41,6 +42,7 @@ from services.shared.errors import (
     NotFound,
     PermissionDenied,
     RuleViolation,
+    Unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,15 @@ DUTCH_TITLES: dict[str, str] = {
         "De opgeslagen geschiedenis van deze zaak is buiten Vangnet om gewijzigd of beschadigd. "
         "De beheerder is gewaarschuwd."
     ),
+    "unavailable": "Dit kan nu even niet. Probeer het over een paar minuten opnieuw.",
+    "erasure_unavailable": (
+        "De leerlinggegevens konden nu niet worden gewist. Er is niets gewijzigd. "
+        "Probeer het over een paar minuten opnieuw."
+    ),
+    "erasure_incomplete": (
+        "Het wissen is vastgelegd, maar nog niet helemaal afgerond. "
+        "Kies nogmaals 'Leerlinggegevens wissen' om het af te maken."
+    ),
 }
 
 
@@ -88,6 +99,8 @@ def status_for(error: DomainError) -> int:
         return HTTP_409_CONFLICT
     if isinstance(error, RuleViolation | InvalidInput):
         return HTTP_422_UNPROCESSABLE_ENTITY
+    if isinstance(error, Unavailable):
+        return HTTP_503_SERVICE_UNAVAILABLE
     return HTTP_400_BAD_REQUEST
 
 

@@ -81,7 +81,11 @@ def _school_id(raw: str) -> UUID:
 
 @job(queue=PROJECTIONS_QUEUE, throws=(InvalidJob,))
 def catch_up_school(school_id: str) -> None:
-    """Bring one school's projections up to date (a no-op when they already are)."""
+    """Bring one school's projections up to date (a no-op when they already are).
+
+    An event a view cannot apply does not fail the job (no retries, no tracebacks): the engine
+    isolates and, after bounded attempts, quarantines it (:mod:`projections.quarantine`); only
+    errors of the database itself are raised and retried."""
     sid = _school_id(school_id)
     with _ids_only("catch_up_school", f"school {sid}"):
         container = get_container()

@@ -3,6 +3,10 @@
 Words: ``cases`` has one row per case (filterable columns plus ``detail``, a JSON document of
 everything the case page shows); ``case_timeline`` has one row per event, with actor, role and
 time. Both are rebuilt from the events only (no clock, no lookups), so replay equals live.
+
+An ``ErasureRequested`` event erases the case's pupil fields (``[gewist]``) in both tables, as far
+as the case got; saving the request has already done so (:meth:`CaseView.erase`, run by
+``infra.privacy.purge``), so applying it repeats that, and a replay gives the same rows.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from psycopg.types.json import Jsonb
 
 from projections.engine import Batch, Handlers, Target, View, event_fields, jsonable
 from services.casework.domain import Case
+from services.casework.sealing import ERASED, SEALED_FIELDS
 from services.casework.vocabulary import CaseStatus, ComplaintLevel
 
 Row = dict[str, Any]
@@ -218,6 +223,53 @@ def _reopened(row: Row, e: Case.CaseReopened) -> None:
     )  # fmt: skip
 
 
+@on(Case.ErasureRequested)
+def _erased(row: Row, e: Case.ErasureRequested) -> None:
+    erase_participants(row)
+
+
+# --- erasure: what the view keeps of a pupil goes with the pupil's key ----------------------
+
+#: Per event type (timeline ``event_type``), the fields that identify a pupil (sealed in the log).
+PUPIL_FIELDS: dict[str, tuple[str, ...]] = {t.__name__: f for t, f in SEALED_FIELDS.items()}
+
+
+def erase_participants(row: Row) -> None:
+    """Every participant's pupil fields read as erased, as a replay after the keys were destroyed
+    shows them (also for events written before sealing existed, which a replay alone would not
+    erase: the ``ErasureRequested`` event does, live and in a replay alike)."""
+    for participant in row["participants"].values():
+        for name in PUPIL_FIELDS["ParticipantAdded"]:
+            participant[name] = ERASED
+
+
+def erase_timeline(curs: Cursor[Any], target: Target, case_id: UUID, before: int | None) -> None:
+    """Erase the pupil fields in the case's timeline entries (those before version ``before``:
+    a participant added after an erasure keeps its data until the next one)."""
+    query = SQL(
+        "SELECT version, event_type, data FROM {} WHERE case_id = %s AND event_type = ANY(%s)"
+    ).format(target.table("case_timeline"))
+    params: list[Any] = [case_id, list(PUPIL_FIELDS)]
+    if before is not None:
+        query += SQL(" AND version < %s")
+        params.append(before)
+    updates = []
+    for r in curs.execute(query, params).fetchall():
+        version, event_type, data = (
+            (r["version"], r["event_type"], r["data"]) if isinstance(r, dict) else r
+        )
+        erased = {**data, **{f: ERASED for f in PUPIL_FIELDS[event_type] if f in data}}
+        if erased != data:
+            updates.append((Jsonb(erased), case_id, version))
+    if updates:
+        curs.executemany(
+            SQL("UPDATE {} SET data = %s WHERE case_id = %s AND version = %s").format(
+                target.table("case_timeline")
+            ),
+            updates,
+        )
+
+
 def evolve(row: Row | None, event: Any) -> Row:
     """The case row after ``event`` (pure: the same events always give the same row)."""
     if isinstance(event, Case.CaseReported):
@@ -281,6 +333,7 @@ class CaseView(View):
     """Case list, case detail and timeline of one school."""
 
     name = "case_view"
+    holds_pupil_data = True
     school_tables = {"cases": CASES_DDL, "case_timeline": TIMELINE_DDL}
 
     def process(self, curs: Cursor[Any], target: Target, batch: Batch) -> None:
@@ -296,8 +349,11 @@ class CaseView(View):
             case_id, detail = (r["case_id"], r["detail"]) if isinstance(r, dict) else r
             rows[case_id] = detail if isinstance(detail, dict) else json.loads(detail)
         timeline = []
+        erasures = []
         for _, event in batch:
             rows[event.originator_id] = evolve(rows.get(event.originator_id), event)
+            if isinstance(event, Case.ErasureRequested):
+                erasures.append(event)
             timeline.append((
                 event.originator_id, event.originator_version, event.timestamp,
                 type(event).__name__, event.actor_id, event.actor_role, Jsonb(event_fields(event)),
@@ -326,6 +382,27 @@ class CaseView(View):
             ).format(target.table("case_timeline")),
             timeline,
         )
+        for event in erasures:
+            erase_timeline(curs, target, event.originator_id, before=event.originator_version)
+
+    def erase(self, curs: Cursor[Any], target: Target, case_id: UUID) -> None:
+        """Erase the case's pupil data from this view's rows now (before the erasure event is
+        stored and applied; applying it later erases the same fields again)."""
+        found = curs.execute(
+            SQL("SELECT detail FROM {} WHERE case_id = %s FOR UPDATE").format(
+                target.table("cases")
+            ),
+            (case_id,),
+        ).fetchone()
+        if found is not None:
+            detail = found["detail"] if isinstance(found, dict) else found[0]
+            row = detail if isinstance(detail, dict) else json.loads(detail)
+            erase_participants(row)
+            curs.execute(
+                SQL("UPDATE {} SET detail = %s WHERE case_id = %s").format(target.table("cases")),
+                (Jsonb(row), case_id),
+            )
+        erase_timeline(curs, target, case_id, before=None)
 
 
 def _columns(case_id: UUID, row: Row) -> tuple[Any, ...]:

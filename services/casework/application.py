@@ -6,8 +6,9 @@ method, save. Who may do what is decided in :mod:`services.casework.handlers`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
+from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -42,12 +43,19 @@ class CaseworkApplication(Application[UUID]):
     # Add snapshots back only with an explicit, tested state encoding.
 
     def __init__(
-        self, env: Mapping[str, str] | None = None, *, pupil_keys: PupilKeys | None = None
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        pupil_keys: PupilKeys | None = None,
+        read_side: ReadSidePurge | None = None,
     ) -> None:
         """``pupil_keys``: where per-pupil keys live. Without it pupil fields are stored as they
-        are (inside the school-key encryption only) and cannot be erased on their own."""
+        are (inside the school-key encryption only) and cannot be erased on their own.
+        ``read_side``: purges an erased case's pupil data from the school's views as part of
+        saving the erasure (infra passes the school's views; none in unit tests)."""
         # Set before the base class builds the mapper (construct_mapper reads it).
         self.pupil_keys = pupil_keys
+        self.read_side = read_side
         super().__init__(env=env)
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -75,14 +83,48 @@ class CaseworkApplication(Application[UUID]):
         return case
 
     def save_case(self, case: Case) -> None:
-        """Save new events; a concurrent change of the same case is a conflict, never lost."""
+        """Save new events; a concurrent change of the same case is a conflict, never lost.
+
+        Saving an erasure request also destroys the pupils' keys and, with a ``read_side``,
+        purges the case's pupil data from the school's views before it returns (see
+        :class:`ReadSidePurge`): an erasure reported as done leaves no name in a view, however
+        far behind or degraded the views are.
+        """
         erasing = any(isinstance(e, Case.ErasureRequested) for e in case.pending_events)
+        if erasing and self.read_side is not None:
+            self.read_side.purge(case.id, save=lambda: self._save(case), then=self._erase_keys)
+            return
+        self._save(case)
+        if erasing:
+            self._erase_keys(case.id)
+
+    def _save(self, case: Case) -> None:
         try:
             self.save(case)
         except IntegrityError:
             msg = f"case {case.id} was changed by someone else at the same time: reload and retry"
             raise ConcurrencyConflict(msg) from None
-        if erasing and self.pupil_keys is not None:
+
+    def _erase_keys(self, case_id: UUID) -> None:
+        if self.pupil_keys is not None:
             # The request is recorded first, so a crash here leaves a recorded request whose
-            # keys are destroyed by the next retention run (it repeats unfinished erasures).
-            self.pupil_keys.destroy_case(case.id)
+            # keys are destroyed when the erasure is repeated (allowed: it finishes the job), or
+            # by the next retention run (it repeats unfinished erasures of expired cases).
+            self.pupil_keys.destroy_case(case_id)
+
+
+class ReadSidePurge(Protocol):
+    """The read side's part of an erasure, around the save of the ``ErasureRequested`` event.
+
+    ``purge`` erases the case's pupil data from the views' rows *before* calling ``save``, in
+    one open transaction with the views' positions locked (so no catch-up can write the data
+    back); if that cannot be done it raises ``ErasureUnavailable`` and nothing is stored. Then
+    ``save`` stores the request (if it fails, the purge is rolled back: nothing stored, nothing
+    erased), ``then(case_id)`` destroys the keys, and the purge commits. Anything failing after
+    the save raises ``ErasureIncomplete``: the request is recorded, and the views erase the same
+    fields when they apply it, so the erasure cannot stay half-done; repeating it finishes.
+    """
+
+    def purge(
+        self, case_id: UUID, *, save: Callable[[], None], then: Callable[[UUID], None]
+    ) -> None: ...

@@ -23,7 +23,8 @@ from typing import Any
 
 
 class DomainError(Exception):
-    """A command was refused. Nothing was stored."""
+    """A command was refused. Nothing was stored (the one exception: :class:`ErasureIncomplete`,
+    which says what was)."""
 
     code = "domain_error"
 
@@ -135,3 +136,25 @@ class IntegrityViolation(DomainError):
         self.notification_id = notification_id
         self.originator_id = originator_id
         self.originator_version = originator_version
+
+
+class Unavailable(DomainError):
+    """The command could not be carried out now (it was not refused): try again shortly."""
+
+    code = "unavailable"
+
+
+class ErasureUnavailable(Unavailable):
+    """An erasure could not be prepared (the school's views could not be locked or reached):
+    nothing was stored and nothing was erased."""
+
+    code = "erasure_unavailable"
+
+
+class ErasureIncomplete(Unavailable):
+    """The erasure request IS recorded, but a step after it failed (the views' purge could not
+    be committed, or the pupils' keys could not be destroyed). The recorded request still purges
+    the views when they apply it; repeating the erasure finishes the rest. The one error raised
+    after something was stored."""
+
+    code = "erasure_incomplete"

@@ -3,6 +3,8 @@ login settings. Never case content: nothing here reads a school's cases."""
 
 # Real annotation objects for Litestar's signature parsing (see pages/cases.py).
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +17,7 @@ from infra.web.context import Services, require
 from infra.web.forms import REQUIRED_NL, FieldSpec, FormSpec, Option
 from infra.web.pages.common import Viewer, render, viewer_of
 from infra.web.pages.protocol import parse_protocol, protocol_form
+from projections.quarantine import degraded_schools_async
 from services.shared.errors import InvalidInput
 from tenants.login import InvalidLoginConfig, LoginPolicy, parse_rule, validate_login
 from tenants.protocol import InvalidProtocol
@@ -77,6 +80,46 @@ def _load_overview(services: Services) -> tuple[list[Board], list[School]]:
     return services.registry.list_boards(), services.registry.list_schools()
 
 
+#: The views in the operator's words (Dutch).
+VIEW_LABELS_NL = {
+    "case_view": "zaken en tijdlijn",
+    "escalation": "signalen en klachtniveau",
+    "board_stats": "bestuursstatistiek",
+    "lessons": "leerpunten",
+    "notifications": "e-mails en herinneringen",
+}
+
+
+@dataclass(frozen=True)
+class DegradedRow:
+    """A degraded view of a school, for the operator (counts and kinds, never case content)."""
+
+    school: School
+    view: str
+    error_class: str
+    failing: int
+    quarantined: int
+    since: datetime
+
+
+async def _degraded(services: Services, schools: list[School]) -> list[DegradedRow]:
+    by_id = {s.id: s for s in schools}
+    async with services.read_pool.acquire() as conn:
+        found = await degraded_schools_async(conn)
+    return [
+        DegradedRow(
+            school=by_id[d.school_id],
+            view=VIEW_LABELS_NL.get(d.view, d.view),
+            error_class=d.error_class,
+            failing=d.failing,
+            quarantined=d.quarantined,
+            since=d.since,
+        )
+        for d in found
+        if d.school_id in by_id  # an offboarded school is not listed
+    ]
+
+
 async def _overview(
     request: Request[Any, Any, Any],
     viewer: Viewer,
@@ -95,6 +138,7 @@ async def _overview(
         active="beheer",
         boards=boards,
         schools=[(s, names.get(s.board_id, "")) for s in schools],
+        degraded=await _degraded(services, schools),
         board_form=board_form or _board_form(),
         school_form=school_form or _school_form(boards),
         created=created,

@@ -39,7 +39,7 @@ from tenants.registry import School
 from tenants.roles import Role
 from tests.conftest import TEST_MASTER_KEY_B64
 from tests.integration.readside import case_service, new_school, report
-from tests.integration.web import log_in, principal, web_client
+from tests.integration.web import METRICS_TOKEN, log_in, principal, web_client
 from tests.unit.support import CONTACT
 
 pytestmark = pytest.mark.integration
@@ -268,13 +268,12 @@ def test_an_event_that_cannot_be_decoded_is_quarantined_for_every_view(
     found = failures_of(container, school)
     assert {f.view for f in found} == {v.name for v in ALL_VIEWS}
     assert {(f.notification_id, f.quarantined) for f in found} == {(damaged, True)}
-    assert {f.error_class for f in found} == {"MapperDeserialisationError"}
+    # A state that does not decrypt for its event is an integrity violation (issue 10 §5).
+    assert {f.error_class for f in found} == {"IntegrityViolation"}
     # Replay skips the same event: verification lists it for every view, with no other difference.
     lines = verify_school(container, school.id)
     assert len(lines) == len(ALL_VIEWS)
-    assert all(
-        f"event {damaged} quarantined (MapperDeserialisationError)" in line for line in lines
-    )
+    assert all(f"event {damaged} quarantined (IntegrityViolation)" in line for line in lines)
 
 
 def test_a_database_error_is_not_blamed_on_the_event(
@@ -380,7 +379,7 @@ def test_readiness_metrics_and_operator_page_show_degraded_schools(
         assert str(school.id) not in r.text
 
         # Metrics: labelled by view and error class only.
-        metrics = client.get("/metrics").text
+        metrics = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
         [sample] = [
             line
             for line in metrics.splitlines()

@@ -12,12 +12,54 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from services.casework import commands as cw
 from services.casework.commands import CaseCommand
+from services.casework.vocabulary import (
+    CloseReason,
+    ComplaintLevel,
+    ComplaintOutcome,
+    ComplaintSupportRole,
+    ConsentGiver,
+    Form,
+    Frequency,
+    Impact,
+    Location,
+    ParticipantRole,
+    PoliceAdviceTo,
+    ReporterKind,
+    StepKind,
+)
 from services.complaints import commands as cp
 from tenants.roles import Permission
+
+#: Vocabulary of a field, by field name ...
+FIELD_VOCABULARIES: dict[str, type[StrEnum]] = {
+    "reporter_kind": ReporterKind,
+    "role": ParticipantRole,
+    "forms": Form,
+    "locations": Location,
+    "frequency": Frequency,
+    "impact": Impact,
+    "given_by": ConsentGiver,
+    "covers": StepKind,
+    "kind": StepKind,
+    "advised_to": PoliceAdviceTo,
+    "level": ComplaintLevel,
+    "to_level": ComplaintLevel,
+    "support_role": ComplaintSupportRole,
+}
+#: ... unless the action names another meaning for it (``reason`` is mostly free text).
+ACTION_VOCABULARIES: dict[tuple[str, str], type[StrEnum]] = {
+    ("close", "reason"): CloseReason,
+    ("decide-complaint", "outcome"): ComplaintOutcome,
+}
+
+
+def vocabulary_for(action: str, name: str) -> type[StrEnum] | None:
+    return ACTION_VOCABULARIES.get((action, name)) or FIELD_VOCABULARIES.get(name)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from infra.container import Container
 from infra.settings import Settings
 from infra.web.api import API_ROUTES
 from infra.web.context import SchoolDirectory, Services
+from infra.web.edge import MAX_BODY_BYTES, EdgeGuardMiddleware
 from infra.web.health import HEALTH_ROUTES
 from infra.web.logs import RequestLogMiddleware
 from infra.web.problems import EXCEPTION_HANDLERS
@@ -146,7 +147,9 @@ def create_app(
             RequestLogMiddleware,
             prometheus.middleware,
             session_config(settings).middleware,
+            EdgeGuardMiddleware,  # innermost: before the form parsers and the CSRF check
         ],
+        request_max_body_size=MAX_BODY_BYTES,
         stores=StoreRegistry({"sessions": session_store}),
         csrf_config=CSRFConfig(
             secret=settings.secret_key.hex(),

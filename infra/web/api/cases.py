@@ -21,9 +21,12 @@ from infra.audit.access_log import ReadKind
 from infra.web.actions import ACTIONS, Action
 from infra.web.context import Services, principal_of, school_of
 from infra.web.reads import case_list, read_case_page
-from projections.case_view.queries import CaseDetail, CaseListItem
+from projections.case_view.queries import MAX_LIMIT, MAX_OFFSET, CaseDetail, CaseListItem
+from projections.escalation.queries import SignalKind
 from services.casework.commands import ReportCase
+from services.casework.vocabulary import CaseStatus, Form
 from services.shared.errors import DomainError
+from services.shared.text import MAX_TEXT
 
 #: Case commands by action and outcome (``stored`` or the refusal's error code). No ids.
 COMMANDS = Counter(
@@ -51,13 +54,15 @@ class ReportBody:
 @get("/api/cases", summary="The school's cases (most recently active first)", tags=["cases"])
 async def api_list_cases(
     request: Request[Any, Any, Any],
-    status: FromQuery[str | None] = None,
-    owner_id: FromQuery[str | None] = None,
-    form: FromQuery[str | None] = None,
-    signal: FromQuery[str | None] = None,
-    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    status: FromQuery[CaseStatus | None] = None,
+    owner_id: Annotated[str | None, QueryParameter(max_length=MAX_TEXT)] = None,
+    form: FromQuery[Form | None] = None,
+    signal: FromQuery[SignalKind | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[CaseListItem]:
+    """Filters: status, owner (user id), form of bullying, signal. Pages of ``limit`` cases
+    from ``offset``."""
     principal = await principal_of(request)
     school = await school_of(request, principal)
     return await case_list(

@@ -5,15 +5,16 @@ the protocol checklist."""
 
 import dataclasses
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import anyio.to_thread
 from litestar import Request, get, put
-from litestar.params import FromQuery, JSONBody
+from litestar.params import JSONBody, QueryParameter
 
 from infra.web.context import Services, principal_of, require, school_of
 from infra.web.reads import (
+    MAX_MONTHS,
     board_statistics,
     school_escalations,
     school_lessons,
@@ -109,19 +110,24 @@ async def api_lessons(request: Request[Any, Any, Any]) -> list[Lesson]:
     return await school_lessons(Services.of(request.app.state), school, principal)
 
 
+#: ``months`` of the statistics: how many months up to this one (1 to ten school years).
+Months = Annotated[
+    int,
+    QueryParameter(
+        ge=1, le=MAX_MONTHS, description="How many months up to and including this one."
+    ),
+]
+
+
 @get("/api/stats/school", summary="Anonymous statistics of my school per month", tags=["stats"])
-async def api_school_stats(
-    request: Request[Any, Any, Any], months: FromQuery[int] = 12
-) -> list[StatCell]:
+async def api_school_stats(request: Request[Any, Any, Any], months: Months = 12) -> list[StatCell]:
     principal = await principal_of(request)
     school = await school_of(request, principal)
     return await school_statistics(Services.of(request.app.state), school, principal, months)
 
 
 @get("/api/stats/board", summary="Anonymous statistics across my board's schools", tags=["stats"])
-async def api_board_stats(
-    request: Request[Any, Any, Any], months: FromQuery[int] = 12
-) -> BoardStatistics:
+async def api_board_stats(request: Request[Any, Any, Any], months: Months = 12) -> BoardStatistics:
     principal = await principal_of(request)
     found = await board_statistics(Services.of(request.app.state), principal, months)
     return BoardStatistics(**found)

@@ -164,6 +164,50 @@ def test_a_wrong_type_deep_in_the_body_is_named_by_its_path(api: Api) -> None:
     assert error["message"].startswith("forms[1] must be")
 
 
+def test_a_value_outside_the_vocabulary_lists_the_allowed_values(api: Api) -> None:
+    r = api.client.post(
+        "/api/cases", json={**REPORT, "reporter_kind": "teacher"}, headers=api.headers
+    )
+    [error] = assert_problem(r, 400, "validation")["errors"]
+    assert error["field"] == "reporter_kind"
+    assert error["reason"] == "not_allowed"
+    assert "staff" in error["message"]
+    assert "parent" in error["message"]
+
+
+def test_a_bad_date_uuid_and_version_are_named(api: Api) -> None:
+    url = f"/api/cases/{api.case_id}"
+    r = api.client.post(
+        f"{url}/hold-intake", json={"held_on": "gisteren", "summary": "x"}, headers=api.headers
+    )
+    [error] = assert_problem(r, 400, "validation")["errors"]
+    assert (error["field"], error["reason"]) == ("held_on", "invalid_format")
+    assert "date" in error["message"]
+    r = api.client.post(
+        f"{url}/complete-step", json={"step_id": "nope", "outcome": "x"}, headers=api.headers
+    )
+    [error] = assert_problem(r, 400, "validation")["errors"]
+    assert (error["field"], error["reason"]) == ("step_id", "invalid_format")
+    r = api.client.post(
+        f"{url}/add-note", json={"text": "x", "expected_version": 0}, headers=api.headers
+    )
+    [error] = assert_problem(r, 400, "validation")["errors"]
+    assert (error["field"], error["reason"]) == ("expected_version", "out_of_range")
+    assert "at least 1" in error["message"]
+
+
+def test_text_longer_than_the_limit_is_refused_at_the_edge(api: Api) -> None:
+    from services.shared.text import MAX_TEXT
+
+    r = api.client.post(
+        f"/api/cases/{api.case_id}/add-note",
+        json={"text": "x" * (MAX_TEXT + 1)},
+        headers=api.headers,
+    )
+    [error] = assert_problem(r, 400, "validation")["errors"]
+    assert (error["field"], error["reason"]) == ("text", "too_long")
+
+
 # --- parameters have documented ranges ----------------------------------------------------------
 
 
@@ -232,3 +276,63 @@ def test_a_page_form_with_a_bad_body_is_a_dutch_400_page(
         assert r.status_code in (400, 415), r.text[:500]
         assert r.headers["content-type"].startswith("text/html")
         assert 'lang="nl"' in r.text
+
+
+# --- the other bodies: protocol, boards and schools ----------------------------------------------
+
+
+def test_a_protocol_body_is_checked_field_by_field(container: Container) -> None:
+    world = make_world(container, "input-pr")
+    issuer = FakeIssuer(f"https://idp.test/{world.school_a.slug}", "vangnet-api")
+    configure_fake_login(container, world.school_a, issuer)
+    with web_client(container, worker=False, http_transport=issuer.transport) as client:
+        headers = bearer(issuer, world.school_a, Role.COORDINATOR)
+        step = {"key": "melding", "label": "Melding", "event_type": "CaseReported"}
+        r = client.put(
+            "/api/protocol", json={"steps": [{**step, "event_type": "Nope"}]}, headers=headers
+        )
+        [error] = assert_problem(r, 400, "validation")["errors"]
+        assert (error["field"], error["reason"]) == ("steps[0].event_type", "not_allowed")
+        assert "CaseReported" in error["message"]
+        r = client.put(
+            "/api/protocol",
+            json={"steps": [{"key": "x", "event_type": "CaseReported"}]},
+            headers=headers,
+        )
+        [error] = assert_problem(r, 400, "validation")["errors"]
+        assert error == {
+            "field": "steps[0].label",
+            "reason": "required",
+            "message": "steps[0].label is required",
+        }
+        r = client.put("/api/protocol", json={"steps": []}, headers=headers)
+        [error] = assert_problem(r, 400, "validation")["errors"]
+        assert (error["field"], error["reason"]) == ("steps", "too_few")
+        r = client.put(
+            "/api/protocol",
+            json={"steps": [{**step, "deadline_school_days": 201}]},
+            headers=headers,
+        )
+        [error] = assert_problem(r, 400, "validation")["errors"]
+        assert (error["field"], error["reason"]) == (
+            "steps[0].deadline_school_days",
+            "out_of_range",
+        )
+        assert client.put("/api/protocol", json={"steps": [step]}, headers=headers).is_success
+
+
+def test_a_board_or_school_name_follows_the_text_rule_and_leaves_nothing(
+    container: Container,
+) -> None:
+    from services.shared.errors import InvalidInput
+
+    world = make_world(container, "input-nm")
+    board_slug = world.school_a.slug.removesuffix("-a") + "-board"
+    with pytest.raises(InvalidInput) as refused:
+        container.create_board("Bestuur\x00Test", slug="input-nul-board")
+    assert refused.value.field == "name"
+    with pytest.raises(InvalidInput):
+        container.create_school(board_slug, "School\x1b", slug="input-esc-school")
+    slugs = {s.slug for s in container.registry.list_schools(None)}
+    assert "input-esc-school" not in slugs
+    assert "input-nul-board" not in {b.slug for b in container.registry.list_boards()}

@@ -18,7 +18,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from prometheus_client import Counter
 
 from infra.audit.access_log import ReadKind
-from infra.web.actions import ACTIONS, Action
+from infra.web.actions import ACTIONS, Action, body_type, plain
 from infra.web.context import Services, principal_of, school_of
 from infra.web.reads import case_list, read_case_page
 from projections.case_view.queries import MAX_LIMIT, MAX_OFFSET, CaseDetail, CaseListItem
@@ -42,13 +42,8 @@ class CaseChanged:
     version: int
 
 
-@dataclasses.dataclass(frozen=True)
-class ReportBody:
-    """A new report (melding)."""
-
-    reporter_kind: str
-    summary: str
-    owner_id: str | None = None
+#: A new report (melding): the fields of :class:`ReportCase`, typed like the action bodies.
+ReportBody = body_type(ReportCase, "report")
 
 
 @get("/api/cases", summary="The school's cases (most recently active first)", tags=["cases"])
@@ -91,18 +86,21 @@ async def api_case_detail(request: Request[Any, Any, Any], case_id: FromPath[UUI
     )
 
 
-@post("/api/cases", summary="Record a new report (melding)", tags=["cases"], status_code=201)
-async def api_report_case(
-    request: Request[Any, Any, Any], data: JSONBody[ReportBody]
-) -> CaseChanged:
+async def report_case(request: Request[Any, Any, Any], data: Any) -> CaseChanged:
+    """Needs permission 'case.report'. The new case is at version 1."""
     principal = await principal_of(request)
     school = await school_of(request, principal)
     service = Services.of(request.app.state).case_service(school)
-    command = ReportCase(
-        reporter_kind=data.reporter_kind, summary=data.summary, owner_id=data.owner_id
-    )
+    command = ReportCase(**plain(data))
     case_id = await anyio.to_thread.run_sync(service.report, principal.actor, command)
     return CaseChanged(case_id=case_id, version=1)
+
+
+# The body type is generated, so its annotation is set here (as for the action routes below).
+report_case.__annotations__["data"] = Annotated[ReportBody, JSONBody.__metadata__[0]]
+api_report_case = post(
+    "/api/cases", summary="Record a new report (melding)", tags=["cases"], status_code=201
+)(report_case)
 
 
 async def run_action(

@@ -3,15 +3,17 @@
 # Real annotation objects for Litestar's signature parsing (see api/cases.py).
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import anyio.to_thread
+import msgspec
 from litestar import Request, get, post
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody, KwargDefinition
 
 from infra.web.context import Services, principal_of, require
-from tenants.registry import Board, School
+from services.shared.text import REQUIRED_TEXT_PATTERN
+from tenants.registry import NAME_MAX_LENGTH, SLUG_MAX_LENGTH, SLUG_PATTERN, Board, School
 from tenants.roles import Permission
 
 
@@ -32,17 +34,43 @@ class SchoolOut:
     login_issuer: str | None
 
 
+#: A board's or school's slug (as the registry checks it).
+Slug = Annotated[
+    str,
+    msgspec.Meta(max_length=SLUG_MAX_LENGTH),
+    KwargDefinition(
+        min_length=2,
+        max_length=SLUG_MAX_LENGTH,
+        pattern=SLUG_PATTERN,
+        description="Lowercase letters and digits joined by single hyphens.",
+    ),
+]
+Name = Annotated[
+    str,
+    msgspec.Meta(max_length=NAME_MAX_LENGTH),
+    KwargDefinition(
+        max_length=NAME_MAX_LENGTH,
+        pattern=REQUIRED_TEXT_PATTERN,
+        description="Printable text, not blank.",
+    ),
+]
+
+
 @dataclasses.dataclass(frozen=True)
 class NewBoard:
-    name: str
-    slug: str | None = None
+    """A board to register; the slug is derived from the name unless given."""
+
+    name: Name
+    slug: Slug | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class NewSchool:
-    board_slug: str
-    name: str
-    slug: str | None = None
+    """A school to provision for an existing board; the slug must be free platform-wide."""
+
+    board_slug: Slug
+    name: Name
+    slug: Slug | None = None
 
 
 def board_out(board: Board) -> BoardOut:
@@ -82,7 +110,7 @@ async def api_create_board(request: Request[Any, Any, Any], data: JSONBody[NewBo
 
 @get("/api/schools", summary="All schools (optionally of one board)", tags=["operator"])
 async def api_schools(
-    request: Request[Any, Any, Any], board_slug: FromQuery[str | None] = None
+    request: Request[Any, Any, Any], board_slug: FromQuery[Slug | None] = None
 ) -> list[SchoolOut]:
     require(await principal_of(request), Permission.TENANTS_MANAGE)
     registry = Services.of(request.app.state).registry

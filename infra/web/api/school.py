@@ -5,12 +5,14 @@ the protocol checklist."""
 
 import dataclasses
 from datetime import date
+from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
 import anyio.to_thread
+import msgspec
 from litestar import Request, get, put
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import JSONBody, KwargDefinition, QueryParameter
 
 from infra.web.context import Services, principal_of, require, school_of
 from infra.web.reads import (
@@ -24,6 +26,15 @@ from infra.web.reads import (
 from projections.board_stats.queries import StatCell
 from projections.escalation.queries import CaseEscalation, Signal
 from projections.lessons.queries import Lesson
+from services.shared.text import REQUIRED_TEXT_PATTERN
+from tenants.protocol import (
+    CASE_EVENT_NAMES,
+    KEY_MAX,
+    KEY_PATTERN,
+    MAX_DEADLINE_SCHOOL_DAYS,
+    MAX_LABEL,
+    MAX_STEPS,
+)
 from tenants.roles import ROLE_LABELS_NL, Permission
 
 
@@ -54,17 +65,50 @@ class BoardStatistics:
     totals: list[StatCell]
 
 
+#: The case events a protocol step can be ticked off by.
+CaseEventName = StrEnum(  # type: ignore[misc]
+    "CaseEventName", {name: name for name in sorted(CASE_EVENT_NAMES)}
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class ProtocolStepBody:
-    key: str
-    label: str
-    event_type: str
-    deadline_school_days: int | None = None
+    """One step of the checklist, ticked off by the first event of ``event_type``."""
+
+    key: Annotated[
+        str,
+        msgspec.Meta(max_length=KEY_MAX),
+        KwargDefinition(min_length=1, max_length=KEY_MAX, pattern=KEY_PATTERN),
+    ]
+    label: Annotated[
+        str,
+        msgspec.Meta(max_length=MAX_LABEL),
+        KwargDefinition(max_length=MAX_LABEL, pattern=REQUIRED_TEXT_PATTERN),
+    ]
+    event_type: CaseEventName
+    deadline_school_days: (
+        Annotated[
+            int,
+            msgspec.Meta(ge=0, le=MAX_DEADLINE_SCHOOL_DAYS),
+            KwargDefinition(
+                ge=0,
+                le=MAX_DEADLINE_SCHOOL_DAYS,
+                description="School days after the report; none: no deadline.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 @dataclasses.dataclass(frozen=True)
 class ProtocolBody:
-    steps: list[ProtocolStepBody]
+    """The school's whole checklist (replaces the one it has)."""
+
+    steps: Annotated[
+        list[ProtocolStepBody],
+        msgspec.Meta(min_length=1, max_length=MAX_STEPS),
+        KwargDefinition(min_items=1, max_items=MAX_STEPS),
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,7 +192,7 @@ async def api_set_protocol(
     require(principal, Permission.PROTOCOL_MANAGE)
     school = await school_of(request, principal)
     services = Services.of(request.app.state)
-    steps = [dataclasses.asdict(step) for step in data.steps]
+    steps = [{**dataclasses.asdict(s), "event_type": str(s.event_type)} for s in data.steps]
     updated = await anyio.to_thread.run_sync(
         lambda: services.registry.configure_protocol(school.id, steps, actor=principal.actor)
     )

@@ -90,9 +90,13 @@ def text_type(*, required: bool, max_len: int = MAX_TEXT) -> Any:
     ]
 
 
-def list_type(item: Any) -> Any:
+def list_type(item: Any, *, required: bool) -> Any:
+    """A list of at most :data:`MAX_ITEMS`; one the command requires needs at least one."""
+    least = 1 if required else 0
     return Annotated[
-        list[item], msgspec.Meta(max_length=MAX_ITEMS), KwargDefinition(max_items=MAX_ITEMS)
+        list[item],
+        msgspec.Meta(min_length=least, max_length=MAX_ITEMS),
+        KwargDefinition(min_items=least, max_items=MAX_ITEMS),
     ]
 
 
@@ -119,7 +123,8 @@ def field_type(action: str, name: str, hint: Any, required: bool) -> Any:
     if hint == str | None:
         return text_type(required=False) | None
     if hint == list[str]:
-        return list_type(vocabulary if vocabulary is not None else text_type(required=False))
+        item = vocabulary if vocabulary is not None else text_type(required=False)
+        return list_type(item, required=required)
     return hint
 
 

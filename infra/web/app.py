@@ -19,10 +19,8 @@ import httpx
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
@@ -35,10 +33,12 @@ from infra.auth.tokens import BearerValidator
 from infra.container import Container
 from infra.settings import Settings
 from infra.web.api import API_ROUTES
+from infra.web.api.openapi import openapi_config
 from infra.web.context import SchoolDirectory, Services
 from infra.web.edge import MAX_BODY_BYTES, EdgeGuardMiddleware
-from infra.web.health import HEALTH_ROUTES
+from infra.web.health import HEALTH_ROUTES, MetricsController
 from infra.web.logs import RequestLogMiddleware
+from infra.web.options import OptionsMiddleware
 from infra.web.problems import EXCEPTION_HANDLERS
 from infra.web.security import SecurityHeadersMiddleware
 from infra.web.sessions import (
@@ -128,7 +128,7 @@ def create_app(
         *HEALTH_ROUTES,
         *LOGIN_ROUTES,
         *PAGE_ROUTES,
-        PrometheusController,
+        MetricsController,
         create_static_files_router(path="/static", directories=[WEB_DIR / "static"]),
     ]
     if settings.dev_idp:
@@ -148,6 +148,7 @@ def create_app(
             prometheus.middleware,
             session_config(settings).middleware,
             EdgeGuardMiddleware,  # innermost: before the form parsers and the CSRF check
+            OptionsMiddleware,
         ],
         request_max_body_size=MAX_BODY_BYTES,
         stores=StoreRegistry({"sessions": session_store}),
@@ -161,16 +162,7 @@ def create_app(
             exclude=["/api/", "/dev-idp/", "/health/", "/metrics"],
         ),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
-        openapi_config=OpenAPIConfig(
-            title="Vangnet API",
-            version="1",
-            path="/schema",
-            render_plugins=[JsonRenderPlugin()],
-            description=(
-                "Bullying cases of Dutch schools. Bearer access tokens (JWT, RFC 9068) of the "
-                "school's identity provider; errors are problem details (RFC 9457)."
-            ),
-        ),
+        openapi_config=openapi_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"settings": settings}),
     )

@@ -7,6 +7,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Request, Response, get
+from litestar.openapi import ResponseSpec
+from litestar.plugins.prometheus import PrometheusController
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from infra.web.context import Services
@@ -34,7 +36,18 @@ async def _broker_answers(url: str | None) -> str:
     return "ok"
 
 
-@get("/health/ready", summary="Database and broker answer", tags=["health"])
+@get(
+    "/health/ready",
+    summary="Database and broker answer",
+    tags=["health"],
+    responses={
+        HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
+            data_container=dict[str, str],
+            description="The database or the broker does not answer (the same fields).",
+            generate_examples=False,
+        )
+    },
+)
 async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
     services = Services.of(request.app.state)
     try:
@@ -49,6 +62,12 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
         {"status": "ok" if ok else "unavailable", "database": database, "broker": broker},
         status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE,
     )
+
+
+class MetricsController(PrometheusController):
+    """Prometheus metrics for the operator's scraper: not part of the API document."""
+
+    include_in_schema = False
 
 
 HEALTH_ROUTES: list[Any] = [live, ready]

@@ -139,7 +139,7 @@ def _public_name(request: Request[Any, Any, Any], key: str) -> str:
     """A parameter's name as the client sends it (``from``, not the handler's ``start``)."""
     parameter = _parameters(request).get(key)
     kwarg = getattr(parameter, "kwarg_definition", None)
-    for alias in ("query", "header", "cookie"):
+    for alias in ("name", "query", "header", "cookie"):
         name = getattr(kwarg, alias, None)
         if isinstance(name, str) and name:
             return name

@@ -39,6 +39,7 @@ class Api:
     client: TestClient  # type: ignore[type-arg]
     headers: dict[str, str]
     board_headers: dict[str, str]
+    auditor_headers: dict[str, str]
     case_id: str
 
     def post(self, url: str, content: bytes, content_type: str | None) -> httpx.Response:
@@ -61,6 +62,7 @@ def api(container: Container) -> Iterator[Api]:
             client,
             headers,
             bearer(issuer, world.school_a, Role.BOARD),
+            bearer(issuer, world.school_a, Role.AUDITOR),
             str(created.json()["case_id"]),
         )
 
@@ -245,6 +247,30 @@ def test_a_filter_outside_its_vocabulary_is_400(api: Api) -> None:
     assert (error["field"], error["reason"]) == ("status", "not_allowed")
 
 
+@pytest.mark.parametrize(
+    ("query", "status", "field", "reason"),
+    [
+        ("as_of=gisteren", 400, "as_of", "invalid_format"),
+        ("as_of=0001-01-01T00:00:00%2B01:00", 422, "as_of", "out_of_range"),
+        ("as_of=9999-12-31T23:59-01:00", 422, "as_of", "out_of_range"),
+        ("as_of=2026-02-30", 422, "as_of", "invalid_format"),
+    ],
+)
+def test_moments_of_the_audit_reads_are_checked(
+    api: Api, query: str, status: int, field: str, reason: str
+) -> None:
+    r = api.client.get(f"/api/cases/{api.case_id}/state?{query}", headers=api.auditor_headers)
+    [error] = assert_problem(r, status)["errors"]
+    assert (error["field"], error["reason"]) == (field, reason)
+
+
+def test_the_other_moment_parameters_are_named_as_sent(api: Api) -> None:
+    r = api.client.get(f"/api/cases/{api.case_id}/diff?from=x&to=y", headers=api.auditor_headers)
+    fields = {e["field"] for e in assert_problem(r, 400, "validation")["errors"]}
+    assert fields <= {"from", "to"}
+    assert fields
+
+
 # --- the pages answer a bad body with a Dutch page ----------------------------------------------
 
 
@@ -336,3 +362,11 @@ def test_a_board_or_school_name_follows_the_text_rule_and_leaves_nothing(
     slugs = {s.slug for s in container.registry.list_schools(None)}
     assert "input-esc-school" not in slugs
     assert "input-nul-board" not in {b.slug for b in container.registry.list_boards()}
+
+
+def test_options_lists_every_method_of_the_path(api: Api) -> None:
+    # Litestar 2 listed only the first handler's method (litestar#4169).
+    for path, methods in (("/api/cases", {"GET", "POST"}), ("/api/protocol", {"GET", "PUT"})):
+        r = api.client.options(path)
+        assert r.status_code == 204
+        assert {m.strip() for m in r.headers["allow"].split(",")} == methods | {"OPTIONS"}

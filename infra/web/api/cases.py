@@ -13,12 +13,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import anyio.to_thread
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from prometheus_client import Counter
 
 from infra.audit.access_log import ReadKind
 from infra.web.actions import ACTIONS, Action, body_type, plain
+from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, school_of
 from infra.web.reads import case_list, read_case_page
 from projections.case_view.queries import MAX_LIMIT, MAX_OFFSET, CaseDetail, CaseListItem
@@ -46,7 +48,12 @@ class CaseChanged:
 ReportBody = body_type(ReportCase, "report")
 
 
-@get("/api/cases", summary="The school's cases (most recently active first)", tags=["cases"])
+@get(
+    "/api/cases",
+    summary="The school's cases (most recently active first)",
+    tags=["cases"],
+    responses=problems(),
+)
 async def api_list_cases(
     request: Request[Any, Any, Any],
     status: FromQuery[CaseStatus | None] = None,
@@ -77,6 +84,7 @@ async def api_list_cases(
     "/api/cases/{case_id:uuid}",
     summary="One case: state, timeline, checklist (the read is recorded in the access log)",
     tags=["cases"],
+    responses=problems(404),
 )
 async def api_case_detail(request: Request[Any, Any, Any], case_id: FromPath[UUID]) -> CaseDetail:
     principal = await principal_of(request)
@@ -86,20 +94,33 @@ async def api_case_detail(request: Request[Any, Any, Any], case_id: FromPath[UUI
     )
 
 
-async def report_case(request: Request[Any, Any, Any], data: Any) -> CaseChanged:
+async def report_case(request: Request[Any, Any, Any], data: Any) -> Response[CaseChanged]:
     """Needs permission 'case.report'. The new case is at version 1."""
     principal = await principal_of(request)
     school = await school_of(request, principal)
     service = Services.of(request.app.state).case_service(school)
     command = ReportCase(**plain(data))
     case_id = await anyio.to_thread.run_sync(service.report, principal.actor, command)
-    return CaseChanged(case_id=case_id, version=1)
+    return Response(
+        CaseChanged(case_id=case_id, version=1), headers={"Location": f"/api/cases/{case_id}"}
+    )
 
 
 # The body type is generated, so its annotation is set here (as for the action routes below).
 report_case.__annotations__["data"] = Annotated[ReportBody, JSONBody.__metadata__[0]]
 api_report_case = post(
-    "/api/cases", summary="Record a new report (melding)", tags=["cases"], status_code=201
+    "/api/cases",
+    summary="Record a new report (melding)",
+    tags=["cases"],
+    status_code=201,
+    responses=problems(422, body=True),
+    response_headers=[
+        ResponseHeader(
+            name="Location",
+            description="The new case: /api/cases/{case_id}.",
+            documentation_only=True,
+        )
+    ],
 )(report_case)
 
 
@@ -146,6 +167,7 @@ def _action_route(action: Action) -> Any:
         summary=action.command.__name__,
         tags=["case actions"],
         status_code=200,
+        responses=problems(404, 409, 422, body=True),
     )(handler)
 
 

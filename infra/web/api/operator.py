@@ -11,6 +11,7 @@ import msgspec
 from litestar import Request, get, post
 from litestar.params import FromQuery, JSONBody, KwargDefinition
 
+from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, require
 from services.shared.text import REQUIRED_TEXT_PATTERN
 from tenants.registry import NAME_MAX_LENGTH, SLUG_MAX_LENGTH, SLUG_PATTERN, Board, School
@@ -89,7 +90,7 @@ def school_out(school: School) -> SchoolOut:
     )
 
 
-@get("/api/boards", summary="All boards", tags=["operator"])
+@get("/api/boards", summary="All boards", tags=["operator"], responses=problems())
 async def api_boards(request: Request[Any, Any, Any]) -> list[BoardOut]:
     require(await principal_of(request), Permission.TENANTS_MANAGE)
     registry = Services.of(request.app.state).registry
@@ -97,7 +98,13 @@ async def api_boards(request: Request[Any, Any, Any]) -> list[BoardOut]:
     return [board_out(b) for b in boards]
 
 
-@post("/api/boards", summary="Register a board", tags=["operator"], status_code=201)
+@post(
+    "/api/boards",
+    summary="Register a board",
+    tags=["operator"],
+    status_code=201,
+    responses=problems(409, 422, body=True),
+)
 async def api_create_board(request: Request[Any, Any, Any], data: JSONBody[NewBoard]) -> BoardOut:
     principal = await principal_of(request)
     require(principal, Permission.TENANTS_MANAGE)
@@ -108,7 +115,12 @@ async def api_create_board(request: Request[Any, Any, Any], data: JSONBody[NewBo
     return board_out(board)
 
 
-@get("/api/schools", summary="All schools (optionally of one board)", tags=["operator"])
+@get(
+    "/api/schools",
+    summary="All schools (optionally of one board)",
+    tags=["operator"],
+    responses=problems(404),
+)
 async def api_schools(
     request: Request[Any, Any, Any], board_slug: FromQuery[Slug | None] = None
 ) -> list[SchoolOut]:
@@ -123,7 +135,11 @@ async def api_schools(
 
 
 @post(
-    "/api/schools", summary="Provision a school (schema, key)", tags=["operator"], status_code=201
+    "/api/schools",
+    summary="Provision a school (schema, key)",
+    tags=["operator"],
+    status_code=201,
+    responses=problems(404, 409, 422, body=True),
 )
 async def api_create_school(
     request: Request[Any, Any, Any], data: JSONBody[NewSchool]

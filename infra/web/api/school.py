@@ -14,6 +14,7 @@ import msgspec
 from litestar import Request, get, put
 from litestar.params import JSONBody, KwargDefinition, QueryParameter
 
+from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, require, school_of
 from infra.web.reads import (
     MAX_MONTHS,
@@ -91,7 +92,9 @@ class ProtocolStepBody:
             int,
             msgspec.Meta(ge=0, le=MAX_DEADLINE_SCHOOL_DAYS),
             KwargDefinition(
-                ge=0,
+                # For a whole number the same as ge=0, which Litestar leaves out of the
+                # document (a bound of 0 is falsy there).
+                gt=-1,
                 le=MAX_DEADLINE_SCHOOL_DAYS,
                 description="School days after the report; none: no deadline.",
             ),
@@ -117,7 +120,12 @@ class Protocol:
     steps: list[dict[str, Any]]
 
 
-@get("/api/me", summary="Who I am, at which school, in which roles", tags=["me"])
+@get(
+    "/api/me",
+    summary="Who I am, at which school, in which roles",
+    tags=["me"],
+    responses=problems(),
+)
 async def api_me(request: Request[Any, Any, Any]) -> Me:
     p = await principal_of(request)
     return Me(
@@ -132,7 +140,9 @@ async def api_me(request: Request[Any, Any, Any]) -> Me:
     )
 
 
-@get("/api/signals", summary="Open cases that need attention", tags=["school"])
+@get(
+    "/api/signals", summary="Open cases that need attention", tags=["school"], responses=problems()
+)
 async def api_signals(request: Request[Any, Any, Any]) -> list[CaseSignals]:
     principal = await principal_of(request)
     school = await school_of(request, principal)
@@ -140,14 +150,21 @@ async def api_signals(request: Request[Any, Any, Any]) -> list[CaseSignals]:
     return [CaseSignals(case_id=case_id, signals=s) for case_id, s in found.items()]
 
 
-@get("/api/escalations", summary="Police advice and complaint status per case", tags=["school"])
+@get(
+    "/api/escalations",
+    summary="Police advice and complaint status per case",
+    tags=["school"],
+    responses=problems(),
+)
 async def api_escalations(request: Request[Any, Any, Any]) -> list[CaseEscalation]:
     principal = await principal_of(request)
     school = await school_of(request, principal)
     return await school_escalations(Services.of(request.app.state), school, principal)
 
 
-@get("/api/lessons", summary="Evaluations and lessons learned", tags=["school"])
+@get(
+    "/api/lessons", summary="Evaluations and lessons learned", tags=["school"], responses=problems()
+)
 async def api_lessons(request: Request[Any, Any, Any]) -> list[Lesson]:
     principal = await principal_of(request)
     school = await school_of(request, principal)
@@ -163,28 +180,48 @@ Months = Annotated[
 ]
 
 
-@get("/api/stats/school", summary="Anonymous statistics of my school per month", tags=["stats"])
+@get(
+    "/api/stats/school",
+    summary="Anonymous statistics of my school per month",
+    tags=["stats"],
+    responses=problems(),
+)
 async def api_school_stats(request: Request[Any, Any, Any], months: Months = 12) -> list[StatCell]:
     principal = await principal_of(request)
     school = await school_of(request, principal)
     return await school_statistics(Services.of(request.app.state), school, principal, months)
 
 
-@get("/api/stats/board", summary="Anonymous statistics across my board's schools", tags=["stats"])
+@get(
+    "/api/stats/board",
+    summary="Anonymous statistics across my board's schools",
+    tags=["stats"],
+    responses=problems(),
+)
 async def api_board_stats(request: Request[Any, Any, Any], months: Months = 12) -> BoardStatistics:
     principal = await principal_of(request)
     found = await board_statistics(Services.of(request.app.state), principal, months)
     return BoardStatistics(**found)
 
 
-@get("/api/protocol", summary="My school's anti-bullying protocol checklist", tags=["school"])
+@get(
+    "/api/protocol",
+    summary="My school's anti-bullying protocol checklist",
+    tags=["school"],
+    responses=problems(),
+)
 async def api_protocol(request: Request[Any, Any, Any]) -> Protocol:
     principal = await principal_of(request)
     school = await school_of(request, principal)
     return Protocol(is_default=school.protocol_is_default, steps=school.protocol.to_json())
 
 
-@put("/api/protocol", summary="Replace my school's protocol checklist", tags=["school"])
+@put(
+    "/api/protocol",
+    summary="Replace my school's protocol checklist",
+    tags=["school"],
+    responses=problems(409, 422, body=True),
+)
 async def api_set_protocol(
     request: Request[Any, Any, Any], data: JSONBody[ProtocolBody]
 ) -> Protocol:

@@ -95,15 +95,15 @@ def _sentence(
             return _error(field, "wrong_type", f"the body must be {want}, not {was}")
         return _error(field, "wrong_type", f"{field} must be {want}, not {was}")
     if kind == "length":
-        items = "characters" if got["want"] == "str" else "items"
-        more = got["op"] == ">="
-        reason = ("too_short" if more else "too_long") if items == "characters" else "too_many"
-        if more and items == "items":
-            reason = "too_few"
-        if more and got["n"] == "1" and items == "characters":
+        text = got["want"] == "str"
+        at_least = got["op"] == ">="
+        if text and at_least and got["n"] == "1":
             return _error(field, "required", f"{field} must not be empty")
-        bound = "at least" if more else "at most"
-        return _error(field, reason, f"{field} must have {bound} {got['n']} {items}")
+        reasons = {(True, True): "too_short", (True, False): "too_long"}
+        reason = reasons.get((text, at_least)) or ("too_few" if at_least else "too_many")
+        unit = ("character" if text else "item") + ("" if got["n"] == "1" else "s")
+        bound = "at least" if at_least else "at most"
+        return _error(field, reason, f"{field} must have {bound} {got['n']} {unit}")
     if kind == "out_of_range":
         if "op" not in got:
             return _error(field, "out_of_range", f"{field} is out of range")

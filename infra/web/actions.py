@@ -100,12 +100,16 @@ def list_type(item: Any, *, required: bool) -> Any:
     ]
 
 
+#: The highest version a case can have (the event store keeps versions as bigint).
+MAX_VERSION = 2**63 - 1
+
 #: A version of a case: versions start at 1 (the report).
 Version = Annotated[
     int,
-    msgspec.Meta(ge=1),
+    msgspec.Meta(ge=1, le=MAX_VERSION),
     KwargDefinition(
         ge=1,
+        le=MAX_VERSION,
         description="The case version the command was made against: refused (409) if "
         "the case has changed since.",
     ),

@@ -39,8 +39,11 @@ MAX_STEPS = 50
 MAX_LABEL = 200
 #: About a school year: a longer deadline is a typo, not a protocol.
 MAX_DEADLINE_SCHOOL_DAYS = 200
-_KEY_RE = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
-_KEY_MAX = 40
+#: A step's key: lowercase letters and digits joined by single underscores, at most KEY_MAX.
+KEY_PATTERN = r"^[a-z0-9]+(?:_[a-z0-9]+)*$"
+KEY_MAX = 40
+_KEY_RE = re.compile(KEY_PATTERN)
+_KEY_MAX = KEY_MAX
 
 
 class InvalidProtocol(InvalidInput):

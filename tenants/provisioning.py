@@ -49,6 +49,7 @@ from tenants.registry import (
     schema_name_for,
     school_id_for,
     slugify,
+    validate_name,
     validate_slug,
 )
 from tenants.roles import Permission, has_permission
@@ -115,6 +116,7 @@ def create_board(
     registry: Registry, name: str, *, slug: str | None = None, actor: Actor | None = None
 ) -> Board:
     """Register a board; its slug is derived from ``name`` unless given."""
+    name = validate_name(name)
     board_slug = validate_slug(slug) if slug is not None else slugify(name)
     with _as_operator(actor):
         return registry.register_board(name=name, slug=board_slug)
@@ -134,6 +136,8 @@ def create_school(
     Raises ``BoardNotFound`` for an unknown board and ``DuplicateSlug`` when the school slug is
     taken (school slugs are platform-wide: pass ``slug`` to disambiguate equal names).
     """
+    # Checked before the schema is created: a refused name leaves nothing behind.
+    name = validate_name(name)
     school_slug = validate_slug(slug) if slug is not None else slugify(name)
     with _as_operator(actor):
         board = registry.board_by_slug(board_slug)

@@ -52,6 +52,7 @@ from services.shared.errors import (
     PermissionDenied,
     SchoolNotFound,
 )
+from services.shared.text import clean_text
 from tenants.login import LoginConfig, LoginPolicy
 from tenants.protocol import (
     DEFAULT_PROTOCOL,
@@ -67,7 +68,11 @@ from tenants.roles import Permission, has_permission
 NAMESPACE = UUID("5b0e6b0c-3f43-5d2a-9a55-7a6e67e7a001")
 
 SLUG_MAX_LENGTH = 63
-_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+#: A slug: lowercase letters and digits joined by single hyphens, 2 to SLUG_MAX_LENGTH long.
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+_SLUG_RE = re.compile(SLUG_PATTERN)
+#: The longest name of a board or school.
+NAME_MAX_LENGTH = 200
 
 
 class BoardNotFound(NotFound):
@@ -107,6 +112,12 @@ def validate_slug(slug: str) -> str:
         )
         raise InvalidInput(msg)
     return slug
+
+
+def validate_name(name: str) -> str:
+    """A board's or school's name as typed, cleaned by the one rule for text (at most
+    :data:`NAME_MAX_LENGTH` characters)."""
+    return clean_text(name, "name", max_len=NAME_MAX_LENGTH)
 
 
 def board_id_for(slug: str) -> UUID:
@@ -331,6 +342,7 @@ class Registry(Application[UUID]):
     # --- commands (run inside acting_as(...)) -------------------------------------------------
 
     def register_board(self, name: str, slug: str) -> Board:
+        name = validate_name(name)
         validate_slug(slug)
         if board_id_for(slug) in self.repository:
             raise DuplicateSlug(f"a board with slug '{slug}' already exists")
@@ -341,6 +353,7 @@ class Registry(Application[UUID]):
     def register_school(
         self, board_id: UUID, name: str, slug: str, wrapped_data_key: str
     ) -> School:
+        name = validate_name(name)
         validate_slug(slug)
         self.board(board_id)  # raises BoardNotFound
         school_id = school_id_for(slug)

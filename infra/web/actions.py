@@ -12,12 +12,137 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import Annotated, Any
+
+import msgspec
+from litestar.params import KwargDefinition
 
 from services.casework import commands as cw
 from services.casework.commands import CaseCommand
+from services.casework.vocabulary import (
+    CloseReason,
+    ComplaintLevel,
+    ComplaintOutcome,
+    ComplaintSupportRole,
+    ConsentGiver,
+    Form,
+    Frequency,
+    Impact,
+    Location,
+    ParticipantRole,
+    PoliceAdviceTo,
+    ReporterKind,
+    StepKind,
+)
 from services.complaints import commands as cp
+from services.shared.text import MAX_TEXT, REQUIRED_TEXT_PATTERN, TEXT_PATTERN
 from tenants.roles import Permission
+
+#: Vocabulary of a field, by field name ...
+FIELD_VOCABULARIES: dict[str, type[StrEnum]] = {
+    "reporter_kind": ReporterKind,
+    "role": ParticipantRole,
+    "forms": Form,
+    "locations": Location,
+    "frequency": Frequency,
+    "impact": Impact,
+    "given_by": ConsentGiver,
+    "covers": StepKind,
+    "kind": StepKind,
+    "advised_to": PoliceAdviceTo,
+    "level": ComplaintLevel,
+    "to_level": ComplaintLevel,
+    "support_role": ComplaintSupportRole,
+}
+#: ... unless the action names another meaning for it (``reason`` is mostly free text).
+ACTION_VOCABULARIES: dict[tuple[str, str], type[StrEnum]] = {
+    ("close", "reason"): CloseReason,
+    ("decide-complaint", "outcome"): ComplaintOutcome,
+}
+
+
+def vocabulary_for(action: str, name: str) -> type[StrEnum] | None:
+    """The vocabulary of field ``name`` of ``action`` (``None``: free text or not a string)."""
+    return ACTION_VOCABULARIES.get((action, name)) or FIELD_VOCABULARIES.get(name)
+
+
+#: The longest list a body field takes (forms of bullying, lessons, ...).
+MAX_ITEMS = 50
+
+TEXT_RULE = (
+    "Printable text, tabs and line breaks (no control characters, no lone surrogates), at "
+    f"most {MAX_TEXT} characters."
+)
+
+
+def text_type(*, required: bool, max_len: int = MAX_TEXT) -> Any:
+    """Free text as a body declares it: its length is checked at the edge, its characters are
+    documented (the domain's :func:`~services.shared.text.clean_text` checks them)."""
+    return Annotated[
+        str,
+        msgspec.Meta(max_length=max_len),
+        KwargDefinition(
+            max_length=max_len,
+            pattern=REQUIRED_TEXT_PATTERN if required else TEXT_PATTERN,
+            description=TEXT_RULE if required else TEXT_RULE + " May be empty.",
+        ),
+    ]
+
+
+def list_type(item: Any, *, required: bool) -> Any:
+    """A list of at most :data:`MAX_ITEMS`; one the command requires needs at least one."""
+    least = 1 if required else 0
+    return Annotated[
+        list[item],
+        msgspec.Meta(min_length=least, max_length=MAX_ITEMS),
+        KwargDefinition(min_items=least, max_items=MAX_ITEMS),
+    ]
+
+
+#: The highest version a case can have (the event store keeps versions as bigint).
+MAX_VERSION = 2**63 - 1
+
+#: A version of a case: versions start at 1 (the report).
+Version = Annotated[
+    int,
+    msgspec.Meta(ge=1, le=MAX_VERSION),
+    KwargDefinition(
+        ge=1,
+        le=MAX_VERSION,
+        description="The case version the command was made against: refused (409) if "
+        "the case has changed since.",
+    ),
+]
+
+
+def field_type(action: str, name: str, hint: Any, required: bool) -> Any:
+    """The body's type of command field ``name``: the command's own type, with the field's
+    vocabulary as an enum, text bounded and described, lists bounded, versions from 1."""
+    vocabulary = vocabulary_for(action, name)
+    if name == "expected_version":
+        return Version | None
+    if hint is str:
+        return vocabulary if vocabulary is not None else text_type(required=required)
+    if hint == str | None:
+        return text_type(required=False) | None
+    if hint == list[str]:
+        item = vocabulary if vocabulary is not None else text_type(required=False)
+        return list_type(item, required=required)
+    return hint
+
+
+def plain(body: Any) -> dict[str, Any]:
+    """A body's values as the command takes them: vocabulary values as plain strings."""
+
+    def value(v: Any) -> Any:
+        if isinstance(v, StrEnum):
+            return v.value
+        if isinstance(v, list):
+            return [value(x) for x in v]
+        return v
+
+    return {f.name: value(getattr(body, f.name)) for f in dataclasses.fields(body)}
 
 
 @dataclass(frozen=True)
@@ -33,14 +158,15 @@ class Action:
 
     def build(self, case_id: Any, body: Any, expected_version: int | None = None) -> CaseCommand:
         """The command for ``case_id`` from a decoded body (a :attr:`body` instance)."""
-        values = {f.name: getattr(body, f.name) for f in dataclasses.fields(body)}
+        values = plain(body)
         if values.get("expected_version") is None and expected_version is not None:
             values["expected_version"] = expected_version
         return self.command(case_id=case_id, **values)
 
 
-def body_type(command: type[CaseCommand]) -> type[Any]:
-    """A frozen, keyword-only dataclass with the command's fields except ``case_id``."""
+def body_type(command: type[Any], action: str) -> type[Any]:
+    """A frozen, keyword-only dataclass with the command's fields except ``case_id``, typed by
+    :func:`field_type` (so the API document lists the allowed values and bounds)."""
     hints = typing.get_type_hints(command)
     specs: list[tuple[str, Any, Any]] = []
     for f in dataclasses.fields(command):
@@ -52,7 +178,8 @@ def body_type(command: type[CaseCommand]) -> type[Any]:
             spec = dataclasses.field(default_factory=f.default_factory)
         else:
             spec = dataclasses.field()
-        specs.append((f.name, hints[f.name], spec))
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        specs.append((f.name, field_type(action, f.name, hints[f.name], required), spec))
     body = dataclasses.make_dataclass(command.__name__ + "Body", specs, frozen=True, kw_only=True)
     body.__module__ = __name__
     body.__doc__ = command.__doc__ or f"The body of {command.__name__}."
@@ -91,6 +218,6 @@ _CATALOGUE: tuple[tuple[str, type[CaseCommand], str], ...] = (
 )
 
 ACTIONS: dict[str, Action] = {
-    name: Action(name=name, command=command, label_nl=label, body=body_type(command))
+    name: Action(name=name, command=command, label_nl=label, body=body_type(command, name))
     for name, command, label in _CATALOGUE
 }

@@ -18,8 +18,6 @@ import anyio.to_thread
 import httpx
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
@@ -34,11 +32,14 @@ from infra.auth.tokens import BearerValidator
 from infra.container import Container
 from infra.settings import Settings
 from infra.web.api import API_ROUTES
+from infra.web.api.openapi import openapi_config
 from infra.web.context import SchoolDirectory, Services
 from infra.web.csrf import SessionCsrfMiddleware
+from infra.web.edge import MAX_BODY_BYTES, EdgeGuardMiddleware
 from infra.web.health import HEALTH_ROUTES
 from infra.web.logs import RequestLogMiddleware
 from infra.web.metrics import METRICS_PATH, metrics
+from infra.web.options import OptionsMiddleware
 from infra.web.problems import EXCEPTION_HANDLERS
 from infra.web.security import SecurityHeadersMiddleware
 from infra.web.sessions import (
@@ -152,21 +153,15 @@ def create_app(
             RequestLogMiddleware,
             prometheus.middleware,
             session_config(settings).middleware,
+            EdgeGuardMiddleware,  # before the form parsers and the CSRF check
+            OptionsMiddleware,
             # Inside the session middleware: the token is bound to the session (infra.web.csrf).
             SessionCsrfMiddleware(settings.secret_key, SESSION_COOKIE),
         ],
+        request_max_body_size=MAX_BODY_BYTES,
         stores=StoreRegistry({"sessions": session_store}),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
-        openapi_config=OpenAPIConfig(
-            title="Vangnet API",
-            version="1",
-            path="/schema",
-            render_plugins=[JsonRenderPlugin()],
-            description=(
-                "Bullying cases of Dutch schools. Bearer access tokens (JWT, RFC 9068) of the "
-                "school's identity provider; errors are problem details (RFC 9457)."
-            ),
-        ),
+        openapi_config=openapi_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"settings": settings}),
     )

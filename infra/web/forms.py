@@ -38,21 +38,16 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from infra.web.actions import Action
+from infra.web.actions import Action, vocabulary_for
 from services.casework.vocabulary import (
     LABELS_NL,
-    CloseReason,
     ComplaintLevel,
     ComplaintOutcome,
     ComplaintSupportRole,
     ConsentGiver,
-    Form,
     Frequency,
     Impact,
-    Location,
-    ParticipantRole,
     PoliceAdviceTo,
-    ReporterKind,
     StepKind,
 )
 from services.shared.text import MAX_TEXT, TextProblem, text_problem
@@ -100,28 +95,6 @@ def vocabulary_label(kind: type[StrEnum], value: str | None) -> str:
 def options_of(kind: type[StrEnum]) -> tuple[Option, ...]:
     return tuple(Option(v.value, label_of(v)) for v in kind)
 
-
-#: Vocabulary of a field, by field name ...
-FIELD_VOCABULARIES: dict[str, type[StrEnum]] = {
-    "reporter_kind": ReporterKind,
-    "role": ParticipantRole,
-    "forms": Form,
-    "locations": Location,
-    "frequency": Frequency,
-    "impact": Impact,
-    "given_by": ConsentGiver,
-    "covers": StepKind,
-    "kind": StepKind,
-    "advised_to": PoliceAdviceTo,
-    "level": ComplaintLevel,
-    "to_level": ComplaintLevel,
-    "support_role": ComplaintSupportRole,
-}
-#: ... unless the action names another meaning for it (``reason`` is mostly free text).
-ACTION_VOCABULARIES: dict[tuple[str, str], type[StrEnum]] = {
-    ("close", "reason"): CloseReason,
-    ("decide-complaint", "outcome"): ComplaintOutcome,
-}
 
 LONG_TEXT = frozenset(
     {
@@ -321,10 +294,6 @@ def _has_default(f: dataclasses.Field[Any]) -> bool:
 
 def _generated(f: dataclasses.Field[Any], tp: Any) -> bool:
     return tp is UUID and f.default_factory is not dataclasses.MISSING
-
-
-def vocabulary_for(action: str, name: str) -> type[StrEnum] | None:
-    return ACTION_VOCABULARIES.get((action, name)) or FIELD_VOCABULARIES.get(name)
 
 
 def field_label(action: str, name: str) -> str:

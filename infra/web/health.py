@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Request, Response, get
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
@@ -72,7 +73,18 @@ def projections_details(health: PlatformHealth) -> dict[str, Any]:
     }
 
 
-@get("/health/ready", summary="Database and broker answer; the read side's health", tags=["health"])
+@get(
+    "/health/ready",
+    summary="Database and broker answer; the read side's health",
+    tags=["health"],
+    responses={
+        HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
+            data_container=dict[str, Any],
+            description="The database or the broker does not answer (the same fields).",
+            generate_examples=False,
+        )
+    },
+)
 async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Ready when the database and the broker answer. ``projections`` says whether any school's
     views are degraded (counts per view and error class); that alone does not make it unready."""

@@ -26,13 +26,17 @@ from litestar.status_codes import (
     HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
+    HTTP_405_METHOD_NOT_ALLOWED,
     HTTP_409_CONFLICT,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 from prometheus_client import Counter
 
+from infra.web.edge import Refused
 from infra.web.logs import route_template
 from services.shared.errors import (
     ConcurrencyConflict,
@@ -73,6 +77,10 @@ DUTCH_TITLES: dict[str, str] = {
         "opnieuw en probeer het nog eens."
     ),
     "validation": "Het formulier is niet volledig of niet juist ingevuld.",
+    "invalid_body": "De verzonden gegevens konden niet worden gelezen.",
+    "unsupported_media": "Dit soort gegevens kan hier niet worden verzonden.",
+    "too_large": "De verzonden gegevens zijn te groot.",
+    "method_not_allowed": "Deze handeling kan hier niet.",
     "server_error": "Er ging iets mis. Probeer het later opnieuw.",
     "integrity_error": (
         "De opgeslagen geschiedenis van deze zaak is buiten Vangnet om gewijzigd of beschadigd. "
@@ -113,7 +121,12 @@ def is_api(request: Request[Any, Any, Any]) -> bool:
 
 
 def problem(
-    status: int, code: str, title: str, detail: str, **extra: Any
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> Response[dict[str, Any]]:
     body = {
         "type": PROBLEM_TYPE_BASE + code,
@@ -123,15 +136,18 @@ def problem(
         "code": code,
         **extra,
     }
-    return Response(body, status_code=status, media_type=PROBLEM_JSON)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def error_page(status: int, code: str, detail: str = "") -> Response[Any]:
+def error_page(
+    status: int, code: str, detail: str = "", headers: dict[str, str] | None = None
+) -> Response[Any]:
     return Template(
         template_name="error.html",
         context={"status": status, "title": dutch_title(code), "detail": detail, "code": code},
         status_code=status,
         media_type=MediaType.HTML,
+        headers=headers,
     )
 
 
@@ -160,19 +176,22 @@ def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Respon
 
 def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     if is_api(request):
-        errors = exc.extra if isinstance(exc.extra, list) else []
-        return problem(
-            HTTP_400_BAD_REQUEST,
-            "validation",
-            "invalid request",
-            "the request body or parameters do not match the schema: see errors",
-            errors=[
-                {"key": e.get("key"), "message": e.get("message")}
-                for e in errors
-                if isinstance(e, dict)
-            ],
-        )
+        from infra.web.validation import field_errors
+
+        errors = field_errors(request, exc)
+        detail = "; ".join(e["message"] for e in errors) or "the request does not match the schema"
+        return problem(HTTP_400_BAD_REQUEST, "validation", "invalid request", detail, errors=errors)
     return error_page(HTTP_400_BAD_REQUEST, "validation")
+
+
+#: Codes of HTTP errors by status (the API's problem ``code``; the page's Dutch title).
+HTTP_CODES: dict[int, str] = {
+    HTTP_403_FORBIDDEN: "permission_denied",
+    HTTP_404_NOT_FOUND: "not_found",
+    HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE: "too_large",
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media",
+}
 
 
 def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -186,18 +205,19 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
         if request.url.query:
             target += "?" + request.url.query
         return Redirect(f"/login?next={target}" if request.method == "GET" else "/login")
-    code = {
-        HTTP_403_FORBIDDEN: "permission_denied",
-        HTTP_404_NOT_FOUND: "not_found",
-    }.get(status, "invalid_input" if status < 500 else "server_error")
+    code = HTTP_CODES.get(status, "invalid_input" if status < 500 else "server_error")
     if isinstance(exc, PermissionDeniedException):
         # A refusal may name its own code (the CSRF check: infra.web.csrf.CsrfRefused).
         code = getattr(exc, "problem_code", "permission_denied")
     if isinstance(exc, NotFoundException):
         code = "not_found"
+    if isinstance(exc, Refused):
+        code = exc.code
+    # Headers of the error stay (``Allow`` of a 405, ``Retry-After`` of a 503).
+    headers = dict(exc.headers or {})
     if is_api(request):
-        return problem(status, code, code.replace("_", " "), exc.detail)
-    return error_page(status, code)
+        return problem(status, code, code.replace("_", " "), exc.detail, headers=headers)
+    return error_page(status, code, headers=headers)
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

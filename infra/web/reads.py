@@ -23,7 +23,7 @@ from projections.case_view.queries import CaseDetail, CaseListItem, case_detail,
 from projections.db import table
 from projections.escalation.queries import CaseEscalation, Signal, escalations, signals
 from projections.lessons.queries import Lesson, lessons
-from services.shared.errors import CaseNotFound, PermissionDenied
+from services.shared.errors import CaseNotFound, InvalidInput, PermissionDenied
 from tenants.registry import School
 from tenants.roles import ENGAGED_PERMISSIONS, Permission, has_permission
 
@@ -173,14 +173,22 @@ async def school_lessons(services: Services, school: School, principal: Principa
         return await lessons(conn, school.schema_name)
 
 
+#: The most months statistics cover in one request (ten school years).
+MAX_MONTHS = 120
+
+
 def month_range(months: int, until: date | None = None) -> tuple[date, date]:
-    """The first days of the first and last month of the ``months`` months up to ``until``."""
+    """The first days of the first and last month of the ``months`` months up to ``until``
+    (1 to :data:`MAX_MONTHS`)."""
+    if not 1 <= months <= MAX_MONTHS:
+        raise InvalidInput(
+            f"months must be between 1 and {MAX_MONTHS}", field="months", reason="out_of_range"
+        )
     last = (until or today()).replace(day=1)
-    year, month = last.year, last.month - (months - 1)
-    while month < 1:
-        month += 12
-        year -= 1
-    return date(year, month, 1), last
+    # Counted in months since year 0, not stepped a year at a time: the old loop ran once per
+    # year asked for, on the event loop, and stalled the whole server for a large ``months``.
+    first = last.year * 12 + last.month - 1 - (months - 1)
+    return date(first // 12, first % 12 + 1, 1), last
 
 
 async def school_statistics(

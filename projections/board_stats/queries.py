@@ -81,7 +81,9 @@ class StatCell:
     month: date
     measure: str
     category: str | None
-    value: int | float | None
+    # A JSON number (counts are whole numbers): ``int | float`` made the API document say
+    # ``oneOf: [integer, number]``, which a whole number matches twice.
+    value: float | None
     suppressed: bool
 
 

@@ -31,6 +31,8 @@ from tenants.protocol import ProtocolChecklist, StepProgress, progress
 from tenants.protocol import done_events as protocol_done_events
 
 MAX_LIMIT = 500
+#: The furthest a list may page (beyond any school's number of cases; keeps the SQL in 64 bits).
+MAX_OFFSET = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,8 @@ async def list_cases(
     """One page of the school's cases, most recently active first, each with its signals."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
-    if offset < 0:
-        raise InvalidInput("offset must not be negative")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET}")
     where: list[str] = []
     params: list[Any] = []
 

@@ -18,7 +18,7 @@ read in the school's access log).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -97,6 +97,15 @@ class CaseDiff:
     events: list[HistoryEntry]
 
 
+#: A moment as the audit reads take it: a date, or a date-time to the minute, second or
+#: microsecond, with or without a zone (``Z`` or ``+01:00``). The API document shows it.
+MOMENT_PATTERN = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$"
+)
+
+
 def parse_moment(raw: str | None, name: str, default: datetime, local: tzinfo) -> datetime:
     """An ISO 8601 date-time (or date: its start) typed by a person; without a time zone it is
     taken in ``local`` (the school's clock). ``default`` when empty."""
@@ -107,8 +116,9 @@ def parse_moment(raw: str | None, name: str, default: datetime, local: tzinfo) -
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1))
     except ValueError:
         msg = f"{name} must be an ISO 8601 date-time, e.g. 2026-11-20T14:30:00+01:00"
-        raise InvalidInput(msg) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=local)
+        raise InvalidInput(msg, field=name, reason="invalid_format") from None
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=local)
+    return _representable(moment, name)
 
 
 def parse_until(raw: str | None, name: str, default: datetime, local: tzinfo) -> datetime:
@@ -118,11 +128,32 @@ def parse_until(raw: str | None, name: str, default: datetime, local: tzinfo) ->
     text = (raw or "").strip()
     if len(text) == len("2026-11-20"):
         day = parse_moment(text, name, default, local).date()
-        return datetime.combine(day, time.max, tzinfo=local)
+        return _representable(datetime.combine(day, time.max, tzinfo=local), name)
     moment = parse_moment(raw, name, default, local)
     if len(text) == len("2026-11-20T14:16"):
-        return moment + timedelta(minutes=1, microseconds=-1)
+        try:
+            return _representable(moment + timedelta(minutes=1, microseconds=-1), name)
+        except OverflowError:
+            raise _out_of_range(name) from None
     return moment
+
+
+def _representable(moment: datetime, name: str) -> datetime:
+    """``moment``, if it can be compared with the events' UTC times (years 1 to 9999 in UTC
+    too: 0001-01-01T00:00+01:00 and 9999-12-31T23:59-01:00 cannot)."""
+    try:
+        moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise _out_of_range(name) from None
+    return moment
+
+
+def _out_of_range(name: str) -> InvalidInput:
+    return InvalidInput(
+        f"{name} is outside the range of dates that can be compared",
+        field=name,
+        reason="out_of_range",
+    )
 
 
 def _aware(moment: datetime, name: str) -> datetime:

@@ -32,6 +32,15 @@ MAX_TEXT = 10_000
 #: controls, and UTF-16 surrogates (only reachable as lone surrogates, e.g. JSON "\ud800").
 UNSAFE_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
+# The same rule as JSON Schema patterns (ECMA 262 and Python alike), for the API's document.
+# A carriage return is allowed there: it is a line end, normalised before the check. Lone
+# surrogates cannot be written in a pattern; they are refused all the same.
+_REFUSED_RAW = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+#: Text that may be empty.
+TEXT_PATTERN = rf"^[^{_REFUSED_RAW}]*$"
+#: Text that must say something (at least one character that is not white space).
+REQUIRED_TEXT_PATTERN = rf"^[^{_REFUSED_RAW}]*[^\s{_REFUSED_RAW}][^{_REFUSED_RAW}]*$"
+
 
 class TextProblem(StrEnum):
     """Why a text was refused (the forms show a Dutch sentence per problem)."""
@@ -48,9 +57,12 @@ def text_problem(
     """The cleaned text and what is wrong with it (``None``: nothing)."""
     if not isinstance(value, str):
         return "", TextProblem.NOT_TEXT
-    cleaned = value.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if UNSAFE_CHARACTERS.search(cleaned):
-        return cleaned, TextProblem.UNSAFE_CHARACTERS
+    normalised = value.replace("\r\n", "\n").replace("\r", "\n")
+    # Checked before stripping: str.strip() counts some controls (\x1c-\x1f, \x85) as white
+    # space and would drop them silently at the ends instead of refusing them.
+    if UNSAFE_CHARACTERS.search(normalised):
+        return normalised.strip(), TextProblem.UNSAFE_CHARACTERS
+    cleaned = normalised.strip()
     if required and not cleaned:
         return cleaned, TextProblem.REQUIRED
     if len(cleaned) > max_len:

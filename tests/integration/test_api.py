@@ -305,3 +305,37 @@ def test_metrics_without_a_token_setting_do_not_exist(container: Container) -> N
         r = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert r.status_code == 404
     assert "vangnet_requests_total" not in r.text
+
+
+def test_openapi_states_the_error_answers_of_every_operation(api: Api) -> None:
+    schema = api.client.get("/schema/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    problem_ref = {"$ref": "#/components/schemas/ProblemDetails"}
+    checked = 0
+    for path, operations in schema["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            expected = {"400", "401", "403", "503"}
+            if "requestBody" in operation:
+                expected |= {"413", "415"}
+            if "{case_id}" in path:
+                expected.add("404")
+            if operation.get("tags") == ["case actions"]:
+                expected |= {"409", "422"}
+            assert expected <= set(operation["responses"]), where
+            for status in expected:
+                content = operation["responses"][status]["content"]
+                assert content == {"application/problem+json": {"schema": problem_ref}}, where
+            assert operation["security"] == [{"bearer": []}], where
+            checked += 1
+    assert checked >= 40
+    # Bodies list their vocabularies and bounds.
+    bodies = schema["components"]["schemas"]
+    assert bodies["MapSituationBody"]["properties"]["forms"]["minItems"] == 1
+    assert bodies["Frequency"]["enum"] == ["once", "sometimes", "weekly", "daily"]
+    note = bodies["AddNoteBody"]["properties"]
+    assert note["text"]["maxLength"] == 10_000
+    assert "pattern" in note["text"]
+    assert note["expected_version"]["oneOf"][0]["minimum"] == 1

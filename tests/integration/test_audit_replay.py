@@ -179,8 +179,8 @@ def test_the_state_as_of_a_moment(api: Api) -> None:
     assert r.status_code == 404
     assert r.json()["code"] == "not_yet_reported"
     r = api.get(f"/api/cases/{case_id}/state", as_of="gisteren")
-    assert r.status_code == 422
-    assert r.json()["code"] == "invalid_input"
+    assert r.status_code == 400  # not the documented form of a moment
+    assert r.json()["code"] == "validation"
 
 
 def test_the_differences_between_two_moments(api: Api) -> None:

@@ -18,6 +18,7 @@ import typing
 import uuid
 from collections.abc import Iterator
 from datetime import date
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -148,8 +149,10 @@ def _value(annotation: Any) -> Any:
         return False
     if annotation is int:
         return 1
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return next(iter(annotation)).value
     if typing.get_origin(annotation) is list:
-        return ["other"]
+        return [_value(typing.get_args(annotation)[0])]
     return "other"
 
 

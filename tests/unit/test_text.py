@@ -66,3 +66,32 @@ def test_an_assignee_id_with_control_characters_is_refused(service: CaseService,
     service.handle(CONTACT, GiveConsent(case_id=case_id, given_by="pupil", covers=["other"]))
     command = PlanStep(case_id=case_id, kind="other", description="stap", assignee_id="a\x01")
     refused(service, CONTACT, command, InvalidInput)
+
+
+@given(st.text(max_size=40))
+def test_the_documented_patterns_say_the_same_as_the_rule(value: str) -> None:
+    """The API document's patterns (TEXT_PATTERN, REQUIRED_TEXT_PATTERN) accept exactly the
+    texts the rule accepts (lone surrogates aside, which no pattern can name)."""
+    import re
+
+    from services.shared.text import REQUIRED_TEXT_PATTERN, TEXT_PATTERN
+
+    if re.search(r"[\ud800-\udfff]", value):
+        return
+    _, optional = text_problem(value, required=False)
+    _, required = text_problem(value, required=True)
+    assert (re.fullmatch(TEXT_PATTERN, value) is not None) == (optional is None)
+    assert (re.fullmatch(REQUIRED_TEXT_PATTERN, value) is not None) == (required is None)
+
+
+def test_the_patterns_on_examples() -> None:
+    import re
+
+    from services.shared.text import REQUIRED_TEXT_PATTERN, TEXT_PATTERN
+
+    for ok in ["Fictieve melding", "regel 1\r\nregel 2\ttab", " x "]:
+        assert re.fullmatch(REQUIRED_TEXT_PATTERN, ok), ok
+    for refused_text in ["", "   \n\t", "a\x00b", "a\x7fb", "a\x85b"]:
+        assert not re.fullmatch(REQUIRED_TEXT_PATTERN, refused_text), refused_text
+    assert re.fullmatch(TEXT_PATTERN, "")
+    assert not re.fullmatch(TEXT_PATTERN, "a\x0bb")

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar import Router
+
 from infra.web.api.audit import AUDIT_ROUTES
 from infra.web.api.cases import CASE_ROUTES
 from infra.web.api.exports import EXPORT_ROUTES
+from infra.web.api.openapi import BEARER
 from infra.web.api.operator import OPERATOR_ROUTES
 from infra.web.api.school import SCHOOL_ROUTES
 
+#: Every API route, behind bearer tokens (the document says so for each operation).
 API_ROUTES: list[Any] = [
-    *CASE_ROUTES,
-    *AUDIT_ROUTES,
-    *EXPORT_ROUTES,
-    *SCHOOL_ROUTES,
-    *OPERATOR_ROUTES,
+    Router(
+        path="/",
+        route_handlers=[
+            *CASE_ROUTES,
+            *AUDIT_ROUTES,
+            *EXPORT_ROUTES,
+            *SCHOOL_ROUTES,
+            *OPERATOR_ROUTES,
+        ],
+        security=[{BEARER: []}],
+    )
 ]

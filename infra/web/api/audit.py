@@ -16,13 +16,14 @@ from uuid import UUID
 
 import anyio.to_thread
 from litestar import Request, get
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, QueryParameter
 
 from infra.audit.access_log import CaseRead, ReadKind
+from infra.web.api.responses import problems
 from infra.web.context import SCHOOL_TZ, Services, principal_of, school_of
 from infra.web.reads import reads_of_case, record_read
 from services.casework import replay
-from services.casework.replay import CaseDiff, HistoryEntry, StateAt
+from services.casework.replay import MOMENT_PATTERN, CaseDiff, HistoryEntry, StateAt
 
 #: The moment before any case: a diff "from the beginning".
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
@@ -36,6 +37,18 @@ def parse_moment(raw: str | None, name: str, default: datetime) -> datetime:
 def moment_or_day(raw: str | None, name: str, default: datetime) -> datetime:
     """Like :func:`parse_moment`, for "as of" and "to" (a date or minute: its end)."""
     return replay.parse_until(raw, name, default, SCHOOL_TZ)
+
+
+MOMENT_START = "A date (its start) or a date-time; without a zone: Dutch time."
+MOMENT_END = (
+    "A date (its end), a date-time to the minute (the end of that minute) or to the second; "
+    "without a zone: Dutch time."
+)
+
+
+def moment_parameter(name: str, description: str) -> QueryParameter:
+    """A moment in the query (checked against :data:`MOMENT_PATTERN`, then parsed)."""
+    return QueryParameter(name=name, pattern=MOMENT_PATTERN, description=description)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +65,7 @@ class CaseHistory:
     "/api/cases/{case_id:uuid}/history",
     summary="A case's full history and its access log (auditors)",
     tags=["audit"],
+    responses=problems(404),
 )
 async def api_case_history(request: Request[Any, Any, Any], case_id: FromPath[UUID]) -> CaseHistory:
     """Needs 'audit.read'; the events' data also needs 'case.read'. Recorded as a read."""
@@ -69,11 +83,12 @@ async def api_case_history(request: Request[Any, Any, Any], case_id: FromPath[UU
     "/api/cases/{case_id:uuid}/state",
     summary="A case's state as of a moment (auditors)",
     tags=["audit"],
+    responses=problems(404, 422),
 )
 async def api_case_state(
     request: Request[Any, Any, Any],
     case_id: FromPath[UUID],
-    as_of: Annotated[str | None, Parameter(query="as_of")] = None,
+    as_of: Annotated[str | None, moment_parameter("as_of", MOMENT_END)] = None,
 ) -> StateAt:
     """``as_of``: ISO date-time (default now). Needs 'audit.read' and 'case.read'."""
     principal = await principal_of(request)
@@ -90,12 +105,13 @@ async def api_case_state(
     "/api/cases/{case_id:uuid}/diff",
     summary="What changed in a case between two moments, and the events in between (auditors)",
     tags=["audit"],
+    responses=problems(404, 422),
 )
 async def api_case_diff(
     request: Request[Any, Any, Any],
     case_id: FromPath[UUID],
-    start: Annotated[str | None, Parameter(query="from")] = None,
-    end: Annotated[str | None, Parameter(query="to")] = None,
+    start: Annotated[str | None, moment_parameter("from", MOMENT_START)] = None,
+    end: Annotated[str | None, moment_parameter("to", MOMENT_END)] = None,
 ) -> CaseDiff:
     """``from`` (default: before the report) and ``to`` (default now): ISO date-times."""
     principal = await principal_of(request)

@@ -13,17 +13,22 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import anyio.to_thread
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from prometheus_client import Counter
 
 from infra.audit.access_log import ReadKind
-from infra.web.actions import ACTIONS, Action
+from infra.web.actions import ACTIONS, Action, body_type, plain
+from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, school_of
 from infra.web.reads import case_list, read_case_page
-from projections.case_view.queries import CaseDetail, CaseListItem
+from projections.case_view.queries import MAX_LIMIT, MAX_OFFSET, CaseDetail, CaseListItem
+from projections.escalation.queries import SignalKind
 from services.casework.commands import ReportCase
+from services.casework.vocabulary import CaseStatus, Form
 from services.shared.errors import DomainError
+from services.shared.text import MAX_TEXT
 
 #: Case commands by action and outcome (``stored`` or the refusal's error code). No ids.
 COMMANDS = Counter(
@@ -39,25 +44,27 @@ class CaseChanged:
     version: int
 
 
-@dataclasses.dataclass(frozen=True)
-class ReportBody:
-    """A new report (melding)."""
-
-    reporter_kind: str
-    summary: str
-    owner_id: str | None = None
+#: A new report (melding): the fields of :class:`ReportCase`, typed like the action bodies.
+ReportBody = body_type(ReportCase, "report")
 
 
-@get("/api/cases", summary="The school's cases (most recently active first)", tags=["cases"])
+@get(
+    "/api/cases",
+    summary="The school's cases (most recently active first)",
+    tags=["cases"],
+    responses=problems(),
+)
 async def api_list_cases(
     request: Request[Any, Any, Any],
-    status: FromQuery[str | None] = None,
-    owner_id: FromQuery[str | None] = None,
-    form: FromQuery[str | None] = None,
-    signal: FromQuery[str | None] = None,
-    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    status: FromQuery[CaseStatus | None] = None,
+    owner_id: Annotated[str | None, QueryParameter(max_length=MAX_TEXT)] = None,
+    form: FromQuery[Form | None] = None,
+    signal: FromQuery[SignalKind | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[CaseListItem]:
+    """Filters: status, owner (user id), form of bullying, signal. Pages of ``limit`` cases
+    from ``offset``."""
     principal = await principal_of(request)
     school = await school_of(request, principal)
     return await case_list(
@@ -77,6 +84,7 @@ async def api_list_cases(
     "/api/cases/{case_id:uuid}",
     summary="One case: state, timeline, checklist (the read is recorded in the access log)",
     tags=["cases"],
+    responses=problems(404),
 )
 async def api_case_detail(request: Request[Any, Any, Any], case_id: FromPath[UUID]) -> CaseDetail:
     principal = await principal_of(request)
@@ -86,18 +94,34 @@ async def api_case_detail(request: Request[Any, Any, Any], case_id: FromPath[UUI
     )
 
 
-@post("/api/cases", summary="Record a new report (melding)", tags=["cases"], status_code=201)
-async def api_report_case(
-    request: Request[Any, Any, Any], data: JSONBody[ReportBody]
-) -> CaseChanged:
+async def report_case(request: Request[Any, Any, Any], data: Any) -> Response[CaseChanged]:
+    """Needs permission 'case.report'. The new case is at version 1."""
     principal = await principal_of(request)
     school = await school_of(request, principal)
     service = Services.of(request.app.state).case_service(school)
-    command = ReportCase(
-        reporter_kind=data.reporter_kind, summary=data.summary, owner_id=data.owner_id
-    )
+    command = ReportCase(**plain(data))
     case_id = await anyio.to_thread.run_sync(service.report, principal.actor, command)
-    return CaseChanged(case_id=case_id, version=1)
+    return Response(
+        CaseChanged(case_id=case_id, version=1), headers={"Location": f"/api/cases/{case_id}"}
+    )
+
+
+# The body type is generated, so its annotation is set here (as for the action routes below).
+report_case.__annotations__["data"] = Annotated[ReportBody, JSONBody.__metadata__[0]]
+api_report_case = post(
+    "/api/cases",
+    summary="Record a new report (melding)",
+    tags=["cases"],
+    status_code=201,
+    responses=problems(422, body=True),
+    response_headers=[
+        ResponseHeader(
+            name="Location",
+            description="The new case: /api/cases/{case_id}.",
+            documentation_only=True,
+        )
+    ],
+)(report_case)
 
 
 async def run_action(
@@ -143,6 +167,7 @@ def _action_route(action: Action) -> Any:
         summary=action.command.__name__,
         tags=["case actions"],
         status_code=200,
+        responses=problems(404, 409, 422, body=True),
     )(handler)
 
 

@@ -19,6 +19,7 @@ from litestar.params import FromPath
 from infra.audit.access_log import ReadKind
 from infra.exports.case_file import CaseFile, build_case_file, file_name
 from infra.exports.pdf import render_case_file_pdf
+from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, school_of
 from infra.web.principal import Principal
 from infra.web.reads import record_read
@@ -56,6 +57,7 @@ async def pdf_response(case_file: CaseFile) -> Response[bytes]:
     "/api/cases/{case_id:uuid}/export.json",
     summary="The case file (dossier) in Dutch, as JSON (the export is recorded)",
     tags=["exports"],
+    responses=problems(404),
 )
 async def api_case_file_json(request: Request[Any, Any, Any], case_id: FromPath[UUID]) -> CaseFile:
     """Header, participants, situation, consents, steps, agreements, aftercare, complaints,
@@ -71,6 +73,7 @@ async def api_case_file_json(request: Request[Any, Any, Any], case_id: FromPath[
     summary="The case file (dossier) in Dutch, as PDF (the export is recorded)",
     tags=["exports"],
     media_type=PDF,
+    responses=problems(404),
 )
 async def api_case_file_pdf(
     request: Request[Any, Any, Any], case_id: FromPath[UUID]

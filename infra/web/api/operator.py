@@ -3,15 +3,18 @@
 # Real annotation objects for Litestar's signature parsing (see api/cases.py).
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import anyio.to_thread
+import msgspec
 from litestar import Request, get, post
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody, KwargDefinition
 
+from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, require
-from tenants.registry import Board, School
+from services.shared.text import REQUIRED_TEXT_PATTERN
+from tenants.registry import NAME_MAX_LENGTH, SLUG_MAX_LENGTH, SLUG_PATTERN, Board, School
 from tenants.roles import Permission
 
 
@@ -32,17 +35,43 @@ class SchoolOut:
     login_issuer: str | None
 
 
+#: A board's or school's slug (as the registry checks it).
+Slug = Annotated[
+    str,
+    msgspec.Meta(max_length=SLUG_MAX_LENGTH),
+    KwargDefinition(
+        min_length=2,
+        max_length=SLUG_MAX_LENGTH,
+        pattern=SLUG_PATTERN,
+        description="Lowercase letters and digits joined by single hyphens.",
+    ),
+]
+Name = Annotated[
+    str,
+    msgspec.Meta(max_length=NAME_MAX_LENGTH),
+    KwargDefinition(
+        max_length=NAME_MAX_LENGTH,
+        pattern=REQUIRED_TEXT_PATTERN,
+        description="Printable text, not blank.",
+    ),
+]
+
+
 @dataclasses.dataclass(frozen=True)
 class NewBoard:
-    name: str
-    slug: str | None = None
+    """A board to register; the slug is derived from the name unless given."""
+
+    name: Name
+    slug: Slug | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class NewSchool:
-    board_slug: str
-    name: str
-    slug: str | None = None
+    """A school to provision for an existing board; the slug must be free platform-wide."""
+
+    board_slug: Slug
+    name: Name
+    slug: Slug | None = None
 
 
 def board_out(board: Board) -> BoardOut:
@@ -61,7 +90,7 @@ def school_out(school: School) -> SchoolOut:
     )
 
 
-@get("/api/boards", summary="All boards", tags=["operator"])
+@get("/api/boards", summary="All boards", tags=["operator"], responses=problems())
 async def api_boards(request: Request[Any, Any, Any]) -> list[BoardOut]:
     require(await principal_of(request), Permission.TENANTS_MANAGE)
     registry = Services.of(request.app.state).registry
@@ -69,7 +98,13 @@ async def api_boards(request: Request[Any, Any, Any]) -> list[BoardOut]:
     return [board_out(b) for b in boards]
 
 
-@post("/api/boards", summary="Register a board", tags=["operator"], status_code=201)
+@post(
+    "/api/boards",
+    summary="Register a board",
+    tags=["operator"],
+    status_code=201,
+    responses=problems(409, 422, body=True),
+)
 async def api_create_board(request: Request[Any, Any, Any], data: JSONBody[NewBoard]) -> BoardOut:
     principal = await principal_of(request)
     require(principal, Permission.TENANTS_MANAGE)
@@ -80,9 +115,14 @@ async def api_create_board(request: Request[Any, Any, Any], data: JSONBody[NewBo
     return board_out(board)
 
 
-@get("/api/schools", summary="All schools (optionally of one board)", tags=["operator"])
+@get(
+    "/api/schools",
+    summary="All schools (optionally of one board)",
+    tags=["operator"],
+    responses=problems(404),
+)
 async def api_schools(
-    request: Request[Any, Any, Any], board_slug: FromQuery[str | None] = None
+    request: Request[Any, Any, Any], board_slug: FromQuery[Slug | None] = None
 ) -> list[SchoolOut]:
     require(await principal_of(request), Permission.TENANTS_MANAGE)
     registry = Services.of(request.app.state).registry
@@ -95,7 +135,11 @@ async def api_schools(
 
 
 @post(
-    "/api/schools", summary="Provision a school (schema, key)", tags=["operator"], status_code=201
+    "/api/schools",
+    summary="Provision a school (schema, key)",
+    tags=["operator"],
+    status_code=201,
+    responses=problems(404, 409, 422, body=True),
 )
 async def api_create_school(
     request: Request[Any, Any, Any], data: JSONBody[NewSchool]

@@ -5,15 +5,19 @@ the protocol checklist."""
 
 import dataclasses
 from datetime import date
-from typing import Any
+from enum import StrEnum
+from typing import Annotated, Any
 from uuid import UUID
 
 import anyio.to_thread
+import msgspec
 from litestar import Request, get, put
-from litestar.params import FromQuery, JSONBody
+from litestar.params import JSONBody, KwargDefinition, QueryParameter
 
+from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, require, school_of
 from infra.web.reads import (
+    MAX_MONTHS,
     board_statistics,
     school_escalations,
     school_lessons,
@@ -23,6 +27,15 @@ from infra.web.reads import (
 from projections.board_stats.queries import StatCell
 from projections.escalation.queries import CaseEscalation, Signal
 from projections.lessons.queries import Lesson
+from services.shared.text import REQUIRED_TEXT_PATTERN
+from tenants.protocol import (
+    CASE_EVENT_NAMES,
+    KEY_MAX,
+    KEY_PATTERN,
+    MAX_DEADLINE_SCHOOL_DAYS,
+    MAX_LABEL,
+    MAX_STEPS,
+)
 from tenants.roles import ROLE_LABELS_NL, Permission
 
 
@@ -53,17 +66,52 @@ class BoardStatistics:
     totals: list[StatCell]
 
 
+#: The case events a protocol step can be ticked off by.
+CaseEventName = StrEnum(  # type: ignore[misc]
+    "CaseEventName", {name: name for name in sorted(CASE_EVENT_NAMES)}
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class ProtocolStepBody:
-    key: str
-    label: str
-    event_type: str
-    deadline_school_days: int | None = None
+    """One step of the checklist, ticked off by the first event of ``event_type``."""
+
+    key: Annotated[
+        str,
+        msgspec.Meta(max_length=KEY_MAX),
+        KwargDefinition(min_length=1, max_length=KEY_MAX, pattern=KEY_PATTERN),
+    ]
+    label: Annotated[
+        str,
+        msgspec.Meta(max_length=MAX_LABEL),
+        KwargDefinition(max_length=MAX_LABEL, pattern=REQUIRED_TEXT_PATTERN),
+    ]
+    event_type: CaseEventName
+    deadline_school_days: (
+        Annotated[
+            int,
+            msgspec.Meta(ge=0, le=MAX_DEADLINE_SCHOOL_DAYS),
+            KwargDefinition(
+                # For a whole number the same as ge=0, which Litestar leaves out of the
+                # document (a bound of 0 is falsy there).
+                gt=-1,
+                le=MAX_DEADLINE_SCHOOL_DAYS,
+                description="School days after the report; none: no deadline.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 @dataclasses.dataclass(frozen=True)
 class ProtocolBody:
-    steps: list[ProtocolStepBody]
+    """The school's whole checklist (replaces the one it has)."""
+
+    steps: Annotated[
+        list[ProtocolStepBody],
+        msgspec.Meta(min_length=1, max_length=MAX_STEPS),
+        KwargDefinition(min_items=1, max_items=MAX_STEPS),
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +120,12 @@ class Protocol:
     steps: list[dict[str, Any]]
 
 
-@get("/api/me", summary="Who I am, at which school, in which roles", tags=["me"])
+@get(
+    "/api/me",
+    summary="Who I am, at which school, in which roles",
+    tags=["me"],
+    responses=problems(),
+)
 async def api_me(request: Request[Any, Any, Any]) -> Me:
     p = await principal_of(request)
     return Me(
@@ -87,7 +140,9 @@ async def api_me(request: Request[Any, Any, Any]) -> Me:
     )
 
 
-@get("/api/signals", summary="Open cases that need attention", tags=["school"])
+@get(
+    "/api/signals", summary="Open cases that need attention", tags=["school"], responses=problems()
+)
 async def api_signals(request: Request[Any, Any, Any]) -> list[CaseSignals]:
     principal = await principal_of(request)
     school = await school_of(request, principal)
@@ -95,46 +150,78 @@ async def api_signals(request: Request[Any, Any, Any]) -> list[CaseSignals]:
     return [CaseSignals(case_id=case_id, signals=s) for case_id, s in found.items()]
 
 
-@get("/api/escalations", summary="Police advice and complaint status per case", tags=["school"])
+@get(
+    "/api/escalations",
+    summary="Police advice and complaint status per case",
+    tags=["school"],
+    responses=problems(),
+)
 async def api_escalations(request: Request[Any, Any, Any]) -> list[CaseEscalation]:
     principal = await principal_of(request)
     school = await school_of(request, principal)
     return await school_escalations(Services.of(request.app.state), school, principal)
 
 
-@get("/api/lessons", summary="Evaluations and lessons learned", tags=["school"])
+@get(
+    "/api/lessons", summary="Evaluations and lessons learned", tags=["school"], responses=problems()
+)
 async def api_lessons(request: Request[Any, Any, Any]) -> list[Lesson]:
     principal = await principal_of(request)
     school = await school_of(request, principal)
     return await school_lessons(Services.of(request.app.state), school, principal)
 
 
-@get("/api/stats/school", summary="Anonymous statistics of my school per month", tags=["stats"])
-async def api_school_stats(
-    request: Request[Any, Any, Any], months: FromQuery[int] = 12
-) -> list[StatCell]:
+#: ``months`` of the statistics: how many months up to this one (1 to ten school years).
+Months = Annotated[
+    int,
+    QueryParameter(
+        ge=1, le=MAX_MONTHS, description="How many months up to and including this one."
+    ),
+]
+
+
+@get(
+    "/api/stats/school",
+    summary="Anonymous statistics of my school per month",
+    tags=["stats"],
+    responses=problems(),
+)
+async def api_school_stats(request: Request[Any, Any, Any], months: Months = 12) -> list[StatCell]:
     principal = await principal_of(request)
     school = await school_of(request, principal)
     return await school_statistics(Services.of(request.app.state), school, principal, months)
 
 
-@get("/api/stats/board", summary="Anonymous statistics across my board's schools", tags=["stats"])
-async def api_board_stats(
-    request: Request[Any, Any, Any], months: FromQuery[int] = 12
-) -> BoardStatistics:
+@get(
+    "/api/stats/board",
+    summary="Anonymous statistics across my board's schools",
+    tags=["stats"],
+    responses=problems(),
+)
+async def api_board_stats(request: Request[Any, Any, Any], months: Months = 12) -> BoardStatistics:
     principal = await principal_of(request)
     found = await board_statistics(Services.of(request.app.state), principal, months)
     return BoardStatistics(**found)
 
 
-@get("/api/protocol", summary="My school's anti-bullying protocol checklist", tags=["school"])
+@get(
+    "/api/protocol",
+    summary="My school's anti-bullying protocol checklist",
+    tags=["school"],
+    responses=problems(),
+)
 async def api_protocol(request: Request[Any, Any, Any]) -> Protocol:
     principal = await principal_of(request)
     school = await school_of(request, principal)
     return Protocol(is_default=school.protocol_is_default, steps=school.protocol.to_json())
 
 
-@put("/api/protocol", summary="Replace my school's protocol checklist", tags=["school"])
+@put(
+    "/api/protocol",
+    summary="Replace my school's protocol checklist",
+    tags=["school"],
+    responses=problems(409, 422, body=True),
+)
 async def api_set_protocol(
     request: Request[Any, Any, Any], data: JSONBody[ProtocolBody]
 ) -> Protocol:
@@ -142,7 +229,7 @@ async def api_set_protocol(
     require(principal, Permission.PROTOCOL_MANAGE)
     school = await school_of(request, principal)
     services = Services.of(request.app.state)
-    steps = [dataclasses.asdict(step) for step in data.steps]
+    steps = [{**dataclasses.asdict(s), "event_type": str(s.event_type)} for s in data.steps]
     updated = await anyio.to_thread.run_sync(
         lambda: services.registry.configure_protocol(school.id, steps, actor=principal.actor)
     )

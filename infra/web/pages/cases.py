@@ -20,7 +20,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from infra.audit.access_log import ReadKind
-from infra.web.actions import ACTIONS, Action
+from infra.web.actions import ACTIONS, MAX_VERSION, Action
 from infra.web.api.cases import ReportBody, run_action
 from infra.web.context import Services, require, today
 from infra.web.forms import (
@@ -212,7 +212,7 @@ async def case_detail_page(
     request: Request[Any, Any, Any],
     case_id: FromPath[UUID],
     opgeslagen: FromQuery[str | None] = None,
-    versie: FromQuery[int | None] = None,
+    versie: Annotated[int | None, QueryParameter(ge=1, le=MAX_VERSION)] = None,
 ) -> Template:
     """One case: state, what to do next, the timeline and the forms of the viewer's actions."""
     viewer = await viewer_of(request)

@@ -15,8 +15,9 @@ from typing import Any
 from litestar import MediaType, Request
 from litestar.response import Template
 
+from infra.web.actions import FIELD_VOCABULARIES
 from infra.web.context import SCHOOL_TZ, Services, principal_of
-from infra.web.forms import FIELD_VOCABULARIES, MONTHS_NL, Option, dutch_date, vocabulary_label
+from infra.web.forms import MONTHS_NL, Option, dutch_date, vocabulary_label
 from infra.web.principal import Principal
 from services.casework.vocabulary import (
     CaseStatus,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from infra.web.actions import FIELD_VOCABULARIES
 from infra.web.forms import (
-    FIELD_VOCABULARIES,
     dutch_date,
     field_label,
     vocabulary_label,

@@ -48,7 +48,7 @@ def choice(kind: type[E], value: str, field_name: str) -> E:
     except ValueError:
         allowed = ", ".join(v.value for v in kind)
         msg = f"{field_name} must be one of: {allowed}"
-        raise InvalidInput(msg) from None
+        raise InvalidInput(msg, field=field_name, reason="not_allowed") from None
 
 
 def choices(kind: type[E], values: list[str], field_name: str, *, required: bool) -> list[str]:
@@ -57,7 +57,7 @@ def choices(kind: type[E], values: list[str], field_name: str, *, required: bool
     picked = sorted({choice(kind, v, field_name).value for v in values})
     if required and not picked:
         msg = f"{field_name} needs at least one value"
-        raise InvalidInput(msg)
+        raise InvalidInput(msg, field=field_name, reason="required")
     return picked
 
 

@@ -95,3 +95,10 @@ def test_the_patterns_on_examples() -> None:
         assert not re.fullmatch(REQUIRED_TEXT_PATTERN, refused_text), refused_text
     assert re.fullmatch(TEXT_PATTERN, "")
     assert not re.fullmatch(TEXT_PATTERN, "a\x0bb")
+
+
+def test_a_value_outside_its_vocabulary_names_the_field(service: CaseService):
+    # The CLI and jobs reach the domain without the API's edge check: the domain names the field.
+    with pytest.raises(InvalidInput) as info:
+        service.report(CONTACT, ReportCase(reporter_kind="alien", summary="Fictieve melding"))
+    assert (info.value.field, info.value.reason) == ("reporter_kind", "not_allowed")

@@ -43,11 +43,11 @@ from bench.provision import CONTACT, provision
 from bench.stats import Latency
 from infra.container import Container
 from infra.projections import catch_up_school
+from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.domain import Case
 from services.casework.replay import CaseReplay
 from services.shared.actor import Actor, acting_as
-from tenants.roles import Role
 
 SPAN = timedelta(days=300)
 AUDITORS = "bench-auditors"

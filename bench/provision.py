@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from infra.container import Container
+from services.access.roles import Role
 from services.shared.actor import Actor
 from tenants.registry import School
-from tenants.roles import Role
 
 #: The acting user of the commands the benchmark sends through the library.
 CONTACT = Actor(user_id="bench-contact", role=Role.CONTACT_PERSON)

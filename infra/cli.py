@@ -36,12 +36,12 @@ from infra.demo import (
 from infra.readside import board_report
 from infra.settings import Settings, SettingsError
 from projections.engine import Rate
+from services.access.roles import ROLE_LABELS_NL, Role
 from services.casework.application import CaseworkApplication
 from services.casework.handlers import CaseService
 from services.shared.actor import SYSTEM
 from services.shared.errors import DomainError
 from tenants.registry import School, slugify
-from tenants.roles import ROLE_LABELS_NL, Role
 
 EXIT_DIFFERENCES = 1
 EXIT_REFUSED = 2

@@ -31,11 +31,11 @@ from infra.audit.integrity import (
 )
 from infra.container import Container
 from infra.settings import Settings
+from services.access.roles import Role
 from services.casework.replay import CaseReplay, parse_until
 from services.shared.actor import Actor
 from services.shared.errors import InvalidInput
 from tenants.registry import School
-from tenants.roles import Role
 
 EXIT_DIFFERENCES = 1
 #: Times are printed (and read without a zone) on the schools' clock.

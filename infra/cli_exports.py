@@ -23,9 +23,9 @@ from typing import Any
 from infra.container import Container
 from infra.exports.school import build_school_export, write_school_export
 from infra.settings import Settings
+from services.access.roles import Role
 from services.shared.actor import Actor
 from tenants.offboarding import offboard_school
-from tenants.roles import Role
 
 #: Type of the object ``add_subparsers`` returns.
 Subparsers = Any

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from uuid import UUID
 
+from services.access.roles import Role
 from services.casework import commands as c
 from services.casework.domain import EVENT_TYPES
 from services.casework.handlers import CaseService
 from services.complaints import commands as k
 from services.shared.actor import Actor
-from tenants.roles import Role
 
 DEMO_BOARD = "Stichting Demo Onderwijs"
 DEMO_SCHOOLS = ("Demo Basisschool De Regenboog", "Demo Kindcentrum Het Anker", "Demo College Zuid")

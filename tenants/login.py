@@ -46,8 +46,8 @@ from pathlib import PurePosixPath
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from services.access.roles import Role
 from services.shared.errors import InvalidInput
-from tenants.roles import Role
 
 RuleKind = Literal["group", "role", "email_domain", "claim"]
 RULE_KINDS: tuple[RuleKind, ...] = ("group", "role", "email_domain", "claim")

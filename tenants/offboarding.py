@@ -60,10 +60,10 @@ from infra.exports.school import (
 from infra.postgres.chain import table_exists
 from infra.postgres.pool import shared_pool
 from infra.schools import SchoolApplications
+from services.access.roles import Permission, has_permission
 from services.shared.actor import SYSTEM, Actor, acting_as, current_actor
 from services.shared.errors import InvalidInput, PermissionDenied
 from tenants.registry import Registry, School
-from tenants.roles import Permission, has_permission
 
 log = logging.getLogger(__name__)
 

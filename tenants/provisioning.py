@@ -38,6 +38,7 @@ from infra.postgres.cipher import PLATFORM_CONTEXT, school_context
 from infra.postgres.pool import shared_pool
 from infra.postgres.store import application_env, log_env
 from infra.privacy.keys import create_pupil_keys
+from services.access.roles import Permission, has_permission
 from services.casework.application import CaseworkApplication
 from services.shared.actor import SYSTEM, Actor, acting_as, current_actor
 from services.shared.errors import PermissionDenied
@@ -52,7 +53,6 @@ from tenants.registry import (
     validate_name,
     validate_slug,
 )
-from tenants.roles import Permission, has_permission
 
 PLATFORM_SCHEMA = "platform"
 

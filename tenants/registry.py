@@ -37,6 +37,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.domain import event as records
 from eventsourcing.persistence import IntegrityError
 
+from services.access.roles import Permission, has_permission
 from services.shared.actor import (
     SYSTEM,
     Actor,
@@ -62,7 +63,6 @@ from tenants.protocol import (
     validate_contacts,
     validate_protocol,
 )
-from tenants.roles import Permission, has_permission
 
 #: Namespace of Vangnet's deterministic registry ids. Never change it: ids are stored everywhere.
 NAMESPACE = UUID("5b0e6b0c-3f43-5d2a-9a55-7a6e67e7a001")

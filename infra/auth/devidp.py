@@ -36,8 +36,8 @@ from litestar import Litestar, MediaType, Request, Response, Router, get, post
 from litestar.response import Redirect
 
 from infra.settings import Settings
+from services.access.roles import ROLE_LABELS_NL, Role
 from tenants.login import ClaimRule, LoginConfig, validate_login
-from tenants.roles import ROLE_LABELS_NL, Role
 
 #: Where the lead mounts the router (the issuer is ``<public_url>`` + this).
 DEV_IDP_PATH = "/dev-idp"

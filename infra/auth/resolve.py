@@ -18,9 +18,9 @@ import anyio.to_thread
 from infra.auth.tokens import BearerValidator, InvalidToken, audiences, unverified_claims
 from infra.settings import Settings
 from infra.web.principal import Principal, first_role
+from services.access.roles import Role
 from tenants.login import InvalidLoginConfig, map_claims
 from tenants.registry import School
-from tenants.roles import Role
 
 logger = logging.getLogger("vangnet.auth")
 

@@ -36,10 +36,10 @@ from infra.auth.secrets import SecretError, resolve_secret
 from infra.auth.sessions import rotate_session
 from infra.settings import Settings
 from infra.web.principal import Principal
+from services.access.roles import Role
 from services.shared.errors import NotFound
 from tenants.login import InvalidLoginConfig
 from tenants.registry import Registry, School
-from tenants.roles import Role
 
 logger = logging.getLogger("vangnet.auth")
 

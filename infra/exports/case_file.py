@@ -22,6 +22,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from infra.web.forms import dutch_date, vocabulary_label
+from services.access.roles import ROLE_LABELS_NL, Role
 from services.casework.case_file import CaseRecord
 from services.casework.domain import Case
 from services.casework.vocabulary import (
@@ -42,7 +43,6 @@ from services.casework.vocabulary import (
 )
 from services.shared.actor import Actor
 from tenants.registry import School
-from tenants.roles import ROLE_LABELS_NL, Role
 
 FORMAT = "vangnet.case-file/1"
 TITLE = "Dossier pestzaak"

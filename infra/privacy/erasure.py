@@ -24,11 +24,11 @@ from psycopg.sql import SQL, Identifier
 
 from infra.container import Container
 from infra.worker.actors import SweepResult
+from services.access.roles import Role
 from services.casework.commands import RequestErasure
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor, acting_as
 from services.shared.errors import CaseNotFound
-from tenants.roles import Role
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar.params import KwargDefinition
 
+from services.access.roles import Permission
 from services.casework import commands as cw
 from services.casework.commands import CaseCommand
 from services.casework.vocabulary import (
@@ -37,7 +38,6 @@ from services.casework.vocabulary import (
 )
 from services.complaints import commands as cp
 from services.shared.text import MAX_TEXT, REQUIRED_TEXT_PATTERN, TEXT_PATTERN
-from tenants.roles import Permission
 
 #: Vocabulary of a field, by field name ...
 FIELD_VOCABULARIES: dict[str, type[StrEnum]] = {

@@ -23,11 +23,11 @@ from litestar.exceptions import NotAuthorizedException, ServiceUnavailableExcept
 from infra.container import Container
 from infra.settings import Settings
 from infra.web.principal import Principal
+from services.access.roles import Permission, Role
 from services.casework.handlers import CaseService
 from services.casework.replay import CaseReplay
 from services.shared.errors import PermissionDenied
 from tenants.registry import Registry, School
-from tenants.roles import Permission, Role
 
 SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
 

@@ -39,6 +39,7 @@ from typing import Any
 from uuid import UUID
 
 from infra.web.actions import Action, vocabulary_for
+from services.access.roles import Role, may_complain_at_level
 from services.casework.vocabulary import (
     LABELS_NL,
     ComplaintLevel,
@@ -51,7 +52,6 @@ from services.casework.vocabulary import (
     StepKind,
 )
 from services.shared.text import MAX_TEXT, TextProblem, text_problem
-from tenants.roles import Role, may_complain_at_level
 
 #: Dutch labels the vocabulary module does not carry (yet): candidates for
 #: ``services.casework.vocabulary.LABELS_NL``, where they belong.

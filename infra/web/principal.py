@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
+from services.access.roles import Permission, Role, has_permission
 from services.shared.actor import Actor
-from tenants.roles import Permission, Role, has_permission
 
 #: When claims map to several roles, the one a person acts in first (most case work first).
 ROLE_PRECEDENCE: tuple[Role, ...] = (

@@ -23,9 +23,9 @@ from projections.case_view.queries import CaseDetail, CaseListItem, case_detail,
 from projections.db import table
 from projections.escalation.queries import CaseEscalation, Signal, escalations, signals
 from projections.lessons.queries import Lesson, lessons
+from services.access.roles import ENGAGED_PERMISSIONS, Permission, has_permission
 from services.shared.errors import CaseNotFound, InvalidInput, PermissionDenied
 from tenants.registry import School
-from tenants.roles import ENGAGED_PERMISSIONS, Permission, has_permission
 
 
 def _case_scope(principal: Principal) -> str | None:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from services.access.roles import Permission, Role, has_permission
 from services.casework.application import CaseworkApplication
 from services.casework.domain import Case
 from services.shared.actor import Actor
 from services.shared.errors import CaseNotFound, PermissionDenied
-from tenants.roles import Permission, Role, has_permission
 
 
 def may_export_case_file(role: Role) -> bool:

@@ -14,10 +14,10 @@ from datetime import date
 from typing import ClassVar
 from uuid import UUID, uuid4
 
+from services.access.roles import Permission
 from services.casework.domain import Case
 from services.shared.actor import Actor
 from services.shared.clock import school_today
-from tenants.roles import Permission
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,7 +2,7 @@
 
 The school is resolved once at the edge and passed in; what is loaded is checked to belong to it
 (Sentry's ``OrganizationEndpoint``; Zulip's ``get_stream_by_id_in_realm``). Authorization asks
-the permission table in :mod:`tenants.roles`; nothing here decides roles by itself.
+the permission table in :mod:`services.access.roles`; nothing here decides roles by itself.
 
 A command made against a version the client saw (``expected_version``) is refused when the case
 moved on (:class:`~services.shared.errors.StaleVersion`, 409): the person decided on what they
@@ -27,13 +27,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from uuid import UUID
 
+from services.access.roles import ENGAGED_PERMISSIONS, Permission, Role, has_permission
 from services.casework.application import CaseworkApplication
 from services.casework.commands import CaseCommand, ReportCase
 from services.casework.domain import Case
 from services.shared.actor import Actor, acting_as
 from services.shared.clock import SCHOOL_CLOCK, Clock, on_day
 from services.shared.errors import ConcurrencyConflict, PermissionDenied, StaleVersion
-from tenants.roles import ENGAGED_PERMISSIONS, Permission, Role, has_permission
 
 log = logging.getLogger(__name__)
 

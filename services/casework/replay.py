@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
+from services.access.roles import Permission, has_permission
 from services.casework.application import CaseworkApplication
 from services.casework.domain import Case
 from services.casework.handlers import authorize
@@ -33,7 +34,6 @@ from services.shared.errors import (
     InvalidInput,
     NotYetReported,
 )
-from tenants.roles import Permission, has_permission
 
 #: Attributes of every event that are its envelope, not its data.
 _ENVELOPE = frozenset(

@@ -4,7 +4,7 @@ Complaints live in the case's own log (a complaint can be filed after closing), 
 context of their own: other roles act here (schoolcontactpersoon, vertrouwenspersoon, directie,
 bestuur) and the level ladder is its own rule
 (:func:`services.casework.rules.complaint_level_must_rise`). Who records the decision at which
-level is data: :data:`tenants.roles.COMPLAINT_DECIDERS`.
+level is data: :data:`services.access.roles.COMPLAINT_DECIDERS`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
+from services.access.roles import COMPLAINT_DECIDERS, Permission, may_complain_at_level
 from services.casework.commands import CaseCommand
 from services.casework.domain import Case
 from services.casework.vocabulary import ComplaintLevel
 from services.shared.actor import Actor
 from services.shared.errors import PermissionDenied
-from tenants.roles import COMPLAINT_DECIDERS, Permission, may_complain_at_level
 
 
 @dataclass(frozen=True, kw_only=True)

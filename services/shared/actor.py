@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from tenants.roles import Role
+from services.access.roles import Role
 
 
 @dataclass(frozen=True)

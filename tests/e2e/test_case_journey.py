@@ -17,10 +17,10 @@ from infra.container import Container
 from infra.projections import ensure_school_views
 from infra.settings import Settings
 from infra.web.context import today
+from services.access.roles import Role
 from services.shared.actor import SYSTEM
 from tenants.login import ClaimRule, validate_login
 from tenants.registry import School
-from tenants.roles import Role
 from tests.conftest import TEST_MASTER_KEY
 from tests.e2e.conftest import API_AUDIENCE, E2E_USERS, Idp, WebServer
 

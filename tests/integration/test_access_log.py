@@ -20,10 +20,10 @@ from infra.audit.integrity import verify_school
 from infra.container import Container
 from infra.projections import catch_up_school
 from projections.db import create_read_pool
+from services.access.roles import Role
 from services.casework.commands import ReportCase
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor
-from tenants.roles import Role
 from tests.integration.web import (
     FakeIssuer,
     Issuers,

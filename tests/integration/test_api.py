@@ -23,7 +23,7 @@ from litestar.testing import TestClient
 
 from infra.container import Container
 from infra.web.context import today as school_today
-from tenants.roles import Role
+from services.access.roles import Role
 from tests.integration.web import (
     METRICS_TOKEN,
     FakeIssuer,

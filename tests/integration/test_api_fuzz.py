@@ -30,7 +30,7 @@ import uvicorn
 from infra.container import Container
 from infra.web.app import create_app
 from infra.worker.inprocess import start_inprocess_worker
-from tenants.roles import Role
+from services.access.roles import Role
 from tests.integration.web import (
     FakeIssuer,
     configure_fake_login,

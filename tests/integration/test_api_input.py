@@ -19,7 +19,7 @@ from litestar.testing import TestClient
 
 from infra.container import Container
 from infra.web.edge import MAX_BODY_BYTES, MAX_JSON_DEPTH
-from tenants.roles import Role
+from services.access.roles import Role
 from tests.integration.web import (
     FakeIssuer,
     bearer,

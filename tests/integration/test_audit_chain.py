@@ -41,13 +41,13 @@ from infra.projections import catch_up_school
 from infra.settings import Settings
 from infra.worker.actors import checkpoint_sweep
 from infra.worker.inprocess import start_inprocess_worker
+from services.access.roles import Role
 from services.casework.commands import AddNote, HoldIntake, ReportCase
 from services.casework.domain import Case
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor, acting_as
 from services.shared.errors import IntegrityViolation
 from tenants.registry import School
-from tenants.roles import Role
 from tests.conftest import TEST_MASTER_KEY_B64
 from tests.integration.readside import today
 from tests.integration.tamper import EVENTS, Linker, Tables

@@ -23,12 +23,12 @@ from infra.container import Container
 from infra.projections import catch_up_school
 from infra.settings import Settings
 from infra.web.actions import ACTIONS
+from services.access.roles import Role
 from services.casework.commands import AddNote, GiveConsent, HoldIntake, ReportCase
 from services.casework.handlers import CaseService
 from services.casework.state import case_state
 from services.shared.actor import Actor
 from tenants.registry import School
-from tenants.roles import Role
 from tests.conftest import TEST_MASTER_KEY_B64
 from tests.integration.readside import today
 from tests.integration.test_isolation import api_body, form_body

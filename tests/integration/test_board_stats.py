@@ -37,6 +37,7 @@ from projections.board_stats import queries
 from projections.board_stats.projection import COLUMNS, BoardStatsView, case_key
 from projections.board_stats.queries import StatCell, cell
 from projections.engine import View, catch_up_batch, positions
+from services.access.roles import Role
 from services.casework import vocabulary
 from services.casework.commands import (
     AddNote,
@@ -59,7 +60,6 @@ from services.complaints.commands import EscalateComplaint, FileComplaint
 from services.shared.actor import Actor
 from services.shared.clock import FixedClock
 from tenants.registry import School
-from tenants.roles import Role
 
 pytestmark = pytest.mark.integration
 

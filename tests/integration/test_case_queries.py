@@ -15,6 +15,7 @@ from infra.container import Container
 from projections.case_view.queries import case_detail, list_cases
 from projections.db import create_read_pool
 from projections.escalation.queries import SignalKind
+from services.access.roles import Role
 from services.casework.commands import (
     AssignOwner,
     EngagePerson,
@@ -28,7 +29,6 @@ from services.casework.commands import (
 from services.shared.clock import FixedClock
 from services.shared.errors import InvalidInput
 from tenants.protocol import DEFAULT_PROTOCOL, add_school_days
-from tenants.roles import Role
 from tests.integration.readside import case_service, catch_up, new_school, report, run, today
 from tests.unit.support import CONTACT, actor
 

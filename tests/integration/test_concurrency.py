@@ -9,13 +9,13 @@ import pytest
 
 from infra.container import Container
 from infra.schools import build_casework_app
+from services.access.roles import Role
 from services.casework.commands import AddNote, ReportCase
 from services.casework.domain import Case
 from services.casework.handlers import CaseLocks, CaseService
 from services.shared.actor import Actor
 from services.shared.errors import ConcurrencyConflict
 from tenants.registry import School
-from tenants.roles import Role
 from tests.conftest import TEST_MASTER_KEY
 
 pytestmark = pytest.mark.integration

@@ -34,6 +34,7 @@ from infra.projections import verify_school as verify_school_views
 from infra.schools import casework_env
 from infra.settings import Settings
 from projections.case_view import projection as case_view
+from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.commands import (
     AddNote,
@@ -52,7 +53,6 @@ from services.casework.sealing import ERASED
 from services.shared.actor import Actor
 from services.shared.errors import InvalidInput, PermissionDenied
 from tenants.registry import DEFAULT_RETENTION_DAYS, School
-from tenants.roles import Role
 from tests.conftest import TEST_MASTER_KEY_B64
 from tests.integration.web import (
     FakeIssuer,

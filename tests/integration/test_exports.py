@@ -19,6 +19,7 @@ from litestar.testing import TestClient
 
 from infra.container import Container
 from infra.projections import catch_up_school
+from services.access.roles import Role
 from services.casework.commands import (
     AddParticipant,
     CompleteFollowUp,
@@ -40,7 +41,6 @@ from services.complaints.commands import (
     FileComplaint,
 )
 from services.shared.actor import Actor
-from tenants.roles import Role
 from tests.integration.readside import today
 from tests.integration.web import (
     FakeIssuer,

@@ -28,10 +28,10 @@ from litestar.routes import HTTPRoute
 
 from infra.container import Container
 from infra.web.actions import ACTIONS
+from services.access.roles import Role
 from services.casework.commands import ReportCase
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor
-from tenants.roles import Role
 from tests.integration.web import (
     FakeIssuer,
     Issuers,

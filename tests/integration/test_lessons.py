@@ -17,6 +17,7 @@ from infra.projections import ALL_VIEWS, catch_up_school, rebuild_school, verify
 from projections.engine import View
 from projections.lessons.projection import LessonsView
 from projections.lessons.queries import Lesson, lessons
+from services.access.roles import Role
 from services.casework.commands import (
     CloseCase,
     CompleteFollowUp,
@@ -30,7 +31,6 @@ from services.casework.commands import (
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor
 from tenants.registry import School
-from tenants.roles import Role
 
 pytestmark = pytest.mark.integration
 

@@ -31,12 +31,12 @@ from infra.notifications import (
     send_due_reminders,
 )
 from infra.projections import catch_up_school, rebuild_school, verify_school
+from services.access.roles import Role
 from services.casework import commands as c
 from services.casework.handlers import CaseService
 from services.complaints import commands as k
 from services.shared.actor import Actor
 from tenants.registry import School
-from tenants.roles import Role
 
 pytestmark = pytest.mark.integration
 

@@ -25,13 +25,13 @@ from infra.cli import main
 from infra.container import Container
 from infra.projections import catch_up_school
 from infra.settings import Settings
+from services.access.roles import Role
 from services.casework.commands import AddParticipant, HoldIntake, MapSituation, ReportCase
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor
 from services.shared.errors import PermissionDenied, SchoolNotFound
 from tenants.offboarding import offboard_school
 from tenants.registry import School
-from tenants.roles import Role
 from tests.conftest import TEST_MASTER_KEY_B64
 from tests.integration.readside import today
 from tests.integration.web import (

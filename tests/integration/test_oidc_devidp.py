@@ -44,9 +44,9 @@ from infra.auth.sessions import RotatingSessionConfig
 from infra.auth.tokens import BearerValidator, InvalidToken
 from infra.settings import Settings
 from infra.web.csrf import SessionCsrfMiddleware, csrf_token_for
+from services.access.roles import Role
 from services.shared.actor import SYSTEM, acting_as
 from tenants.registry import Registry
-from tenants.roles import Role
 
 T = TypeVar("T")
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from infra.container import Container
+from services.access.roles import Role
 from services.shared.actor import SYSTEM
 from tenants.login import LoginPolicy, validate_login
-from tenants.roles import Role
 from tests.integration.test_pages import browser
 from tests.integration.web import make_world, principal, web_client
 

@@ -14,6 +14,7 @@ from uuid import UUID
 from infra.container import Container
 from infra.projections import catch_up_school
 from infra.web.forms import dutch_date
+from services.access.roles import Role
 from services.casework.commands import (
     CompleteFollowUp,
     HoldIntake,
@@ -24,7 +25,6 @@ from services.casework.handlers import CaseService
 from services.complaints.commands import EscalateComplaint, FileComplaint
 from services.shared.actor import Actor
 from tenants.registry import School
-from tenants.roles import Role
 from tests.integration.readside import today
 from tests.integration.test_pages import browser, form_action
 from tests.integration.web import (

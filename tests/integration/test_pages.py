@@ -21,6 +21,7 @@ from infra.container import Container
 from infra.projections import catch_up_school
 from infra.web.actions import ACTIONS
 from infra.web.principal import Principal
+from services.access.roles import Role, has_permission
 from services.casework.commands import (
     AddNote,
     EngagePerson,
@@ -32,7 +33,6 @@ from services.casework.commands import (
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor
 from tenants.registry import School
-from tenants.roles import Role, has_permission
 from tests.integration.readside import today
 from tests.integration.web import log_in, make_world, principal, web_client
 

@@ -30,13 +30,13 @@ from infra.worker.inprocess import start_inprocess_worker
 from projections import engine, quarantine
 from projections.case_view import projection as case_view
 from projections.quarantine import Failure
+from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.commands import AddNote, ReportCase
 from services.casework.domain import Case
 from services.casework.handlers import CaseService
 from services.shared.actor import acting_as
 from tenants.registry import School
-from tenants.roles import Role
 from tests.conftest import TEST_MASTER_KEY_B64
 from tests.integration.readside import case_service, new_school, report
 from tests.integration.web import METRICS_TOKEN, log_in, principal, web_client

@@ -23,13 +23,13 @@ from infra.container import Container
 from infra.demo import seed_school
 from infra.projections import ALL_VIEWS, ensure_school_views, verify_school
 from projections.engine import catch_up, catch_up_batch
+from services.access.roles import Role
 from services.casework import commands as c
 from services.casework.handlers import CaseService
 from services.casework.vocabulary import Form, Location, StepKind
 from services.complaints import commands as k
 from services.shared.actor import Actor
 from services.shared.errors import DomainError
-from tenants.roles import Role
 from tests.integration.readside import case_service, new_school, today
 from tests.unit.support import BOARD, CONTACT, MANAGEMENT, SCHOOL_CONTACT, actor
 
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.integration
 MENTOR = actor(Role.TEACHER, "user-mentor")
 COORDINATOR = actor(Role.COORDINATOR, "user-apc")
 TEXT = "Fictieve tekst"
-# The board decides at the committee, on its advice (tenants.roles.COMPLAINT_DECIDERS).
+# The board decides at the committee, on its advice (services.access.roles.COMPLAINT_DECIDERS).
 DECIDER = {"management": MANAGEMENT, "board": BOARD, "committee": BOARD}
 
 

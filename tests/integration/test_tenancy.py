@@ -20,6 +20,7 @@ from infra.crypto import KeyUnwrapError, b64, unwrap_key
 from infra.postgres.cipher import school_context
 from infra.postgres.store import application_env
 from infra.schools import casework_env
+from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.shared.actor import Actor, acting_as
 from services.shared.errors import (
@@ -29,7 +30,6 @@ from services.shared.errors import (
     SchoolNotFound,
 )
 from tenants.registry import BoardNotFound, DuplicateSlug, School
-from tenants.roles import Role
 
 pytestmark = pytest.mark.integration
 

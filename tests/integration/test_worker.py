@@ -32,11 +32,11 @@ from infra.worker.actors import SavedNotifier, sweep_schools
 from infra.worker.broker import job_queues, queue_name, setup_broker
 from infra.worker.deadletters import list_dead_letters
 from infra.worker.inprocess import start_inprocess_worker
+from services.access.roles import Role
 from services.casework.commands import AddNote, ReportCase
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor
 from tenants.registry import School
-from tenants.roles import Role
 from tests.conftest import TEST_MASTER_KEY, TEST_MASTER_KEY_B64
 
 pytestmark = pytest.mark.integration

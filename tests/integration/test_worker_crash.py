@@ -23,10 +23,10 @@ from psycopg.sql import SQL, Identifier
 from infra import projections
 from infra.container import Container
 from projections.engine import head, positions
+from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.domain import Case
 from services.shared.actor import Actor, acting_as
-from tenants.roles import Role
 from tests.conftest import TEST_MASTER_KEY_B64
 
 pytestmark = pytest.mark.integration

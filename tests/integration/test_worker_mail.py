@@ -11,9 +11,9 @@ import pytest
 from infra.container import Container
 from infra.worker.actors import mail_sweep, notify_saved
 from infra.worker.inprocess import start_inprocess_worker
+from services.access.roles import Role
 from services.casework.commands import HoldIntake, ReportCase, ScheduleFollowUp
 from services.casework.handlers import CaseService
-from tenants.roles import Role
 from tests.integration.test_notifications import CP, Inbox, inbox, new_school, staff
 
 pytestmark = pytest.mark.integration

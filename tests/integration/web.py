@@ -19,8 +19,8 @@ from infra.settings import Settings
 from infra.web.app import create_app, session_config
 from infra.web.principal import Principal
 from infra.worker.inprocess import start_inprocess_worker
+from services.access.roles import Role
 from tenants.registry import School
-from tenants.roles import Role
 
 BASE_URL = "http://127.0.0.1:8000"
 

@@ -8,12 +8,12 @@ from uuid import UUID
 
 import pytest
 
+from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.commands import CaseCommand
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor
 from services.shared.errors import DomainError
-from tenants.roles import Role
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 

@@ -10,6 +10,7 @@ import pytest
 
 from infra.exports.case_file import _Fold, build_case_file
 from infra.exports.pdf import render_case_file_pdf
+from services.access.roles import Role
 from services.casework.case_file import CaseFileReader, may_export_case_file
 from services.casework.commands import (
     AddNote,
@@ -23,7 +24,6 @@ from services.casework.handlers import CaseService
 from services.shared.actor import SYSTEM, acting_as
 from services.shared.errors import CaseNotFound, PermissionDenied
 from tenants.registry import School
-from tenants.roles import Role
 from tests.unit.support import CONTACT, actor, new_app
 
 MAY = {

@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.commands import (
     AddNote,
@@ -81,7 +82,6 @@ from services.shared.errors import (
     StaleVersion,
     WrongState,
 )
-from tenants.roles import Role
 from tests.unit.support import (
     BOARD,
     CONTACT,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from services.access.roles import Role
 from tenants.login import ClaimRule, InvalidLoginConfig, map_claims, parse_rule
-from tenants.roles import Role
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from infra.auth.resolve import (
 )
 from infra.auth.tokens import BearerValidator, InvalidToken
 from infra.settings import Settings
+from services.access.roles import Role
 from services.shared.actor import SYSTEM, Actor, acting_as
 from services.shared.errors import PermissionDenied
 from tenants.login import (
@@ -32,7 +33,6 @@ from tenants.login import (
     validate_login,
 )
 from tenants.registry import Registry, School
-from tenants.roles import Role
 
 ISSUER = "https://login.example/tenant-1/v2.0"
 #: A production deployment's policy with a secrets directory.

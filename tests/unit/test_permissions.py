@@ -1,5 +1,5 @@
 """Who may do what on a case: every role against every command, generated from the data in
-:mod:`tenants.roles`, plus the roles the seed documents single out."""
+:mod:`services.access.roles`, plus the roles the seed documents single out."""
 
 from __future__ import annotations
 
@@ -12,6 +12,15 @@ import pytest
 
 import services.casework.commands as casework_commands
 import services.complaints.commands as complaint_commands
+from services.access.roles import (
+    ENGAGED_PERMISSIONS,
+    READ_ONLY_PERMISSIONS,
+    ROLE_PERMISSIONS,
+    Permission,
+    Role,
+    has_permission,
+    may_complain_at_level,
+)
 from services.casework.application import CaseworkApplication
 from services.casework.commands import (
     AddNote,
@@ -51,15 +60,6 @@ from services.complaints.commands import (
 )
 from services.shared.actor import Actor
 from services.shared.errors import InvalidInput, PermissionDenied, RuleViolation
-from tenants.roles import (
-    ENGAGED_PERMISSIONS,
-    READ_ONLY_PERMISSIONS,
-    ROLE_PERMISSIONS,
-    Permission,
-    Role,
-    has_permission,
-    may_complain_at_level,
-)
 from tests.unit.support import (
     BOARD,
     CONTACT,
@@ -372,7 +372,7 @@ def _decide(p: Prepared) -> DecideComplaint:
 
 
 # Who records the decision on a complaint, per level, written out from seed 001 and the Dutch
-# complaints procedure (klachtenregeling) — deliberately NOT read from tenants.roles: the
+# complaints procedure (klachtenregeling) — deliberately NOT read from services.access.roles: the
 # directie decides at level 1, the bestuur (bevoegd gezag) at level 2; the klachtencommissie is
 # outside the school and advises the bestuur, which then decides and records its decision. The
 # schoolcontactpersoon is the complainant's point of contact (seed: "brengt de klager in

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.access.roles import Role
 from services.shared.actor import SYSTEM, Actor, acting_as
 from services.shared.errors import DomainError, PermissionDenied
 from tenants.protocol import (
@@ -27,7 +28,6 @@ from tenants.protocol import (
     validate_protocol,
 )
 from tenants.registry import Registry
-from tenants.roles import Role
 
 MONDAY = date(2025, 3, 3)
 FRIDAY = date(2025, 3, 7)

@@ -25,10 +25,10 @@ from infra.worker.broker import (
     setup_broker,
 )
 from infra.worker.deadletters import _describe, _error_class, list_dead_letters
+from services.access.roles import Role
 from services.casework.commands import AddNote, ReportCase
 from services.casework.handlers import CaseService
 from services.shared.errors import PermissionDenied
-from tenants.roles import Role
 from tests.unit.support import CONTACT, actor, new_app
 
 SCHOOL = UUID("00000000-0000-4000-8000-000000000001")

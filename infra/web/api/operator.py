@@ -13,9 +13,9 @@ from litestar.params import FromQuery, JSONBody, KwargDefinition
 
 from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, require
+from services.access.roles import Permission
 from services.shared.text import REQUIRED_TEXT_PATTERN
 from tenants.registry import NAME_MAX_LENGTH, SLUG_MAX_LENGTH, SLUG_PATTERN, Board, School
-from tenants.roles import Permission
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,6 +27,7 @@ from infra.web.reads import (
 from projections.board_stats.queries import StatCell
 from projections.escalation.queries import CaseEscalation, Signal
 from projections.lessons.queries import Lesson
+from services.access.roles import ROLE_LABELS_NL, Permission
 from services.shared.text import REQUIRED_TEXT_PATTERN
 from tenants.protocol import (
     CASE_EVENT_NAMES,
@@ -36,7 +37,6 @@ from tenants.protocol import (
     MAX_LABEL,
     MAX_STEPS,
 )
-from tenants.roles import ROLE_LABELS_NL, Permission
 
 
 @dataclasses.dataclass(frozen=True)

@@ -39,11 +39,11 @@ from infra.web.reads import case_list, case_page, read_case_page, record_read, w
 from infra.web.refusals import field_error_nl, refusal_nl
 from projections.case_view.queries import CaseDetail
 from projections.escalation.queries import SIGNAL_LABELS_NL, SignalKind
+from services.access.roles import Permission, Role
 from services.casework.commands import ReportCase
 from services.casework.vocabulary import CaseStatus, Form
 from services.shared.errors import ConcurrencyConflict, DomainError, InvalidInput, RuleViolation
 from services.shared.errors import PermissionDenied as DomainPermissionDenied
-from tenants.roles import Permission, Role
 
 PAGE_SIZE = 25
 

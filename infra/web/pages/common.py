@@ -19,6 +19,7 @@ from infra.web.actions import FIELD_VOCABULARIES
 from infra.web.context import SCHOOL_TZ, Services, principal_of
 from infra.web.forms import MONTHS_NL, Option, dutch_date, vocabulary_label
 from infra.web.principal import Principal
+from services.access.roles import ENGAGED_PERMISSIONS, ROLE_LABELS_NL, Permission, Role
 from services.casework.vocabulary import (
     CaseStatus,
     CloseReason,
@@ -28,7 +29,6 @@ from services.casework.vocabulary import (
     StepKind,
 )
 from tenants.registry import School
-from tenants.roles import ENGAGED_PERMISSIONS, ROLE_LABELS_NL, Permission, Role
 
 VIEWER_STATE_KEY = "vangnet_viewer"
 

@@ -18,11 +18,11 @@ from infra.web.forms import REQUIRED_NL, FieldSpec, FormSpec, Option
 from infra.web.pages.common import Viewer, render, viewer_of
 from infra.web.pages.protocol import parse_protocol, protocol_form
 from projections.quarantine import degraded_schools_async
+from services.access.roles import Permission, Role
 from services.shared.errors import InvalidInput
 from tenants.login import InvalidLoginConfig, LoginPolicy, parse_rule, validate_login
 from tenants.protocol import InvalidProtocol
 from tenants.registry import Board, School
-from tenants.roles import Permission, Role
 
 DUPLICATE_SLUG_NL = "Deze korte naam is al in gebruik. Kies een andere."
 INVALID_SLUG_NL = (

@@ -26,9 +26,9 @@ from typing import Any
 
 from infra.container import Container
 from infra.settings import Settings
+from services.casework.protocol import InvalidProtocol
 from services.shared.errors import InvalidInput
 from tenants.login import DEFAULT_SCOPES, parse_rule, validate_login
-from tenants.protocol import InvalidProtocol
 
 #: Type of the object ``add_subparsers`` returns.
 Subparsers = Any

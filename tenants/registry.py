@@ -38,6 +38,14 @@ from eventsourcing.domain import event as records
 from eventsourcing.persistence import IntegrityError
 
 from services.access.roles import Permission, has_permission
+from services.casework.protocol import (
+    DEFAULT_PROTOCOL,
+    NotificationContacts,
+    ProtocolChecklist,
+    ProtocolStep,
+    validate_contacts,
+    validate_protocol,
+)
 from services.shared.actor import (
     SYSTEM,
     Actor,
@@ -55,14 +63,6 @@ from services.shared.errors import (
 )
 from services.shared.text import clean_text
 from tenants.login import LoginConfig, LoginPolicy
-from tenants.protocol import (
-    DEFAULT_PROTOCOL,
-    NotificationContacts,
-    ProtocolChecklist,
-    ProtocolStep,
-    validate_contacts,
-    validate_protocol,
-)
 
 #: Namespace of Vangnet's deterministic registry ids. Never change it: ids are stored everywhere.
 NAMESPACE = UUID("5b0e6b0c-3f43-5d2a-9a55-7a6e67e7a001")
@@ -161,8 +161,9 @@ class Board(TenancyAggregate):
 class School(TenancyAggregate):
     """A school: its schema and its wrapped data key. ``created_on`` comes from the aggregate.
 
-    Its configuration (:mod:`tenants.protocol`): the anti-bullying protocol checklist
-    (:data:`~tenants.protocol.DEFAULT_PROTOCOL` until configured) and the notification contacts.
+    Its configuration (:mod:`services.casework.protocol`): the anti-bullying protocol checklist
+    (:data:`~services.casework.protocol.DEFAULT_PROTOCOL` until configured) and the notification
+    contacts.
     """
 
     class ProtocolConfigured(TenancyAggregate.Event):

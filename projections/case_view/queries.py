@@ -25,10 +25,10 @@ from projections.escalation.queries import (
     signals,
 )
 from services.casework.domain import choice
+from services.casework.protocol import ProtocolChecklist, StepProgress, progress
+from services.casework.protocol import done_events as protocol_done_events
 from services.casework.vocabulary import LABELS_NL, CaseStatus, Form
 from services.shared.errors import InvalidInput
-from tenants.protocol import ProtocolChecklist, StepProgress, progress
-from tenants.protocol import done_events as protocol_done_events
 
 MAX_LIMIT = 500
 #: The furthest a list may page (beyond any school's number of cases; keeps the SQL in 64 bits).
@@ -174,8 +174,9 @@ async def list_cases(
 
 
 def done_events(timeline: tuple[TimelineEntry, ...]) -> dict[str, date | datetime]:
-    """When each protocol step's event fulfilled it (:func:`tenants.protocol.done_events`: the
-    intake on the day it was held, aftercare only while the latest found the bullying stopped)."""
+    """When each protocol step's event fulfilled it
+    (:func:`services.casework.protocol.done_events`: the intake on the day it was held,
+    aftercare only while the latest found the bullying stopped)."""
     return protocol_done_events((e.event_type, e.at, e.data) for e in timeline)
 
 

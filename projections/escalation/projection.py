@@ -29,8 +29,8 @@ from psycopg.types.json import Jsonb
 
 from projections.engine import Batch, Handlers, Target, View
 from services.casework.domain import Case
+from services.casework.protocol import local_date
 from services.casework.vocabulary import CaseStatus, ComplaintLevel
-from tenants.protocol import local_date
 
 Row = dict[str, Any]
 Handler = Callable[[Row, Any], None]

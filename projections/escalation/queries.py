@@ -34,9 +34,9 @@ from uuid import UUID
 import asyncpg
 
 from projections.db import table
+from services.casework.protocol import SCHOOL_TZ, ProtocolChecklist, add_school_days, local_date
 from services.casework.vocabulary import LABELS_NL, ComplaintLevel
 from services.shared.errors import InvalidInput
-from tenants.protocol import SCHOOL_TZ, ProtocolChecklist, add_school_days, local_date
 
 TABLE = "escalation_cases"
 DEFAULT_INACTIVITY_DAYS = 14

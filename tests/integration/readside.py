@@ -14,8 +14,8 @@ from infra.projections import catch_up_school
 from projections.db import connect
 from services.casework.commands import HoldIntake, ReportCase
 from services.casework.handlers import CaseService
+from services.casework.protocol import local_date
 from services.shared.clock import SCHOOL_CLOCK, Clock
-from tenants.protocol import local_date
 from tenants.registry import School
 from tests.unit.support import CONTACT
 

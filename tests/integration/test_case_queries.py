@@ -26,9 +26,9 @@ from services.casework.commands import (
     PlanStep,
     ReportCase,
 )
+from services.casework.protocol import DEFAULT_PROTOCOL, add_school_days
 from services.shared.clock import FixedClock
 from services.shared.errors import InvalidInput
-from tenants.protocol import DEFAULT_PROTOCOL, add_school_days
 from tests.integration.readside import case_service, catch_up, new_school, report, run, today
 from tests.unit.support import CONTACT, actor
 

@@ -29,6 +29,12 @@ from services.casework.commands import (
     ScheduleFollowUp,
     WithdrawConsent,
 )
+from services.casework.protocol import (
+    DEFAULT_PROTOCOL,
+    ProtocolChecklist,
+    add_school_days,
+    validate_protocol,
+)
 from services.complaints.commands import (
     DecideComplaint,
     EscalateComplaint,
@@ -36,7 +42,6 @@ from services.complaints.commands import (
     WithdrawComplaint,
 )
 from services.shared.errors import InvalidInput
-from tenants.protocol import DEFAULT_PROTOCOL, ProtocolChecklist, add_school_days, validate_protocol
 from tests.integration.readside import case_service, catch_up, new_school, report, run, today
 from tests.unit.support import BOARD, CONTACT, MANAGEMENT, SCHOOL_CONTACT
 

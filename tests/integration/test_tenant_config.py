@@ -14,8 +14,8 @@ import pytest
 from infra.cli_tenants import add_tenant_config_commands
 from infra.container import Container
 from infra.settings import Settings
+from services.casework.protocol import DEFAULT_PROTOCOL
 from services.shared.errors import DomainError
-from tenants.protocol import DEFAULT_PROTOCOL
 from tenants.registry import School
 from tests.conftest import TEST_MASTER_KEY_B64
 from tests.integration.readside import new_school

@@ -11,9 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.access.roles import Role
-from services.shared.actor import SYSTEM, Actor, acting_as
-from services.shared.errors import DomainError, PermissionDenied
-from tenants.protocol import (
+from services.casework.protocol import (
     DEFAULT_PROTOCOL,
     InvalidContacts,
     InvalidProtocol,
@@ -27,6 +25,8 @@ from tenants.protocol import (
     validate_contacts,
     validate_protocol,
 )
+from services.shared.actor import SYSTEM, Actor, acting_as
+from services.shared.errors import DomainError, PermissionDenied
 from tenants.registry import Registry
 
 MONDAY = date(2025, 3, 3)

@@ -28,8 +28,7 @@ from projections.board_stats.queries import StatCell
 from projections.escalation.queries import CaseEscalation, Signal
 from projections.lessons.queries import Lesson
 from services.access.roles import ROLE_LABELS_NL, Permission
-from services.shared.text import REQUIRED_TEXT_PATTERN
-from tenants.protocol import (
+from services.casework.protocol import (
     CASE_EVENT_NAMES,
     KEY_MAX,
     KEY_PATTERN,
@@ -37,6 +36,7 @@ from tenants.protocol import (
     MAX_LABEL,
     MAX_STEPS,
 )
+from services.shared.text import REQUIRED_TEXT_PATTERN
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,8 +18,8 @@ from infra.web.refusals import WRONG_STATE_NL
 from projections.case_view.queries import CaseDetail
 from projections.escalation.queries import Signal, SignalKind
 from services.access.roles import has_permission
+from services.casework.protocol import ProtocolChecklist, StepProgress
 from services.casework.rules import StateReason
-from tenants.protocol import ProtocolChecklist, StepProgress
 
 #: The case page's sections, after the seed's tasks of the contact person.
 SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

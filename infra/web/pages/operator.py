@@ -19,9 +19,9 @@ from infra.web.pages.common import Viewer, render, viewer_of
 from infra.web.pages.protocol import parse_protocol, protocol_form
 from projections.quarantine import degraded_schools_async
 from services.access.roles import Permission, Role
+from services.casework.protocol import InvalidProtocol
 from services.shared.errors import InvalidInput
 from tenants.login import InvalidLoginConfig, LoginPolicy, parse_rule, validate_login
-from tenants.protocol import InvalidProtocol
 from tenants.registry import Board, School
 
 DUPLICATE_SLUG_NL = "Deze korte naam is al in gebruik. Kies een andere."

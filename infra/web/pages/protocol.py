@@ -2,7 +2,8 @@
 
 Saving replaces the whole checklist (PUT semantics): rows left empty or marked "verwijderen"
 are dropped, the "volgorde" numbers set the order. The rules are the registry's
-(:func:`tenants.protocol.validate_protocol`), checked here first to answer in Dutch per row.
+(:func:`services.casework.protocol.validate_protocol`), checked here first to answer in Dutch
+per row.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.web.pages.labels import event_options
-from tenants.protocol import (
+from services.casework.protocol import (
     CASE_EVENT_NAMES,
     MAX_DEADLINE_SCHOOL_DAYS,
     MAX_LABEL,

@@ -24,7 +24,7 @@ from infra.web.reads import (
 from projections.board_stats import queries as q
 from projections.escalation.queries import SIGNAL_LABELS_NL, SignalKind
 from services.access.roles import Permission
-from tenants.protocol import InvalidProtocol
+from services.casework.protocol import InvalidProtocol
 
 PROTOCOL_URL = "/school/protocol"
 

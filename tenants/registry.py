@@ -40,10 +40,8 @@ from eventsourcing.persistence import IntegrityError
 from services.access.roles import Permission, has_permission
 from services.casework.protocol import (
     DEFAULT_PROTOCOL,
-    NotificationContacts,
     ProtocolChecklist,
     ProtocolStep,
-    validate_contacts,
     validate_protocol,
 )
 from services.shared.actor import (
@@ -62,6 +60,7 @@ from services.shared.errors import (
     SchoolNotFound,
 )
 from services.shared.text import clean_text
+from tenants.contacts import NotificationContacts, validate_contacts
 from tenants.login import LoginConfig, LoginPolicy
 
 #: Namespace of Vangnet's deterministic registry ids. Never change it: ids are stored everywhere.

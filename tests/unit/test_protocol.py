@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from services.access.roles import Role
 from services.casework.protocol import (
     DEFAULT_PROTOCOL,
-    InvalidContacts,
     InvalidProtocol,
     ProtocolStep,
     add_school_days,
@@ -22,11 +21,11 @@ from services.casework.protocol import (
     local_date,
     progress,
     school_days_between,
-    validate_contacts,
     validate_protocol,
 )
 from services.shared.actor import SYSTEM, Actor, acting_as
 from services.shared.errors import DomainError, PermissionDenied
+from tenants.contacts import InvalidContacts, validate_contacts
 from tenants.registry import Registry
 
 MONDAY = date(2025, 3, 3)

@@ -39,7 +39,7 @@ from typing import Any
 from uuid import UUID
 
 from infra.web.actions import Action, vocabulary_for
-from services.access.roles import Role, may_complain_at_level
+from services.access.roles import Role
 from services.casework.vocabulary import (
     LABELS_NL,
     ComplaintLevel,
@@ -51,6 +51,7 @@ from services.casework.vocabulary import (
     PoliceAdviceTo,
     StepKind,
 )
+from services.complaints.deciders import may_complain_at_level
 from services.shared.text import MAX_TEXT, TextProblem, text_problem
 
 #: Dutch labels the vocabulary module does not carry (yet): candidates for

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
-from services.access.roles import COMPLAINT_DECIDERS, Permission, may_complain_at_level
+from services.access.roles import Permission
 from services.casework.commands import CaseCommand
 from services.casework.domain import Case
 from services.casework.vocabulary import ComplaintLevel
+from services.complaints.deciders import COMPLAINT_DECIDERS, may_complain_at_level
 from services.shared.actor import Actor
 from services.shared.errors import PermissionDenied
 

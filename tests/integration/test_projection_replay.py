@@ -38,7 +38,7 @@ pytestmark = pytest.mark.integration
 MENTOR = actor(Role.TEACHER, "user-mentor")
 COORDINATOR = actor(Role.COORDINATOR, "user-apc")
 TEXT = "Fictieve tekst"
-# The board decides at the committee, on its advice (services.access.roles.COMPLAINT_DECIDERS).
+# The board decides at the committee, on its advice (COMPLAINT_DECIDERS, services.complaints).
 DECIDER = {"management": MANAGEMENT, "board": BOARD, "committee": BOARD}
 
 

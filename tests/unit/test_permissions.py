@@ -19,7 +19,6 @@ from services.access.roles import (
     Permission,
     Role,
     has_permission,
-    may_complain_at_level,
 )
 from services.casework.application import CaseworkApplication
 from services.casework.commands import (
@@ -58,6 +57,7 @@ from services.complaints.commands import (
     FileComplaint,
     WithdrawComplaint,
 )
+from services.complaints.deciders import may_complain_at_level
 from services.shared.actor import Actor
 from services.shared.errors import InvalidInput, PermissionDenied, RuleViolation
 from tests.unit.support import (

@@ -40,6 +40,8 @@ from uuid import UUID
 
 from infra.web.actions import Action, vocabulary_for
 from services.access.roles import Role
+from services.casework import rules
+from services.casework.rules import RecordedConsent
 from services.casework.vocabulary import (
     LABELS_NL,
     ComplaintLevel,
@@ -330,7 +332,9 @@ def active_consents(detail: Mapping[str, Any]) -> dict[str, Any]:
 
 def covered_kinds(detail: Mapping[str, Any]) -> list[str]:
     """The step kinds an active (not withdrawn) consent covers, in vocabulary order."""
-    covered = {kind for c in active_consents(detail).values() for kind in c.get("covers", [])}
+    covered = rules.covered_kinds(
+        RecordedConsent.of(c) for c in (detail.get("consents") or {}).values()
+    )
     return [k.value for k in StepKind if k.value in covered]
 
 

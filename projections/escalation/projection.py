@@ -28,8 +28,10 @@ from psycopg.sql import SQL
 from psycopg.types.json import Jsonb
 
 from projections.engine import Batch, Handlers, Target, View
+from services.casework import rules
 from services.casework.domain import Case
 from services.casework.protocol import local_date
+from services.casework.rules import RecordedConsent
 from services.casework.vocabulary import CaseStatus, ComplaintLevel
 
 Row = dict[str, Any]
@@ -178,9 +180,9 @@ def open_follow_up_dues(row: Row) -> list[str]:
     return sorted(f["due_on"] for f in row["follow_ups"].values() if not f["completed"])
 
 
-def covered_kinds(row: Row) -> set[str]:
-    """Step kinds covered by a consent that was not withdrawn."""
-    return {kind for c in row["consents"].values() if not c["withdrawn"] for kind in c["covers"]}
+def covered_kinds(row: Row) -> frozenset[str]:
+    """Step kinds covered by a consent that was not withdrawn (the write side's rule)."""
+    return rules.covered_kinds(RecordedConsent.of(c) for c in row["consents"].values())
 
 
 def waiting_step_kinds(row: Row) -> list[str]:

@@ -316,12 +316,6 @@ class Case(Aggregate):
     def is_closed(self) -> bool:
         return self.status is CaseStatus.CLOSED
 
-    def consent_covering(self, kind: StepKind | str) -> Consent | None:
-        for consent in self.consents.values():
-            if not consent.withdrawn and kind in consent.covers:
-                return consent
-        return None
-
     @property
     def latest_aftercare(self) -> FollowUp | None:
         """The follow-up recorded last that still counts (not superseded by a reopening)."""

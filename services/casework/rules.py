@@ -7,9 +7,12 @@ message names exactly what is missing. Rules are checked by the aggregate's comm
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+from uuid import UUID
 
 from services.casework.vocabulary import CloseReason, ComplaintLevel, StepKind
 from services.shared.errors import (
@@ -21,9 +24,6 @@ from services.shared.errors import (
     OffenceNotFlagged,
 )
 from services.shared.text import clean_text
-
-if TYPE_CHECKING:
-    from services.casework.domain import Case
 
 
 class Missing(StrEnum):
@@ -72,19 +72,83 @@ EARLIEST_DATE = date(2000, 1, 1)
 MAX_DUE_AHEAD = timedelta(days=2 * 366)
 
 
-def case_must_be_open(case: Case) -> None:
+class ConsentFacts(Protocol):
+    """A recorded consent, as the rules read it."""
+
+    @property
+    def covers(self) -> Collection[str]: ...
+
+    @property
+    def withdrawn(self) -> bool: ...
+
+
+class ComplaintFacts(Protocol):
+    """A complaint, as the rules read it."""
+
+    @property
+    def level(self) -> str: ...
+
+
+class CaseFacts(Protocol):
+    """What the rules read of a case. The aggregate (:class:`services.casework.domain.Case`)
+    provides it and calls the rules; the rules never import the aggregate."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def is_closed(self) -> bool: ...
+
+    @property
+    def consents(self) -> Mapping[UUID, ConsentFacts]: ...
+
+    @property
+    def offence_flagged(self) -> bool: ...
+
+    @property
+    def aftercare_found_bullying_stopped(self) -> bool: ...
+
+    @property
+    def aftercare_found_bullying_continues(self) -> bool: ...
+
+    @property
+    def evaluated(self) -> bool: ...
+
+    @property
+    def open_complaints(self) -> Mapping[UUID, ComplaintFacts]: ...
+
+
+@dataclass(frozen=True)
+class RecordedConsent:
+    """A consent as a view or a form holds it (``{"covers": [...], "withdrawn": bool}``)."""
+
+    covers: Collection[str]
+    withdrawn: bool
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any]) -> RecordedConsent:
+        return cls(covers=tuple(raw.get("covers") or ()), withdrawn=bool(raw.get("withdrawn")))
+
+
+def covered_kinds(consents: Iterable[ConsentFacts]) -> frozenset[str]:
+    """The step kinds covered by a consent that was not withdrawn (invariant 1). The one place
+    this is computed: the aggregate, the escalation view, the forms and the case page ask it."""
+    return frozenset(kind for c in consents if not c.withdrawn for kind in c.covers)
+
+
+def case_must_be_open(case: CaseFacts) -> None:
     if case.is_closed:
         msg = f"case {case.id} is closed: reopen it before recording casework"
         raise CaseClosed(msg)
 
 
-def consent_must_cover_step(case: Case, kind: StepKind) -> None:
+def consent_must_cover_step(case: CaseFacts, kind: StepKind) -> None:
     """Invariant 1: no step without the pupil knowing and being ready.
 
     Planning, engaging someone for or completing a step needs a recorded consent that covers the
     step's kind and has not been withdrawn.
     """
-    if case.consent_covering(kind) is not None:
+    if kind in covered_kinds(case.consents.values()):
         return
     withdrawn = [c for c in case.consents.values() if kind in c.covers and c.withdrawn]
     if withdrawn:
@@ -105,7 +169,7 @@ def consent_must_cover_step(case: Case, kind: StepKind) -> None:
     )
 
 
-def police_advice_needs_offence(case: Case) -> None:
+def police_advice_needs_offence(case: CaseFacts) -> None:
     """Invariant 2: police advice needs a flagged criminal offence."""
     if not case.offence_flagged:
         msg = "a police report can only be advised after a criminal offence has been flagged"
@@ -148,7 +212,7 @@ def complaint_level_must_rise(
 
 
 def case_may_close(
-    case: Case, reason: CloseReason, explanation: str, *, open_complaints_acknowledged: bool
+    case: CaseFacts, reason: CloseReason, explanation: str, *, open_complaints_acknowledged: bool
 ) -> None:
     """Invariant 4: closed only after aftercare found the bullying stopped and an evaluation.
 

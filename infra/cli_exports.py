@@ -98,7 +98,7 @@ def cmd_offboard(args: argparse.Namespace) -> int:
     with _open() as container:
         result = offboard_school(
             container.registry,
-            container.schools,
+            container.archive,
             args.school,
             args.export,
             confirm=args.confirm,

@@ -18,12 +18,14 @@ from typing import Self
 
 from infra.audit.sink import DirectorySink
 from infra.audit.trail import AuditTrail, install_trail, uninstall_trail
+from infra.offboarding import PostgresSchoolArchive
 from infra.postgres.embedded import database_url
 from infra.postgres.pool import SharedPool, create_pool, install_pool, uninstall_pool
+from infra.provisioning import PostgresSchoolStorage, ensure_platform, open_registry
 from infra.schools import SchoolApplications
 from infra.settings import Settings
 from services.shared.actor import Actor
-from tenants.provisioning import create_board, create_school, ensure_platform, open_registry
+from tenants.provisioning import create_board, create_school
 from tenants.registry import Board, Registry, School
 
 
@@ -80,9 +82,13 @@ class Container:
         slug: str | None = None,
         actor: Actor | None = None,
     ) -> School:
-        return create_school(
-            self.registry, self.settings.master_key, board_slug, name, slug=slug, actor=actor
-        )
+        storage = PostgresSchoolStorage(self.settings.master_key, self.audit)
+        return create_school(self.registry, storage, board_slug, name, slug=slug, actor=actor)
+
+    @property
+    def archive(self) -> PostgresSchoolArchive:
+        """The schools' stored data, as offboarding reaches it."""
+        return PostgresSchoolArchive(self.pool, self.schools, self.audit)
 
     def close(self) -> None:
         """Drop the cached applications, then close the pool (and its connections)."""

@@ -24,6 +24,20 @@ _RENAMED = {"dbname": "database"}
 _PASSED = {"host", "port", "user", "password", "dbname"}
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
+#: The schema shared by every school: the tenant registry and the anonymous statistics
+#: (DESIGN.md §5). Each school's own schema is named by ``tenants.registry.schema_name_for``.
+PLATFORM_SCHEMA = "platform"
+
+
+def first(row: Any) -> Any:
+    """The first column of a row, whatever its row factory made of it (a dict or a tuple);
+    ``None`` for no row."""
+    if row is None:
+        return None
+    if isinstance(row, dict):
+        return next(iter(row.values()))
+    return row[0]
+
 
 def connect_kwargs(conninfo_or_url: str) -> dict[str, Any]:
     """asyncpg ``connect``/``create_pool`` keyword arguments for a URL or key=value conninfo."""

@@ -40,6 +40,7 @@ from psycopg import Connection, Cursor
 from psycopg.sql import SQL, Identifier
 
 from projections import quarantine
+from projections.db import first
 from projections.quarantine import Ledger, Undecodable, is_transient
 from projections.storable import storable_event
 
@@ -145,18 +146,10 @@ class View(ABC):
                     ).format(a.table(name), b.table(name))
                 )
                 row = curs.fetchone()
-                count = _first(row)
+                count = first(row)
                 if count:
                     differences.append(f"{self.name}.{name}: {count} rows {label}")
         return differences
-
-
-def _first(row: Any) -> Any:
-    if row is None:
-        return None
-    if isinstance(row, dict):
-        return next(iter(row.values()))
-    return row[0]
 
 
 def ensure_positions(curs: Cursor[Any], schema: str) -> None:
@@ -384,7 +377,7 @@ def head(conn: Connection[Any], schema: str) -> int:
             Identifier(schema, EVENTS_TABLE)
         )
     ).fetchone()
-    return int(_first(row))
+    return int(first(row))
 
 
 def positions(conn: Connection[Any], schema: str) -> dict[str, int]:

@@ -46,6 +46,8 @@ import psycopg.rows
 from psycopg import Connection, Cursor
 from psycopg.sql import SQL, Identifier
 
+from projections.db import first
+
 log = logging.getLogger(__name__)
 
 #: Attempts (catch-up runs) before a live view skips an event it cannot apply.
@@ -53,7 +55,6 @@ ATTEMPTS = 3
 TABLE = "projection_quarantine"
 #: Per school, view and error class: how many events fail or are quarantined (platform schema).
 HEALTH_TABLE = "projection_health"
-PLATFORM_SCHEMA = "platform"
 
 QUARANTINE_DDL = """
 CREATE TABLE IF NOT EXISTS {table} (
@@ -145,17 +146,11 @@ def ensure_tables(curs: Cursor[Any], schema: str) -> None:
     """The school's quarantine table, and the platform's health table (created once)."""
     curs.execute(SQL(QUARANTINE_DDL).format(table=table(schema)))
     curs.execute("SELECT to_regclass('platform.projection_health') IS NOT NULL")
-    if _first(curs.fetchone()):
+    if first(curs.fetchone()):
         return
     # Many schools may be set up at once: serialise the one-time creation of the shared table.
     curs.execute("SELECT pg_advisory_xact_lock(hashtext('platform.projection_health'))")
     curs.execute(HEALTH_DDL)
-
-
-def _first(row: Any) -> Any:
-    if row is None:
-        return None
-    return next(iter(row.values())) if isinstance(row, dict) else row[0]
 
 
 def _failure(row: Any) -> Failure:
@@ -318,7 +313,7 @@ def failures(conn: Connection[Any] | Cursor[Any], schema: str, suffix: str = "")
 
     Empty when the school's quarantine table does not exist yet."""
     exists = conn.execute("SELECT to_regclass(%s)", (f'"{schema}"."{TABLE}"',)).fetchone()
-    if _first(exists) is None:
+    if first(exists) is None:
         return []
     rows = conn.execute(
         _SELECT.format(table(schema)) + SQL(" ORDER BY notification_id, view"), (suffix,)
@@ -386,11 +381,11 @@ def _health(r: Any) -> Health:
 
 def platform_health(conn: Connection[Any]) -> PlatformHealth:
     """:class:`PlatformHealth` now (empty before any school's views exist)."""
-    if not _first(conn.execute(_HEALTH_EXISTS).fetchone()):
+    if not first(conn.execute(_HEALTH_EXISTS).fetchone()):
         return PlatformHealth()
     with conn.cursor(row_factory=psycopg.rows.dict_row) as curs:
         views = tuple(_health(r) for r in curs.execute(PLATFORM_HEALTH_QUERY).fetchall())
-        schools = _first(curs.execute(_DEGRADED_COUNT).fetchone())
+        schools = first(curs.execute(_DEGRADED_COUNT).fetchone())
     return PlatformHealth(int(schools), views)
 
 

@@ -1,15 +1,17 @@
 """Offboarding: a school leaves the platform, after its full export was made and verified.
 
-The counterpart of :mod:`tenants.provisioning`. Order, and why:
+The counterpart of :mod:`tenants.provisioning`. This module decides the order and what is
+refused; the school's stored data is reached through the :class:`SchoolArchive` port (infra
+implements it on PostgreSQL: :mod:`infra.offboarding`). Order, and why:
 
-1. **Verify the export** (:func:`infra.exports.school.verify_school_export`): the file's SHA-256,
+1. **Verify the export** (:meth:`SchoolArchive.verify_export`): the file's SHA-256,
    the school it names, and that it holds exactly the events and reads the database holds — read
    again from the database now. Anything else is refused and nothing changes.
 2. In one transaction on the school's log: **lock** the events table and the access log against
    writers and check that nothing was added since the verification; record a final signed
    **checkpoint** of the log's hash chain in ``platform.chain_checkpoints`` (hashes only: the
    platform can later show which log the handed-over export came from), and, after the commit,
-   in the outside copy of the checkpoints (:mod:`infra.audit.sink`).
+   in the outside copy of the checkpoints.
 3. Record **School.Offboarded** in the registry: from here on every lookup treats the school as
    unknown, its current state holds no data key and no login, and its slug stays taken. This
    comes before the drop so nothing ever points at a schema that is gone.
@@ -34,48 +36,42 @@ log (a deletable key table); not done here.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
-from psycopg import Connection
-from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
-
-from infra.audit.access_log import TABLE as ACCESS_LOG_TABLE
-from infra.audit.checkpoints import checkpoint_log, publish
-from infra.audit.trail import current_trail
-from infra.exports.school import (
-    EVENTS_TABLE,
-    ExportMismatch,
-    VerifiedExport,
-    read_export,
-    verify_school_export,
-)
-from infra.postgres.chain import table_exists
-from infra.postgres.pool import shared_pool
-from infra.schools import SchoolApplications
-from services.access.roles import Permission, has_permission
-from services.shared.actor import SYSTEM, Actor, acting_as, current_actor
-from services.shared.errors import InvalidInput, PermissionDenied
+from services.shared.actor import Actor
+from services.shared.errors import InvalidInput
+from tenants.operator import as_operator
 from tenants.registry import Registry, School
 
 log = logging.getLogger(__name__)
 
-PLATFORM_SCHEMA = "platform"
-#: How long the drop waits for readers of the school's tables before giving up.
-LOCK_TIMEOUT = "30s"
+
+class ExportMismatch(InvalidInput):
+    """The export file does not hold exactly what the database holds (or cannot be read)."""
+
+    code = "export_mismatch"
 
 
 class ExportStale(ExportMismatch):
     """Something was recorded after the export was made: export again."""
 
     code = "export_stale"
+
+
+@dataclass(frozen=True)
+class VerifiedExport:
+    """An export file found to hold exactly the school's log and access log."""
+
+    path: Path
+    sha256: str
+    events: int
+    last_position: int | None
+    last_read_id: int | None
 
 
 @dataclass(frozen=True)
@@ -90,97 +86,52 @@ class Offboarded:
     finished_earlier_attempt: bool
 
 
-@contextmanager
-def _as_operator(actor: Actor | None) -> Iterator[Actor]:
-    chosen = actor or current_actor.get() or SYSTEM
-    if not has_permission(chosen.role, Permission.TENANTS_MANAGE):
-        msg = f"role '{chosen.role}' may not offboard a school"
-        raise PermissionDenied(msg)
-    with acting_as(chosen) as acting:
-        yield acting
+class ClosingLog(Protocol):
+    """The school's log in the one transaction that ends it, its writers locked out."""
+
+    def heads(self) -> tuple[int | None, int | None]:
+        """The last event position and the last read id, now."""
+        ...
+
+    def checkpoint(self) -> None:
+        """Record the final signed checkpoint of the log's chains (published outside the
+        database only once the transaction has committed)."""
+        ...
+
+    def remove_school_data(self) -> tuple[int, int]:
+        """Drop the schema, its statistics and health rows and its users' sessions; returns
+        (statistics rows, sessions) deleted."""
+        ...
 
 
-def _first(row: Any) -> Any:
-    return None if row is None else row[0]
+class SchoolArchive(Protocol):
+    """A school's stored data, as offboarding needs it (a port: infra implements it)."""
 
+    def verify_export(self, school: School, path: Path, sha256: str | None) -> VerifiedExport:
+        """The file, checked to be an intact export of exactly what the school holds now
+        (:class:`ExportMismatch` says what differs)."""
+        ...
 
-def _heads(conn: Connection[Any], schema: str) -> tuple[int | None, int | None]:
-    """The last event position and the last read id of the school's log, now."""
-    with conn.cursor(row_factory=tuple_row) as curs:
-        position = _first(
-            curs.execute(
-                SQL("SELECT max(notification_id) FROM {}").format(Identifier(schema, EVENTS_TABLE))
-            ).fetchone()
-        )
-        read_id = None
-        if table_exists(conn, schema, ACCESS_LOG_TABLE):
-            read_id = _first(
-                curs.execute(
-                    SQL("SELECT max(id) FROM {}").format(Identifier(schema, ACCESS_LOG_TABLE))
-                ).fetchone()
-            )
-    return (
-        None if position is None else int(position),
-        None if read_id is None else int(read_id),
-    )
+    def read_export(self, path: Path, sha256: str | None) -> tuple[dict[str, Any], str]:
+        """The export document and its checksum (refused unless the checksum matches)."""
+        ...
 
+    def closing(self, school: School) -> AbstractContextManager[ClosingLog]:
+        """The one transaction on the school's log; it commits when the block ends."""
+        ...
 
-def _lock_log(conn: Connection[Any], schema: str) -> None:
-    """Block the school's writers (events and reads) until the transaction ends."""
-    conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-    conn.execute(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(Identifier(schema, EVENTS_TABLE)))
-    if table_exists(conn, schema, ACCESS_LOG_TABLE):
-        conn.execute(
-            SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(Identifier(schema, ACCESS_LOG_TABLE))
-        )
+    def remove_left_over(self, school: School) -> tuple[bool, int, int]:
+        """Finish an interrupted offboarding: (schema existed, statistics rows, sessions)."""
+        ...
 
-
-def _session_keys_of(conn: Connection[Any], school_id: UUID) -> list[str]:
-    """Keys of the web sessions whose logged-in principal belongs to the school.
-
-    Sessions are Litestar's JSON documents (``{"principal": {"school_id": ...}}``); a value that
-    does not parse is not ours to judge and is left alone.
-    """
-    if not table_exists(conn, PLATFORM_SCHEMA, "web_sessions"):
-        return []
-    keys = []
-    with conn.cursor(row_factory=tuple_row) as curs:
-        for key, value in curs.execute("SELECT key, value FROM platform.web_sessions"):
-            try:
-                data = json.loads(bytes(value))
-            except (ValueError, UnicodeDecodeError):
-                continue
-            principal = data.get("principal") if isinstance(data, dict) else None
-            if isinstance(principal, dict) and principal.get("school_id") == str(school_id):
-                keys.append(str(key))
-    return keys
-
-
-def _remove_school_data(conn: Connection[Any], school: School) -> tuple[int, int]:
-    """Drop the schema, the statistics and read-side health rows and the sessions (in the
-    caller's transaction); returns (statistics rows, sessions) deleted."""
-    conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(school.schema_name)))
-    stats = 0
-    if table_exists(conn, PLATFORM_SCHEMA, "stats_cases"):
-        stats = conn.execute(
-            "DELETE FROM platform.stats_cases WHERE school_id = %s", (school.id,)
-        ).rowcount
-    if table_exists(conn, PLATFORM_SCHEMA, "projection_health"):  # its views' health rows
-        conn.execute("DELETE FROM platform.projection_health WHERE school_id = %s", (school.id,))
-    keys = _session_keys_of(conn, school.id)
-    if keys:
-        conn.execute("DELETE FROM platform.web_sessions WHERE key = ANY(%s)", (keys,))
-    return max(stats, 0), len(keys)
-
-
-def _schema_exists(conn: Connection[Any], schema: str) -> bool:
-    row = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
-    return row is not None
+    def forget(self, school_id: UUID) -> None:
+        """Drop what the process keeps of the school (its cached application)."""
+        ...
 
 
 def offboard_school(
     registry: Registry,
-    schools: SchoolApplications,
+    archive: SchoolArchive,
     slug: str,
     export_path: Path,
     *,
@@ -193,26 +144,26 @@ def offboard_school(
     ``confirm`` must repeat the slug. Refusals (``InvalidInput``/``ExportMismatch``/
     ``ExportStale``/``SchoolNotFound``) change nothing.
     """
-    with _as_operator(actor):
+    with as_operator(actor, "offboard a school"):
         if confirm != slug:
             raise InvalidInput("the confirmation must repeat the school's slug exactly")
         school = registry.school_by_slug(slug, include_offboarded=True)
         if school.offboarded:
-            return _finish(school, export_path, sha256)
-        verified = verify_school_export(schools.get(school.id), school, export_path, sha256)
-        trail = current_trail()
-        with shared_pool().connection() as conn, conn.transaction():
-            _lock_log(conn, school.schema_name)
-            _check_unchanged(conn, school, verified)
-            final = checkpoint_log(conn, trail.signer, school.schema_name, EVENTS_TABLE)
+            return _finish(archive, school, export_path, sha256)
+        verified = archive.verify_export(school, export_path, sha256)
+        with archive.closing(school) as closing:
+            if closing.heads() != (verified.last_position, verified.last_read_id):
+                msg = (
+                    f"school {school.slug} recorded events or reads after the export was "
+                    "verified: export again"
+                )
+                raise ExportStale(msg)
+            closing.checkpoint()
             registry.offboard_school(
                 school.id, export_sha256=verified.sha256, events_exported=verified.events
             )
-            schools.evict(school.id)
-            stats, sessions = _remove_school_data(conn, school)
-        # Outside the database only once the drop committed (a rolled-back offboarding must
-        # not leave a checkpoint the database never had).
-        publish(trail.sink, final)
+            archive.forget(school.id)
+            stats, sessions = closing.remove_school_data()
         log.info("offboarded school %s (schema %s dropped)", school.id, school.schema_name)
         return Offboarded(
             school_id=school.id,
@@ -226,25 +177,15 @@ def offboard_school(
         )
 
 
-def _check_unchanged(conn: Connection[Any], school: School, verified: VerifiedExport) -> None:
-    position, read_id = _heads(conn, school.schema_name)
-    if (position, read_id) != (verified.last_position, verified.last_read_id):
-        msg = (
-            f"school {school.slug} recorded events or reads after the export was verified: "
-            "export again"
-        )
-        raise ExportStale(msg)
-
-
-def _finish(school: School, export_path: Path, sha256: str | None) -> Offboarded:
+def _finish(
+    archive: SchoolArchive, school: School, export_path: Path, sha256: str | None
+) -> Offboarded:
     """Finish an offboarding whose registry event was recorded but whose drop did not happen."""
-    document, digest = read_export(export_path, sha256)
+    document, digest = archive.read_export(export_path, sha256)
     if digest != school.offboard_export_sha256:
         msg = f"school {school.slug} was offboarded with another export than {export_path}"
         raise ExportMismatch(msg)
-    with shared_pool().connection() as conn, conn.transaction():
-        existed = _schema_exists(conn, school.schema_name)
-        stats, sessions = _remove_school_data(conn, school)
+    existed, stats, sessions = archive.remove_left_over(school)
     return Offboarded(
         school_id=school.id,
         slug=school.slug,

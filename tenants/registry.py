@@ -308,7 +308,8 @@ class School(TenancyAggregate):
 
 @contextmanager
 def _as_config_manager(actor: Actor | None) -> Iterator[Actor]:
-    """Like provisioning's ``_as_operator``: the given actor, else the current one, else SYSTEM;
+    """Like :func:`tenants.operator.as_operator`: the given actor, else the current one, else
+    SYSTEM;
     refused unless the role may manage tenants or (the coordinator) the school's protocol.
 
     The role is checked here; that a coordinator configures only their own school is decided at

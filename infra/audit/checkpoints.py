@@ -42,10 +42,10 @@ from infra.audit import access_log
 from infra.audit.sink import CheckpointSink
 from infra.audit.trail import ACCESS_LOG, CheckpointSigner, LogKeys
 from infra.postgres.chain import chain_table, genesis, table_exists
+from projections.db import PLATFORM_SCHEMA
 
 log = logging.getLogger(__name__)
 
-PLATFORM_SCHEMA = "platform"
 TABLE = "chain_checkpoints"
 KIND_CHECKPOINT = "checkpoint"
 KIND_CREATED = "created"

@@ -55,6 +55,7 @@ from infra.postgres.cipher import (
     open_state,
     seal_state,
 )
+from projections.db import PLATFORM_SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def is_keyed(conn: Connection[Any], schema: str, chain: str) -> bool:
     """Whether the database holds a keyed checkpoint of the chain (it was sealed or created)."""
     row = conn.execute(
         SQL("SELECT 1 FROM {} WHERE log = %s AND chain = %s AND scheme = %s LIMIT 1").format(
-            Identifier(checkpoints.PLATFORM_SCHEMA, checkpoints.TABLE)
+            Identifier(PLATFORM_SCHEMA, checkpoints.TABLE)
         ),
         (schema, chain, checkpoints.SCHEME),
     ).fetchone()

@@ -24,10 +24,10 @@ from infra.audit.migration import Sealed, is_keyed, seal_events, seal_reads
 from infra.audit.trail import (
     ACCESS_LOG,
     PLATFORM_EVENTS,
-    PLATFORM_SCHEMA,
     SCHOOL_EVENTS,
     AuditTrail,
 )
+from projections.db import PLATFORM_SCHEMA
 from services.shared.errors import SchoolNotFound
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def mark_platform_created(conn: Connection[Any], trail: AuditTrail) -> None:
 def schools_to_seal(conn: Connection[Any]) -> list[str]:
     """School schemas whose log or access log has no keyed checkpoint (an older version wrote
     them), or that have no access log yet."""
-    table = Identifier(checkpoints.PLATFORM_SCHEMA, checkpoints.TABLE)
+    table = Identifier(PLATFORM_SCHEMA, checkpoints.TABLE)
     with conn.cursor(row_factory=tuple_row) as curs:
         rows = curs.execute(
             SQL(

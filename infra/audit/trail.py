@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from infra.crypto import derive_key, unwrap_key
 from infra.postgres.cipher import PLATFORM_CONTEXT, school_context
+from projections.db import PLATFORM_SCHEMA
 
 if TYPE_CHECKING:
     from infra.audit.sink import CheckpointSink
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
 #: The events tables and access log of the two kinds of log (``<application name>_events``).
 SCHOOL_EVENTS = "casework_events"
-PLATFORM_SCHEMA = "platform"
 PLATFORM_EVENTS = "platform_events"
 ACCESS_LOG = "case_reads"
 #: HKDF purpose of the registry's own event cipher key (as :mod:`tenants.provisioning` uses it).

@@ -50,6 +50,7 @@ from infra.postgres.pool import shared_pool
 from services.casework.application import CaseworkApplication
 from services.shared.actor import Actor
 from services.shared.errors import InvalidInput
+from tenants.offboarding import ExportMismatch, VerifiedExport
 from tenants.registry import Registry, School
 
 FORMAT = "vangnet.school-export/1"
@@ -69,12 +70,6 @@ _ENVELOPE = frozenset(
 )
 #: Registry fields never exported: the wrapped data key is a secret (and is destroyed).
 _SECRET_FIELDS = frozenset({"wrapped_data_key"})
-
-
-class ExportMismatch(InvalidInput):
-    """The export file does not hold exactly what the database holds (or cannot be read)."""
-
-    code = "export_mismatch"
 
 
 def jsonable(value: Any) -> Any:
@@ -278,17 +273,6 @@ def write_school_export(document: dict[str, Any], path: Path) -> ExportWritten:
 
 
 # --- verification -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VerifiedExport:
-    """An export file found to hold exactly the school's log and access log."""
-
-    path: Path
-    sha256: str
-    events: int
-    last_position: int | None
-    last_read_id: int | None
 
 
 def file_sha256(path: Path) -> str:

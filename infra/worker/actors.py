@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -34,6 +33,7 @@ from infra.notifications import deliver_notifications, send_due_reminders
 from infra.settings import Settings
 from infra.worker.broker import actor_for, job
 from infra.worker.runtime import get_container
+from projections.db import first
 from projections.engine import EVENTS_TABLE, POSITIONS, head, positions
 from services.shared.errors import SchoolNotFound
 from tenants.registry import School, schema_name_for
@@ -114,7 +114,7 @@ def _views_at_head(container: Container, school_id: UUID) -> bool:
             "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
             (f'"{schema}"."{EVENTS_TABLE}"', f'"{schema}"."{POSITIONS}"'),
         ).fetchone()
-        if row is None or not _first(row):
+        if row is None or not first(row):
             return False
         log_head = head(conn, schema)
         if log_head == 0:
@@ -143,14 +143,10 @@ def needs_catch_up(container: Container, school: School) -> bool:
         if log_head == 0:
             return False
         row = conn.execute("SELECT to_regclass(%s)", (f'"{schema}"."{POSITIONS}"',)).fetchone()
-        if row is None or _first(row) is None:
+        if row is None or first(row) is None:
             return True
         now = positions(conn, schema)
     return any(now.get(view.name, 0) < log_head for view in projections.ALL_VIEWS)
-
-
-def _first(row: Any) -> Any:
-    return next(iter(row.values())) if isinstance(row, dict) else row[0]
 
 
 def sweep_schools(container: Container) -> SweepResult:

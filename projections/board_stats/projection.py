@@ -40,11 +40,11 @@ from psycopg import Cursor
 from psycopg.sql import SQL, Composable, Identifier
 from psycopg.types.json import Jsonb
 
+from projections.db import PLATFORM_SCHEMA, first
 from projections.engine import Batch, Handlers, Target, View
 from services.casework.domain import Case
 from services.casework.vocabulary import ComplaintLevel
 
-PLATFORM_SCHEMA = "platform"
 STATS_TABLE = "stats_cases"
 STATE_TABLE = "stats_case_state"
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -255,7 +255,7 @@ class BoardStatsView(View):
             curs.execute(SQL(STATS_DDL).format(table=self.stats_table(target)))
             return
         curs.execute("SELECT to_regclass('platform.stats_cases') IS NOT NULL")
-        if _first(curs.fetchone()):
+        if first(curs.fetchone()):
             return  # the common case: no DDL, so no lock on the shared table
         # Many schools may be set up at once: serialise the one-time creation of the table.
         curs.execute("SELECT pg_advisory_xact_lock(hashtext('platform.stats_cases'))")
@@ -351,15 +351,7 @@ class BoardStatsView(View):
                 SQL("SELECT count(*) FROM ({} EXCEPT ALL {}) d").format(a, b),
                 (live.school_id, live.school_id),
             )
-            count = _first(curs.fetchone())
+            count = first(curs.fetchone())
             if count:
                 differences.append(f"{self.name}.{STATS_TABLE}: {count} rows {label}")
         return differences
-
-
-def _first(row: Any) -> Any:
-    if row is None:
-        return None
-    if isinstance(row, dict):
-        return next(iter(row.values()))
-    return row[0]

@@ -370,7 +370,7 @@ def test_only_the_platform_operator_offboards(
             with pytest.raises(PermissionDenied):
                 offboard_school(
                     container.registry,
-                    container.schools,
+                    container.archive,
                     a.slug,
                     path,
                     confirm=a.slug,

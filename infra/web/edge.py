@@ -23,13 +23,14 @@ from urllib.parse import unquote_to_bytes
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import HTTPException
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 )
 from litestar.types import ASGIApp, HTTPScope, Receive, ReceiveMessage, Scope, Send
+
+from infra.web.problems import Refused, on_http_error
 
 #: The largest request body taken (bytes). A case action carries a few texts of at most
 #: :data:`services.shared.text.MAX_TEXT` characters; 1 MiB leaves room for all of them.
@@ -42,12 +43,6 @@ FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-dat
 
 #: A JSON string (skipped whole, escapes included) or a bracket: enough to measure nesting.
 _JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
-
-
-class Refused(HTTPException):
-    """A request refused at the edge; ``code`` is the problem's stable code."""
-
-    code = "invalid_body"
 
 
 class InvalidBody(Refused):
@@ -210,8 +205,6 @@ class EdgeGuardMiddleware:
 
 async def answer(scope: Scope, receive: Receive, send: Send, refused: Refused) -> None:
     """Answer ``refused`` the way the app's error handler answers any HTTP error."""
-    from infra.web.problems import on_http_error
-
     app: Any = scope["litestar_app"]
     request: Request[Any, Any, Any] = app.request_class(scope=scope, receive=receive)
     response = on_http_error(request, refused)

@@ -36,8 +36,8 @@ from litestar.status_codes import (
 )
 from prometheus_client import Counter
 
-from infra.web.edge import Refused
 from infra.web.logs import route_template
+from infra.web.validation import field_errors
 from services.shared.errors import (
     ConcurrencyConflict,
     DomainError,
@@ -176,8 +176,6 @@ def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Respon
 
 def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     if is_api(request):
-        from infra.web.validation import field_errors
-
         errors = field_errors(request, exc)
         detail = "; ".join(e["message"] for e in errors) or "the request does not match the schema"
         return problem(HTTP_400_BAD_REQUEST, "validation", "invalid request", detail, errors=errors)
@@ -192,6 +190,13 @@ HTTP_CODES: dict[int, str] = {
     HTTP_413_REQUEST_ENTITY_TOO_LARGE: "too_large",
     HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media",
 }
+
+
+class Refused(HTTPException):
+    """A request refused before any handler (the edge gate, :mod:`infra.web.edge`); ``code``
+    is the problem's stable code."""
+
+    code = "invalid_body"
 
 
 def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

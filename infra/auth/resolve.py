@@ -1,4 +1,4 @@
-"""From verified claims to a :class:`~infra.web.principal.Principal`.
+"""From verified claims to a :class:`~infra.auth.principal.Principal`.
 
 After login (ID-token claims) or on an API call (access-token claims) the claims are mapped to
 Vangnet roles by the school's rules (:func:`tenants.login.map_claims`). The platform operator
@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 
+from infra.auth.principal import Principal, first_role
 from infra.auth.tokens import BearerValidator, InvalidToken, audiences, unverified_claims
 from infra.settings import Settings
-from infra.web.principal import Principal, first_role
 from services.access.roles import Role
 from tenants.login import InvalidLoginConfig, map_claims
 from tenants.registry import School

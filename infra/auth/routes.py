@@ -31,11 +31,11 @@ from litestar.response import Redirect, Template
 
 from infra.auth.devidp import dev_client_secret
 from infra.auth.oidc import LoginFailed, OidcClients, OidcProvider, pending_login, safe_next
+from infra.auth.principal import Principal
 from infra.auth.resolve import principal_for_operator, principal_for_school, subject_hash
 from infra.auth.secrets import SecretError, resolve_secret
 from infra.auth.sessions import rotate_session
 from infra.settings import Settings
-from infra.web.principal import Principal
 from services.access.roles import Role
 from services.shared.errors import NotFound
 from tenants.login import InvalidLoginConfig

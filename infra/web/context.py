@@ -20,9 +20,9 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException
 
+from infra.auth.principal import Principal
 from infra.container import Container
 from infra.settings import Settings
-from infra.web.principal import Principal
 from services.access.roles import Permission, Role
 from services.casework.handlers import CaseService
 from services.casework.replay import CaseReplay

@@ -16,8 +16,8 @@ from uuid import UUID
 import anyio.to_thread
 
 from infra.audit.access_log import CaseRead, ReadKind, case_reads, record_case_read_async
+from infra.auth.principal import Principal
 from infra.web.context import Services, today
-from infra.web.principal import Principal
 from projections.board_stats import queries as stats
 from projections.case_view.queries import CaseDetail, CaseListItem, case_detail, list_cases
 from projections.db import table

@@ -17,10 +17,10 @@ from uuid import UUID
 import httpx
 from litestar.testing import TestClient
 
+from infra.auth.principal import Principal
 from infra.container import Container
 from infra.projections import catch_up_school
 from infra.web.actions import ACTIONS
-from infra.web.principal import Principal
 from services.access.roles import Role, has_permission
 from services.casework.commands import (
     AddNote,

@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 from litestar.testing import TestClient
 
+from infra.auth.principal import Principal
 from infra.container import Container
 from infra.projections import ensure_school_views
 from infra.settings import Settings
 from infra.web.app import create_app, session_config
-from infra.web.principal import Principal
 from infra.worker.inprocess import start_inprocess_worker
 from services.access.roles import Role
 from tenants.registry import School

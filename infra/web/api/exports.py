@@ -17,11 +17,11 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from infra.audit.access_log import ReadKind
+from infra.auth.principal import Principal
 from infra.exports.case_file import CaseFile, build_case_file, file_name
 from infra.exports.pdf import render_case_file_pdf
 from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, school_of
-from infra.web.principal import Principal
 from infra.web.reads import record_read
 from services.casework.case_file import CaseFileReader, CaseRecord
 from tenants.registry import School

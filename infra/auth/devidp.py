@@ -35,9 +35,11 @@ from joserfc.jwk import KeySet, RSAKey
 from litestar import Litestar, MediaType, Request, Response, Router, get, post
 from litestar.response import Redirect
 
+from infra.demo import DEMO_SCHOOLS
 from infra.settings import Settings
 from services.access.roles import ROLE_LABELS_NL, Role
 from tenants.login import ClaimRule, LoginConfig, validate_login
+from tenants.registry import slugify
 
 #: Where the lead mounts the router (the issuer is ``<public_url>`` + this).
 DEV_IDP_PATH = "/dev-idp"
@@ -615,9 +617,6 @@ def dev_identity_provider(settings: Settings, users: Iterable[DevUser]) -> DevId
 
 def default_demo_users(settings: Settings) -> list[DevUser]:
     """The demo users for the demo schools (``infra.demo.DEMO_SCHOOLS``) and an operator."""
-    from infra.demo import DEMO_SCHOOLS
-    from tenants.registry import slugify
-
     schools = [(slugify(name), name) for name in DEMO_SCHOOLS]
     return demo_users(schools, operator_group=settings.operator_group)
 

@@ -1,9 +1,10 @@
 """Jobs on Dramatiq (DESIGN.md §6): the broker carries hints, the database holds the truth.
 
+- :mod:`infra.worker.registry` — the job registry: jobs are plain functions registered with
+  :func:`~infra.worker.registry.job`, sent through :func:`~infra.worker.registry.actor_for`.
 - :mod:`infra.worker.broker` — the broker from ``BROKER_URL`` (RabbitMQ, Redis, or the in-process
-  stub), its middleware (retries, time limit, dead letters), and the job registry: jobs are plain
-  functions registered with :func:`~infra.worker.broker.job` and declared as Dramatiq actors on
-  whichever broker :func:`~infra.worker.broker.setup_broker` created last.
+  stub) and its middleware (retries, time limit, dead letters); every registered job is declared
+  as a Dramatiq actor on whichever broker :func:`~infra.worker.broker.setup_broker` created last.
 - :mod:`infra.worker.actors` — the jobs themselves (catch a school's projections up; the sweep)
   and :func:`~infra.worker.actors.notify_saved`, the after-commit hint.
 - :mod:`infra.worker.runtime` — the process-wide :class:`~infra.container.Container` jobs use.

@@ -31,7 +31,7 @@ from infra.container import Container
 from infra.mail import Mailer, mailer_from_settings
 from infra.notifications import deliver_notifications, send_due_reminders
 from infra.settings import Settings
-from infra.worker.broker import actor_for, job
+from infra.worker.registry import actor_for, job
 from infra.worker.runtime import get_container
 from projections.db import first
 from projections.engine import EVENTS_TABLE, POSITIONS, head, positions

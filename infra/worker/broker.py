@@ -3,10 +3,11 @@
 Dramatiq binds an actor to a broker when the actor is declared (``dramatiq.actor`` uses
 ``get_broker()`` at import time, and ``Broker.declare_actor`` adds it to that broker only). To let
 a process, and the tests, choose the broker at run time, Vangnet's jobs are plain functions
-registered with :func:`job`; :func:`setup_broker` builds a broker, declares a fresh
-``dramatiq.Actor`` for every registered job on it, and installs it with ``dramatiq.set_broker``.
+registered with :func:`infra.worker.registry.job`; :func:`setup_broker` builds a broker,
+declares a fresh ``dramatiq.Actor`` for every registered job on it, and installs it with
+``dramatiq.set_broker``.
 Calling it again (another test, another broker URL) gives new actors on the new broker; nothing
-declared on an earlier broker is changed. Send through :func:`actor_for`::
+declared on an earlier broker is changed. Send through :func:`infra.worker.registry.actor_for`::
 
     broker = setup_broker(settings.broker_url, namespace=settings.queue_namespace)
     actor_for("catch_up_school").send(str(school_id))
@@ -19,10 +20,7 @@ under ``<namespace>:``. Dead letters: RabbitMQ queue ``<namespace>.<queue>.XQ``,
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
@@ -36,64 +34,13 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
+# Importing the jobs registers them (each is a `@job` function): a broker set up here always
+# declares every job, whoever sets it up.
+import infra.worker.actors  # noqa: F401
 from infra.settings import Settings
+from infra.worker.registry import DEFAULT_NAMESPACE, install, queue_name, registered_jobs
 
 log = logging.getLogger(__name__)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-DEFAULT_NAMESPACE = "vangnet"
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """A registered job: the function and how its actor is declared."""
-
-    fn: Callable[..., Any]
-    name: str
-    queue: str
-    priority: int = 0
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-_jobs: dict[str, JobSpec] = {}
-
-
-def job(
-    *, queue: str = "default", name: str | None = None, priority: int = 0, **options: Any
-) -> Callable[[F], F]:
-    """Register ``fn`` as a job. It stays a plain function (call it directly in-process).
-
-    ``options`` are Dramatiq actor options (``max_retries``, ``min_backoff``, ``max_backoff``,
-    ``time_limit``, ``max_age``, ``throws``, ...); they are checked when a broker is set up.
-    """
-
-    def register(fn: F) -> F:
-        spec = JobSpec(fn=fn, name=name or fn.__name__, queue=queue, priority=priority,
-                       options=dict(options))  # fmt: skip
-        existing = _jobs.get(spec.name)
-        if existing is not None and existing.fn is not fn:
-            msg = f"a job named {spec.name!r} is already registered"
-            raise ValueError(msg)
-        _jobs[spec.name] = spec
-        return fn
-
-    return register
-
-
-def registered_jobs() -> dict[str, JobSpec]:
-    _load_jobs()
-    return dict(_jobs)
-
-
-def queue_name(namespace: str, queue: str) -> str:
-    """The broker's name for one of our queues (``vangnet.projections``)."""
-    return f"{namespace}.{queue}"
-
-
-def job_queues(namespace: str) -> list[str]:
-    """Every queue the registered jobs use, by broker name."""
-    return sorted({queue_name(namespace, s.queue) for s in registered_jobs().values()})
 
 
 class FailureClass(Middleware):
@@ -115,17 +62,6 @@ class FailureClass(Middleware):
             message.options["error_class"] = getattr(
                 exception, "error_class", type(exception).__name__
             )
-
-
-@dataclass
-class _Current:
-    broker: dramatiq.Broker | None = None
-    namespace: str = DEFAULT_NAMESPACE
-    url: str | None = None
-
-
-_current = _Current()
-_lock = threading.Lock()
 
 
 def setup_broker(
@@ -171,11 +107,7 @@ def setup_broker(
             priority=spec.priority,
             options=dict(spec.options),
         )
-    with _lock:
-        dramatiq.set_broker(broker)
-        _current.broker = broker
-        _current.namespace = namespace
-        _current.url = url
+    install(broker, namespace, url)
     log.info("broker set up: %s, namespace %s", broker_kind(url), namespace)
     return broker
 
@@ -220,35 +152,3 @@ def _make_broker(
             url=url, middleware=middleware, namespace=namespace
         )
     return StubBroker(middleware=middleware)
-
-
-def current_broker() -> dramatiq.Broker:
-    """The broker :func:`setup_broker` made last (RuntimeError if none yet)."""
-    broker = _current.broker
-    if broker is None:
-        msg = "no broker set up in this process: call infra.worker.broker.setup_broker first"
-        raise RuntimeError(msg)
-    return broker
-
-
-def current_namespace() -> str:
-    return _current.namespace
-
-
-def actor_for(name_or_fn: str | Callable[..., Any]) -> dramatiq.Actor[..., Any]:
-    """The Dramatiq actor of a registered job on the current broker."""
-    name = name_or_fn if isinstance(name_or_fn, str) else _name_of(name_or_fn)
-    return current_broker().get_actor(name)
-
-
-def _name_of(fn: Callable[..., Any]) -> str:
-    for spec in registered_jobs().values():
-        if spec.fn is fn:
-            return spec.name
-    msg = f"{getattr(fn, '__name__', fn)!r} is not a registered job"
-    raise LookupError(msg)
-
-
-def _load_jobs() -> None:
-    """Import the modules that register jobs (so a broker always knows every job)."""
-    import infra.worker.actors  # noqa: F401

@@ -27,7 +27,8 @@ from dramatiq.brokers.stub import StubBroker
 from infra.container import Container
 from infra.worker import runtime
 from infra.worker.actors import checkpoint_sweep
-from infra.worker.broker import current_namespace, job_queues, setup_broker
+from infra.worker.broker import setup_broker
+from infra.worker.registry import current_namespace, job_queues
 from infra.worker.scheduler import Sweeper
 
 #: How long an idle worker thread waits for work before checking whether it should stop (ms).

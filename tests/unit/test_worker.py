@@ -13,18 +13,11 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 
 from infra.settings import Settings, SettingsError
-from infra.worker import actors
+from infra.worker import actors, registry
 from infra.worker.actors import InvalidJob, SavedNotifier
-from infra.worker.broker import (
-    actor_for,
-    broker_kind,
-    job,
-    job_queues,
-    queue_name,
-    registered_jobs,
-    setup_broker,
-)
+from infra.worker.broker import broker_kind, setup_broker
 from infra.worker.deadletters import _describe, _error_class, list_dead_letters
+from infra.worker.registry import actor_for, job, job_queues, queue_name, registered_jobs
 from services.access.roles import Role
 from services.casework.commands import AddNote, ReportCase
 from services.casework.handlers import CaseService
@@ -64,9 +57,7 @@ def test_a_job_with_unknown_options_is_refused() -> None:
         with pytest.raises(ValueError, match="colour"):
             setup_broker(None, namespace="unitbad")
     finally:
-        from infra.worker import broker as broker_module
-
-        broker_module._jobs.pop("unit_bad_options")
+        registry._jobs.pop("unit_bad_options")
 
 
 def test_a_malformed_school_id_is_dead_lettered_without_retries() -> None:
@@ -154,9 +145,7 @@ def test_notifier_survives_a_dead_broker_and_pauses_then_retries(
 def test_notify_saved_without_a_broker_set_up_still_returns(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from infra.worker import broker as broker_module
-
-    monkeypatch.setattr(broker_module._current, "broker", None)
+    monkeypatch.setattr(registry._current, "broker", None)
     monkeypatch.setattr(actors, "_notifier", SavedNotifier())
     actors.notify_saved(uuid4())  # logs a warning, raises nothing
 

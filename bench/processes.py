@@ -7,7 +7,6 @@ something fails. Only processes started here are ever signalled, by their own pi
 
 from __future__ import annotations
 
-import argparse
 import base64
 import os
 import signal
@@ -23,29 +22,11 @@ import httpx
 
 from bench.stats import memory_mb, process_cpu_seconds
 
-#: The web process runs ``python -m infra.cli serve`` once the CLI has it; until then this.
-_SERVE_FALLBACK = (
-    "import sys\n"
-    "from infra.settings import Settings\n"
-    "from infra.web.server import serve\n"
-    "sys.exit(serve(Settings.from_env()))\n"
-)
-
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def cli_has(command: str) -> bool:
-    """Whether ``vangnet`` has the sub-command ``command``."""
-    from infra.cli import build_parser
-
-    return any(
-        isinstance(action, argparse._SubParsersAction) and command in action.choices
-        for action in build_parser()._actions
-    )
 
 
 @dataclass
@@ -104,9 +85,7 @@ def start(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> Sta
 
 
 def start_web(env: dict[str, str], log_dir: Path) -> Started:
-    if cli_has("serve"):
-        return start("web", ["-m", "infra.cli", "serve"], env, log_dir)
-    return start("web", ["-c", _SERVE_FALLBACK], env, log_dir)
+    return start("web", ["-m", "infra.cli", "serve"], env, log_dir)
 
 
 def start_worker(env: dict[str, str], log_dir: Path, threads: int) -> Started:

@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import shutil
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -48,8 +49,11 @@ EXIT_REFUSED = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["bench"]:
+        return run_bench(given[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(given)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
@@ -146,31 +150,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_bench_command(commands: Any) -> None:
-    """``vangnet bench`` (bench/README.md). The bench package lives in the repository, not in
-    the wheel, so it is imported only when the command runs."""
+    """``vangnet bench`` runs the benchmark harness (bench/README.md) as its own program,
+    ``python -m bench``: the harness lives in the repository, not in the wheel, and nothing of
+    Vangnet imports it (the layers contract)."""
     bench = commands.add_parser(
-        "bench", help="measure speed side by side on a fresh database (bench/README.md)"
+        "bench",
+        help="measure speed side by side on a fresh database (bench/README.md; "
+        "options: python -m bench --help)",
+        add_help=False,
     )
-    bench.add_argument(
-        "--quick", action="store_true", help="every figure on little data (CI smoke test)"
-    )
-    bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    bench.add_argument("--keep", action="store_true", help="keep the benchmark database")
-    bench.add_argument(
-        "--broker",
-        metavar="URL",
-        help="web -> worker broker (default VANGNET_BENCH_BROKER_URL; none: in-process worker)",
-    )
+    bench.set_defaults(handler=lambda _args: run_bench([]))
 
-    def cmd_bench(args: argparse.Namespace) -> int:
-        from pathlib import Path
 
-        from bench.run import run
-
-        json_path = Path(args.json) if args.json else None
-        return run(quick=args.quick, json_path=json_path, keep=args.keep, broker_url=args.broker)
-
-    bench.set_defaults(handler=cmd_bench)
+def run_bench(options: Sequence[str]) -> int:
+    """Run ``python -m bench`` with ``options`` (every argument after ``bench``, unparsed: the
+    harness has its own); its exit code is ours."""
+    command = [sys.executable, "-m", "bench", *options]
+    return subprocess.run(command, check=False).returncode  # noqa: S603 - our own interpreter
 
 
 def _positive(raw: str) -> int:

@@ -21,14 +21,13 @@ from infra.audit.trail import (
     PLATFORM_KEY_PURPOSE,
     SCHOOL_EVENTS,
     AuditTrail,
-    LogKeys,
     current_trail,
     derive_chain_key,
 )
 from infra.crypto import b64, derive_key, generate_data_key, wrap_key
 from infra.postgres.cipher import PLATFORM_CONTEXT, school_context
 from infra.postgres.pool import shared_pool
-from infra.postgres.store import application_env, log_env
+from infra.postgres.store import LogKeys, application_env, log_env
 from infra.privacy.keys import create_pupil_keys
 from projections.db import PLATFORM_SCHEMA
 from services.casework.application import CaseworkApplication

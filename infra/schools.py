@@ -14,10 +14,10 @@ import threading
 from collections import OrderedDict
 from uuid import UUID
 
-from infra.audit.trail import ACCESS_LOG, SCHOOL_EVENTS, LogKeys, derive_chain_key
+from infra.audit.trail import ACCESS_LOG, SCHOOL_EVENTS, derive_chain_key
 from infra.crypto import unwrap_key
 from infra.postgres.cipher import school_context
-from infra.postgres.store import log_env
+from infra.postgres.store import LogKeys, log_env
 from infra.privacy.keys import PostgresPupilKeys
 from infra.privacy.purge import ViewPurge
 from services.casework.application import CaseworkApplication

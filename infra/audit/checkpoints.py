@@ -40,8 +40,9 @@ from psycopg.sql import SQL, Identifier
 
 from infra.audit import access_log
 from infra.audit.sink import CheckpointSink
-from infra.audit.trail import ACCESS_LOG, CheckpointSigner, LogKeys
+from infra.audit.trail import ACCESS_LOG, CheckpointSigner
 from infra.postgres.chain import chain_table, genesis, table_exists
+from infra.postgres.store import LogKeys
 from projections.db import PLATFORM_SCHEMA
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,11 @@ from psycopg import Connection
 
 from infra.audit import access_log, checkpoints
 from infra.audit.checkpoints import Checkpoint, publish
-from infra.audit.trail import ACCESS_LOG, SCHOOL_EVENTS, AuditTrail, LogKeys, current_trail
+from infra.audit.trail import ACCESS_LOG, SCHOOL_EVENTS, AuditTrail, current_trail
 from infra.postgres.chain import chain_table, table_exists, walk_chain
 from infra.postgres.cipher import EventIntegrityError, associated_data, open_state
 from infra.postgres.pool import SharedPool
+from infra.postgres.store import LogKeys
 from tenants.registry import School
 
 

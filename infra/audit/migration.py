@@ -34,7 +34,7 @@ from psycopg.sql import SQL, Identifier
 
 from infra.audit import access_log, checkpoints
 from infra.audit.checkpoints import Checkpoint, publish
-from infra.audit.trail import ACCESS_LOG, AuditTrail, LogKeys
+from infra.audit.trail import ACCESS_LOG, AuditTrail
 from infra.postgres.chain import (
     BATCH,
     chain_batches,
@@ -55,6 +55,7 @@ from infra.postgres.cipher import (
     open_state,
     seal_state,
 )
+from infra.postgres.store import LogKeys
 from projections.db import PLATFORM_SCHEMA
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from infra.crypto import derive_key, unwrap_key
 from infra.postgres.cipher import PLATFORM_CONTEXT, school_context
+from infra.postgres.store import LogKeys
 from projections.db import PLATFORM_SCHEMA
 
 if TYPE_CHECKING:
@@ -68,20 +68,6 @@ class CheckpointSigner:
         except InvalidSignature:
             return False
         return True
-
-
-@dataclass(frozen=True)
-class LogKeys:
-    """What reading, writing and verifying one log needs: where it is and its keys."""
-
-    label: str  # the school's slug, or "platform"
-    schema: str
-    events_table: str
-    context: str  # bound into every ciphertext (infra.postgres.cipher)
-    data_key: bytes = field(repr=False)
-    chain_key: bytes = field(repr=False)
-    #: The access log's chain key; ``None`` for the platform log (it has none).
-    reads_key: bytes | None = field(default=None, repr=False)
 
 
 class AuditTrail:

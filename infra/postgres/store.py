@@ -32,6 +32,7 @@ import base64
 import binascii
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 from uuid import UUID
 
@@ -56,7 +57,19 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Self
 
-    from infra.audit.trail import LogKeys
+
+@dataclass(frozen=True)
+class LogKeys:
+    """What reading, writing and verifying one log needs: where it is and its keys."""
+
+    label: str  # the school's slug, or "platform"
+    schema: str
+    events_table: str
+    context: str  # bound into every ciphertext (infra.postgres.cipher)
+    data_key: bytes = field(repr=False)
+    chain_key: bytes = field(repr=False)
+    #: The access log's chain key; ``None`` for the platform log (it has none).
+    reads_key: bytes | None = field(default=None, repr=False)
 
 
 class SharedPoolDatastore(es_pg.PostgresDatastore):

@@ -12,9 +12,9 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from infra.audit import access_log
-from infra.audit.trail import LogKeys
 from infra.postgres.chain import encode_event, genesis, legacy_link
 from infra.postgres.cipher import associated_data, open_state, seal_legacy
+from infra.postgres.store import LogKeys
 from tenants.registry import School
 
 EVENTS = "casework_events"

@@ -19,10 +19,10 @@ from infra.audit.integrity import verify_school
 from infra.audit.migration import seal_events
 from infra.audit.sink import DirectorySink
 from infra.audit.tables import ensure_school_audit, schools_to_seal
-from infra.audit.trail import LogKeys
 from infra.container import Container
 from infra.postgres.chain import legacy_link
 from infra.postgres.cipher import MAGIC
+from infra.postgres.store import LogKeys
 from services.casework.commands import AddNote
 from services.casework.handlers import CaseService
 from services.shared.errors import IntegrityViolation

@@ -42,7 +42,7 @@ from bench.issuer import Issuer
 from bench.provision import CONTACT, provision
 from bench.stats import Latency
 from infra.container import Container
-from infra.projections import catch_up_school
+from infra.views import catch_up_school
 from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.domain import Case

@@ -35,8 +35,8 @@ from bench.processes import free_port, process_env
 from bench.provision import provision
 from bench.stats import LoadLevel, machine_description
 from infra.container import Container
-from infra.projections import ensure_school_views
 from infra.settings import Settings
+from infra.views import ensure_school_views
 
 APP = {
     "harness": "vangnet-bench-harness",

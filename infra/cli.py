@@ -20,7 +20,7 @@ from typing import Any
 
 from psycopg.sql import SQL
 
-from infra import projections
+from infra import views as school_views
 from infra.cli_audit import add_audit_commands
 from infra.cli_exports import add_export_commands
 from infra.cli_privacy import add_privacy_commands
@@ -384,7 +384,7 @@ def _print_summary(container: Container, board_slug: str) -> None:
         print(
             f"  {school.name} ({school.slug}): {cases} cases, {sum(events.values())} events, "
             f"schema {school.schema_name}; case view: {_view_cases(container, school)} cases, "
-            f"lag {projections.lag(container, school.id)}"
+            f"lag {school_views.lag(container, school.id)}"
         )
     print("Read side:")
     for line in board_report(container, board):
@@ -403,7 +403,7 @@ def _print_summary(container: Container, board_slug: str) -> None:
 
 
 def _view_cases(container: Container, school: School) -> int:
-    table = projections.ensure_school_views(container, school.id).table("cases")
+    table = school_views.ensure_school_views(container, school.id).table("cases")
     with container.pool.connection() as conn:
         row = conn.execute(SQL("SELECT count(*) FROM {}").format(table)).fetchone()
     if row is None:
@@ -493,7 +493,7 @@ def _schools(container: Container, args: argparse.Namespace) -> list[School]:
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     try:
-        views = projections.views_named(args.view)
+        views = school_views.views_named(args.view)
     except ValueError as e:
         print(f"vangnet: {e}", file=sys.stderr)
         return EXIT_REFUSED
@@ -516,16 +516,16 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
                         flush=True,
                     )
 
-            applied = projections.rebuild_school(container, school.id, views, progress=progress)
+            applied = school_views.rebuild_school(container, school.id, views, progress=progress)
             print(
                 ("\r" if live_progress else "")
                 + f"{school.slug}: rebuilt {names} from {applied} events "
                 f"({rate.per_second:,.0f} events/s)" + ("\033[K" if live_progress else ""),
                 file=sys.stderr,
             )
-            health = projections.degraded(container, school.id)
+            health = school_views.degraded(container, school.id)
             if health:
-                print(f"{school.slug}: DEGRADED: {projections.describe_health(health)}")
+                print(f"{school.slug}: DEGRADED: {school_views.describe_health(health)}")
         print(
             f"rebuilt {names} for {len(schools)} school(s): {total.events} events, "
             f"{total.per_second:,.0f} events/s"
@@ -538,7 +538,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         schools = _schools(container, args)
         differing = 0
         for school in schools:
-            differences = projections.verify_school(container, school.id)
+            differences = school_views.verify_school(container, school.id)
             if differences:
                 differing += 1
                 print(f"{school.slug}: {len(differences)} difference(s)")
@@ -560,7 +560,7 @@ def cmd_catch_up(args: argparse.Namespace) -> int:
         schools = _schools(container, args)
         total = 0
         for school in schools:
-            applied = projections.catch_up_school(container, school.id)
+            applied = school_views.catch_up_school(container, school.id)
             total += applied
             if applied:
                 print(f"{school.slug}: {applied} events applied")
@@ -573,13 +573,13 @@ def cmd_status(_args: argparse.Namespace) -> int:
         schools = container.registry.list_schools()
         lagging = degraded = 0
         for school in schools:
-            behind = projections.lag(container, school.id)
-            health = projections.degraded(container, school.id)
+            behind = school_views.lag(container, school.id)
+            health = school_views.degraded(container, school.id)
             lagging += behind > 0
             degraded += bool(health)
             line = f"{school.slug:40} lag {behind}"
             if health:
-                line += f"  DEGRADED: {projections.describe_health(health)}"
+                line += f"  DEGRADED: {school_views.describe_health(health)}"
             print(line)
         print(f"{len(schools)} school(s), {lagging} lagging, {degraded} degraded")
         if degraded:

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from infra.container import Container
-from infra.privacy.erasure import ExpiryReport, expire_all, expire_school
+from infra.retention import ExpiryReport, expire_all, expire_school
 from infra.settings import Settings
 
 

@@ -60,7 +60,7 @@ from infra.mail import (
     overdue_text,
     reminder_text,
 )
-from infra.projections import ensure_school_views
+from infra.views import ensure_school_views
 from projections.engine import Target
 from projections.notifications.projection import (
     SENT_TABLE,

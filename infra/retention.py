@@ -23,17 +23,11 @@ from uuid import UUID
 from psycopg.sql import SQL, Identifier
 
 from infra.container import Container
-from infra.worker.actors import SweepResult
 from services.access.roles import Role
-from services.casework.commands import RequestErasure
-from services.casework.handlers import CaseService
 from services.shared.actor import Actor, acting_as
 from services.shared.errors import CaseNotFound
 
 log = logging.getLogger(__name__)
-
-#: Seconds between two retention runs of ``vangnet worker`` (the first runs at start).
-RETENTION_SWEEP_SECONDS = 24 * 3600
 
 #: Who erases at retention expiry (recorded as the actor of ``ErasureRequested``).
 RETENTION = Actor(user_id="system:retention", role=Role.OPERATOR)
@@ -46,22 +40,6 @@ class ExpiryReport:
     school_slug: str
     cutoff: date
     erased: list[UUID] = field(default_factory=list)
-
-
-def erase_case(
-    container: Container, school_id: UUID, actor: Actor, case_id: UUID, reason: str
-) -> int:
-    """Record ``actor``'s erasure request on a case; saving it destroys the pupil keys and
-    purges the views.
-
-    Returns the case's new version. Refused (``PermissionDenied``) unless the actor may manage
-    the case.
-    """
-    app = container.schools.get(school_id)
-    service = CaseService(app, school_id)
-    version = service.handle(actor, RequestErasure(case_id=case_id, reason=reason))
-    log.info("pupil data of case %s erased at school %s", case_id, school_id)
-    return version
 
 
 def _closed_before(container: Container, school_id: UUID, cutoff: date) -> list[UUID]:
@@ -116,18 +94,3 @@ def expire_school(container: Container, school_id: UUID, *, today: date) -> Expi
 def expire_all(container: Container, *, today: date) -> list[ExpiryReport]:
     """:func:`expire_school` for every school on the platform."""
     return [expire_school(container, s.id, today=today) for s in container.registry.list_schools()]
-
-
-def retention_sweep(container: Container, *, today: date | None = None) -> SweepResult:
-    """The worker's daily run: :func:`expire_school` for every school. ``events`` counts the
-    erased cases; one school's failure is logged (ids only) and does not stop the others."""
-    day = today or datetime.now(UTC).date()
-    result = SweepResult()
-    for school in container.registry.list_schools():
-        result.schools += 1
-        try:
-            result.events += len(expire_school(container, school.id, today=day).erased)
-        except Exception as e:
-            result.failed += 1
-            log.warning("retention run of school %s failed: %s", school.id, type(e).__name__)
-    return result

@@ -13,8 +13,6 @@ from uuid import UUID
 
 from infra.container import Container
 from infra.privacy.keys import using_connection
-from projections.board_stats.projection import BoardStatsView
-from projections.case_view.projection import CaseView
 from projections.engine import (
     Target,
     View,
@@ -25,19 +23,8 @@ from projections.engine import (
     rebuild,
     verify,
 )
-from projections.escalation.projection import EscalationView
-from projections.lessons.projection import LessonsView
-from projections.notifications.projection import NotificationsView
 from projections.quarantine import Failure, Health, failures, school_health
-
-#: Every view, in the order they are applied within a batch.
-ALL_VIEWS: tuple[View, ...] = (
-    CaseView(),
-    NotificationsView(),
-    BoardStatsView(),
-    LessonsView(),
-    EscalationView(),
-)
+from projections.views import ALL_VIEWS
 
 #: Schools whose view tables exist, per pool (a test session may open several databases).
 _ensured: weakref.WeakKeyDictionary[object, set[UUID]] = weakref.WeakKeyDictionary()

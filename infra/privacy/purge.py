@@ -2,7 +2,7 @@
 erasure is reported done (issue #10; :class:`services.casework.application.ReadSidePurge`).
 
 Every path that stores an ``ErasureRequested`` event (the case action in the API and the pages,
-``erase_case``, the retention run) goes through ``CaseworkApplication.save_case``, which runs
+the retention run) goes through ``CaseworkApplication.save_case``, which runs
 :meth:`ViewPurge.purge` around the save:
 
 1. **prepare** (nothing stored yet): on one pooled connection, open a transaction, lock the
@@ -39,7 +39,9 @@ from psycopg import Cursor
 from psycopg.sql import SQL, Identifier, Literal
 
 from infra.postgres.pool import shared_pool
+from infra.privacy.keys import TABLE as KEYS
 from projections.engine import POSITIONS, Target, View
+from projections.views import ALL_VIEWS
 from services.shared.errors import ErasureIncomplete, ErasureUnavailable
 
 log = logging.getLogger(__name__)
@@ -102,8 +104,6 @@ class ViewPurge:
         self._vacuum()
 
     def _erase_rows(self, curs: Cursor[Any], case_id: UUID) -> None:
-        from infra.projections import ALL_VIEWS  # here: infra.projections imports the container
-
         curs.execute(SQL("SET LOCAL lock_timeout = {}").format(Literal(f"{LOCK_TIMEOUT_MS}ms")))
         views: list[View] = [v for v in ALL_VIEWS if v.holds_pupil_data]
         for suffix in SUFFIXES:
@@ -120,8 +120,6 @@ class ViewPurge:
                 view.erase(curs, target, case_id)
 
     def _vacuum(self) -> None:
-        from infra.privacy.keys import TABLE as KEYS
-
         try:
             with shared_pool().connection(timeout=CONNECTION_WAIT) as conn:
                 for table in (KEYS, "cases", "case_timeline"):

@@ -65,7 +65,7 @@ class SchoolDirectory:
         school = self.registry.school(school_id)
         if self.container is not None:
             # The views' tables exist before the first read (the worker may not have run yet).
-            from infra.projections import ensure_school_views
+            from infra.views import ensure_school_views
 
             ensure_school_views(self.container, school_id)
         return school

@@ -22,19 +22,21 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from infra import projections
+from infra import views as school_views
 from infra.container import Container
 from infra.mail import Mailer, mailer_from_settings
 from infra.notifications import deliver_notifications, send_due_reminders
+from infra.retention import expire_school
 from infra.settings import Settings
 from infra.worker.registry import actor_for, job
 from infra.worker.runtime import get_container
 from projections.db import first
 from projections.engine import EVENTS_TABLE, POSITIONS, head, positions
+from projections.views import ALL_VIEWS
 from services.shared.errors import SchoolNotFound
 from tenants.registry import School, schema_name_for
 
@@ -94,7 +96,7 @@ def catch_up_school(school_id: str) -> None:
             # (hints queue up per command under load). Nothing to apply, so nothing to mail.
             return
         try:
-            applied = projections.catch_up_school(container, sid)
+            applied = school_views.catch_up_school(container, sid)
         except SchoolNotFound:
             log.warning("catch_up_school: school %s is not registered; message dropped", sid)
             return
@@ -120,7 +122,7 @@ def _views_at_head(container: Container, school_id: UUID) -> bool:
         if log_head == 0:
             return False
         now = positions(conn, schema)
-    return all(now.get(view.name, 0) >= log_head for view in projections.ALL_VIEWS)
+    return all(now.get(view.name, 0) >= log_head for view in ALL_VIEWS)
 
 
 @dataclass
@@ -134,7 +136,7 @@ class SweepResult:
 def needs_catch_up(container: Container, school: School) -> bool:
     """Whether any view of ``school`` is behind its log (two cheap reads, no DDL).
 
-    Unlike :func:`infra.projections.lag` this creates no view tables: a school with an empty
+    Unlike :func:`infra.views.lag` this creates no view tables: a school with an empty
     log, of which a large platform has many, costs one query per sweep.
     """
     schema = school.schema_name
@@ -146,7 +148,7 @@ def needs_catch_up(container: Container, school: School) -> bool:
         if row is None or first(row) is None:
             return True
         now = positions(conn, schema)
-    return any(now.get(view.name, 0) < log_head for view in projections.ALL_VIEWS)
+    return any(now.get(view.name, 0) < log_head for view in ALL_VIEWS)
 
 
 def sweep_schools(container: Container) -> SweepResult:
@@ -161,7 +163,7 @@ def sweep_schools(container: Container) -> SweepResult:
         try:
             if needs_catch_up(container, school):
                 result.lagging += 1
-                result.events += projections.catch_up_school(container, school.id)
+                result.events += school_views.catch_up_school(container, school.id)
         except Exception as e:
             result.failed += 1
             log.warning("sweep: catch-up of school %s failed: %s", school.id, type(e).__name__)
@@ -271,6 +273,28 @@ def checkpoint_chains() -> None:
     """:func:`checkpoint_sweep` as a job (for an operator or an external scheduler)."""
     with _ids_only("checkpoint_chains", "all logs"):
         checkpoint_sweep(get_container())
+
+
+# --- Privacy: the daily retention run -------------------------------------------------------
+
+#: Seconds between two retention runs of ``vangnet worker`` (the first runs at start).
+RETENTION_SWEEP_SECONDS = 24 * 3600
+
+
+def retention_sweep(container: Container, *, today: date | None = None) -> SweepResult:
+    """The worker's daily run: :func:`infra.retention.expire_school` for every school.
+    ``events`` counts the erased cases; one school's failure is logged (ids only) and does not
+    stop the others."""
+    day = today or datetime.now(UTC).date()
+    result = SweepResult()
+    for school in container.registry.list_schools():
+        result.schools += 1
+        try:
+            result.events += len(expire_school(container, school.id, today=day).erased)
+        except Exception as e:
+            result.failed += 1
+            log.warning("retention run of school %s failed: %s", school.id, type(e).__name__)
+    return result
 
 
 # --- After a command commits -----------------------------------------------------------------

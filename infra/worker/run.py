@@ -15,10 +15,14 @@ from types import FrameType
 
 import dramatiq
 
-from infra.privacy.erasure import RETENTION_SWEEP_SECONDS, retention_sweep
 from infra.settings import Settings
 from infra.worker import runtime
-from infra.worker.actors import checkpoint_sweep, mail_sweep
+from infra.worker.actors import (
+    RETENTION_SWEEP_SECONDS,
+    checkpoint_sweep,
+    mail_sweep,
+    retention_sweep,
+)
 from infra.worker.broker import broker_kind, setup_broker_from_settings
 from infra.worker.registry import job_queues
 from infra.worker.scheduler import Sweeper

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.container import Container
-from infra.projections import ensure_school_views
 from infra.settings import Settings
+from infra.views import ensure_school_views
 from infra.web.context import today
 from services.access.roles import Role
 from services.shared.actor import SYSTEM

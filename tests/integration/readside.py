@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from infra.container import Container
-from infra.projections import catch_up_school
+from infra.views import catch_up_school
 from projections.db import connect
 from services.casework.commands import HoldIntake, ReportCase
 from services.casework.handlers import CaseService

@@ -37,8 +37,8 @@ from infra.audit.sink import DirectorySink
 from infra.cli import main
 from infra.container import Container
 from infra.postgres.chain import encode_event, genesis, legacy_link, link
-from infra.projections import catch_up_school
 from infra.settings import Settings
+from infra.views import catch_up_school
 from infra.worker.actors import checkpoint_sweep
 from infra.worker.inprocess import start_inprocess_worker
 from services.access.roles import Role

@@ -20,8 +20,8 @@ from litestar.testing import TestClient
 
 from infra.cli import main
 from infra.container import Container
-from infra.projections import catch_up_school
 from infra.settings import Settings
+from infra.views import catch_up_school
 from infra.web.actions import ACTIONS
 from services.access.roles import Role
 from services.casework.commands import AddNote, GiveConsent, HoldIntake, ReportCase

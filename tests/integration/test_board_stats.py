@@ -1,7 +1,7 @@
 """Board statistics on real PostgreSQL: expected numbers, suppression, anonymity, replay = live.
 
 All data is fictitious. Cases are built through ``CaseService``; the views are caught up with
-``infra.projections.catch_up_school``. Events are timestamped now, so every case of this module is
+``infra.views.catch_up_school``. Events are timestamped now, so every case of this module is
 reported (and closed) in the current month (Europe/Amsterdam); days to intake come from the
 ``held_on`` dates chosen here, counted from the report's local date.
 """
@@ -26,7 +26,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Identifier
 
 from infra.container import Container
-from infra.projections import (
+from infra.views import (
     ALL_VIEWS,
     catch_up_school,
     ensure_school_views,

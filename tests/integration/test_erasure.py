@@ -21,18 +21,18 @@ from infra.audit.integrity import verify_school
 from infra.cli import main
 from infra.container import Container
 from infra.privacy import purge
-from infra.privacy.erasure import erase_case, expire_school
 from infra.privacy.keys import PostgresPupilKeys
-from infra.projections import (
+from infra.retention import expire_school
+from infra.schools import casework_env
+from infra.settings import Settings
+from infra.views import (
     catch_up_school,
     ensure_school_views,
     lag,
     rebuild_school,
     school_failures,
 )
-from infra.projections import verify_school as verify_school_views
-from infra.schools import casework_env
-from infra.settings import Settings
+from infra.views import verify_school as verify_school_views
 from projections.case_view import projection as case_view
 from services.access.roles import Role
 from services.casework.application import CaseworkApplication
@@ -68,6 +68,12 @@ pytestmark = pytest.mark.integration
 CONTACT = Actor("test-cp-erasure", Role.CONTACT_PERSON)
 TEACHER = Actor("test-teacher-erasure", Role.TEACHER)
 TEXT_TYPES = ("text", "character varying", "jsonb", "json", "bytea", "ARRAY", "USER-DEFINED")
+
+
+def _erase(container: Container, school_id: UUID, actor: Actor, case_id: UUID, reason: str) -> None:
+    """The contact person's erasure request, as the API and the pages record it."""
+    service = CaseService(container.schools.get(school_id), school_id)
+    service.handle(actor, RequestErasure(case_id=case_id, reason=reason))
 
 
 def _school(container: Container) -> School:
@@ -164,8 +170,8 @@ def test_erasure_request_leaves_no_trace_of_the_pupil(container: Container) -> N
 
     # A teacher may not erase; the contact person records the erasure request.
     with pytest.raises(PermissionDenied):
-        erase_case(container, school.id, TEACHER, case_id, "Verzoek van ouders")
-    erase_case(container, school.id, CONTACT, case_id, "Verzoek van ouders (AVG art. 17)")
+        _erase(container, school.id, TEACHER, case_id, "Verzoek van ouders")
+    _erase(container, school.id, CONTACT, case_id, "Verzoek van ouders (AVG art. 17)")
 
     # The name is gone from every table of the school's schema and of the platform.
     assert _tables_holding(container, schemas, name) == []
@@ -496,7 +502,7 @@ def test_the_views_drop_pupils_recorded_before_sealing_existed(
     case_id = _case_with_pupil(CaseService(old_app, school.id), name)
     catch_up_school(container, school.id)
     assert _tables_holding(container, schemas, name)
-    erase_case(container, school.id, CONTACT, case_id, "Verzoek van ouders (fictief)")
+    _erase(container, school.id, CONTACT, case_id, "Verzoek van ouders (fictief)")
     assert _tables_holding(container, schemas, name) == []
     catch_up_school(container, school.id)
     rebuild_school(container, school.id)

@@ -18,7 +18,7 @@ import pytest
 from litestar.testing import TestClient
 
 from infra.container import Container
-from infra.projections import catch_up_school
+from infra.views import catch_up_school
 from services.access.roles import Role
 from services.casework.commands import (
     AddParticipant,

@@ -13,10 +13,11 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from infra.container import Container
-from infra.projections import ALL_VIEWS, catch_up_school, rebuild_school, verify_school
+from infra.views import catch_up_school, rebuild_school, verify_school
 from projections.engine import View
 from projections.lessons.projection import LessonsView
 from projections.lessons.queries import Lesson, lessons
+from projections.views import ALL_VIEWS
 from services.access.roles import Role
 from services.casework.commands import (
     CloseCase,

@@ -30,7 +30,7 @@ from infra.notifications import (
     deliver_notifications,
     send_due_reminders,
 )
-from infra.projections import catch_up_school, rebuild_school, verify_school
+from infra.views import catch_up_school, rebuild_school, verify_school
 from services.access.roles import Role
 from services.casework import commands as c
 from services.casework.handlers import CaseService

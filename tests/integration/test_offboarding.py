@@ -23,8 +23,8 @@ import pytest
 from infra.audit.sink import DirectorySink
 from infra.cli import main
 from infra.container import Container
-from infra.projections import catch_up_school
 from infra.settings import Settings
+from infra.views import catch_up_school
 from services.access.roles import Role
 from services.casework.commands import AddParticipant, HoldIntake, MapSituation, ReportCase
 from services.casework.handlers import CaseService

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from uuid import UUID
 
 from infra.container import Container
-from infra.projections import catch_up_school
+from infra.views import catch_up_school
 from infra.web.forms import dutch_date
 from services.access.roles import Role
 from services.casework.commands import (

@@ -19,7 +19,7 @@ from litestar.testing import TestClient
 
 from infra.auth.principal import Principal
 from infra.container import Container
-from infra.projections import catch_up_school
+from infra.views import catch_up_school
 from infra.web.actions import ACTIONS
 from services.access.roles import Role, has_permission
 from services.casework.commands import (

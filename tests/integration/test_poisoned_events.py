@@ -22,14 +22,15 @@ from psycopg.sql import SQL, Identifier
 
 from infra.cli import main
 from infra.container import Container
-from infra.projections import ALL_VIEWS, catch_up_school, lag, rebuild_school, verify_school
 from infra.settings import Settings
+from infra.views import catch_up_school, lag, rebuild_school, verify_school
 from infra.web.health import READ_SIDE_HEALTH
 from infra.worker.actors import SavedNotifier
 from infra.worker.inprocess import start_inprocess_worker
 from projections import engine, quarantine
 from projections.case_view import projection as case_view
 from projections.quarantine import Failure
+from projections.views import ALL_VIEWS
 from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.commands import AddNote, ReportCase

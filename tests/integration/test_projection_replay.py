@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 
 from infra.container import Container
 from infra.demo import seed_school
-from infra.projections import ALL_VIEWS, ensure_school_views, verify_school
+from infra.views import ensure_school_views, verify_school
 from projections.engine import catch_up, catch_up_batch
+from projections.views import ALL_VIEWS
 from services.access.roles import Role
 from services.casework import commands as c
 from services.casework.handlers import CaseService

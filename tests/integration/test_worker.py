@@ -24,7 +24,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from psycopg.sql import SQL, Identifier
 
-from infra import projections
+from infra import views as school_views
 from infra.cli import main
 from infra.container import Container
 from infra.settings import Settings
@@ -212,7 +212,7 @@ def test_command_message_reaches_worker_which_catches_the_school_up(
             lambda: _view_count(container, school, "case_timeline") == 2, what="the case view"
         )
         assert _view_count(container, school) == 1
-        assert projections.lag(container, school.id) == 0
+        assert school_views.lag(container, school.id) == 0
     finally:
         worker.stop()
         broker.close()
@@ -317,13 +317,13 @@ def test_commands_succeed_with_the_broker_down_and_the_sweep_converges(
     assert time.monotonic() - started < 10
     assert notifier.sent == 0
     assert notifier.skipped == 20
-    assert projections.lag(container, school.id) == 20
+    assert school_views.lag(container, school.id) == 20
 
     result = sweep_schools(container)
     assert (result.schools, result.lagging, result.failed) == (1, 1, 0)
-    assert projections.lag(container, school.id) == 0
+    assert school_views.lag(container, school.id) == 0
     assert _view_count(container, school) == 10
-    assert projections.verify_school(container, school.id) == []
+    assert school_views.verify_school(container, school.id) == []
 
 
 # --- in-process worker on the stub broker (embedded mode) --------------------------------------
@@ -340,7 +340,7 @@ def test_inprocess_stub_worker_catches_up_from_messages(container: Container) ->
         worker.wait_until_idle()
         assert notifier.sent == 3
         assert _view_count(container, school) == 3
-        assert projections.lag(container, school.id) == 0
+        assert school_views.lag(container, school.id) == 0
     finally:
         worker.stop()
 

@@ -20,9 +20,10 @@ from uuid import UUID, uuid4
 import pytest
 from psycopg.sql import SQL, Identifier
 
-from infra import projections
+from infra import views as school_views
 from infra.container import Container
 from projections.engine import head, positions
+from projections.views import ALL_VIEWS
 from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.domain import Case
@@ -57,7 +58,7 @@ def child_main() -> None:
     school_id = UUID(os.environ["VT_SCHOOL"])
     marker = Path(os.environ["VT_MARKER"])
     with Container.open(Settings.from_env(), provision_platform=False) as container:
-        target = projections.ensure_school_views(container, school_id)
+        target = school_views.ensure_school_views(container, school_id)
         app = container.schools.get(school_id)
         batches = 0
 
@@ -70,7 +71,7 @@ def child_main() -> None:
 
         with container.pool.connection() as conn:
             while catch_up_batch(
-                conn, target, app.mapper, projections.ALL_VIEWS,
+                conn, target, app.mapper, ALL_VIEWS,
                 batch_size=BATCH, after_process=after_process,
             ):  # fmt: skip
                 pass
@@ -131,7 +132,7 @@ def test_sigkill_mid_batch_then_catch_up_equals_a_rebuild(
     while True:
         with container.pool.connection() as conn:
             now = positions(conn, school.schema_name)
-        live = {v.name: now[v.name] for v in projections.ALL_VIEWS}
+        live = {v.name: now[v.name] for v in ALL_VIEWS}
         if set(live.values()) == {committed} or time.monotonic() > deadline:
             break
         time.sleep(0.1)
@@ -139,12 +140,12 @@ def test_sigkill_mid_batch_then_catch_up_equals_a_rebuild(
     assert _count(container, school.schema_name, "case_timeline") == committed
 
     # Restart: the catch-up finishes, nothing applied twice, views equal a from-scratch rebuild.
-    assert projections.catch_up_school(container, school.id) == total - committed
+    assert school_views.catch_up_school(container, school.id) == total - committed
     with container.pool.connection() as conn:
         log_head = head(conn, school.schema_name)
         after = positions(conn, school.schema_name)
-    assert all(after[v.name] == log_head for v in projections.ALL_VIEWS), after
+    assert all(after[v.name] == log_head for v in ALL_VIEWS), after
     assert _count(container, school.schema_name, "case_timeline") == total
     assert _count(container, school.schema_name, "cases") == CASES
-    assert projections.lag(container, school.id) == 0
-    assert projections.verify_school(container, school.id) == []
+    assert school_views.lag(container, school.id) == 0
+    assert school_views.verify_school(container, school.id) == []

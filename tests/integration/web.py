@@ -15,8 +15,8 @@ from litestar.testing import TestClient
 
 from infra.auth.principal import Principal
 from infra.container import Container
-from infra.projections import ensure_school_views
 from infra.settings import Settings
+from infra.views import ensure_school_views
 from infra.web.app import create_app, session_config
 from infra.worker.inprocess import start_inprocess_worker
 from services.access.roles import Role

@@ -149,7 +149,7 @@ async def api_create_school(
     services = Services.of(request.app.state)
 
     def provision() -> School:
-        from infra.projections import ensure_school_views
+        from infra.views import ensure_school_views
 
         school = services.container.create_school(
             data.board_slug, data.name, slug=data.slug, actor=principal.actor

@@ -204,7 +204,7 @@ async def create_school_post(request: Request[Any, Any, Any]) -> Template | Redi
     if not errors:
 
         def provision() -> School:
-            from infra.projections import ensure_school_views
+            from infra.views import ensure_school_views
 
             school = services.container.create_school(
                 values["board_slug"],

@@ -2,10 +2,11 @@
 must read the whole case on paper.
 
 Built from the case's events (:class:`~services.casework.case_file.CaseRecord`, read from the
-school's log) and the Dutch words the case page uses (:mod:`infra.web.forms`,
-:mod:`infra.web.pages.labels`), so the file says what the page says. One document serves both
-formats: the JSON export is :class:`CaseFile` as it is (stable English keys, Dutch content), the
-PDF (:mod:`infra.exports.pdf`) prints the same sections and the same timeline.
+school's log) and the Dutch words of the case (:mod:`services.casework.labels`, and the case
+page's wording of each timeline entry, passed in), so the file says what the page says. One
+document serves both formats: the JSON export is :class:`CaseFile` as it is (stable English
+keys, Dutch content), the PDF (:mod:`infra.exports.pdf`) prints the same sections and the same
+timeline.
 
 Words used here: a **section** is a part of the file ("Stappen"), an **entry** one thing in it
 (one step), a **line** one labelled value ("Uiterlijk: 21 november 2026").
@@ -13,18 +14,18 @@ Words used here: a **section** is a part of the file ("Stappen"), an **entry** o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from infra.web.forms import dutch_date, vocabulary_label
 from services.access.roles import ROLE_LABELS_NL, Role
 from services.casework.case_file import CaseRecord
 from services.casework.domain import Case
+from services.casework.labels import dutch_date, event_label, vocabulary_label
 from services.casework.vocabulary import (
     CaseStatus,
     CloseReason,
@@ -50,6 +51,21 @@ SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
 NONE = "\u2013"  # an en dash: nothing recorded
 STEP_STATUS_NL = {"planned": "gepland", "completed": "afgerond", "cancelled": "vervallen"}
 COMPLAINT_STATUS_NL = {"open": "lopend", "decided": "besloten", "withdrawn": "ingetrokken"}
+
+
+class Described(Protocol):
+    """One labelled value of a timeline entry, in the words of the case page."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def value(self) -> str: ...
+
+
+#: What one timeline entry says, field by field (the case page's
+#: :func:`infra.web.labels.describe`; passed in so the file says what the page says).
+Describe = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Iterable[Described]]
 
 
 @dataclass(frozen=True)
@@ -513,10 +529,9 @@ def _follow_up_entries(fold: _Fold, case: Case) -> tuple[Entry, ...]:
     return tuple(entries)
 
 
-def _timeline(events: Iterable[Case.Event], detail: Mapping[str, Any]) -> tuple[TimelineItem, ...]:
-    # Imported here: the pages package imports the page that serves this file (a cycle).
-    from infra.web.pages.labels import describe, event_label
-
+def _timeline(
+    events: Iterable[Case.Event], detail: Mapping[str, Any], describe: Describe
+) -> tuple[TimelineItem, ...]:
     items = []
     for event in events:
         name = type(event).__name__
@@ -558,9 +573,10 @@ def _plain(value: Any) -> Any:
 
 
 def build_case_file(
-    school: School, record: CaseRecord, exported_by: Actor, now: datetime
+    school: School, record: CaseRecord, exported_by: Actor, now: datetime, *, describe: Describe
 ) -> CaseFile:
-    """The case file of ``record`` (a case of ``school``), made by ``exported_by`` at ``now``."""
+    """The case file of ``record`` (a case of ``school``), made by ``exported_by`` at ``now``;
+    ``describe`` words each timeline entry as the case page does."""
     case, events = record.case, record.events
     fold = _Fold()
     for event in events:
@@ -618,7 +634,7 @@ def build_case_file(
         exported_by_role=str(exported_by.role),
         header=header,
         sections=sections,
-        timeline=_timeline(events, fold.detail),
+        timeline=_timeline(events, fold.detail, describe),
     )
 
 

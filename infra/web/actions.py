@@ -20,7 +20,7 @@ from litestar.params import KwargDefinition
 
 from services.access.roles import Permission
 from services.casework import commands as cw
-from services.casework.commands import CaseCommand
+from services.casework.commands import CaseCommand, ReportCase
 from services.casework.vocabulary import (
     CloseReason,
     ComplaintLevel,
@@ -221,3 +221,6 @@ ACTIONS: dict[str, Action] = {
     name: Action(name=name, command=command, label_nl=label, body=body_type(command, name))
     for name, command, label in _CATALOGUE
 }
+
+#: The body of a new report (``POST /api/cases``; the page's report form).
+ReportBody = body_type(ReportCase, "report")

@@ -41,58 +41,15 @@ from uuid import UUID
 from infra.web.actions import Action, vocabulary_for
 from services.access.roles import Role
 from services.casework import rules
+from services.casework.labels import dutch_date, label_of, parse_date, vocabulary_label
 from services.casework.rules import RecordedConsent
 from services.casework.vocabulary import (
-    LABELS_NL,
     ComplaintLevel,
-    ComplaintOutcome,
-    ComplaintSupportRole,
     ConsentGiver,
-    Frequency,
-    Impact,
-    PoliceAdviceTo,
     StepKind,
 )
 from services.complaints.deciders import may_complain_at_level
 from services.shared.text import MAX_TEXT, TextProblem, text_problem
-
-#: Dutch labels the vocabulary module does not carry (yet): candidates for
-#: ``services.casework.vocabulary.LABELS_NL``, where they belong.
-EXTRA_LABELS_NL: dict[StrEnum, str] = {
-    Frequency.ONCE: "één keer",
-    Frequency.SOMETIMES: "af en toe",
-    Frequency.WEEKLY: "wekelijks",
-    Frequency.DAILY: "dagelijks",
-    Impact.LOW: "klein",
-    Impact.MODERATE: "merkbaar",
-    Impact.HIGH: "groot",
-    ConsentGiver.PUPIL: "de leerling",
-    ConsentGiver.PARENTS: "de ouders",
-    ConsentGiver.PUPIL_AND_PARENTS: "de leerling en de ouders",
-    PoliceAdviceTo.PARENTS: "de ouders",
-    PoliceAdviceTo.ADULT_PUPIL: "de meerderjarige leerling",
-    ComplaintOutcome.UPHELD: "gegrond",
-    ComplaintOutcome.PARTLY_UPHELD: "deels gegrond",
-    ComplaintOutcome.REJECTED: "ongegrond",
-    ComplaintOutcome.SETTLED: "opgelost in overleg",
-    ComplaintSupportRole.HANDLER: "klachtbehandelaar",
-    ComplaintSupportRole.CONFIDENTIAL_ADVISOR: "vertrouwenspersoon",
-}
-
-
-def label_of(value: StrEnum) -> str:
-    """The Dutch label of one vocabulary value (the value itself if none is known)."""
-    return LABELS_NL.get(value) or EXTRA_LABELS_NL.get(value) or str(value)
-
-
-def vocabulary_label(kind: type[StrEnum], value: str | None) -> str:
-    """The Dutch label of ``value`` in ``kind``; unknown values are shown as they are."""
-    if value is None:
-        return ""
-    try:
-        return label_of(kind(value))
-    except ValueError:
-        return value
 
 
 def options_of(kind: type[StrEnum]) -> tuple[Option, ...]:
@@ -523,22 +480,6 @@ TEXT_PROBLEMS_NL: dict[TextProblem, str] = {
 }
 
 
-def parse_date(raw: str) -> date | None:
-    """``2026-11-21`` (what date inputs send) or ``21-11-2026`` (typed by hand)."""
-    raw = raw.strip()
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        pass
-    parts = raw.replace("/", "-").replace(".", "-").split("-")
-    if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[2]) == 4:
-        try:
-            return date(int(parts[2]), int(parts[1]), int(parts[0]))
-        except ValueError:
-            return None
-    return None
-
-
 def _first(form: Mapping[str, Sequence[Any]], name: str) -> str:
     values = form.get(name) or []
     value = values[0] if values else ""
@@ -731,33 +672,3 @@ def action_form(
         unavailable=unavailable_reason(fields),
         notice=notice,
     )
-
-
-# --- Dutch dates ---------------------------------------------------------------------------------
-
-MONTHS_NL = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
-
-
-def dutch_date(value: date | str | None) -> str:
-    """``21 november 2026`` (empty for None; unparseable text is returned as it is)."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        parsed = parse_date(value[:10])
-        if parsed is None:
-            return value
-        value = parsed
-    return f"{value.day} {MONTHS_NL[value.month - 1]} {value.year}"

@@ -18,9 +18,9 @@ from infra.web.forms import (
     REQUIRED_NL,
     TEXT_PROBLEMS_NL,
     level_with_article,
-    vocabulary_label,
 )
 from infra.web.problems import dutch_title
+from services.casework.labels import vocabulary_label
 from services.casework.rules import DateProblem, Missing, StateReason
 from services.casework.vocabulary import CloseReason, ComplaintLevel, StepKind
 from services.shared.errors import (

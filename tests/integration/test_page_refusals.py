@@ -13,7 +13,6 @@ from uuid import UUID
 
 from infra.container import Container
 from infra.views import catch_up_school
-from infra.web.forms import dutch_date
 from services.access.roles import Role
 from services.casework.commands import (
     CompleteFollowUp,
@@ -22,6 +21,7 @@ from services.casework.commands import (
     ScheduleFollowUp,
 )
 from services.casework.handlers import CaseService
+from services.casework.labels import dutch_date
 from services.complaints.commands import EscalateComplaint, FileComplaint
 from services.shared.actor import Actor
 from tenants.registry import School

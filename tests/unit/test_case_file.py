@@ -10,6 +10,7 @@ import pytest
 
 from infra.exports.case_file import _Fold, build_case_file
 from infra.exports.pdf import render_case_file_pdf
+from infra.web.labels import describe
 from services.access.roles import Role
 from services.casework.case_file import CaseFileReader, may_export_case_file
 from services.casework.commands import (
@@ -88,7 +89,7 @@ def test_the_pdf_prints_dutch_characters_and_marks_missing_glyphs() -> None:
     service.handle(CONTACT, FlagCriminalOffence(case_id=case_id, description="Fictief feit"))
     service.handle(CONTACT, AddNote(case_id=case_id, text="Lange notitie. " * 600))
     record = CaseFileReader(app, school.id).read(CONTACT, case_id)
-    case_file = build_case_file(school, record, CONTACT, datetime.now(UTC))
+    case_file = build_case_file(school, record, CONTACT, datetime.now(UTC), describe=describe)
     assert [item.event_type for item in case_file.timeline] == [
         "CaseReported",
         "ParticipantAdded",

@@ -19,7 +19,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from prometheus_client import Counter
 
 from infra.audit.access_log import ReadKind
-from infra.web.actions import ACTIONS, Action, body_type, plain
+from infra.web.actions import ACTIONS, Action, ReportBody, plain
 from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, school_of
 from infra.web.reads import case_list, read_case_page
@@ -45,7 +45,6 @@ class CaseChanged:
 
 
 #: A new report (melding): the fields of :class:`ReportCase`, typed like the action bodies.
-ReportBody = body_type(ReportCase, "report")
 
 
 @get(

@@ -22,6 +22,7 @@ from infra.exports.case_file import CaseFile, build_case_file, file_name
 from infra.exports.pdf import render_case_file_pdf
 from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, school_of
+from infra.web.labels import describe
 from infra.web.reads import record_read
 from services.casework.case_file import CaseFileReader, CaseRecord
 from tenants.registry import School
@@ -39,7 +40,9 @@ async def case_file_of(
         return CaseFileReader(app, school.id).read(principal.actor, case_id)
 
     record = await anyio.to_thread.run_sync(read)
-    case_file = build_case_file(school, record, principal.actor, datetime.now(UTC))
+    case_file = build_case_file(
+        school, record, principal.actor, datetime.now(UTC), describe=describe
+    )
     await record_read(services, school, principal, case_id, ReadKind.EXPORT)
     return case_file
 

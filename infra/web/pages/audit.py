@@ -22,10 +22,11 @@ from litestar.response import Template
 from infra.audit.access_log import READ_KIND_LABELS_NL, ReadKind
 from infra.web.api.audit import BEGINNING, moment_or_day, parse_moment
 from infra.web.context import SCHOOL_TZ, Services
+from infra.web.labels import describe
 from infra.web.pages.common import Viewer, render, school_required, viewer_of
-from infra.web.pages.labels import describe, event_label
 from infra.web.problems import dutch_title
 from infra.web.reads import reads_of_case, record_read
+from services.casework.labels import event_label
 from services.casework.replay import CaseDiff, StateAt
 from services.casework.state import FieldChange
 from services.shared.errors import InvalidInput, NotYetReported

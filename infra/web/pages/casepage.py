@@ -13,7 +13,7 @@ from typing import Any
 from infra.auth.principal import Principal
 from infra.web.actions import ACTIONS, Action
 from infra.web.forms import FormSpec, action_form, active_consents, covered_kinds
-from infra.web.pages.labels import EVENT_ACTIONS
+from infra.web.labels import EVENT_ACTIONS
 from infra.web.refusals import WRONG_STATE_NL
 from projections.case_view.queries import CaseDetail
 from projections.escalation.queries import Signal, SignalKind

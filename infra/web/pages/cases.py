@@ -20,8 +20,8 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from infra.audit.access_log import ReadKind
-from infra.web.actions import ACTIONS, MAX_VERSION, Action
-from infra.web.api.cases import ReportBody, run_action
+from infra.web.actions import ACTIONS, MAX_VERSION, Action, ReportBody
+from infra.web.api.cases import run_action
 from infra.web.context import Services, require, today
 from infra.web.forms import (
     FormSpec,
@@ -31,9 +31,9 @@ from infra.web.forms import (
     options_of,
     parse_form,
 )
+from infra.web.labels import describe
 from infra.web.pages.casepage import case_page_model, form_for, hidden_reason, may_take
 from infra.web.pages.common import Viewer, render, school_required, viewer_of
-from infra.web.pages.labels import describe, event_label
 from infra.web.problems import dutch_title
 from infra.web.reads import case_list, case_page, read_case_page, record_read, wait_for_version
 from infra.web.refusals import field_error_nl, refusal_nl
@@ -41,6 +41,7 @@ from projections.case_view.queries import CaseDetail
 from projections.escalation.queries import SIGNAL_LABELS_NL, SignalKind
 from services.access.roles import Permission, Role
 from services.casework.commands import ReportCase
+from services.casework.labels import event_label
 from services.casework.vocabulary import CaseStatus, Form
 from services.shared.errors import ConcurrencyConflict, DomainError, InvalidInput, RuleViolation
 from services.shared.errors import PermissionDenied as DomainPermissionDenied

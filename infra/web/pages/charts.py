@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from infra.web.forms import MONTHS_NL, label_of
 from projections.board_stats import queries as q
 from projections.board_stats.queries import StatCell
+from services.casework.labels import MONTHS_NL, label_of
 from services.casework.vocabulary import ComplaintLevel, Form, Location, ReporterKind
 
 SUPPRESSED_TEXT = f"<{q.DEFAULT_THRESHOLD}"

@@ -18,8 +18,9 @@ from litestar.response import Template
 from infra.auth.principal import Principal
 from infra.web.actions import FIELD_VOCABULARIES
 from infra.web.context import SCHOOL_TZ, Services, principal_of
-from infra.web.forms import MONTHS_NL, Option, dutch_date, vocabulary_label
+from infra.web.forms import Option
 from services.access.roles import ENGAGED_PERMISSIONS, ROLE_LABELS_NL, Permission, Role
+from services.casework.labels import MONTHS_NL, dutch_date, vocabulary_label
 from services.casework.vocabulary import (
     CaseStatus,
     CloseReason,

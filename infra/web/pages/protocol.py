@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.web.pages.labels import event_options
+from infra.web.labels import event_options
 from services.casework.protocol import (
     CASE_EVENT_NAMES,
     MAX_DEADLINE_SCHOOL_DAYS,

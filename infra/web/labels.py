@@ -8,56 +8,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from infra.web.actions import FIELD_VOCABULARIES
-from infra.web.forms import (
-    dutch_date,
-    field_label,
-    vocabulary_label,
-)
+from infra.web.actions import ACTIONS, FIELD_VOCABULARIES, ReportBody
+from infra.web.forms import field_label
 from services.casework.domain import EVENT_TYPES
+from services.casework.labels import dutch_date, event_label, vocabulary_label
 from services.casework.vocabulary import (
     CloseReason,
     ComplaintLevel,
     ComplaintOutcome,
     StepKind,
 )
-
-#: Every case event type, in Dutch (the timeline and the protocol editor).
-EVENT_LABELS_NL: dict[str, str] = {
-    "CaseReported": "Melding vastgelegd",
-    "OwnerAssigned": "Eigenaar toegewezen",
-    "ParticipantAdded": "Betrokken leerling toegevoegd",
-    "IntakeHeld": "Opvanggesprek (intake) gehouden",
-    "SituationMapped": "Pestsituatie in kaart gebracht",
-    "SolutionsDiscussed": "Oplossingen besproken",
-    "ConsentGiven": "Toestemming vastgelegd",
-    "ConsentWithdrawn": "Toestemming ingetrokken",
-    "StepPlanned": "Stap gepland",
-    "PersonEngaged": "Collega ingeschakeld",
-    "StepCompleted": "Stap afgerond",
-    "StepCancelled": "Stap vervallen",
-    "CriminalOffenceFlagged": "Strafbaar feit vastgelegd",
-    "PoliceReportAdvised": "Aangifte bij de politie geadviseerd",
-    "AgreementRecorded": "Afspraak vastgelegd",
-    "FollowUpScheduled": "Nazorg gepland",
-    "FollowUpCompleted": "Nazorg uitgevoerd",
-    "NoteAdded": "Notitie toegevoegd",
-    "ComplaintProcedureExplained": "Klachtenregeling uitgelegd",
-    "ComplaintFiled": "Klacht ingediend",
-    "ComplaintSupportAssigned": "Ondersteuning van de klager toegewezen",
-    "ComplaintEscalated": "Klacht voorgelegd aan een hoger niveau",
-    "ComplaintDecided": "Besluit over de klacht",
-    "ComplaintWithdrawn": "Klacht ingetrokken",
-    "CaseEvaluated": "Zaak geëvalueerd",
-    "LessonsShared": "Leerpunten gedeeld met de anti-pestcoördinator",
-    "CaseClosed": "Zaak afgesloten",
-    "CaseReopened": "Zaak heropend",
-    "ErasureRequested": "Leerlinggegevens gewist",
-}
-
-
-def event_label(event_type: str) -> str:
-    return EVENT_LABELS_NL.get(event_type, event_type)
 
 
 def event_options() -> list[tuple[str, str]]:
@@ -147,9 +107,6 @@ def _step_text(detail: Mapping[str, Any], step_id: Any) -> str | None:
 def _field_order(action: str) -> dict[str, int]:
     """Field positions of the action's body: the timeline lists fields as the form asks them
     (the view stores them as JSON, which does not keep the order)."""
-    from infra.web.actions import ACTIONS
-    from infra.web.api.cases import ReportBody
-
     body = ReportBody if action == "report" else getattr(ACTIONS.get(action), "body", None)
     if body is None:
         return {}

@@ -26,9 +26,10 @@ demo: setup ## Run Vangnet: embedded PostgreSQL, demo board with three schools
 test: setup lint typecheck ## The whole test suite: lint, types, unit, integration, e2e
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-lint: setup ## ruff (lint and formatting)
+lint: setup ## ruff (lint and formatting) and the import contracts (pyproject.toml, import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: setup ## mypy --strict
 	$(BIN)/mypy

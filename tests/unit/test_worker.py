@@ -143,11 +143,19 @@ def test_notifier_survives_a_dead_broker_and_pauses_then_retries(
 
 
 def test_notify_saved_without_a_broker_set_up_still_returns(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(registry._current, "broker", None)
     monkeypatch.setattr(actors, "_notifier", SavedNotifier())
-    actors.notify_saved(uuid4())  # logs a warning, raises nothing
+    school = uuid4()
+    with caplog.at_level(logging.WARNING, logger=actors.__name__):
+        actors.notify_saved(school)  # raises nothing
+    # One warning naming the school and the error class (no broker set up), nothing else.
+    [record] = [r for r in caplog.records if r.name == actors.__name__]
+    assert record.levelno == logging.WARNING
+    assert "not sent" in record.getMessage()
+    assert str(school) in record.getMessage()
+    assert "RuntimeError" in record.getMessage()
 
 
 def test_dead_letter_description_shows_ids_and_error_class_only() -> None:

@@ -221,6 +221,11 @@ def _add_run_commands(commands: Any) -> None:
     )
     serve.add_argument("--host", help="listen address (default VANGNET_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=_positive, help="port (default VANGNET_PORT or 8000)")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        help="worker processes (default VANGNET_WEB_WORKERS or 1; above 1 needs DATABASE_URL)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
 
@@ -292,7 +297,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from infra.web.server import serve
 
-    return serve(Settings.from_env(), host=args.host, port=args.port)
+    return serve(Settings.from_env(), host=args.host, port=args.port, workers=args.workers)
 
 
 def _serve_demo(settings: Settings, port: int) -> int:

@@ -15,11 +15,13 @@ from types import FrameType
 
 import dramatiq
 
+from infra.container import Container
 from infra.privacy.erasure import RETENTION_SWEEP_SECONDS, retention_sweep
 from infra.settings import Settings
 from infra.worker import runtime
 from infra.worker.actors import checkpoint_sweep, mail_sweep
 from infra.worker.broker import broker_kind, job_queues, setup_broker_from_settings
+from infra.worker.health import WorkerHealthServer
 from infra.worker.scheduler import Sweeper
 
 log = logging.getLogger(__name__)
@@ -51,10 +53,13 @@ def run_worker(
         if sweep
         else []
     )
+    health = _health_server(settings, worker, container)
     try:
         worker.start()
         for sweeper in sweepers:
             sweeper.start()
+        if health is not None:
+            health.start()
         log.info(
             "worker started: %s broker, queues %s, %d threads, sweep every %s s",
             broker_kind(settings.broker_url),
@@ -68,6 +73,8 @@ def run_worker(
             pass
         log.info("worker stopping")
     finally:
+        if health is not None:
+            health.stop()
         for sweeper in sweepers:
             sweeper.stop()
         worker.stop(timeout=30_000)
@@ -76,6 +83,31 @@ def run_worker(
         runtime.close_container()
     log.info("worker stopped")
     return 0
+
+
+def _health_server(
+    settings: Settings, worker: dramatiq.Worker, container: Container
+) -> WorkerHealthServer | None:
+    """The probes' endpoints on ``VANGNET_HOST``:``VANGNET_WORKER_HEALTH_PORT`` (if set)."""
+    if settings.worker_health_port is None:
+        return None
+
+    def alive() -> bool:
+        threads = [*worker.consumers.values(), *worker.workers]
+        return bool(threads) and all(t.is_alive() for t in threads)
+
+    def database() -> bool:
+        with container.pool.connection(timeout=2.0) as conn:
+            conn.execute("SELECT 1")
+        return True
+
+    return WorkerHealthServer(
+        host=settings.host,
+        port=settings.worker_health_port,
+        alive=alive,
+        database=database,
+        broker_url=settings.broker_url,
+    )
 
 
 def _install_signals(stop: threading.Event) -> None:

@@ -6,9 +6,10 @@ beside them; the processes share nothing but the database (sessions included) an
 
 ``--workers N`` (``VANGNET_WEB_WORKERS``) above 1 runs uvicorn's supervisor with N worker
 processes, each building its app from the environment (:mod:`infra.web.asgi`); the supervisor
-restarts a worker that dies. uvicorn rather than granian: measured here with 2 workers
-(``bench/servers.py``, README "Operating Vangnet"), neither was faster beyond the busy host's
-noise, and uvicorn is already a dependency (``litestar[standard]``).
+restarts a worker that dies. uvicorn rather than granian: measured here with 2 workers each
+(``python -m bench.servers``, README "Operating Vangnet"), commands ran at the same rate
+(granian 1.01x) and reads differed less than the busy host's spread between rounds (granian
+1.14x in the median), and uvicorn is already a dependency (``litestar[standard]``).
 
 Forwarded headers are the app's business, not the server's (:mod:`infra.web.proxy`, trusted
 proxies only): uvicorn's own ``proxy_headers`` stays off. With several processes,

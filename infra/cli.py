@@ -21,6 +21,7 @@ from psycopg.sql import SQL
 
 from infra import projections
 from infra.cli_audit import add_audit_commands
+from infra.cli_deploy import add_deploy_commands
 from infra.cli_exports import add_export_commands
 from infra.cli_privacy import add_privacy_commands
 from infra.cli_tenants import add_tenant_config_commands
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_audit_commands(commands)
     add_privacy_commands(commands)
+    add_deploy_commands(commands)
     _add_bench_command(commands)
     return parser
 

@@ -582,6 +582,10 @@ def test_production_topology_survives_killed_processes(
         tmp=tmp_path,
     )
     try:
+        # The deployment's migration job, then the processes.
+        migrated = topology.cli("migrate", "--wait", "10")
+        assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+        assert "2 school(s)" in migrated.stdout
         topology.start_web("web-a", workers=2)
         topology.start_web("web-b", workers=1)
         topology.start_worker("worker-1")

@@ -79,9 +79,12 @@ def serve(
 def metrics_directory(settings: Settings) -> Iterator[Path]:
     """``PROMETHEUS_MULTIPROC_DIR`` for the worker processes (set before they start, so their
     prometheus_client writes its values to files): the operator's, or a fresh one removed at
-    exit. Files left by an earlier run would be counted again, so the operator's directory must
-    start empty (a Kubernetes ``emptyDir``, a tmpfs)."""
+    exit. Files left by an earlier run (a restarted container keeps its ``emptyDir``) would be
+    counted again and their pids may be reused, so the operator's directory is emptied of
+    metric files first: give every ``vangnet serve`` a directory of its own."""
     if settings.metrics_dir is not None:
+        for stale in settings.metrics_dir.glob("*.db"):
+            stale.unlink(missing_ok=True)
         yield settings.metrics_dir
         return
     directory = Path(tempfile.mkdtemp(prefix="vangnet-metrics-"))

@@ -266,3 +266,23 @@ def test_worker_health_reports_an_unreachable_broker() -> None:
         assert "guest" not in json.dumps(ready.json())
     finally:
         server.stop()
+
+
+def test_the_operators_metrics_directory_starts_empty(tmp_path: Path) -> None:
+    from infra.web.server import metrics_directory
+
+    (tmp_path / "counter_123.db").write_bytes(b"stale")
+    (tmp_path / "keep.txt").write_text("not a metrics file")
+    settings = Settings.from_env(
+        {**PRODUCTION, "VANGNET_DATA_DIR": str(tmp_path), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    )
+    with metrics_directory(settings) as directory:
+        assert directory == tmp_path
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+    # Without one, the workers get a fresh directory, removed afterwards.
+    settings = Settings.from_env({**PRODUCTION, "VANGNET_DATA_DIR": str(tmp_path)})
+    with metrics_directory(settings) as directory:
+        assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(directory)
+        assert directory.is_dir()
+    assert not directory.exists()
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ

@@ -386,11 +386,18 @@ def test_probes_ask_real_health_routes_on_the_right_ports() -> None:
             get = container[probe]["httpGet"]
             assert get["path"] in paths
             assert ports[get["port"]] == port, (name, probe)
-    # Web pods: the metrics directory is an emptyDir (empty at start, as prometheus wants).
+    # Web pods: the metrics directory is an emptyDir of their own (writable, empty at start).
     web = deployments["vangnet-web"]["spec"]["template"]["spec"]
+    env = {e["name"]: e["value"] for e in web["containers"][0]["env"]}
     mounts = {m["mountPath"]: m["name"] for m in web["containers"][0]["volumeMounts"]}
-    volume = {v["name"]: v for v in web["volumes"]}[mounts[config["PROMETHEUS_MULTIPROC_DIR"]]]
+    volume = {v["name"]: v for v in web["volumes"]}[mounts[env["PROMETHEUS_MULTIPROC_DIR"]]]
     assert "emptyDir" in volume
+    # Nobody else gets it: elsewhere the root file system is read-only, and metric files
+    # could not be written.
+    assert "PROMETHEUS_MULTIPROC_DIR" not in config
+    for name, _pod, container in _containers():
+        if name != "vangnet-web":
+            assert "PROMETHEUS_MULTIPROC_DIR" not in {e["name"] for e in container.get("env", [])}
     # Zero downtime: never fewer ready web pods than wanted during a rollout.
     assert deployments["vangnet-web"]["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 

@@ -14,6 +14,11 @@ Per round, closed loops of ``C`` clients, each for ``S`` seconds after a warm-up
 - ``command``: ``POST /api/cases/{id}/add-note`` (the write side in a thread, the hint to the
   broker).
 
+granian is not one of Vangnet's dependencies (uvicorn won, README "Operating Vangnet"): to
+repeat the comparison, install it into the environment by hand first
+(``.tools/bin/uv pip install --python .venv/bin/python granian==2.8.7``), and Debian's ``wrk``
+for the load (else an httpx loop in this process, which limits the read figures itself).
+
 It prints, per server and load, the median over rounds of the throughput and of the median and
 p99 latency, and the ratio granian / uvicorn. Only 2xx answers count; any other answer is
 reported (and the run fails).

@@ -22,6 +22,7 @@ from psycopg.sql import SQL
 
 from infra import views as school_views
 from infra.cli_audit import add_audit_commands
+from infra.cli_deploy import add_deploy_commands
 from infra.cli_exports import add_export_commands
 from infra.cli_privacy import add_privacy_commands
 from infra.cli_tenants import add_tenant_config_commands
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_audit_commands(commands)
     add_privacy_commands(commands)
+    add_deploy_commands(commands)
     _add_bench_command(commands)
     return parser
 
@@ -217,6 +219,11 @@ def _add_run_commands(commands: Any) -> None:
     )
     serve.add_argument("--host", help="listen address (default VANGNET_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=_positive, help="port (default VANGNET_PORT or 8000)")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        help="worker processes (default VANGNET_WEB_WORKERS or 1; above 1 needs DATABASE_URL)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
 
@@ -288,7 +295,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from infra.web.server import serve
 
-    return serve(Settings.from_env(), host=args.host, port=args.port)
+    return serve(Settings.from_env(), host=args.host, port=args.port, workers=args.workers)
 
 
 def _serve_demo(settings: Settings, port: int) -> int:

@@ -82,7 +82,20 @@ Environment variables:
     provider's client secret). Optional: by default it is derived from the master key, which
     every process of a deployment already shares; set it to rotate it independently.
 ``VANGNET_HOST`` / ``VANGNET_PORT``
-    Where ``vangnet serve`` listens. Defaults ``127.0.0.1`` and ``8000``.
+    Where ``vangnet serve`` listens (``VANGNET_HOST`` also for the worker's health endpoints).
+    Defaults ``127.0.0.1`` and ``8000``.
+``VANGNET_WORKER_HEALTH_PORT``
+    Port of ``vangnet worker``'s ``/health/live`` and ``/health/ready`` (for container
+    probes, :mod:`infra.worker.health`). Unset (default): no health endpoints.
+``VANGNET_WEB_WORKERS``
+    Worker processes of ``vangnet serve`` (uvicorn's ``--workers``; each process builds its
+    own app from the environment, :mod:`infra.web.asgi`). More than 1 needs ``DATABASE_URL``
+    (the embedded database belongs to one process). Default 1.
+``VANGNET_TRUSTED_PROXIES``
+    Comma-separated addresses or CIDR blocks of the reverse proxies in front of the web app
+    (``10.0.0.0/8``, ``127.0.0.1``). Only connections from these may set the client's address
+    and scheme with ``X-Forwarded-For`` / ``X-Forwarded-Proto`` (:mod:`infra.web.proxy`);
+    from anyone else the headers are ignored. Default none.
 ``VANGNET_DEV_IDP``
     ``1`` mounts the development identity provider at ``/dev-idp`` (demo users, no passwords).
     Development only: refused unless the database is the embedded one or
@@ -114,7 +127,9 @@ Environment variables:
     (``Authorization: Bearer …``). Unset (default): ``/metrics`` answers 404.
 ``PROMETHEUS_MULTIPROC_DIR``
     Not Vangnet's own (prometheus_client's): when set, ``/metrics`` collects the metrics of
-    every process writing to that directory.
+    every process writing to that directory. ``vangnet serve --workers N`` (N > 1) sets it to a
+    fresh directory of its own when it is unset; when you set it, give every ``vangnet serve``
+    its own empty directory (a Kubernetes ``emptyDir``, a container's tmpfs).
 
 Client secrets of identity providers are read through the settings too: ``env:NAME``
 references can only ever see the variables that start with ``VANGNET_SECRET_ENV_PREFIX``
@@ -126,6 +141,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import ipaddress
 import os
 import re
 import secrets
@@ -157,6 +173,7 @@ SETTING_NAMES = frozenset(
         "VANGNET_SWEEP_SECONDS",
         "VANGNET_MAIL_SWEEP_SECONDS",
         "VANGNET_CHECKPOINT_SECONDS",
+        "VANGNET_CHECKPOINT_DIR",
         "VANGNET_JOB_MAX_RETRIES",
         "VANGNET_JOB_MIN_BACKOFF_MS",
         "VANGNET_JOB_MAX_BACKOFF_MS",
@@ -172,6 +189,9 @@ SETTING_NAMES = frozenset(
         "VANGNET_SECRET_KEY",
         "VANGNET_HOST",
         "VANGNET_PORT",
+        "VANGNET_WEB_WORKERS",
+        "VANGNET_WORKER_HEALTH_PORT",
+        "VANGNET_TRUSTED_PROXIES",
         "VANGNET_DEV_IDP",
         "VANGNET_DEV_IDP_UNSAFE",
         "VANGNET_OPERATOR_ISSUER",
@@ -264,6 +284,16 @@ class Settings:
     # --- Tamper evidence (issue #10 §5) ---
     #: The outside copy of the checkpoints; ``None``: ``<data_dir>/checkpoints``.
     checkpoint_dir: Path | None = None
+
+    # --- Production web serving (issue #13) ---
+    #: Worker processes of ``vangnet serve``.
+    web_workers: int = 1
+    #: Port of ``vangnet worker``'s health endpoints; ``None``: none.
+    worker_health_port: int | None = None
+    #: Reverse proxies (addresses or CIDR blocks, normalised) whose forwarded headers count.
+    trusted_proxies: tuple[str, ...] = ()
+    #: The directory of every process's metric files (``PROMETHEUS_MULTIPROC_DIR``).
+    metrics_dir: Path | None = None
 
     @property
     def checkpoint_path(self) -> Path:
@@ -376,6 +406,7 @@ class Settings:
             metrics_token=_metrics_token(env),
             **_mail_settings(env),
             **_audit_settings(env),
+            **_web_settings(env, embedded=database_url is None),
         )
         _check_operator_login(settings)
         return settings
@@ -437,6 +468,34 @@ def _audit_settings(env: Mapping[str, str]) -> dict[str, Any]:
     """The tamper-evidence settings (``VANGNET_CHECKPOINT_DIR``)."""
     raw = (env.get("VANGNET_CHECKPOINT_DIR") or "").strip()
     return {"checkpoint_dir": Path(raw).expanduser().absolute() if raw else None}
+
+
+def _web_settings(env: Mapping[str, str], *, embedded: bool) -> dict[str, Any]:
+    """How ``vangnet serve`` and ``vangnet worker`` run in production (``VANGNET_WEB_WORKERS``,
+    ``VANGNET_TRUSTED_PROXIES``, ``VANGNET_WORKER_HEALTH_PORT``, the metrics directory)."""
+    workers = _positive_int(env, "VANGNET_WEB_WORKERS", 1)
+    if workers > 1 and embedded:
+        msg = "VANGNET_WEB_WORKERS above 1 needs DATABASE_URL (the embedded database serves one)"
+        raise SettingsError(msg)
+    proxies = []
+    for entry in (env.get("VANGNET_TRUSTED_PROXIES") or "").split(","):
+        if not entry.strip():
+            continue
+        try:
+            proxies.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
+        except ValueError:
+            msg = "VANGNET_TRUSTED_PROXIES must be IP addresses or CIDR blocks, comma-separated"
+            raise SettingsError(msg) from None
+    metrics_dir = env.get("PROMETHEUS_MULTIPROC_DIR") or env.get("prometheus_multiproc_dir")
+    health_port = (env.get("VANGNET_WORKER_HEALTH_PORT") or "").strip()
+    return {
+        "web_workers": workers,
+        "worker_health_port": (
+            _positive_int(env, "VANGNET_WORKER_HEALTH_PORT", 0) if health_port else None
+        ),
+        "trusted_proxies": tuple(proxies),
+        "metrics_dir": Path(metrics_dir) if metrics_dir else None,
+    }
 
 
 def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:

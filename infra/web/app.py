@@ -18,6 +18,7 @@ import anyio.to_thread
 import httpx
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
@@ -41,6 +42,7 @@ from infra.web.logs import RequestLogMiddleware
 from infra.web.metrics import METRICS_PATH, metrics
 from infra.web.options import OptionsMiddleware
 from infra.web.problems import EXCEPTION_HANDLERS
+from infra.web.proxy import ForwardedHeadersMiddleware, parse_networks
 from infra.web.security import SecurityHeadersMiddleware
 from infra.web.sessions import (
     PostgresSessionStore,
@@ -60,6 +62,11 @@ def _conninfo(container: Container) -> str:
     return str(container.pool.conninfo)
 
 
+def https_only(settings: Settings) -> bool:
+    """Served at an https public URL (behind a TLS proxy): secure cookies and HSTS."""
+    return settings.public_url.startswith("https://")
+
+
 def session_config(settings: Settings) -> RotatingSessionConfig:
     """Server-side sessions in the ``sessions`` store, id rotated at login."""
     return RotatingSessionConfig(
@@ -67,7 +74,7 @@ def session_config(settings: Settings) -> RotatingSessionConfig:
         max_age=SESSION_MAX_AGE,
         httponly=True,
         samesite="lax",
-        secure=settings.public_url.startswith("https://"),
+        secure=https_only(settings),
         renew_on_access=True,
         store="sessions",
     )
@@ -149,7 +156,12 @@ def create_app(
         route_handlers=route_handlers,
         lifespan=[lifespan],
         middleware=[
-            SecurityHeadersMiddleware,
+            # First: the client's address and scheme, from trusted proxies only.
+            DefineMiddleware(
+                ForwardedHeadersMiddleware,
+                trusted=parse_networks(settings.trusted_proxies),
+            ),
+            DefineMiddleware(SecurityHeadersMiddleware, hsts=https_only(settings)),
             RequestLogMiddleware,
             prometheus.middleware,
             session_config(settings).middleware,

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import re
+from pathlib import Path
 from typing import Any
 
 from litestar import Request, get
@@ -21,6 +24,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from infra.settings import Settings
+from infra.web.health import READ_SIDE_HEALTH
 
 METRICS_PATH = "/metrics"
 
@@ -33,12 +37,49 @@ def token_matches(presented: str, expected: str) -> bool:
 
 
 def _registry(settings: Settings) -> CollectorRegistry:
-    # The same choice as Litestar's PrometheusController: several processes share a directory.
+    """The metrics of this process, or, in multi-process mode (``vangnet serve --workers N``),
+    of every process writing to the directory, whichever process answers the scrape.
+
+    Counters and histograms of every process, dead ones included, add up (they count what
+    happened). The read side's gauges are read from the database (the same in every process),
+    so they are added once. Gauges of processes that are gone (``requests_in_progress``,
+    ``livesum``) are dropped first: a worker killed mid-request must not count as busy forever.
+    """
     if settings.metrics_multiprocess:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        path = str(settings.metrics_dir) if settings.metrics_dir is not None else None
+        if path is not None:
+            forget_dead_processes(Path(path))
+        multiprocess.MultiProcessCollector(registry, path=path)  # type: ignore[no-untyped-call]
+        registry.register(READ_SIDE_HEALTH)
         return registry
     return REGISTRY
+
+
+_LIVE_GAUGE = re.compile(r"gauge_live[a-z]*_(\d+)\.db")
+
+
+def forget_dead_processes(directory: Path) -> list[int]:
+    """Remove the live gauges of processes that no longer run (their pids); returns them."""
+    dead = set()
+    try:
+        names = [entry.name for entry in os.scandir(directory)]
+    except OSError:
+        return []
+    for name in names:
+        match = _LIVE_GAUGE.fullmatch(name)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            dead.add(pid)
+        except PermissionError:
+            pass  # alive, another user's
+    for pid in sorted(dead):
+        multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+    return sorted(dead)
 
 
 @get(METRICS_PATH, include_in_schema=False, sync_to_thread=False, opt={"exclude_from_csrf": True})

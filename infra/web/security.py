@@ -1,5 +1,10 @@
 """Security headers on every response: a Content-Security-Policy without inline script, no
-framing, no sniffing, and no caching of pages or API answers (they hold children's data)."""
+framing, no sniffing, and no caching of pages or API answers (they hold children's data).
+
+When the public URL is https (``VANGNET_PUBLIC_URL``), every answer also carries HSTS: browsers
+then never try the site over plain http again (two years, subdomains included: a school's
+pages hold children's data, and a downgrade would expose the session cookie's first request).
+"""
 
 from __future__ import annotations
 
@@ -17,11 +22,13 @@ HEADERS = {
     "x-frame-options": "DENY",
     "referrer-policy": "same-origin",
 }
+HSTS = "max-age=63072000; includeSubDomains"
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.headers = {**HEADERS, **({"strict-transport-security": HSTS} if hsts else {})}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # type: ignore[comparison-overlap]
@@ -32,7 +39,7 @@ class SecurityHeadersMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
-                for name, value in HEADERS.items():
+                for name, value in self.headers.items():
                     headers[name] = value
                 if not static:
                     headers["cache-control"] = "no-store"

@@ -15,6 +15,7 @@ from types import FrameType
 
 import dramatiq
 
+from infra.container import Container
 from infra.settings import Settings
 from infra.worker import runtime
 from infra.worker.actors import (
@@ -24,6 +25,7 @@ from infra.worker.actors import (
     retention_sweep,
 )
 from infra.worker.broker import broker_kind, setup_broker_from_settings
+from infra.worker.health import WorkerHealthServer
 from infra.worker.registry import job_queues
 from infra.worker.scheduler import Sweeper
 
@@ -56,10 +58,13 @@ def run_worker(
         if sweep
         else []
     )
+    health = _health_server(settings, worker, container)
     try:
         worker.start()
         for sweeper in sweepers:
             sweeper.start()
+        if health is not None:
+            health.start()
         log.info(
             "worker started: %s broker, queues %s, %d threads, sweep every %s s",
             broker_kind(settings.broker_url),
@@ -73,6 +78,8 @@ def run_worker(
             pass
         log.info("worker stopping")
     finally:
+        if health is not None:
+            health.stop()
         for sweeper in sweepers:
             sweeper.stop()
         worker.stop(timeout=30_000)
@@ -81,6 +88,31 @@ def run_worker(
         runtime.close_container()
     log.info("worker stopped")
     return 0
+
+
+def _health_server(
+    settings: Settings, worker: dramatiq.Worker, container: Container
+) -> WorkerHealthServer | None:
+    """The probes' endpoints on ``VANGNET_HOST``:``VANGNET_WORKER_HEALTH_PORT`` (if set)."""
+    if settings.worker_health_port is None:
+        return None
+
+    def alive() -> bool:
+        threads = [*worker.consumers.values(), *worker.workers]
+        return bool(threads) and all(t.is_alive() for t in threads)
+
+    def database() -> bool:
+        with container.pool.connection(timeout=2.0) as conn:
+            conn.execute("SELECT 1")
+        return True
+
+    return WorkerHealthServer(
+        host=settings.host,
+        port=settings.worker_health_port,
+        alive=alive,
+        database=database,
+        broker_url=settings.broker_url,
+    )
 
 
 def _install_signals(stop: threading.Event) -> None:

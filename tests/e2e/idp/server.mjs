@@ -8,6 +8,10 @@
 // http://127.0.0.1:<port>. Once listening it prints exactly one line `READY <issuer>` on stdout;
 // everything else goes to stderr.
 //
+// Staging (infra/deploy/compose.yaml, profile `staging`): IDP_HOST=0.0.0.0 listens on every
+// interface of its container and IDP_ISSUER=https://idp.staging.example names the public issuer
+// behind the TLS proxy (whose X-Forwarded-* headers are then trusted). Still fake users only.
+//
 // CONFIG.json:
 //   {
 //     "api_audience": "urn:vangnet:api",    // resource indicator / `aud` of the access tokens
@@ -39,7 +43,8 @@ if (!configPath) {
 }
 const config = JSON.parse(readFileSync(configPath, 'utf8'));
 const port = Number(opts.port ?? process.env.IDP_PORT ?? config.port ?? 0);
-const host = '127.0.0.1';
+const host = process.env.IDP_HOST ?? '127.0.0.1';
+const publicIssuer = process.env.IDP_ISSUER;
 
 const jwks = JSON.parse(readFileSync(new URL('./jwks.json', import.meta.url), 'utf8'));
 const apiAudience = config.api_audience ?? 'urn:vangnet:api';
@@ -72,7 +77,7 @@ const clients = (config.clients ?? []).map((c) => ({
 
 const server = http.createServer();
 server.listen(port, host, () => {
-  const issuer = `http://${host}:${server.address().port}`;
+  const issuer = publicIssuer ?? `http://${host}:${server.address().port}`;
 
   const provider = new Provider(issuer, {
     clients,
@@ -171,6 +176,8 @@ server.listen(port, host, () => {
       );
     },
   });
+  // Behind the staging proxy: believe its X-Forwarded-Proto/-Host (it is the only way in).
+  provider.proxy = Boolean(publicIssuer);
   provider.on('server_error', (_ctx, err) => process.stderr.write(`server_error: ${err.stack}\n`));
 
   const oidc = provider.callback();

@@ -189,6 +189,10 @@ def _wire_state(
     )
     state.services = services
     state.settings = settings
+    from infra.people.gate import PeopleGate
+
+    # The school's staff directory: logins and bearer tokens are resolved to its persons.
+    state.people = PeopleGate(container)
     state.registry = container.registry
     # One cache of the providers' discovery documents and keys for login and bearer tokens.
     # The development provider answers in-process (no HTTP round trip to ourselves).

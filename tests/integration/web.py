@@ -95,9 +95,35 @@ def web_client(
             handle.stop()
 
 
-def log_in(client: TestClient, who: Principal) -> None:  # type: ignore[type-arg]
-    """Put ``who`` in the client's server-side session, as the login callback does."""
+def admitted(client: TestClient, who: Principal) -> Principal:  # type: ignore[type-arg]
+    """``who`` as the login callback makes them: a person of the school's staff directory
+    (found or created by issuer and subject), unless already resolved or the operator."""
+    if who.school_id is None or who.person_id is not None:
+        return who
+    gate = client.app.state.people
+    school = client.app.state.registry.school(who.school_id)
+    return gate.admit(school, who, {"sub": who.user_id, "name": who.display_name})  # type: ignore[no-any-return]
+
+
+def log_in(client: TestClient, who: Principal) -> Principal:  # type: ignore[type-arg]
+    """Put ``who`` in the client's server-side session, as the login callback does (admitted
+    to the school's staff directory first); returns the principal as stored."""
+    who = admitted(client, who)
     client.set_session_data({"principal": who.to_session()})
+    return who
+
+
+def staff(container: Container, school: School, role: Role, name: str | None = None) -> str:
+    """A person of ``school``'s staff directory in ``role`` (as if provisioned); their id."""
+    from infra.people.gate import PeopleGate
+    from services.people.directory import Provisioned
+    from services.people.domain import Profile
+
+    directory = PeopleGate(container).directory(school)
+    person = directory.provision(
+        Provisioned(profile=Profile(display_name=name or f"Medewerker Test {role}"), roles=(role,))
+    )
+    return str(person.id)
 
 
 class FakeIssuer:

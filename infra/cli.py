@@ -30,9 +30,11 @@ from infra.demo import (
     DEMO_BOARD,
     DEMO_SCHOOLS,
     demo_actor,
+    demo_email,
     event_names,
     seed_school,
 )
+from infra.people.store import PostgresPeopleStore
 from infra.readside import board_report
 from infra.settings import Settings, SettingsError
 from projections.engine import Rate
@@ -274,7 +276,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 for name in DEMO_SCHOOLS:
                     school = container.create_school(board_slug, name)
                     app = container.schools.get(school.id)
-                    seed_school(CaseService(app, school.id, on_saved=notify_saved), school.slug)
+                    seed_school(
+                        CaseService(app, school.id, on_saved=notify_saved),
+                        school.slug,
+                        people=PostgresPeopleStore(app, school.id, school.schema_name),
+                    )
             try:
                 worker.wait_until_idle(timeout=60)
             except QueueJoinTimeout:
@@ -402,7 +408,8 @@ def _print_summary(container: Container, board_slug: str) -> None:
     print("\nDemo users (fictitious), per school slug <school>:")
     for role in Role:
         if role is not Role.OPERATOR:
-            print(f"  {demo_actor('<school>', role).user_id:42} {ROLE_LABELS_NL[role]}")
+            login = demo_actor("<school>", role).aliases[0]
+            print(f"  {login:42} {ROLE_LABELS_NL[role]} ({demo_email('<school>', role)})")
     print(f"({CASES_PER_SCHOOL} cases per school; all names are clearly fake.)")
 
 

@@ -171,7 +171,7 @@ class Person(Aggregate):
         actor_role: str,
     ) -> None:
         self.school_id = school_id
-        self.provisioned = source == SCIM
+        self.provisioned = source != LOGIN  # created ahead of a first login (SCIM, operator)
         self.profile = Profile(**profile)
         self.roles = tuple(Role(r) for r in roles)
         self.issuer = issuer

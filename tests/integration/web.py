@@ -98,11 +98,19 @@ def web_client(
 def admitted(client: TestClient, who: Principal) -> Principal:  # type: ignore[type-arg]
     """``who`` as the login callback makes them: a person of the school's staff directory
     (found or created by issuer and subject), unless already resolved or the operator."""
+    return as_person(client.app.state.services.container, who)
+
+
+def as_person(container: Container, who: Principal) -> Principal:
+    """``who`` admitted to their school's staff directory, as a login does (see
+    :func:`admitted`); the operator and already admitted principals unchanged."""
+    from infra.people.gate import PeopleGate
+
     if who.school_id is None or who.person_id is not None:
         return who
-    gate = client.app.state.people
-    school = client.app.state.registry.school(who.school_id)
-    return gate.admit(school, who, {"sub": who.user_id, "name": who.display_name})  # type: ignore[no-any-return]
+    school = container.registry.school(who.school_id)
+    claims = {"sub": who.user_id, "name": who.display_name}
+    return PeopleGate(container).admit(school, who, claims)
 
 
 def log_in(client: TestClient, who: Principal) -> Principal:  # type: ignore[type-arg]

@@ -47,6 +47,7 @@ _DDL = (
     " issuer text,"
     " subject text,"
     " roles text[] NOT NULL,"
+    " given_roles text[],"  # as the school's directory sent them (SCIM roles)
     " active boolean NOT NULL,"
     " removed boolean NOT NULL,"
     " provisioned boolean NOT NULL,"
@@ -107,6 +108,7 @@ class PersonRow:
     issuer: str | None
     subject: str | None
     roles: tuple[Role, ...]
+    given_roles: tuple[str, ...] | None
     active: bool
     removed: bool
     provisioned: bool
@@ -125,6 +127,7 @@ class PersonRow:
             issuer=row["issuer"],
             subject=row["subject"],
             roles=tuple(Role(r) for r in row["roles"] if r in Role._value2member_map_),
+            given_roles=None if row["given_roles"] is None else tuple(row["given_roles"]),
             active=row["active"],
             removed=row["removed"],
             provisioned=row["provisioned"],
@@ -135,7 +138,7 @@ class PersonRow:
 
 _COLUMNS = (
     "person_id, version, display_name, email, user_name, user_name_key, external_id, issuer,"
-    " subject, roles, active, removed, provisioned, created_at, updated_at"
+    " subject, roles, given_roles, active, removed, provisioned, created_at, updated_at"
 )
 
 
@@ -144,12 +147,13 @@ def _upsert(schema: str, person: Person) -> tuple[Composed, tuple[Any, ...]]:
     profile = person.profile
     statement = SQL(
         "INSERT INTO {table} (" + _COLUMNS + ") VALUES "  # noqa: S608 (constant columns)
-        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (person_id) DO UPDATE SET version = excluded.version,"
         " display_name = excluded.display_name, email = excluded.email,"
         " user_name = excluded.user_name, user_name_key = excluded.user_name_key,"
         " external_id = excluded.external_id, issuer = excluded.issuer,"
-        " subject = excluded.subject, roles = excluded.roles, active = excluded.active,"
+        " subject = excluded.subject, roles = excluded.roles,"
+        " given_roles = excluded.given_roles, active = excluded.active,"
         " removed = excluded.removed, updated_at = excluded.updated_at"
     ).format(table=Identifier(schema, TABLE))
     params = (
@@ -163,6 +167,7 @@ def _upsert(schema: str, person: Person) -> tuple[Composed, tuple[Any, ...]]:
         person.issuer,
         person.subject,
         [r.value for r in person.roles],
+        None if person.given_roles is None else list(person.given_roles),
         person.active,
         removed,
         person.provisioned,

@@ -127,10 +127,12 @@ def create_app(
             if owned:
                 await anyio.to_thread.run_sync(opened.close)
 
+    from infra.people.scim import SCIM_ROUTES
     from infra.web.pages import PAGE_ROUTES
 
     route_handlers: list[Any] = [
         *API_ROUTES,
+        *SCIM_ROUTES,
         *HEALTH_ROUTES,
         *LOGIN_ROUTES,
         *PAGE_ROUTES,

@@ -115,6 +115,8 @@ class Provisioned:
     profile: Profile
     roles: tuple[Role, ...] | None
     active: bool = True
+    #: The role values as the directory sent them (kept, and answered back, as sent).
+    given_roles: tuple[str, ...] | None = None
 
 
 class Directory:
@@ -212,6 +214,7 @@ class Directory:
             roles=given.roles or (),
             by=by,
             source=SCIM,
+            given_roles=given.given_roles,
         )
         if not given.active:
             person.set_active(False, by=by, source=SCIM)
@@ -225,7 +228,7 @@ class Directory:
         person = self.person(person_id)
         person.change_profile(given.profile, by=by)
         if given.roles is not None:
-            person.change_roles(given.roles, by=by, source=SCIM)
+            person.change_roles(given.roles, by=by, source=SCIM, given_roles=given.given_roles)
         person.set_active(given.active, by=by, source=SCIM)
         self.store.save(person)
         return person

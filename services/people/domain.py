@@ -95,13 +95,18 @@ class Person(Aggregate):
         roles: list[str]
         issuer: str | None
         subject: str | None
+        given_roles: list[str] | None
 
     class PersonProfileChanged(Event):
         profile: dict[str, str]
 
     class PersonRolesChanged(Event):
+        """``roles``: the Vangnet roles; ``given_roles``: the values the school's directory
+        sent (SCIM ``roles``), kept as sent; ``None``: unchanged."""
+
         roles: list[str]
         source: str
+        given_roles: list[str] | None
 
     class PersonLoginLinked(Event):
         """The person's login identity (set at their first login, or taken over by a
@@ -139,8 +144,10 @@ class Person(Aggregate):
         issuer: str | None = None,
         subject: str | None = None,
         person_id: UUID | None = None,
+        given_roles: tuple[str, ...] | None = None,
     ) -> Person:
-        """A new person (``person_id``: chosen by the caller, e.g. the demo; else random)."""
+        """A new person (``person_id``: chosen by the caller, e.g. the demo; else random;
+        ``given_roles``: the role values the school's directory sent, as sent)."""
         kwargs: dict[str, Any] = {}
         if person_id is not None:
             kwargs["id"] = person_id
@@ -152,6 +159,7 @@ class Person(Aggregate):
             roles=role_values(roles),
             issuer=issuer,
             subject=subject,
+            given_roles=None if given_roles is None else list(given_roles),
             actor_id=by.actor_id,
             actor_role=by.actor_role,
             **kwargs,
@@ -167,10 +175,12 @@ class Person(Aggregate):
         roles: list[str],
         issuer: str | None,
         subject: str | None,
+        given_roles: list[str] | None,
         actor_id: str,
         actor_role: str,
     ) -> None:
         self.school_id = school_id
+        self.given_roles = None if given_roles is None else tuple(given_roles)
         self.provisioned = source != LOGIN  # created ahead of a first login (SCIM, operator)
         self.profile = Profile(**profile)
         self.roles = tuple(Role(r) for r in roles)
@@ -201,20 +211,42 @@ class Person(Aggregate):
     def _change_profile(self, profile: dict[str, str], actor_id: str, actor_role: str) -> None:
         self.profile = Profile(**profile)
 
-    def change_roles(self, roles: tuple[Role, ...], *, by: ChangedBy, source: str) -> bool:
-        """Record the roles the school's rules now give; ``False`` when unchanged."""
+    def change_roles(
+        self,
+        roles: tuple[Role, ...],
+        *,
+        by: ChangedBy,
+        source: str,
+        given_roles: tuple[str, ...] | None = None,
+    ) -> bool:
+        """Record the roles the school's rules now give (and, from the school's directory, the
+        values it sent); ``False`` when unchanged."""
         self._must_not_be_removed()
         values = role_values(roles)
-        if values == [r.value for r in self.roles]:
+        same_given = given_roles is None or given_roles == self.given_roles
+        if values == [r.value for r in self.roles] and same_given:
             return False
         self._change_roles(
-            roles=values, source=source, actor_id=by.actor_id, actor_role=by.actor_role
+            roles=values,
+            source=source,
+            given_roles=None if given_roles is None else list(given_roles),
+            actor_id=by.actor_id,
+            actor_role=by.actor_role,
         )
         return True
 
     @event(PersonRolesChanged)
-    def _change_roles(self, roles: list[str], source: str, actor_id: str, actor_role: str) -> None:
+    def _change_roles(
+        self,
+        roles: list[str],
+        source: str,
+        given_roles: list[str] | None,
+        actor_id: str,
+        actor_role: str,
+    ) -> None:
         self.roles = tuple(Role(r) for r in roles)
+        if given_roles is not None:
+            self.given_roles = tuple(given_roles)
 
     def link_login(self, issuer: str, subject: str, *, by: ChangedBy) -> None:
         """Give the person their login identity (first login, or taken over)."""

@@ -400,9 +400,10 @@ def _print_summary(container: Container, board_slug: str) -> None:
     for line in board_report(container, board):
         print(line)
     missing = event_names() - set(kinds)
+    used = set(kinds) & event_names()  # the case's (the staff directory's are beside them)
     print(
         f"In total: {len(schools)} schools, {total_cases} cases, {sum(kinds.values())} events, "
-        f"{len(set(kinds))} of {len(event_names())} event types used"
+        f"{len(used)} of {len(event_names())} event types used"
         + (f" (missing: {', '.join(sorted(missing))})" if missing else "")
     )
     print("\nDemo users (fictitious), per school slug <school>:")

@@ -105,10 +105,15 @@ def as_person(container: Container, who: Principal) -> Principal:
     """``who`` admitted to their school's staff directory, as a login does (see
     :func:`admitted`); the operator and already admitted principals unchanged."""
     from infra.people.gate import PeopleGate
+    from services.shared.errors import SchoolNotFound
 
     if who.school_id is None or who.person_id is not None:
         return who
-    school = container.registry.school(who.school_id)
+    try:
+        school = container.registry.school(who.school_id)
+    except SchoolNotFound:
+        # A session from before the school left (offboarding): it named a person then.
+        return who.as_person(uuid.uuid4())
     claims = {"sub": who.user_id, "name": who.display_name}
     return PeopleGate(container).admit(school, who, claims)
 

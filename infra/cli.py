@@ -22,6 +22,7 @@ from psycopg.sql import SQL
 from infra import projections
 from infra.cli_audit import add_audit_commands
 from infra.cli_exports import add_export_commands
+from infra.cli_people import add_people_commands
 from infra.cli_privacy import add_privacy_commands
 from infra.cli_tenants import add_tenant_config_commands
 from infra.container import Container
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = tenant_commands.add_parser("list", help="list boards and their schools")
     listing.set_defaults(handler=cmd_list)
     add_tenant_config_commands(tenant_commands)
+    add_people_commands(tenant_commands)
     add_export_commands(tenant_commands)
     tenants.set_defaults(handler=lambda _args: _help(tenants))
 

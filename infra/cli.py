@@ -24,6 +24,7 @@ from infra import views as school_views
 from infra.cli_audit import add_audit_commands
 from infra.cli_deploy import add_deploy_commands
 from infra.cli_exports import add_export_commands
+from infra.cli_people import add_people_commands
 from infra.cli_privacy import add_privacy_commands
 from infra.cli_tenants import add_tenant_config_commands
 from infra.container import Container
@@ -32,9 +33,11 @@ from infra.demo import (
     DEMO_BOARD,
     DEMO_SCHOOLS,
     demo_actor,
+    demo_email,
     event_names,
     seed_school,
 )
+from infra.people.store import PostgresPeopleStore
 from infra.readside import board_report
 from infra.settings import Settings, SettingsError
 from projections.engine import Rate
@@ -90,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = tenant_commands.add_parser("list", help="list boards and their schools")
     listing.set_defaults(handler=cmd_list)
     add_tenant_config_commands(tenant_commands)
+    add_people_commands(tenant_commands)
     add_export_commands(tenant_commands)
     tenants.set_defaults(handler=lambda _args: _help(tenants))
 
@@ -277,7 +281,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 for name in DEMO_SCHOOLS:
                     school = container.create_school(board_slug, name)
                     app = container.schools.get(school.id)
-                    seed_school(CaseService(app, school.id, on_saved=notify_saved), school.slug)
+                    seed_school(
+                        CaseService(app, school.id, on_saved=notify_saved),
+                        school.slug,
+                        people=PostgresPeopleStore(app, school.id, school.schema_name),
+                    )
             try:
                 worker.wait_until_idle(timeout=60)
             except QueueJoinTimeout:
@@ -397,15 +405,17 @@ def _print_summary(container: Container, board_slug: str) -> None:
     for line in board_report(container, board):
         print(line)
     missing = event_names() - set(kinds)
+    used = set(kinds) & event_names()  # the case's (the staff directory's are beside them)
     print(
         f"In total: {len(schools)} schools, {total_cases} cases, {sum(kinds.values())} events, "
-        f"{len(set(kinds))} of {len(event_names())} event types used"
+        f"{len(used)} of {len(event_names())} event types used"
         + (f" (missing: {', '.join(sorted(missing))})" if missing else "")
     )
     print("\nDemo users (fictitious), per school slug <school>:")
     for role in Role:
         if role is not Role.OPERATOR:
-            print(f"  {demo_actor('<school>', role).user_id:42} {ROLE_LABELS_NL[role]}")
+            login = demo_actor("<school>", role).aliases[0]
+            print(f"  {login:42} {ROLE_LABELS_NL[role]} ({demo_email('<school>', role)})")
     print(f"({CASES_PER_SCHOOL} cases per school; all names are clearly fake.)")
 
 

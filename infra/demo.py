@@ -11,13 +11,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from uuid import UUID
+from uuid import UUID, uuid5
 
-from services.access.roles import Role
+from services.access.roles import ROLE_LABELS_NL, Role
 from services.casework import commands as c
 from services.casework.domain import EVENT_TYPES
 from services.casework.handlers import CaseService
 from services.complaints import commands as k
+from services.people.directory import PeopleStore
+from services.people.domain import OPERATOR, ChangedBy, Person, Profile
 from services.shared.actor import Actor
 
 DEMO_BOARD = "Stichting Demo Onderwijs"
@@ -35,8 +37,55 @@ class Staffing:
         return demo_actor(self.slug, Role(role))
 
 
+#: Namespace of the demo staff's person ids (stable, so a re-seeded demo names the same people).
+DEMO_PEOPLE = UUID("de300000-0000-5000-8000-00000000d0c5")
+#: Roles of the demo staff (one person each per school; the operator belongs to no school).
+DEMO_STAFF_ROLES = tuple(r for r in Role if r is not Role.OPERATOR)
+
+
+def demo_person_id(slug: str, role: Role) -> UUID:
+    """The staff directory's id of the demo person of ``role`` at school ``slug``."""
+    return uuid5(DEMO_PEOPLE, f"{slug}/{role.value}")
+
+
+def demo_email(slug: str, role: Role) -> str:
+    """The demo person's address: their userName, and the development provider's ``email``
+    claim (``infra.auth.devidp.demo_users``), which links their first login to them."""
+    return f"{role.value.replace('_', '-')}@{slug}.example"
+
+
 def demo_actor(slug: str, role: Role) -> Actor:
-    return Actor(user_id=f"demo-{slug}-{role.value}", role=role)
+    """The demo person of ``role`` at ``slug`` acting (aliased by their development login's
+    subject, as a login would)."""
+    return Actor(
+        user_id=str(demo_person_id(slug, role)), role=role, aliases=(f"demo-{slug}-{role.value}",)
+    )
+
+
+def seed_staff(people: PeopleStore, school_id: UUID, slug: str) -> int:
+    """Put the demo staff in the school's directory, as the school's directory would provision
+    them (no login yet: their first login through the development provider is linked by
+    e-mail). Returns how many were new."""
+    by = ChangedBy("demo", "operator")
+    new = 0
+    for role in DEMO_STAFF_ROLES:
+        person_id = demo_person_id(slug, role)
+        if people.load(person_id) is not None:
+            continue
+        email = demo_email(slug, role)
+        person = Person.register(
+            school_id=school_id,
+            profile=Profile(
+                display_name=f"Demo {ROLE_LABELS_NL[role].lower()}", email=email, user_name=email
+            ),
+            roles=(role,),
+            by=by,
+            source=OPERATOR,
+            person_id=person_id,
+        )
+        people.save(person)
+        new += 1
+    return new
 
 
 @dataclass
@@ -55,8 +104,12 @@ def _participant(case_id: UUID, n: int, role: str) -> c.AddParticipant:
     )
 
 
-def seed_school(service: CaseService, slug: str, *, today: date | None = None) -> SeedReport:
-    """Create the demo cases of one school through the real command handlers."""
+def seed_school(
+    service: CaseService, slug: str, *, people: PeopleStore, today: date | None = None
+) -> SeedReport:
+    """Create the demo staff and cases of one school through the real command handlers (every
+    person a case names is checked against the directory, as for everyone)."""
+    seed_staff(people, service.school_id, slug)
     # The school's day from the service's clock: the days of what happened are checked against it.
     today = today or service.clock.today()
     who = Staffing(slug)
@@ -136,7 +189,7 @@ def _consent_and_step(s: CaseService, who: Staffing, case_id: UUID) -> UUID:
             case_id=case_id,
             step_id=step.step_id,
             user_id=who.teacher.user_id,
-            staff_role="mentor",
+            staff_role="teacher",
             purpose="Gesprek voeren met de pester.",
         ),
     )

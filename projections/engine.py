@@ -43,6 +43,7 @@ from projections import quarantine
 from projections.db import first
 from projections.quarantine import Ledger, Undecodable, is_transient
 from projections.storable import storable_event
+from services.casework.domain import Case
 
 BATCH_SIZE = 1000
 POSITIONS = "projection_positions"
@@ -186,6 +187,13 @@ def _position(row: Any) -> int:
     return int(row["position"] if isinstance(row, dict) else row[1])
 
 
+def for_views(event: Any) -> bool:
+    """Whether the case views take this event: a case's (or one that could not be decoded, so
+    each view fails on it alone). Other aggregates of the school's log — the staff directory's
+    persons — are passed over (their state is kept beside them, :mod:`infra.people`)."""
+    return isinstance(event, Case.Event | Undecodable)
+
+
 def _read_events(
     curs: Cursor[Any], schema: str, mapper: Mapper[UUID], after: int, limit: int, upto: int | None
 ) -> list[tuple[int, Any]]:
@@ -278,9 +286,14 @@ def _apply_next_batch(
     batch = _read_events(curs, target.schema, mapper, start, batch_size, upto)
     if not batch:
         return _Applied(0)
-    work = [(v, [(i, e) for i, e in batch if i > positions_now[v.name]]) for v in views]
+    last = batch[-1][0]
+    work = [
+        (v, [(i, e) for i, e in batch if i > positions_now[v.name] and for_views(e)]) for v in views
+    ]
     work = [(v, mine) for v, mine in work if mine]
-    reached = {v.name: mine[-1][0] for v, mine in work}
+    # Every view passes the whole batch, the events no view applies included (a staff
+    # directory change): a log whose newest events are such is caught up, not lagging.
+    reached = {v.name: last for v in views if positions_now[v.name] < last}
     stalled: set[str] = set()
 
     def all_views() -> None:
@@ -294,11 +307,12 @@ def _apply_next_batch(
                         [v.name for v, _ in work], batch[0][0], batch[-1][0])  # fmt: skip
         for view, mine in work:
             passed, stopped = _apply_carefully(curs, target, view, mine, ledger)
-            if passed is None:
-                del reached[view.name]
-            else:
-                reached[view.name] = passed
             if stopped:
+                # Up to the last event it passed (the skipped ones after it are re-read).
+                if passed is None:
+                    del reached[view.name]
+                else:
+                    reached[view.name] = passed
                 stalled.add(view.name)
     else:
         ledger = None

@@ -182,6 +182,15 @@ class School(TenancyAggregate):
 
         days: int
 
+    class ScimTokenSet(TenancyAggregate.Event):
+        """The school's SCIM provisioning client has a new bearer token (its SHA-256 only:
+        the token itself is shown once and never stored)."""
+
+        token_sha256: str
+
+    class ScimTokenRevoked(TenancyAggregate.Event):
+        """The school's SCIM token no longer works (provisioning off)."""
+
     class Offboarded(TenancyAggregate.Event):
         """The school left the platform: its data was exported, its schema dropped and its data
         key destroyed. The event records which export was handed over, never a key."""
@@ -273,6 +282,30 @@ class School(TenancyAggregate):
     def _configure_retention(self, days: int) -> None:
         self.retention_days = days
 
+    _scim_token_sha256: str | None
+
+    @property
+    def scim_token_sha256(self) -> str | None:
+        """The SHA-256 (hex) of the school's SCIM token; ``None``: SCIM is off."""
+        return getattr(self, "_scim_token_sha256", None)
+
+    def set_scim_token(self, token_sha256: str) -> None:
+        if not re.fullmatch(r"[0-9a-f]{64}", token_sha256):
+            raise InvalidInput("token_sha256 must be a SHA-256 in lowercase hex")
+        self._set_scim_token(token_sha256=token_sha256)
+
+    @records(ScimTokenSet)
+    def _set_scim_token(self, token_sha256: str) -> None:
+        self._scim_token_sha256 = token_sha256
+
+    def revoke_scim_token(self) -> None:
+        if self.scim_token_sha256 is not None:
+            self._revoke_scim_token()
+
+    @records(ScimTokenRevoked)
+    def _revoke_scim_token(self) -> None:
+        self._scim_token_sha256 = None
+
     def offboard(self, *, export_sha256: str, events_exported: int) -> None:
         """Forget the data key (the current state keeps no key) and the login: nobody can log
         in to, or open the schema of, an offboarded school."""
@@ -289,6 +322,7 @@ class School(TenancyAggregate):
         self.offboard_export_sha256 = export_sha256
         self.wrapped_data_key = ""
         self.login_json = None
+        self._scim_token_sha256 = None
 
     @records(ContactsConfigured)
     def _configure_contacts(
@@ -443,6 +477,24 @@ class Registry(Application[UUID]):
         with acting_as(chosen):
             school = self.school(school_id)
             school.configure_retention(days)
+            self._save_config(school)
+        return school
+
+    def set_scim_token(
+        self, school_id: UUID, token_sha256: str | None, *, actor: Actor | None = None
+    ) -> School:
+        """Set (a SHA-256 hex) or revoke (``None``) the school's SCIM token (platform operator
+        only: the token lets the school's directory provision its staff)."""
+        chosen = actor or current_actor.get() or SYSTEM
+        if not has_permission(chosen.role, Permission.TENANTS_MANAGE):
+            msg = f"role '{chosen.role}' may not set a school's SCIM token"
+            raise PermissionDenied(msg)
+        with acting_as(chosen):
+            school = self.school(school_id)
+            if token_sha256 is None:
+                school.revoke_scim_token()
+            else:
+                school.set_scim_token(token_sha256)
             self._save_config(school)
         return school
 

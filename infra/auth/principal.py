@@ -45,7 +45,7 @@ class Principal:
     empty: a person whose claims map to no role is not let in at all.
     """
 
-    user_id: str  # the provider's ``sub`` (stable, not personal)
+    user_id: str  # the person id in the school's staff directory (the operator: ``sub``)
     issuer: str
     display_name: str
     school_id: UUID | None
@@ -53,6 +53,11 @@ class Principal:
     board_id: UUID | None
     roles: tuple[Role, ...]
     role: Role
+    #: The school's staff directory's person (``None`` until the login was resolved to one,
+    #: and always for the operator, who belongs to no school).
+    person_id: UUID | None = None
+    #: The provider's ``sub`` (stable, not personal): what events before the directory hold.
+    subject: str = ""
 
     def __post_init__(self) -> None:
         if not self.roles or self.role not in self.roles:
@@ -61,7 +66,25 @@ class Principal:
 
     @property
     def actor(self) -> Actor:
-        return Actor(user_id=self.user_id, role=self.role)
+        """The acting user of the commands this principal gives: the person id, with the login
+        subject as an alias for what was recorded before the staff directory."""
+        aliases = (self.subject,) if self.subject and self.subject != self.user_id else ()
+        return Actor(user_id=self.user_id, role=self.role, aliases=aliases)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Every id this principal may be recorded under (see :attr:`actor`)."""
+        return self.actor.ids
+
+    def as_person(self, person_id: UUID, display_name: str | None = None) -> Principal:
+        """The same login, resolved to the staff directory's person ``person_id``."""
+        return replace(
+            self,
+            person_id=person_id,
+            user_id=str(person_id),
+            subject=self.subject or self.user_id,
+            display_name=self.display_name if display_name is None else display_name,
+        )
 
     def may(self, permission: Permission) -> bool:
         """Whether the active role has ``permission`` school-wide (case engagement aside)."""
@@ -81,6 +104,8 @@ class Principal:
             "board_id": str(self.board_id) if self.board_id else None,
             "roles": [str(r) for r in self.roles],
             "role": str(self.role),
+            "person_id": str(self.person_id) if self.person_id else None,
+            "subject": self.subject,
         }
 
     @classmethod
@@ -94,4 +119,6 @@ class Principal:
             board_id=UUID(data["board_id"]) if data.get("board_id") else None,
             roles=tuple(Role(r) for r in data["roles"]),
             role=Role(data["role"]),
+            person_id=UUID(data["person_id"]) if data.get("person_id") else None,
+            subject=str(data.get("subject") or ""),
         )

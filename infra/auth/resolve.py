@@ -19,6 +19,7 @@ from infra.auth.principal import Principal, first_role
 from infra.auth.tokens import BearerValidator, InvalidToken, audiences, unverified_claims
 from infra.settings import Settings
 from services.access.roles import Role
+from services.people.directory import PersonInactive
 from tenants.login import InvalidLoginConfig, map_claims
 from tenants.registry import School
 
@@ -82,6 +83,7 @@ def principal_for_school(
         board_id=school.board_id,
         roles=roles,
         role=first_role(roles),
+        subject=sub,
     )
 
 
@@ -113,7 +115,20 @@ def principal_for_operator(settings: Settings, claims: Mapping[str, Any]) -> Pri
         board_id=None,
         roles=(Role.OPERATOR,),
         role=Role.OPERATOR,
+        subject=sub,
     )
+
+
+class PeopleAdmission(Protocol):
+    """What :func:`principal_from_bearer` needs of the staff directory
+    (:class:`infra.auth.gate.PeopleGate`)."""
+
+    async def admit_async(
+        self, school: School, principal: Principal, claims: Mapping[str, Any]
+    ) -> Principal:
+        """The principal as the school's person (just in time); ``PersonInactive`` when the
+        person is deactivated or removed."""
+        ...
 
 
 async def principal_from_bearer(
@@ -123,6 +138,7 @@ async def principal_from_bearer(
     validator: BearerValidator,
     school_slug_hint: str | None,
     settings: Settings | None = None,
+    people: PeopleAdmission | None = None,
 ) -> Principal:
     """The principal a bearer access token stands for, or :class:`InvalidToken` (401) /
     :class:`NoRole` (403).
@@ -146,7 +162,7 @@ async def principal_from_bearer(
         chosen = [s for s in candidates if s.slug == school_slug_hint]
         if not chosen:
             raise InvalidToken("this school does not accept this token")
-        return await _school_principal(chosen[0], token, validator, settings)
+        return await _school_principal(chosen[0], token, validator, settings, people)
 
     operator_client = settings.operator_client_id if settings else None
     if settings and settings.operator_issuer == issuer and operator_client in aud:
@@ -161,11 +177,15 @@ async def principal_from_bearer(
         raise InvalidToken("no school trusts this token's issuer and audience")
     if len(candidates) > 1:
         raise InvalidToken(f"several schools trust this token: send {SCHOOL_HEADER}")
-    return await _school_principal(candidates[0], token, validator, settings)
+    return await _school_principal(candidates[0], token, validator, settings, people)
 
 
 async def _school_principal(
-    school: School, token: str, validator: BearerValidator, settings: Settings | None
+    school: School,
+    token: str,
+    validator: BearerValidator,
+    settings: Settings | None,
+    people: PeopleAdmission | None = None,
 ) -> Principal:
     login = school.login
     assert login is not None  # candidates all have a login configuration
@@ -184,4 +204,14 @@ async def _school_principal(
     principal = principal_for_school(school, login.issuer, claims)
     if principal is None:
         raise NoRole("no role at this school for this token")
-    return principal
+    if people is None:
+        return principal
+    try:
+        return await people.admit_async(school, principal, claims)
+    except PersonInactive:
+        logger.warning(
+            "bearer token refused, person deactivated (school %s, subject %s)",
+            school.slug,
+            subject_hash(principal.issuer, principal.subject),
+        )
+        raise

@@ -30,6 +30,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from infra.auth.devidp import dev_client_secret
+from infra.auth.gate import PeopleGate
 from infra.auth.oidc import LoginFailed, OidcClients, OidcProvider, pending_login, safe_next
 from infra.auth.principal import Principal
 from infra.auth.resolve import principal_for_operator, principal_for_school, subject_hash
@@ -37,6 +38,7 @@ from infra.auth.secrets import SecretError, resolve_secret
 from infra.auth.sessions import rotate_session
 from infra.settings import Settings
 from services.access.roles import Role
+from services.people.directory import PersonInactive
 from services.shared.errors import NotFound
 from tenants.login import InvalidLoginConfig
 from tenants.registry import Registry, School
@@ -67,6 +69,11 @@ def _registry(request: AnyRequest) -> Registry:
 def _oidc(request: AnyRequest) -> OidcClients:
     oidc: OidcClients = request.app.state.oidc
     return oidc
+
+
+def _people(request: AnyRequest) -> PeopleGate:
+    people: PeopleGate = request.app.state.people
+    return people
 
 
 def _dev_secret(request: AnyRequest) -> str | None:
@@ -325,6 +332,21 @@ class AuthController(Controller):
             principal = principal_for_operator(_settings(request), claims)
         else:
             principal = principal_for_school(school, provider.issuer, claims)
+        if principal is not None and school is not None:
+            # The school's staff directory: the person is found or created, and refreshed.
+            try:
+                principal = await _people(request).admit_async(school, principal, claims)
+            except PersonInactive:
+                logger.warning(
+                    "login refused, person deactivated (%s, subject %s)",
+                    _who(context),
+                    subject_hash(provider.issuer, str(claims.get("sub", ""))),
+                )
+                return Template(
+                    template_name="auth/no_access.html",
+                    context={"school_name": school.name, "deactivated": True},
+                    status_code=403,
+                )
         if principal is None:
             logger.warning(
                 "login refused, no role maps (%s, subject %s)",
@@ -341,7 +363,7 @@ class AuthController(Controller):
         logger.info(
             "login (%s, subject %s, roles %s)",
             _who(context),
-            subject_hash(principal.issuer, principal.user_id),
+            subject_hash(principal.issuer, principal.subject or principal.user_id),
             ",".join(principal.roles),
         )
         return Redirect(safe_next(next_path))
@@ -370,7 +392,7 @@ class AuthController(Controller):
         logger.info(
             "role switched (%s, subject %s, role %s)",
             principal.school_slug or OPERATOR_TARGET,
-            subject_hash(principal.issuer, principal.user_id),
+            subject_hash(principal.issuer, principal.subject or principal.user_id),
             role,
         )
         return Redirect(safe_next(str(form.get("next", "") or "/")), status_code=303)

@@ -253,7 +253,7 @@ class _LockedArrayInsert:
         self,
         curs: Cursor[DictRow],
         stored_events: Sequence[es_persistence.StoredEvent],
-        **_: Any,
+        **kwargs: Any,
     ) -> Sequence[int] | None:
         """The events' notification ids; inserts their links first (same transaction)."""
         rows: list[DictRow] = []
@@ -284,6 +284,11 @@ class _LockedArrayInsert:
         # recorder's error handling, and not later at commit.
         with curs.connection.pipeline():
             curs.execute(self.insert_links_statement, (ids, hashes))
+            # Rows kept beside the events (``save(..., also=[(statement, params), ...])``, e.g.
+            # the staff directory's index): the same transaction, so they are never out of step
+            # with the log, and a unique index on them refuses the events too.
+            for statement, params in kwargs.get("also", ()):
+                curs.execute(statement, params)
         return ids
 
     def select_events(

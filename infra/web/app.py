@@ -135,9 +135,11 @@ def create_app(
                 await anyio.to_thread.run_sync(opened.close)
 
     from infra.web.pages import PAGE_ROUTES
+    from infra.web.scim import SCIM_ROUTES
 
     route_handlers: list[Any] = [
         *API_ROUTES,
+        *SCIM_ROUTES,
         *HEALTH_ROUTES,
         *LOGIN_ROUTES,
         *PAGE_ROUTES,
@@ -201,6 +203,10 @@ def _wire_state(
     )
     state.services = services
     state.settings = settings
+    from infra.auth.gate import PeopleGate
+
+    # The school's staff directory: logins and bearer tokens are resolved to its persons.
+    state.people = PeopleGate(container)
     state.registry = container.registry
     # One cache of the providers' discovery documents and keys for login and bearer tokens.
     # The development provider answers in-process (no HTTP round trip to ourselves).

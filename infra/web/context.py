@@ -124,6 +124,7 @@ async def _resolve(request: Request[Any, Any, Any]) -> Principal | None:
                 validator=request.app.state.tokens,
                 settings=request.app.state.settings,
                 school_slug_hint=request.headers.get("x-vangnet-school"),
+                people=getattr(request.app.state, "people", None),
             )
         except NoRole:
             raise PermissionDenied("the access token grants no role at this school") from None
@@ -145,9 +146,27 @@ async def _resolve(request: Request[Any, Any, Any]) -> Principal | None:
     if not stored:
         return None
     try:
-        return Principal.from_session(dict(stored))
+        principal = Principal.from_session(dict(stored))
     except (KeyError, ValueError):
         return None
+    if principal.school_id is None:
+        return principal  # the platform operator: no school, no staff directory
+    if principal.person_id is None:
+        return None  # a session from before the staff directory: log in again
+    return await _still_active(request, principal)
+
+
+async def _still_active(request: Request[Any, Any, Any], principal: Principal) -> Principal:
+    """The session's person, unless deactivated or removed since they logged in (403)."""
+    people = getattr(request.app.state, "people", None)
+    if people is None or principal.school_id is None or principal.person_id is None:
+        return principal
+    school = await Services.of(request.app.state).directory.school(principal.school_id)
+    if not await people.is_active_async(school, principal.person_id):
+        from services.people.directory import PersonInactive
+
+        raise PersonInactive("this person is deactivated in the school's staff directory")
+    return principal
 
 
 def _switch(principal: Principal, wanted: str) -> Principal:

@@ -161,6 +161,14 @@ def replaying(messages: list[ReceiveMessage], receive: Receive) -> Receive:
 def check_body(scope: Scope, body: bytes) -> None:
     """The rules for a body of this route (see the module docstring)."""
     media = media_type(scope)
+    if scope["path"].startswith("/scim/"):
+        # SCIM (application/scim+json, RFC 7644 §3.1): JSON, checked like the API's.
+        if body:
+            if not is_json(media):
+                msg = f"send the body as application/scim+json (got {media or 'no content type'})"
+                raise UnsupportedMediaType(msg)
+            check_json(body)
+        return
     if scope["path"].startswith("/api/"):
         handler = scope.get("route_handler")
         if handler is None or getattr(handler, "parsed_data_field", None) is None:

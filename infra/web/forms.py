@@ -41,6 +41,7 @@ from uuid import UUID
 from infra.web.actions import Action, vocabulary_for
 from services.access.roles import Role
 from services.casework import rules
+from services.casework.deciders import may_complain_at_level
 from services.casework.labels import dutch_date, label_of, parse_date, vocabulary_label
 from services.casework.rules import RecordedConsent
 from services.casework.vocabulary import (
@@ -48,7 +49,6 @@ from services.casework.vocabulary import (
     ConsentGiver,
     StepKind,
 )
-from services.complaints.deciders import may_complain_at_level
 from services.shared.text import MAX_TEXT, TextProblem, text_problem
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -28,12 +29,13 @@ from services.shared.errors import CaseNotFound, InvalidInput, PermissionDenied
 from tenants.registry import School
 
 
-def _case_scope(principal: Principal) -> str | None:
-    """``None``: every case of the school; a user id: only cases that user is engaged in."""
+def _case_scope(principal: Principal) -> tuple[str, ...] | None:
+    """``None``: every case of the school; the principal's ids (person id, and the login subject
+    older events hold): only cases that person is engaged in."""
     if principal.may(Permission.CASE_READ):
         return None
     if Permission.CASE_READ in ENGAGED_PERMISSIONS.get(principal.role, frozenset()):
-        return principal.user_id
+        return principal.ids
     msg = f"role '{principal.role}' reads no case content"
     raise PermissionDenied(msg)
 
@@ -44,7 +46,7 @@ async def case_list(
     principal: Principal,
     *,
     status: str | None = None,
-    owner_id: str | None = None,
+    owner_id: str | Sequence[str] | None = None,
     form: str | None = None,
     signal: str | None = None,
     limit: int = 50,
@@ -80,7 +82,8 @@ async def case_page(
     if detail is None:
         raise CaseNotFound(f"case {case_id} not found")
     if engaged_only is not None:
-        engaged = engaged_only in detail.detail.get("engaged_user_ids", [])
+        recorded = detail.detail.get("engaged_user_ids", [])
+        engaged = any(i in recorded for i in engaged_only)
         if not has_permission(principal.role, Permission.CASE_READ, engaged=engaged):
             raise CaseNotFound(f"case {case_id} not found")
     return detail

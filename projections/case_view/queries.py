@@ -10,6 +10,7 @@ functions return case content to whoever calls them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -96,10 +97,10 @@ async def list_cases(
     schema: str,
     *,
     status: str | None = None,
-    owner_id: str | None = None,
+    owner_id: str | Sequence[str] | None = None,
     form: str | None = None,
     signal: str | None = None,
-    engaged_user_id: str | None = None,
+    engaged_user_id: str | Sequence[str] | None = None,
     today: date,
     protocol: ProtocolChecklist,
     inactivity_days: int = DEFAULT_INACTIVITY_DAYS,
@@ -121,11 +122,14 @@ async def list_cases(
     if status is not None:
         where.append(f"status = {param(choice(CaseStatus, status, 'status').value)}")
     if owner_id is not None:
-        where.append(f"owner_id = {param(owner_id)}")
+        owners = [owner_id] if isinstance(owner_id, str) else list(owner_id)
+        where.append(f"owner_id = ANY({param(owners, '::text[]')})")
     if form is not None:
         where.append(f"{param(choice(Form, form, 'form').value)} = ANY(forms)")
     if engaged_user_id is not None:
-        where.append(f"{param(engaged_user_id)} = ANY(engaged_user_ids)")
+        # A person id, and the ids the same person was recorded under before the directory.
+        engaged = [engaged_user_id] if isinstance(engaged_user_id, str) else list(engaged_user_id)
+        where.append(f"engaged_user_ids && {param(engaged, '::text[]')}")
     if signal is not None:
         kind = signal_kind(signal)
         flagged = await signals(

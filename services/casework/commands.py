@@ -9,13 +9,15 @@ its clock) to the aggregate, which checks the dates against it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import ClassVar
 from uuid import UUID, uuid4
 
 from services.access.roles import Permission
 from services.casework.domain import Case
+from services.people.lookup import PersonLookup, check_person
+from services.people.parts import Part
 from services.shared.actor import Actor
 from services.shared.clock import school_today
 
@@ -41,6 +43,13 @@ class CaseCommand:
     def authorize_on(self, actor: Actor, case: Case) -> None:
         """Extra checks beyond the permission table (override where a rule needs the case)."""
 
+    def with_people(self, people: PersonLookup, case: Case) -> CaseCommand:  # noqa: ARG002
+        """The command with every person it names checked against the school's staff
+        directory (:func:`~services.people.lookup.check_person`: unknown, deactivated, another
+        school's, or a role that cannot take the part is refused, naming the field) and written
+        in canonical form. Commands that name nobody return themselves."""
+        return self
+
     def execute(self, case: Case) -> None:
         raise NotImplementedError
 
@@ -49,6 +58,10 @@ class CaseCommand:
 class AssignOwner(CaseCommand):
     permission = Permission.CASE_MANAGE
     owner_id: str
+
+    def with_people(self, people: PersonLookup, case: Case) -> AssignOwner:  # noqa: ARG002
+        owner = check_person(people, self.owner_id, "owner_id", Part.CASE_OWNER)
+        return replace(self, owner_id=owner.id)
 
     def execute(self, case: Case) -> None:
         case.assign_owner(self.owner_id)
@@ -148,6 +161,12 @@ class PlanStep(CaseCommand):
     assignee_id: str | None = None
     step_id: UUID = field(default_factory=uuid4)
 
+    def with_people(self, people: PersonLookup, case: Case) -> PlanStep:  # noqa: ARG002
+        if not self.assignee_id:
+            return self
+        assignee = check_person(people, self.assignee_id, "assignee_id", Part.STEP_ASSIGNEE)
+        return replace(self, assignee_id=assignee.id)
+
     def execute(self, case: Case) -> None:
         case.plan_step(
             step_id=self.step_id,
@@ -161,11 +180,25 @@ class PlanStep(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class EngagePerson(CaseCommand):
+    """Engage a colleague (a person id) for a step. ``staff_role``: the colleague's role at
+    this school they are engaged in (one of theirs that can be engaged; empty: their first)."""
+
     permission = Permission.CASE_PLAN_STEPS
     step_id: UUID
     user_id: str
-    staff_role: str
+    staff_role: str = ""
     purpose: str = ""
+
+    def with_people(self, people: PersonLookup, case: Case) -> EngagePerson:  # noqa: ARG002
+        colleague = check_person(
+            people,
+            self.user_id,
+            "user_id",
+            Part.ENGAGED_COLLEAGUE,
+            wanted_role=self.staff_role.strip(),
+            role_field="staff_role",
+        )
+        return replace(self, user_id=colleague.id, staff_role=colleague.role.value)
 
     def execute(self, case: Case) -> None:
         case.engage_person(
@@ -288,6 +321,12 @@ class EvaluateCase(CaseCommand):
 class ShareLessons(CaseCommand):
     permission = Permission.CASE_EVALUATE
     coordinator_id: str
+
+    def with_people(self, people: PersonLookup, case: Case) -> ShareLessons:  # noqa: ARG002
+        coordinator = check_person(
+            people, self.coordinator_id, "coordinator_id", Part.LESSONS_COORDINATOR
+        )
+        return replace(self, coordinator_id=coordinator.id)
 
     def execute(self, case: Case) -> None:
         case.share_lessons(coordinator_id=self.coordinator_id)

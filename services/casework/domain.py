@@ -382,8 +382,10 @@ class Case(Aggregate):
             )
         return complaint
 
-    def is_engaged(self, user_id: str) -> bool:
-        return user_id in self.engaged_user_ids
+    def is_engaged(self, *user_ids: str) -> bool:
+        """Whether any of ``user_ids`` (a person id; before the staff directory, a login
+        subject) was engaged in this case."""
+        return any(user_id in self.engaged_user_ids for user_id in user_ids)
 
     # --- intake and mapping ---------------------------------------------------------------
 

@@ -31,6 +31,8 @@ from services.access.roles import ENGAGED_PERMISSIONS, Permission, Role, has_per
 from services.casework.application import CaseworkApplication
 from services.casework.commands import CaseCommand, ReportCase
 from services.casework.domain import Case
+from services.people.lookup import LogPeople, PersonLookup, check_person
+from services.people.parts import Part
 from services.shared.actor import Actor, acting_as
 from services.shared.clock import SCHOOL_CLOCK, Clock, on_day
 from services.shared.errors import ConcurrencyConflict, PermissionDenied, StaleVersion
@@ -104,7 +106,7 @@ def retry_pause(attempt: int) -> float:
 
 def authorize(actor: Actor, permission: Permission, case: Case | None = None) -> None:
     """Refuse, with a clear error, an action the actor's role does not allow (on this case)."""
-    engaged = case is not None and case.is_engaged(actor.user_id)
+    engaged = case is not None and case.is_engaged(*actor.ids)
     if has_permission(actor.role, permission, engaged=engaged):
         return
     if actor.role is Role.DOMESTIC_VIOLENCE_OFFICER:
@@ -123,7 +125,9 @@ class CaseService:
     ``infra.worker.actors.notify_saved``: "catch this school's projections up"). The command has
     committed by then, so a failing hook is logged and never turns it into an error.
     ``clock`` tells the school's day that commands check their dates against (the system clock
-    in Dutch time unless a test or the demo fixes the day).
+    in Dutch time unless a test or the demo fixes the day). ``people``: the school's staff
+    directory every person a command names is checked against (default: the persons in the
+    school's own log, :class:`~services.people.lookup.LogPeople`).
     """
 
     def __init__(
@@ -136,8 +140,10 @@ class CaseService:
         max_attempts: int = MAX_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
         locks: CaseLocks = CASE_LOCKS,
+        people: PersonLookup | None = None,
     ) -> None:
         self.app = app
+        self.people = people if people is not None else LogPeople(app, school_id)
         self.school_id = school_id
         self.on_saved = on_saved
         self.clock = clock
@@ -155,13 +161,17 @@ class CaseService:
 
     def report(self, actor: Actor, command: ReportCase) -> UUID:
         authorize(actor, command.permission)
+        owner_id = command.owner_id
+        if owner_id:
+            owner_id = check_person(self.people, owner_id, "owner_id", Part.CASE_OWNER).id
+        elif actor.role is Role.CONTACT_PERSON:
+            owner_id = actor.user_id  # the reporting contact person (resolved at the edge)
         with acting_as(actor):
             case = Case.report(
                 school_id=self.school_id,
                 reporter_kind=command.reporter_kind,
                 summary=command.summary,
-                owner_id=command.owner_id
-                or (actor.user_id if actor.role is Role.CONTACT_PERSON else None),
+                owner_id=owner_id,
             )
         self.app.save_case(case)
         self._saved()
@@ -208,6 +218,7 @@ class CaseService:
                 f"version {command.expected_version}: reload and retry"
             )
             raise StaleVersion(msg)
+        command = command.with_people(self.people, case)
         with acting_as(actor), on_day(self.clock.today()):
             command.execute(case)
         self.app.save_case(case)

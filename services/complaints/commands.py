@@ -9,14 +9,16 @@ level is data: :data:`services.access.roles.COMPLAINT_DECIDERS`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from uuid import UUID, uuid4
 
 from services.access.roles import Permission
 from services.casework.commands import CaseCommand
-from services.casework.domain import Case
-from services.casework.vocabulary import ComplaintLevel
-from services.complaints.deciders import COMPLAINT_DECIDERS, may_complain_at_level
+from services.casework.deciders import COMPLAINT_DECIDERS, may_complain_at_level
+from services.casework.domain import Case, choice
+from services.casework.vocabulary import ComplaintLevel, ComplaintSupportRole
+from services.people.lookup import PersonLookup, check_person
+from services.people.parts import SUPPORT_PARTS
 from services.shared.actor import Actor
 from services.shared.errors import PermissionDenied
 
@@ -55,6 +57,21 @@ class AssignComplaintSupport(CaseCommand):
     complaint_id: UUID
     user_id: str
     support_role: str
+
+    def with_people(self, people: PersonLookup, case: Case) -> AssignComplaintSupport:
+        """The supporter takes the support role's part: the complaint handler is the
+        complaint's level's decider (directie, bestuur), the confidential advisor a
+        vertrouwenspersoon (:mod:`services.people.parts`)."""
+        support = choice(ComplaintSupportRole, self.support_role, "support_role")
+        complaint = case.complaint(self.complaint_id)
+        named = check_person(
+            people,
+            self.user_id,
+            "user_id",
+            SUPPORT_PARTS[support],
+            complaint_level=complaint.level,
+        )
+        return replace(self, user_id=named.id)
 
     def execute(self, case: Case) -> None:
         case.assign_complaint_support(

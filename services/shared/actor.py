@@ -18,10 +18,20 @@ from services.access.roles import Role
 
 @dataclass(frozen=True)
 class Actor:
-    """A person acting in one role. ``user_id`` is an opaque identifier, never a name."""
+    """A person acting in one role. ``user_id`` is an opaque identifier, never a name: the
+    person's id in the school's staff directory (``services.people``), or a technical id
+    (``system``, a test's). ``aliases``: ids the same person was recorded under before the
+    directory existed (their identity provider's subject), so a check of "is this the person
+    engaged in that case?" also finds events written before."""
 
     user_id: str
     role: Role
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Every id this person may be recorded under, their own first."""
+        return (self.user_id, *(a for a in self.aliases if a and a != self.user_id))
 
 
 current_actor: ContextVar[Actor | None] = ContextVar("current_actor", default=None)

@@ -13,11 +13,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from infra.auth.gate import PeopleGate
 from infra.container import Container
 from infra.settings import Settings
 from infra.views import ensure_school_views
 from infra.web.context import today
 from services.access.roles import Role
+from services.people.directory import Provisioned
+from services.people.domain import Profile
 from services.shared.actor import SYSTEM
 from tenants.login import ClaimRule, validate_login
 from tenants.registry import School
@@ -59,7 +62,29 @@ def provision(database_url: str, idp: Idp, tmp_path: Path) -> School:
         container.registry.configure_login(
             school.id, login, policy=settings.login_policy, actor=SYSTEM
         )
+        # The school's directory knows its coordinator ahead (as SCIM would): their first
+        # login is linked to this person by e-mail.
+        coordinator = E2E_USERS["coordinator"]
+        PROVISIONED["coordinator"] = str(
+            PeopleGate(container)
+            .directory(school)
+            .provision(
+                Provisioned(
+                    profile=Profile(
+                        display_name=coordinator.name,
+                        email=coordinator.email,
+                        user_name=coordinator.email,
+                    ),
+                    roles=(Role.COORDINATOR,),
+                )
+            )
+            .id
+        )
         return container.registry.school(school.id)
+
+
+#: Person ids of the staff provisioned by :func:`provision`, by E2E_USERS key.
+PROVISIONED: dict[str, str] = {}
 
 
 def log_in(page: Any, web: WebServer, school: School, role: str) -> None:
@@ -203,7 +228,7 @@ def test_a_contact_person_handles_a_case_from_report_to_closing(
 
     # The case is evaluated, the lessons shared with the coordinator, and the case closed.
     act(page, "evaluate", {"went_well": "Snel", "lessons": "E2E-leerpunt: ouders eerder bellen."})
-    act(page, "share-lessons", {"coordinator_id": E2E_USERS["coordinator"].sub})
+    act(page, "share-lessons", {"coordinator_id": PROVISIONED["coordinator"]})
     act(page, "close", {"reason": "resolved"})
     assert "gesloten" in page.content()
     assert "Deze zaak is afgesloten" in page.content()

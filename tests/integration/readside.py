@@ -17,7 +17,7 @@ from services.casework.handlers import CaseService
 from services.casework.protocol import local_date
 from services.shared.clock import SCHOOL_CLOCK, Clock
 from tenants.registry import School
-from tests.unit.support import CONTACT
+from tests.unit.support import CONTACT, TestStaff
 
 T = TypeVar("T")
 
@@ -33,8 +33,10 @@ def new_school(container: Container) -> School:
 
 
 def case_service(container: Container, school: School, clock: Clock = SCHOOL_CLOCK) -> CaseService:
-    """The school's case service; ``clock`` says what day the commands are given on."""
-    return CaseService(container.schools.get(school.id), school.id, clock=clock)
+    """The school's case service; ``clock`` says what day the commands are given on. Its staff
+    directory knows the unit tier's test actors (``tests.unit.support.TestStaff``)."""
+    app = container.schools.get(school.id)
+    return CaseService(app, school.id, clock=clock, people=TestStaff(app, school.id))
 
 
 def report(service: CaseService, *, intake: bool = True) -> UUID:

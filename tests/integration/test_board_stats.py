@@ -60,6 +60,7 @@ from services.complaints.commands import EscalateComplaint, FileComplaint
 from services.shared.actor import Actor
 from services.shared.clock import FixedClock
 from tenants.registry import School
+from tests.unit.support import TestStaff, actor
 
 pytestmark = pytest.mark.integration
 
@@ -127,10 +128,12 @@ def _build_case(
     school_contact = Actor(f"test-scp-{tag}", Role.SCHOOL_CONTACT)
     # The intakes are recorded as if weeks had passed since the report: the day an intake was
     # held may not lie after the school's today, which the service's clock says.
+    app = container.schools.get(school.id)
     service = CaseService(
-        container.schools.get(school.id),
+        app,
         school.id,
         clock=FixedClock(datetime.now(AMSTERDAM).date() + timedelta(days=60)),
+        people=TestStaff(app, school.id),
     )
     case_id = service.report(
         contact,
@@ -183,7 +186,11 @@ def _build_case(
         do(EvaluateCase(case_id=case_id, went_well=f"Fictief goed {tag}-{n}",
                         to_improve=f"Fictief beter {tag}-{n}",
                         lessons=[f"Fictieve les {tag}-{n}"]))  # fmt: skip
-        do(ShareLessons(case_id=case_id, coordinator_id=f"test-apc-{tag}"))
+        do(
+            ShareLessons(
+                case_id=case_id, coordinator_id=actor(Role.COORDINATOR, f"test-apc-{tag}").user_id
+            )
+        )
         # A complaint may still be open at the board: closing goes on knowingly, it stays open.
         do(CloseCase(case_id=case_id, reason="resolved",
                      open_complaints_acknowledged=bool(spec.complaint_levels)))  # fmt: skip

@@ -35,6 +35,7 @@ from tests.unit.support import CONTACT, actor
 pytestmark = pytest.mark.integration
 
 MENTOR = actor(Role.TEACHER, "user-mentor")
+OTHER = actor(Role.CONTACT_PERSON, "user-ander")
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def school_with_cases(container: Container) -> Any:
     service.handle(CONTACT, EngagePerson(case_id=b, step_id=step, user_id=MENTOR.user_id,
                                          staff_role="teacher"))  # fmt: skip
     c = report(service)
-    service.handle(CONTACT, AssignOwner(case_id=c, owner_id="user-ander"))
+    service.handle(CONTACT, AssignOwner(case_id=c, owner_id=OTHER.user_id))
     catch_up(container, school)
     return school, {"a": a, "b": b, "c": c}
 
@@ -82,7 +83,7 @@ def test_list_filters(school_with_cases: Any, database_url: str) -> None:
     assert everything[0].case_id == case["c"]
     assert ids(listing(database_url, schema, status="reported")) == {case["a"]}
     assert ids(listing(database_url, schema, status="in_progress")) == {case["b"], case["c"]}
-    assert ids(listing(database_url, schema, owner_id="user-ander")) == {case["c"]}
+    assert ids(listing(database_url, schema, owner_id=OTHER.user_id)) == {case["c"]}
     assert ids(listing(database_url, schema, owner_id=CONTACT.user_id)) == {case["a"], case["b"]}
     assert ids(listing(database_url, schema, form="online")) == {case["a"]}
     assert ids(listing(database_url, schema, form="physical")) == {case["b"]}

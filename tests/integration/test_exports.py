@@ -6,6 +6,7 @@ All names and texts are fictitious.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zlib
 from collections.abc import Iterator
@@ -46,11 +47,13 @@ from tests.integration.web import (
     FakeIssuer,
     Issuers,
     World,
+    as_person,
     bearer,
     configure_fake_login,
     log_in,
     make_world,
     principal,
+    staff,
     web_client,
 )
 
@@ -69,6 +72,7 @@ class Site:
     issuer_b: FakeIssuer
     case_id: UUID
     version: int
+    teacher_id: str  # the engaged mentor's person id
 
     def get(self, path: str, role: Role, school: str = "a", sub: str | None = None) -> Any:
         if school == "a":
@@ -88,8 +92,9 @@ class Site:
         return [dict(r) for r in rows]
 
 
-def a_whole_case(container: Container, world: World) -> tuple[UUID, int]:
-    """The story of a case up to a complaint, through the write side."""
+def a_whole_case(container: Container, world: World, teacher_id: str) -> tuple[UUID, int]:
+    """The story of a case up to a complaint, through the write side (``teacher_id``: the
+    person id of the mentor who is engaged)."""
     school = world.school_a
     service = CaseService(container.schools.get(school.id), school.id)
     contact = Actor(f"test-{school.slug}-contact_person", Role.CONTACT_PERSON)
@@ -132,7 +137,7 @@ def a_whole_case(container: Container, world: World) -> tuple[UUID, int]:
     service.handle(
         contact,
         EngagePerson(
-            case_id=case_id, step_id=step.step_id, user_id=TEACHER_ID, staff_role="mentor"
+            case_id=case_id, step_id=step.step_id, user_id=teacher_id, staff_role="teacher"
         ),
     )
     service.handle(
@@ -173,7 +178,7 @@ def a_whole_case(container: Container, world: World) -> tuple[UUID, int]:
         AssignComplaintSupport(
             case_id=case_id,
             complaint_id=complaint.complaint_id,
-            user_id="test-vertrouwenspersoon",
+            user_id=staff(container, school, Role.CONFIDENTIAL_ADVISOR),
             support_role="confidential_advisor",
         ),
     )
@@ -187,10 +192,13 @@ def site(container: Container) -> Iterator[Site]:
     issuer_b = FakeIssuer(f"https://idp.test/{world.school_b.slug}", "vangnet-api")
     configure_fake_login(container, world.school_a, issuer_a)
     configure_fake_login(container, world.school_b, issuer_b)
-    case_id, version = a_whole_case(container, world)
+    # The mentor's login (sub TEACHER_ID at school A's provider) is a person of the directory.
+    mentor = principal(world.school_a, Role.TEACHER, TEACHER_ID)
+    mentor = as_person(container, dataclasses.replace(mentor, issuer=issuer_a.issuer))
+    case_id, version = a_whole_case(container, world, mentor.user_id)
     catch_up_school(container, world.school_a.id)  # the case page reads the view
     with web_client(container, http_transport=Issuers(issuer_a, issuer_b).transport) as client:
-        yield Site(client, container, world, issuer_a, issuer_b, case_id, version)
+        yield Site(client, container, world, issuer_a, issuer_b, case_id, version, mentor.user_id)
 
 
 def section(document: dict[str, Any], key: str) -> dict[str, Any]:
@@ -311,7 +319,7 @@ def test_the_json_case_file_tells_the_whole_case_in_dutch(site: Site) -> None:
     assert step["title"] == "gesprek met pester"
     assert lines(step)["Status"] == "afgerond"
     assert lines(step)["Resultaat"] == "Excuses gemaakt."
-    assert TEACHER_ID in lines(step)["Ingeschakeld"]
+    assert site.teacher_id in lines(step)["Ingeschakeld"]
     agreement = lines(section(document, "agreements")["entries"][0])
     assert agreement["Afspraak"] == "Samen werken bij groepswerk."
     aftercare = lines(section(document, "aftercare")["entries"][0])
@@ -344,8 +352,9 @@ def test_the_json_case_file_tells_the_whole_case_in_dutch(site: Site) -> None:
     assert re.match(r"\d{1,2} [a-z]+ \d{4}, \d{2}:\d{2}$", filed["at_local"])
 
     # The export is recorded in the case's access log.
+    me = site.get("/api/me", Role.CONTACT_PERSON).json()  # the token's person
     assert site.reads()[-1] == {
-        "user_id": f"test-{site.world.school_a.slug}-contact_person",
+        "user_id": me["user_id"],
         "role": "contact_person",
         "what": "export",
     }

@@ -28,10 +28,11 @@ from litestar.routes import HTTPRoute
 
 from infra.container import Container
 from infra.web.actions import ACTIONS
+from infra.web.scim import rotate_token
 from services.access.roles import Role
 from services.casework.commands import ReportCase
 from services.casework.handlers import CaseService
-from services.shared.actor import Actor
+from services.shared.actor import SYSTEM, Actor
 from tests.integration.web import (
     FakeIssuer,
     Issuers,
@@ -40,6 +41,7 @@ from tests.integration.web import (
     log_in,
     make_world,
     principal,
+    staff,
     web_client,
 )
 
@@ -71,6 +73,8 @@ class Setup:
     school_b: Any
     case_b: UUID
     marker: str
+    person_b: str
+    scim_token_a: str
 
 
 @pytest.fixture
@@ -86,6 +90,11 @@ def setup(container: Container) -> Iterator[Setup]:
         Actor(user_id="test-b-contact", role=Role.CONTACT_PERSON),
         ReportCase(reporter_kind="target_pupil", summary=f"Fictieve melding {marker}"),
     )
+    # School B's staff directory has a person with the marker in their name; both schools have
+    # SCIM tokens.
+    person_b = staff(container, world.school_b, Role.TEACHER, f"Medewerker {marker}")
+    rotate_token(container.registry, world.school_b.id, actor=SYSTEM)
+    scim_token_a = rotate_token(container.registry, world.school_a.id, actor=SYSTEM)
     with web_client(container, http_transport=Issuers(issuer_a, issuer_b).transport) as client:
         yield Setup(
             app=client.app,
@@ -96,6 +105,8 @@ def setup(container: Container) -> Iterator[Setup]:
             school_b=world.school_b,
             case_b=case_b,
             marker=marker,
+            person_b=person_b,
+            scim_token_a=scim_token_a,
         )
 
 
@@ -104,6 +115,9 @@ def _param_values(s: Setup) -> dict[str, list[str]]:
         "case_id": [str(s.case_b)],
         "action_name": list(ACTIONS),
         "school_id": [str(s.school_b.id)],
+        # SCIM: school B's endpoint, its people (by id and by filter).
+        "slug": [s.school_b.slug],
+        "path": ["Users", f"Users/{s.person_b}", "ServiceProviderConfig"],
     }
 
 
@@ -217,6 +231,40 @@ def test_api_routes_do_not_cross_schools(setup: Setup, role: Role) -> None:
                 json=api_body(path) if method in ("POST", "PUT") else None,
             )
             _check(setup, method, template, path, response)
+    assert _events(setup) == before, "school B's log changed"
+
+
+def test_scim_does_not_cross_schools(setup: Setup) -> None:
+    """School A's SCIM token on school B's SCIM endpoint: 401 for every method and path, no
+    name shown, school B's log unchanged."""
+    before = _events(setup)
+    headers = {
+        "Authorization": f"Bearer {setup.scim_token_a}",
+        "Content-Type": "application/scim+json",
+    }
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x@b.test"}
+    refused: set[tuple[str, str]] = set()
+    for method, template in routes(setup.app):
+        if not template.startswith("/scim/"):
+            continue
+        for path in expand(template, _param_values(setup)):
+            if path.endswith("/ServiceProviderConfig"):
+                continue  # RFC 7643 §5: answers anyone, and holds nothing of the school
+            response = setup.client.request(
+                method, path, headers=headers, json=body if method in ("POST", "PUT") else None
+            )
+            # Refused for the token; a method SCIM has not for the path is 405 before any
+            # school is read.
+            assert response.status_code in (401, 405), (method, path, response.status_code)
+            assert setup.marker not in response.text
+            assert setup.person_b not in response.text
+            if response.status_code == 401:
+                refused.add((method, path.rsplit(setup.school_b.slug, 1)[-1]))
+    user = f"/Users/{setup.person_b}"
+    wanted = {("GET", "/Users"), ("POST", "/Users")} | {
+        (m, user) for m in ("GET", "PUT", "PATCH", "DELETE")
+    }
+    assert wanted <= refused, wanted - refused
     assert _events(setup) == before, "school B's log changed"
 
 

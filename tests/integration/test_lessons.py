@@ -32,10 +32,13 @@ from services.casework.commands import (
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor
 from tenants.registry import School
+from tests.unit.support import TestStaff, actor
 
 pytestmark = pytest.mark.integration
 
 CONTACT = Actor("test-cp-lessons", Role.CONTACT_PERSON)
+APC_1 = actor(Role.COORDINATOR, "test-apc-1").user_id
+APC_2 = actor(Role.COORDINATOR, "test-apc-2").user_id
 LESSONS: tuple[View, ...] = tuple(v for v in ALL_VIEWS if isinstance(v, LessonsView))
 
 
@@ -85,7 +88,8 @@ def test_lessons_appear_are_shared_and_re_evaluation_replaces(
 ) -> None:
     school = _school(container)
     schema = school.schema_name
-    service = CaseService(container.schools.get(school.id), school.id)
+    app = container.schools.get(school.id)
+    service = CaseService(app, school.id, people=TestStaff(app, school.id))
     first = _ready_to_close(service, 1)
     second = _ready_to_close(service, 2)
     catch_up_school(container, school.id)
@@ -104,14 +108,14 @@ def test_lessons_appear_are_shared_and_re_evaluation_replaces(
     assert (lesson.shared, lesson.shared_at, lesson.coordinator_id) == (False, None, None)
     assert _read(database_url, schema, shared_only=True) == []
 
-    service.handle(CONTACT, ShareLessons(case_id=first, coordinator_id="test-apc-1"))
+    service.handle(CONTACT, ShareLessons(case_id=first, coordinator_id=APC_1))
     service.handle(CONTACT, EvaluateCase(case_id=second, went_well="Fictief: steungroep",
                                          lessons=["Fictieve les C"]))  # fmt: skip
     catch_up_school(container, school.id)
     newest, older = _read(database_url, schema)
     assert (newest.case_id, older.case_id) == (second, first)  # newest first
     assert older.shared
-    assert older.coordinator_id == "test-apc-1"
+    assert older.coordinator_id == APC_1
     assert older.shared_at is not None
     assert older.shared_at >= older.evaluated_at
     assert [x.case_id for x in _read(database_url, schema, shared_only=True)] == [first]
@@ -135,10 +139,10 @@ def test_lessons_appear_are_shared_and_re_evaluation_replaces(
     assert (replaced.shared, replaced.shared_at, replaced.coordinator_id) == (False, None, None)
     assert replaced.evaluated_at - older.evaluated_at < timedelta(hours=1)
     assert _read(database_url, schema, shared_only=True) == []
-    service.handle(CONTACT, ShareLessons(case_id=first, coordinator_id="test-apc-2"))
+    service.handle(CONTACT, ShareLessons(case_id=first, coordinator_id=APC_2))
     catch_up_school(container, school.id)
     assert [(x.case_id, x.coordinator_id) for x in _read(database_url, schema, shared_only=True)] \
-        == [(first, "test-apc-2")]  # fmt: skip
+        == [(first, APC_2)]  # fmt: skip
 
     # Replay equals live, before and after a rebuild.
     before = _read(database_url, schema)

@@ -181,7 +181,9 @@ def test_export_then_offboard_a_school(
         "School.LoginConfigured",
     ]
     assert document["registry_events"][0]["data"]["slug"] == a.slug
-    assert document["counts"]["events"] == 4
+    # The case's events, and the staff directory's: the person who logged in.
+    assert document["counts"]["events"] == 5
+    assert document["counts"]["events_by_type"]["PersonRegistered"] == 1
     assert document["counts"]["cases"] == 1
     assert document["counts"]["events_by_type"]["ParticipantAdded"] == 1
     reported = document["events"][0]

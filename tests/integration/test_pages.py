@@ -34,7 +34,7 @@ from services.casework.handlers import CaseService
 from services.shared.actor import Actor
 from tenants.registry import School
 from tests.integration.readside import today
-from tests.integration.web import log_in, make_world, principal, web_client
+from tests.integration.web import as_person, log_in, make_world, principal, web_client
 
 
 class Browser:
@@ -283,7 +283,7 @@ def test_the_story_of_a_case_through_the_pages(container: Container) -> None:
             },
         )
         assert "Zaak geëvalueerd" in page
-        coordinator = principal(world.school_a, Role.COORDINATOR)
+        coordinator = as_person(container, principal(world.school_a, Role.COORDINATOR))
         page = b.submit(
             f"{url}/share-lessons",
             {"expected_version": b.version(), "coordinator_id": coordinator.user_id},
@@ -439,7 +439,7 @@ def test_a_case_of_another_school_is_not_found(container: Container) -> None:
 def test_an_engaged_mentor_acts_on_that_case_only(container: Container) -> None:
     world = make_world(container, "pg-mentor")
     school = world.school_a
-    mentor = principal(school, Role.TEACHER)
+    mentor = as_person(container, principal(school, Role.TEACHER))
     service = CaseService(container.schools.get(school.id), school.id)
     contact = Actor(user_id=f"test-{school.slug}-contact_person", role=Role.CONTACT_PERSON)
     engaged = service.report(contact, ReportCase(reporter_kind="staff", summary="Zaak met mentor."))
@@ -455,7 +455,7 @@ def test_an_engaged_mentor_acts_on_that_case_only(container: Container) -> None:
     service.handle(
         contact,
         EngagePerson(
-            case_id=engaged, step_id=step.step_id, user_id=mentor.user_id, staff_role="mentor"
+            case_id=engaged, step_id=step.step_id, user_id=mentor.user_id, staff_role="teacher"
         ),
     )
     catch_up_school(container, school.id)

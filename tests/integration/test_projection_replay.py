@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from infra.container import Container
 from infra.demo import seed_school
+from infra.people.store import PostgresPeopleStore
 from infra.views import ensure_school_views, verify_school
 from projections.engine import catch_up, catch_up_batch
 from projections.views import ALL_VIEWS
@@ -38,6 +39,8 @@ pytestmark = pytest.mark.integration
 
 MENTOR = actor(Role.TEACHER, "user-mentor")
 COORDINATOR = actor(Role.COORDINATOR, "user-apc")
+OWNERS = [actor(Role.CONTACT_PERSON, name).user_id for name in ("u1", "u2")]
+ADVISOR = actor(Role.CONFIDENTIAL_ADVISOR, "u3")
 TEXT = "Fictieve tekst"
 # The board decides at the committee, on its advice (COMPLAINT_DECIDERS, services.complaints).
 DECIDER = {"management": MANAGEMENT, "board": BOARD, "committee": BOARD}
@@ -88,7 +91,7 @@ def command(draw: Draw, m: Model) -> tuple[Actor, Any]:
     follow_ups = m.follow_ups.setdefault(case_id, [])
     complaints = m.complaints.setdefault(case_id, [])
     if kind == "owner":
-        return CONTACT, c.AssignOwner(**cid, owner_id=draw(st.sampled_from(["u1", "u2"])))
+        return CONTACT, c.AssignOwner(**cid, owner_id=draw(st.sampled_from(OWNERS)))
     if kind == "participant":
         return CONTACT, c.AddParticipant(
             **cid, pupil_ref=draw(st.sampled_from(["p1", "p2", "p3"])),
@@ -126,7 +129,7 @@ def command(draw: Draw, m: Model) -> tuple[Actor, Any]:
         )  # fmt: skip
     if kind == "engage":
         return CONTACT, c.EngagePerson(**cid, step_id=pick(draw, steps),
-                                       user_id=MENTOR.user_id, staff_role="mentor")  # fmt: skip
+                                       user_id=MENTOR.user_id, staff_role="teacher")  # fmt: skip
     if kind == "complete":
         who = draw(st.sampled_from([CONTACT, MENTOR]))
         return who, c.CompleteStep(**cid, step_id=pick(draw, steps), outcome=TEXT)
@@ -162,7 +165,10 @@ def command(draw: Draw, m: Model) -> tuple[Actor, Any]:
     if kind == "support":
         complaint_id, _ = pick(draw, complaints) if complaints else (uuid4(), "")
         return SCHOOL_CONTACT, k.AssignComplaintSupport(
-            **cid, complaint_id=complaint_id, user_id="u3", support_role="handler"
+            **cid,
+            complaint_id=complaint_id,
+            user_id=ADVISOR.user_id,
+            support_role="confidential_advisor",
         )
     if kind == "escalate":
         complaint_id, _ = pick(draw, complaints) if complaints else (uuid4(), "")
@@ -245,7 +251,11 @@ def test_replay_equals_live_on_the_demo_school(container: Container) -> None:
     """Every event type at least once (the demo seed uses all of them), caught up in small
     batches, then verified."""
     school = new_school(container)
-    seed_school(case_service(container, school), school.slug)
+    seed_school(
+        case_service(container, school),
+        school.slug,
+        people=PostgresPeopleStore(container.schools.get(school.id), school.id, school.schema_name),
+    )
     target = ensure_school_views(container, school.id)
     mapper = container.schools.get(school.id).mapper
     with container.pool.connection() as conn:

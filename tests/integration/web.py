@@ -95,9 +95,48 @@ def web_client(
             handle.stop()
 
 
-def log_in(client: TestClient, who: Principal) -> None:  # type: ignore[type-arg]
-    """Put ``who`` in the client's server-side session, as the login callback does."""
+def admitted(client: TestClient, who: Principal) -> Principal:  # type: ignore[type-arg]
+    """``who`` as the login callback makes them: a person of the school's staff directory
+    (found or created by issuer and subject), unless already resolved or the operator."""
+    return as_person(client.app.state.services.container, who)
+
+
+def as_person(container: Container, who: Principal) -> Principal:
+    """``who`` admitted to their school's staff directory, as a login does (see
+    :func:`admitted`); the operator and already admitted principals unchanged."""
+    from infra.auth.gate import PeopleGate
+    from services.shared.errors import SchoolNotFound
+
+    if who.school_id is None or who.person_id is not None:
+        return who
+    try:
+        school = container.registry.school(who.school_id)
+    except SchoolNotFound:
+        # A session from before the school left (offboarding): it named a person then.
+        return who.as_person(uuid.uuid4())
+    claims = {"sub": who.user_id, "name": who.display_name}
+    return PeopleGate(container).admit(school, who, claims)
+
+
+def log_in(client: TestClient, who: Principal) -> Principal:  # type: ignore[type-arg]
+    """Put ``who`` in the client's server-side session, as the login callback does (admitted
+    to the school's staff directory first); returns the principal as stored."""
+    who = admitted(client, who)
     client.set_session_data({"principal": who.to_session()})
+    return who
+
+
+def staff(container: Container, school: School, role: Role, name: str | None = None) -> str:
+    """A person of ``school``'s staff directory in ``role`` (as if provisioned); their id."""
+    from infra.auth.gate import PeopleGate
+    from services.people.directory import Provisioned
+    from services.people.domain import Profile
+
+    directory = PeopleGate(container).directory(school)
+    person = directory.provision(
+        Provisioned(profile=Profile(display_name=name or f"Medewerker Test {role}"), roles=(role,))
+    )
+    return str(person.id)
 
 
 class FakeIssuer:

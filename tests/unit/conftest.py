@@ -9,7 +9,7 @@ import pytest
 from services.casework.application import CaseworkApplication
 from services.casework.commands import ReportCase
 from services.casework.handlers import CaseService
-from tests.unit.support import CONTACT, new_app
+from tests.unit.support import CONTACT, new_app, new_service
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def school_id() -> UUID:
 
 @pytest.fixture
 def service(app: CaseworkApplication, school_id: UUID) -> CaseService:
-    return CaseService(app, school_id)
+    return new_service(app, school_id)
 
 
 @pytest.fixture

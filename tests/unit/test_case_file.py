@@ -21,11 +21,10 @@ from services.casework.commands import (
     ReportCase,
 )
 from services.casework.domain import EVENT_TYPES
-from services.casework.handlers import CaseService
 from services.shared.actor import SYSTEM, acting_as
 from services.shared.errors import CaseNotFound, PermissionDenied
 from tenants.registry import School
-from tests.unit.support import CONTACT, actor, new_app
+from tests.unit.support import CONTACT, actor, new_app, new_service
 
 MAY = {
     Role.CONTACT_PERSON,
@@ -62,7 +61,7 @@ def _school() -> School:
 def test_the_reader_finds_cases_of_its_school_only_and_asks_who_reads() -> None:
     app = new_app()
     school_id = uuid4()
-    service = CaseService(app, school_id)
+    service = new_service(app, school_id)
     case_id = service.report(CONTACT, ReportCase(reporter_kind="peer", summary="Fictief"))
     reader = CaseFileReader(app, school_id)
     assert reader.read(CONTACT, case_id).case.id == case_id
@@ -77,7 +76,7 @@ def test_the_reader_finds_cases_of_its_school_only_and_asks_who_reads() -> None:
 def test_the_pdf_prints_dutch_characters_and_marks_missing_glyphs() -> None:
     app = new_app()
     school = _school()
-    service = CaseService(app, school.id)
+    service = new_service(app, school.id)
     case_id = service.report(CONTACT, ReportCase(reporter_kind="parent", summary="Fictief 😀"))
     service.handle(
         CONTACT,

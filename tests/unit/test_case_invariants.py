@@ -88,6 +88,8 @@ from tests.unit.support import (
     MANAGEMENT,
     SCHOOL_CONTACT,
     actor,
+    new_service,
+    person_id,
     refused,
     stored_count,
     stored_types,
@@ -198,7 +200,7 @@ def test_consent_for_another_kind_does_not_cover_the_step(service: CaseService, 
 
 def _engage(case_id: UUID, step_id: UUID) -> CaseCommand:
     return EngagePerson(
-        case_id=case_id, step_id=step_id, user_id="user-mentor", staff_role="mentor"
+        case_id=case_id, step_id=step_id, user_id=person_id("user-mentor"), staff_role="teacher"
     )
 
 
@@ -718,7 +720,7 @@ def test_another_schools_case_is_simply_not_found(
     app: CaseworkApplication, service: CaseService, case_id: UUID, school_id: UUID
 ):
     other_school = uuid4()
-    elsewhere = CaseService(app, other_school)
+    elsewhere = new_service(app, other_school)
     before = stored_count(app, case_id)
     # Acting on it from another school: "not found", exactly as for a case that does not exist.
     with pytest.raises(CaseNotFound) as on_existing:
@@ -995,7 +997,7 @@ def test_the_same_pupil_is_added_once(service: CaseService, case_id: UUID):
 
 
 CASEWORK_ON_A_CLOSED_CASE: dict[str, Callable[[UUID], CaseCommand]] = {
-    "assign-owner": lambda c: AssignOwner(case_id=c, owner_id="user-x"),
+    "assign-owner": lambda c: AssignOwner(case_id=c, owner_id=person_id("user-aanspreekpunt")),
     "add-participant": lambda c: AddParticipant(case_id=c, pupil_ref="ref-test-b", role="actor"),
     "hold-intake": lambda c: HoldIntake(case_id=c, held_on=TODAY, summary="F"),
     "map-situation": lambda c: MapSituation(
@@ -1046,7 +1048,7 @@ SCHOOL_DAY = date(2026, 11, 30)
 @pytest.fixture
 def on_school_day(app: CaseworkApplication, school_id: UUID) -> CaseService:
     """The case service on a fixed school day (the clock is injected, never read here)."""
-    return CaseService(app, school_id, clock=FixedClock(SCHOOL_DAY))
+    return new_service(app, school_id, clock=FixedClock(SCHOOL_DAY))
 
 
 def _reported(service: CaseService) -> UUID:
@@ -1149,12 +1151,12 @@ def test_the_date_rule_is_checked_when_recording_never_on_replay(
     app: CaseworkApplication, school_id: UUID
 ):
     # Recorded on 30 November: an intake held that day.
-    recorded = CaseService(app, school_id, clock=FixedClock(SCHOOL_DAY))
+    recorded = new_service(app, school_id, clock=FixedClock(SCHOOL_DAY))
     case_id = _reported(recorded)
     recorded.handle(CONTACT, HoldIntake(case_id=case_id, held_on=SCHOOL_DAY, summary="F"))
     # Read back by a service whose clock says it is a week earlier (a replay, an audit, a
     # clock that is off): the stored intake loads as it was; only new commands are checked.
-    earlier = CaseService(app, school_id, clock=FixedClock(SCHOOL_DAY - timedelta(days=7)))
+    earlier = new_service(app, school_id, clock=FixedClock(SCHOOL_DAY - timedelta(days=7)))
     assert earlier.read(CONTACT, case_id).intake_held_on == SCHOOL_DAY
     assert vars(earlier.read(CONTACT, case_id)) == vars(recorded.read(CONTACT, case_id))
 
@@ -1275,7 +1277,7 @@ def story(app: CaseworkApplication, service: CaseService) -> Story:
             case_id=c,
             step_id=talk.step_id,
             user_id=MENTOR.user_id,
-            staff_role="mentor",
+            staff_role="teacher",
             purpose="Fictief",
         ),
     )

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from services.access.roles import Role
 from services.casework.commands import (
     AddNote,
     AdvisePoliceReport,
@@ -36,7 +37,6 @@ from services.casework.commands import (
     WithdrawConsent,
 )
 from services.casework.domain import Case
-from services.casework.handlers import CaseService
 from services.casework.vocabulary import ComplaintLevel, StepKind
 from services.complaints.commands import (
     DecideComplaint,
@@ -46,7 +46,18 @@ from services.complaints.commands import (
 )
 from services.shared.actor import Actor, acting_as
 from services.shared.errors import DomainError
-from tests.unit.support import BOARD, CONTACT, MANAGEMENT, SCHOOL_CONTACT, new_app
+from tests.unit.support import (
+    BOARD,
+    CONTACT,
+    MANAGEMENT,
+    SCHOOL_CONTACT,
+    actor,
+    new_app,
+    new_service,
+)
+
+MENTOR_ID = actor(Role.TEACHER, "user-mentor").user_id
+IB_ID = actor(Role.CARE_COORDINATOR, "user-ib").user_id
 
 PLACEHOLDER = UUID(int=0)  # replaced by the real case id when a command is run
 
@@ -104,8 +115,8 @@ _ALL_OPERATIONS = (
             EngagePerson,
             case_id=st.just(c),
             step_id=steps,
-            user_id=st.sampled_from(["user-mentor", "user-ib"]),
-            staff_role=st.just("mentor"),
+            user_id=st.sampled_from([MENTOR_ID, IB_ID]),
+            staff_role=st.just(""),
         ),
     ),
     _as(CONTACT, st.builds(CompleteStep, case_id=st.just(c), step_id=steps, outcome=st.just("F"))),
@@ -204,7 +215,7 @@ def _step_story(
         (CONTACT, PlanStep(case_id=c, kind=kind, description="F", step_id=step_id)),
         (
             CONTACT,
-            EngagePerson(case_id=c, step_id=step_id, user_id="user-mentor", staff_role="mentor"),
+            EngagePerson(case_id=c, step_id=step_id, user_id=MENTOR_ID, staff_role="teacher"),
         ),
         (CONTACT, CompleteStep(case_id=c, step_id=step_id, outcome="F")),
     ][:upto]
@@ -424,7 +435,7 @@ def check_log(events: list[Case.Event]) -> None:
 def test_any_sequence_of_commands_leaves_a_log_that_keeps_the_invariants(
     groups: list[list[tuple[Actor, CaseCommand]]],
 ):
-    service = CaseService(new_app(), uuid4())
+    service = new_service(new_app(), uuid4())
     case_id = service.report(CONTACT, ReportCase(reporter_kind="peer", summary="Fictief"))
     accepted = 0
     for who, template in (op for group in groups for op in group):
@@ -458,7 +469,7 @@ def test_any_sequence_of_commands_leaves_a_log_that_keeps_the_invariants(
 
 def test_the_property_checker_catches_a_bad_log():
     # The checker itself must fail on a log that breaks an invariant: a step with no consent.
-    service = CaseService(new_app(), uuid4())
+    service = new_service(new_app(), uuid4())
     case_id = service.report(CONTACT, ReportCase(reporter_kind="peer", summary="Fictief"))
     case = service.app.get_case(case_id, service.school_id)
     with acting_as(CONTACT):

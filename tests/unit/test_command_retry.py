@@ -14,7 +14,7 @@ from services.casework.domain import Case
 from services.casework.handlers import CaseBusy, CaseLocks, CaseService
 from services.shared.actor import acting_as
 from services.shared.errors import CaseClosed, ConcurrencyConflict
-from tests.unit.support import CONTACT, IN_MEMORY
+from tests.unit.support import CONTACT, IN_MEMORY, new_service
 
 
 class CollidingApp(CaseworkApplication):
@@ -47,7 +47,7 @@ def colliding() -> CollidingApp:
 
 
 def _service(app: CollidingApp, school_id: UUID, pauses: list[float]) -> CaseService:
-    return CaseService(app, school_id, sleep=pauses.append)
+    return new_service(app, school_id, sleep=pauses.append)
 
 
 def _report(service: CaseService) -> UUID:
@@ -96,7 +96,7 @@ def test_with_expected_version_the_conflict_is_the_answer(colliding: CollidingAp
 
 def test_retries_are_bounded(colliding: CollidingApp) -> None:
     pauses: list[float] = []
-    service = CaseService(colliding, UUID(int=1), sleep=pauses.append, max_attempts=3)
+    service = new_service(colliding, UUID(int=1), sleep=pauses.append, max_attempts=3)
     case_id = _report(service)
     colliding.colleague = lambda case: case.add_note(text="notitie van een collega")
     colliding.times = 100
@@ -132,7 +132,7 @@ def test_a_command_that_does_not_get_its_turn_is_refused_not_retried(
     # Someone else in this process holds the case's turn; ours gives up without waiting long.
     pauses: list[float] = []
     locks = CaseLocks(timeout=0)
-    service = CaseService(colliding, UUID(int=1), sleep=pauses.append, locks=locks)
+    service = new_service(colliding, UUID(int=1), sleep=pauses.append, locks=locks)
     case_id = _report(service)
     loads_before = colliding.loads
 
@@ -149,7 +149,7 @@ def test_a_command_that_does_not_get_its_turn_is_refused_not_retried(
 
 def test_turns_are_per_case(colliding: CollidingApp) -> None:
     locks = CaseLocks(timeout=0)
-    service = CaseService(colliding, UUID(int=1), locks=locks)
+    service = new_service(colliding, UUID(int=1), locks=locks)
     busy, free = _report(service), _report(service)
     with locks.turn(busy):
         service.handle(CONTACT, AddNote(case_id=free, text="mijn notitie"))

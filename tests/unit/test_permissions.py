@@ -47,6 +47,7 @@ from services.casework.commands import (
     ShareLessons,
     WithdrawConsent,
 )
+from services.casework.deciders import may_complain_at_level
 from services.casework.handlers import CaseService
 from services.casework.vocabulary import ComplaintLevel, StepKind
 from services.complaints.commands import (
@@ -57,8 +58,7 @@ from services.complaints.commands import (
     FileComplaint,
     WithdrawComplaint,
 )
-from services.complaints.deciders import may_complain_at_level
-from services.shared.actor import Actor
+from services.shared.actor import Actor, acting_as
 from services.shared.errors import InvalidInput, PermissionDenied, RuleViolation
 from tests.unit.support import (
     BOARD,
@@ -67,6 +67,7 @@ from tests.unit.support import (
     SCHOOL_CONTACT,
     actor,
     new_app,
+    new_service,
     stored_count,
 )
 
@@ -99,7 +100,7 @@ class Prepared:
 
 
 def prepare(engaged_user: str | None = None) -> Prepared:
-    service = CaseService(new_app(), uuid4())
+    service = new_service(new_app(), uuid4())
     case_id = service.report(CONTACT, ReportCase(reporter_kind="peer", summary="Fictieve melding"))
     # The pupil agreed to every kind of step; one step is planned.
     consent = GiveConsent(case_id=case_id, given_by="pupil", covers=list(StepKind))
@@ -107,13 +108,13 @@ def prepare(engaged_user: str | None = None) -> Prepared:
     step = PlanStep(case_id=case_id, kind="talk_with_actor", description="Fictief gesprek")
     service.handle(CONTACT, step)
     if engaged_user is not None:
-        # The acting user is engaged for that step.
-        service.handle(
-            CONTACT,
-            EngagePerson(
-                case_id=case_id, step_id=step.step_id, user_id=engaged_user, staff_role="mentor"
-            ),
-        )
+        # The acting user is engaged for that step. Recorded on the case directly: whether
+        # their role may be engaged at all is the staff directory's rule (test_people), here
+        # only what being engaged allows is under test.
+        case = service.app.get_case(case_id, service.school_id)
+        with acting_as(CONTACT):
+            case.engage_person(step_id=step.step_id, user_id=engaged_user, staff_role="mentor")
+        service.app.save_case(case)
     # An offence is flagged, aftercare scheduled, the case evaluated, a complaint filed.
     service.handle(CONTACT, FlagCriminalOffence(case_id=case_id, description="Fictief"))
     follow_up = ScheduleFollowUp(case_id=case_id, due_on=TODAY)
@@ -132,8 +133,14 @@ def prepare(engaged_user: str | None = None) -> Prepared:
 
 
 # One valid command per command class, against a prepared case.
+IB = actor(Role.CARE_COORDINATOR, "user-ib")
+APC = actor(Role.COORDINATOR, "user-apc")
+HANDLER = actor(Role.MANAGEMENT, "user-handler")
+
 MAKE: dict[type[CaseCommand], Callable[[Prepared], CaseCommand]] = {
-    AssignOwner: lambda p: AssignOwner(case_id=p.case_id, owner_id="user-x"),
+    AssignOwner: lambda p: AssignOwner(
+        case_id=p.case_id, owner_id=actor(Role.CONTACT_PERSON, "user-x").user_id
+    ),
     AddParticipant: lambda p: AddParticipant(case_id=p.case_id, pupil_ref="ref-a", role="target"),
     HoldIntake: lambda p: HoldIntake(case_id=p.case_id, held_on=TODAY, summary="Fictief"),
     MapSituation: lambda p: MapSituation(
@@ -146,7 +153,7 @@ MAKE: dict[type[CaseCommand], Callable[[Prepared], CaseCommand]] = {
     WithdrawConsent: lambda p: WithdrawConsent(case_id=p.case_id, consent_id=p.consent_id),
     PlanStep: lambda p: PlanStep(case_id=p.case_id, kind="other", description="Fictief"),
     EngagePerson: lambda p: EngagePerson(
-        case_id=p.case_id, step_id=p.step_id, user_id="user-ib", staff_role="ib"
+        case_id=p.case_id, step_id=p.step_id, user_id=IB.user_id, staff_role="care_coordinator"
     ),
     CompleteStep: lambda p: CompleteStep(case_id=p.case_id, step_id=p.step_id, outcome="Fictief"),
     CancelStep: lambda p: CancelStep(case_id=p.case_id, step_id=p.step_id, reason="Fictief"),
@@ -163,7 +170,7 @@ MAKE: dict[type[CaseCommand], Callable[[Prepared], CaseCommand]] = {
     ),
     AddNote: lambda p: AddNote(case_id=p.case_id, text="Fictieve notitie"),
     EvaluateCase: lambda p: EvaluateCase(case_id=p.case_id, lessons=["Fictief"]),
-    ShareLessons: lambda p: ShareLessons(case_id=p.case_id, coordinator_id="user-apc"),
+    ShareLessons: lambda p: ShareLessons(case_id=p.case_id, coordinator_id=APC.user_id),
     CloseCase: lambda p: CloseCase(case_id=p.case_id, reason="referred", explanation="Fictief"),
     ReopenCase: lambda p: ReopenCase(case_id=p.case_id, reason="Fictief"),
     RequestErasure: lambda p: RequestErasure(case_id=p.case_id, reason="Fictief"),
@@ -172,7 +179,10 @@ MAKE: dict[type[CaseCommand], Callable[[Prepared], CaseCommand]] = {
     ),
     FileComplaint: lambda p: FileComplaint(case_id=p.case_id, complainant="Ouder", summary="F"),
     AssignComplaintSupport: lambda p: AssignComplaintSupport(
-        case_id=p.case_id, complaint_id=p.complaint_id, user_id="user-vp", support_role="handler"
+        case_id=p.case_id,
+        complaint_id=p.complaint_id,
+        user_id=HANDLER.user_id,
+        support_role="handler",
     ),
     EscalateComplaint: lambda p: EscalateComplaint(
         case_id=p.case_id, complaint_id=p.complaint_id, to_level="board", reason="Fictief"
@@ -286,7 +296,7 @@ def test_role_command_matrix(role: Role, command: type[CaseCommand], engaged: bo
 
 @pytest.mark.parametrize("role", list(Role), ids=str)
 def test_who_may_report(app: CaseworkApplication, role: Role):
-    service = CaseService(app, uuid4())
+    service = new_service(app, uuid4())
     command = ReportCase(reporter_kind="anonymous", summary="Fictieve melding")
     if role in REPORTERS:
         case_id = service.report(actor(role), command)
@@ -369,7 +379,7 @@ def test_auditor_only_reads():
 @pytest.mark.parametrize("role", [Role.TEACHER, Role.CARE_COORDINATOR], ids=str)
 def test_staff_act_only_on_cases_they_are_engaged_in(role: Role):
     who = actor(role, f"user-{role.value}-1")
-    service = CaseService(new_app(), uuid4())
+    service = new_service(new_app(), uuid4())
     # The staff member reports a case themselves; reporting alone does not engage them.
     own_report = service.report(who, ReportCase(reporter_kind="staff", summary="Fictief"))
     with pytest.raises(PermissionDenied, match="only on cases they are engaged in"):

@@ -19,6 +19,7 @@ from infra.web.refusals import (
     field_error_nl,
     refusal_nl,
 )
+from services.access.roles import Role
 from services.casework.commands import (
     AddParticipant,
     AdvisePoliceReport,
@@ -49,14 +50,22 @@ from services.shared.actor import Actor
 from services.shared.clock import FixedClock
 from services.shared.errors import DomainError
 from services.shared.text import TextProblem
-from tests.unit.support import BOARD, CONTACT, MANAGEMENT, SCHOOL_CONTACT, new_app
+from tests.unit.support import (
+    BOARD,
+    CONTACT,
+    MANAGEMENT,
+    SCHOOL_CONTACT,
+    actor,
+    new_app,
+    new_service,
+)
 
 DAY = date(2026, 11, 30)
 IDS = {name: uuid4() for name in ("consent", "step", "cancelled", "follow_up", "complaint")}
 
 
 def _case() -> tuple[CaseService, UUID]:
-    service = CaseService(new_app(), uuid4(), clock=FixedClock(DAY))
+    service = new_service(new_app(), uuid4(), clock=FixedClock(DAY))
     case_id = service.report(CONTACT, ReportCase(reporter_kind="parent", summary="Fictief"))
     return service, case_id
 
@@ -286,13 +295,17 @@ SCENARIOS: dict[str, Scenario] = {
     "not-evaluated": Scenario(
         _nothing,
         CONTACT,
-        lambda c: ShareLessons(case_id=c, coordinator_id="user-apc"),
+        lambda c: ShareLessons(
+            case_id=c, coordinator_id=actor(Role.COORDINATOR, "user-apc").user_id
+        ),
         WRONG_STATE_NL[StateReason.NOT_EVALUATED],
     ),
     "no-lessons": Scenario(
         _evaluated_without_lessons,
         CONTACT,
-        lambda c: ShareLessons(case_id=c, coordinator_id="user-apc"),
+        lambda c: ShareLessons(
+            case_id=c, coordinator_id=actor(Role.COORDINATOR, "user-apc").user_id
+        ),
         WRONG_STATE_NL[StateReason.NO_LESSONS],
     ),
     "decision-at-the-committee": Scenario(

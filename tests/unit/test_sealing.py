@@ -8,9 +8,8 @@ from uuid import uuid4
 
 from services.casework.application import CaseworkApplication
 from services.casework.commands import AddParticipant, ReportCase, RequestErasure
-from services.casework.handlers import CaseService
 from services.casework.sealing import ERASED, InMemoryPupilKeys
-from tests.unit.support import CONTACT, IN_MEMORY
+from tests.unit.support import CONTACT, IN_MEMORY, new_service
 
 NAME = "Fictieve Leerling Wispelturia"
 
@@ -22,7 +21,7 @@ def _stored_states(app: CaseworkApplication) -> list[bytes]:
 def test_pupil_fields_are_sealed_and_erasable() -> None:
     keys = InMemoryPupilKeys()
     app = CaseworkApplication(env=IN_MEMORY, pupil_keys=keys)
-    service = CaseService(app, school_id=uuid4())
+    service = new_service(app, school_id=uuid4())
     case_id = service.report(CONTACT, ReportCase(reporter_kind="parent", summary="Fictief"))
     service.handle(CONTACT, AddParticipant(case_id=case_id, pupil_ref="ref-wisp", role="target",
                                            display_name=NAME, group="groep 7"))  # fmt: skip
@@ -44,7 +43,7 @@ def test_pupil_fields_are_sealed_and_erasable() -> None:
 
 def test_without_pupil_keys_fields_are_stored_as_before() -> None:
     app = CaseworkApplication(env=IN_MEMORY)
-    service = CaseService(app, school_id=uuid4())
+    service = new_service(app, school_id=uuid4())
     case_id = service.report(CONTACT, ReportCase(reporter_kind="parent", summary="Fictief"))
     service.handle(CONTACT, AddParticipant(case_id=case_id, pupil_ref="ref-x", role="target",
                                            display_name=NAME))  # fmt: skip

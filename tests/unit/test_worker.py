@@ -20,9 +20,8 @@ from infra.worker.deadletters import _describe, _error_class, list_dead_letters
 from infra.worker.registry import actor_for, job, job_queues, queue_name, registered_jobs
 from services.access.roles import Role
 from services.casework.commands import AddNote, ReportCase
-from services.casework.handlers import CaseService
 from services.shared.errors import PermissionDenied
-from tests.unit.support import CONTACT, actor, new_app
+from tests.unit.support import CONTACT, actor, new_app, new_service
 
 SCHOOL = UUID("00000000-0000-4000-8000-000000000001")
 
@@ -82,7 +81,7 @@ def test_a_malformed_school_id_is_dead_lettered_without_retries() -> None:
 def test_on_saved_runs_after_every_successful_save_only() -> None:
     app = new_app()
     calls: list[UUID] = []
-    service = CaseService(app, SCHOOL, on_saved=calls.append)
+    service = new_service(app, SCHOOL, on_saved=calls.append)
     case_id = service.report(CONTACT, ReportCase(reporter_kind="staff", summary="Fictief."))
     service.handle(CONTACT, AddNote(case_id=case_id, text="Fictieve notitie."))
     assert calls == [SCHOOL, SCHOOL]
@@ -99,7 +98,7 @@ def test_a_failing_hook_never_fails_the_committed_command(
     def broken(_school_id: UUID) -> None:
         raise RuntimeError("Leerling Test-01 secret")
 
-    service = CaseService(app, SCHOOL, on_saved=broken)
+    service = new_service(app, SCHOOL, on_saved=broken)
     with caplog.at_level(logging.WARNING):
         case_id = service.report(CONTACT, ReportCase(reporter_kind="staff", summary="Fictief."))
     assert len(list(app.events.get(case_id))) == 1

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import anyio.to_thread
 import msgspec
-from litestar import Request, get, post
+from litestar import Request, delete, get, post
 from litestar.params import FromQuery, JSONBody, KwargDefinition
 
 from infra.web.api.responses import problems
@@ -33,6 +33,7 @@ class SchoolOut:
     slug: str
     protocol_is_default: bool
     login_issuer: str | None
+    scim_enabled: bool = False
 
 
 #: A board's or school's slug (as the registry checks it).
@@ -87,6 +88,7 @@ def school_out(school: School) -> SchoolOut:
         slug=school.slug,
         protocol_is_default=school.protocol_is_default,
         login_issuer=login.issuer if login is not None else None,
+        scim_enabled=getattr(school, "scim_token_sha256", None) is not None,
     )
 
 
@@ -160,4 +162,60 @@ async def api_create_school(
     return school_out(await anyio.to_thread.run_sync(provision))
 
 
-OPERATOR_ROUTES: list[Any] = [api_boards, api_create_board, api_schools, api_create_school]
+@dataclasses.dataclass(frozen=True)
+class ScimToken:
+    """A school's new SCIM token: shown once, never again (only its SHA-256 is kept)."""
+
+    token: str
+    #: The SCIM base URL to give the school's directory (Entra ID "Tenant URL").
+    scim_url: str
+
+
+@post(
+    "/api/schools/{school_id:uuid}/scim-token",
+    summary="Set a new SCIM token for a school (the old one stops working); shown once",
+    tags=["operator"],
+    status_code=201,
+    responses=problems(404),
+)
+async def api_rotate_scim_token(request: Request[Any, Any, Any], school_id: UUID) -> ScimToken:
+    from infra.web.scim import PREFIX, rotate_token
+
+    principal = await principal_of(request)
+    require(principal, Permission.TENANTS_MANAGE)
+    services = Services.of(request.app.state)
+    registry = services.registry
+
+    def rotate() -> tuple[str, School]:
+        school = registry.school(school_id)
+        return rotate_token(registry, school.id, actor=principal.actor), school
+
+    token, school = await anyio.to_thread.run_sync(rotate)
+    base = services.settings.public_url.rstrip("/")
+    return ScimToken(token=token, scim_url=f"{base}{PREFIX}/{school.slug}")
+
+
+@delete(
+    "/api/schools/{school_id:uuid}/scim-token",
+    summary="Turn SCIM off for a school (its token stops working)",
+    tags=["operator"],
+    status_code=204,
+    responses=problems(404),
+)
+async def api_revoke_scim_token(request: Request[Any, Any, Any], school_id: UUID) -> None:
+    principal = await principal_of(request)
+    require(principal, Permission.TENANTS_MANAGE)
+    registry = Services.of(request.app.state).registry
+    await anyio.to_thread.run_sync(
+        lambda: registry.set_scim_token(school_id, None, actor=principal.actor)
+    )
+
+
+OPERATOR_ROUTES: list[Any] = [
+    api_boards,
+    api_create_board,
+    api_schools,
+    api_create_school,
+    api_rotate_scim_token,
+    api_revoke_scim_token,
+]

@@ -122,7 +122,8 @@ def hidden_reason(action: str, detail: CaseDetail) -> str:
 
 
 def may_take(principal: Principal, action: Action, detail: CaseDetail) -> bool:
-    engaged = principal.user_id in detail.detail.get("engaged_user_ids", [])
+    recorded = detail.detail.get("engaged_user_ids", [])
+    engaged = any(i in recorded for i in principal.ids)
     return has_permission(principal.role, action.permission, engaged=engaged)
 
 

@@ -76,7 +76,7 @@ async def _list_page(
         Services.of(request.app.state),
         school,
         viewer.principal,
-        owner_id=viewer.principal.user_id if mine else None,
+        owner_id=viewer.principal.ids if mine else None,
         limit=PAGE_SIZE + 1,
         offset=(page - 1) * PAGE_SIZE,
         **filters,

@@ -36,6 +36,7 @@ from infra.web.api.openapi import openapi_config
 from infra.web.context import SchoolDirectory, Services
 from infra.web.csrf import SessionCsrfMiddleware
 from infra.web.edge import MAX_BODY_BYTES, EdgeGuardMiddleware
+from infra.web.guards import PUBLIC
 from infra.web.health import HEALTH_ROUTES
 from infra.web.logs import RequestLogMiddleware
 from infra.web.metrics import METRICS_PATH, metrics
@@ -135,7 +136,7 @@ def create_app(
         *LOGIN_ROUTES,
         *PAGE_ROUTES,
         metrics,
-        create_static_files_router(path="/static", directories=[WEB_DIR / "static"]),
+        create_static_files_router(path="/static", directories=[WEB_DIR / "static"], opt=PUBLIC),
     ]
     if settings.dev_idp:
         from infra.auth.devidp import dev_idp_router

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import anyio.to_thread
 import asyncpg
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException
 
@@ -99,7 +100,7 @@ class Services:
         return CaseReplay(self.container.schools.get(school.id), school.id)
 
 
-async def principal_of(request: Request[Any, Any, Any]) -> Principal:
+async def principal_of(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The logged-in person (session) or API client (bearer token); 401 when neither."""
     cached = request.scope.get("state", {}).get("principal")
     if isinstance(cached, Principal):
@@ -111,7 +112,7 @@ async def principal_of(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
-async def _resolve(request: Request[Any, Any, Any]) -> Principal | None:
+async def _resolve(request: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         from infra.auth.resolve import NoRole, principal_from_bearer

@@ -21,6 +21,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from infra.settings import Settings
+from infra.web.guards import PUBLIC
 
 METRICS_PATH = "/metrics"
 
@@ -41,7 +42,12 @@ def _registry(settings: Settings) -> CollectorRegistry:
     return REGISTRY
 
 
-@get(METRICS_PATH, include_in_schema=False, sync_to_thread=False, opt={"exclude_from_csrf": True})
+@get(
+    METRICS_PATH,
+    include_in_schema=False,
+    sync_to_thread=False,
+    opt={"exclude_from_csrf": True, **PUBLIC},
+)
 def metrics(request: Request[Any, Any, Any]) -> Response[Any]:
     """The metrics in Prometheus' text format, for a request with the scrape token."""
     settings: Settings = request.app.state.settings

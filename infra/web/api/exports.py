@@ -22,8 +22,10 @@ from infra.exports.case_file import CaseFile, build_case_file, file_name
 from infra.exports.pdf import render_case_file_pdf
 from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, school_of
+from infra.web.guards import requires
 from infra.web.labels import describe
 from infra.web.reads import record_read
+from services.access.roles import Permission
 from services.casework.case_file import CaseFileReader, CaseRecord
 from tenants.registry import School
 
@@ -61,6 +63,7 @@ async def pdf_response(case_file: CaseFile) -> Response[bytes]:
     summary="The case file (dossier) in Dutch, as JSON (the export is recorded)",
     tags=["exports"],
     responses=problems(404),
+    guards=[requires(Permission.CASE_READ)],
 )
 async def api_case_file_json(request: Request[Any, Any, Any], case_id: FromPath[UUID]) -> CaseFile:
     """Header, participants, situation, consents, steps, agreements, aftercare, complaints,
@@ -77,6 +80,7 @@ async def api_case_file_json(request: Request[Any, Any, Any], case_id: FromPath[
     tags=["exports"],
     media_type=PDF,
     responses=problems(404),
+    guards=[requires(Permission.CASE_READ)],
 )
 async def api_case_file_pdf(
     request: Request[Any, Any, Any], case_id: FromPath[UUID]

@@ -12,7 +12,8 @@ from litestar import Request, get, post
 from litestar.params import FromQuery, JSONBody, KwargDefinition
 
 from infra.web.api.responses import problems
-from infra.web.context import Services, principal_of, require
+from infra.web.context import Services, principal_of
+from infra.web.guards import requires
 from services.access.roles import Permission
 from services.shared.text import REQUIRED_TEXT_PATTERN
 from tenants.registry import NAME_MAX_LENGTH, SLUG_MAX_LENGTH, SLUG_PATTERN, Board, School
@@ -90,9 +91,14 @@ def school_out(school: School) -> SchoolOut:
     )
 
 
-@get("/api/boards", summary="All boards", tags=["operator"], responses=problems())
+@get(
+    "/api/boards",
+    summary="All boards",
+    tags=["operator"],
+    responses=problems(),
+    guards=[requires(Permission.TENANTS_MANAGE)],
+)
 async def api_boards(request: Request[Any, Any, Any]) -> list[BoardOut]:
-    require(await principal_of(request), Permission.TENANTS_MANAGE)
     registry = Services.of(request.app.state).registry
     boards = await anyio.to_thread.run_sync(registry.list_boards)
     return [board_out(b) for b in boards]
@@ -104,10 +110,10 @@ async def api_boards(request: Request[Any, Any, Any]) -> list[BoardOut]:
     tags=["operator"],
     status_code=201,
     responses=problems(409, 422, body=True),
+    guards=[requires(Permission.TENANTS_MANAGE)],
 )
 async def api_create_board(request: Request[Any, Any, Any], data: JSONBody[NewBoard]) -> BoardOut:
     principal = await principal_of(request)
-    require(principal, Permission.TENANTS_MANAGE)
     container = Services.of(request.app.state).container
     board = await anyio.to_thread.run_sync(
         lambda: container.create_board(data.name, slug=data.slug, actor=principal.actor)
@@ -120,11 +126,11 @@ async def api_create_board(request: Request[Any, Any, Any], data: JSONBody[NewBo
     summary="All schools (optionally of one board)",
     tags=["operator"],
     responses=problems(404),
+    guards=[requires(Permission.TENANTS_MANAGE)],
 )
 async def api_schools(
     request: Request[Any, Any, Any], board_slug: FromQuery[Slug | None] = None
 ) -> list[SchoolOut]:
-    require(await principal_of(request), Permission.TENANTS_MANAGE)
     registry = Services.of(request.app.state).registry
 
     def load() -> list[School]:
@@ -140,12 +146,12 @@ async def api_schools(
     tags=["operator"],
     status_code=201,
     responses=problems(404, 409, 422, body=True),
+    guards=[requires(Permission.TENANTS_MANAGE)],
 )
 async def api_create_school(
     request: Request[Any, Any, Any], data: JSONBody[NewSchool]
 ) -> SchoolOut:
     principal = await principal_of(request)
-    require(principal, Permission.TENANTS_MANAGE)
     services = Services.of(request.app.state)
 
     def provision() -> School:

@@ -24,7 +24,7 @@ from litestar.exceptions import NotAuthorizedException, ServiceUnavailableExcept
 from infra.auth.principal import Principal
 from infra.container import Container
 from infra.settings import Settings
-from services.access.roles import Permission, Role
+from services.access.roles import Role
 from services.casework.handlers import CaseService
 from services.casework.replay import CaseReplay
 from services.shared.errors import PermissionDenied
@@ -159,13 +159,6 @@ def _switch(principal: Principal, wanted: str) -> Principal:
     if role not in principal.roles:
         raise PermissionDenied(f"the token does not grant role '{wanted}'")
     return principal.acting_as(role)
-
-
-def require(principal: Principal, permission: Permission) -> None:
-    """Refuse (403) unless the active role has ``permission`` school-wide."""
-    if not principal.may(permission):
-        msg = f"role '{principal.role}' may not '{permission}'"
-        raise PermissionDenied(msg)
 
 
 async def school_of(request: Request[Any, Any, Any], principal: Principal) -> School:

@@ -107,9 +107,8 @@ def declared_access(handler: BaseRouteHandler) -> str | None:
     """How ``handler`` (as mounted) says who may call it: ``"public"``, ``"login"``, the
     permission's name, ``"action"``, ``"options"`` (Litestar's own ``OPTIONS`` answer: the
     path's methods, nothing else: :mod:`infra.web.options`); ``None`` when it says nothing."""
-    if handler.http_methods == {"OPTIONS"} and getattr(handler.fn, "__module__", "").startswith(
-        "litestar."
-    ):
+    methods = getattr(handler, "http_methods", None)
+    if methods == {"OPTIONS"} and getattr(handler.fn, "__module__", "").startswith("litestar."):
         return "options"
     for guard in handler.resolve_guards():
         if isinstance(guard, RequiresAction):

@@ -83,7 +83,7 @@ def test_the_domestic_violence_officer_is_told_why() -> None:
 
 
 def test_requires_check_raises_permission_denied() -> None:
-    with pytest.raises(PermissionDenied, match="may not 'tenants.manage'"):
+    with pytest.raises(PermissionDenied, match=r"may not 'tenants\.manage'"):
         requires(P.TENANTS_MANAGE).check(principal(Role.CONTACT_PERSON))
     requires(P.TENANTS_MANAGE).check(principal(Role.OPERATOR))
     requires(P.CASE_COMPLETE_STEP, on_case=True).check(principal(Role.TEACHER))

@@ -1,0 +1,123 @@
+"""The registry of Vangnet's jobs, and the broker they are declared on now.
+
+Jobs are plain functions registered with :func:`job` (:mod:`infra.worker.actors`);
+:func:`infra.worker.broker.setup_broker` declares every registered job on a new broker and
+installs it here, so :func:`actor_for` finds the actor to send to. This module imports nothing
+of Vangnet's: the jobs register themselves here, and the broker module (which imports the jobs)
+installs itself here, without a circle.
+
+What stays process-wide, and why: Dramatiq itself keeps one current broker per process
+(``dramatiq.set_broker``), and a job that sends a follow-up message (a catch-up sends the mail
+hint) runs with its message's arguments only, so the broker it sends on is the process's.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import dramatiq
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_NAMESPACE = "vangnet"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A registered job: the function and how its actor is declared."""
+
+    fn: Callable[..., Any]
+    name: str
+    queue: str
+    priority: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+_jobs: dict[str, JobSpec] = {}
+
+
+def job(
+    *, queue: str = "default", name: str | None = None, priority: int = 0, **options: Any
+) -> Callable[[F], F]:
+    """Register ``fn`` as a job. It stays a plain function (call it directly in-process).
+
+    ``options`` are Dramatiq actor options (``max_retries``, ``min_backoff``, ``max_backoff``,
+    ``time_limit``, ``max_age``, ``throws``, ...); they are checked when a broker is set up.
+    """
+
+    def register(fn: F) -> F:
+        spec = JobSpec(fn=fn, name=name or fn.__name__, queue=queue, priority=priority,
+                       options=dict(options))  # fmt: skip
+        existing = _jobs.get(spec.name)
+        if existing is not None and existing.fn is not fn:
+            msg = f"a job named {spec.name!r} is already registered"
+            raise ValueError(msg)
+        _jobs[spec.name] = spec
+        return fn
+
+    return register
+
+
+def registered_jobs() -> dict[str, JobSpec]:
+    """Every registered job, by name."""
+    return dict(_jobs)
+
+
+def queue_name(namespace: str, queue: str) -> str:
+    """The broker's name for one of our queues (``vangnet.projections``)."""
+    return f"{namespace}.{queue}"
+
+
+def job_queues(namespace: str) -> list[str]:
+    """Every queue the registered jobs use, by broker name."""
+    return sorted({queue_name(namespace, s.queue) for s in registered_jobs().values()})
+
+
+@dataclass
+class _Current:
+    broker: dramatiq.Broker | None = None
+    namespace: str = DEFAULT_NAMESPACE
+    url: str | None = None
+
+
+_current = _Current()
+_lock = threading.Lock()
+
+
+def install(broker: dramatiq.Broker, namespace: str, url: str | None) -> None:
+    """Make ``broker`` (with every job declared on it) the process's broker."""
+    with _lock:
+        dramatiq.set_broker(broker)
+        _current.broker = broker
+        _current.namespace = namespace
+        _current.url = url
+
+
+def current_broker() -> dramatiq.Broker:
+    """The broker :func:`setup_broker` made last (RuntimeError if none yet)."""
+    broker = _current.broker
+    if broker is None:
+        msg = "no broker set up in this process: call infra.worker.broker.setup_broker first"
+        raise RuntimeError(msg)
+    return broker
+
+
+def current_namespace() -> str:
+    return _current.namespace
+
+
+def actor_for(name_or_fn: str | Callable[..., Any]) -> dramatiq.Actor[..., Any]:
+    """The Dramatiq actor of a registered job on the current broker."""
+    name = name_or_fn if isinstance(name_or_fn, str) else _name_of(name_or_fn)
+    return current_broker().get_actor(name)
+
+
+def _name_of(fn: Callable[..., Any]) -> str:
+    for spec in registered_jobs().values():
+        if spec.fn is fn:
+            return spec.name
+    msg = f"{getattr(fn, '__name__', fn)!r} is not a registered job"
+    raise LookupError(msg)

@@ -446,9 +446,9 @@ def _log_to_stderr() -> None:
 
 
 def cmd_dead_letters(_args: argparse.Namespace) -> int:
+    from infra.jobs import job_queues
     from infra.worker.broker import broker_kind
     from infra.worker.deadletters import list_dead_letters
-    from infra.worker.registry import job_queues
 
     settings = Settings.from_env()
     kind = _broker_kind_or_refuse(broker_kind, settings.broker_url)

@@ -1,7 +1,7 @@
 """Jobs on Dramatiq (DESIGN.md §6): the broker carries hints, the database holds the truth.
 
-- :mod:`infra.worker.registry` — the job registry: jobs are plain functions registered with
-  :func:`~infra.worker.registry.job`, sent through :func:`~infra.worker.registry.actor_for`.
+- :mod:`infra.jobs` — the job registry: jobs are plain functions registered with
+  :func:`~infra.jobs.job`, sent through :func:`~infra.jobs.actor_for`.
 - :mod:`infra.worker.broker` — the broker from ``BROKER_URL`` (RabbitMQ, Redis, or the in-process
   stub) and its middleware (retries, time limit, dead letters); every registered job is declared
   as a Dramatiq actor on whichever broker :func:`~infra.worker.broker.setup_broker` created last.

@@ -28,11 +28,11 @@ from zoneinfo import ZoneInfo
 
 from infra import views as school_views
 from infra.container import Container
+from infra.jobs import actor_for, job
 from infra.mail import Mailer, mailer_from_settings
 from infra.notifications import deliver_notifications, send_due_reminders
 from infra.retention import expire_school
 from infra.settings import Settings
-from infra.worker.registry import actor_for, job
 from infra.worker.runtime import get_container
 from projections.db import first
 from projections.engine import EVENTS_TABLE, POSITIONS, head, positions

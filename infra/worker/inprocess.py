@@ -25,10 +25,10 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from infra.container import Container
+from infra.jobs import current_namespace, job_queues
 from infra.worker import runtime
 from infra.worker.actors import checkpoint_sweep
 from infra.worker.broker import setup_broker
-from infra.worker.registry import current_namespace, job_queues
 from infra.worker.scheduler import Sweeper
 
 #: How long an idle worker thread waits for work before checking whether it should stop (ms).

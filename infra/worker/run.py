@@ -15,6 +15,7 @@ from types import FrameType
 
 import dramatiq
 
+from infra.jobs import job_queues
 from infra.settings import Settings
 from infra.worker import runtime
 from infra.worker.actors import (
@@ -24,7 +25,6 @@ from infra.worker.actors import (
     retention_sweep,
 )
 from infra.worker.broker import broker_kind, setup_broker_from_settings
-from infra.worker.registry import job_queues
 from infra.worker.scheduler import Sweeper
 
 log = logging.getLogger(__name__)

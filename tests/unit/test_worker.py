@@ -12,12 +12,13 @@ import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
+from infra import jobs as registry
+from infra.jobs import actor_for, job, job_queues, queue_name, registered_jobs
 from infra.settings import Settings, SettingsError
-from infra.worker import actors, registry
+from infra.worker import actors
 from infra.worker.actors import InvalidJob, SavedNotifier
 from infra.worker.broker import broker_kind, setup_broker
 from infra.worker.deadletters import _describe, _error_class, list_dead_letters
-from infra.worker.registry import actor_for, job, job_queues, queue_name, registered_jobs
 from services.access.roles import Role
 from services.casework.commands import AddNote, ReportCase
 from services.casework.handlers import CaseService

@@ -39,7 +39,6 @@ from infra.settings import Settings, SettingsError
 from projections.engine import Rate
 from services.access.roles import ROLE_LABELS_NL, Role
 from services.casework.application import CaseworkApplication
-from services.casework.handlers import CaseService
 from services.shared.actor import SYSTEM
 from services.shared.errors import DomainError
 from tenants.registry import School, slugify
@@ -249,7 +248,7 @@ def cmd_list(_args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from dramatiq.errors import QueueJoinTimeout
 
-    from infra.worker.actors import checkpoint_sweep, notify_saved, sweep_schools
+    from infra.worker.actors import checkpoint_sweep, sweep_schools
     from infra.worker.inprocess import start_inprocess_worker
 
     settings = Settings.from_env()
@@ -269,8 +268,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 container.create_board(DEMO_BOARD)
                 for name in DEMO_SCHOOLS:
                     school = container.create_school(board_slug, name)
-                    app = container.schools.get(school.id)
-                    seed_school(CaseService(app, school.id, on_saved=notify_saved), school.slug)
+                    seed_school(container.case_service(school.id), school.slug)
             try:
                 worker.wait_until_idle(timeout=60)
             except QueueJoinTimeout:
@@ -426,13 +424,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from infra.worker.run import run_worker
 
     _log_to_stderr()
-    settings = Settings.from_env()
-    return run_worker(
-        settings,
-        threads=args.threads,
-        sweep_seconds=args.sweep_seconds,
-        sweep=not args.no_sweep,
-    )
+    # Open the database before taking messages (a worker that cannot reach it should not start).
+    with Container.open(Settings.from_env()) as container:
+        return run_worker(
+            container,
+            threads=args.threads,
+            sweep_seconds=args.sweep_seconds,
+            sweep=not args.no_sweep,
+        )
 
 
 def _log_to_stderr() -> None:

@@ -48,17 +48,12 @@ from infra.web.sessions import (
     ensure_session_table,
     purge_expired_sessions,
 )
-from projections.db import create_read_pool
 
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).parent
 SESSION_COOKIE = "vangnet_session"
 SESSION_MAX_AGE = 8 * 60 * 60  # a school day
-
-
-def _conninfo(container: Container) -> str:
-    return str(container.pool.conninfo)
 
 
 def session_config(settings: Settings) -> RotatingSessionConfig:
@@ -92,7 +87,7 @@ def create_app(
         opened: Container = container if container is not None else await _open_container(settings)
         worker = None
         purger: asyncio.Task[None] | None = None
-        read_pool = await create_read_pool(_conninfo(opened), max_size=settings.pool_size)
+        read_pool = await opened.open_read_pool()
         try:
             await ensure_session_table(read_pool)
             session_store.pool = read_pool

@@ -92,9 +92,7 @@ class Services:
         return services
 
     def case_service(self, school: School) -> CaseService:
-        from infra.worker.actors import notify_saved
-
-        return CaseService(self.container.schools.get(school.id), school.id, on_saved=notify_saved)
+        return self.container.case_service(school.id)
 
     def case_replay(self, school: School) -> CaseReplay:
         return CaseReplay(self.container.schools.get(school.id), school.id)

@@ -5,9 +5,8 @@
 - :mod:`infra.worker.broker` — the broker from ``BROKER_URL`` (RabbitMQ, Redis, or the in-process
   stub) and its middleware (retries, time limit, dead letters); every registered job is declared
   as a Dramatiq actor on whichever broker :func:`~infra.worker.broker.setup_broker` created last.
-- :mod:`infra.worker.actors` — the jobs themselves (catch a school's projections up; the sweep)
-  and :func:`~infra.worker.actors.notify_saved`, the after-commit hint.
-- :mod:`infra.worker.runtime` — the process-wide :class:`~infra.container.Container` jobs use.
+- :mod:`infra.worker.actors` — the jobs themselves (catch a school's projections up; the sweep);
+  they run against the process's open container (:func:`infra.container.current_container`).
 - :mod:`infra.worker.scheduler` — the periodic sweep thread.
 - :mod:`infra.worker.inprocess` — a worker inside this process (embedded mode, the demo, tests).
 - :mod:`infra.worker.run` — ``vangnet worker``.

@@ -27,9 +27,9 @@ from psycopg.sql import SQL, Identifier
 from infra import views as school_views
 from infra.cli import main
 from infra.container import Container
-from infra.jobs import job_queues, queue_name
+from infra.jobs import SavedNotifier, job_queues, queue_name
 from infra.settings import Settings
-from infra.worker.actors import SavedNotifier, sweep_schools
+from infra.worker.actors import sweep_schools
 from infra.worker.broker import setup_broker
 from infra.worker.deadletters import list_dead_letters
 from infra.worker.inprocess import start_inprocess_worker

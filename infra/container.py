@@ -87,7 +87,7 @@ class Container:
             uninstall_pool(pool)
             pool.close()
             raise
-        schools = SchoolApplications(registry, settings.master_key, settings.app_cache_size)
+        schools = SchoolApplications(registry, settings.master_key, pool, settings.app_cache_size)
         container = cls(
             settings=settings, pool=pool, registry=registry, schools=schools, audit=trail
         )

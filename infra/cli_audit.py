@@ -32,7 +32,7 @@ from infra.audit.integrity import (
 from infra.container import Container
 from infra.settings import Settings
 from services.access.roles import Role
-from services.casework.replay import CaseReplay, parse_until
+from services.audit.replay import CaseReplay, parse_until
 from services.shared.actor import Actor
 from services.shared.errors import InvalidInput
 from tenants.registry import School

@@ -25,8 +25,8 @@ from infra.auth.principal import Principal
 from infra.container import Container
 from infra.settings import Settings
 from services.access.roles import Role
+from services.audit.replay import CaseReplay
 from services.casework.handlers import CaseService
-from services.casework.replay import CaseReplay
 from services.shared.errors import PermissionDenied
 from tenants.registry import Registry, School
 

@@ -24,8 +24,8 @@ from infra.web.context import SCHOOL_TZ, Services, principal_of, school_of
 from infra.web.guards import requires
 from infra.web.reads import reads_of_case, record_read
 from services.access.roles import Permission
-from services.casework import replay
-from services.casework.replay import MOMENT_PATTERN, CaseDiff, HistoryEntry, StateAt
+from services.audit import replay
+from services.audit.replay import MOMENT_PATTERN, CaseDiff, HistoryEntry, StateAt
 
 #: The moment before any case: a diff "from the beginning".
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """Case files (dossiers) for the complaints committee: JSON and PDF, in Dutch.
 
 Built from the case's events in the school's log (never from a view). Who may: roles that read
-every case of their school (``case.read`` case-wide; see :mod:`services.casework.case_file`).
+every case of their school (``case.read`` case-wide; see :mod:`services.exports.reader`).
 Another school's case is 404, a role that may not export gets 403. Every export is recorded in
 the school's access log (kind ``export``) before it is returned.
 """
@@ -18,7 +18,6 @@ from litestar.params import FromPath
 
 from infra.audit.access_log import ReadKind
 from infra.auth.principal import Principal
-from infra.exports.case_file import CaseFile, build_case_file, file_name
 from infra.exports.pdf import render_case_file_pdf
 from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, school_of
@@ -26,7 +25,8 @@ from infra.web.guards import requires
 from infra.web.labels import describe
 from infra.web.reads import record_read
 from services.access.roles import Permission
-from services.casework.case_file import CaseFileReader, CaseRecord
+from services.exports.case_file import CaseFile, build_case_file, file_name
+from services.exports.reader import CaseFileReader, CaseRecord
 from tenants.registry import School
 
 PDF = "application/pdf"

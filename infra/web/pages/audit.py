@@ -28,8 +28,8 @@ from infra.web.pages.common import Viewer, render, school_required, viewer_of
 from infra.web.problems import dutch_title
 from infra.web.reads import reads_of_case, record_read
 from services.access.roles import Permission
+from services.audit.replay import CaseDiff, StateAt
 from services.casework.labels import event_label
-from services.casework.replay import CaseDiff, StateAt
 from services.casework.state import FieldChange
 from services.shared.errors import InvalidInput, NotYetReported
 from tenants.registry import School

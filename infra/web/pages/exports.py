@@ -13,12 +13,12 @@ from uuid import UUID
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
-from infra.exports.case_file import CaseFile, file_name
 from infra.web.api.exports import case_file_of, pdf_response
 from infra.web.context import Services
 from infra.web.guards import requires
 from infra.web.pages.common import school_required, viewer_of
 from services.access.roles import Permission
+from services.exports.case_file import CaseFile, file_name
 
 
 async def _case_file(request: Request[Any, Any, Any], case_id: UUID) -> CaseFile:

@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 from infra.audit.access_log import ReadKind, record_case_read
 from infra.audit.integrity import (
-    LogReport,
     checkpoint_platform,
     checkpoint_school,
     verify_platform,
@@ -33,6 +32,7 @@ from infra.container import Container
 from infra.settings import Settings
 from services.access.roles import Role
 from services.audit.replay import CaseReplay, parse_until
+from services.audit.verify import LogReport
 from services.shared.actor import Actor
 from services.shared.errors import InvalidInput
 from tenants.registry import School

@@ -17,13 +17,14 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from infra.audit.access_log import TABLE as ACCESS_LOG_TABLE
-from infra.audit.checkpoints import Checkpoint, checkpoint_log, publish
+from infra.audit.checkpoints import checkpoint_log, publish
 from infra.audit.trail import AuditTrail
 from infra.exports.school import EVENTS_TABLE, read_export, verify_school_export
 from infra.postgres.chain import table_exists
 from infra.postgres.pool import SharedPool
 from infra.schools import SchoolApplications
 from projections.db import PLATFORM_SCHEMA, first
+from services.audit.checkpoints import Checkpoint
 from tenants.offboarding import VerifiedExport
 from tenants.registry import School
 

@@ -16,7 +16,6 @@ from infra.audit.access_log import create_access_log
 from infra.audit.checkpoints import publish, record_created
 from infra.audit.tables import ensure_platform_audit, ensure_school_audit, mark_platform_created
 from infra.audit.trail import (
-    ACCESS_LOG,
     PLATFORM_EVENTS,
     PLATFORM_KEY_PURPOSE,
     SCHOOL_EVENTS,
@@ -30,6 +29,7 @@ from infra.postgres.pool import shared_pool
 from infra.postgres.store import LogKeys, application_env, log_env
 from infra.privacy.keys import create_pupil_keys
 from projections.db import PLATFORM_SCHEMA
+from services.audit.verify import ACCESS_LOG
 from services.casework.application import CaseworkApplication
 from tenants.registry import Registry
 

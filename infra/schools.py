@@ -14,13 +14,14 @@ import threading
 from collections import OrderedDict
 from uuid import UUID
 
-from infra.audit.trail import ACCESS_LOG, SCHOOL_EVENTS, derive_chain_key
+from infra.audit.trail import SCHOOL_EVENTS, derive_chain_key
 from infra.crypto import unwrap_key
 from infra.postgres.cipher import school_context
 from infra.postgres.pool import SharedPool
 from infra.postgres.store import LogKeys, log_env
 from infra.privacy.keys import PostgresPupilKeys
 from infra.privacy.purge import ViewPurge
+from services.audit.verify import ACCESS_LOG
 from services.casework.application import CaseworkApplication
 from tenants.registry import Registry, School
 

@@ -21,13 +21,10 @@ from psycopg.sql import SQL, Identifier
 
 from infra.audit import access_log, checkpoints
 from infra.audit.migration import Sealed, is_keyed, seal_events, seal_reads
-from infra.audit.trail import (
-    ACCESS_LOG,
-    PLATFORM_EVENTS,
-    SCHOOL_EVENTS,
-    AuditTrail,
-)
+from infra.audit.trail import PLATFORM_EVENTS, SCHOOL_EVENTS, AuditTrail
 from projections.db import PLATFORM_SCHEMA
+from services.audit import checkpoints as signed
+from services.audit.verify import ACCESS_LOG
 from services.shared.errors import SchoolNotFound
 
 if TYPE_CHECKING:
@@ -78,7 +75,7 @@ def schools_to_seal(conn: Connection[Any]) -> list[str]:
                 "events": SCHOOL_EVENTS,
                 "pattern": SCHOOL_SCHEMA_PATTERN,
                 "reads": ACCESS_LOG,
-                "scheme": checkpoints.SCHEME,
+                "scheme": signed.SCHEME,
             },
         ).fetchall()
     return [r[0] for r in rows]

@@ -1,0 +1,98 @@
+"""The verification rules (services.audit.verify) with the ports in memory: a signer, an outside
+copy and chain walks that report what a test says. The integration tier (test_audit_chain)
+tampers with a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from services.audit.checkpoints import KIND_CHECKPOINT, KIND_CREATED, Checkpoint, SinkLine, sign
+from services.audit.verify import ACCESS_LOG, Walked, verify_chains
+
+LOG = "school_test"
+EVENTS = "casework_events"
+WHEN = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+class Signer:
+    key_id = "test-key"
+
+    def sign(self, message: bytes) -> bytes:
+        return b"signed:" + message[-16:]
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        return signature == self.sign(message)
+
+
+class Sink:
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self.records = records
+
+    def append(self, log: str, record: dict[str, Any]) -> None:
+        self.records.append(record)
+
+    def read(self, log: str) -> list[SinkLine]:
+        return [SinkLine(n, r) for n, r in enumerate(self.records, start=1)]
+
+    def where(self, log: str) -> str:
+        return f"memory:{log}"
+
+
+def checkpoint(position: int, hash_: bytes, chain: str = EVENTS) -> Checkpoint:
+    kind = KIND_CREATED if position == 0 else KIND_CHECKPOINT
+    return sign(Signer(), LOG, chain, position, hash_, kind, WHEN)
+
+
+def walk(hashes: dict[int, bytes], head: int, broken: tuple[str, str] | None = None) -> Any:
+    return lambda positions: Walked(
+        verified=head, head_id=head, hashes_at={p: hashes[p] for p in positions if p in hashes},
+        broken=broken,
+    )  # fmt: skip
+
+
+def verify(in_db: list[Checkpoint], outside: list[Checkpoint], events: Any) -> Any:
+    return verify_chains(
+        label="school-test",
+        schema=LOG,
+        events_table=EVENTS,
+        in_db=in_db,
+        signer=Signer(),
+        sink=Sink([c.record() for c in outside]),
+        walk_events=events,
+        walk_reads=None,
+    )
+
+
+def test_an_intact_log_is_reported_intact() -> None:
+    points = [checkpoint(0, b"g"), checkpoint(3, b"h3")]
+    report = verify(points, points, walk({0: b"g", 3: b"h3"}, 3))
+    assert report.ok, report.problems
+    assert (report.events, report.checkpoints, report.outside) == (3, 2, 2)
+
+
+def test_a_checkpoint_deleted_from_the_database_is_named_from_the_outside_copy() -> None:
+    points = [checkpoint(0, b"g"), checkpoint(3, b"h3")]
+    report = verify(points[:1], points, walk({0: b"g", 3: b"h3"}, 3))
+    assert any("missing from the database" in p for p in report.problems)
+
+
+def test_a_cut_log_is_shorter_than_its_checkpoint() -> None:
+    points = [checkpoint(0, b"g"), checkpoint(5, b"h5")]
+    report = verify(points, points, walk({0: b"g"}, 2))
+    assert any("entries at the end were removed" in p for p in report.problems)
+
+
+def test_the_first_event_that_does_not_fit_is_named() -> None:
+    points = [checkpoint(0, b"g")]
+    broken = ("event #2 (case c, version 1)", "does not match the chain")
+    report = verify(points, points, walk({0: b"g"}, 1, broken))
+    assert report.problems[0].startswith("event #2 (case c, version 1) does not match the chain")
+
+
+def test_a_forged_checkpoint_is_refused_and_a_dropped_chain_named() -> None:
+    forged = Checkpoint(LOG, EVENTS, 0, b"g", KIND_CREATED, WHEN, key_id="test-key", signature=b"x")
+    report = verify([forged], [], None)
+    assert any("signature does not verify" in p for p in report.problems)
+    assert any("has no chain table" in p for p in report.problems)
+    assert ACCESS_LOG == "case_reads"

@@ -21,7 +21,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from infra.audit.access_log import ReadKind, record_case_read
+from infra.audit.access_log import record_case_read
 from infra.audit.integrity import (
     checkpoint_platform,
     checkpoint_school,
@@ -31,6 +31,7 @@ from infra.audit.integrity import (
 from infra.container import Container
 from infra.settings import Settings
 from services.access.roles import Role
+from services.audit.access_log import ReadKind
 from services.audit.replay import CaseReplay, parse_until
 from services.audit.verify import LogReport
 from services.shared.actor import Actor

@@ -43,9 +43,10 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from infra.audit.access_log import TABLE as ACCESS_LOG_TABLE
-from infra.audit.access_log import ReadKind, record_case_read
+from infra.audit.access_log import record_case_read
 from infra.postgres.chain import chain_table, table_exists
 from infra.postgres.pool import shared_pool
+from services.audit.access_log import ReadKind
 from services.casework.application import CaseworkApplication
 from services.exports.school import (
     FORMAT,

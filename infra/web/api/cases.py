@@ -18,7 +18,6 @@ from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from prometheus_client import Counter
 
-from infra.audit.access_log import ReadKind
 from infra.web.actions import ACTIONS, Action, ReportBody, plain
 from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, school_of
@@ -27,6 +26,7 @@ from infra.web.reads import case_list, read_case_page
 from projections.case_view.queries import MAX_LIMIT, MAX_OFFSET, CaseDetail, CaseListItem
 from projections.escalation.queries import SignalKind
 from services.access.roles import Permission
+from services.audit.access_log import ReadKind
 from services.casework.commands import ReportCase
 from services.casework.vocabulary import CaseStatus, Form
 from services.shared.errors import DomainError

@@ -16,7 +16,6 @@ import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
-from infra.audit.access_log import ReadKind
 from infra.auth.principal import Principal
 from infra.exports.pdf import render_case_file_pdf
 from infra.web.api.responses import problems
@@ -25,6 +24,7 @@ from infra.web.guards import requires
 from infra.web.labels import describe
 from infra.web.reads import record_read
 from services.access.roles import Permission
+from services.audit.access_log import ReadKind
 from services.exports.case_file import CaseFile, build_case_file, file_name
 from services.exports.reader import CaseFileReader, CaseRecord
 from tenants.registry import School

@@ -19,7 +19,6 @@ from litestar import Request, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from infra.audit.access_log import READ_KIND_LABELS_NL, ReadKind
 from infra.web.api.audit import BEGINNING, moment_or_day, parse_moment
 from infra.web.context import SCHOOL_TZ, Services
 from infra.web.guards import requires
@@ -28,6 +27,7 @@ from infra.web.pages.common import Viewer, render, school_required, viewer_of
 from infra.web.problems import dutch_title
 from infra.web.reads import reads_of_case, record_read
 from services.access.roles import Permission
+from services.audit.access_log import READ_KIND_LABELS_NL, ReadKind
 from services.audit.replay import CaseDiff, StateAt
 from services.casework.labels import event_label
 from services.casework.state import FieldChange

@@ -19,7 +19,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from infra.audit.access_log import ReadKind
 from infra.web.actions import ACTIONS, MAX_VERSION, Action, ReportBody
 from infra.web.api.cases import run_action
 from infra.web.context import Services, today
@@ -41,6 +40,7 @@ from infra.web.refusals import field_error_nl, refusal_nl
 from projections.case_view.queries import CaseDetail
 from projections.escalation.queries import SIGNAL_LABELS_NL, SignalKind
 from services.access.roles import Permission, Role
+from services.audit.access_log import ReadKind
 from services.casework.commands import ReportCase
 from services.casework.labels import event_label
 from services.casework.vocabulary import CaseStatus, Form

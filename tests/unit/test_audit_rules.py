@@ -1,14 +1,23 @@
-"""The verification rules (services.audit.verify) with the ports in memory: a signer, an outside
-copy and chain walks that report what a test says. The integration tier (test_audit_chain)
-tampers with a real database."""
+"""The verification rules (services.audit.verify) and the access log service
+(services.audit.access_log) with their ports in memory: a signer, an outside copy and chain
+walks that report what a test says, a store of reads. The integration tier (test_audit_chain,
+test_access_log) tampers with a real database."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID, uuid4
 
+import pytest
+
+from services.access.roles import Role
+from services.audit.access_log import AccessLog, CaseRead, ReadKind
 from services.audit.checkpoints import KIND_CHECKPOINT, KIND_CREATED, Checkpoint, SinkLine, sign
 from services.audit.verify import ACCESS_LOG, Walked, verify_chains
+from services.shared.actor import Actor
+from services.shared.errors import PermissionDenied
 
 LOG = "school_test"
 EVENTS = "casework_events"
@@ -96,3 +105,30 @@ def test_a_forged_checkpoint_is_refused_and_a_dropped_chain_named() -> None:
     assert any("signature does not verify" in p for p in report.problems)
     assert any("has no chain table" in p for p in report.problems)
     assert ACCESS_LOG == "case_reads"
+
+
+# --- the access log service (services.audit.access_log) ----------------------------------------
+
+
+class _Store:
+    def __init__(self) -> None:
+        self.rows: list[CaseRead] = []
+
+    async def append(self, case_id: UUID, user_id: str, role: str, what: ReadKind) -> int:
+        self.rows.append(CaseRead(len(self.rows) + 1, case_id, user_id, role, str(what), WHEN))
+        return len(self.rows)
+
+    async def reads_of(self, case_id: UUID) -> list[CaseRead]:
+        return [r for r in self.rows if r.case_id == case_id]
+
+
+def test_the_access_log_records_reads_and_only_auditors_read_it_back() -> None:
+    log = AccessLog(_Store())
+    case = uuid4()
+    contact = Actor(user_id="user-test-a", role=Role.CONTACT_PERSON)
+    auditor = Actor(user_id="user-test-b", role=Role.AUDITOR)
+    asyncio.run(log.record(contact, case, ReadKind.CASE_PAGE))
+    [read] = asyncio.run(log.reads_of(auditor, case))
+    assert (read.user_id, read.role, read.what) == ("user-test-a", "contact_person", "case_page")
+    with pytest.raises(PermissionDenied):
+        asyncio.run(log.reads_of(contact, case))

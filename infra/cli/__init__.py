@@ -21,10 +21,10 @@ from typing import Any
 from psycopg.sql import SQL
 
 from infra import views as school_views
-from infra.cli_audit import add_audit_commands
-from infra.cli_exports import add_export_commands
-from infra.cli_privacy import add_privacy_commands
-from infra.cli_tenants import add_tenant_config_commands
+from infra.cli.audit import add_audit_commands
+from infra.cli.exports import add_export_commands
+from infra.cli.privacy import add_privacy_commands
+from infra.cli.tenants import add_tenant_config_commands
 from infra.container import Container
 from infra.demo import (
     CASES_PER_SCHOOL,

@@ -17,7 +17,6 @@ import getpass
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -28,8 +27,8 @@ from infra.audit.integrity import (
     verify_platform,
     verify_school,
 )
+from infra.cli.common import Subparsers, open_container, show_help
 from infra.container import Container
-from infra.settings import Settings
 from services.access.roles import Role
 from services.audit.access_log import ReadKind
 from services.audit.replay import CaseReplay, parse_until
@@ -43,7 +42,6 @@ EXIT_DIFFERENCES = 1
 SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
 
 #: Type of the object ``add_subparsers`` returns.
-Subparsers = Any
 
 
 def add_audit_commands(commands: Subparsers) -> None:
@@ -79,7 +77,7 @@ def add_audit_commands(commands: Subparsers) -> None:
         help="the moment (default now); without a time zone: Dutch time; a date alone: its end",
     )
     replay.set_defaults(handler=cmd_replay)
-    audit.set_defaults(handler=lambda _args: _help(audit))
+    audit.set_defaults(handler=lambda _args: show_help(audit))
 
 
 def _log_choice(parser: argparse.ArgumentParser) -> None:
@@ -87,11 +85,6 @@ def _log_choice(parser: argparse.ArgumentParser) -> None:
     choice.add_argument("--school", metavar="SLUG", help="one school, by slug")
     choice.add_argument("--platform", action="store_true", help="the platform registry's log")
     choice.add_argument("--all", action="store_true", help="every school and the platform")
-
-
-def _help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 0
 
 
 def _schools(container: Container, args: argparse.Namespace) -> list[School]:
@@ -103,7 +96,7 @@ def _schools(container: Container, args: argparse.Namespace) -> list[School]:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    with Container.open(Settings.from_env()) as container:
+    with open_container() as container:
         print(f"outside copies of the checkpoints: {container.settings.checkpoint_path}")
         reports: list[LogReport] = []
         if args.platform or args.all:
@@ -127,7 +120,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> int:
-    with Container.open(Settings.from_env()) as container:
+    with open_container() as container:
         recorded = []
         if args.platform or args.all:
             recorded += [("platform", c) for c in checkpoint_platform(container.pool)]
@@ -154,7 +147,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except InvalidInput as e:
         print(f"vangnet: {e}", file=sys.stderr)
         return 2
-    with Container.open(Settings.from_env()) as container:
+    with open_container() as container:
         school = container.registry.school_by_slug(args.school)
         replay = CaseReplay(container.schools.get(school.id), school.id)
         history = replay.history(actor, args.case)

@@ -18,7 +18,6 @@ import json
 import sys
 from datetime import UTC, datetime
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from infra.audit.access_log import record_case_read
 from infra.audit.integrity import (
@@ -34,12 +33,12 @@ from services.audit.access_log import ReadKind
 from services.audit.replay import CaseReplay, parse_until
 from services.audit.verify import LogReport
 from services.shared.actor import Actor
+from services.shared.clock import SCHOOL_TZ
 from services.shared.errors import InvalidInput
 from tenants.registry import School
 
 EXIT_DIFFERENCES = 1
 #: Times are printed (and read without a zone) on the schools' clock.
-SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
 
 #: Type of the object ``add_subparsers`` returns.
 

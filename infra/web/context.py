@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 import asyncpg
@@ -22,20 +21,22 @@ from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException
 
 from infra.auth.principal import Principal
+from infra.auth.resolve import ROLE_HEADER, SCHOOL_HEADER, NoRole, principal_from_bearer
+from infra.auth.tokens import InvalidToken, ProviderUnavailable
 from infra.container import Container
 from infra.settings import Settings
+from infra.views import ensure_school_views
 from services.access.roles import Role
 from services.audit.replay import CaseReplay
 from services.casework.handlers import CaseService
+from services.shared.clock import SCHOOL_CLOCK
 from services.shared.errors import PermissionDenied
 from tenants.registry import Registry, School
 
-SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
-
 
 def today() -> date:
-    """The school day it is now (schools run on Dutch time)."""
-    return datetime.now(SCHOOL_TZ).date()
+    """The school day it is now (schools run on Dutch time: the domain's clock)."""
+    return SCHOOL_CLOCK.today()
 
 
 class SchoolDirectory:
@@ -66,8 +67,6 @@ class SchoolDirectory:
         school = self.registry.school(school_id)
         if self.container is not None:
             # The views' tables exist before the first read (the worker may not have run yet).
-            from infra.views import ensure_school_views
-
             ensure_school_views(self.container, school_id)
         return school
 
@@ -113,16 +112,13 @@ async def principal_of(request: ASGIConnection[Any, Any, Any, Any]) -> Principal
 async def _resolve(request: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        from infra.auth.resolve import NoRole, principal_from_bearer
-        from infra.auth.tokens import InvalidToken, ProviderUnavailable
-
         try:
             principal = await principal_from_bearer(
                 header[7:].strip(),
                 registry=request.app.state.registry,
                 validator=request.app.state.tokens,
                 settings=request.app.state.settings,
-                school_slug_hint=request.headers.get("x-vangnet-school"),
+                school_slug_hint=request.headers.get(SCHOOL_HEADER),
             )
         except NoRole:
             raise PermissionDenied("the access token grants no role at this school") from None
@@ -132,7 +128,7 @@ async def _resolve(request: ASGIConnection[Any, Any, Any, Any]) -> Principal | N
             ) from None
         except InvalidToken as e:
             raise NotAuthorizedException(detail=f"invalid access token: {e.reason}") from None
-        wanted = request.headers.get("x-vangnet-role")
+        wanted = request.headers.get(ROLE_HEADER)
         if wanted:
             principal = _switch(principal, wanted)
         return principal

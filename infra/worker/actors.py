@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from infra import views as school_views
 from infra.container import Container, current_container
@@ -33,6 +32,7 @@ from infra.retention import expire_school
 from projections.db import first
 from projections.engine import EVENTS_TABLE, POSITIONS, head, positions
 from projections.views import ALL_VIEWS
+from services.shared.clock import SCHOOL_TZ
 from services.shared.errors import SchoolNotFound
 from tenants.registry import School, schema_name_for
 
@@ -182,8 +182,6 @@ def sweep() -> None:
 
 #: The queue of e-mail jobs (broker name ``<namespace>.mail``).
 MAIL_QUEUE = "mail"
-#: The schools' calendar: reminder days are Dutch days.
-SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
 
 
 def mail_school(container: Container, school_id: UUID, mailer: Mailer) -> int:

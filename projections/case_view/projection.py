@@ -12,7 +12,6 @@ as the case got; saving the request has already done so (:meth:`CaseView.erase`,
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -28,7 +27,6 @@ from services.casework.vocabulary import CaseStatus, ComplaintLevel
 from services.shared.jsonable import event_data, jsonable
 
 Row = dict[str, Any]
-Handler = Callable[[Row, Any], None]
 HANDLERS = Handlers()
 on = HANDLERS.on
 

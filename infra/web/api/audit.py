@@ -19,13 +19,14 @@ from litestar import Request, get
 from litestar.params import FromPath, QueryParameter
 
 from infra.web.api.responses import problems
-from infra.web.context import SCHOOL_TZ, Services, principal_of, school_of
+from infra.web.context import Services, principal_of, school_of
 from infra.web.guards import requires
 from infra.web.reads import reads_of_case, record_read
 from services.access.roles import Permission
 from services.audit import replay
 from services.audit.access_log import CaseRead, ReadKind
 from services.audit.replay import MOMENT_PATTERN, CaseDiff, HistoryEntry, StateAt
+from services.shared.clock import SCHOOL_TZ
 
 #: The moment before any case: a diff "from the beginning".
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)

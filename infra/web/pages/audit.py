@@ -20,7 +20,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from infra.web.api.audit import BEGINNING, moment_or_day, parse_moment
-from infra.web.context import SCHOOL_TZ, Services
+from infra.web.context import Services
 from infra.web.guards import requires
 from infra.web.labels import describe
 from infra.web.pages.common import Viewer, render, school_required, viewer_of
@@ -31,6 +31,7 @@ from services.audit.access_log import READ_KIND_LABELS_NL, ReadKind
 from services.audit.replay import CaseDiff, StateAt
 from services.casework.labels import event_label
 from services.casework.state import FieldChange
+from services.shared.clock import SCHOOL_TZ
 from services.shared.errors import InvalidInput, NotYetReported
 from tenants.registry import School
 

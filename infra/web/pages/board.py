@@ -81,6 +81,7 @@ async def board_stats_page(
         schools=schools,
         suppressed_text=charts.SUPPRESSED_TEXT,
         suppressed_explanation=charts.SUPPRESSED_EXPLANATION,
+        suppression_threshold=charts.SUPPRESSION_THRESHOLD,
     )
 
 

@@ -17,7 +17,7 @@ from litestar.response import Template
 
 from infra.auth.principal import Principal
 from infra.web.actions import FIELD_VOCABULARIES
-from infra.web.context import SCHOOL_TZ, Services, principal_of
+from infra.web.context import Services, principal_of
 from infra.web.forms import Option
 from services.access.roles import ENGAGED_PERMISSIONS, ROLE_LABELS_NL, Permission, Role
 from services.casework.labels import MONTHS_NL, dutch_date, vocabulary_label
@@ -29,6 +29,7 @@ from services.casework.vocabulary import (
     ReporterKind,
     StepKind,
 )
+from services.shared.clock import SCHOOL_TZ
 from tenants.registry import School
 
 VIEWER_STATE_KEY = "vangnet_viewer"

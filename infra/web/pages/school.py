@@ -165,6 +165,7 @@ async def school_stats_page(
         ),
         suppressed_text=charts.SUPPRESSED_TEXT,
         suppressed_explanation=charts.SUPPRESSED_EXPLANATION,
+        suppression_threshold=charts.SUPPRESSION_THRESHOLD,
     )
 
 

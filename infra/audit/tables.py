@@ -12,7 +12,7 @@ re-sealed under its table lock by :mod:`infra.audit.migration`.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from psycopg import Connection
@@ -26,9 +26,7 @@ from projections.db import PLATFORM_SCHEMA
 from services.audit import checkpoints as signed
 from services.audit.verify import ACCESS_LOG
 from services.shared.errors import SchoolNotFound
-
-if TYPE_CHECKING:
-    from tenants.registry import Registry
+from tenants.registry import Registry
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
+from infra.auth.devidp import dev_idp_router, shared_dev_identity_provider
 from infra.auth.discovery import ProviderDirectory
 from infra.auth.oidc import OidcClients
 from infra.auth.routes import LOGIN_ROUTES
@@ -41,6 +42,7 @@ from infra.web.health import HEALTH_ROUTES
 from infra.web.logs import RequestLogMiddleware
 from infra.web.metrics import METRICS_PATH, metrics
 from infra.web.options import OptionsMiddleware
+from infra.web.pages import PAGE_ROUTES
 from infra.web.problems import EXCEPTION_HANDLERS
 from infra.web.security import SecurityHeadersMiddleware
 from infra.web.sessions import (
@@ -48,6 +50,8 @@ from infra.web.sessions import (
     ensure_session_table,
     purge_expired_sessions,
 )
+from infra.worker.broker import setup_broker_from_settings
+from infra.worker.inprocess import start_inprocess_worker
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +97,11 @@ def create_app(
             session_store.pool = read_pool
             _wire_state(app.state, settings, opened, read_pool, http_transport)
             if owned and settings.broker_url is None:
-                from infra.worker.inprocess import start_inprocess_worker
-
                 worker = await anyio.to_thread.run_sync(
                     lambda: start_inprocess_worker(opened, checkpoints=True)
                 )
             elif settings.broker_url is not None:
                 # Commands send their catch-up hints to the real broker (`vangnet worker`).
-                from infra.worker.broker import setup_broker_from_settings
-
                 setup_broker_from_settings(settings)
             purger = asyncio.create_task(purge_expired_sessions(session_store))
             if settings.loopback_issuers:
@@ -123,8 +123,6 @@ def create_app(
             if owned:
                 await anyio.to_thread.run_sync(opened.close)
 
-    from infra.web.pages import PAGE_ROUTES
-
     route_handlers: list[Any] = [
         *API_ROUTES,
         *HEALTH_ROUTES,
@@ -134,8 +132,6 @@ def create_app(
         create_static_files_router(path="/static", directories=[WEB_DIR / "static"], opt=PUBLIC),
     ]
     if settings.dev_idp:
-        from infra.auth.devidp import dev_idp_router
-
         route_handlers.append(dev_idp_router(settings))
 
     prometheus = PrometheusConfig(
@@ -174,8 +170,6 @@ def _wire_state(
     read_pool: Any,
     http_transport: httpx.AsyncBaseTransport | None,
 ) -> None:
-    from infra.auth.devidp import shared_dev_identity_provider
-
     services = Services(
         settings=settings,
         container=container,

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from uuid import UUID
 
 from infra import views as school_views
+from infra.audit.integrity import checkpoint_platform, checkpoint_school
 from infra.container import Container, current_container
 from infra.jobs import actor_for, job
 from infra.mail import Mailer
@@ -234,8 +235,6 @@ def checkpoint_sweep(container: Container) -> SweepResult:
     """Record the chain heads of the platform's and every school's log (and access log) that
     moved since their last checkpoint (:mod:`infra.audit.checkpoints`). ``events`` counts the
     checkpoints recorded; one log's failure is logged (ids only) and does not stop the others."""
-    from infra.audit.integrity import checkpoint_platform, checkpoint_school
-
     result = SweepResult()
     try:
         result.events += len(checkpoint_platform(container.pool))

@@ -11,6 +11,7 @@ import msgspec
 from litestar import Request, get, post
 from litestar.params import FromQuery, JSONBody, KwargDefinition
 
+from infra.views import ensure_school_views
 from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of
 from infra.web.guards import requires
@@ -155,8 +156,6 @@ async def api_create_school(
     services = Services.of(request.app.state)
 
     def provision() -> School:
-        from infra.views import ensure_school_views
-
         school = services.container.create_school(
             data.board_slug, data.name, slug=data.slug, actor=principal.actor
         )

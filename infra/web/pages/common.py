@@ -30,6 +30,7 @@ from services.casework.vocabulary import (
     StepKind,
 )
 from services.shared.clock import SCHOOL_TZ
+from services.shared.errors import PermissionDenied
 from tenants.registry import School
 
 VIEWER_STATE_KEY = "vangnet_viewer"
@@ -118,8 +119,6 @@ async def viewer_of(request: Request[Any, Any, Any]) -> Viewer:
 
 def school_required(viewer: Viewer) -> School:
     """The viewer's school; the operator has none (403)."""
-    from services.shared.errors import PermissionDenied
-
     if viewer.school is None:
         raise PermissionDenied("this page needs a school role; the platform operator has none")
     return viewer.school

@@ -13,6 +13,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from infra.views import ensure_school_views
 from infra.web.context import Services
 from infra.web.forms import REQUIRED_NL, FieldSpec, FormSpec, Option
 from infra.web.guards import requires
@@ -219,8 +220,6 @@ async def create_school_post(request: Request[Any, Any, Any]) -> Template | Redi
     if not errors:
 
         def provision() -> School:
-            from infra.views import ensure_school_views
-
             school = services.container.create_school(
                 values["board_slug"],
                 values["name"],

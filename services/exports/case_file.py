@@ -43,6 +43,7 @@ from services.casework.vocabulary import (
 from services.exports.reader import CaseRecord
 from services.shared.actor import Actor
 from services.shared.clock import SCHOOL_TZ
+from services.shared.jsonable import event_data
 
 FORMAT = "vangnet.case-file/1"
 TITLE = "Dossier pestzaak"
@@ -533,7 +534,7 @@ def _timeline(
     items = []
     for event in events:
         name = type(event).__name__
-        data = {k: _plain(v) for k, v in vars(event).items() if k not in _ENVELOPE}
+        data = event_data(event)
         items.append(
             TimelineItem(
                 version=event.originator_version,
@@ -548,26 +549,6 @@ def _timeline(
             )
         )
     return tuple(items)
-
-
-_ENVELOPE = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "originator_topic",
-        "timestamp",
-        "actor_id",
-        "actor_role",
-    }
-)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 class ExportingSchool(Protocol):

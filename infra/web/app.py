@@ -173,7 +173,6 @@ def _wire_state(
     services = Services(
         settings=settings,
         container=container,
-        registry=container.registry,
         read_pool=read_pool,
         directory=SchoolDirectory(container.registry, container),
     )

@@ -76,13 +76,18 @@ class SchoolDirectory:
 
 @dataclass(frozen=True)
 class Services:
-    """The collaborators on ``app.state``, typed."""
+    """The collaborators on ``app.state``, typed: the app's settings (a test may give the app
+    other ones than its container's), the composition root's container, and the web's own read
+    pool and school directory cache."""
 
     settings: Settings
     container: Container
-    registry: Registry
     read_pool: asyncpg.Pool
     directory: SchoolDirectory
+
+    @property
+    def registry(self) -> Registry:
+        return self.container.registry
 
     @classmethod
     def of(cls, state: State) -> Services:

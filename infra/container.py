@@ -78,7 +78,7 @@ class Container:
             install_pool(pool)
             install_trail(trail)
             registry = (
-                ensure_platform(settings.master_key, trail)
+                ensure_platform(pool, settings.master_key, trail)
                 if provision_platform
                 else open_registry(settings.master_key)
             )
@@ -121,7 +121,7 @@ class Container:
         slug: str | None = None,
         actor: Actor | None = None,
     ) -> School:
-        storage = PostgresSchoolStorage(self.settings.master_key, self.audit)
+        storage = PostgresSchoolStorage(self.pool, self.settings.master_key, self.audit)
         return create_school(self.registry, storage, board_slug, name, slug=slug, actor=actor)
 
     @property

@@ -130,7 +130,7 @@ class _ClosingLog:
 
 
 class PostgresSchoolArchive:
-    """:class:`tenants.offboarding.SchoolArchive` on the shared pool."""
+    """:class:`tenants.offboarding.SchoolArchive` on the container's pool."""
 
     def __init__(self, pool: SharedPool, schools: SchoolApplications, trail: AuditTrail) -> None:
         self.pool = pool
@@ -138,7 +138,7 @@ class PostgresSchoolArchive:
         self.trail = trail
 
     def verify_export(self, school: School, path: Path, sha256: str | None) -> VerifiedExport:
-        return verify_school_export(self.schools.get(school.id), school, path, sha256)
+        return verify_school_export(self.pool, self.schools.get(school.id), school, path, sha256)
 
     def read_export(self, path: Path, sha256: str | None) -> tuple[dict[str, Any], str]:
         return read_export(path, sha256)

@@ -74,7 +74,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         school = container.registry.school_by_slug(args.school)
         app = container.schools.get(school.id)
         document = build_school_export(
-            container.registry, app, school, _operator(), datetime.now(UTC)
+            container.pool, container.registry, app, school, _operator(), datetime.now(UTC)
         )
         written = write_school_export(document, args.out)
     counts = written.counts

@@ -45,7 +45,7 @@ from psycopg.sql import SQL, Identifier
 from infra.audit.access_log import TABLE as ACCESS_LOG_TABLE
 from infra.audit.access_log import record_case_read
 from infra.postgres.chain import chain_table, table_exists
-from infra.postgres.pool import shared_pool
+from infra.postgres.pool import SharedPool
 from services.audit.access_log import ReadKind
 from services.casework.application import CaseworkApplication
 from services.exports.school import (
@@ -152,11 +152,16 @@ def _registry_part(registry: Registry, school: School) -> dict[str, Any]:
 
 
 def build_school_export(
-    registry: Registry, app: CaseworkApplication, school: School, actor: Actor, now: datetime
+    pool: SharedPool,
+    registry: Registry,
+    app: CaseworkApplication,
+    school: School,
+    actor: Actor,
+    now: datetime,
 ) -> dict[str, Any]:
     """The export document of ``school`` (records an ``export`` read of every case first)."""
     events = list(log_events(app))
-    with shared_pool().connection() as conn:
+    with pool.connection() as conn:
         for case_id in reported_cases(events):
             record_case_read(
                 conn,
@@ -266,13 +271,17 @@ def _normal(value: Any) -> Any:
 
 
 def verify_school_export(
-    app: CaseworkApplication, school: School, path: Path, sha256: str | None = None
+    pool: SharedPool,
+    app: CaseworkApplication,
+    school: School,
+    path: Path,
+    sha256: str | None = None,
 ) -> VerifiedExport:
     """Check that the file at ``path`` is an intact export of ``school`` that holds exactly the
     events and reads the database holds now (``ExportMismatch`` says what differs)."""
     document, digest = read_export(path, sha256)
     events = _normal(list(log_events(app)))
-    with shared_pool().connection() as conn:
+    with pool.connection() as conn:
         reads = _normal(access_log_rows(conn, school.schema_name))
     counted = check_export(
         document,

@@ -44,9 +44,9 @@ from bench.stats import Latency
 from infra.container import Container
 from infra.views import catch_up_school
 from services.access.roles import Role
+from services.audit.replay import CaseReplay
 from services.casework.application import CaseworkApplication
 from services.casework.domain import Case
-from services.casework.replay import CaseReplay
 from services.shared.actor import Actor, acting_as
 
 SPAN = timedelta(days=300)

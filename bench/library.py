@@ -49,7 +49,7 @@ def seed(container: Container, prefix: str, schools: int, cases: int) -> list[Sc
     provisioned = provision(container, prefix, schools)
     seeded = []
     for school in provisioned.schools:
-        app = build_casework_app(school, container.settings.master_key)
+        app = build_casework_app(school, container.settings.master_key, container.pool)
         with acting_as(CONTACT):
             new = [
                 Case.report(

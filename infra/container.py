@@ -1,29 +1,46 @@
-"""Composition root: settings -> one pool -> registry -> per-school applications.
+"""The composition root: settings -> one pool -> registry -> per-school applications, and
+every other collaborator a process needs (audit trail, read pool, mailer, the after-commit hint).
 
-The CLI, the web app, the worker and the tests all start here::
+Every entry point starts here and receives the container: the CLI commands, the web app
+(``create_app(settings, container=...)``), ``vangnet worker`` (``run_worker(container)``), the
+in-process worker, the bench and the tests' fixtures::
 
     settings = Settings.from_env()
     with Container.open(settings) as container:
         school_app = container.schools.get(school_id)
 
-A process has one open container at a time (it installs the process-wide pool that every
-eventsourcing application in the process borrows connections from).
+A process has one open container at a time. Opening it installs what has to be found
+process-wide, and closing it removes that again: the shared pool (eventsourcing reaches it by
+module lookup through ``PERSISTENCE_MODULE``), the audit trail, and the container itself for the
+jobs (a Dramatiq job runs with its message's arguments only: :func:`current_container`).
+Dramatiq's current broker is the other process-wide thing; the entry points that send or take
+jobs install it (``infra.worker.broker.setup_broker_from_settings``): it declares the jobs, which
+run against this container, so it cannot be built here without a circle.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
 from types import TracebackType
 from typing import Self
+from uuid import UUID
+
+import asyncpg
 
 from infra.audit.sink import DirectorySink
 from infra.audit.trail import AuditTrail, install_trail, uninstall_trail
+from infra.jobs import SavedNotifier
+from infra.mail import Mailer, mailer_from_settings
 from infra.offboarding import PostgresSchoolArchive
 from infra.postgres.embedded import database_url
 from infra.postgres.pool import SharedPool, create_pool, install_pool, uninstall_pool
 from infra.provisioning import PostgresSchoolStorage, ensure_platform, open_registry
 from infra.schools import SchoolApplications
 from infra.settings import Settings
+from projections.db import create_read_pool
+from services.casework.handlers import CaseService
 from services.shared.actor import Actor
 from tenants.provisioning import create_board, create_school
 from tenants.registry import Board, Registry, School
@@ -31,12 +48,16 @@ from tenants.registry import Board, Registry, School
 
 @dataclass
 class Container:
+    """The collaborators of one process, built once by :meth:`open`."""
+
     settings: Settings
     pool: SharedPool
     registry: Registry
     schools: SchoolApplications
     #: The tamper-evidence keys and the outside copy of the checkpoints (installed process-wide).
     audit: AuditTrail
+    #: After a command commits: the catch-up hint to the worker (never fails the command).
+    notifier: SavedNotifier = field(default_factory=SavedNotifier)
 
     @classmethod
     def open(
@@ -57,7 +78,7 @@ class Container:
             install_pool(pool)
             install_trail(trail)
             registry = (
-                ensure_platform(settings.master_key, trail)
+                ensure_platform(pool, settings.master_key, trail)
                 if provision_platform
                 else open_registry(settings.master_key)
             )
@@ -66,8 +87,26 @@ class Container:
             uninstall_pool(pool)
             pool.close()
             raise
-        schools = SchoolApplications(registry, settings.master_key, settings.app_cache_size)
-        return cls(settings=settings, pool=pool, registry=registry, schools=schools, audit=trail)
+        schools = SchoolApplications(registry, settings.master_key, pool, settings.app_cache_size)
+        container = cls(
+            settings=settings, pool=pool, registry=registry, schools=schools, audit=trail
+        )
+        _install(container)
+        return container
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        """How this process sends e-mail (``VANGNET_SMTP_*``; built on first use)."""
+        return mailer_from_settings(self.settings)
+
+    async def open_read_pool(self) -> asyncpg.Pool:
+        """A new asyncpg pool on the same database, for the web's read side (the caller closes
+        it)."""
+        return await create_read_pool(str(self.pool.conninfo), max_size=self.settings.pool_size)
+
+    def case_service(self, school_id: UUID) -> CaseService:
+        """The write side of one school's casework; each save sends the catch-up hint."""
+        return CaseService(self.schools.get(school_id), school_id, on_saved=self.notifier)
 
     def create_board(
         self, name: str, *, slug: str | None = None, actor: Actor | None = None
@@ -82,7 +121,7 @@ class Container:
         slug: str | None = None,
         actor: Actor | None = None,
     ) -> School:
-        storage = PostgresSchoolStorage(self.settings.master_key, self.audit)
+        storage = PostgresSchoolStorage(self.pool, self.settings.master_key, self.audit)
         return create_school(self.registry, storage, board_slug, name, slug=slug, actor=actor)
 
     @property
@@ -92,6 +131,7 @@ class Container:
 
     def close(self) -> None:
         """Drop the cached applications, then close the pool (and its connections)."""
+        _uninstall(self)
         self.schools.clear()
         uninstall_trail(self.audit)
         uninstall_pool(self.pool)
@@ -107,3 +147,34 @@ class Container:
         exc_tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _Current:
+    """The open container of this process (a module-level slot, guarded by a lock)."""
+
+    lock = threading.Lock()
+    container: Container | None = None
+
+
+def _install(container: Container) -> None:
+    with _Current.lock:
+        if _Current.container is not None and _Current.container is not container:
+            # The pool check in Container.open refuses a second open container before this.
+            msg = "another container is already open in this process"
+            raise RuntimeError(msg)
+        _Current.container = container
+
+
+def _uninstall(container: Container) -> None:
+    with _Current.lock:
+        if _Current.container is container:
+            _Current.container = None
+
+
+def current_container() -> Container:
+    """The process's open container, for jobs (RuntimeError when none is open)."""
+    container = _Current.container
+    if container is None:
+        msg = "no container is open in this process: open one with Container.open"
+        raise RuntimeError(msg)
+    return container

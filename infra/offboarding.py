@@ -17,13 +17,14 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from infra.audit.access_log import TABLE as ACCESS_LOG_TABLE
-from infra.audit.checkpoints import Checkpoint, checkpoint_log, publish
+from infra.audit.checkpoints import checkpoint_log, publish
 from infra.audit.trail import AuditTrail
 from infra.exports.school import EVENTS_TABLE, read_export, verify_school_export
 from infra.postgres.chain import table_exists
 from infra.postgres.pool import SharedPool
 from infra.schools import SchoolApplications
 from projections.db import PLATFORM_SCHEMA, first
+from services.audit.checkpoints import Checkpoint
 from tenants.offboarding import VerifiedExport
 from tenants.registry import School
 
@@ -129,7 +130,7 @@ class _ClosingLog:
 
 
 class PostgresSchoolArchive:
-    """:class:`tenants.offboarding.SchoolArchive` on the shared pool."""
+    """:class:`tenants.offboarding.SchoolArchive` on the container's pool."""
 
     def __init__(self, pool: SharedPool, schools: SchoolApplications, trail: AuditTrail) -> None:
         self.pool = pool
@@ -137,7 +138,7 @@ class PostgresSchoolArchive:
         self.trail = trail
 
     def verify_export(self, school: School, path: Path, sha256: str | None) -> VerifiedExport:
-        return verify_school_export(self.schools.get(school.id), school, path, sha256)
+        return verify_school_export(self.pool, self.schools.get(school.id), school, path, sha256)
 
     def read_export(self, path: Path, sha256: str | None) -> tuple[dict[str, Any], str]:
         return read_export(path, sha256)

@@ -16,7 +16,6 @@ from infra.audit.access_log import create_access_log
 from infra.audit.checkpoints import publish, record_created
 from infra.audit.tables import ensure_platform_audit, ensure_school_audit, mark_platform_created
 from infra.audit.trail import (
-    ACCESS_LOG,
     PLATFORM_EVENTS,
     PLATFORM_KEY_PURPOSE,
     SCHOOL_EVENTS,
@@ -26,10 +25,11 @@ from infra.audit.trail import (
 )
 from infra.crypto import b64, derive_key, generate_data_key, wrap_key
 from infra.postgres.cipher import PLATFORM_CONTEXT, school_context
-from infra.postgres.pool import shared_pool
+from infra.postgres.pool import SharedPool
 from infra.postgres.store import LogKeys, application_env, log_env
 from infra.privacy.keys import create_pupil_keys
 from projections.db import PLATFORM_SCHEMA
+from services.audit.verify import ACCESS_LOG
 from services.casework.application import CaseworkApplication
 from tenants.registry import Registry
 
@@ -51,13 +51,15 @@ def open_registry(master_key: bytes) -> Registry:
     return Registry(env=registry_env(master_key))
 
 
-def create_schema(name: str) -> None:
-    """``CREATE SCHEMA IF NOT EXISTS`` on the shared pool."""
-    with shared_pool().connection() as conn:
+def create_schema(pool: SharedPool, name: str) -> None:
+    """``CREATE SCHEMA IF NOT EXISTS``."""
+    with pool.connection() as conn:
         conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(name)))
 
 
-def ensure_platform(master_key: bytes, trail: AuditTrail | None = None) -> Registry:
+def ensure_platform(
+    pool: SharedPool, master_key: bytes, trail: AuditTrail | None = None
+) -> Registry:
     """Create the ``platform`` schema and registry tables if missing; return the registry.
 
     Idempotent and cheap (a few statements), so every process may call it at start-up. It also
@@ -67,29 +69,30 @@ def ensure_platform(master_key: bytes, trail: AuditTrail | None = None) -> Regis
     process's audit trail (default: the installed one).
     """
     trail = trail or current_trail()
-    create_schema(PLATFORM_SCHEMA)
-    with shared_pool().connection() as conn:
+    create_schema(pool, PLATFORM_SCHEMA)
+    with pool.connection() as conn:
         ensure_platform_audit(conn, trail)
     Registry(env=registry_env(master_key, create_table=True))
-    with shared_pool().connection() as conn:
+    with pool.connection() as conn:
         mark_platform_created(conn, trail)
     registry = open_registry(master_key)
-    with shared_pool().connection() as conn:
+    with pool.connection() as conn:
         ensure_school_audit(conn, trail, registry)
     return registry
 
 
 class PostgresSchoolStorage:
-    """:class:`tenants.provisioning.SchoolStorage`: a school's own schema on the shared pool,
-    its data key wrapped with the master key."""
+    """:class:`tenants.provisioning.SchoolStorage`: a school's own schema on ``pool``, its data
+    key wrapped with the master key."""
 
-    def __init__(self, master_key: bytes, trail: AuditTrail) -> None:
+    def __init__(self, pool: SharedPool, master_key: bytes, trail: AuditTrail) -> None:
+        self._pool = pool
         self._master_key = master_key
         self._trail = trail
 
     def provision(self, school_id: UUID, slug: str, schema: str) -> str:
         data_key = generate_data_key()
-        create_schema(schema)
+        create_schema(self._pool, schema)
         keys = LogKeys(
             label=slug,
             schema=schema,
@@ -103,11 +106,11 @@ class PostgresSchoolStorage:
         # their hash chain, and snapshots once the application enables snapshotting) in the
         # school's schema; the access log of case reads is created beside them. The chains'
         # ``created`` checkpoints mark them keyed from the start.
-        with shared_pool().connection() as conn:
+        with self._pool.connection() as conn:
             create_access_log(conn, schema)
             create_pupil_keys(conn, schema)
         CaseworkApplication(env=log_env(CaseworkApplication.name, keys, create_table=True))
-        with shared_pool().connection() as conn:
+        with self._pool.connection() as conn:
             created = record_created(conn, self._trail.signer, keys)
         publish(self._trail.sink, created)
         return wrap_key(self._master_key, data_key, school_id.bytes)

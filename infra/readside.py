@@ -22,7 +22,8 @@ SUMMARY_MEASURES = ((stats.NEW_CASES, "nieuwe meldingen"), (stats.CLOSED, "geslo
 
 
 def board_report(container: Container, board: Board) -> list[str]:
-    """Lines describing the signals per school and this year's board totals (suppressed as "<5")."""
+    """Lines describing the signals per school and this year's board totals (suppressed as
+    ``SUPPRESSED_TEXT``)."""
     return asyncio.run(_board_report(container, board))
 
 
@@ -47,7 +48,7 @@ async def _board_report(container: Container, board: Board) -> list[str]:
         await conn.close()
     for measure, label in SUMMARY_MEASURES:
         per_month = [
-            f"{c.month:%Y-%m} {'<5' if c.suppressed else c.value}"
+            f"{c.month:%Y-%m} {stats.SUPPRESSED_TEXT if c.suppressed else c.value}"
             for c in cells
             if c.measure == measure and c.category is None and (c.value or c.suppressed)
         ]

@@ -1,4 +1,6 @@
-"""Erasing pupil data: on request (the contact person's ``RequestErasure``) and at retention expiry.
+"""Erasing pupil data: on request (the contact person's ``RequestErasure``) and at retention
+expiry. This is the adapter (the candidates from the case view); which cases are due, and
+erasing them, is :mod:`services.privacy.retention`.
 
 Either way the case records an ``ErasureRequested`` event, and the casework application, when it
 saves it, destroys the keys of the case's participants (:mod:`services.casework.sealing`) and
@@ -16,23 +18,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
 
 from psycopg.sql import SQL, Identifier
 
 from infra.container import Container
-from services.access.roles import Role
-from services.shared.actor import Actor, acting_as
-from services.shared.errors import CaseNotFound
+from infra.postgres.pool import SharedPool
+from services.privacy.retention import expire_cases, retention_cutoff
 
 log = logging.getLogger(__name__)
-
-#: Who erases at retention expiry (recorded as the actor of ``ErasureRequested``).
-RETENTION = Actor(user_id="system:retention", role=Role.OPERATOR)
-#: The reason recorded on a case whose retention period ran out.
-RETENTION_REASON = "bewaartermijn verstreken"
 
 
 @dataclass
@@ -42,53 +38,42 @@ class ExpiryReport:
     erased: list[UUID] = field(default_factory=list)
 
 
-def _closed_before(container: Container, school_id: UUID, cutoff: date) -> list[UUID]:
-    school = container.registry.school(school_id)
-    moment = datetime.combine(cutoff, time.min, tzinfo=UTC)
-    with container.pool.connection() as conn:
-        exists: Any = conn.execute(
-            "SELECT to_regclass(%s)", (f'"{school.schema_name}".cases',)
-        ).fetchone()
-        if (exists["to_regclass"] if isinstance(exists, dict) else exists[0]) is None:
-            return []  # no case view yet: nothing was ever projected, so nothing closed
-        rows = conn.execute(
-            SQL(
-                "SELECT case_id FROM {} WHERE status = 'closed' AND closed_at < %s"
-                " ORDER BY closed_at"
-            ).format(Identifier(school.schema_name, "cases")),
-            (moment,),
-        ).fetchall()
-    return [r["case_id"] if isinstance(r, dict) else r[0] for r in rows]
+@dataclass(frozen=True)
+class ViewClosedCases:
+    """:class:`services.privacy.retention.ClosedCases` read from the school's case view (kept
+    current by the sweep)."""
+
+    pool: SharedPool
+    schema: str
+
+    def closed_before(self, cutoff: date) -> list[UUID]:
+        moment = datetime.combine(cutoff, time.min, tzinfo=UTC)
+        with self.pool.connection() as conn:
+            exists: Any = conn.execute(
+                "SELECT to_regclass(%s)", (f'"{self.schema}".cases',)
+            ).fetchone()
+            if (exists["to_regclass"] if isinstance(exists, dict) else exists[0]) is None:
+                return []  # no case view yet: nothing was ever projected, so nothing closed
+            rows = conn.execute(
+                SQL(
+                    "SELECT case_id FROM {} WHERE status = 'closed' AND closed_at < %s"
+                    " ORDER BY closed_at"
+                ).format(Identifier(self.schema, "cases")),
+                (moment,),
+            ).fetchall()
+        return [r["case_id"] if isinstance(r, dict) else r[0] for r in rows]
 
 
 def expire_school(container: Container, school_id: UUID, *, today: date) -> ExpiryReport:
     """Erase the pupil data of every case closed more than the school's retention period
-    before ``today``. Idempotent: an already erased case is skipped (its keys are destroyed
-    again, which finishes an erasure interrupted after its event was saved)."""
+    before ``today`` (:func:`services.privacy.retention.expire_cases`)."""
     school = container.registry.school(school_id)
-    cutoff = today - timedelta(days=school.retention_days)
-    report = ExpiryReport(school_slug=school.slug, cutoff=cutoff)
-    # Candidates come from the case view (kept current by the sweep); each is checked against
-    # its events before anything is erased.
-    app = container.schools.get(school_id)
-    for case_id in _closed_before(container, school_id, cutoff):
-        try:
-            case = app.get_case(case_id, school_id)
-        except CaseNotFound:
-            continue
-        if not case.is_closed or not case.participants:
-            continue
-        if case.pupil_data_erased:
-            if app.pupil_keys is not None:
-                app.pupil_keys.destroy_case(case_id)
-            continue
-        with acting_as(RETENTION):
-            case.request_erasure(reason=RETENTION_REASON)
-        app.save_case(case)
-        report.erased.append(case_id)
-    if report.erased:
-        log.info("retention: erased %d case(s) at school %s", len(report.erased), school_id)
-    return report
+    cutoff = retention_cutoff(today, school.retention_days)
+    candidates = ViewClosedCases(container.pool, school.schema_name).closed_before(cutoff)
+    erased = expire_cases(container.schools.get(school_id), school_id, candidates)
+    if erased:
+        log.info("retention: erased %d case(s) at school %s", len(erased), school_id)
+    return ExpiryReport(school_slug=school.slug, cutoff=cutoff, erased=erased)
 
 
 def expire_all(container: Container, *, today: date) -> list[ExpiryReport]:

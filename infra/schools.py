@@ -14,12 +14,14 @@ import threading
 from collections import OrderedDict
 from uuid import UUID
 
-from infra.audit.trail import ACCESS_LOG, SCHOOL_EVENTS, derive_chain_key
+from infra.audit.trail import SCHOOL_EVENTS, derive_chain_key
 from infra.crypto import unwrap_key
 from infra.postgres.cipher import school_context
+from infra.postgres.pool import SharedPool
 from infra.postgres.store import LogKeys, log_env
 from infra.privacy.keys import PostgresPupilKeys
 from infra.privacy.purge import ViewPurge
+from services.audit.verify import ACCESS_LOG
 from services.casework.application import CaseworkApplication
 from tenants.registry import Registry, School
 
@@ -46,7 +48,12 @@ def casework_env(
 
 
 def build_casework_app(
-    school: School, master_key: bytes, *, create_table: bool = False
+    school: School,
+    master_key: bytes,
+    pool: SharedPool,
+    *,
+    create_table: bool = False,
+    ensured: set[str] | None = None,
 ) -> CaseworkApplication:
     """A new (uncached) casework application for ``school``, sealing pupil fields with
     per-pupil keys kept in the school's schema (:mod:`infra.privacy.keys`) and purging an
@@ -54,20 +61,27 @@ def build_casework_app(
     keys = school_log_keys(school, master_key)
     return CaseworkApplication(
         env=log_env(CaseworkApplication.name, keys, create_table=create_table),
-        pupil_keys=PostgresPupilKeys(school.schema_name, school.id, keys.data_key),
-        read_side=ViewPurge(school.id, school.schema_name),
+        pupil_keys=PostgresPupilKeys(
+            pool, school.schema_name, school.id, keys.data_key, ensured=ensured
+        ),
+        read_side=ViewPurge(pool, school.id, school.schema_name),
     )
 
 
 class SchoolApplications:
     """Cached casework applications, one per school, bounded by ``maxsize`` (LRU)."""
 
-    def __init__(self, registry: Registry, master_key: bytes, maxsize: int = 256) -> None:
+    def __init__(
+        self, registry: Registry, master_key: bytes, pool: SharedPool, maxsize: int = 256
+    ) -> None:
         if maxsize < 1:
             msg = "maxsize must be at least 1"
             raise ValueError(msg)
         self._registry = registry
         self._master_key = master_key
+        self._pool = pool
+        # Schemas whose pupil key table exists (infra.privacy.keys), for every school here.
+        self._key_tables: set[str] = set()
         self._maxsize = maxsize
         self._apps: OrderedDict[UUID, CaseworkApplication] = OrderedDict()
         self._lock = threading.Lock()
@@ -84,7 +98,7 @@ class SchoolApplications:
                 return app
         # Build outside the lock: a registry read must not stall other schools' requests.
         school = self._registry.school(school_id)
-        app = build_casework_app(school, self._master_key)
+        app = build_casework_app(school, self._master_key, self._pool, ensured=self._key_tables)
         with self._lock:
             existing = self._apps.get(school_id)
             if existing is not None:  # another thread built it meanwhile: keep one

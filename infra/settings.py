@@ -125,6 +125,13 @@ Environment variables:
 ``VANGNET_METRICS_TOKEN``
     Bearer token (at least 32 characters) the Prometheus scraper sends to ``/metrics``
     (``Authorization: Bearer …``). Unset (default): ``/metrics`` answers 404.
+``VANGNET_LOG_LEVEL``
+    Log level of the processes the CLI starts (``vangnet worker``): ``DEBUG``, ``INFO``,
+    ``WARNING``, ``ERROR`` or ``CRITICAL``. Default ``INFO``.
+``VANGNET_DEMO_ALLOW_RESET``
+    ``1`` lets ``vangnet demo --reset`` drop every school of a real database (``DATABASE_URL``
+    set). Default off: the reset then refuses (with the embedded database it only removes the
+    data directory).
 ``PROMETHEUS_MULTIPROC_DIR``
     Not Vangnet's own (prometheus_client's): when set, ``/metrics`` collects the metrics of
     every process writing to that directory. ``vangnet serve --workers N`` (N > 1) sets it to a
@@ -203,6 +210,7 @@ SETTING_NAMES = frozenset(
         "VANGNET_LOOPBACK_ISSUERS",
         "VANGNET_METRICS_TOKEN",
         "VANGNET_LOG_LEVEL",
+        "VANGNET_DEMO_ALLOW_RESET",
     }
 )
 
@@ -280,6 +288,10 @@ class Settings:
     secret_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     #: prometheus_client's multi-process mode is on (``PROMETHEUS_MULTIPROC_DIR`` is set).
     metrics_multiprocess: bool = False
+    #: Log level of the processes the CLI starts (``vangnet worker``).
+    log_level: str = "INFO"
+    #: ``vangnet demo --reset`` may drop every school of a real database.
+    demo_allow_reset: bool = False
 
     # --- Tamper evidence (issue #10 §5) ---
     #: The outside copy of the checkpoints; ``None``: ``<data_dir>/checkpoints``.
@@ -404,6 +416,8 @@ class Settings:
             secrets_dir=_secrets_dir(env),
             loopback_issuers=_flag(env, "VANGNET_LOOPBACK_ISSUERS"),
             metrics_token=_metrics_token(env),
+            log_level=_log_level(env),
+            demo_allow_reset=_flag(env, "VANGNET_DEMO_ALLOW_RESET"),
             **_mail_settings(env),
             **_audit_settings(env),
             **_web_settings(env, embedded=database_url is None),
@@ -564,6 +578,17 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
 def derive_secret_key(master_key: bytes) -> bytes:
     """The default web secret: a one-way derivation, so it never reveals the master key."""
     return hashlib.sha256(b"vangnet-web-secret\x00" + master_key).digest()
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    level = (env.get("VANGNET_LOG_LEVEL") or "INFO").strip().upper()
+    if level not in LOG_LEVELS:
+        msg = f"VANGNET_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}"
+        raise SettingsError(msg)
+    return level
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, ClassVar
@@ -575,23 +575,3 @@ class Rate:
     def per_second(self) -> float:
         elapsed = time.perf_counter() - self.started
         return self.events / elapsed if elapsed > 0 else 0.0
-
-
-def jsonable(value: Any) -> Any:
-    """Event field values as JSON: UUIDs and dates as strings, containers recursively."""
-    if isinstance(value, UUID):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    return value
-
-
-def event_fields(event: Any, skip: Iterable[str] = ()) -> dict[str, Any]:
-    """The event's own fields (not the envelope: id, version, timestamp, actor)."""
-    envelope = {"originator_id", "originator_version", "timestamp", "actor_id", "actor_role",
-                "originator_topic", *skip}  # fmt: skip
-    return {k: jsonable(v) for k, v in vars(event).items() if k not in envelope}

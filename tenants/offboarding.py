@@ -43,24 +43,13 @@ from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
+from services.exports.school import ExportMismatch, ExportStale
 from services.shared.actor import Actor
 from services.shared.errors import InvalidInput
 from tenants.operator import as_operator
 from tenants.registry import Registry, School
 
 log = logging.getLogger(__name__)
-
-
-class ExportMismatch(InvalidInput):
-    """The export file does not hold exactly what the database holds (or cannot be read)."""
-
-    code = "export_mismatch"
-
-
-class ExportStale(ExportMismatch):
-    """Something was recorded after the export was made: export again."""
-
-    code = "export_stale"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The access log: every read of a case's content, one row per read, in the school's schema.
+"""The access log's storage (:class:`services.audit.access_log.AccessLogStore`): every read of a
+case's content, one row per read, in the school's schema.
 
 Each row says who (the user id, an opaque identifier from the identity provider, never a name),
 in which role, when, which case, and how (:class:`ReadKind`: the case page, the API, the
@@ -30,7 +31,6 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -41,36 +41,12 @@ from psycopg.sql import SQL, Identifier
 
 from infra.audit.trail import current_trail
 from projections.db import table as sql_table
+from services.audit.access_log import CaseRead, ReadKind
 
 TABLE = "case_reads"
 BATCH = 5000
 _GENESIS_LABEL = b"vangnet case reads v1\x00"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class ReadKind(StrEnum):
-    """How a case's content was read."""
-
-    CASE_PAGE = "case_page"  # the case page (UI)
-    ACTION_FORM = "action_form"  # an action's form page (shows the case's steps, consents, ...)
-    CASE_API = "case_api"  # GET /api/cases/{id}
-    HISTORY = "history"  # the auditor's history (API or page)
-    STATE = "state"  # the state as of a moment
-    DIFF = "diff"  # the differences between two moments
-    EXPORT = "export"  # an export of the case
-    CLI_REPLAY = "cli_replay"  # vangnet audit replay
-
-
-READ_KIND_LABELS_NL: dict[str, str] = {
-    ReadKind.CASE_PAGE: "zaakpagina",
-    ReadKind.ACTION_FORM: "formulier bij de zaak",
-    ReadKind.CASE_API: "API: zaak",
-    ReadKind.HISTORY: "geschiedenis",
-    ReadKind.STATE: "stand op een moment",
-    ReadKind.DIFF: "verschillen tussen twee momenten",
-    ReadKind.EXPORT: "export",
-    ReadKind.CLI_REPLAY: "opdrachtregel (audit replay)",
-}
 
 
 def create_statements(schema: str) -> list[SQL | Any]:
@@ -236,15 +212,18 @@ def record_case_read(
 
 
 @dataclass(frozen=True)
-class CaseRead:
-    """One recorded read of a case."""
+class PostgresAccessLog:
+    """:class:`services.audit.access_log.AccessLogStore` of one school, on the web's asyncpg
+    pool."""
 
-    read_id: int
-    case_id: UUID
-    user_id: str
-    role: str
-    what: str
-    read_at: datetime
+    pool: asyncpg.Pool
+    schema: str
+
+    async def append(self, case_id: UUID, user_id: str, role: str, what: ReadKind) -> int:
+        return await record_case_read_async(self.pool, self.schema, case_id, user_id, role, what)
+
+    async def reads_of(self, case_id: UUID) -> list[CaseRead]:
+        return await case_reads(self.pool, self.schema, case_id)
 
 
 async def case_reads(pool: asyncpg.Pool, schema: str, case_id: UUID) -> list[CaseRead]:

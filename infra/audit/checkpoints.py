@@ -25,13 +25,8 @@ as history, never compared).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import Connection
@@ -39,23 +34,22 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from infra.audit import access_log
-from infra.audit.sink import CheckpointSink
-from infra.audit.trail import ACCESS_LOG, CheckpointSigner
+from infra.audit.trail import CheckpointSigner
 from infra.postgres.chain import chain_table, genesis, table_exists
 from infra.postgres.store import LogKeys
 from projections.db import PLATFORM_SCHEMA
+from services.audit.checkpoints import (
+    KIND_CHECKPOINT,
+    KIND_CREATED,
+    Checkpoint,
+    CheckpointSink,
+    sign,
+)
+from services.audit.verify import ACCESS_LOG
 
 log = logging.getLogger(__name__)
 
 TABLE = "chain_checkpoints"
-KIND_CHECKPOINT = "checkpoint"
-KIND_CREATED = "created"
-KIND_SEALED = "sealed"
-KINDS = frozenset({KIND_CHECKPOINT, KIND_CREATED, KIND_SEALED})
-SCHEME = "hmac-sha256"
-LEGACY_SCHEME = "sha256"
-FORMAT = 1
-_SIGNED_LABEL = b"vangnet checkpoint v1\x00"
 
 
 def create_checkpoint_table(conn: Connection[Any]) -> None:
@@ -104,111 +98,6 @@ def create_checkpoint_table(conn: Connection[Any]) -> None:
             Identifier(TABLE + "_by_position"), table
         )
     )
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """One signed head of one chain."""
-
-    log: str
-    chain: str
-    position: int
-    hash: bytes
-    kind: str
-    recorded_at: datetime
-    scheme: str = SCHEME
-    key_id: str | None = None
-    signature: bytes | None = None
-
-    def fields(self) -> dict[str, Any]:
-        """What the signature covers (and the outside copy holds, with the signature)."""
-        return {
-            "v": FORMAT,
-            "log": self.log,
-            "chain": self.chain,
-            "position": self.position,
-            "hash": self.hash.hex(),
-            "kind": self.kind,
-            "scheme": self.scheme,
-            "recorded_at": _utc(self.recorded_at),
-            "key": self.key_id,
-        }
-
-    def message(self) -> bytes:
-        """The bytes the signature covers."""
-        return _SIGNED_LABEL + json.dumps(
-            self.fields(), sort_keys=True, separators=(",", ":")
-        ).encode("ascii")
-
-    def record(self) -> dict[str, Any]:
-        """The outside copy's line."""
-        assert self.signature is not None
-        return {**self.fields(), "sig": base64.b64encode(self.signature).decode("ascii")}
-
-    @property
-    def when(self) -> str:
-        """The time it was recorded, for messages (UTC, to the second)."""
-        return f"{self.recorded_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def sign(
-    signer: CheckpointSigner,
-    log_name: str,
-    chain: str,
-    position: int,
-    hash_: bytes,
-    kind: str,
-    recorded_at: datetime | None = None,
-) -> Checkpoint:
-    """A new signed checkpoint (the time to the microsecond, as the database keeps it)."""
-    unsigned = Checkpoint(
-        log=log_name,
-        chain=chain,
-        position=position,
-        hash=hash_,
-        kind=kind,
-        recorded_at=(recorded_at or datetime.now(UTC)).astimezone(UTC),
-        key_id=signer.key_id,
-    )
-    return replace(unsigned, signature=signer.sign(unsigned.message()))
-
-
-def signature_problem(signer: CheckpointSigner, checkpoint: Checkpoint) -> str | None:
-    """Why ``checkpoint``'s signature does not verify (``None``: it does)."""
-    if checkpoint.signature is None:
-        return "it is not signed"
-    if checkpoint.key_id != signer.key_id:
-        return (
-            f"it was signed with another key ({checkpoint.key_id}; this master key signs as "
-            f"{signer.key_id})"
-        )
-    if not signer.verify(checkpoint.message(), checkpoint.signature):
-        return "its signature does not verify: it was forged, or changed after it was signed"
-    return None
-
-
-def from_record(record: dict[str, Any]) -> Checkpoint | None:
-    """A checkpoint from an outside copy's line (``None``: not a well-formed line)."""
-    try:
-        if record["v"] != FORMAT or record["kind"] not in KINDS:
-            return None
-        return Checkpoint(
-            log=str(record["log"]),
-            chain=str(record["chain"]),
-            position=int(record["position"]),
-            hash=bytes.fromhex(str(record["hash"])),
-            kind=str(record["kind"]),
-            recorded_at=datetime.fromisoformat(str(record["recorded_at"])),
-            scheme=str(record["scheme"]),
-            key_id=str(record["key"]),
-            signature=base64.b64decode(str(record["sig"]), validate=True),
-        )
-    except (KeyError, TypeError, ValueError, binascii.Error):
-        return None
 
 
 def insert(conn: Connection[Any], checkpoint: Checkpoint) -> bool:

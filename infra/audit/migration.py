@@ -33,8 +33,8 @@ from psycopg import Connection
 from psycopg.sql import SQL, Identifier
 
 from infra.audit import access_log, checkpoints
-from infra.audit.checkpoints import Checkpoint, publish
-from infra.audit.trail import ACCESS_LOG, AuditTrail
+from infra.audit.checkpoints import publish
+from infra.audit.trail import AuditTrail
 from infra.postgres.chain import (
     BATCH,
     chain_batches,
@@ -57,6 +57,9 @@ from infra.postgres.cipher import (
 )
 from infra.postgres.store import LogKeys
 from projections.db import PLATFORM_SCHEMA
+from services.audit import checkpoints as signed
+from services.audit.checkpoints import Checkpoint
+from services.audit.verify import ACCESS_LOG
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,7 @@ def is_keyed(conn: Connection[Any], schema: str, chain: str) -> bool:
         SQL("SELECT 1 FROM {} WHERE log = %s AND chain = %s AND scheme = %s LIMIT 1").format(
             Identifier(PLATFORM_SCHEMA, checkpoints.TABLE)
         ),
-        (schema, chain, checkpoints.SCHEME),
+        (schema, chain, signed.SCHEME),
     ).fetchone()
     return row is not None
 
@@ -92,12 +95,12 @@ def _outside_keyed(trail: AuditTrail, schema: str, chain: str) -> int:
     """How many signed keyed checkpoints of the chain the outside copy holds."""
     found = 0
     for line in trail.sink.read(schema):
-        checkpoint = checkpoints.from_record(line.record) if line.record else None
+        checkpoint = signed.from_record(line.record) if line.record else None
         if (
             checkpoint is not None
             and checkpoint.chain == chain
-            and checkpoint.scheme == checkpoints.SCHEME
-            and checkpoints.signature_problem(trail.signer, checkpoint) is None
+            and checkpoint.scheme == signed.SCHEME
+            and signed.signature_problem(trail.signer, checkpoint) is None
         ):
             found += 1
     return found
@@ -107,7 +110,7 @@ def _legacy_positions(conn: Connection[Any], schema: str, chain: str) -> dict[in
     return {
         c.position: c.hash
         for c in checkpoints.checkpoints_of(conn, schema)
-        if c.chain == chain and c.scheme == checkpoints.LEGACY_SCHEME
+        if c.chain == chain and c.scheme == signed.LEGACY_SCHEME
     }
 
 
@@ -125,8 +128,8 @@ def _guard(conn: Connection[Any], trail: AuditTrail, schema: str, chain: str) ->
 def _finish(
     conn: Connection[Any], trail: AuditTrail, schema: str, chain: str, head: int, hash_: bytes
 ) -> Checkpoint:
-    kind = checkpoints.KIND_SEALED if head else checkpoints.KIND_CREATED
-    checkpoint = checkpoints.sign(trail.signer, schema, chain, head, hash_, kind)
+    kind = signed.KIND_SEALED if head else signed.KIND_CREATED
+    checkpoint = signed.sign(trail.signer, schema, chain, head, hash_, kind)
     checkpoints.insert(conn, checkpoint)
     return checkpoint
 

@@ -1,4 +1,5 @@
-"""The outside copy of the checkpoints: an append-only directory of JSON lines.
+"""The outside copy of the checkpoints: an append-only directory of JSON lines
+(:class:`services.audit.checkpoints.CheckpointSink`).
 
 A checkpoint in ``platform.chain_checkpoints`` can be deleted by anyone who can write the
 database. A copy the database cannot reach can not: every checkpoint is also appended here, and
@@ -20,35 +21,14 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from services.audit.checkpoints import CheckpointSink, SinkLine
+
+__all__ = ["CheckpointSink", "DirectorySink", "SinkLine"]
 
 _LOG_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
-
-
-@dataclass(frozen=True)
-class SinkLine:
-    """One line of a log's outside copy: its number, and its JSON (``None``: unreadable)."""
-
-    number: int
-    record: dict[str, Any] | None
-
-
-class CheckpointSink(Protocol):
-    """Where the outside copies of checkpoints go."""
-
-    def append(self, log: str, record: dict[str, Any]) -> None:
-        """Append one record durably (raises ``OSError`` when it cannot)."""
-        ...
-
-    def read(self, log: str) -> list[SinkLine]:
-        """Every line recorded for ``log``, oldest first."""
-        ...
-
-    def where(self, log: str) -> str:
-        """Where ``log``'s copy lives (for messages)."""
-        ...
 
 
 class DirectorySink:

@@ -12,7 +12,7 @@ re-sealed under its table lock by :mod:`infra.audit.migration`.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from psycopg import Connection
@@ -21,17 +21,12 @@ from psycopg.sql import SQL, Identifier
 
 from infra.audit import access_log, checkpoints
 from infra.audit.migration import Sealed, is_keyed, seal_events, seal_reads
-from infra.audit.trail import (
-    ACCESS_LOG,
-    PLATFORM_EVENTS,
-    SCHOOL_EVENTS,
-    AuditTrail,
-)
+from infra.audit.trail import PLATFORM_EVENTS, SCHOOL_EVENTS, AuditTrail
 from projections.db import PLATFORM_SCHEMA
+from services.audit import checkpoints as signed
+from services.audit.verify import ACCESS_LOG
 from services.shared.errors import SchoolNotFound
-
-if TYPE_CHECKING:
-    from tenants.registry import Registry
+from tenants.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +73,7 @@ def schools_to_seal(conn: Connection[Any]) -> list[str]:
                 "events": SCHOOL_EVENTS,
                 "pattern": SCHOOL_SCHEMA_PATTERN,
                 "reads": ACCESS_LOG,
-                "scheme": checkpoints.SCHEME,
+                "scheme": signed.SCHEME,
             },
         ).fetchall()
     return [r[0] for r in rows]

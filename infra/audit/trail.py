@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -29,15 +28,14 @@ from infra.crypto import derive_key, unwrap_key
 from infra.postgres.cipher import PLATFORM_CONTEXT, school_context
 from infra.postgres.store import LogKeys
 from projections.db import PLATFORM_SCHEMA
+from services.audit.checkpoints import CheckpointSink
+from services.audit.verify import ACCESS_LOG
+from tenants.registry import School
 
-if TYPE_CHECKING:
-    from infra.audit.sink import CheckpointSink
-    from tenants.registry import School
-
-#: The events tables and access log of the two kinds of log (``<application name>_events``).
+#: The events tables of the two kinds of log (``<application name>_events``); the access log's
+#: chain is named by the verification rules (``ACCESS_LOG``, services.audit.verify).
 SCHOOL_EVENTS = "casework_events"
 PLATFORM_EVENTS = "platform_events"
-ACCESS_LOG = "case_reads"
 #: HKDF purpose of the registry's own event cipher key (as :mod:`tenants.provisioning` uses it).
 PLATFORM_KEY_PURPOSE = "platform"
 

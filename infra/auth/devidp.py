@@ -527,7 +527,7 @@ def _build_router(idp: DevIdentityProvider) -> Router:
     return Router(
         path=DEV_IDP_PATH,
         route_handlers=[discovery, jwks, authorize, choose, token, userinfo],
-        opt={"exclude_from_csrf": True},
+        opt={"exclude_from_csrf": True, "public": True},
         include_in_schema=False,
     )
 

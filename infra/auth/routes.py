@@ -189,6 +189,8 @@ class AuthController(Controller):
 
     path = ""
     include_in_schema = False
+    # No login needed (this is the login); the role switch reads the session's principal itself.
+    opt = {"public": True}
 
     @get("/login")
     async def login_page(

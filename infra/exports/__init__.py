@@ -5,7 +5,7 @@ Words used here:
 
 - A **case file** (dossier): one case in Dutch — header, participants, situation, consents,
   steps, agreements, aftercare, complaints, evaluation and the full timeline — built from the
-  case's events, as JSON (:mod:`infra.exports.case_file`) or PDF (:mod:`infra.exports.pdf`).
+  case's events (:mod:`services.exports.case_file`), printed as PDF here (:mod:`infra.exports.pdf`).
   Every export is recorded in the school's access log before it is handed out.
 - A **school export**: every event of the school's log decrypted to JSON, its access log, its
   registry record and configuration, counts, and a SHA-256 beside the file

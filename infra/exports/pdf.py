@@ -19,7 +19,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from infra.exports.case_file import CaseFile, Line, Section, TimelineItem, moment
+from services.exports.case_file import CaseFile, Line, Section, TimelineItem, moment
 
 FONT = "OpenSans"
 REPLACEMENT = "?"

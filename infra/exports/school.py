@@ -1,4 +1,5 @@
-"""The full export of one school, for offboarding: everything the school's schema holds that is
+"""The full export of one school, for offboarding (reading and writing; the document and its
+check are :mod:`services.exports.school`): everything the school's schema holds that is
 not derived, decrypted to JSON, plus its registry record.
 
 What the file holds (format ``vangnet.school-export/1``):
@@ -30,11 +31,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
-from enum import Enum
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -44,68 +43,26 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from infra.audit.access_log import TABLE as ACCESS_LOG_TABLE
-from infra.audit.access_log import ReadKind, record_case_read
+from infra.audit.access_log import record_case_read
 from infra.postgres.chain import chain_table, table_exists
-from infra.postgres.pool import shared_pool
+from infra.postgres.pool import SharedPool
+from services.audit.access_log import ReadKind
 from services.casework.application import CaseworkApplication
+from services.exports.school import (
+    FORMAT,
+    ExportMismatch,
+    check_export,
+    event_record,
+    reported_cases,
+    school_export_document,
+)
 from services.shared.actor import Actor
 from services.shared.errors import InvalidInput
-from tenants.offboarding import ExportMismatch, VerifiedExport
+from tenants.offboarding import VerifiedExport
 from tenants.registry import Registry, School
 
-FORMAT = "vangnet.school-export/1"
 EVENTS_TABLE = "casework_events"
 PAGE = 1000
-
-#: Attributes of every event that are its envelope (exported beside its data).
-_ENVELOPE = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "originator_topic",
-        "timestamp",
-        "actor_id",
-        "actor_role",
-    }
-)
-#: Registry fields never exported: the wrapped data key is a secret (and is destroyed).
-_SECRET_FIELDS = frozenset({"wrapped_data_key"})
-
-
-def jsonable(value: Any) -> Any:
-    """Event values as JSON: ids and dates as strings, sets as sorted lists."""
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return jsonable(value.value)
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, set | frozenset):
-        return sorted(jsonable(v) for v in value)
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
-
-
-def _event_record(event: Any, *, qualified: bool = False) -> dict[str, Any]:
-    """Type, case (originator), version, time, who, and the event's own data (``qualified``:
-    the type with its aggregate, e.g. ``School.Created``)."""
-    kind = type(event)
-    return {
-        "type": kind.__qualname__ if qualified else kind.__name__,
-        "originator_id": str(event.originator_id),
-        "originator_version": event.originator_version,
-        "timestamp": event.timestamp.isoformat(),
-        "actor_id": getattr(event, "actor_id", None),
-        "actor_role": jsonable(getattr(event, "actor_role", None)),
-        "data": {
-            k: jsonable(v)
-            for k, v in vars(event).items()
-            if k not in _ENVELOPE and k not in _SECRET_FIELDS
-        },
-    }
 
 
 def log_events(app: CaseworkApplication) -> Iterator[dict[str, Any]]:
@@ -118,7 +75,7 @@ def log_events(app: CaseworkApplication) -> Iterator[dict[str, Any]]:
             yield {
                 "position": notification.id,
                 "topic": notification.topic,
-                **_event_record(event),
+                **event_record(event),
             }
         if len(notifications) < PAGE:
             return
@@ -163,24 +120,11 @@ def chain_head(conn: Connection[Any], schema: str) -> dict[str, Any] | None:
     return {"position": int(row[0]), "sha256": bytes(row[1]).hex()}
 
 
-def _counts(events: list[dict[str, Any]], reads: list[dict[str, Any]]) -> dict[str, Any]:
-    types = Counter(e["type"] for e in events)
-    return {
-        "events": len(events),
-        "cases": types.get("CaseReported", 0),
-        "events_by_type": dict(sorted(types.items())),
-        "access_log": len(reads),
-        "first_position": events[0]["position"] if events else None,
-        "last_position": events[-1]["position"] if events else None,
-        "last_read_id": reads[-1]["id"] if reads else None,
-    }
-
-
 def _registry_part(registry: Registry, school: School) -> dict[str, Any]:
     board = registry.board(school.board_id)
     contacts = school.notification_contacts
     login = school.login
-    history = [_event_record(e, qualified=True) for e in registry.events.get(school.id)]
+    history = [event_record(e, qualified=True) for e in registry.events.get(school.id)]
     return {
         "school": {
             "id": str(school.id),
@@ -208,28 +152,35 @@ def _registry_part(registry: Registry, school: School) -> dict[str, Any]:
 
 
 def build_school_export(
-    registry: Registry, app: CaseworkApplication, school: School, actor: Actor, now: datetime
+    pool: SharedPool,
+    registry: Registry,
+    app: CaseworkApplication,
+    school: School,
+    actor: Actor,
+    now: datetime,
 ) -> dict[str, Any]:
     """The export document of ``school`` (records an ``export`` read of every case first)."""
     events = list(log_events(app))
-    case_ids = [UUID(e["originator_id"]) for e in events if e["type"] == "CaseReported"]
-    with shared_pool().connection() as conn:
-        for case_id in case_ids:
+    with pool.connection() as conn:
+        for case_id in reported_cases(events):
             record_case_read(
-                conn, school.schema_name, case_id, actor.user_id, str(actor.role), ReadKind.EXPORT
+                conn,
+                school.schema_name,
+                UUID(case_id),
+                actor.user_id,
+                str(actor.role),
+                ReadKind.EXPORT,
             )
         reads = access_log_rows(conn, school.schema_name)
         head = chain_head(conn, school.schema_name)
-    return {
-        "format": FORMAT,
-        "exported_at": now.isoformat(),
-        "exported_by": {"user_id": actor.user_id, "role": str(actor.role)},
-        **_registry_part(registry, school),
-        "counts": _counts(events, reads),
-        "chain": head,
-        "events": events,
-        "access_log": reads,
-    }
+    return school_export_document(
+        registry_part=_registry_part(registry, school),
+        events=events,
+        reads=reads,
+        chain=head,
+        actor=actor,
+        now=now,
+    )
 
 
 @dataclass(frozen=True)
@@ -320,35 +271,30 @@ def _normal(value: Any) -> Any:
 
 
 def verify_school_export(
-    app: CaseworkApplication, school: School, path: Path, sha256: str | None = None
+    pool: SharedPool,
+    app: CaseworkApplication,
+    school: School,
+    path: Path,
+    sha256: str | None = None,
 ) -> VerifiedExport:
     """Check that the file at ``path`` is an intact export of ``school`` that holds exactly the
     events and reads the database holds now (``ExportMismatch`` says what differs)."""
     document, digest = read_export(path, sha256)
-    exported = document.get("school") or {}
-    if exported.get("id") != str(school.id) or exported.get("slug") != school.slug:
-        msg = f"export file {path} is not an export of school {school.slug}"
-        raise ExportMismatch(msg)
     events = _normal(list(log_events(app)))
-    with shared_pool().connection() as conn:
+    with pool.connection() as conn:
         reads = _normal(access_log_rows(conn, school.schema_name))
-    counts = _counts(events, reads)
-    if document.get("counts") != counts:
-        msg = (
-            f"export file {path} does not match the database: it counts "
-            f"{(document.get('counts') or {}).get('events')} events and "
-            f"{(document.get('counts') or {}).get('access_log')} reads, the school has "
-            f"{counts['events']} events and {counts['access_log']} reads now (export again)"
-        )
-        raise ExportMismatch(msg)
-    if document.get("events") != events:
-        raise ExportMismatch(f"export file {path}: its events differ from the school's log")
-    if document.get("access_log") != reads:
-        raise ExportMismatch(f"export file {path}: its access log differs from the school's")
+    counted = check_export(
+        document,
+        name=str(path),
+        school_id=str(school.id),
+        school_slug=school.slug,
+        events=events,
+        reads=reads,
+    )
     return VerifiedExport(
         path=path,
         sha256=digest,
-        events=counts["events"],
-        last_position=counts["last_position"],
-        last_read_id=counts["last_read_id"],
+        events=counted["events"],
+        last_position=counted["last_position"],
+        last_read_id=counted["last_read_id"],
     )

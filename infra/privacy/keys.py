@@ -13,8 +13,6 @@ caches keys for that one run) instead of borrowing a second connection from the 
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -25,7 +23,7 @@ from psycopg import Connection
 from psycopg.sql import SQL, Identifier
 
 from infra.crypto import KeyUnwrapError, generate_data_key, unwrap_key, wrap_key
-from infra.postgres.pool import shared_pool
+from infra.postgres.pool import SharedPool
 
 TABLE = "pupil_keys"
 
@@ -58,11 +56,6 @@ class _Scope:
 
 _scope: ContextVar[_Scope | None] = ContextVar("pupil_keys_scope", default=None)
 
-#: Schemas whose key table exists, per pool: schools provisioned before keys existed get it on
-#: first use (a test session may open several databases, hence per pool).
-_ensured: weakref.WeakKeyDictionary[object, set[str]] = weakref.WeakKeyDictionary()
-_ensured_lock = threading.Lock()
-
 
 @contextmanager
 def using_connection(conn: Connection[Any]) -> Iterator[None]:
@@ -75,12 +68,26 @@ def using_connection(conn: Connection[Any]) -> Iterator[None]:
 
 
 class PostgresPupilKeys:
-    """:class:`services.casework.sealing.PupilKeys` of one school, on the shared pool."""
+    """:class:`services.casework.sealing.PupilKeys` of one school, on ``pool``.
 
-    def __init__(self, schema: str, school_id: UUID, data_key: bytes) -> None:
+    ``ensured``: the schemas whose key table is known to exist, shared by the schools of one
+    pool (:class:`infra.schools.SchoolApplications`): schools provisioned before keys existed
+    get the table on first use. Adding a name to a set is atomic under the GIL.
+    """
+
+    def __init__(
+        self,
+        pool: SharedPool,
+        schema: str,
+        school_id: UUID,
+        data_key: bytes,
+        ensured: set[str] | None = None,
+    ) -> None:
+        self.pool = pool
         self.schema = schema
         self.school_id = school_id
         self._data_key = data_key
+        self._ensured = ensured if ensured is not None else set()
 
     @contextmanager
     def _connection(self) -> Iterator[Connection[Any]]:
@@ -89,18 +96,15 @@ class PostgresPupilKeys:
             self._ensure(scope.conn)
             yield scope.conn
             return
-        with shared_pool().connection() as conn:
+        with self.pool.connection() as conn:
             self._ensure(conn)
             yield conn
 
     def _ensure(self, conn: Connection[Any]) -> None:
-        with _ensured_lock:
-            ready = _ensured.setdefault(shared_pool(), set())
-        if self.schema in ready:
+        if self.schema in self._ensured:
             return
         create_pupil_keys(conn, self.schema)
-        with _ensured_lock:
-            ready.add(self.schema)
+        self._ensured.add(self.schema)
 
     def _context(self, key_id: UUID) -> bytes:
         # Bound to school and key id: a wrapped key copied to another row or school won't open.

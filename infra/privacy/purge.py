@@ -38,7 +38,7 @@ from uuid import UUID
 from psycopg import Cursor
 from psycopg.sql import SQL, Identifier, Literal
 
-from infra.postgres.pool import shared_pool
+from infra.postgres.pool import SharedPool
 from infra.privacy.keys import TABLE as KEYS
 from projections.engine import POSITIONS, Target, View
 from projections.views import ALL_VIEWS
@@ -57,7 +57,8 @@ SUFFIXES = ("", "_next", "_verify")
 class ViewPurge:
     """:class:`services.casework.application.ReadSidePurge` for one school's views."""
 
-    def __init__(self, school_id: UUID, schema: str) -> None:
+    def __init__(self, pool: SharedPool, school_id: UUID, schema: str) -> None:
+        self.pool = pool
         self.school_id = school_id
         self.schema = schema
 
@@ -68,7 +69,7 @@ class ViewPurge:
         failed_after_save: Exception | None = None
         try:
             with (
-                shared_pool().connection(timeout=CONNECTION_WAIT) as conn,
+                self.pool.connection(timeout=CONNECTION_WAIT) as conn,
                 conn.transaction(),
                 conn.cursor() as curs,
             ):
@@ -121,7 +122,7 @@ class ViewPurge:
 
     def _vacuum(self) -> None:
         try:
-            with shared_pool().connection(timeout=CONNECTION_WAIT) as conn:
+            with self.pool.connection(timeout=CONNECTION_WAIT) as conn:
                 for table in (KEYS, "cases", "case_timeline"):
                     conn.execute(SQL("VACUUM {}").format(Identifier(self.schema, table)))
         except Exception as e:  # hygiene only: the rows are erased already

@@ -25,7 +25,9 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
+from infra.auth.devidp import dev_idp_router, shared_dev_identity_provider
 from infra.auth.discovery import ProviderDirectory
+from infra.auth.gate import PeopleGate
 from infra.auth.oidc import OidcClients
 from infra.auth.routes import LOGIN_ROUTES
 from infra.auth.sessions import RotatingSessionConfig
@@ -37,29 +39,29 @@ from infra.web.api.openapi import openapi_config
 from infra.web.context import SchoolDirectory, Services
 from infra.web.csrf import SessionCsrfMiddleware
 from infra.web.edge import MAX_BODY_BYTES, EdgeGuardMiddleware
+from infra.web.guards import PUBLIC
 from infra.web.health import HEALTH_ROUTES
 from infra.web.logs import RequestLogMiddleware
 from infra.web.metrics import METRICS_PATH, metrics
 from infra.web.options import OptionsMiddleware
+from infra.web.pages import PAGE_ROUTES
 from infra.web.problems import EXCEPTION_HANDLERS
 from infra.web.proxy import ForwardedHeadersMiddleware, parse_networks
+from infra.web.scim import SCIM_ROUTES
 from infra.web.security import SecurityHeadersMiddleware
 from infra.web.sessions import (
     PostgresSessionStore,
     ensure_session_table,
     purge_expired_sessions,
 )
-from projections.db import create_read_pool
+from infra.worker.broker import setup_broker_from_settings
+from infra.worker.inprocess import start_inprocess_worker
 
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).parent
 SESSION_COOKIE = "vangnet_session"
 SESSION_MAX_AGE = 8 * 60 * 60  # a school day
-
-
-def _conninfo(container: Container) -> str:
-    return str(container.pool.conninfo)
 
 
 def https_only(settings: Settings) -> bool:
@@ -98,21 +100,17 @@ def create_app(
         opened: Container = container if container is not None else await _open_container(settings)
         worker = None
         purger: asyncio.Task[None] | None = None
-        read_pool = await create_read_pool(_conninfo(opened), max_size=settings.pool_size)
+        read_pool = await opened.open_read_pool()
         try:
             await ensure_session_table(read_pool)
             session_store.pool = read_pool
             _wire_state(app.state, settings, opened, read_pool, http_transport)
             if owned and settings.broker_url is None:
-                from infra.worker.inprocess import start_inprocess_worker
-
                 worker = await anyio.to_thread.run_sync(
                     lambda: start_inprocess_worker(opened, checkpoints=True)
                 )
             elif settings.broker_url is not None:
                 # Commands send their catch-up hints to the real broker (`vangnet worker`).
-                from infra.worker.broker import setup_broker_from_settings
-
                 setup_broker_from_settings(settings)
             purger = asyncio.create_task(purge_expired_sessions(session_store))
             if settings.loopback_issuers:
@@ -134,9 +132,6 @@ def create_app(
             if owned:
                 await anyio.to_thread.run_sync(opened.close)
 
-    from infra.web.pages import PAGE_ROUTES
-    from infra.web.scim import SCIM_ROUTES
-
     route_handlers: list[Any] = [
         *API_ROUTES,
         *SCIM_ROUTES,
@@ -144,11 +139,9 @@ def create_app(
         *LOGIN_ROUTES,
         *PAGE_ROUTES,
         metrics,
-        create_static_files_router(path="/static", directories=[WEB_DIR / "static"]),
+        create_static_files_router(path="/static", directories=[WEB_DIR / "static"], opt=PUBLIC),
     ]
     if settings.dev_idp:
-        from infra.auth.devidp import dev_idp_router
-
         route_handlers.append(dev_idp_router(settings))
 
     prometheus = PrometheusConfig(
@@ -192,19 +185,14 @@ def _wire_state(
     read_pool: Any,
     http_transport: httpx.AsyncBaseTransport | None,
 ) -> None:
-    from infra.auth.devidp import shared_dev_identity_provider
-
     services = Services(
         settings=settings,
         container=container,
-        registry=container.registry,
         read_pool=read_pool,
         directory=SchoolDirectory(container.registry, container),
     )
     state.services = services
     state.settings = settings
-    from infra.auth.gate import PeopleGate
-
     # The school's staff directory: logins and bearer tokens are resolved to its persons.
     state.people = PeopleGate(container)
     state.registry = container.registry

@@ -9,32 +9,35 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 import asyncpg
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException
 
 from infra.auth.principal import Principal
+from infra.auth.resolve import ROLE_HEADER, SCHOOL_HEADER, NoRole, principal_from_bearer
+from infra.auth.tokens import InvalidToken, ProviderUnavailable
 from infra.container import Container
 from infra.settings import Settings
-from services.access.roles import Permission, Role
+from infra.views import ensure_school_views
+from services.access.roles import Role
+from services.audit.replay import CaseReplay
 from services.casework.handlers import CaseService
-from services.casework.replay import CaseReplay
+from services.people.directory import PersonInactive
+from services.shared.clock import SCHOOL_CLOCK
 from services.shared.errors import PermissionDenied
 from tenants.registry import Registry, School
 
-SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
-
 
 def today() -> date:
-    """The school day it is now (schools run on Dutch time)."""
-    return datetime.now(SCHOOL_TZ).date()
+    """The school day it is now (schools run on Dutch time: the domain's clock)."""
+    return SCHOOL_CLOCK.today()
 
 
 class SchoolDirectory:
@@ -65,8 +68,6 @@ class SchoolDirectory:
         school = self.registry.school(school_id)
         if self.container is not None:
             # The views' tables exist before the first read (the worker may not have run yet).
-            from infra.views import ensure_school_views
-
             ensure_school_views(self.container, school_id)
         return school
 
@@ -76,13 +77,18 @@ class SchoolDirectory:
 
 @dataclass(frozen=True)
 class Services:
-    """The collaborators on ``app.state``, typed."""
+    """The collaborators on ``app.state``, typed: the app's settings (a test may give the app
+    other ones than its container's), the composition root's container, and the web's own read
+    pool and school directory cache."""
 
     settings: Settings
     container: Container
-    registry: Registry
     read_pool: asyncpg.Pool
     directory: SchoolDirectory
+
+    @property
+    def registry(self) -> Registry:
+        return self.container.registry
 
     @classmethod
     def of(cls, state: State) -> Services:
@@ -91,15 +97,13 @@ class Services:
         return services
 
     def case_service(self, school: School) -> CaseService:
-        from infra.worker.actors import notify_saved
-
-        return CaseService(self.container.schools.get(school.id), school.id, on_saved=notify_saved)
+        return self.container.case_service(school.id)
 
     def case_replay(self, school: School) -> CaseReplay:
         return CaseReplay(self.container.schools.get(school.id), school.id)
 
 
-async def principal_of(request: Request[Any, Any, Any]) -> Principal:
+async def principal_of(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The logged-in person (session) or API client (bearer token); 401 when neither."""
     cached = request.scope.get("state", {}).get("principal")
     if isinstance(cached, Principal):
@@ -111,19 +115,16 @@ async def principal_of(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
-async def _resolve(request: Request[Any, Any, Any]) -> Principal | None:
+async def _resolve(request: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        from infra.auth.resolve import NoRole, principal_from_bearer
-        from infra.auth.tokens import InvalidToken, ProviderUnavailable
-
         try:
             principal = await principal_from_bearer(
                 header[7:].strip(),
                 registry=request.app.state.registry,
                 validator=request.app.state.tokens,
                 settings=request.app.state.settings,
-                school_slug_hint=request.headers.get("x-vangnet-school"),
+                school_slug_hint=request.headers.get(SCHOOL_HEADER),
                 people=getattr(request.app.state, "people", None),
             )
         except NoRole:
@@ -134,7 +135,7 @@ async def _resolve(request: Request[Any, Any, Any]) -> Principal | None:
             ) from None
         except InvalidToken as e:
             raise NotAuthorizedException(detail=f"invalid access token: {e.reason}") from None
-        wanted = request.headers.get("x-vangnet-role")
+        wanted = request.headers.get(ROLE_HEADER)
         if wanted:
             principal = _switch(principal, wanted)
         return principal
@@ -156,15 +157,15 @@ async def _resolve(request: Request[Any, Any, Any]) -> Principal | None:
     return await _still_active(request, principal)
 
 
-async def _still_active(request: Request[Any, Any, Any], principal: Principal) -> Principal:
+async def _still_active(
+    request: ASGIConnection[Any, Any, Any, Any], principal: Principal
+) -> Principal:
     """The session's person, unless deactivated or removed since they logged in (403)."""
     people = getattr(request.app.state, "people", None)
     if people is None or principal.school_id is None or principal.person_id is None:
         return principal
     school = await Services.of(request.app.state).directory.school(principal.school_id)
     if not await people.is_active_async(school, principal.person_id):
-        from services.people.directory import PersonInactive
-
         raise PersonInactive("this person is deactivated in the school's staff directory")
     return principal
 
@@ -177,13 +178,6 @@ def _switch(principal: Principal, wanted: str) -> Principal:
     if role not in principal.roles:
         raise PermissionDenied(f"the token does not grant role '{wanted}'")
     return principal.acting_as(role)
-
-
-def require(principal: Principal, permission: Permission) -> None:
-    """Refuse (403) unless the active role has ``permission`` school-wide."""
-    if not principal.may(permission):
-        msg = f"role '{principal.role}' may not '{permission}'"
-        raise PermissionDenied(msg)
 
 
 async def school_of(request: Request[Any, Any, Any], principal: Principal) -> School:

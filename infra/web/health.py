@@ -26,13 +26,20 @@ from prometheus_client.registry import Collector
 
 from infra.postgres.pool import PoolNotInstalledError, shared_pool
 from infra.web.context import Services
+from infra.web.guards import PUBLIC
 from infra.worker.broker import broker_kind
 from projections.quarantine import PlatformHealth, platform_health, platform_health_async
 
 log = logging.getLogger(__name__)
 
 
-@get("/health/live", summary="The process answers", tags=["health"], include_in_schema=True)
+@get(
+    "/health/live",
+    summary="The process answers",
+    tags=["health"],
+    include_in_schema=True,
+    opt=PUBLIC,
+)
 async def live() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -77,6 +84,7 @@ def projections_details(health: PlatformHealth) -> dict[str, Any]:
     "/health/ready",
     summary="Database and broker answer; the read side's health",
     tags=["health"],
+    opt=PUBLIC,
     responses={
         HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
             data_container=dict[str, Any],

@@ -24,6 +24,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from infra.settings import Settings
+from infra.web.guards import PUBLIC
 from infra.web.health import READ_SIDE_HEALTH
 
 METRICS_PATH = "/metrics"
@@ -82,7 +83,12 @@ def forget_dead_processes(directory: Path) -> list[int]:
     return sorted(dead)
 
 
-@get(METRICS_PATH, include_in_schema=False, sync_to_thread=False, opt={"exclude_from_csrf": True})
+@get(
+    METRICS_PATH,
+    include_in_schema=False,
+    sync_to_thread=False,
+    opt={"exclude_from_csrf": True, **PUBLIC},
+)
 def metrics(request: Request[Any, Any, Any]) -> Response[Any]:
     """The metrics in Prometheus' text format, for a request with the scrape token."""
     settings: Settings = request.app.state.settings

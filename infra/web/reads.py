@@ -16,7 +16,7 @@ from uuid import UUID
 
 import anyio.to_thread
 
-from infra.audit.access_log import CaseRead, ReadKind, case_reads, record_case_read_async
+from infra.audit.access_log import PostgresAccessLog
 from infra.auth.principal import Principal
 from infra.web.context import Services, today
 from projections.board_stats import queries as stats
@@ -25,8 +25,14 @@ from projections.db import table
 from projections.escalation.queries import CaseEscalation, Signal, escalations, signals
 from projections.lessons.queries import Lesson, lessons
 from services.access.roles import ENGAGED_PERMISSIONS, Permission, has_permission
+from services.audit.access_log import AccessLog, CaseRead, ReadKind
 from services.shared.errors import CaseNotFound, InvalidInput, PermissionDenied
 from tenants.registry import School
+
+
+def access_log(services: Services, school: School) -> AccessLog:
+    """The school's access log (:mod:`services.audit.access_log`), kept in its schema."""
+    return AccessLog(PostgresAccessLog(services.read_pool, school.schema_name))
 
 
 def _case_scope(principal: Principal) -> tuple[str, ...] | None:
@@ -97,14 +103,7 @@ async def record_read(
     Call it after the content was loaded (and the principal found allowed) and before it is
     returned: if the read cannot be recorded, the content is not shown.
     """
-    await record_case_read_async(
-        services.read_pool,
-        school.schema_name,
-        case_id,
-        principal.user_id,
-        str(principal.role),
-        what,
-    )
+    await access_log(services, school).record(principal.actor, case_id, what)
 
 
 async def read_case_page(
@@ -120,9 +119,7 @@ async def reads_of_case(
     services: Services, school: School, principal: Principal, case_id: UUID
 ) -> list[CaseRead]:
     """Who read the case, when and how (for auditors)."""
-    if not principal.may(Permission.AUDIT_READ):
-        raise PermissionDenied(f"role '{principal.role}' may not read the access log")
-    return await case_reads(services.read_pool, school.schema_name, case_id)
+    return await access_log(services, school).reads_of(principal.actor, case_id)
 
 
 async def case_version(services: Services, school: School, case_id: UUID) -> int | None:

@@ -75,6 +75,7 @@ from scim2_server.utils import load_default_schemas
 
 from infra.auth.gate import PeopleGate
 from infra.people.store import PersonRow, PostgresPeopleStore
+from infra.web.guards import PUBLIC
 from services.access.roles import Role
 from services.people.directory import Directory, PersonNotFound, Provisioned, Taken
 from services.people.domain import Profile
@@ -513,7 +514,9 @@ SCIM_METHODS: list[Any] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 #: ``ResourceTypes``, RFC 7643 §5-7), speaks ``application/scim+json`` and answers SCIM error
 #: bodies, not problem details; its clients (Entra ID, Google) read the SCIM discovery, and its
 #: conformance is checked with scim2-tester (tests/integration/test_scim.py).
-_OPTS = {"exclude_from_csrf": True}  # bearer tokens only: no cookie authority
+#: Bearer tokens only (no cookie authority, so no CSRF); no login: SCIM has its own per-school
+#: token, checked by every handler here (as /metrics has its own).
+_OPTS = {"exclude_from_csrf": True, **PUBLIC}
 
 
 @route(

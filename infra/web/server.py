@@ -63,6 +63,9 @@ def serve(
     workers = workers or settings.web_workers
     bind = {"host": host or settings.host, "port": port or settings.port}
     if workers == 1:
+        # Imported here, not at the top: the supervisor of several workers must not import the
+        # app (its Prometheus metrics would be created before the per-process metrics directory
+        # is set up); the workers import it through APP_FACTORY.
         from infra.web.app import create_app
 
         uvicorn.Server(uvicorn.Config(create_app(settings), **bind, **_SERVER_OPTIONS)).run()  # type: ignore[arg-type]

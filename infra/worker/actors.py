@@ -1,7 +1,8 @@
 """Vangnet's jobs, and the after-commit hint that starts the most common one.
 
 The broker carries hints; the database holds the truth (DESIGN.md §6). After a command commits,
-:func:`notify_saved` sends ``catch_up_school(school_id)``. If that message is lost (broker down,
+the container's notifier (:class:`infra.jobs.SavedNotifier`) sends
+``catch_up_school(school_id)``. If that message is lost (broker down,
 worker killed), nothing is lost: :func:`sweep_schools` finds every school whose projections lag
 its log and catches it up, and ``vangnet worker`` runs it every ``VANGNET_SWEEP_SECONDS``.
 
@@ -15,28 +16,24 @@ Adding a job: write a function below the "More jobs" marker and decorate it with
 
 from __future__ import annotations
 
-import functools
 import logging
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from infra import views as school_views
-from infra.container import Container
-from infra.mail import Mailer, mailer_from_settings
+from infra.audit.integrity import checkpoint_platform, checkpoint_school
+from infra.container import Container, current_container
+from infra.jobs import actor_for, job
+from infra.mail import Mailer
 from infra.notifications import deliver_notifications, send_due_reminders
 from infra.retention import expire_school
-from infra.settings import Settings
-from infra.worker.registry import actor_for, job
-from infra.worker.runtime import get_container
 from projections.db import first
 from projections.engine import EVENTS_TABLE, POSITIONS, head, positions
 from projections.views import ALL_VIEWS
+from services.shared.clock import SCHOOL_TZ
 from services.shared.errors import SchoolNotFound
 from tenants.registry import School, schema_name_for
 
@@ -90,7 +87,7 @@ def catch_up_school(school_id: str) -> None:
     errors of the database itself are raised and retried."""
     sid = _school_id(school_id)
     with _ids_only("catch_up_school", f"school {sid}"):
-        container = get_container()
+        container = current_container()
         if _views_at_head(container, sid):
             # Coalescing: an earlier hint's catch-up already applied this command's events
             # (hints queue up per command under load). Nothing to apply, so nothing to mail.
@@ -179,25 +176,13 @@ def sweep_schools(container: Container) -> SweepResult:
 def sweep() -> None:
     """:func:`sweep_schools` as a job (e.g. sent by an operator or an external scheduler)."""
     with _ids_only("sweep", "all schools"):
-        sweep_schools(get_container())
+        sweep_schools(current_container())
 
 
 # --- Mail: notifications from the outbox, aftercare reminders ------------------------------
 
 #: The queue of e-mail jobs (broker name ``<namespace>.mail``).
 MAIL_QUEUE = "mail"
-#: The schools' calendar: reminder days are Dutch days.
-SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
-
-
-@functools.lru_cache(maxsize=4)
-def _mailer_for(settings: Settings) -> Mailer:
-    return mailer_from_settings(settings)
-
-
-def _get_mailer(container: Container) -> Mailer:
-    """The process's mailer, built once from the container's settings."""
-    return _mailer_for(container.settings)
 
 
 def mail_school(container: Container, school_id: UUID, mailer: Mailer) -> int:
@@ -212,9 +197,9 @@ def deliver_school_mail(school_id: str) -> None:
     """After a catch-up: e-mail what the school's new events call for."""
     sid = _school_id(school_id)
     with _ids_only("deliver_school_mail", f"school {sid}"):
-        container = get_container()
+        container = current_container()
         try:
-            mail_school(container, sid, _get_mailer(container))
+            mail_school(container, sid, container.mailer)
         except SchoolNotFound:
             log.warning("deliver_school_mail: school %s is not registered; dropped", sid)
 
@@ -225,7 +210,7 @@ def mail_sweep(container: Container, mailer: Mailer | None = None) -> SweepResul
     Safe to run as often as wanted: every e-mail is claimed once (``infra.notifications``).
     """
     result = SweepResult()
-    mailer = mailer or _get_mailer(container)
+    mailer = mailer or container.mailer
     for school in container.registry.list_schools():
         result.schools += 1
         try:
@@ -250,8 +235,6 @@ def checkpoint_sweep(container: Container) -> SweepResult:
     """Record the chain heads of the platform's and every school's log (and access log) that
     moved since their last checkpoint (:mod:`infra.audit.checkpoints`). ``events`` counts the
     checkpoints recorded; one log's failure is logged (ids only) and does not stop the others."""
-    from infra.audit.integrity import checkpoint_platform, checkpoint_school
-
     result = SweepResult()
     try:
         result.events += len(checkpoint_platform(container.pool))
@@ -272,7 +255,7 @@ def checkpoint_sweep(container: Container) -> SweepResult:
 def checkpoint_chains() -> None:
     """:func:`checkpoint_sweep` as a job (for an operator or an external scheduler)."""
     with _ids_only("checkpoint_chains", "all logs"):
-        checkpoint_sweep(get_container())
+        checkpoint_sweep(current_container())
 
 
 # --- Privacy: the daily retention run -------------------------------------------------------
@@ -295,60 +278,3 @@ def retention_sweep(container: Container, *, today: date | None = None) -> Sweep
             result.failed += 1
             log.warning("retention run of school %s failed: %s", school.id, type(e).__name__)
     return result
-
-
-# --- After a command commits -----------------------------------------------------------------
-
-
-class SavedNotifier:
-    """``CaseService(on_saved=...)``: send the catch-up hint; never fail the command.
-
-    When sending fails (broker down) it logs one warning (ids and error class only) and stops
-    trying for ``cooldown`` seconds, so commands do not each wait on a dead broker; the sweep
-    catches those schools up.
-    """
-
-    def __init__(
-        self,
-        send: Callable[[str], object] | None = None,
-        *,
-        cooldown: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._send = send or _send_catch_up
-        self._cooldown = cooldown
-        self._clock = clock
-        self._paused_until = 0.0
-        self._lock = threading.Lock()
-        self.sent = 0
-        self.skipped = 0
-
-    def __call__(self, school_id: UUID) -> None:
-        if self._clock() < self._paused_until:
-            self.skipped += 1
-            return
-        try:
-            self._send(str(school_id))
-        except Exception as e:
-            with self._lock:
-                self._paused_until = self._clock() + self._cooldown
-                self.skipped += 1
-            log.warning(
-                "catch-up hint for school %s not sent (%s); the sweep will catch it up; "
-                "not sending for %.0f s",
-                school_id, type(e).__name__, self._cooldown,
-            )  # fmt: skip
-        else:
-            self.sent += 1
-
-
-def _send_catch_up(school_id: str) -> None:
-    actor_for(catch_up_school).send(school_id)
-
-
-_notifier = SavedNotifier()
-
-
-def notify_saved(school_id: UUID) -> None:
-    """After a command committed: ask the worker to catch the school up (never raises)."""
-    _notifier(school_id)

@@ -3,11 +3,11 @@
 Dramatiq binds an actor to a broker when the actor is declared (``dramatiq.actor`` uses
 ``get_broker()`` at import time, and ``Broker.declare_actor`` adds it to that broker only). To let
 a process, and the tests, choose the broker at run time, Vangnet's jobs are plain functions
-registered with :func:`infra.worker.registry.job`; :func:`setup_broker` builds a broker,
+registered with :func:`infra.jobs.job`; :func:`setup_broker` builds a broker,
 declares a fresh ``dramatiq.Actor`` for every registered job on it, and installs it with
 ``dramatiq.set_broker``.
 Calling it again (another test, another broker URL) gives new actors on the new broker; nothing
-declared on an earlier broker is changed. Send through :func:`infra.worker.registry.actor_for`::
+declared on an earlier broker is changed. Send through :func:`infra.jobs.actor_for`::
 
     broker = setup_broker(settings.broker_url, namespace=settings.queue_namespace)
     actor_for("catch_up_school").send(str(school_id))
@@ -37,8 +37,8 @@ from dramatiq.middleware import (
 # Importing the jobs registers them (each is a `@job` function): a broker set up here always
 # declares every job, whoever sets it up.
 import infra.worker.actors  # noqa: F401
+from infra.jobs import DEFAULT_NAMESPACE, install, queue_name, registered_jobs
 from infra.settings import Settings
-from infra.worker.registry import DEFAULT_NAMESPACE, install, queue_name, registered_jobs
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 ::
 
     handle = start_inprocess_worker(container)        # StubBroker unless a broker is given
-    service = CaseService(app, school_id, on_saved=notify_saved)
+    service = container.case_service(school_id)
     ...
     handle.wait_until_idle()                          # every hint processed
     handle.stop()
@@ -25,10 +25,9 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from infra.container import Container
-from infra.worker import runtime
+from infra.jobs import current_namespace, job_queues
 from infra.worker.actors import checkpoint_sweep
 from infra.worker.broker import setup_broker
-from infra.worker.registry import current_namespace, job_queues
 from infra.worker.scheduler import Sweeper
 
 #: How long an idle worker thread waits for work before checking whether it should stop (ms).
@@ -56,12 +55,10 @@ class InProcessWorker:
         self.worker.join()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the sweeps and the worker threads (waiting for jobs in hand) and release the
-        container."""
+        """Stop the sweeps and the worker threads (waiting for jobs in hand)."""
         for sweeper in self.sweepers:
             sweeper.stop(timeout)
         self.worker.stop(timeout=int(timeout * 1000))
-        runtime.release_container(self.container)
 
 
 def start_inprocess_worker(
@@ -75,16 +72,11 @@ def start_inprocess_worker(
     ``checkpoints``: also the periodic checkpoints of every log (the first one at once)."""
     if broker is None:
         broker = setup_broker(None, namespace=container.settings.queue_namespace)
-    runtime.use_container(container)
     broker.emit_after("process_boot")
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=IDLE_POLL_MS)
     worker.start()
     sweepers = (
-        [
-            Sweeper(
-                lambda: container, container.settings.checkpoint_seconds, sweep=checkpoint_sweep
-            ).start()
-        ]
+        [Sweeper(container, container.settings.checkpoint_seconds, sweep=checkpoint_sweep).start()]
         if checkpoints
         else []
     )

@@ -1,8 +1,8 @@
 """``vangnet worker``: a Dramatiq worker on ``BROKER_URL`` plus the periodic sweep, one process.
 
 Shutdown on SIGTERM or SIGINT: stop the sweeper, let the worker threads finish the jobs in hand
-(unacknowledged messages stay on the broker and are redelivered), close the broker and the
-database pool. A second signal while stopping exits at once.
+(unacknowledged messages stay on the broker and are redelivered), close the broker (the
+caller closes the container). A second signal while stopping exits at once.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from types import FrameType
 import dramatiq
 
 from infra.container import Container
+from infra.jobs import job_queues
 from infra.settings import Settings
-from infra.worker import runtime
 from infra.worker.actors import (
     RETENTION_SWEEP_SECONDS,
     checkpoint_sweep,
@@ -26,14 +26,13 @@ from infra.worker.actors import (
 )
 from infra.worker.broker import broker_kind, setup_broker_from_settings
 from infra.worker.health import WorkerHealthServer
-from infra.worker.registry import job_queues
 from infra.worker.scheduler import Sweeper
 
 log = logging.getLogger(__name__)
 
 
 def run_worker(
-    settings: Settings,
+    container: Container,
     *,
     threads: int | None = None,
     sweep_seconds: float | None = None,
@@ -41,19 +40,20 @@ def run_worker(
     stop: threading.Event | None = None,
     ready: Callable[[], None] | None = None,
 ) -> int:
-    """Run until ``stop`` is set (or SIGTERM/SIGINT in the main thread); returns an exit code."""
+    """Run until ``stop`` is set (or SIGTERM/SIGINT in the main thread) with the jobs on
+    ``container`` (opened by the caller, before any message is taken); returns an exit code."""
+    settings = container.settings
     stop = stop or threading.Event()
     broker = setup_broker_from_settings(settings)
-    container = runtime.get_container()  # open the database before taking messages
     _install_signals(stop)
     broker.emit_after("process_boot")
     worker = dramatiq.Worker(broker, worker_threads=threads or settings.worker_threads)
     sweepers = (
         [
-            Sweeper(runtime.get_container, sweep_seconds or settings.sweep_seconds),
-            Sweeper(runtime.get_container, settings.mail_sweep_seconds, sweep=mail_sweep),
-            Sweeper(runtime.get_container, settings.checkpoint_seconds, sweep=checkpoint_sweep),
-            Sweeper(runtime.get_container, RETENTION_SWEEP_SECONDS, sweep=retention_sweep),
+            Sweeper(container, sweep_seconds or settings.sweep_seconds),
+            Sweeper(container, settings.mail_sweep_seconds, sweep=mail_sweep),
+            Sweeper(container, settings.checkpoint_seconds, sweep=checkpoint_sweep),
+            Sweeper(container, RETENTION_SWEEP_SECONDS, sweep=retention_sweep),
         ]
         if sweep
         else []
@@ -84,8 +84,6 @@ def run_worker(
             sweeper.stop()
         worker.stop(timeout=30_000)
         broker.close()
-        del container
-        runtime.close_container()
     log.info("worker stopped")
     return 0
 

@@ -19,12 +19,12 @@ log = logging.getLogger(__name__)
 class Sweeper:
     def __init__(
         self,
-        get_container: Callable[[], Container],
+        container: Container,
         interval: float,
         *,
         sweep: Callable[[Container], SweepResult] = sweep_schools,
     ) -> None:
-        self._get_container = get_container
+        self._container = container
         self._interval = interval
         self._sweep = sweep
         self._stop = threading.Event()
@@ -38,7 +38,7 @@ class Sweeper:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self._sweep(self._get_container())
+                self._sweep(self._container)
             except Exception as e:  # the registry or the database is unreachable: try later
                 log.warning("sweep failed: %s", type(e).__name__)
             self.runs += 1

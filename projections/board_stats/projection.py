@@ -30,11 +30,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from psycopg import Cursor
 from psycopg.sql import SQL, Composable, Identifier
@@ -44,13 +42,12 @@ from projections.db import PLATFORM_SCHEMA, first
 from projections.engine import Batch, Handlers, Target, View
 from services.casework.domain import Case
 from services.casework.vocabulary import ComplaintLevel
+from services.shared.clock import SCHOOL_TZ
 
 STATS_TABLE = "stats_cases"
 STATE_TABLE = "stats_case_state"
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 Row = dict[str, Any]
-Handler = Callable[[Row, Any], None]
 HANDLERS = Handlers()
 on = HANDLERS.on
 
@@ -114,7 +111,7 @@ def case_key(case_id: UUID, school_id: UUID) -> str:
 
 def local_date(event: Any) -> date:
     """The calendar date in Europe/Amsterdam of an event's (UTC) timestamp."""
-    day: date = event.timestamp.astimezone(AMSTERDAM).date()
+    day: date = event.timestamp.astimezone(SCHOOL_TZ).date()
     return day
 
 

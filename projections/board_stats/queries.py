@@ -45,6 +45,8 @@ import asyncpg
 from services.casework.vocabulary import ComplaintLevel, Form, Location, ReporterKind
 
 DEFAULT_THRESHOLD = 5
+#: How a suppressed cell is shown (pages, the CLI's summary): ``<5``.
+SUPPRESSED_TEXT = f"<{DEFAULT_THRESHOLD}"
 
 # Measures (the ``measure`` of a cell). Counts unless named median/share.
 NEW_CASES = "new_cases"

@@ -12,7 +12,6 @@ as the case got; saving the request has already done so (:meth:`CaseView.erase`,
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -21,13 +20,13 @@ from psycopg import Cursor
 from psycopg.sql import SQL
 from psycopg.types.json import Jsonb
 
-from projections.engine import Batch, Handlers, Target, View, event_fields, jsonable
+from projections.engine import Batch, Handlers, Target, View
 from services.casework.domain import Case
 from services.casework.sealing import ERASED, SEALED_FIELDS
 from services.casework.vocabulary import CaseStatus, ComplaintLevel
+from services.shared.jsonable import event_data, jsonable
 
 Row = dict[str, Any]
-Handler = Callable[[Row, Any], None]
 HANDLERS = Handlers()
 on = HANDLERS.on
 
@@ -86,12 +85,12 @@ def _intake(row: Row, e: Case.IntakeHeld) -> None:
 
 @on(Case.SituationMapped)
 def _situation(row: Row, e: Case.SituationMapped) -> None:
-    row["situation"] = event_fields(e)
+    row["situation"] = event_data(e)
 
 
 @on(Case.SolutionsDiscussed)
 def _solutions(row: Row, e: Case.SolutionsDiscussed) -> None:
-    row["solutions"] = event_fields(e)
+    row["solutions"] = event_data(e)
 
 
 @on(Case.ConsentGiven)
@@ -143,7 +142,7 @@ def _police(row: Row, e: Case.PoliceReportAdvised) -> None:
 
 @on(Case.AgreementRecorded)
 def _agreement(row: Row, e: Case.AgreementRecorded) -> None:
-    row["agreements"][str(e.agreement_id)] = event_fields(e, skip=["agreement_id"])
+    row["agreements"][str(e.agreement_id)] = event_data(e, skip=["agreement_id"])
 
 
 @on(Case.FollowUpScheduled)
@@ -356,7 +355,7 @@ class CaseView(View):
                 erasures.append(event)
             timeline.append((
                 event.originator_id, event.originator_version, event.timestamp,
-                type(event).__name__, event.actor_id, event.actor_role, Jsonb(event_fields(event)),
+                type(event).__name__, event.actor_id, event.actor_role, Jsonb(event_data(event)),
             ))  # fmt: skip
         curs.executemany(
             SQL(

@@ -18,7 +18,6 @@ No free text is kept (no summaries, outcomes or reasons), and nothing derived fr
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -35,7 +34,6 @@ from services.casework.rules import RecordedConsent
 from services.casework.vocabulary import CaseStatus, ComplaintLevel
 
 Row = dict[str, Any]
-Handler = Callable[[Row, Any], None]
 HANDLERS = Handlers()
 on = HANDLERS.on
 

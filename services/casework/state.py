@@ -14,30 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from uuid import UUID
 
 from services.casework.domain import Case
+from services.shared.jsonable import jsonable
 
 State = dict[str, Any]
 
 
 def _day(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def _plain(value: Any) -> Any:
-    """Values of free-form state (the situation and solutions dicts) as JSON."""
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted(_plain(v) for v in value)
-    return value
 
 
 def case_state(case: Case) -> State:
@@ -58,8 +43,8 @@ def case_state(case: Case) -> State:
             for pid, p in case.participants.items()
         },
         "intake_held_on": _day(case.intake_held_on),
-        "situation": _plain(case.situation),
-        "solutions": _plain(case.solutions),
+        "situation": jsonable(case.situation),
+        "solutions": jsonable(case.solutions),
         "consents": {
             str(cid): {
                 "given_by": c.given_by,

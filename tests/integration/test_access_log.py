@@ -15,12 +15,13 @@ import pytest
 from litestar.testing import TestClient
 
 from infra.audit import access_log
-from infra.audit.access_log import ReadKind, record_case_read, record_case_read_async
+from infra.audit.access_log import record_case_read, record_case_read_async
 from infra.audit.integrity import verify_school
 from infra.container import Container
 from infra.views import catch_up_school
 from projections.db import create_read_pool
 from services.access.roles import Role
+from services.audit.access_log import ReadKind
 from services.casework.commands import ReportCase
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor

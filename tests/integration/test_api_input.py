@@ -41,6 +41,7 @@ class Api:
     board_headers: dict[str, str]
     auditor_headers: dict[str, str]
     case_id: str
+    coordinator_headers: dict[str, str]
 
     def post(self, url: str, content: bytes, content_type: str | None) -> httpx.Response:
         headers = dict(self.headers)
@@ -64,6 +65,7 @@ def api(container: Container) -> Iterator[Api]:
             bearer(issuer, world.school_a, Role.BOARD),
             bearer(issuer, world.school_a, Role.AUDITOR),
             str(created.json()["case_id"]),
+            bearer(issuer, world.school_a, Role.COORDINATOR),
         )
 
 
@@ -226,12 +228,20 @@ def test_list_paging_out_of_range_is_400(api: Api, query: str) -> None:
 @pytest.mark.parametrize("months", ["0", "-1", "30000", "121", "300000000", "twelve"])
 def test_statistics_months_out_of_range_is_400(api: Api, months: str) -> None:
     for url, headers in (
-        ("/api/stats/school", api.headers),
+        ("/api/stats/school", api.coordinator_headers),
         ("/api/stats/board", api.board_headers),
     ):
         r = api.client.get(f"{url}?months={months}", headers=headers)
         [error] = assert_problem(r, 400, "validation")["errors"]
         assert error["field"] == "months"
+
+
+def test_a_role_that_may_not_read_statistics_is_refused_before_the_query_is_read(
+    api: Api,
+) -> None:
+    # The route's guard (infra.web.guards) answers before any parameter is parsed.
+    r = api.client.get("/api/stats/school?months=twelve", headers=api.headers)
+    assert_problem(r, 403, "permission_denied")
 
 
 @pytest.mark.parametrize("months", ["1", "120"])

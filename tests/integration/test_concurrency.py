@@ -98,7 +98,9 @@ def test_simultaneous_notes_from_several_processes_are_all_stored(container: Con
     # collide in PostgreSQL and are retried. A writer collides only when another committed
     # since its load, and each writer commits once: with as many tries as writers, every note
     # gets in, whatever the timing.
-    processes = [(build_casework_app(school, TEST_MASTER_KEY), CaseLocks()) for _ in range(5)]
+    processes = [
+        (build_casework_app(school, TEST_MASTER_KEY, container.pool), CaseLocks()) for _ in range(5)
+    ]
     services = [
         CaseService(app, school.id, locks=locks, max_attempts=50)
         for app, locks in processes
@@ -117,7 +119,9 @@ def test_simultaneous_notes_with_the_same_expected_version_store_one(
     container: Container,
 ) -> None:
     school = _school(container, "versie")
-    processes = [(build_casework_app(school, TEST_MASTER_KEY), CaseLocks()) for _ in range(5)]
+    processes = [
+        (build_casework_app(school, TEST_MASTER_KEY, container.pool), CaseLocks()) for _ in range(5)
+    ]
     services = [
         CaseService(app, school.id, locks=locks) for app, locks in processes for _ in range(10)
     ]

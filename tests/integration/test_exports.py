@@ -430,9 +430,11 @@ def test_another_schools_case_or_an_unknown_case_is_not_found(site: Site) -> Non
         assert response.status_code == 404, response.text
         response = site.get(f"/api/cases/{uuid4()}/{path}", Role.CONTACT_PERSON)
         assert response.status_code == 404
-    # ... also for a role that may not export: no hint the case exists elsewhere.
+    # ... also for a role that may not export: no hint the case exists elsewhere (the route's
+    # guard refuses the role before any case is looked up, the same for every case id).
     response = site.get(f"/api/cases/{site.case_id}/export.json", Role.TEACHER, school="b")
-    assert response.status_code == 404
+    nowhere = site.get(f"/api/cases/{uuid4()}/export.json", Role.TEACHER, school="b")
+    assert response.status_code == nowhere.status_code == 403
     assert site.client.get(f"/api/cases/{site.case_id}/export.json").status_code == 401
 
 

@@ -6,8 +6,9 @@ have must have values in ``PARAM_VALUES`` (a new parameter fails the test until 
 
 School B has a case with a secret marker in its summary. As each of several roles of school A,
 over the API (bearer tokens) and the pages (session), every route is called with B's ids:
-anything that names B's case answers 404 (no hint that it exists), nothing shows the marker or
-B's case id, and afterwards B's event log is exactly as it was.
+anything that names B's case answers exactly as for a case that exists nowhere (no hint that it
+exists): 404, or 403 when the route's guard refuses the role before any case is looked up;
+nothing shows the marker or B's case id, and afterwards B's event log is exactly as it was.
 """
 
 from __future__ import annotations
@@ -198,12 +199,25 @@ def _events(s: Setup) -> list[tuple[Any, ...]]:
     return [(r["originator_id"], r["originator_version"], r["state"]) for r in rows]
 
 
-def _check(s: Setup, method: str, template: str, path: str, response: Any) -> None:
+#: A case id that exists in no school.
+NOWHERE = uuid.uuid4()
+
+
+def _check(
+    s: Setup, method: str, template: str, path: str, response: Any, unknown: Any = None
+) -> None:
+    """``unknown``: the same request for :data:`NOWHERE` instead of B's case."""
     where = f"{method} {path} ({template})"
     assert s.marker not in response.text, f"{where} shows school B's case content"
     assert str(s.case_b) not in response.text or response.status_code == 404, where
     if "{case_id" in template:
-        assert response.status_code == 404, f"{where}: {response.status_code}"
+        assert response.status_code in (403, 404), f"{where}: {response.status_code}"
+        assert unknown is not None
+        assert unknown.status_code == response.status_code, f"{where}: a hint that it exists"
+
+
+def _nowhere(s: Setup, path: str) -> str:
+    return path.replace(str(s.case_b), str(NOWHERE))
 
 
 def test_every_route_is_checked_or_listed(setup: Setup) -> None:
@@ -224,13 +238,16 @@ def test_api_routes_do_not_cross_schools(setup: Setup, role: Role) -> None:
         if not template.startswith("/api/") or not _checked(template):
             continue
         for path in expand(template, values):
-            response = setup.client.request(
-                method,
-                path,
-                headers=headers,
-                json=api_body(path) if method in ("POST", "PUT") else None,
-            )
-            _check(setup, method, template, path, response)
+            responses = [
+                setup.client.request(
+                    method,
+                    target,
+                    headers=headers,
+                    json=api_body(path) if method in ("POST", "PUT") else None,
+                )
+                for target in (path, _nowhere(setup, path))
+            ]
+            _check(setup, method, template, path, *responses)
     assert _events(setup) == before, "school B's log changed"
 
 
@@ -285,10 +302,14 @@ def test_pages_do_not_cross_schools(setup: Setup, role: Role) -> None:
         if template.startswith("/api/") or not _checked(template):
             continue
         for path in expand(template, values):
-            if method == "GET":
-                response = setup.client.get(path, follow_redirects=True)
-            else:
-                data = form_body(path) | {"_csrf_token": token}
-                response = setup.client.request(method, path, data=data, follow_redirects=True)
-            _check(setup, method, template, path, response)
+            responses = []
+            for target in (path, _nowhere(setup, path)):
+                if method == "GET":
+                    responses.append(setup.client.get(target, follow_redirects=True))
+                else:
+                    data = form_body(path) | {"_csrf_token": token}
+                    responses.append(
+                        setup.client.request(method, target, data=data, follow_redirects=True)
+                    )
+            _check(setup, method, template, path, *responses)
     assert _events(setup) == before, "school B's log changed"

@@ -632,7 +632,7 @@ def test_login_config_on_postgres(
 ) -> None:
     import argparse
 
-    from infra.cli_tenants import add_tenant_config_commands
+    from infra.cli.tenants import add_tenant_config_commands
     from infra.container import Container
     from tests.conftest import TEST_MASTER_KEY_B64
     from tests.integration.readside import new_school

@@ -519,6 +519,8 @@ def test_the_board_sees_statistics_with_small_counts_suppressed(container: Conta
         assert "School A" in page
         assert "School B" in page
         assert "&lt;5" in page  # 2 new cases: shown as "<5", never as 2
+        # The note says the threshold the read side uses (rendered from its constant).
+        assert "Een aantal van 1 tot en met 4" in page
         assert "<svg" in page
         assert 'role="img"' in page
         assert "<table" in page

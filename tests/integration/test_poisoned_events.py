@@ -22,10 +22,10 @@ from psycopg.sql import SQL, Identifier
 
 from infra.cli import main
 from infra.container import Container
+from infra.jobs import SavedNotifier
 from infra.settings import Settings
 from infra.views import catch_up_school, lag, rebuild_school, verify_school
 from infra.web.health import READ_SIDE_HEALTH
-from infra.worker.actors import SavedNotifier
 from infra.worker.inprocess import start_inprocess_worker
 from projections import engine, quarantine
 from projections.case_view import projection as case_view

@@ -1,5 +1,5 @@
 """School configuration on real PostgreSQL: the protocol and contacts commands
-(``infra.cli_tenants``) and the registry events they record."""
+(``infra.cli.tenants``) and the registry events they record."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli_tenants import add_tenant_config_commands
+from infra.cli.tenants import add_tenant_config_commands
 from infra.container import Container
 from infra.settings import Settings
 from services.casework.protocol import DEFAULT_PROTOCOL

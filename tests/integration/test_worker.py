@@ -27,12 +27,12 @@ from psycopg.sql import SQL, Identifier
 from infra import views as school_views
 from infra.cli import main
 from infra.container import Container
+from infra.jobs import SavedNotifier, job_queues, queue_name
 from infra.settings import Settings
-from infra.worker.actors import SavedNotifier, sweep_schools
+from infra.worker.actors import sweep_schools
 from infra.worker.broker import setup_broker
 from infra.worker.deadletters import list_dead_letters
 from infra.worker.inprocess import start_inprocess_worker
-from infra.worker.registry import job_queues, queue_name
 from services.access.roles import Role
 from services.casework.commands import AddNote, ReportCase
 from services.casework.handlers import CaseService

@@ -9,11 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from infra.container import Container
-from infra.worker.actors import mail_sweep, notify_saved
+from infra.worker.actors import mail_sweep
 from infra.worker.inprocess import start_inprocess_worker
 from services.access.roles import Role
 from services.casework.commands import HoldIntake, ReportCase, ScheduleFollowUp
-from services.casework.handlers import CaseService
 from tests.integration.test_notifications import CP, Inbox, inbox, new_school, staff
 
 pytestmark = pytest.mark.integration
@@ -32,7 +31,7 @@ def test_report_is_mailed_by_the_jobs_and_reminders_by_the_mail_sweep(
     worker = start_inprocess_worker(container)
     try:
         # A contact person receives a report; the after-commit hint starts the jobs.
-        service = CaseService(container.schools.get(school.id), school.id, on_saved=notify_saved)
+        service = container.case_service(school.id)
         cp = staff(school, Role.CONTACT_PERSON)
         case_id = service.report(cp, ReportCase(reporter_kind="parent", summary="Fictief."))
         worker.wait_until_idle()

@@ -8,11 +8,9 @@ from uuid import uuid4
 
 import pytest
 
-from infra.exports.case_file import _Fold, build_case_file
 from infra.exports.pdf import render_case_file_pdf
 from infra.web.labels import describe
 from services.access.roles import Role
-from services.casework.case_file import CaseFileReader, may_export_case_file
 from services.casework.commands import (
     AddNote,
     AddParticipant,
@@ -21,6 +19,8 @@ from services.casework.commands import (
     ReportCase,
 )
 from services.casework.domain import EVENT_TYPES
+from services.exports.case_file import _Fold, build_case_file
+from services.exports.reader import CaseFileReader, may_export_case_file
 from services.shared.actor import SYSTEM, acting_as
 from services.shared.errors import CaseNotFound, PermissionDenied
 from tenants.registry import School

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.access.roles import Role
+from services.audit.replay import CaseReplay, parse_moment, parse_until
 from services.casework.application import CaseworkApplication
 from services.casework.commands import AddNote, GiveConsent, HoldIntake, PlanStep
 from services.casework.handlers import CaseService
-from services.casework.replay import CaseReplay, parse_moment, parse_until
 from services.casework.state import FieldChange, case_state, diff_states
 from services.shared.errors import CaseNotFound, InvalidInput, NotYetReported, PermissionDenied
 from tests.unit.support import CONTACT, actor

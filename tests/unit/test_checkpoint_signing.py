@@ -6,9 +6,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from infra.audit.checkpoints import from_record, sign, signature_problem
 from infra.audit.sink import DirectorySink
 from infra.audit.trail import AuditTrail, CheckpointSigner
+from services.audit.checkpoints import from_record, sign, signature_problem
 
 MASTER = bytes(range(32))
 

@@ -82,3 +82,15 @@ def test_the_checkpoint_directory_and_interval(tmp_path: Path) -> None:
         }
     )
     assert (s.checkpoint_path, s.checkpoint_seconds) == (outside, 60)
+
+
+def test_log_level_and_demo_reset_come_from_the_settings(tmp_path: Path) -> None:
+    env = {"VANGNET_DATA_DIR": str(tmp_path)}
+    default = Settings.from_env(env)
+    assert (default.log_level, default.demo_allow_reset) == ("INFO", False)
+    chosen = Settings.from_env(
+        {**env, "VANGNET_LOG_LEVEL": "debug", "VANGNET_DEMO_ALLOW_RESET": "1"}
+    )
+    assert (chosen.log_level, chosen.demo_allow_reset) == ("DEBUG", True)
+    with pytest.raises(SettingsError, match="VANGNET_LOG_LEVEL"):
+        Settings.from_env({**env, "VANGNET_LOG_LEVEL": "loud"})

@@ -12,12 +12,21 @@ import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
+from infra import jobs as registry
+from infra.jobs import (
+    CATCH_UP_JOB,
+    SavedNotifier,
+    actor_for,
+    job,
+    job_queues,
+    queue_name,
+    registered_jobs,
+)
 from infra.settings import Settings, SettingsError
-from infra.worker import actors, registry
-from infra.worker.actors import InvalidJob, SavedNotifier
+from infra.worker import actors
+from infra.worker.actors import InvalidJob
 from infra.worker.broker import broker_kind, setup_broker
 from infra.worker.deadletters import _describe, _error_class, list_dead_letters
-from infra.worker.registry import actor_for, job, job_queues, queue_name, registered_jobs
 from services.access.roles import Role
 from services.casework.commands import AddNote, ReportCase
 from services.shared.errors import PermissionDenied
@@ -145,12 +154,12 @@ def test_notify_saved_without_a_broker_set_up_still_returns(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(registry._current, "broker", None)
-    monkeypatch.setattr(actors, "_notifier", SavedNotifier())
+    notifier = SavedNotifier()  # as the container builds it: sends catch_up_school by name
     school = uuid4()
-    with caplog.at_level(logging.WARNING, logger=actors.__name__):
-        actors.notify_saved(school)  # raises nothing
+    with caplog.at_level(logging.WARNING, logger=registry.__name__):
+        notifier(school)  # raises nothing
     # One warning naming the school and the error class (no broker set up), nothing else.
-    [record] = [r for r in caplog.records if r.name == actors.__name__]
+    [record] = [r for r in caplog.records if r.name == registry.__name__]
     assert record.levelno == logging.WARNING
     assert "not sent" in record.getMessage()
     assert str(school) in record.getMessage()
@@ -201,3 +210,9 @@ def test_job_settings_from_the_environment() -> None:
         Settings.from_env({"VANGNET_MASTER_KEY": key, "VANGNET_QUEUE_NAMESPACE": "a b"})
     with pytest.raises(SettingsError, match="VANGNET_JOB_MAX_RETRIES"):
         Settings.from_env({"VANGNET_MASTER_KEY": key, "VANGNET_JOB_MAX_RETRIES": "-1"})
+
+
+def test_the_after_commit_hint_names_the_catch_up_job() -> None:
+    # The container's notifier sends by name (infra.jobs imports no job): the name must be the
+    # catch-up job's.
+    assert registered_jobs()[CATCH_UP_JOB].fn is actors.catch_up_school

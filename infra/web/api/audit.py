@@ -18,12 +18,15 @@ import anyio.to_thread
 from litestar import Request, get
 from litestar.params import FromPath, QueryParameter
 
-from infra.audit.access_log import CaseRead, ReadKind
 from infra.web.api.responses import problems
-from infra.web.context import SCHOOL_TZ, Services, principal_of, school_of
+from infra.web.context import Services, principal_of, school_of
+from infra.web.guards import requires
 from infra.web.reads import reads_of_case, record_read
-from services.casework import replay
-from services.casework.replay import MOMENT_PATTERN, CaseDiff, HistoryEntry, StateAt
+from services.access.roles import Permission
+from services.audit import replay
+from services.audit.access_log import CaseRead, ReadKind
+from services.audit.replay import MOMENT_PATTERN, CaseDiff, HistoryEntry, StateAt
+from services.shared.clock import SCHOOL_TZ
 
 #: The moment before any case: a diff "from the beginning".
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
@@ -66,6 +69,7 @@ class CaseHistory:
     summary="A case's full history and its access log (auditors)",
     tags=["audit"],
     responses=problems(404),
+    guards=[requires(Permission.AUDIT_READ)],
 )
 async def api_case_history(request: Request[Any, Any, Any], case_id: FromPath[UUID]) -> CaseHistory:
     """Needs 'audit.read'; the events' data also needs 'case.read'. Recorded as a read."""
@@ -84,6 +88,7 @@ async def api_case_history(request: Request[Any, Any, Any], case_id: FromPath[UU
     summary="A case's state as of a moment (auditors)",
     tags=["audit"],
     responses=problems(404, 422),
+    guards=[requires(Permission.AUDIT_READ)],
 )
 async def api_case_state(
     request: Request[Any, Any, Any],
@@ -106,6 +111,7 @@ async def api_case_state(
     summary="What changed in a case between two moments, and the events in between (auditors)",
     tags=["audit"],
     responses=problems(404, 422),
+    guards=[requires(Permission.AUDIT_READ)],
 )
 async def api_case_diff(
     request: Request[Any, Any, Any],

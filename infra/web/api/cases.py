@@ -18,13 +18,15 @@ from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from prometheus_client import Counter
 
-from infra.audit.access_log import ReadKind
 from infra.web.actions import ACTIONS, Action, ReportBody, plain
 from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, school_of
+from infra.web.guards import requires
 from infra.web.reads import case_list, read_case_page
 from projections.case_view.queries import MAX_LIMIT, MAX_OFFSET, CaseDetail, CaseListItem
 from projections.escalation.queries import SignalKind
+from services.access.roles import Permission
+from services.audit.access_log import ReadKind
 from services.casework.commands import ReportCase
 from services.casework.vocabulary import CaseStatus, Form
 from services.shared.errors import DomainError
@@ -52,6 +54,7 @@ class CaseChanged:
     summary="The school's cases (most recently active first)",
     tags=["cases"],
     responses=problems(),
+    guards=[requires(Permission.CASE_READ, on_case=True)],
 )
 async def api_list_cases(
     request: Request[Any, Any, Any],
@@ -84,6 +87,7 @@ async def api_list_cases(
     summary="One case: state, timeline, checklist (the read is recorded in the access log)",
     tags=["cases"],
     responses=problems(404),
+    guards=[requires(Permission.CASE_READ, on_case=True)],
 )
 async def api_case_detail(request: Request[Any, Any, Any], case_id: FromPath[UUID]) -> CaseDetail:
     principal = await principal_of(request)
@@ -113,6 +117,7 @@ api_report_case = post(
     tags=["cases"],
     status_code=201,
     responses=problems(422, body=True),
+    guards=[requires(Permission.CASE_REPORT)],
     response_headers=[
         ResponseHeader(
             name="Location",
@@ -167,6 +172,8 @@ def _action_route(action: Action) -> Any:
         tags=["case actions"],
         status_code=200,
         responses=problems(404, 409, 422, body=True),
+        # Roles that may do it only when engaged pass here; the command handler decides per case.
+        guards=[requires(action.permission, on_case=True)],
     )(handler)
 
 

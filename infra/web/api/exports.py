@@ -1,7 +1,7 @@
 """Case files (dossiers) for the complaints committee: JSON and PDF, in Dutch.
 
 Built from the case's events in the school's log (never from a view). Who may: roles that read
-every case of their school (``case.read`` case-wide; see :mod:`services.casework.case_file`).
+every case of their school (``case.read`` case-wide; see :mod:`services.exports.reader`).
 Another school's case is 404, a role that may not export gets 403. Every export is recorded in
 the school's access log (kind ``export``) before it is returned.
 """
@@ -16,15 +16,17 @@ import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
-from infra.audit.access_log import ReadKind
 from infra.auth.principal import Principal
-from infra.exports.case_file import CaseFile, build_case_file, file_name
 from infra.exports.pdf import render_case_file_pdf
 from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, school_of
+from infra.web.guards import requires
 from infra.web.labels import describe
 from infra.web.reads import record_read
-from services.casework.case_file import CaseFileReader, CaseRecord
+from services.access.roles import Permission
+from services.audit.access_log import ReadKind
+from services.exports.case_file import CaseFile, build_case_file, file_name
+from services.exports.reader import CaseFileReader, CaseRecord
 from tenants.registry import School
 
 PDF = "application/pdf"
@@ -61,6 +63,7 @@ async def pdf_response(case_file: CaseFile) -> Response[bytes]:
     summary="The case file (dossier) in Dutch, as JSON (the export is recorded)",
     tags=["exports"],
     responses=problems(404),
+    guards=[requires(Permission.CASE_READ)],
 )
 async def api_case_file_json(request: Request[Any, Any, Any], case_id: FromPath[UUID]) -> CaseFile:
     """Header, participants, situation, consents, steps, agreements, aftercare, complaints,
@@ -77,6 +80,7 @@ async def api_case_file_json(request: Request[Any, Any, Any], case_id: FromPath[
     tags=["exports"],
     media_type=PDF,
     responses=problems(404),
+    guards=[requires(Permission.CASE_READ)],
 )
 async def api_case_file_pdf(
     request: Request[Any, Any, Any], case_id: FromPath[UUID]

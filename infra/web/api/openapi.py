@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from litestar import Router
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+
+from infra.web.guards import PUBLIC
 
 #: The name of the bearer scheme that every API route requires (see ``infra.web.api``).
 BEARER = "bearer"
@@ -16,6 +19,10 @@ def openapi_config() -> OpenAPIConfig:
         title="Vangnet API",
         version="1",
         path="/schema",
+        # The document is public (it describes the API, no data); mounted by Litestar.
+        openapi_router=Router(
+            path="/schema", route_handlers=[], include_in_schema=False, opt=PUBLIC
+        ),
         render_plugins=[JsonRenderPlugin()],
         description=(
             "Bullying cases of Dutch schools. Bearer access tokens (JWT, RFC 9068) of the "

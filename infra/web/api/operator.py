@@ -11,8 +11,11 @@ import msgspec
 from litestar import Request, delete, get, post
 from litestar.params import FromQuery, JSONBody, KwargDefinition
 
+from infra.views import ensure_school_views
 from infra.web.api.responses import problems
-from infra.web.context import Services, principal_of, require
+from infra.web.context import Services, principal_of
+from infra.web.guards import requires
+from infra.web.scim import PREFIX, rotate_token
 from services.access.roles import Permission
 from services.shared.text import REQUIRED_TEXT_PATTERN
 from tenants.registry import NAME_MAX_LENGTH, SLUG_MAX_LENGTH, SLUG_PATTERN, Board, School
@@ -92,9 +95,14 @@ def school_out(school: School) -> SchoolOut:
     )
 
 
-@get("/api/boards", summary="All boards", tags=["operator"], responses=problems())
+@get(
+    "/api/boards",
+    summary="All boards",
+    tags=["operator"],
+    responses=problems(),
+    guards=[requires(Permission.TENANTS_MANAGE)],
+)
 async def api_boards(request: Request[Any, Any, Any]) -> list[BoardOut]:
-    require(await principal_of(request), Permission.TENANTS_MANAGE)
     registry = Services.of(request.app.state).registry
     boards = await anyio.to_thread.run_sync(registry.list_boards)
     return [board_out(b) for b in boards]
@@ -106,10 +114,10 @@ async def api_boards(request: Request[Any, Any, Any]) -> list[BoardOut]:
     tags=["operator"],
     status_code=201,
     responses=problems(409, 422, body=True),
+    guards=[requires(Permission.TENANTS_MANAGE)],
 )
 async def api_create_board(request: Request[Any, Any, Any], data: JSONBody[NewBoard]) -> BoardOut:
     principal = await principal_of(request)
-    require(principal, Permission.TENANTS_MANAGE)
     container = Services.of(request.app.state).container
     board = await anyio.to_thread.run_sync(
         lambda: container.create_board(data.name, slug=data.slug, actor=principal.actor)
@@ -122,11 +130,11 @@ async def api_create_board(request: Request[Any, Any, Any], data: JSONBody[NewBo
     summary="All schools (optionally of one board)",
     tags=["operator"],
     responses=problems(404),
+    guards=[requires(Permission.TENANTS_MANAGE)],
 )
 async def api_schools(
     request: Request[Any, Any, Any], board_slug: FromQuery[Slug | None] = None
 ) -> list[SchoolOut]:
-    require(await principal_of(request), Permission.TENANTS_MANAGE)
     registry = Services.of(request.app.state).registry
 
     def load() -> list[School]:
@@ -142,17 +150,15 @@ async def api_schools(
     tags=["operator"],
     status_code=201,
     responses=problems(404, 409, 422, body=True),
+    guards=[requires(Permission.TENANTS_MANAGE)],
 )
 async def api_create_school(
     request: Request[Any, Any, Any], data: JSONBody[NewSchool]
 ) -> SchoolOut:
     principal = await principal_of(request)
-    require(principal, Permission.TENANTS_MANAGE)
     services = Services.of(request.app.state)
 
     def provision() -> School:
-        from infra.views import ensure_school_views
-
         school = services.container.create_school(
             data.board_slug, data.name, slug=data.slug, actor=principal.actor
         )
@@ -177,12 +183,10 @@ class ScimToken:
     tags=["operator"],
     status_code=201,
     responses=problems(404),
+    guards=[requires(Permission.TENANTS_MANAGE)],
 )
 async def api_rotate_scim_token(request: Request[Any, Any, Any], school_id: UUID) -> ScimToken:
-    from infra.web.scim import PREFIX, rotate_token
-
     principal = await principal_of(request)
-    require(principal, Permission.TENANTS_MANAGE)
     services = Services.of(request.app.state)
     registry = services.registry
 
@@ -201,10 +205,10 @@ async def api_rotate_scim_token(request: Request[Any, Any, Any], school_id: UUID
     tags=["operator"],
     status_code=204,
     responses=problems(404),
+    guards=[requires(Permission.TENANTS_MANAGE)],
 )
 async def api_revoke_scim_token(request: Request[Any, Any, Any], school_id: UUID) -> None:
     principal = await principal_of(request)
-    require(principal, Permission.TENANTS_MANAGE)
     registry = Services.of(request.app.state).registry
     await anyio.to_thread.run_sync(
         lambda: registry.set_scim_token(school_id, None, actor=principal.actor)

@@ -15,7 +15,8 @@ from litestar import Request, get, put
 from litestar.params import JSONBody, KwargDefinition, QueryParameter
 
 from infra.web.api.responses import problems
-from infra.web.context import Services, principal_of, require, school_of
+from infra.web.context import Services, principal_of, school_of
+from infra.web.guards import LOGGED_IN, requires
 from infra.web.reads import (
     MAX_MONTHS,
     board_statistics,
@@ -125,6 +126,7 @@ class Protocol:
     summary="Who I am, at which school, in which roles",
     tags=["me"],
     responses=problems(),
+    guards=[LOGGED_IN],
 )
 async def api_me(request: Request[Any, Any, Any]) -> Me:
     p = await principal_of(request)
@@ -141,7 +143,11 @@ async def api_me(request: Request[Any, Any, Any]) -> Me:
 
 
 @get(
-    "/api/signals", summary="Open cases that need attention", tags=["school"], responses=problems()
+    "/api/signals",
+    summary="Open cases that need attention",
+    tags=["school"],
+    responses=problems(),
+    guards=[requires(Permission.SIGNALS_READ)],
 )
 async def api_signals(request: Request[Any, Any, Any]) -> list[CaseSignals]:
     principal = await principal_of(request)
@@ -155,6 +161,7 @@ async def api_signals(request: Request[Any, Any, Any]) -> list[CaseSignals]:
     summary="Police advice and complaint status per case",
     tags=["school"],
     responses=problems(),
+    guards=[requires(Permission.SIGNALS_READ)],
 )
 async def api_escalations(request: Request[Any, Any, Any]) -> list[CaseEscalation]:
     principal = await principal_of(request)
@@ -163,7 +170,11 @@ async def api_escalations(request: Request[Any, Any, Any]) -> list[CaseEscalatio
 
 
 @get(
-    "/api/lessons", summary="Evaluations and lessons learned", tags=["school"], responses=problems()
+    "/api/lessons",
+    summary="Evaluations and lessons learned",
+    tags=["school"],
+    responses=problems(),
+    guards=[requires(Permission.LESSONS_READ)],
 )
 async def api_lessons(request: Request[Any, Any, Any]) -> list[Lesson]:
     principal = await principal_of(request)
@@ -185,6 +196,7 @@ Months = Annotated[
     summary="Anonymous statistics of my school per month",
     tags=["stats"],
     responses=problems(),
+    guards=[requires(Permission.STATS_SCHOOL)],
 )
 async def api_school_stats(request: Request[Any, Any, Any], months: Months = 12) -> list[StatCell]:
     principal = await principal_of(request)
@@ -197,6 +209,7 @@ async def api_school_stats(request: Request[Any, Any, Any], months: Months = 12)
     summary="Anonymous statistics across my board's schools",
     tags=["stats"],
     responses=problems(),
+    guards=[requires(Permission.STATS_BOARD)],
 )
 async def api_board_stats(request: Request[Any, Any, Any], months: Months = 12) -> BoardStatistics:
     principal = await principal_of(request)
@@ -209,6 +222,7 @@ async def api_board_stats(request: Request[Any, Any, Any], months: Months = 12) 
     summary="My school's anti-bullying protocol checklist",
     tags=["school"],
     responses=problems(),
+    guards=[LOGGED_IN],
 )
 async def api_protocol(request: Request[Any, Any, Any]) -> Protocol:
     principal = await principal_of(request)
@@ -221,12 +235,12 @@ async def api_protocol(request: Request[Any, Any, Any]) -> Protocol:
     summary="Replace my school's protocol checklist",
     tags=["school"],
     responses=problems(409, 422, body=True),
+    guards=[requires(Permission.PROTOCOL_MANAGE)],
 )
 async def api_set_protocol(
     request: Request[Any, Any, Any], data: JSONBody[ProtocolBody]
 ) -> Protocol:
     principal = await principal_of(request)
-    require(principal, Permission.PROTOCOL_MANAGE)
     school = await school_of(request, principal)
     services = Services.of(request.app.state)
     steps = [{**dataclasses.asdict(s), "event_type": str(s.event_type)} for s in data.steps]

@@ -19,16 +19,19 @@ from litestar import Request, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from infra.audit.access_log import READ_KIND_LABELS_NL, ReadKind
 from infra.web.api.audit import BEGINNING, moment_or_day, parse_moment
-from infra.web.context import SCHOOL_TZ, Services
+from infra.web.context import Services
+from infra.web.guards import requires
 from infra.web.labels import describe
 from infra.web.pages.common import Viewer, render, school_required, viewer_of
 from infra.web.problems import dutch_title
 from infra.web.reads import reads_of_case, record_read
+from services.access.roles import Permission
+from services.audit.access_log import READ_KIND_LABELS_NL, ReadKind
+from services.audit.replay import CaseDiff, StateAt
 from services.casework.labels import event_label
-from services.casework.replay import CaseDiff, StateAt
 from services.casework.state import FieldChange
+from services.shared.clock import SCHOOL_TZ
 from services.shared.errors import InvalidInput, NotYetReported
 from tenants.registry import School
 
@@ -134,7 +137,12 @@ def _changes(changes: list[FieldChange]) -> list[ShownChange]:
     return [ShownChange(field_label(c.field), shown(c.before), shown(c.after)) for c in changes]
 
 
-@get("/zaken/{case_id:uuid}/geschiedenis", name="page-case-history", include_in_schema=False)
+@get(
+    "/zaken/{case_id:uuid}/geschiedenis",
+    name="page-case-history",
+    include_in_schema=False,
+    guards=[requires(Permission.AUDIT_READ)],
+)
 async def history_page(
     request: Request[Any, Any, Any],
     case_id: FromPath[UUID],

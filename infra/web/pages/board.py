@@ -9,13 +9,20 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from infra.web.context import Services
+from infra.web.guards import requires
 from infra.web.pages import charts
 from infra.web.pages.common import render, viewer_of
 from infra.web.reads import board_statistics
 from projections.board_stats import queries as q
+from services.access.roles import Permission
 
 
-@get("/bestuur/statistiek", name="page-board-stats", include_in_schema=False)
+@get(
+    "/bestuur/statistiek",
+    name="page-board-stats",
+    include_in_schema=False,
+    guards=[requires(Permission.STATS_BOARD)],
+)
 async def board_stats_page(
     request: Request[Any, Any, Any],
     months: Annotated[int, QueryParameter(ge=1, le=36)] = 12,
@@ -74,6 +81,7 @@ async def board_stats_page(
         schools=schools,
         suppressed_text=charts.SUPPRESSED_TEXT,
         suppressed_explanation=charts.SUPPRESSED_EXPLANATION,
+        suppression_threshold=charts.SUPPRESSION_THRESHOLD,
     )
 
 

@@ -19,10 +19,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from infra.audit.access_log import ReadKind
 from infra.web.actions import ACTIONS, MAX_VERSION, Action, ReportBody
 from infra.web.api.cases import run_action
-from infra.web.context import Services, require, today
+from infra.web.context import Services, today
 from infra.web.forms import (
     FormSpec,
     Parsed,
@@ -31,6 +30,7 @@ from infra.web.forms import (
     options_of,
     parse_form,
 )
+from infra.web.guards import LOGGED_IN, PUBLIC, RequiresAction, requires
 from infra.web.labels import describe
 from infra.web.pages.casepage import case_page_model, form_for, hidden_reason, may_take
 from infra.web.pages.common import Viewer, render, school_required, viewer_of
@@ -40,6 +40,7 @@ from infra.web.refusals import field_error_nl, refusal_nl
 from projections.case_view.queries import CaseDetail
 from projections.escalation.queries import SIGNAL_LABELS_NL, SignalKind
 from services.access.roles import Permission, Role
+from services.audit.access_log import ReadKind
 from services.casework.commands import ReportCase
 from services.casework.labels import event_label
 from services.casework.vocabulary import CaseStatus, Form
@@ -98,7 +99,7 @@ async def _list_page(
     )
 
 
-@get("/", name="page-home", include_in_schema=False)
+@get("/", name="page-home", include_in_schema=False, guards=[LOGGED_IN])
 async def home_page(request: Request[Any, Any, Any]) -> Template | Redirect:
     """The start page of the active role: "Mijn zaken" for the contact person."""
     viewer = await viewer_of(request)
@@ -120,7 +121,12 @@ async def home_page(request: Request[Any, Any, Any]) -> Template | Redirect:
     return render(viewer, "no_access.html")
 
 
-@get("/zaken", name="page-cases", include_in_schema=False)
+@get(
+    "/zaken",
+    name="page-cases",
+    include_in_schema=False,
+    guards=[requires(Permission.CASE_READ, on_case=True)],
+)
 async def cases_page(
     request: Request[Any, Any, Any],
     status: FromQuery[str | None] = None,
@@ -152,21 +158,30 @@ def _report_form(
     )
 
 
-@get("/zaken/nieuw", name="page-report", include_in_schema=False)
+@get(
+    "/zaken/nieuw",
+    name="page-report",
+    include_in_schema=False,
+    guards=[requires(Permission.CASE_REPORT)],
+)
 async def report_page(
     request: Request[Any, Any, Any], verzonden: FromQuery[bool] = False
 ) -> Template:
     """The report form; ``verzonden``: the thanks of a reporter who cannot read the case."""
     viewer = await viewer_of(request)
-    require(viewer.principal, Permission.CASE_REPORT)
     school_required(viewer)
     return render(viewer, "cases/new.html", active="nieuw", form=_report_form(), sent=verzonden)
 
 
-@post("/zaken", name="page-report-post", include_in_schema=False, status_code=303)
+@post(
+    "/zaken",
+    name="page-report-post",
+    include_in_schema=False,
+    status_code=303,
+    guards=[requires(Permission.CASE_REPORT)],
+)
 async def report_post(request: Request[Any, Any, Any]) -> Template | Redirect:
     viewer = await viewer_of(request)
-    require(viewer.principal, Permission.CASE_REPORT)
     school = school_required(viewer)
     form = _report_form()
     parsed = parse_form(ReportBody, (await request.form()).dict(), form.fields)
@@ -208,7 +223,12 @@ def _saved_label(saved: str | None) -> str | None:
     return f"Opgeslagen: {action.label_nl}." if action is not None else None
 
 
-@get("/zaken/{case_id:uuid}", name="page-case", include_in_schema=False)
+@get(
+    "/zaken/{case_id:uuid}",
+    name="page-case",
+    include_in_schema=False,
+    guards=[requires(Permission.CASE_READ, on_case=True)],
+)
 async def case_detail_page(
     request: Request[Any, Any, Any],
     case_id: FromPath[UUID],
@@ -243,13 +263,24 @@ async def case_detail_page(
     )
 
 
-@get("/cases/{case_id:uuid}", name="page-case-mail-link", include_in_schema=False)
+# Public: it only redirects (the case page it points at checks who is looking).
+@get("/cases/{case_id:uuid}", name="page-case-mail-link", include_in_schema=False, opt=PUBLIC)
 async def mail_link(case_id: FromPath[UUID]) -> Redirect:
     """E-mails link to ``/cases/<id>`` (infra/mail.py); the page lives at ``/zaken/<id>``."""
     return Redirect(f"/zaken/{case_id}")
 
 
 # --- one action -------------------------------------------------------------------------------
+
+
+def _action_permission(name: str) -> Permission | None:
+    action = ACTIONS.get(name)
+    return action.permission if action is not None else None
+
+
+#: An action's form needs the action's command permission, on a case (the guard cannot know
+#: which: ``may_take`` and the command handler decide for this case).
+ACTION_GUARD = RequiresAction(_action_permission)
 
 
 async def _action_context(
@@ -295,7 +326,12 @@ def _action_page(
     )
 
 
-@get("/zaken/{case_id:uuid}/{action_name:str}", name="page-case-action", include_in_schema=False)
+@get(
+    "/zaken/{case_id:uuid}/{action_name:str}",
+    name="page-case-action",
+    include_in_schema=False,
+    guards=[ACTION_GUARD],
+)
 async def action_page(
     request: Request[Any, Any, Any], case_id: FromPath[UUID], action_name: FromPath[str]
 ) -> Template:
@@ -317,6 +353,7 @@ async def action_page(
     name="page-case-action-post",
     include_in_schema=False,
     status_code=303,
+    guards=[ACTION_GUARD],
 )
 async def action_post(
     request: Request[Any, Any, Any], case_id: FromPath[UUID], action_name: FromPath[str]

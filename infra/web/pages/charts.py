@@ -1,7 +1,8 @@
 """Anonymous statistics as tables and server-rendered SVG bar charts (no script needed).
 
 Every chart has a table with the same numbers next to it (the accessible alternative). A
-suppressed cell (a count of 1 to 4, or a median over fewer than 5 cases) is shown as "<5" and
+suppressed cell (a count of 1 to 4, or a median over fewer than 5 cases: the threshold is the
+read side's, ``DEFAULT_THRESHOLD``) is shown as "<5" and
 drawn as an outlined stub, never as its value: the read side already hid it.
 """
 
@@ -17,7 +18,8 @@ from projections.board_stats.queries import StatCell
 from services.casework.labels import MONTHS_NL, label_of
 from services.casework.vocabulary import ComplaintLevel, Form, Location, ReporterKind
 
-SUPPRESSED_TEXT = f"<{q.DEFAULT_THRESHOLD}"
+SUPPRESSED_TEXT = q.SUPPRESSED_TEXT
+SUPPRESSION_THRESHOLD = q.DEFAULT_THRESHOLD
 NO_VALUE = "\u2013"  # an en dash: nothing to compute
 SUPPRESSED_EXPLANATION = (
     f"minder dan {q.DEFAULT_THRESHOLD}: verborgen, zodat geen leerling herkenbaar is"

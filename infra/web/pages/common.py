@@ -17,7 +17,7 @@ from litestar.response import Template
 
 from infra.auth.principal import Principal
 from infra.web.actions import FIELD_VOCABULARIES
-from infra.web.context import SCHOOL_TZ, Services, principal_of
+from infra.web.context import Services, principal_of
 from infra.web.forms import Option
 from services.access.roles import ENGAGED_PERMISSIONS, ROLE_LABELS_NL, Permission, Role
 from services.casework.labels import MONTHS_NL, dutch_date, vocabulary_label
@@ -29,6 +29,8 @@ from services.casework.vocabulary import (
     ReporterKind,
     StepKind,
 )
+from services.shared.clock import SCHOOL_TZ
+from services.shared.errors import PermissionDenied
 from tenants.registry import School
 
 VIEWER_STATE_KEY = "vangnet_viewer"
@@ -117,8 +119,6 @@ async def viewer_of(request: Request[Any, Any, Any]) -> Viewer:
 
 def school_required(viewer: Viewer) -> School:
     """The viewer's school; the operator has none (403)."""
-    from services.shared.errors import PermissionDenied
-
     if viewer.school is None:
         raise PermissionDenied("this page needs a school role; the platform operator has none")
     return viewer.school

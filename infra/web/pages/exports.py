@@ -13,10 +13,12 @@ from uuid import UUID
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
-from infra.exports.case_file import CaseFile, file_name
 from infra.web.api.exports import case_file_of, pdf_response
 from infra.web.context import Services
+from infra.web.guards import requires
 from infra.web.pages.common import school_required, viewer_of
+from services.access.roles import Permission
+from services.exports.case_file import CaseFile, file_name
 
 
 async def _case_file(request: Request[Any, Any, Any], case_id: UUID) -> CaseFile:
@@ -25,7 +27,12 @@ async def _case_file(request: Request[Any, Any, Any], case_id: UUID) -> CaseFile
     return await case_file_of(Services.of(request.app.state), school, viewer.principal, case_id)
 
 
-@get("/zaken/{case_id:uuid}/dossier.pdf", name="page-case-file-pdf", include_in_schema=False)
+@get(
+    "/zaken/{case_id:uuid}/dossier.pdf",
+    name="page-case-file-pdf",
+    include_in_schema=False,
+    guards=[requires(Permission.CASE_READ)],
+)
 async def case_file_pdf(
     request: Request[Any, Any, Any], case_id: FromPath[UUID]
 ) -> Response[bytes]:
@@ -33,7 +40,12 @@ async def case_file_pdf(
     return await pdf_response(await _case_file(request, case_id))
 
 
-@get("/zaken/{case_id:uuid}/dossier.json", name="page-case-file-json", include_in_schema=False)
+@get(
+    "/zaken/{case_id:uuid}/dossier.json",
+    name="page-case-file-json",
+    include_in_schema=False,
+    guards=[requires(Permission.CASE_READ)],
+)
 async def case_file_json(
     request: Request[Any, Any, Any], case_id: FromPath[UUID]
 ) -> Response[CaseFile]:

@@ -13,8 +13,10 @@ from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from infra.web.context import Services, require
+from infra.views import ensure_school_views
+from infra.web.context import Services
 from infra.web.forms import REQUIRED_NL, FieldSpec, FormSpec, Option
+from infra.web.guards import requires
 from infra.web.pages.common import Viewer, render, viewer_of
 from infra.web.pages.protocol import parse_protocol, protocol_form
 from projections.quarantine import degraded_schools_async
@@ -146,12 +148,16 @@ async def _overview(
     )
 
 
-@get("/beheer", name="page-operator", include_in_schema=False)
+@get(
+    "/beheer",
+    name="page-operator",
+    include_in_schema=False,
+    guards=[requires(Permission.TENANTS_MANAGE)],
+)
 async def operator_page(
     request: Request[Any, Any, Any], aangemaakt: FromQuery[str | None] = None
 ) -> Template:
     viewer = await viewer_of(request)
-    require(viewer.principal, Permission.TENANTS_MANAGE)
     created = {"bestuur": "Het bestuur is toegevoegd.", "school": "De school is toegevoegd."}
     return await _overview(request, viewer, created=created.get(aangemaakt or ""))
 
@@ -168,10 +174,15 @@ def _slug_error(e: InvalidInput) -> str:
     return DUPLICATE_SLUG_NL if e.code == "duplicate_slug" else INVALID_SLUG_NL
 
 
-@post("/beheer/besturen", name="page-operator-board-post", include_in_schema=False, status_code=303)
+@post(
+    "/beheer/besturen",
+    name="page-operator-board-post",
+    include_in_schema=False,
+    status_code=303,
+    guards=[requires(Permission.TENANTS_MANAGE)],
+)
 async def create_board_post(request: Request[Any, Any, Any]) -> Template | Redirect:
     viewer = await viewer_of(request)
-    require(viewer.principal, Permission.TENANTS_MANAGE)
     values = _form_values((await request.form()).dict(), ("name", "slug"))
     if not values["name"]:
         form = _board_form(values, {"name": REQUIRED_NL})
@@ -189,10 +200,15 @@ async def create_board_post(request: Request[Any, Any, Any]) -> Template | Redir
     return Redirect("/beheer?aangemaakt=bestuur", status_code=303)
 
 
-@post("/beheer/scholen", name="page-operator-school-post", include_in_schema=False, status_code=303)
+@post(
+    "/beheer/scholen",
+    name="page-operator-school-post",
+    include_in_schema=False,
+    status_code=303,
+    guards=[requires(Permission.TENANTS_MANAGE)],
+)
 async def create_school_post(request: Request[Any, Any, Any]) -> Template | Redirect:
     viewer = await viewer_of(request)
-    require(viewer.principal, Permission.TENANTS_MANAGE)
     services = Services.of(request.app.state)
     values = _form_values((await request.form()).dict(), ("board_slug", "name", "slug"))
     boards = await anyio.to_thread.run_sync(services.registry.list_boards)
@@ -204,8 +220,6 @@ async def create_school_post(request: Request[Any, Any, Any]) -> Template | Redi
     if not errors:
 
         def provision() -> School:
-            from infra.views import ensure_school_views
-
             school = services.container.create_school(
                 values["board_slug"],
                 values["name"],
@@ -234,7 +248,12 @@ async def _school(request: Request[Any, Any, Any], school_id: UUID) -> School:
     return await anyio.to_thread.run_sync(registry.school, school_id)
 
 
-@get("/beheer/scholen/{school_id:uuid}", name="page-operator-school", include_in_schema=False)
+@get(
+    "/beheer/scholen/{school_id:uuid}",
+    name="page-operator-school",
+    include_in_schema=False,
+    guards=[requires(Permission.TENANTS_MANAGE)],
+)
 async def operator_school_page(
     request: Request[Any, Any, Any],
     school_id: FromPath[UUID],
@@ -243,7 +262,6 @@ async def operator_school_page(
 ) -> Template:
     """One school's configuration: its protocol checklist and its login settings."""
     viewer = await viewer_of(request)
-    require(viewer.principal, Permission.TENANTS_MANAGE)
     school = await _school(request, school_id)
     url = f"{_school_url(school.id)}/protocol"
     form = protocol_form(school.protocol, is_default=school.protocol_is_default, url=url)
@@ -348,13 +366,13 @@ def login_form(
     name="page-operator-login-post",
     include_in_schema=False,
     status_code=303,
+    guards=[requires(Permission.TENANTS_MANAGE)],
 )
 async def operator_login_post(
     request: Request[Any, Any, Any], school_id: FromPath[UUID]
 ) -> Template | Redirect:
     """Replace the school's login settings (provider and claim rules)."""
     viewer = await viewer_of(request)
-    require(viewer.principal, Permission.TENANTS_MANAGE)
     services = Services.of(request.app.state)
     school = await _school(request, school_id)
     form = (await request.form()).dict()
@@ -414,12 +432,12 @@ async def operator_login_post(
     name="page-operator-protocol-post",
     include_in_schema=False,
     status_code=303,
+    guards=[requires(Permission.TENANTS_MANAGE)],
 )
 async def operator_protocol_post(
     request: Request[Any, Any, Any], school_id: FromPath[UUID]
 ) -> Template | Redirect:
     viewer = await viewer_of(request)
-    require(viewer.principal, Permission.TENANTS_MANAGE)
     services = Services.of(request.app.state)
     school = await _school(request, school_id)
     url = f"{_school_url(school.id)}/protocol"

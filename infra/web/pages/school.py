@@ -10,7 +10,8 @@ from litestar import Request, get, post
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from infra.web.context import Services, require
+from infra.web.context import Services
+from infra.web.guards import requires
 from infra.web.pages import charts
 from infra.web.pages.common import render, school_required, viewer_of
 from infra.web.pages.protocol import parse_protocol, protocol_form
@@ -29,7 +30,12 @@ from services.casework.protocol import InvalidProtocol
 PROTOCOL_URL = "/school/protocol"
 
 
-@get("/school/signalen", name="page-signals", include_in_schema=False)
+@get(
+    "/school/signalen",
+    name="page-signals",
+    include_in_schema=False,
+    guards=[requires(Permission.SIGNALS_READ)],
+)
 async def signals_page(request: Request[Any, Any, Any]) -> Template:
     """Open cases that need attention, and the complaint ladder of cases with a complaint."""
     viewer = await viewer_of(request)
@@ -52,7 +58,12 @@ async def signals_page(request: Request[Any, Any, Any]) -> Template:
     )
 
 
-@get("/school/leerpunten", name="page-lessons", include_in_schema=False)
+@get(
+    "/school/leerpunten",
+    name="page-lessons",
+    include_in_schema=False,
+    guards=[requires(Permission.LESSONS_READ)],
+)
 async def lessons_page(request: Request[Any, Any, Any]) -> Template:
     """The evaluations of the school's cases and their lessons, newest first."""
     viewer = await viewer_of(request)
@@ -67,22 +78,31 @@ async def lessons_page(request: Request[Any, Any, Any]) -> Template:
     )
 
 
-@get(PROTOCOL_URL, name="page-protocol", include_in_schema=False)
+@get(
+    PROTOCOL_URL,
+    name="page-protocol",
+    include_in_schema=False,
+    guards=[requires(Permission.PROTOCOL_MANAGE)],
+)
 async def protocol_page(
     request: Request[Any, Any, Any], opgeslagen: FromQuery[bool] = False
 ) -> Template:
     viewer = await viewer_of(request)
-    require(viewer.principal, Permission.PROTOCOL_MANAGE)
     school = school_required(viewer)
     form = protocol_form(school.protocol, is_default=school.protocol_is_default, url=PROTOCOL_URL)
     return render(viewer, "school/protocol.html", active="protocol", form=form, saved=opgeslagen)
 
 
-@post(PROTOCOL_URL, name="page-protocol-post", include_in_schema=False, status_code=303)
+@post(
+    PROTOCOL_URL,
+    name="page-protocol-post",
+    include_in_schema=False,
+    status_code=303,
+    guards=[requires(Permission.PROTOCOL_MANAGE)],
+)
 async def protocol_post(request: Request[Any, Any, Any]) -> Template | Redirect:
     """Replace the school's checklist with the rows of the form (PUT semantics)."""
     viewer = await viewer_of(request)
-    require(viewer.principal, Permission.PROTOCOL_MANAGE)
     school = school_required(viewer)
     services = Services.of(request.app.state)
     steps, form = parse_protocol(
@@ -103,7 +123,12 @@ async def protocol_post(request: Request[Any, Any, Any]) -> Template | Redirect:
     return render(viewer, "school/protocol.html", active="protocol", form=form, status=422)
 
 
-@get("/school/statistiek", name="page-school-stats", include_in_schema=False)
+@get(
+    "/school/statistiek",
+    name="page-school-stats",
+    include_in_schema=False,
+    guards=[requires(Permission.STATS_SCHOOL)],
+)
 async def school_stats_page(
     request: Request[Any, Any, Any],
     months: Annotated[int, QueryParameter(ge=1, le=36)] = 12,
@@ -140,6 +165,7 @@ async def school_stats_page(
         ),
         suppressed_text=charts.SUPPRESSED_TEXT,
         suppressed_explanation=charts.SUPPRESSED_EXPLANATION,
+        suppression_threshold=charts.SUPPRESSION_THRESHOLD,
     )
 
 

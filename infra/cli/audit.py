@@ -17,32 +17,30 @@ import getpass
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-from infra.audit.access_log import ReadKind, record_case_read
+from infra.audit.access_log import record_case_read
 from infra.audit.integrity import (
-    LogReport,
     checkpoint_platform,
     checkpoint_school,
     verify_platform,
     verify_school,
 )
+from infra.cli.common import Subparsers, open_container, show_help
 from infra.container import Container
-from infra.settings import Settings
 from services.access.roles import Role
-from services.casework.replay import CaseReplay, parse_until
+from services.audit.access_log import ReadKind
+from services.audit.replay import CaseReplay, parse_until
+from services.audit.verify import LogReport
 from services.shared.actor import Actor
+from services.shared.clock import SCHOOL_TZ
 from services.shared.errors import InvalidInput
 from tenants.registry import School
 
 EXIT_DIFFERENCES = 1
 #: Times are printed (and read without a zone) on the schools' clock.
-SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
 
 #: Type of the object ``add_subparsers`` returns.
-Subparsers = Any
 
 
 def add_audit_commands(commands: Subparsers) -> None:
@@ -78,7 +76,7 @@ def add_audit_commands(commands: Subparsers) -> None:
         help="the moment (default now); without a time zone: Dutch time; a date alone: its end",
     )
     replay.set_defaults(handler=cmd_replay)
-    audit.set_defaults(handler=lambda _args: _help(audit))
+    audit.set_defaults(handler=lambda _args: show_help(audit))
 
 
 def _log_choice(parser: argparse.ArgumentParser) -> None:
@@ -86,11 +84,6 @@ def _log_choice(parser: argparse.ArgumentParser) -> None:
     choice.add_argument("--school", metavar="SLUG", help="one school, by slug")
     choice.add_argument("--platform", action="store_true", help="the platform registry's log")
     choice.add_argument("--all", action="store_true", help="every school and the platform")
-
-
-def _help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 0
 
 
 def _schools(container: Container, args: argparse.Namespace) -> list[School]:
@@ -102,7 +95,7 @@ def _schools(container: Container, args: argparse.Namespace) -> list[School]:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    with Container.open(Settings.from_env()) as container:
+    with open_container() as container:
         print(f"outside copies of the checkpoints: {container.settings.checkpoint_path}")
         reports: list[LogReport] = []
         if args.platform or args.all:
@@ -126,7 +119,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> int:
-    with Container.open(Settings.from_env()) as container:
+    with open_container() as container:
         recorded = []
         if args.platform or args.all:
             recorded += [("platform", c) for c in checkpoint_platform(container.pool)]
@@ -153,7 +146,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except InvalidInput as e:
         print(f"vangnet: {e}", file=sys.stderr)
         return 2
-    with Container.open(Settings.from_env()) as container:
+    with open_container() as container:
         school = container.registry.school_by_slug(args.school)
         replay = CaseReplay(container.schools.get(school.id), school.id)
         history = replay.history(actor, args.case)

@@ -1,4 +1,5 @@
-"""The registry of Vangnet's jobs, and the broker they are declared on now.
+"""The registry of Vangnet's jobs, the broker they are declared on now, and the after-commit
+hint (:class:`SavedNotifier`, one per container).
 
 Jobs are plain functions registered with :func:`job` (:mod:`infra.worker.actors`);
 :func:`infra.worker.broker.setup_broker` declares every registered job on a new broker and
@@ -13,12 +14,17 @@ hint) runs with its message's arguments only, so the broker it sends on is the p
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from uuid import UUID
 
 import dramatiq
+
+log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -121,3 +127,55 @@ def _name_of(fn: Callable[..., Any]) -> str:
             return spec.name
     msg = f"{getattr(fn, '__name__', fn)!r} is not a registered job"
     raise LookupError(msg)
+
+
+# --- After a command commits -----------------------------------------------------------------
+
+#: The job that brings a school's projections up to date (``infra.worker.actors``).
+CATCH_UP_JOB = "catch_up_school"
+
+
+class SavedNotifier:
+    """``CaseService(on_saved=...)``: send the catch-up hint; never fail the command.
+
+    When sending fails (broker down) it logs one warning (ids and error class only) and stops
+    trying for ``cooldown`` seconds, so commands do not each wait on a dead broker; the sweep
+    catches those schools up.
+    """
+
+    def __init__(
+        self,
+        send: Callable[[str], object] | None = None,
+        *,
+        cooldown: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._send = send or _send_catch_up
+        self._cooldown = cooldown
+        self._clock = clock
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+        self.sent = 0
+        self.skipped = 0
+
+    def __call__(self, school_id: UUID) -> None:
+        if self._clock() < self._paused_until:
+            self.skipped += 1
+            return
+        try:
+            self._send(str(school_id))
+        except Exception as e:
+            with self._lock:
+                self._paused_until = self._clock() + self._cooldown
+                self.skipped += 1
+            log.warning(
+                "catch-up hint for school %s not sent (%s); the sweep will catch it up; "
+                "not sending for %.0f s",
+                school_id, type(e).__name__, self._cooldown,
+            )  # fmt: skip
+        else:
+            self.sent += 1
+
+
+def _send_catch_up(school_id: str) -> None:
+    actor_for(CATCH_UP_JOB).send(school_id)

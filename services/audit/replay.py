@@ -18,7 +18,7 @@ read in the school's access log).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -34,30 +34,7 @@ from services.shared.errors import (
     InvalidInput,
     NotYetReported,
 )
-
-#: Attributes of every event that are its envelope, not its data.
-_ENVELOPE = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "originator_topic",
-        "timestamp",
-        "actor_id",
-        "actor_role",
-    }
-)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
-    return value
+from services.shared.jsonable import event_data
 
 
 @dataclass(frozen=True)
@@ -194,11 +171,7 @@ class CaseReplay:
             actor_id=event.actor_id,
             actor_role=event.actor_role,
             at=event.timestamp,
-            data=(
-                {k: _jsonable(v) for k, v in vars(event).items() if k not in _ENVELOPE}
-                if with_data
-                else None
-            ),
+            data=(event_data(event) if with_data else None),
         )
 
     def history(self, actor: Actor, case_id: UUID) -> list[HistoryEntry]:

@@ -24,6 +24,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from infra.cli.common import Subparsers, open_container, show_help
+from infra.cli.exports import add_export_commands
+from infra.cli.people import add_people_commands
 from infra.container import Container
 from infra.settings import Settings
 from services.casework.protocol import InvalidProtocol
@@ -31,7 +34,55 @@ from services.shared.errors import InvalidInput
 from tenants.login import DEFAULT_SCOPES, parse_rule, validate_login
 
 #: Type of the object ``add_subparsers`` returns.
-Subparsers = Any
+
+
+def add_tenant_commands(commands: Subparsers) -> None:
+    """``vangnet tenants``: boards and schools, their configuration, export and offboarding."""
+    tenants = commands.add_parser("tenants", help="boards and schools (platform operator)")
+    tenant_commands = tenants.add_subparsers(title="tenant commands", metavar="COMMAND")
+    board = tenant_commands.add_parser("create-board", help="register a school board (bestuur)")
+    board.add_argument("name", help="the board's name")
+    board.add_argument("--slug", help="short identifier (default: derived from the name)")
+    board.set_defaults(handler=cmd_create_board)
+    school = tenant_commands.add_parser(
+        "create-school", help="provision a school: its own schema and data key"
+    )
+    school.add_argument("--board", required=True, help="the board's slug")
+    school.add_argument("name", help="the school's name")
+    school.add_argument("--slug", help="short identifier (default: derived from the name)")
+    school.set_defaults(handler=cmd_create_school)
+    listing = tenant_commands.add_parser("list", help="list boards and their schools")
+    listing.set_defaults(handler=cmd_list)
+    add_tenant_config_commands(tenant_commands)
+    add_people_commands(tenant_commands)
+    add_export_commands(tenant_commands)
+    tenants.set_defaults(handler=lambda _args: show_help(tenants))
+
+
+def cmd_create_board(args: argparse.Namespace) -> int:
+    with open_container() as container:
+        board = container.create_board(args.name, slug=args.slug)
+        print(f"board created: {board.slug} ({board.id})")
+    return 0
+
+
+def cmd_create_school(args: argparse.Namespace) -> int:
+    with open_container() as container:
+        school = container.create_school(args.board, args.name, slug=args.slug)
+        print(f"school created: {school.slug} ({school.id}) in schema {school.schema_name}")
+    return 0
+
+
+def cmd_list(_args: argparse.Namespace) -> int:
+    with open_container() as container:
+        boards = container.registry.list_boards()
+        if not boards:
+            print("no boards yet: vangnet tenants create-board NAME")
+        for board in boards:
+            print(f"{board.slug}  {board.name}")
+            for school in container.registry.list_schools(board.id):
+                print(f"  {school.slug}  {school.name}  (schema {school.schema_name})")
+    return 0
 
 
 def add_tenant_config_commands(tenant_subparsers: Subparsers) -> None:
@@ -140,10 +191,6 @@ def add_login_commands(tenant_subparsers: Subparsers) -> None:
     show_login.set_defaults(handler=cmd_show_login)
 
 
-def _open() -> Container:
-    return Container.open(Settings.from_env())
-
-
 def read_protocol_file(path: Path) -> list[Any]:
     """The steps in a protocol file (refused with the file's name and what is wrong)."""
     try:
@@ -166,7 +213,7 @@ def read_protocol_file(path: Path) -> list[Any]:
 
 def cmd_set_protocol(args: argparse.Namespace) -> int:
     steps = read_protocol_file(args.file)
-    with _open() as container:
+    with open_container() as container:
         school = container.registry.school_by_slug(args.school)
         school = container.registry.configure_protocol(school.id, steps)
         print(f"protocol set for {school.slug}: {len(school.protocol.steps)} steps")
@@ -174,7 +221,7 @@ def cmd_set_protocol(args: argparse.Namespace) -> int:
 
 
 def cmd_show_protocol(args: argparse.Namespace) -> int:
-    with _open() as container:
+    with open_container() as container:
         school = container.registry.school_by_slug(args.school)
         protocol = school.protocol
         if args.json:
@@ -193,7 +240,7 @@ def cmd_show_protocol(args: argparse.Namespace) -> int:
 
 
 def cmd_set_contacts(args: argparse.Namespace) -> int:
-    with _open() as container:
+    with open_container() as container:
         school = container.registry.school_by_slug(args.school)
         school = container.registry.configure_contacts(
             school.id,
@@ -214,7 +261,7 @@ def cmd_set_contacts(args: argparse.Namespace) -> int:
 
 
 def cmd_set_retention(args: argparse.Namespace) -> int:
-    with _open() as container:
+    with open_container() as container:
         school = container.registry.school_by_slug(args.school)
         school = container.registry.configure_retention(school.id, args.days)
         print(f"retention set for {school.slug}: {school.retention_days} days after closing")
@@ -245,7 +292,7 @@ def cmd_set_login(args: argparse.Namespace) -> int:
 
 def cmd_show_login(args: argparse.Namespace) -> int:
     """``vangnet tenants show-login``: the configuration with the secret's reference only."""
-    with _open() as container:
+    with open_container() as container:
         school = container.registry.school_by_slug(args.school)
         login = school.login
         if args.json:

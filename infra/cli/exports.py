@@ -18,17 +18,14 @@ import argparse
 import getpass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from infra.container import Container
+from infra.cli.common import Subparsers, open_container
 from infra.exports.school import build_school_export, write_school_export
-from infra.settings import Settings
 from services.access.roles import Role
 from services.shared.actor import Actor
 from tenants.offboarding import offboard_school
 
 #: Type of the object ``add_subparsers`` returns.
-Subparsers = Any
 
 
 def add_export_commands(tenant_subparsers: Subparsers) -> None:
@@ -67,21 +64,17 @@ def add_export_commands(tenant_subparsers: Subparsers) -> None:
     offboard.set_defaults(handler=cmd_offboard)
 
 
-def _open() -> Container:
-    return Container.open(Settings.from_env())
-
-
 def _operator() -> Actor:
     """Who runs the command, as the registry and the access log record it."""
     return Actor(user_id=f"cli:{getpass.getuser()}", role=Role.OPERATOR)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    with _open() as container:
+    with open_container() as container:
         school = container.registry.school_by_slug(args.school)
         app = container.schools.get(school.id)
         document = build_school_export(
-            container.registry, app, school, _operator(), datetime.now(UTC)
+            container.pool, container.registry, app, school, _operator(), datetime.now(UTC)
         )
         written = write_school_export(document, args.out)
     counts = written.counts
@@ -95,7 +88,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_offboard(args: argparse.Namespace) -> int:
-    with _open() as container:
+    with open_container() as container:
         result = offboard_school(
             container.registry,
             container.archive,

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, date, datetime
-from typing import Any
 
-from infra.container import Container
+from infra.cli.common import Subparsers, open_container, show_help
 from infra.retention import ExpiryReport, expire_all, expire_school
-from infra.settings import Settings
 
 
-def add_privacy_commands(commands: Any) -> None:
+def add_privacy_commands(commands: Subparsers) -> None:
     privacy = commands.add_parser("privacy", help="retention and erasure of pupil data")
     privacy_commands = privacy.add_subparsers(title="privacy commands", metavar="COMMAND")
     expire = privacy_commands.add_parser(
@@ -29,12 +27,12 @@ def add_privacy_commands(commands: Any) -> None:
         "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="as of this day"
     )
     expire.set_defaults(handler=cmd_expire)
-    privacy.set_defaults(handler=lambda _args: privacy.print_help() or 0)
+    privacy.set_defaults(handler=lambda _args: show_help(privacy))
 
 
 def cmd_expire(args: argparse.Namespace) -> int:
     today: date = args.today or datetime.now(UTC).date()
-    with Container.open(Settings.from_env()) as container:
+    with open_container() as container:
         if args.all:
             reports = expire_all(container, today=today)
         else:

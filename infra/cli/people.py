@@ -8,14 +8,12 @@ replaced, never shown again. Setting a new token makes the old one stop working 
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
+from infra.cli.common import Subparsers
 from infra.container import Container
 from infra.settings import Settings
 from infra.web.scim import PREFIX, rotate_token
 from services.shared.actor import SYSTEM
-
-Subparsers = Any  # argparse's private _SubParsersAction
 
 
 def add_people_commands(tenant_subparsers: Subparsers) -> None:

@@ -20,16 +20,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
 
 from infra import views
+from infra.cli.common import Subparsers
 from infra.container import Container
 from infra.settings import Settings
 
 EXIT_UNREACHABLE = 1
 
 
-def add_deploy_commands(commands: Any) -> None:
+def add_deploy_commands(commands: Subparsers) -> None:
     migrate = commands.add_parser(
         "migrate",
         help="bring the platform schema and every school's view tables up to this version "

@@ -1,7 +1,7 @@
 """The case file (dossier) of one case, in Dutch: for the complaints committee, or anyone who
 must read the whole case on paper.
 
-Built from the case's events (:class:`~services.casework.case_file.CaseRecord`, read from the
+Built from the case's events (:class:`~services.exports.reader.CaseRecord`, read from the
 school's log) and the Dutch words of the case (:mod:`services.casework.labels`, and the case
 page's wording of each timeline entry, passed in), so the file says what the page says. One
 document serves both formats: the JSON export is :class:`CaseFile` as it is (stable English
@@ -20,10 +20,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from services.access.roles import ROLE_LABELS_NL, Role
-from services.casework.case_file import CaseRecord
 from services.casework.domain import Case
 from services.casework.labels import dutch_date, event_label, vocabulary_label
 from services.casework.vocabulary import (
@@ -42,12 +40,13 @@ from services.casework.vocabulary import (
     ReporterKind,
     StepKind,
 )
+from services.exports.reader import CaseRecord
 from services.shared.actor import Actor
-from tenants.registry import School
+from services.shared.clock import SCHOOL_TZ
+from services.shared.jsonable import event_data
 
 FORMAT = "vangnet.case-file/1"
 TITLE = "Dossier pestzaak"
-SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
 NONE = "\u2013"  # an en dash: nothing recorded
 STEP_STATUS_NL = {"planned": "gepland", "completed": "afgerond", "cancelled": "vervallen"}
 COMPLAINT_STATUS_NL = {"open": "lopend", "decided": "besloten", "withdrawn": "ingetrokken"}
@@ -535,7 +534,7 @@ def _timeline(
     items = []
     for event in events:
         name = type(event).__name__
-        data = {k: _plain(v) for k, v in vars(event).items() if k not in _ENVELOPE}
+        data = event_data(event)
         items.append(
             TimelineItem(
                 version=event.originator_version,
@@ -552,28 +551,26 @@ def _timeline(
     return tuple(items)
 
 
-_ENVELOPE = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "originator_topic",
-        "timestamp",
-        "actor_id",
-        "actor_role",
-    }
-)
+class ExportingSchool(Protocol):
+    """What a case file says of the school (a registry entry has these)."""
 
+    @property
+    def id(self) -> UUID: ...
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def slug(self) -> str: ...
 
 
 def build_case_file(
-    school: School, record: CaseRecord, exported_by: Actor, now: datetime, *, describe: Describe
+    school: ExportingSchool,
+    record: CaseRecord,
+    exported_by: Actor,
+    now: datetime,
+    *,
+    describe: Describe,
 ) -> CaseFile:
     """The case file of ``record`` (a case of ``school``), made by ``exported_by`` at ``now``;
     ``describe`` words each timeline entry as the case page does."""

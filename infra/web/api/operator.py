@@ -9,7 +9,7 @@ from uuid import UUID
 import anyio.to_thread
 import msgspec
 from litestar import Request, delete, get, post
-from litestar.params import FromQuery, JSONBody, KwargDefinition
+from litestar.params import FromPath, FromQuery, JSONBody, KwargDefinition
 
 from infra.views import ensure_school_views
 from infra.web.api.responses import problems
@@ -185,7 +185,9 @@ class ScimToken:
     responses=problems(404),
     guards=[requires(Permission.TENANTS_MANAGE)],
 )
-async def api_rotate_scim_token(request: Request[Any, Any, Any], school_id: UUID) -> ScimToken:
+async def api_rotate_scim_token(
+    request: Request[Any, Any, Any], school_id: FromPath[UUID]
+) -> ScimToken:
     principal = await principal_of(request)
     services = Services.of(request.app.state)
     registry = services.registry
@@ -207,7 +209,7 @@ async def api_rotate_scim_token(request: Request[Any, Any, Any], school_id: UUID
     responses=problems(404),
     guards=[requires(Permission.TENANTS_MANAGE)],
 )
-async def api_revoke_scim_token(request: Request[Any, Any, Any], school_id: UUID) -> None:
+async def api_revoke_scim_token(request: Request[Any, Any, Any], school_id: FromPath[UUID]) -> None:
     principal = await principal_of(request)
     registry = Services.of(request.app.state).registry
     await anyio.to_thread.run_sync(

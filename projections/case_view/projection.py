@@ -51,6 +51,7 @@ def new_row(event: Case.CaseReported) -> Row:
         "agreements": {},
         "follow_ups": {},
         "notes": 0,
+        "attachments": {},
         "complaint_explained": False,
         "complaints": {},
         "evaluated": False,
@@ -161,6 +162,14 @@ def _follow_up_done(row: Row, e: Case.FollowUpCompleted) -> None:
 @on(Case.NoteAdded)
 def _note(row: Row, e: Case.NoteAdded) -> None:
     row["notes"] += 1
+
+
+@on(Case.AttachmentAdded)
+def _attachment(row: Row, e: Case.AttachmentAdded) -> None:
+    row.setdefault("attachments", {})[str(e.attachment_id)] = {
+        "file_name": e.file_name, "media_type": e.media_type, "size": e.size,
+        "caption": e.caption, "added_at": e.timestamp.isoformat(), "added_by": e.actor_id,
+    }  # fmt: skip
 
 
 @on(Case.ComplaintProcedureExplained)

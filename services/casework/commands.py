@@ -307,6 +307,30 @@ class AddNote(CaseCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AddAttachment(CaseCommand):
+    """Record an evidence file that ``services.attachments`` checked, scanned and stored (not
+    an action of its own on the web: the upload route builds it)."""
+
+    permission = Permission.CASE_ADD_NOTE
+    attachment_id: UUID
+    file_name: str
+    media_type: str
+    size: int
+    sha256: str
+    caption: str = ""
+
+    def execute(self, case: Case) -> None:
+        case.add_attachment(
+            attachment_id=self.attachment_id,
+            file_name=self.file_name,
+            media_type=self.media_type,
+            size=self.size,
+            sha256=self.sha256,
+            caption=self.caption,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class EvaluateCase(CaseCommand):
     permission = Permission.CASE_EVALUATE
     went_well: str = ""

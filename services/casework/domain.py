@@ -9,6 +9,7 @@ permanent contract (DESIGN.md §3): never rename or reuse one; change a schema b
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -98,6 +99,16 @@ class FollowUp:
     bullying_stopped: bool | None = None
     pupil_feels_safe: bool | None = None
     superseded: bool = False  # completed before the case was reopened: no longer counts
+
+
+@dataclass
+class Attachment:
+    """An evidence file on the case; the file itself is stored encrypted outside the log."""
+
+    file_name: str
+    media_type: str
+    size: int
+    caption: str
 
 
 @dataclass
@@ -212,6 +223,17 @@ class Case(Aggregate):
     class NoteAdded(Event):
         text: str
 
+    class AttachmentAdded(Event):
+        """An evidence file (screenshot, photo, document) was added. The file is not in the log:
+        it is stored encrypted under a key destroyed with the case's pupil data (issue 14)."""
+
+        attachment_id: UUID
+        file_name: str
+        media_type: str
+        size: int
+        sha256: str
+        caption: str
+
     class ComplaintProcedureExplained(Event):
         explained_to: str
 
@@ -301,6 +323,7 @@ class Case(Aggregate):
         self.agreements: dict[UUID, str] = {}
         self.follow_ups: dict[UUID, FollowUp] = {}
         self.notes = 0
+        self.attachments: dict[UUID, Attachment] = {}
         self.complaint_explained = False
         self.complaints: dict[UUID, Complaint] = {}
         self.evaluated = False
@@ -728,6 +751,45 @@ class Case(Aggregate):
     @event(NoteAdded)
     def _add_note(self, text: str) -> None:
         self.notes += 1
+
+    def add_attachment(
+        self,
+        *,
+        attachment_id: UUID,
+        file_name: str,
+        media_type: str,
+        size: int,
+        sha256: str,
+        caption: str = "",
+    ) -> None:
+        """An evidence file, already checked and stored (``services.attachments``)."""
+        rules.case_must_be_open(self)
+        if attachment_id in self.attachments:
+            msg = f"attachment {attachment_id} already exists"
+            raise InvalidInput(msg)
+        if size < 1 or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            msg = "an attachment needs its size and SHA-256"
+            raise InvalidInput(msg, field="file", reason="invalid")
+        self._add_attachment(
+            attachment_id=attachment_id,
+            file_name=rules.text(file_name, "file_name"),
+            media_type=rules.text(media_type, "media_type"),
+            size=size,
+            sha256=sha256,
+            caption=rules.text(caption, "caption", required=False),
+        )
+
+    @event(AttachmentAdded)
+    def _add_attachment(
+        self,
+        attachment_id: UUID,
+        file_name: str,
+        media_type: str,
+        size: int,
+        sha256: str,
+        caption: str,
+    ) -> None:
+        self.attachments[attachment_id] = Attachment(file_name, media_type, size, caption)
 
     # --- complaints (allowed after closing too) ---------------------------------------------
 

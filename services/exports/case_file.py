@@ -201,6 +201,7 @@ class _Fold:
         self.agreements: list[Entry] = []
         self.follow_ups: dict[UUID, _Thing] = {}
         self.notes: list[Entry] = []
+        self.attachments: list[Entry] = []
         #: Explanations of the procedure (entries) and complaints (by id), in recorded order.
         self.complaints: list[Entry | UUID] = []
         self.complaint_things: dict[UUID, _Thing] = {}
@@ -377,6 +378,21 @@ class _Fold:
         self.notes.append(
             Entry(
                 f"Notitie van {moment(e.timestamp)}", _lines(("Notitie", e.text), ("Door", who(e)))
+            )
+        )
+
+    def on_AttachmentAdded(self, e: Any) -> None:  # noqa: N802
+        self.attachments.append(
+            Entry(
+                f"Bijlage van {moment(e.timestamp)}",
+                _lines(
+                    ("Bestand", e.file_name),
+                    ("Soort", e.media_type),
+                    ("Grootte", f"{e.size} bytes"),
+                    ("SHA-256", e.sha256),
+                    ("Bijschrift", e.caption),
+                    ("Door", who(e)),
+                ),
             )
         )
 
@@ -610,6 +626,7 @@ def build_case_file(
         Section("agreements", "Afspraken", tuple(fold.agreements)),
         Section("aftercare", "Nazorg", _follow_up_entries(fold, case)),
         Section("notes", "Notities", tuple(fold.notes)),
+        Section("attachments", "Bijlagen", tuple(fold.attachments)),
         Section("complaints", "Klachten", fold.complaint_entries(case)),
         Section("evaluation", "Evaluatie en leerpunten", tuple(fold.evaluation)),
         Section("closing", "Afsluiten en heropenen", tuple(fold.closing)),

@@ -18,6 +18,7 @@ import pytest
 from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.commands import (
+    AddAttachment,
     AddNote,
     AddParticipant,
     AdvisePoliceReport,
@@ -1283,6 +1284,19 @@ def story(app: CaseworkApplication, service: CaseService) -> Story:
     )
     # The engaged mentor notes how it went and completes the step.
     s.do(MENTOR, AddNote(case_id=c, text="Fictieve notitie van de mentor"))
+    # The mentor adds a fictitious screenshot (checked and stored by services.attachments).
+    s.do(
+        MENTOR,
+        AddAttachment(
+            case_id=c,
+            attachment_id=uuid4(),
+            file_name="schermafbeelding.png",
+            media_type="image/png",
+            size=10,
+            sha256="0" * 64,
+            caption="Fictief bijschrift",
+        ),
+    )
     s.do(MENTOR, CompleteStep(case_id=c, step_id=talk.step_id, outcome="Fictieve uitkomst"))
     # A group approach is planned, then cancelled; the pupil withdraws the first consent.
     group = PlanStep(case_id=c, kind="group_approach", description="Fictieve steungroep")

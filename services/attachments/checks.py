@@ -93,14 +93,20 @@ def reencode_image(content: bytes, media_type: str) -> tuple[bytes, str]:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
             Image.DecompressionBombWarning) as e:  # fmt: skip
         raise refuse("unreadable_image", "the image cannot be read") from e
-    out = io.BytesIO()
     if media_type == "image/jpeg":
-        image.convert("RGB").save(out, format="JPEG", quality=90, optimize=True)
-        return out.getvalue(), "image/jpeg"
-    if image.mode not in ("RGB", "RGBA", "L", "LA"):
-        image = image.convert("RGBA")
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue(), "image/png"
+        mode, fmt, out_type = "RGB", "JPEG", "image/jpeg"
+    else:
+        mode = image.mode if image.mode in ("RGB", "RGBA", "L", "LA") else "RGBA"
+        fmt, out_type = "PNG", "image/png"
+    converted = image.convert(mode)
+    # A new image from the pixels alone: Pillow would carry ``info`` (comments, ICC, EXIF).
+    pixels = Image.frombytes(mode, converted.size, converted.tobytes())
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        pixels.save(out, format=fmt, quality=90, optimize=True)
+    else:
+        pixels.save(out, format=fmt, optimize=True)
+    return out.getvalue(), out_type
 
 
 def check_file(content: bytes, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> CheckedFile:

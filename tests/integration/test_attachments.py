@@ -6,11 +6,14 @@ case file lists the files; erasing the case shreds them. All names and texts are
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -21,6 +24,7 @@ from PIL import ExifTags, Image
 
 from infra.attachments.clamd import ClamdScanner
 from infra.container import Container
+from infra.exports.school import build_school_export
 from infra.settings import Settings
 from infra.views import catch_up_school
 from services.access.roles import Role
@@ -102,6 +106,17 @@ class Site:
                 (self.case_id,),
             ).fetchall()
         return [dict(r)["what"] for r in rows]
+
+
+def export_of(container: Container, school: Any) -> dict[str, Any]:
+    return build_school_export(
+        container.pool,
+        container.registry,
+        container.schools.get(school.id),
+        school,
+        Actor("test-operator", Role.OPERATOR),
+        datetime.now(UTC),
+    )
 
 
 @contextmanager
@@ -203,12 +218,24 @@ def test_erasing_the_case_shreds_its_attachments(scanned: Container) -> None:
         link = re.search(rf"/zaken/{site.case_id}/bijlagen/[0-9a-f-]{{36}}", page)
         assert link
         assert site.client.get(link.group(0)).content == PDF
+        # The school export carries the file itself.
+        (exported,) = export_of(scanned, site.school)["attachments"]
+        assert exported["case_id"] == str(site.case_id)
+        assert base64.b64decode(exported["content_base64"]) == PDF
+        assert exported["sha256"] == hashlib.sha256(PDF).hexdigest()
         service = CaseService(scanned.schools.get(site.school.id), site.school.id)
         service.handle(
             Actor(f"test-{site.school.slug}-contact_person", Role.CONTACT_PERSON),
             RequestErasure(case_id=site.case_id, reason="Fictief verzoek"),
         )
         assert site.client.get(link.group(0)).status_code == 404
+        # The key is gone: the export lists the file as erased, and holds nothing of it.
+        (exported,) = export_of(scanned, site.school)["attachments"]
+        assert exported == {
+            "attachment_id": link.group(0).rsplit("/", 1)[1],
+            "case_id": str(site.case_id),
+            "erased": True,
+        }
 
 
 def test_a_type_not_on_the_list_is_refused_in_dutch(scanned: Container) -> None:

@@ -46,6 +46,7 @@ EVENT_ACTIONS: dict[str, str] = {
     "FollowUpCompleted": "complete-follow-up",
     "NoteAdded": "add-note",
     "AttachmentAdded": "add-attachment",
+    "ContactRecorded": "record-contact",
     "ComplaintProcedureExplained": "explain-complaint-procedure",
     "ComplaintFiled": "file-complaint",
     "ComplaintSupportAssigned": "assign-complaint-support",

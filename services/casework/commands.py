@@ -307,6 +307,32 @@ class AddNote(CaseCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordContact(CaseCommand):
+    """A conversation, call, e-mail or letter with the pupil and/or parents (the contact log)."""
+
+    permission = Permission.CASE_MANAGE
+    with_whom: str
+    channel: str
+    held_on: date
+    discussed: str
+    agreed: str = ""
+    pupil_present: bool = False
+    contact_id: UUID = field(default_factory=uuid4)
+
+    def execute(self, case: Case) -> None:
+        case.record_contact(
+            contact_id=self.contact_id,
+            with_whom=self.with_whom,
+            channel=self.channel,
+            held_on=self.held_on,
+            discussed=self.discussed,
+            agreed=self.agreed,
+            pupil_present=self.pupil_present,
+            today=school_today(),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class AddAttachment(CaseCommand):
     """Record an evidence file that ``services.attachments`` checked, scanned and stored (not
     an action of its own on the web: the upload route builds it)."""

@@ -27,6 +27,8 @@ from services.casework.vocabulary import (
     ComplaintOutcome,
     ComplaintSupportRole,
     ConsentGiver,
+    ContactChannel,
+    ContactParty,
     Form,
     Frequency,
     Impact,
@@ -223,6 +225,18 @@ class Case(Aggregate):
     class NoteAdded(Event):
         text: str
 
+    class ContactRecorded(Event):
+        """A conversation, call, e-mail or letter with the pupil and/or the parents: who, when,
+        how, what was discussed and agreed, whether the pupil was there (issue 14 §2)."""
+
+        contact_id: UUID
+        with_whom: str
+        channel: str
+        held_on: date
+        discussed: str
+        agreed: str
+        pupil_present: bool
+
     class AttachmentAdded(Event):
         """An evidence file (screenshot, photo, document) was added. The file is not in the log:
         it is stored encrypted under a key destroyed with the case's pupil data (issue 14)."""
@@ -324,6 +338,7 @@ class Case(Aggregate):
         self.follow_ups: dict[UUID, FollowUp] = {}
         self.notes = 0
         self.attachments: dict[UUID, Attachment] = {}
+        self.contacts: set[UUID] = set()
         self.complaint_explained = False
         self.complaints: dict[UUID, Complaint] = {}
         self.evaluated = False
@@ -751,6 +766,50 @@ class Case(Aggregate):
     @event(NoteAdded)
     def _add_note(self, text: str) -> None:
         self.notes += 1
+
+    def record_contact(
+        self,
+        *,
+        contact_id: UUID,
+        with_whom: str,
+        channel: str,
+        held_on: date,
+        discussed: str,
+        agreed: str = "",
+        pupil_present: bool = False,
+        today: date,
+    ) -> None:
+        """Contact with the pupil and/or parents, on ``held_on`` (not after ``today``). The
+        pupil is present by definition when the contact was with the pupil."""
+        rules.case_must_be_open(self)
+        if contact_id in self.contacts:
+            msg = f"contact {contact_id} already exists"
+            raise InvalidInput(msg)
+        party = choice(ContactParty, with_whom, "with_whom")
+        day = rules.happened_on(held_on, "held_on", today=today)
+        assert day is not None  # required
+        self._record_contact(
+            contact_id=contact_id,
+            with_whom=party.value,
+            channel=choice(ContactChannel, channel, "channel").value,
+            held_on=day,
+            discussed=rules.text(discussed, "discussed"),
+            agreed=rules.text(agreed, "agreed", required=False),
+            pupil_present=party is not ContactParty.PARENTS or pupil_present is True,
+        )
+
+    @event(ContactRecorded)
+    def _record_contact(
+        self,
+        contact_id: UUID,
+        with_whom: str,
+        channel: str,
+        held_on: date,
+        discussed: str,
+        agreed: str,
+        pupil_present: bool,
+    ) -> None:
+        self.contacts.add(contact_id)
 
     def add_attachment(
         self,

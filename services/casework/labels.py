@@ -48,6 +48,7 @@ EVENT_LABELS_NL: dict[str, str] = {
     "FollowUpCompleted": "Nazorg uitgevoerd",
     "NoteAdded": "Notitie toegevoegd",
     "AttachmentAdded": "Bijlage toegevoegd",
+    "ContactRecorded": "Contact met leerling/ouders vastgelegd",
     "ComplaintProcedureExplained": "Klachtenregeling uitgelegd",
     "ComplaintFiled": "Klacht ingediend",
     "ComplaintSupportAssigned": "Ondersteuning van de klager toegewezen",

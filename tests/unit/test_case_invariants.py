@@ -37,6 +37,7 @@ from services.casework.commands import (
     MapSituation,
     PlanStep,
     RecordAgreement,
+    RecordContact,
     ReopenCase,
     ReportCase,
     RequestErasure,
@@ -1303,6 +1304,19 @@ def story(app: CaseworkApplication, service: CaseService) -> Story:
     s.do(CONTACT, group)
     s.do(CONTACT, CancelStep(case_id=c, step_id=group.step_id, reason="Fictief: niet nodig"))
     s.do(CONTACT, WithdrawConsent(case_id=c, consent_id=talk_consent.consent_id, reason="F"))
+    # The contact person phones the parents (the pupil was there) about what was done.
+    s.do(
+        CONTACT,
+        RecordContact(
+            case_id=c,
+            with_whom="parents",
+            channel="phone",
+            held_on=TODAY,
+            discussed="Fictief: de stappen tot nu toe",
+            agreed="Fictief: volgende week weer bellen",
+            pupil_present=True,
+        ),
+    )
     # A fictitious threat online is a criminal offence: the parents are advised to report it.
     s.do(CONTACT, FlagCriminalOffence(case_id=c, description="Fictieve bedreiging"))
     s.do(CONTACT, AdvisePoliceReport(case_id=c, advised_to="parents", note="Fictief"))

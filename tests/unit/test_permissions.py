@@ -41,6 +41,7 @@ from services.casework.commands import (
     MapSituation,
     PlanStep,
     RecordAgreement,
+    RecordContact,
     ReopenCase,
     ReportCase,
     RequestErasure,
@@ -170,6 +171,9 @@ MAKE: dict[type[CaseCommand], Callable[[Prepared], CaseCommand]] = {
         pupil_feels_safe=True,
     ),
     AddNote: lambda p: AddNote(case_id=p.case_id, text="Fictieve notitie"),
+    RecordContact: lambda p: RecordContact(
+        case_id=p.case_id, with_whom="parents", channel="phone", held_on=TODAY, discussed="F"
+    ),
     AddAttachment: lambda p: AddAttachment(
         case_id=p.case_id,
         attachment_id=uuid4(),
@@ -210,7 +214,8 @@ CASEWORK = frozenset(
         "AssignOwner", "AddParticipant", "HoldIntake", "MapSituation", "DiscussSolutions",
         "GiveConsent", "WithdrawConsent", "PlanStep", "EngagePerson", "CompleteStep",
         "CancelStep", "FlagCriminalOffence", "AdvisePoliceReport", "RecordAgreement",
-        "ScheduleFollowUp", "CompleteFollowUp", "AddNote", "AddAttachment", "EvaluateCase",
+        "ScheduleFollowUp", "CompleteFollowUp", "AddNote", "AddAttachment", "RecordContact",
+        "EvaluateCase",
         "ShareLessons",
         "CloseCase", "ReopenCase", "RequestErasure",
         "ExplainComplaintProcedure",  # "Attenderen op de klachtenregeling"

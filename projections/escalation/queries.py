@@ -137,7 +137,7 @@ def case_signals(
     uninformed = row.get("uninformed_since")
     if uninformed:
         day = uninformed if isinstance(uninformed, date) else date.fromisoformat(uninformed)
-        found.append(_signal(SignalKind.NOT_INFORMED, since=day))
+        found.append(_signal(SignalKind.NOT_INFORMED, due_on=day))
     return found
 
 

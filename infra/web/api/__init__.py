@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Router
 
+from infra.web.api.attachments import ATTACHMENT_API_ROUTES
 from infra.web.api.audit import AUDIT_ROUTES
 from infra.web.api.cases import CASE_ROUTES
 from infra.web.api.exports import EXPORT_ROUTES
@@ -19,6 +20,7 @@ API_ROUTES: list[Any] = [
         path="/",
         route_handlers=[
             *CASE_ROUTES,
+            *ATTACHMENT_API_ROUTES,
             *AUDIT_ROUTES,
             *EXPORT_ROUTES,
             *SCHOOL_ROUTES,

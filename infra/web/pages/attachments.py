@@ -12,7 +12,6 @@ known to be images) inline, everything else as a download.
 # Real annotation objects for Litestar's signature parsing (see api/cases.py).
 
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
 import anyio.to_thread
@@ -21,21 +20,18 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from infra.web.api.responses import problems
-from infra.web.context import Services, principal_of, school_of
+from infra.web.api.attachments import attachment_service, open_attachment
+from infra.web.context import Services
 from infra.web.guards import requires
 from infra.web.pages.common import render, school_required, viewer_of
 from infra.web.problems import dutch_title
-from infra.web.reads import record_read, wait_for_version
+from infra.web.reads import wait_for_version
 from services.access.roles import Permission
-from services.attachments.checks import ALLOWED, IMAGE_TYPES
+from services.attachments.checks import ALLOWED
 from services.attachments.scanning import ScannerMissing, ScannerUnavailable
-from services.attachments.service import AttachmentService, OpenedAttachment
-from services.audit.access_log import ReadKind
 from services.casework.commands import AddAttachment
 from services.shared.errors import InvalidInput
 from services.shared.text import MAX_TEXT
-from tenants.registry import School
 
 #: Why an upload was refused, in Dutch (by the service's ``reason``).
 REFUSALS_NL: dict[str, str] = {
@@ -67,10 +63,6 @@ SCANNER_UNAVAILABLE_NL = (
 
 def limit_text(max_bytes: int) -> str:
     return f"hoogstens {max_bytes / (1024 * 1024):.0f} MB"
-
-
-def _service(request: Request[Any, Any, Any], school: School) -> AttachmentService:
-    return Services.of(request.app.state).container.attachment_service(school)
 
 
 def _refusal_nl(error: InvalidInput) -> str:
@@ -107,7 +99,7 @@ async def upload_attachment(
         error = REFUSALS_NL["required"]
     else:
         content = await upload.read()
-        service = _service(request, school)
+        service = attachment_service(request, school)
         try:
             added = await anyio.to_thread.run_sync(
                 lambda: service.add(
@@ -141,39 +133,6 @@ async def upload_attachment(
     )
 
 
-def file_response(opened: OpenedAttachment) -> Response[bytes]:
-    """The file with a safe ``Content-Disposition`` (RFC 6266: an ASCII fallback and the UTF-8
-    name); the security middleware adds CSP, ``nosniff`` and ``no-store``."""
-    disposition = "inline" if opened.media_type in IMAGE_TYPES else "attachment"
-    ascii_name = opened.file_name.encode("ascii", "replace").decode().replace("?", "_")
-    ascii_name = ascii_name.replace('"', "_").replace("\\", "_")
-    return Response(
-        content=opened.content,
-        media_type=opened.media_type,
-        headers={
-            "content-disposition": (
-                f'{disposition}; filename="{ascii_name}"; '
-                f"filename*=UTF-8''{quote(opened.file_name, safe='')}"
-            ),
-            "cache-control": "no-store",
-            "x-content-type-options": "nosniff",
-        },
-    )
-
-
-async def open_attachment(
-    request: Request[Any, Any, Any], school: School, case_id: UUID, attachment_id: UUID
-) -> Response[bytes]:
-    """Open the file for the principal, recording the read (kind ``attachment``) first."""
-    principal = await principal_of(request)
-    service = _service(request, school)
-    opened = await anyio.to_thread.run_sync(service.open, principal.actor, case_id, attachment_id)
-    await record_read(
-        Services.of(request.app.state), school, principal, case_id, ReadKind.ATTACHMENT
-    )
-    return file_response(opened)
-
-
 @get(
     "/zaken/{case_id:uuid}/bijlagen/{attachment_id:uuid}",
     name="page-case-attachment",
@@ -187,21 +146,4 @@ async def attachment_page(
     return await open_attachment(request, school_required(viewer), case_id, attachment_id)
 
 
-@get(
-    "/api/cases/{case_id:uuid}/attachments/{attachment_id:uuid}",
-    summary="One attachment of a case, as stored (the read is recorded in the access log)",
-    tags=["cases"],
-    responses=problems(404),
-    guards=[requires(Permission.CASE_READ, on_case=True)],
-)
-async def api_attachment(
-    request: Request[Any, Any, Any], case_id: FromPath[UUID], attachment_id: FromPath[UUID]
-) -> Response[bytes]:
-    """The file's bytes with its media type and a Content-Disposition. Needs 'case.read' on the
-    case (engaged roles: on the cases they are engaged in)."""
-    principal = await principal_of(request)
-    school = await school_of(request, principal)
-    return await open_attachment(request, school, case_id, attachment_id)
-
-
-ATTACHMENT_ROUTES: list[Any] = [upload_attachment, attachment_page, api_attachment]
+ATTACHMENT_ROUTES: list[Any] = [upload_attachment, attachment_page]

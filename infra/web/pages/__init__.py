@@ -16,12 +16,14 @@ from infra.web.pages.attachments import ATTACHMENT_ROUTES
 from infra.web.pages.audit import AUDIT_PAGE_ROUTES
 from infra.web.pages.board import BOARD_PAGE_ROUTES
 from infra.web.pages.cases import CASE_PAGE_ROUTES
+from infra.web.pages.complaints_procedure import COMPLAINTS_PROCEDURE_PAGE_ROUTES
 from infra.web.pages.exports import EXPORT_PAGE_ROUTES
 from infra.web.pages.operator import OPERATOR_PAGE_ROUTES
 from infra.web.pages.school import SCHOOL_PAGE_ROUTES
 
 PAGE_ROUTES: list[Any] = [
     *ATTACHMENT_ROUTES,
+    *COMPLAINTS_PROCEDURE_PAGE_ROUTES,
     *CASE_PAGE_ROUTES,
     *AUDIT_PAGE_ROUTES,
     *EXPORT_PAGE_ROUTES,

@@ -119,14 +119,18 @@ class Container:
         """The virus scanner of attachments (``VANGNET_CLAMD_ADDRESS``; built on first use)."""
         return scanner_from_settings(self.settings)
 
-    def attachment_service(self, school: School) -> AttachmentService:
-        """Attachments of ``school``'s cases: checked, scanned, stored encrypted in its schema."""
+    def attachment_service(
+        self, school: School, *, scanner: VirusScanner | None = None
+    ) -> AttachmentService:
+        """Attachments of ``school``'s cases: checked, scanned (``scanner``: the settings' one
+        unless given, e.g. the demo's for the files it makes itself), stored encrypted in its
+        schema."""
         app = self.schools.get(school.id)
         return AttachmentService(
             self.case_service(school.id),
             app.pupil_keys,
             PostgresAttachmentStore(self.pool, school.schema_name, self.attachment_tables),
-            self.scanner,
+            scanner if scanner is not None else self.scanner,
             max_bytes=self.settings.attachment_max_bytes,
         )
 

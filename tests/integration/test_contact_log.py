@@ -190,6 +190,10 @@ def test_the_complaints_procedure_is_configured_shown_and_printed(container: Con
         assert "Betreft: de klachtenregeling" in letter
         assert PROCEDURE["committee"] in letter
         assert PROCEDURE["text"] in letter
+        pdf = site.client.get(f"/zaken/{site.case_id}/klachtenregeling.pdf")
+        assert pdf.status_code == 200
+        assert pdf.content.startswith(b"%PDF-")
+        assert pdf.headers["content-disposition"].startswith("attachment;")
         # The registry keeps it (a fresh read of the school).
         stored = container.registry.school(site.school.id).complaints_procedure
         assert stored is not None

@@ -11,14 +11,17 @@ from typing import Any
 from uuid import UUID
 
 import anyio.to_thread
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from infra.exports.pdf import render_letter_pdf
 from infra.web.context import Services
 from infra.web.guards import LOGGED_IN, requires
 from infra.web.pages.common import render, school_required, viewer_of
 from services.access.roles import Permission
+from services.casework.labels import dutch_date
 from services.casework.protocol import SCHOOL_TZ
 from services.shared.errors import InvalidInput
 
@@ -112,8 +115,61 @@ async def complaints_procedure_letter(
     )
 
 
+#: The letter's sentences around the school's own text (the page and the PDF say the same).
+LETTER_OPENING = (
+    "Beste leerling, beste ouder of verzorger,\n\nU heeft met ons gesproken over pesten. Bent u "
+    "niet tevreden over hoe de school daarmee omgaat, dan kunt u een klacht indienen. Zo werkt "
+    "dat bij onze school:"
+)
+
+
+@get(
+    "/zaken/{case_id:uuid}/klachtenregeling.pdf",
+    name="page-complaints-procedure-letter-pdf",
+    include_in_schema=False,
+    guards=[requires(Permission.COMPLAINT_EXPLAIN)],
+)
+async def complaints_procedure_letter_pdf(
+    request: Request[Any, Any, Any], case_id: FromPath[UUID]
+) -> Response[bytes]:
+    """The same letter as PDF (the case file's PDF adapter and font)."""
+    viewer = await viewer_of(request)
+    school = school_required(viewer)
+    procedure = school.complaints_procedure
+    if procedure is None:
+        raise NotFoundException("the school has not configured its complaints procedure")
+    blocks = [
+        ("", f"Betreft: de klachtenregeling (zaak {str(case_id)[:8]})"),
+        ("", LETTER_OPENING),
+        ("", procedure.text),
+        ("Vertrouwenspersoon", procedure.confidential_advisor),
+        ("Klachtencommissie", procedure.committee),
+        (
+            "",
+            f"Met vriendelijke groet,\n\n{viewer.display_name}\n"
+            f"{viewer.role_label}, {viewer.school_name}",
+        ),
+    ]
+    data = await anyio.to_thread.run_sync(
+        lambda: render_letter_pdf(
+            title=f"Klachtenregeling {school.name}",
+            sender=school.name,
+            date_text=dutch_date(datetime.now(SCHOOL_TZ).date()),
+            blocks=blocks,
+        )
+    )
+    return Response(
+        content=data,
+        media_type="application/pdf",
+        headers={
+            "content-disposition": f'attachment; filename="klachtenregeling-{str(case_id)[:8]}.pdf"'
+        },
+    )
+
+
 COMPLAINTS_PROCEDURE_PAGE_ROUTES: list[Any] = [
     complaints_procedure_page,
     complaints_procedure_save,
     complaints_procedure_letter,
+    complaints_procedure_letter_pdf,
 ]

@@ -22,6 +22,7 @@ from services.access.roles import CasePart, part_permission
 from services.attachments.checks import DEFAULT_MAX_BYTES, check_file
 from services.attachments.files import AttachmentStore, StoredFile, decrypt, encrypt
 from services.attachments.scanning import VirusScanner, must_be_clean
+from services.casework import rules
 from services.casework.commands import AddAttachment
 from services.casework.handlers import CaseService, authorize
 from services.casework.sealing import PupilKeys
@@ -79,6 +80,7 @@ class AttachmentService:
         """Check, scan, encrypt and store the file, then record it on the case."""
         case = self.cases.app.get_case(case_id, self.cases.school_id)
         authorize(actor, AddAttachment.permission, case)
+        rules.case_must_be_open(case)
         keys = self._keys()
         if len(content) <= self.max_bytes:
             must_be_clean(self.scanner, content)

@@ -257,6 +257,10 @@ def test_without_a_scanner_uploads_are_refused_with_a_dutch_message(
         assert response.status_code == 503
         assert "er is geen virusscanner ingesteld" in response.text
         assert site.stored_rows() == 0
+        # A file above the other forms' 1 MiB limit reaches the upload route (and is refused
+        # for the same reason, not as too large).
+        response = site.upload("groot.pdf", PDF + b"0" * (2 * 1024 * 1024))
+        assert response.status_code == 503
 
 
 def test_a_body_above_the_attachment_limit_is_refused_at_the_edge(container: Container) -> None:

@@ -19,6 +19,7 @@ from services.attachments.scanning import NoScanner, ScannerMissing, UnscannedDe
 from services.attachments.service import AttachmentGone, AttachmentService
 from services.casework.application import CaseworkApplication
 from services.casework.commands import (
+    CloseCase,
     EngagePerson,
     GiveConsent,
     HoldIntake,
@@ -27,7 +28,7 @@ from services.casework.commands import (
     RequestErasure,
 )
 from services.casework.sealing import InMemoryPupilKeys
-from services.shared.errors import InvalidInput, PermissionDenied
+from services.shared.errors import CaseClosed, InvalidInput, PermissionDenied
 from tests.unit.support import CONTACT, IN_MEMORY, actor, new_service
 
 
@@ -268,3 +269,14 @@ def test_the_attachment_id_is_a_uuid(world: World) -> None:
     added = world.service.add(CONTACT, world.case_id, file_name="x.pdf", content=PDF)
     assert isinstance(added.attachment_id, UUID)
     assert added.version == 2
+
+
+def test_a_closed_case_takes_no_file_and_nothing_is_scanned(world: World) -> None:
+    world.cases.handle(
+        CONTACT,
+        CloseCase(case_id=world.case_id, reason="withdrawn", explanation="Fictief ingetrokken"),
+    )
+    with pytest.raises(CaseClosed):
+        world.service.add(CONTACT, world.case_id, file_name="x.pdf", content=PDF)
+    assert world.scanner.scanned == []
+    assert world.store.files == {}

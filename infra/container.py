@@ -29,6 +29,8 @@ from uuid import UUID
 
 import asyncpg
 
+from infra.attachments.clamd import scanner_from_settings
+from infra.attachments.store import PostgresAttachmentStore
 from infra.audit.sink import DirectorySink
 from infra.audit.trail import AuditTrail, install_trail, uninstall_trail
 from infra.jobs import SavedNotifier
@@ -40,6 +42,8 @@ from infra.provisioning import PostgresSchoolStorage, ensure_platform, open_regi
 from infra.schools import SchoolApplications
 from infra.settings import Settings
 from projections.db import create_read_pool
+from services.attachments.scanning import VirusScanner
+from services.attachments.service import AttachmentService
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor
 from tenants.provisioning import create_board, create_school
@@ -58,6 +62,8 @@ class Container:
     audit: AuditTrail
     #: After a command commits: the catch-up hint to the worker (never fails the command).
     notifier: SavedNotifier = field(default_factory=SavedNotifier)
+    #: Schemas whose attachments table is known to exist (:mod:`infra.attachments.store`).
+    attachment_tables: set[str] = field(default_factory=set)
 
     @classmethod
     def open(
@@ -107,6 +113,26 @@ class Container:
     def case_service(self, school_id: UUID) -> CaseService:
         """The write side of one school's casework; each save sends the catch-up hint."""
         return CaseService(self.schools.get(school_id), school_id, on_saved=self.notifier)
+
+    @cached_property
+    def scanner(self) -> VirusScanner:
+        """The virus scanner of attachments (``VANGNET_CLAMD_ADDRESS``; built on first use)."""
+        return scanner_from_settings(self.settings)
+
+    def attachment_service(
+        self, school: School, *, scanner: VirusScanner | None = None
+    ) -> AttachmentService:
+        """Attachments of ``school``'s cases: checked, scanned (``scanner``: the settings' one
+        unless given, e.g. the demo's for the files it makes itself), stored encrypted in its
+        schema."""
+        app = self.schools.get(school.id)
+        return AttachmentService(
+            self.case_service(school.id),
+            app.pupil_keys,
+            PostgresAttachmentStore(self.pool, school.schema_name, self.attachment_tables),
+            scanner if scanner is not None else self.scanner,
+            max_bytes=self.settings.attachment_max_bytes,
+        )
 
     def create_board(
         self, name: str, *, slug: str | None = None, actor: Actor | None = None

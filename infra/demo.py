@@ -7,13 +7,17 @@ that still waits for its intake to a complaint that went up to the bestuur.
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from uuid import UUID, uuid5
 
+from PIL import Image, ImageDraw
+
 from services.access.roles import ROLE_LABELS_NL, Role
+from services.attachments.service import AttachmentService
 from services.casework import commands as c
 from services.casework.domain import EVENT_TYPES
 from services.casework.handlers import CaseService
@@ -25,6 +29,17 @@ from services.shared.actor import Actor
 DEMO_BOARD = "Stichting Demo Onderwijs"
 DEMO_SCHOOLS = ("Demo Basisschool De Regenboog", "Demo Kindcentrum Het Anker", "Demo College Zuid")
 CASES_PER_SCHOOL = 10
+#: Every demo school's complaints procedure (made up; the school configures its own).
+DEMO_COMPLAINTS_PROCEDURE = {
+    "text": (
+        "Bent u het niet eens met hoe de school met het pesten omgaat? Praat er eerst over met "
+        "het aanspreekpunt pesten of de directie. Komt u er samen niet uit, dan kunt u een "
+        "klacht indienen bij het bestuur, of rechtstreeks bij de klachtencommissie. De "
+        "vertrouwenspersoon helpt u daarbij (demo-tekst)."
+    ),
+    "confidential_advisor": "Demo-vertrouwenspersoon, 000-0000000, vertrouwenspersoon@demo.invalid",
+    "committee": "Demo-klachtencommissie, Postbus 0000, 0000 AA Demostad, klachten@demo.invalid",
+}
 
 
 @dataclass(frozen=True)
@@ -104,11 +119,29 @@ def _participant(case_id: UUID, n: int, role: str) -> c.AddParticipant:
     )
 
 
+def demo_screenshot() -> bytes:
+    """A made-up "screenshot of a group chat": coloured speech bubbles, no text, no person."""
+    image = Image.new("RGB", (360, 240), (236, 229, 221))
+    draw = ImageDraw.Draw(image)
+    for n, (left, colour) in enumerate(((16, (255, 255, 255)), (120, (220, 248, 198))) * 3):
+        top = 16 + n * 36
+        draw.rounded_rectangle((left, top, left + 220, top + 28), radius=8, fill=colour)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 def seed_school(
-    service: CaseService, slug: str, *, people: PeopleStore, today: date | None = None
+    service: CaseService,
+    slug: str,
+    *,
+    people: PeopleStore,
+    today: date | None = None,
+    attachments: AttachmentService | None = None,
 ) -> SeedReport:
     """Create the demo staff and cases of one school through the real command handlers (every
-    person a case names is checked against the directory, as for everyone)."""
+    person a case names is checked against the directory, as for everyone); with
+    ``attachments``, a made-up screenshot is added to a case as evidence."""
     seed_staff(people, service.school_id, slug)
     # The school's day from the service's clock: the days of what happened are checked against it.
     today = today or service.clock.today()
@@ -138,6 +171,14 @@ def seed_school(
             ),
         )
         make(service, who, case_id, today - timedelta(days=3 * n))
+        if attachments is not None and make is _steps_under_way:
+            attachments.add(
+                cp,
+                case_id,
+                file_name="groepsapp-demo.png",
+                content=demo_screenshot(),
+                caption="Schermafbeelding van de klassenapp (demo, geen echte leerling).",
+            )
         report.cases += 1
     return report
 
@@ -219,6 +260,19 @@ def _steps_under_way(s: CaseService, who: Staffing, case_id: UUID, day: date) ->
     s.handle(
         who.contact_person,
         c.CancelStep(case_id=case_id, step_id=group.step_id, reason="Niet meer nodig."),
+    )
+    # The parents are phoned about it, the pupil at home with them (the contact log).
+    s.handle(
+        who.contact_person,
+        c.RecordContact(
+            case_id=case_id,
+            with_whom="parents",
+            channel="phone",
+            held_on=day,
+            discussed="Het gesprek met de pester en dat de steungroep niet meer nodig is (demo).",
+            agreed="Over twee weken bellen we weer (demo).",
+            pupil_present=True,
+        ),
     )
 
 

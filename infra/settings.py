@@ -132,6 +132,14 @@ Environment variables:
     ``1`` lets ``vangnet demo --reset`` drop every school of a real database (``DATABASE_URL``
     set). Default off: the reset then refuses (with the embedded database it only removes the
     data directory).
+``VANGNET_CLAMD_ADDRESS``
+    Where ClamAV's ``clamd`` listens; every attachment is scanned there before it is stored:
+    ``unix:///run/clamav/clamd.ctl`` (or the plain socket path) or ``tcp://host:3310``. Unset:
+    attachments are refused (with a Dutch message saying no scanner is configured), except in
+    embedded mode (the demo), where they are accepted unscanned.
+``VANGNET_ATTACHMENT_MAX_BYTES``
+    The largest attachment taken (bytes); the upload route's body limit follows it. Default
+    20971520 (20 MB).
 ``PROMETHEUS_MULTIPROC_DIR``
     Not Vangnet's own (prometheus_client's): when set, ``/metrics`` collects the metrics of
     every process writing to that directory. ``vangnet serve --workers N`` (N > 1) sets it to a
@@ -211,6 +219,8 @@ SETTING_NAMES = frozenset(
         "VANGNET_METRICS_TOKEN",
         "VANGNET_LOG_LEVEL",
         "VANGNET_DEMO_ALLOW_RESET",
+        "VANGNET_CLAMD_ADDRESS",
+        "VANGNET_ATTACHMENT_MAX_BYTES",
     }
 )
 
@@ -306,6 +316,12 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     #: The directory of every process's metric files (``PROMETHEUS_MULTIPROC_DIR``).
     metrics_dir: Path | None = None
+
+    # --- Evidence attachments (issue 14) ---
+    #: ClamAV's clamd (``unix:///path``, a socket path or ``tcp://host:port``); ``None``: none.
+    clamd_address: str | None = None
+    #: The largest attachment taken (bytes).
+    attachment_max_bytes: int = 20 * 1024 * 1024
 
     @property
     def checkpoint_path(self) -> Path:
@@ -418,6 +434,10 @@ class Settings:
             metrics_token=_metrics_token(env),
             log_level=_log_level(env),
             demo_allow_reset=_flag(env, "VANGNET_DEMO_ALLOW_RESET"),
+            clamd_address=(env.get("VANGNET_CLAMD_ADDRESS") or "").strip() or None,
+            attachment_max_bytes=_positive_int(
+                env, "VANGNET_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024
+            ),
             **_mail_settings(env),
             **_audit_settings(env),
             **_web_settings(env, embedded=database_url is None),

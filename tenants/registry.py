@@ -60,6 +60,7 @@ from services.shared.errors import (
     SchoolNotFound,
 )
 from services.shared.text import clean_text
+from tenants.complaints_procedure import ComplaintsProcedure, validate_procedure
 from tenants.contacts import NotificationContacts, validate_contacts
 from tenants.login import LoginConfig, LoginPolicy
 
@@ -177,6 +178,14 @@ class School(TenancyAggregate):
     class LoginConfigured(TenancyAggregate.Event):
         login: dict[str, Any]
 
+    class ComplaintsProcedureConfigured(TenancyAggregate.Event):
+        """The school's complaints procedure: its text and the contact details of the
+        vertrouwenspersoon and the klachtencommissie (:mod:`tenants.complaints_procedure`)."""
+
+        text: str
+        confidential_advisor: str
+        committee: str
+
     class RetentionConfigured(TenancyAggregate.Event):
         """How many days after closing a case its pupils' identifying data is kept."""
 
@@ -216,6 +225,7 @@ class School(TenancyAggregate):
         self.offboarded = False
         self.offboard_export_sha256: str | None = None
         self.retention_days = DEFAULT_RETENTION_DAYS
+        self.complaints_procedure_json: dict[str, Any] | None = None
 
     @property
     def protocol(self) -> ProtocolChecklist:
@@ -252,6 +262,29 @@ class School(TenancyAggregate):
             board_emails=board_emails,
         )
         self._configure_contacts(**contacts.to_json())
+
+    @property
+    def complaints_procedure(self) -> ComplaintsProcedure | None:
+        """The school's complaints procedure (``None``: not configured yet). ``getattr``: a
+        school restored from a snapshot older than the procedure has no attribute yet."""
+        data = getattr(self, "complaints_procedure_json", None)
+        return None if data is None else ComplaintsProcedure.from_json(data)
+
+    def configure_complaints_procedure(
+        self, *, text: object, confidential_advisor: object, committee: object
+    ) -> None:
+        procedure = validate_procedure(
+            text=text, confidential_advisor=confidential_advisor, committee=committee
+        )
+        self._configure_complaints_procedure(**procedure.to_json())
+
+    @records(ComplaintsProcedureConfigured)
+    def _configure_complaints_procedure(
+        self, text: str, confidential_advisor: str, committee: str
+    ) -> None:
+        self.complaints_procedure_json = {
+            "text": text, "confidential_advisor": confidential_advisor, "committee": committee,
+        }  # fmt: skip
 
     @property
     def login(self) -> LoginConfig | None:
@@ -436,6 +469,24 @@ class Registry(Application[UUID]):
                 coordinator_emails=coordinator_emails,
                 management_emails=management_emails,
                 board_emails=board_emails,
+            )
+            self._save_config(school)
+        return school
+
+    def configure_complaints_procedure(
+        self,
+        school_id: UUID,
+        *,
+        text: object,
+        confidential_advisor: object,
+        committee: object,
+        actor: Actor | None = None,
+    ) -> School:
+        """Replace the school's complaints procedure (text, vertrouwenspersoon, commissie)."""
+        with _as_config_manager(actor):
+            school = self.school(school_id)
+            school.configure_complaints_procedure(
+                text=text, confidential_advisor=confidential_advisor, committee=committee
             )
             self._save_config(school)
         return school

@@ -20,6 +20,7 @@ from infra.container import Container
 from infra.demo import (
     CASES_PER_SCHOOL,
     DEMO_BOARD,
+    DEMO_COMPLAINTS_PROCEDURE,
     DEMO_SCHOOLS,
     demo_actor,
     demo_email,
@@ -33,6 +34,7 @@ from infra.web.server import serve
 from infra.worker.actors import checkpoint_sweep, sweep_schools
 from infra.worker.inprocess import start_inprocess_worker
 from services.access.roles import ROLE_LABELS_NL, Role
+from services.attachments.scanning import UnscannedDemo
 from services.casework.application import CaseworkApplication
 from services.shared.actor import SYSTEM
 from tenants.registry import School, slugify
@@ -72,12 +74,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 container.create_board(DEMO_BOARD)
                 for name in DEMO_SCHOOLS:
                     school = container.create_school(board_slug, name)
+                    procedure = DEMO_COMPLAINTS_PROCEDURE
+                    container.registry.configure_complaints_procedure(
+                        school.id,
+                        text=procedure["text"],
+                        confidential_advisor=procedure["confidential_advisor"],
+                        committee=procedure["committee"],
+                    )
+                    school = container.registry.school(school.id)
                     seed_school(
                         container.case_service(school.id),
                         school.slug,
                         people=PostgresPeopleStore(
                             container.schools.get(school.id), school.id, school.schema_name
                         ),
+                        # The demo's own made-up image: known clean, so not scanned.
+                        attachments=container.attachment_service(school, scanner=UnscannedDemo()),
                     )
             try:
                 worker.wait_until_idle(timeout=60)

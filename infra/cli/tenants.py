@@ -86,7 +86,8 @@ def cmd_list(_args: argparse.Namespace) -> int:
 
 
 def add_tenant_config_commands(tenant_subparsers: Subparsers) -> None:
-    """Add set-protocol, show-protocol and set-contacts to ``vangnet tenants``."""
+    """Add set-protocol, show-protocol, set-contacts, set-complaints-procedure (and
+    set-retention) to ``vangnet tenants``."""
     set_protocol = tenant_subparsers.add_parser(
         "set-protocol", help="set a school's anti-bullying protocol checklist from a JSON file"
     )
@@ -126,6 +127,19 @@ def add_tenant_config_commands(tenant_subparsers: Subparsers) -> None:
             help=f"e-mail address(es) of {who}",
         )
     contacts.set_defaults(handler=cmd_set_contacts)
+
+    procedure = tenant_subparsers.add_parser(
+        "set-complaints-procedure",
+        help="set a school's complaints procedure (klachtenregeling) from a JSON file",
+    )
+    procedure.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
+    procedure.add_argument(
+        "--file",
+        required=True,
+        type=Path,
+        help='procedure.json: {"text": ..., "confidential_advisor": ..., "committee": ...}',
+    )
+    procedure.set_defaults(handler=cmd_set_complaints_procedure)
 
     retention = tenant_subparsers.add_parser(
         "set-retention",
@@ -257,6 +271,27 @@ def cmd_set_contacts(args: argparse.Namespace) -> int:
             f"{len(contacts.management_emails)} management, "
             f"{len(contacts.board_emails)} board"
         )
+    return 0
+
+
+def cmd_set_complaints_procedure(args: argparse.Namespace) -> int:
+    try:
+        data = json.loads(args.file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        msg = f"cannot read the complaints procedure from {args.file} ({type(error).__name__})"
+        raise InvalidInput(msg) from None
+    if not isinstance(data, dict):
+        msg = f"{args.file}: expected an object with text, confidential_advisor and committee"
+        raise InvalidInput(msg)
+    with open_container() as container:
+        school = container.registry.school_by_slug(args.school)
+        school = container.registry.configure_complaints_procedure(
+            school.id,
+            text=data.get("text"),
+            confidential_advisor=data.get("confidential_advisor"),
+            committee=data.get("committee"),
+        )
+        print(f"complaints procedure set for {school.slug}")
     return 0
 
 

@@ -210,3 +210,43 @@ def render_case_file_pdf(case_file: CaseFile) -> bytes:
     for item in case_file.timeline:
         pdf.timeline_item(item)
     return bytes(pdf.output())
+
+
+class _LetterPdf(FPDF):
+    """A one-column A4 letter in the case file's font (the complaints procedure letter)."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        self.set_margins(25, 25, 25)
+        self.set_auto_page_break(auto=True, margin=20)
+        self.add_font(FONT, "", _font_path("Regular"))
+        self.add_font(FONT, "B", _font_path("Bold"))
+        maps = [set(font.cmap) for font in self.fonts.values() if hasattr(font, "cmap")]
+        self.covered: Set[int] = set.intersection(*maps)
+        self.set_title(printable(title, self.covered))
+        self.set_author("Vangnet")
+        self.set_creator("Vangnet")
+        self.set_lang("nl-NL")
+
+    def block(self, text: str, *, style: str = "", size: float = 11, after: float = 3) -> None:
+        self.set_font(FONT, style, size)
+        self.multi_cell(
+            0, 5.5, printable(text, self.covered), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+        self.ln(after)
+
+
+def render_letter_pdf(
+    *, title: str, sender: str, date_text: str, blocks: list[tuple[str, str]]
+) -> bytes:
+    """A letter as PDF bytes: the sender and date at the top, then ``blocks`` of (heading, text);
+    an empty heading is a plain paragraph. Text is printed as typed (never interpreted)."""
+    pdf = _LetterPdf(title)
+    pdf.add_page()
+    pdf.block(sender, style="B", after=1)
+    pdf.block(date_text, after=8)
+    for heading, text in blocks:
+        if heading:
+            pdf.block(heading, style="B", after=1)
+        pdf.block(text)
+    return bytes(pdf.output())

@@ -12,6 +12,9 @@ What the file holds (format ``vangnet.school-export/1``):
   current schema): position, type, topic, case (originator) id and version, timestamp, actor id
   and role, and the event's own data;
 - ``access_log``: every recorded read of a case (who, in which role, when, how);
+- ``attachments``: every evidence file of the school's cases (issue 14), decrypted, base64, with
+  its case, id and SHA-256; a file whose key was destroyed (an erased case) is listed as
+  ``erased`` without content;
 - ``chain``: the head of the log's hash chain (position and hash), so the export can be matched
   with the platform's checkpoints of the log later;
 - ``counts``: events, cases, events per type, reads, first and last position.
@@ -28,6 +31,7 @@ file carries its own reads.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -42,10 +46,12 @@ from psycopg import Connection
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from infra.attachments.store import TABLE as ATTACHMENTS_TABLE
 from infra.audit.access_log import TABLE as ACCESS_LOG_TABLE
 from infra.audit.access_log import record_case_read
 from infra.postgres.chain import chain_table, table_exists
 from infra.postgres.pool import SharedPool
+from services.attachments.files import StoredFile, decrypt
 from services.audit.access_log import ReadKind
 from services.casework.application import CaseworkApplication
 from services.exports.school import (
@@ -102,6 +108,38 @@ def access_log_rows(conn: Connection[Any], schema: str) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def attachment_files(
+    pool: SharedPool, app: CaseworkApplication, school: School
+) -> list[dict[str, Any]]:
+    """Every attachment of the school, decrypted (base64), in the order they were stored."""
+    with pool.connection() as conn:
+        if not table_exists(conn, school.schema_name, ATTACHMENTS_TABLE):
+            return []
+        with conn.cursor(row_factory=tuple_row) as curs:
+            rows = curs.execute(
+                SQL(
+                    "SELECT attachment_id, case_id, key_id, ciphertext FROM {}"
+                    " ORDER BY created_at, attachment_id"
+                ).format(Identifier(school.schema_name, ATTACHMENTS_TABLE))
+            ).fetchall()
+    found = []
+    for row in rows:
+        stored = StoredFile(row[0], row[1], row[2], bytes(row[3]))
+        key = None if app.pupil_keys is None else app.pupil_keys.key(stored.key_id)
+        content = None if key is None else decrypt(key, school.id, stored)
+        entry: dict[str, Any] = {
+            "attachment_id": str(stored.attachment_id),
+            "case_id": str(stored.case_id),
+        }
+        if content is None:
+            entry["erased"] = True
+        else:
+            entry["sha256"] = hashlib.sha256(content).hexdigest()
+            entry["content_base64"] = base64.b64encode(content).decode("ascii")
+        found.append(entry)
+    return found
 
 
 def chain_head(conn: Connection[Any], schema: str) -> dict[str, Any] | None:
@@ -180,6 +218,7 @@ def build_school_export(
         chain=head,
         actor=actor,
         now=now,
+        attachments=attachment_files(pool, app, school),
     )
 
 
@@ -290,6 +329,7 @@ def verify_school_export(
         school_slug=school.slug,
         events=events,
         reads=reads,
+        attachments=attachment_files(pool, app, school),
     )
     return VerifiedExport(
         path=path,

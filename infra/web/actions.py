@@ -27,6 +27,8 @@ from services.casework.vocabulary import (
     ComplaintOutcome,
     ComplaintSupportRole,
     ConsentGiver,
+    ContactChannel,
+    ContactParty,
     Form,
     Frequency,
     Impact,
@@ -54,6 +56,8 @@ FIELD_VOCABULARIES: dict[str, type[StrEnum]] = {
     "level": ComplaintLevel,
     "to_level": ComplaintLevel,
     "support_role": ComplaintSupportRole,
+    "with_whom": ContactParty,
+    "channel": ContactChannel,
 }
 #: ... unless the action names another meaning for it (``reason`` is mostly free text).
 ACTION_VOCABULARIES: dict[tuple[str, str], type[StrEnum]] = {
@@ -204,6 +208,7 @@ _CATALOGUE: tuple[tuple[str, type[CaseCommand], str], ...] = (
     ("schedule-follow-up", cw.ScheduleFollowUp, "Nazorg plannen"),
     ("complete-follow-up", cw.CompleteFollowUp, "Nazorg vastleggen"),
     ("add-note", cw.AddNote, "Notitie toevoegen"),
+    ("record-contact", cw.RecordContact, "Contact met leerling/ouders vastleggen"),
     ("evaluate", cw.EvaluateCase, "Evalueren"),
     ("share-lessons", cw.ShareLessons, "Leerpunten delen"),
     ("close", cw.CloseCase, "Zaak afsluiten"),

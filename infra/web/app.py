@@ -160,7 +160,9 @@ def create_app(
             RequestLogMiddleware,
             prometheus.middleware,
             session_config(settings).middleware,
-            EdgeGuardMiddleware,  # before the form parsers and the CSRF check
+            # Before the form parsers and the CSRF check; the upload route's limit follows the
+            # attachment setting.
+            DefineMiddleware(EdgeGuardMiddleware, upload_max_bytes=settings.attachment_max_bytes),
             OptionsMiddleware,
             # Inside the session middleware: the token is bound to the session (infra.web.csrf).
             SessionCsrfMiddleware(settings.secret_key, SESSION_COOKIE),

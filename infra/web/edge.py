@@ -11,8 +11,12 @@ One place decides what a request may carry, for the API and the pages alike:
   decoder's recursion before any schema is checked.
 
 Refusals are :class:`Refused` exceptions answered by :func:`infra.web.problems.on_http_error`:
-problem details under ``/api/``, a Dutch page elsewhere. Vangnet has no file uploads, so a
-multipart body is text as well; an upload route would need its own rule here.
+problem details under ``/api/``, a Dutch page elsewhere.
+
+The one upload route (:data:`UPLOAD_PATH`, a case's evidence files) has its own rule: a
+``multipart/form-data`` body of at most the attachment limit (``VANGNET_ATTACHMENT_MAX_BYTES``)
+plus :data:`UPLOAD_OVERHEAD_BYTES` for the form's other fields, and binary (not UTF-8). Every
+other route keeps :data:`MAX_BODY_BYTES`.
 """
 
 from __future__ import annotations
@@ -37,6 +41,11 @@ from infra.web.problems import Refused, on_http_error
 MAX_BODY_BYTES = 1024 * 1024
 #: The deepest JSON nesting taken (objects and arrays). Vangnet's bodies are 3 levels deep.
 MAX_JSON_DEPTH = 32
+
+#: The upload route: ``POST /zaken/<case id>/bijlagen``.
+UPLOAD_PATH = re.compile(r"^/zaken/[0-9a-fA-F-]{36}/bijlagen$")
+#: Room for the caption, the CSRF token and the multipart boundaries beside the file.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -125,11 +134,17 @@ def check_query(scope: Scope) -> None:
         raise InvalidBody("the query string is not valid UTF-8") from None
 
 
-async def read_body(scope: Scope, receive: Receive) -> tuple[bytes, list[ReceiveMessage]]:
-    """The whole body (at most :data:`MAX_BODY_BYTES`) and the messages it came in."""
+def is_upload(scope: Scope) -> bool:
+    return scope.get("method") == "POST" and UPLOAD_PATH.match(scope["path"]) is not None
+
+
+async def read_body(
+    scope: Scope, receive: Receive, limit: int = MAX_BODY_BYTES
+) -> tuple[bytes, list[ReceiveMessage]]:
+    """The whole body (at most ``limit`` bytes) and the messages it came in."""
     for name, value in scope.get("headers", ()):
-        if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
-            raise BodyTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            raise BodyTooLarge(f"the body is larger than {limit} bytes")
     messages: list[ReceiveMessage] = []
     size = 0
     while True:
@@ -138,8 +153,8 @@ async def read_body(scope: Scope, receive: Receive) -> tuple[bytes, list[Receive
         if message["type"] != "http.request":
             break
         size += len(message.get("body", b""))
-        if size > MAX_BODY_BYTES:
-            raise BodyTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+        if size > limit:
+            raise BodyTooLarge(f"the body is larger than {limit} bytes")
         if not message.get("more_body", False):
             break
     body = b"".join(m["body"] for m in messages if m["type"] == "http.request" and "body" in m)
@@ -179,6 +194,11 @@ def check_body(scope: Scope, body: bytes) -> None:
         if body:
             check_json(body)
         return
+    if is_upload(scope):
+        if media != "multipart/form-data":
+            msg = f"send the file as multipart/form-data, not {media or 'no content type'}"
+            raise UnsupportedMediaType(msg)
+        return  # a file is bytes; its own checks follow (services.attachments)
     if not body:
         return
     if media not in FORM_TYPES:
@@ -191,8 +211,9 @@ class EdgeGuardMiddleware:
     """ASGI middleware applying the module's rules; listed innermost in the app, so its answers
     pass the security headers and the request log like any other."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, upload_max_bytes: int = 20 * 1024 * 1024) -> None:
         self.app = app
+        self.upload_limit = upload_max_bytes + UPLOAD_OVERHEAD_BYTES
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # type: ignore[comparison-overlap]
@@ -202,7 +223,8 @@ class EdgeGuardMiddleware:
         try:
             check_query(http)
             if http["method"] in BODY_METHODS:
-                body, messages = await read_body(scope, receive)
+                limit = self.upload_limit if is_upload(http) else MAX_BODY_BYTES
+                body, messages = await read_body(scope, receive, limit)
                 check_body(scope, body)
                 receive = replaying(messages, receive)
         except Refused as refused:

@@ -73,6 +73,8 @@ LONG_TEXT = frozenset(
         "to_improve",
         "purpose",
         "skip_reason",
+        "discussed",
+        "agreed",
     }
 )
 
@@ -130,6 +132,11 @@ FIELD_LABELS_NL: dict[str, str] = {
     "to_level": "Naar niveau",
     "reporter_kind": "Wie meldt het pesten?",
     "open_complaints_acknowledged": "Ik weet dat de klacht blijft lopen en sluit de zaak toch af",
+    "with_whom": "Met wie?",
+    "channel": "Hoe?",
+    "discussed": "Wat is besproken?",
+    "agreed": "Wat is afgesproken?",
+    "pupil_present": "De leerling was erbij",
 }
 ACTION_FIELD_LABELS_NL: dict[tuple[str, str], str] = {
     ("add-note", "text"): "Notitie",
@@ -173,6 +180,13 @@ FIELD_HINTS_NL: dict[tuple[str, str], str] = {
     ("evaluate", "lessons"): "Deze leerpunten deelt u daarna met de anti-pestcoördinator.",
     ("share-lessons", "coordinator_id"): "Het gebruikers-id van de anti-pestcoördinator.",
     ("record-agreement", "parties"): "Bijvoorbeeld: leerlingen en mentor.",
+    ("record-contact", "held_on"): "De dag van het gesprek, telefoontje, mailtje of de brief.",
+    ("record-contact", "pupil_present"): (
+        "Alleen nodig bij contact met de ouders: was de leerling bij het gesprek?"
+    ),
+    ("record-contact", "agreed"): (
+        "Afspraken over de aanpak legt u daarnaast vast met 'Afspraak vastleggen'."
+    ),
 }
 
 

@@ -45,6 +45,8 @@ EVENT_ACTIONS: dict[str, str] = {
     "FollowUpScheduled": "schedule-follow-up",
     "FollowUpCompleted": "complete-follow-up",
     "NoteAdded": "add-note",
+    "AttachmentAdded": "add-attachment",
+    "ContactRecorded": "record-contact",
     "ComplaintProcedureExplained": "explain-complaint-procedure",
     "ComplaintFiled": "file-complaint",
     "ComplaintSupportAssigned": "assign-complaint-support",
@@ -69,9 +71,16 @@ _EVENT_VOCABULARIES: dict[tuple[str, str], type[StrEnum]] = {
 _THING_IDS = frozenset(
     {"participant_id", "consent_id", "step_id", "agreement_id", "follow_up_id", "complaint_id"}
 )
-_HIDDEN = frozenset({"school_id"}) | _THING_IDS
+_HIDDEN = frozenset({"school_id", "attachment_id", "sha256"}) | _THING_IDS
 _DATES = frozenset({"held_on", "since", "due_on", "review_on"})
-_EXTRA_LABELS = {"from_level": "Van niveau", "level": "Niveau"}
+_EXTRA_LABELS = {
+    "from_level": "Van niveau",
+    "level": "Niveau",
+    "file_name": "Bestand",
+    "media_type": "Soort bestand",
+    "size": "Grootte (bytes)",
+    "caption": "Bijschrift",
+}
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,9 @@ def new_row(event: Case.CaseReported) -> Row:
         "agreements": {},
         "follow_ups": {},
         "notes": 0,
+        "attachments": {},
+        "contacts": [],
+        "last_informed": {"pupil": None, "parents": None},
         "complaint_explained": False,
         "complaints": {},
         "evaluated": False,
@@ -161,6 +164,34 @@ def _follow_up_done(row: Row, e: Case.FollowUpCompleted) -> None:
 @on(Case.NoteAdded)
 def _note(row: Row, e: Case.NoteAdded) -> None:
     row["notes"] += 1
+
+
+@on(Case.ContactRecorded)
+def _contact(row: Row, e: Case.ContactRecorded) -> None:
+    row.setdefault("contacts", []).append({
+        "contact_id": str(e.contact_id), "with_whom": e.with_whom, "channel": e.channel,
+        "held_on": e.held_on.isoformat(), "discussed": e.discussed, "agreed": e.agreed,
+        "pupil_present": e.pupil_present, "recorded_at": e.timestamp.isoformat(),
+        "recorded_by": e.actor_id,
+    })  # fmt: skip
+    informed = row.setdefault("last_informed", {"pupil": None, "parents": None})
+    day = e.held_on.isoformat()
+    parties = []
+    if e.pupil_present or e.with_whom != "parents":
+        parties.append("pupil")
+    if e.with_whom != "pupil":
+        parties.append("parents")
+    for party in parties:
+        if informed.get(party) is None or informed[party] < day:
+            informed[party] = day
+
+
+@on(Case.AttachmentAdded)
+def _attachment(row: Row, e: Case.AttachmentAdded) -> None:
+    row.setdefault("attachments", {})[str(e.attachment_id)] = {
+        "file_name": e.file_name, "media_type": e.media_type, "size": e.size,
+        "caption": e.caption, "added_at": e.timestamp.isoformat(), "added_by": e.actor_id,
+    }  # fmt: skip
 
 
 @on(Case.ComplaintProcedureExplained)

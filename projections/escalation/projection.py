@@ -9,6 +9,9 @@ complaints), kept so a batch can continue where the last one stopped; it also ho
 bullying had NOT stopped, until new aftercare is scheduled after that finding or the case is
 reopened (None otherwise). It lives in ``state`` rather than in a column of its own, so views
 built before it existed keep working; a rebuild (``vangnet projections rebuild``) fills it in.
+``uninformed_since`` (also in ``state``, the same way) is the day of the first step planned,
+engaged, completed or cancelled, or agreement recorded, after the last contact with the pupil or
+the parents (``ContactRecorded``; None when they were told of everything).
 
 No free text is kept (no summaries, outcomes or reasons), and nothing derived from the clock:
 "overdue" and "inactive" are decided at query time from ``today``
@@ -52,7 +55,30 @@ def new_row(event: Case.CaseReported) -> Row:
         "complaints": {},
         "closed_at": None,
         "bullying_continues_since": None,  # iso day of the latest aftercare that found it going on
+        # iso day of the first step or agreement that pupil and parents were not told of since
+        "uninformed_since": None,
     }
+
+
+def _changed(row: Row, e: Case.Event) -> None:
+    """A step was taken or an agreement changed: pupil and parents are to be told."""
+    if row.get("uninformed_since") is None:
+        row["uninformed_since"] = local_date(e.timestamp).isoformat()
+
+
+@on(Case.ContactRecorded)
+def _contact(row: Row, e: Case.ContactRecorded) -> None:
+    row["uninformed_since"] = None
+
+
+@on(Case.AgreementRecorded)
+def _agreement(row: Row, e: Case.AgreementRecorded) -> None:
+    _changed(row, e)
+
+
+@on(Case.PersonEngaged)
+def _engaged(row: Row, e: Case.PersonEngaged) -> None:
+    _changed(row, e)
 
 
 @on(Case.IntakeHeld)
@@ -74,16 +100,19 @@ def _consent_withdrawn(row: Row, e: Case.ConsentWithdrawn) -> None:
 @on(Case.StepPlanned)
 def _step(row: Row, e: Case.StepPlanned) -> None:
     row["steps"][str(e.step_id)] = {"kind": e.kind, "status": "planned"}
+    _changed(row, e)
 
 
 @on(Case.StepCompleted)
 def _step_completed(row: Row, e: Case.StepCompleted) -> None:
     row["steps"][str(e.step_id)]["status"] = "completed"
+    _changed(row, e)
 
 
 @on(Case.StepCancelled)
 def _step_cancelled(row: Row, e: Case.StepCancelled) -> None:
     row["steps"][str(e.step_id)]["status"] = "cancelled"
+    _changed(row, e)
 
 
 @on(Case.CriminalOffenceFlagged)

@@ -19,6 +19,9 @@ kind                            raised when (for an open case)
                                 withdrawn (e.g. after ``ConsentWithdrawn``)
 ``offence_without_police_advice`` a criminal offence was flagged and no police report advised
 ``inactive``                    nothing was recorded on the case for ``inactivity_days`` days
+``not_informed``                a step was planned, engaged, completed or cancelled, or an agreement
+                                recorded, and no contact with the pupil or the parents was recorded
+                                since (seed: nothing happens without the pupil knowing)
 =============================== ====================================================================
 """
 
@@ -49,6 +52,7 @@ class SignalKind(StrEnum):
     STEPS_WAITING_FOR_CONSENT = "steps_waiting_for_consent"
     OFFENCE_WITHOUT_POLICE_ADVICE = "offence_without_police_advice"
     INACTIVE = "inactive"
+    NOT_INFORMED = "not_informed"
 
 
 SIGNAL_LABELS_NL: dict[SignalKind, str] = {
@@ -58,6 +62,7 @@ SIGNAL_LABELS_NL: dict[SignalKind, str] = {
     SignalKind.STEPS_WAITING_FOR_CONSENT: "Stappen wachten op toestemming van de leerling",
     SignalKind.OFFENCE_WITHOUT_POLICE_ADVICE: "Strafbaar feit zonder advies aangifte bij politie",
     SignalKind.INACTIVE: "Geen activiteit",
+    SignalKind.NOT_INFORMED: "Leerling en ouders nog niet geïnformeerd over een stap of afspraak",
 }
 
 
@@ -129,6 +134,10 @@ def case_signals(
     last_on = local_date(row["last_activity_at"])
     if (today - last_on).days >= inactivity_days:
         found.append(_signal(SignalKind.INACTIVE, since=last_on))
+    uninformed = row.get("uninformed_since")
+    if uninformed:
+        day = uninformed if isinstance(uninformed, date) else date.fromisoformat(uninformed)
+        found.append(_signal(SignalKind.NOT_INFORMED, due_on=day))
     return found
 
 
@@ -158,12 +167,14 @@ async def signals(
     query = (
         "SELECT case_id, status, reported_at, intake_on, open_follow_up_dues,"  # noqa: S608 (identifiers via table(); values are parameters)
         " waiting_step_kinds, waiting_steps, offence_flagged, police_advised, last_activity_at,"
-        " state ->> 'bullying_continues_since' AS bullying_continues_since"
+        " state ->> 'bullying_continues_since' AS bullying_continues_since,"
+        " state ->> 'uninformed_since' AS uninformed_since"
         f" FROM {table(schema, TABLE)}"
         " WHERE status <> 'closed'"
         " AND (next_follow_up_due < $1 OR intake_on IS NULL OR waiting_steps > 0"
         " OR (offence_flagged AND NOT police_advised) OR last_activity_at < $2"
-        " OR state ->> 'bullying_continues_since' IS NOT NULL)"
+        " OR state ->> 'bullying_continues_since' IS NOT NULL"
+        " OR state ->> 'uninformed_since' IS NOT NULL)"
     )
     params: list[Any] = [today, _inactive_before(today, inactivity_days)]
     if case_ids is not None:

@@ -152,6 +152,23 @@ READ_ONLY_PERMISSIONS = frozenset(
 )
 
 
+class CasePart(StrEnum):
+    """A part of a case's content that has its own read rule (need-to-know, DESIGN.md §1)."""
+
+    ATTACHMENTS = "attachments"  # evidence files (screenshots, photos, documents)
+
+
+#: Part -> the permission that reads it (on the case: engaged roles get it where engaged).
+#: Attachments follow the case's read permission: whoever may read the case's content may open
+#: its evidence files.
+PART_PERMISSIONS: dict[CasePart, Permission] = {CasePart.ATTACHMENTS: P.CASE_READ}
+
+
+def part_permission(part: CasePart) -> Permission:
+    """The permission that reads ``part`` of a case."""
+    return PART_PERMISSIONS[part]
+
+
 def has_permission(role: Role, permission: Permission, *, engaged: bool = False) -> bool:
     """Whether ``role`` may do ``permission``; ``engaged`` when the user is engaged in the case."""
     if permission in ROLE_PERMISSIONS[role]:

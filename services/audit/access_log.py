@@ -31,6 +31,7 @@ class ReadKind(StrEnum):
     STATE = "state"  # the state as of a moment
     DIFF = "diff"  # the differences between two moments
     EXPORT = "export"  # an export of the case
+    ATTACHMENT = "attachment"  # an evidence file of the case, opened
     CLI_REPLAY = "cli_replay"  # vangnet audit replay
 
 
@@ -42,6 +43,7 @@ READ_KIND_LABELS_NL: dict[str, str] = {
     ReadKind.STATE: "stand op een moment",
     ReadKind.DIFF: "verschillen tussen twee momenten",
     ReadKind.EXPORT: "export",
+    ReadKind.ATTACHMENT: "bijlage geopend",
     ReadKind.CLI_REPLAY: "opdrachtregel (audit replay)",
 }
 

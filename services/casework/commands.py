@@ -307,6 +307,56 @@ class AddNote(CaseCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordContact(CaseCommand):
+    """A conversation, call, e-mail or letter with the pupil and/or parents (the contact log)."""
+
+    permission = Permission.CASE_MANAGE
+    with_whom: str
+    channel: str
+    held_on: date
+    discussed: str
+    agreed: str = ""
+    pupil_present: bool = False
+    contact_id: UUID = field(default_factory=uuid4)
+
+    def execute(self, case: Case) -> None:
+        case.record_contact(
+            contact_id=self.contact_id,
+            with_whom=self.with_whom,
+            channel=self.channel,
+            held_on=self.held_on,
+            discussed=self.discussed,
+            agreed=self.agreed,
+            pupil_present=self.pupil_present,
+            today=school_today(),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddAttachment(CaseCommand):
+    """Record an evidence file that ``services.attachments`` checked, scanned and stored (not
+    an action of its own on the web: the upload route builds it)."""
+
+    permission = Permission.CASE_ADD_NOTE
+    attachment_id: UUID
+    file_name: str
+    media_type: str
+    size: int
+    sha256: str
+    caption: str = ""
+
+    def execute(self, case: Case) -> None:
+        case.add_attachment(
+            attachment_id=self.attachment_id,
+            file_name=self.file_name,
+            media_type=self.media_type,
+            size=self.size,
+            sha256=self.sha256,
+            caption=self.caption,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class EvaluateCase(CaseCommand):
     permission = Permission.CASE_EVALUATE
     went_well: str = ""

@@ -9,6 +9,7 @@ permanent contract (DESIGN.md §3): never rename or reuse one; change a schema b
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -26,6 +27,8 @@ from services.casework.vocabulary import (
     ComplaintOutcome,
     ComplaintSupportRole,
     ConsentGiver,
+    ContactChannel,
+    ContactParty,
     Form,
     Frequency,
     Impact,
@@ -98,6 +101,16 @@ class FollowUp:
     bullying_stopped: bool | None = None
     pupil_feels_safe: bool | None = None
     superseded: bool = False  # completed before the case was reopened: no longer counts
+
+
+@dataclass
+class Attachment:
+    """An evidence file on the case; the file itself is stored encrypted outside the log."""
+
+    file_name: str
+    media_type: str
+    size: int
+    caption: str
 
 
 @dataclass
@@ -212,6 +225,29 @@ class Case(Aggregate):
     class NoteAdded(Event):
         text: str
 
+    class ContactRecorded(Event):
+        """A conversation, call, e-mail or letter with the pupil and/or the parents: who, when,
+        how, what was discussed and agreed, whether the pupil was there (issue 14 §2)."""
+
+        contact_id: UUID
+        with_whom: str
+        channel: str
+        held_on: date
+        discussed: str
+        agreed: str
+        pupil_present: bool
+
+    class AttachmentAdded(Event):
+        """An evidence file (screenshot, photo, document) was added. The file is not in the log:
+        it is stored encrypted under a key destroyed with the case's pupil data (issue 14)."""
+
+        attachment_id: UUID
+        file_name: str
+        media_type: str
+        size: int
+        sha256: str
+        caption: str
+
     class ComplaintProcedureExplained(Event):
         explained_to: str
 
@@ -301,6 +337,8 @@ class Case(Aggregate):
         self.agreements: dict[UUID, str] = {}
         self.follow_ups: dict[UUID, FollowUp] = {}
         self.notes = 0
+        self.attachments: dict[UUID, Attachment] = {}
+        self.contacts: set[UUID] = set()
         self.complaint_explained = False
         self.complaints: dict[UUID, Complaint] = {}
         self.evaluated = False
@@ -728,6 +766,89 @@ class Case(Aggregate):
     @event(NoteAdded)
     def _add_note(self, text: str) -> None:
         self.notes += 1
+
+    def record_contact(
+        self,
+        *,
+        contact_id: UUID,
+        with_whom: str,
+        channel: str,
+        held_on: date,
+        discussed: str,
+        agreed: str = "",
+        pupil_present: bool = False,
+        today: date,
+    ) -> None:
+        """Contact with the pupil and/or parents, on ``held_on`` (not after ``today``). The
+        pupil is present by definition when the contact was with the pupil."""
+        rules.case_must_be_open(self)
+        if contact_id in self.contacts:
+            msg = f"contact {contact_id} already exists"
+            raise InvalidInput(msg)
+        party = choice(ContactParty, with_whom, "with_whom")
+        day = rules.happened_on(held_on, "held_on", today=today)
+        assert day is not None  # required
+        self._record_contact(
+            contact_id=contact_id,
+            with_whom=party.value,
+            channel=choice(ContactChannel, channel, "channel").value,
+            held_on=day,
+            discussed=rules.text(discussed, "discussed"),
+            agreed=rules.text(agreed, "agreed", required=False),
+            pupil_present=party is not ContactParty.PARENTS or pupil_present is True,
+        )
+
+    @event(ContactRecorded)
+    def _record_contact(
+        self,
+        contact_id: UUID,
+        with_whom: str,
+        channel: str,
+        held_on: date,
+        discussed: str,
+        agreed: str,
+        pupil_present: bool,
+    ) -> None:
+        self.contacts.add(contact_id)
+
+    def add_attachment(
+        self,
+        *,
+        attachment_id: UUID,
+        file_name: str,
+        media_type: str,
+        size: int,
+        sha256: str,
+        caption: str = "",
+    ) -> None:
+        """An evidence file, already checked and stored (``services.attachments``)."""
+        rules.case_must_be_open(self)
+        if attachment_id in self.attachments:
+            msg = f"attachment {attachment_id} already exists"
+            raise InvalidInput(msg)
+        if size < 1 or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            msg = "an attachment needs its size and SHA-256"
+            raise InvalidInput(msg, field="file", reason="invalid")
+        self._add_attachment(
+            attachment_id=attachment_id,
+            file_name=rules.text(file_name, "file_name"),
+            media_type=rules.text(media_type, "media_type"),
+            size=size,
+            sha256=sha256,
+            caption=rules.text(caption, "caption", required=False),
+        )
+
+    @event(AttachmentAdded)
+    def _add_attachment(
+        self,
+        attachment_id: UUID,
+        file_name: str,
+        media_type: str,
+        size: int,
+        sha256: str,
+        caption: str,
+    ) -> None:
+        self.attachments[attachment_id] = Attachment(file_name, media_type, size, caption)
 
     # --- complaints (allowed after closing too) ---------------------------------------------
 

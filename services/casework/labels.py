@@ -47,6 +47,8 @@ EVENT_LABELS_NL: dict[str, str] = {
     "FollowUpScheduled": "Nazorg gepland",
     "FollowUpCompleted": "Nazorg uitgevoerd",
     "NoteAdded": "Notitie toegevoegd",
+    "AttachmentAdded": "Bijlage toegevoegd",
+    "ContactRecorded": "Contact met leerling/ouders vastgelegd",
     "ComplaintProcedureExplained": "Klachtenregeling uitgelegd",
     "ComplaintFiled": "Klacht ingediend",
     "ComplaintSupportAssigned": "Ondersteuning van de klager toegewezen",

@@ -110,6 +110,21 @@ class ComplaintOutcome(StrEnum):
     SETTLED = "settled"
 
 
+class ContactParty(StrEnum):
+    """With whom the school had contact (the contact log, issue 14 §2)."""
+
+    PUPIL = "pupil"
+    PARENTS = "parents"
+    PUPIL_AND_PARENTS = "pupil_and_parents"
+
+
+class ContactChannel(StrEnum):
+    CONVERSATION = "conversation"  # gesprek
+    PHONE = "phone"
+    EMAIL = "email"
+    LETTER = "letter"
+
+
 class ComplaintSupportRole(StrEnum):
     HANDLER = "handler"  # klachtbehandelaar
     CONFIDENTIAL_ADVISOR = "confidential_advisor"  # vertrouwenspersoon
@@ -188,6 +203,13 @@ LABELS_NL: dict[StrEnum, str] = {
     ComplaintOutcome.PARTLY_UPHELD: "deels gegrond",
     ComplaintOutcome.REJECTED: "ongegrond",
     ComplaintOutcome.SETTLED: "opgelost in overleg",
+    ContactParty.PUPIL: "de leerling",
+    ContactParty.PARENTS: "de ouders",
+    ContactParty.PUPIL_AND_PARENTS: "de leerling en de ouders",
+    ContactChannel.CONVERSATION: "gesprek",
+    ContactChannel.PHONE: "telefoon",
+    ContactChannel.EMAIL: "e-mail",
+    ContactChannel.LETTER: "brief",
     ComplaintSupportRole.HANDLER: "klachtbehandelaar",
     ComplaintSupportRole.CONFIDENTIAL_ADVISOR: "vertrouwenspersoon",
 }

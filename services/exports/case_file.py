@@ -31,6 +31,8 @@ from services.casework.vocabulary import (
     ComplaintOutcome,
     ComplaintSupportRole,
     ConsentGiver,
+    ContactChannel,
+    ContactParty,
     Form,
     Frequency,
     Impact,
@@ -201,6 +203,8 @@ class _Fold:
         self.agreements: list[Entry] = []
         self.follow_ups: dict[UUID, _Thing] = {}
         self.notes: list[Entry] = []
+        self.attachments: list[Entry] = []
+        self.contacts: list[Entry] = []
         #: Explanations of the procedure (entries) and complaints (by id), in recorded order.
         self.complaints: list[Entry | UUID] = []
         self.complaint_things: dict[UUID, _Thing] = {}
@@ -377,6 +381,36 @@ class _Fold:
         self.notes.append(
             Entry(
                 f"Notitie van {moment(e.timestamp)}", _lines(("Notitie", e.text), ("Door", who(e)))
+            )
+        )
+
+    def on_ContactRecorded(self, e: Any) -> None:  # noqa: N802
+        self.contacts.append(
+            Entry(
+                f"Contact op {day(e.held_on)}",
+                _lines(
+                    ("Met", vocabulary_label(ContactParty, e.with_whom)),
+                    ("Hoe", vocabulary_label(ContactChannel, e.channel)),
+                    ("Leerling erbij", yes_no(e.pupil_present)),
+                    ("Besproken", e.discussed),
+                    ("Afgesproken", e.agreed),
+                    ("Vastgelegd door", who(e)),
+                ),
+            )
+        )
+
+    def on_AttachmentAdded(self, e: Any) -> None:  # noqa: N802
+        self.attachments.append(
+            Entry(
+                f"Bijlage van {moment(e.timestamp)}",
+                _lines(
+                    ("Bestand", e.file_name),
+                    ("Soort", e.media_type),
+                    ("Grootte", f"{e.size} bytes"),
+                    ("SHA-256", e.sha256),
+                    ("Bijschrift", e.caption),
+                    ("Door", who(e)),
+                ),
             )
         )
 
@@ -610,6 +644,8 @@ def build_case_file(
         Section("agreements", "Afspraken", tuple(fold.agreements)),
         Section("aftercare", "Nazorg", _follow_up_entries(fold, case)),
         Section("notes", "Notities", tuple(fold.notes)),
+        Section("contacts", "Contact met leerling en ouders", tuple(fold.contacts)),
+        Section("attachments", "Bijlagen", tuple(fold.attachments)),
         Section("complaints", "Klachten", fold.complaint_entries(case)),
         Section("evaluation", "Evaluatie en leerpunten", tuple(fold.evaluation)),
         Section("closing", "Afsluiten en heropenen", tuple(fold.closing)),

@@ -84,9 +84,11 @@ def school_export_document(
     chain: dict[str, Any] | None,
     actor: Actor,
     now: datetime,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The export document: the registry's part (``school``, ``configuration``,
-    ``registry_events``), the log's ``events``, the ``access_log``, the ``chain`` head."""
+    ``registry_events``), the log's ``events``, the ``access_log``, the ``chain`` head, and the
+    cases' ``attachments`` (the files themselves, base64, where their key still exists)."""
     return {
         "format": FORMAT,
         "exported_at": now.isoformat(),
@@ -96,6 +98,7 @@ def school_export_document(
         "chain": chain,
         "events": events,
         "access_log": reads,
+        "attachments": attachments or [],
     }
 
 
@@ -107,9 +110,11 @@ def check_export(
     school_slug: str,
     events: list[dict[str, Any]],
     reads: list[dict[str, Any]],
+    attachments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The counts of a document that holds exactly ``events`` and ``reads`` of the school
-    (``name``: how to call the file); :class:`ExportMismatch` says what differs."""
+    """The counts of a document that holds exactly ``events`` and ``reads`` of the school (and,
+    when given, exactly its ``attachments``; ``name``: how to call the file);
+    :class:`ExportMismatch` says what differs."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ExportMismatch(f"export file {name} is not a Vangnet school export ({FORMAT})")
     exported = document.get("school") or {}
@@ -129,4 +134,6 @@ def check_export(
         raise ExportMismatch(f"export file {name}: its events differ from the school's log")
     if document.get("access_log") != reads:
         raise ExportMismatch(f"export file {name}: its access log differs from the school's")
+    if attachments is not None and (document.get("attachments") or []) != attachments:
+        raise ExportMismatch(f"export file {name}: its attachments differ from the school's")
     return now

@@ -24,6 +24,7 @@ from services.casework.commands import (
     HoldIntake,
     MapSituation,
     PlanStep,
+    RecordContact,
     ReportCase,
 )
 from services.casework.protocol import DEFAULT_PROTOCOL, add_school_days
@@ -58,6 +59,9 @@ def school_with_cases(container: Container) -> Any:
                                      description="Mentor inschakelen"))  # fmt: skip
     service.handle(CONTACT, EngagePerson(case_id=b, step_id=step, user_id=MENTOR.user_id,
                                          staff_role="teacher"))  # fmt: skip
+    # The parents are told (else the case would signal "not informed" too).
+    service.handle(CONTACT, RecordContact(case_id=b, with_whom="parents", channel="phone",
+                                          held_on=today(), discussed="Fictief"))  # fmt: skip
     c = report(service)
     service.handle(CONTACT, AssignOwner(case_id=c, owner_id=OTHER.user_id))
     catch_up(container, school)

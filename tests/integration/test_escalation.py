@@ -25,6 +25,8 @@ from services.casework.commands import (
     FlagCriminalOffence,
     GiveConsent,
     PlanStep,
+    RecordAgreement,
+    RecordContact,
     ReopenCase,
     ScheduleFollowUp,
     WithdrawConsent,
@@ -52,6 +54,12 @@ AT = SignalKind
 
 def kinds(found: dict[UUID, list[Signal]], case_id: UUID) -> set[SignalKind]:
     return {s.kind for s in found.get(case_id, [])}
+
+
+def tell_parents(service: Any, case_id: UUID, **kw: Any) -> None:
+    """A phone call with the parents about what was done (the contact log)."""
+    service.handle(CONTACT, RecordContact(case_id=case_id, with_whom="parents", channel="phone",
+                                          held_on=today(), discussed="Fictief", **kw))  # fmt: skip
 
 
 @pytest.fixture
@@ -145,6 +153,7 @@ def test_bullying_continues_after_aftercare_until_new_aftercare_is_scheduled(
                                         covers=["group_approach"]))  # fmt: skip
     service.handle(CONTACT, PlanStep(case_id=case_id, kind="group_approach",
                                      description="Fictieve steungroep"))  # fmt: skip
+    tell_parents(service, case_id)
     assert kinds(signals_on(day), case_id) == {AT.BULLYING_CONTINUES}
     # ... new aftercare, scheduled after the finding, does.
     again = uuid4()
@@ -195,6 +204,7 @@ def test_steps_waiting_for_consent_after_withdrawal(school_setup: Any) -> None:
         service.handle(CONTACT, PlanStep(case_id=case_id, step_id=step_id, kind=kind,
                                          description="Fictieve stap"))  # fmt: skip
     service.handle(CONTACT, CancelStep(case_id=case_id, step_id=step_c, reason="Niet nodig"))
+    tell_parents(service, case_id)
     assert kinds(signals_on(day), case_id) == set()
 
     service.handle(CONTACT, WithdrawConsent(case_id=case_id, consent_id=consent))
@@ -307,3 +317,39 @@ def test_escalations_show_the_complaint_ladder(container: Container, database_ur
     assert [(c.complaint_id, c.level, c.status) for c in board.complaints] == [
         (c1, "board", "open"), (c2, "management", "withdrawn"),
     ]  # fmt: skip
+
+
+def test_not_informed_after_a_step_or_agreement_until_a_contact_is_recorded(
+    school_setup: Any,
+) -> None:
+    _, service, signals_on = school_setup
+    case_id = report(service)
+    day = today()
+    assert AT.NOT_INFORMED not in kinds(signals_on(day), case_id)
+    # A step is planned: nobody told the pupil or the parents yet.
+    service.handle(CONTACT, GiveConsent(case_id=case_id, given_by="pupil",
+                                        covers=["talk_with_actor"]))  # fmt: skip
+    step = uuid4()
+    service.handle(CONTACT, PlanStep(case_id=case_id, step_id=step, kind="talk_with_actor",
+                                     description="Fictief gesprek"))  # fmt: skip
+    found = signals_on(day)
+    assert kinds(found, case_id) == {AT.NOT_INFORMED}
+    (signal,) = found[case_id]
+    assert signal.due_on == day
+    assert signal.label == SIGNAL_LABELS_NL[AT.NOT_INFORMED]
+    # A call with the parents clears it ...
+    tell_parents(service, case_id, pupil_present=True)
+    assert kinds(signals_on(day), case_id) == set()
+    # ... until the agreements change again; a conversation with the pupil clears it again.
+    service.handle(CONTACT, RecordAgreement(case_id=case_id, text="Fictieve afspraak",
+                                            parties="Test-A, Test-B"))  # fmt: skip
+    assert kinds(signals_on(day), case_id) == {AT.NOT_INFORMED}
+    service.handle(CONTACT, RecordContact(case_id=case_id, with_whom="pupil",
+                                          channel="conversation", held_on=day,
+                                          discussed="Fictief: de afspraak"))  # fmt: skip
+    assert kinds(signals_on(day), case_id) == set()
+    # Closed cases have no signals.
+    service.handle(CONTACT, CancelStep(case_id=case_id, step_id=step, reason="Fictief"))
+    service.handle(CONTACT, CloseCase(case_id=case_id, reason="withdrawn",
+                                      explanation="Fictief ingetrokken"))  # fmt: skip
+    assert kinds(signals_on(day), case_id) == set()

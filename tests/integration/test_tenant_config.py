@@ -114,3 +114,29 @@ def test_contacts_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert "board_emails: address 1 is not a valid e-mail address" in err
     assert "geen-adres" not in err
     assert reload_school(slug).notification_contacts == contacts
+
+
+def test_complaints_procedure_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    slug = fresh_school_slug()
+    assert reload_school(slug).complaints_procedure is None
+    procedure = {
+        "text": "Fictieve klachtenregeling.",
+        "confidential_advisor": "Fictieve vertrouwenspersoon",
+        "committee": "Fictieve commissie",
+    }
+    path = tmp_path / "procedure.json"
+    path.write_text(json.dumps(procedure), encoding="utf-8")
+    assert (
+        vangnet(["tenants", "set-complaints-procedure", "--school", slug, "--file", str(path)]) == 0
+    )
+    assert f"complaints procedure set for {slug}" in capsys.readouterr().out
+    stored = reload_school(slug).complaints_procedure
+    assert stored is not None
+    assert stored.to_json() == procedure
+    # A missing part is refused, naming it; nothing changes.
+    path.write_text(json.dumps({**procedure, "committee": ""}), encoding="utf-8")
+    assert (
+        vangnet(["tenants", "set-complaints-procedure", "--school", slug, "--file", str(path)]) == 2
+    )
+    assert "committee is required" in capsys.readouterr().err
+    assert reload_school(slug).complaints_procedure == stored

@@ -18,6 +18,7 @@ import pytest
 from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.commands import (
+    AddAttachment,
     AddNote,
     AddParticipant,
     AdvisePoliceReport,
@@ -36,6 +37,7 @@ from services.casework.commands import (
     MapSituation,
     PlanStep,
     RecordAgreement,
+    RecordContact,
     ReopenCase,
     ReportCase,
     RequestErasure,
@@ -1283,12 +1285,38 @@ def story(app: CaseworkApplication, service: CaseService) -> Story:
     )
     # The engaged mentor notes how it went and completes the step.
     s.do(MENTOR, AddNote(case_id=c, text="Fictieve notitie van de mentor"))
+    # The mentor adds a fictitious screenshot (checked and stored by services.attachments).
+    s.do(
+        MENTOR,
+        AddAttachment(
+            case_id=c,
+            attachment_id=uuid4(),
+            file_name="schermafbeelding.png",
+            media_type="image/png",
+            size=10,
+            sha256="0" * 64,
+            caption="Fictief bijschrift",
+        ),
+    )
     s.do(MENTOR, CompleteStep(case_id=c, step_id=talk.step_id, outcome="Fictieve uitkomst"))
     # A group approach is planned, then cancelled; the pupil withdraws the first consent.
     group = PlanStep(case_id=c, kind="group_approach", description="Fictieve steungroep")
     s.do(CONTACT, group)
     s.do(CONTACT, CancelStep(case_id=c, step_id=group.step_id, reason="Fictief: niet nodig"))
     s.do(CONTACT, WithdrawConsent(case_id=c, consent_id=talk_consent.consent_id, reason="F"))
+    # The contact person phones the parents (the pupil was there) about what was done.
+    s.do(
+        CONTACT,
+        RecordContact(
+            case_id=c,
+            with_whom="parents",
+            channel="phone",
+            held_on=TODAY,
+            discussed="Fictief: de stappen tot nu toe",
+            agreed="Fictief: volgende week weer bellen",
+            pupil_present=True,
+        ),
+    )
     # A fictitious threat online is a criminal offence: the parents are advised to report it.
     s.do(CONTACT, FlagCriminalOffence(case_id=c, description="Fictieve bedreiging"))
     s.do(CONTACT, AdvisePoliceReport(case_id=c, advised_to="parents", note="Fictief"))

@@ -22,6 +22,7 @@ from services.access.roles import (
 )
 from services.casework.application import CaseworkApplication
 from services.casework.commands import (
+    AddAttachment,
     AddNote,
     AddParticipant,
     AdvisePoliceReport,
@@ -40,6 +41,7 @@ from services.casework.commands import (
     MapSituation,
     PlanStep,
     RecordAgreement,
+    RecordContact,
     ReopenCase,
     ReportCase,
     RequestErasure,
@@ -169,6 +171,17 @@ MAKE: dict[type[CaseCommand], Callable[[Prepared], CaseCommand]] = {
         pupil_feels_safe=True,
     ),
     AddNote: lambda p: AddNote(case_id=p.case_id, text="Fictieve notitie"),
+    RecordContact: lambda p: RecordContact(
+        case_id=p.case_id, with_whom="parents", channel="phone", held_on=TODAY, discussed="F"
+    ),
+    AddAttachment: lambda p: AddAttachment(
+        case_id=p.case_id,
+        attachment_id=uuid4(),
+        file_name="fictief.png",
+        media_type="image/png",
+        size=1,
+        sha256="0" * 64,
+    ),
     EvaluateCase: lambda p: EvaluateCase(case_id=p.case_id, lessons=["Fictief"]),
     ShareLessons: lambda p: ShareLessons(case_id=p.case_id, coordinator_id=APC.user_id),
     CloseCase: lambda p: CloseCase(case_id=p.case_id, reason="referred", explanation="Fictief"),
@@ -201,7 +214,9 @@ CASEWORK = frozenset(
         "AssignOwner", "AddParticipant", "HoldIntake", "MapSituation", "DiscussSolutions",
         "GiveConsent", "WithdrawConsent", "PlanStep", "EngagePerson", "CompleteStep",
         "CancelStep", "FlagCriminalOffence", "AdvisePoliceReport", "RecordAgreement",
-        "ScheduleFollowUp", "CompleteFollowUp", "AddNote", "EvaluateCase", "ShareLessons",
+        "ScheduleFollowUp", "CompleteFollowUp", "AddNote", "AddAttachment", "RecordContact",
+        "EvaluateCase",
+        "ShareLessons",
         "CloseCase", "ReopenCase", "RequestErasure",
         "ExplainComplaintProcedure",  # "Attenderen op de klachtenregeling"
     }
@@ -210,7 +225,7 @@ CASEWORK = frozenset(
 MAY_ON_ANY_CASE: dict[Role, frozenset[str]] = {
     Role.CONTACT_PERSON: CASEWORK,
     # The APC sees every case and adds to it, but the contact person handles it.
-    Role.COORDINATOR: frozenset({"AddNote"}),
+    Role.COORDINATOR: frozenset({"AddNote", "AddAttachment"}),
     Role.CARE_COORDINATOR: frozenset(),
     Role.TEACHER: frozenset(),
     # Schoolcontactpersoon: point of contact for a complaint; connects the complainant with
@@ -237,8 +252,8 @@ MAY_ON_ANY_CASE: dict[Role, frozenset[str]] = {
 }
 #: Commands a role may give only on a case it was engaged in (a mentor, an IB'er).
 MAY_WHEN_ENGAGED: dict[Role, frozenset[str]] = {
-    Role.CARE_COORDINATOR: frozenset({"AddNote", "CompleteStep"}),
-    Role.TEACHER: frozenset({"AddNote", "CompleteStep"}),
+    Role.CARE_COORDINATOR: frozenset({"AddNote", "AddAttachment", "CompleteStep"}),
+    Role.TEACHER: frozenset({"AddNote", "AddAttachment", "CompleteStep"}),
 }
 #: Who files a new report (DESIGN.md §1: the contact person, the APC, IB'ers and mentors).
 REPORTERS = frozenset({Role.CONTACT_PERSON, Role.COORDINATOR, Role.CARE_COORDINATOR, Role.TEACHER})

@@ -6,8 +6,10 @@ from typing import Any
 
 from litestar import Router
 
+from infra.web.api.attachments import ATTACHMENT_API_ROUTES
 from infra.web.api.audit import AUDIT_ROUTES
 from infra.web.api.cases import CASE_ROUTES
+from infra.web.api.complaints_procedure import COMPLAINTS_PROCEDURE_ROUTES
 from infra.web.api.exports import EXPORT_ROUTES
 from infra.web.api.openapi import BEARER
 from infra.web.api.operator import OPERATOR_ROUTES
@@ -19,9 +21,11 @@ API_ROUTES: list[Any] = [
         path="/",
         route_handlers=[
             *CASE_ROUTES,
+            *ATTACHMENT_API_ROUTES,
             *AUDIT_ROUTES,
             *EXPORT_ROUTES,
             *SCHOOL_ROUTES,
+            *COMPLAINTS_PROCEDURE_ROUTES,
             *OPERATOR_ROUTES,
         ],
         security=[{BEARER: []}],

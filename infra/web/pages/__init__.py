@@ -4,7 +4,7 @@ One module per resource: ``cases`` (my cases, all cases, a new report, the case 
 form per case action), ``audit`` (a case's history, state as of a moment, differences and access
 log, for auditors), ``exports`` (the case file as PDF or JSON), ``school`` (signals, lessons,
 protocol, school statistics), ``board`` (statistics across the board's schools), ``operator``
-(boards, schools, their configuration).
+(boards, schools, their configuration), ``attachments`` (evidence files: upload and open).
 Handlers are thin: who is looking, may they, one query or service call, a template.
 """
 
@@ -12,14 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.web.pages.attachments import ATTACHMENT_ROUTES
 from infra.web.pages.audit import AUDIT_PAGE_ROUTES
 from infra.web.pages.board import BOARD_PAGE_ROUTES
 from infra.web.pages.cases import CASE_PAGE_ROUTES
+from infra.web.pages.complaints_procedure import COMPLAINTS_PROCEDURE_PAGE_ROUTES
 from infra.web.pages.exports import EXPORT_PAGE_ROUTES
 from infra.web.pages.operator import OPERATOR_PAGE_ROUTES
 from infra.web.pages.school import SCHOOL_PAGE_ROUTES
 
 PAGE_ROUTES: list[Any] = [
+    *ATTACHMENT_ROUTES,
+    *COMPLAINTS_PROCEDURE_PAGE_ROUTES,
     *CASE_PAGE_ROUTES,
     *AUDIT_PAGE_ROUTES,
     *EXPORT_PAGE_ROUTES,

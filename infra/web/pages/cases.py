@@ -219,6 +219,8 @@ def _case_url(case_id: UUID, *, saved: str | None = None, lagging: int | None = 
 def _saved_label(saved: str | None) -> str | None:
     if saved == REPORT:
         return "De melding is vastgelegd."
+    if saved == "add-attachment":
+        return "De bijlage is toegevoegd."
     action = ACTIONS.get(saved or "")
     return f"Opgeslagen: {action.label_nl}." if action is not None else None
 

@@ -97,6 +97,12 @@ class Viewer:
             items.append(NavItem("leerpunten", "/school/leerpunten", "Leerpunten"))
         if p.school_id is not None and p.may(Permission.PROTOCOL_MANAGE):
             items.append(NavItem("protocol", "/school/protocol", "Protocol"))
+        if (p.school_id is not None and p.may(Permission.COMPLAINT_EXPLAIN)) or (
+            p.school_id is not None and p.may(Permission.PROTOCOL_MANAGE)
+        ):
+            items.append(
+                NavItem("klachtenregeling", "/school/klachtenregeling", "Klachtenregeling")
+            )
         if p.school_id is not None and p.may(Permission.STATS_SCHOOL):
             items.append(NavItem("statistiek", "/school/statistiek", "Statistiek school"))
         if p.may(Permission.STATS_BOARD):

@@ -1,0 +1,1 @@
+"""Attachments' adapters: the encrypted files in PostgreSQL, the ClamAV scanner."""

@@ -34,6 +34,7 @@ from infra.web.guards import LOGGED_IN, PUBLIC, RequiresAction, requires
 from infra.web.labels import describe
 from infra.web.pages.casepage import case_page_model, form_for, hidden_reason, may_take
 from infra.web.pages.common import Viewer, render, school_required, viewer_of
+from infra.web.pickers import PERSON_FIELD_PARTS, pickers_for
 from infra.web.problems import dutch_title
 from infra.web.reads import case_list, case_page, read_case_page, record_read, wait_for_version
 from infra.web.refusals import field_error_nl, refusal_nl
@@ -44,6 +45,7 @@ from services.audit.access_log import ReadKind
 from services.casework.commands import ReportCase
 from services.casework.labels import event_label
 from services.casework.vocabulary import CaseStatus, Form
+from services.people.names import ids_in
 from services.shared.errors import ConcurrencyConflict, DomainError, InvalidInput, RuleViolation
 from services.shared.errors import PermissionDenied as DomainPermissionDenied
 
@@ -234,33 +236,56 @@ async def case_detail_page(
     case_id: FromPath[UUID],
     opgeslagen: FromQuery[str | None] = None,
     versie: Annotated[int | None, QueryParameter(ge=1, le=MAX_VERSION)] = None,
+    soort: Annotated[str | None, QueryParameter(max_length=64)] = None,
 ) -> Template:
-    """One case: state, what to do next, the timeline and the forms of the viewer's actions."""
+    """One case: what to do next (with its form open), the case's data, the other actions one
+    click away and the timeline (``soort``: only entries of that kind of event)."""
     viewer = await viewer_of(request)
     school = school_required(viewer)
-    detail = await read_case_page(
-        Services.of(request.app.state), school, viewer.principal, case_id, ReadKind.CASE_PAGE
-    )
-    model = case_page_model(viewer.principal, detail, school.protocol)
+    services = Services.of(request.app.state)
+    detail = await read_case_page(services, school, viewer.principal, case_id, ReadKind.CASE_PAGE)
+    pickers = await pickers_for(services, school, viewer.principal)
+    model = case_page_model(viewer.principal, detail, school.protocol, pickers)
+    names = await services.names(school, case_person_ids(detail))
     lagging = versie is not None and detail.version < versie
+    kinds = {entry.event_type for entry in detail.timeline}
+    kind = soort if soort in kinds else None
     return render(
         viewer,
         "cases/detail.html",
         active="zaken",
         case=model,
         d=detail.detail,
+        names=names,
         timeline=[
             (
                 entry,
                 event_label(entry.event_type),
-                describe(entry.event_type, entry.data, detail.detail),
+                describe(entry.event_type, entry.data, detail.detail, names),
             )
             for entry in detail.timeline
+            if kind is None or entry.event_type == kind
         ],
+        timeline_kinds=sorted(
+            ((k, event_label(k)) for k in kinds), key=lambda kv: kv[1].casefold()
+        ),
+        timeline_kind=kind,
+        timeline_total=len(detail.timeline),
         saved=None if lagging else _saved_label(opgeslagen),
         lagging=lagging,
         wanted_version=versie,
     )
+
+
+def case_person_ids(detail: CaseDetail) -> set[str]:
+    """Every person the case page may name: owner, actors, assignees, engaged colleagues,
+    a complaint's supporters, the coordinator lessons went to."""
+    found = ids_in(detail.detail) | {e.actor_id for e in detail.timeline}
+    for entry in detail.timeline:
+        found |= ids_in(entry.data)
+    if detail.owner_id:
+        found.add(detail.owner_id)
+    return found
 
 
 # Public: it only redirects (the case page it points at checks who is looking).
@@ -296,7 +321,10 @@ async def _action_context(
         raise DomainPermissionDenied(
             f"role '{viewer.principal.role}' may not '{action.permission}'"
         )
-    form = form_for(viewer.principal, action, detail)
+    pickers = None
+    if any(name == action.name for name, _ in PERSON_FIELD_PARTS):
+        pickers = await pickers_for(Services.of(request.app.state), school, viewer.principal)
+    form = form_for(viewer.principal, action, detail, pickers)
     if form is None:
         # Done already, or not in this state (e.g. casework on a closed case).
         form = FormSpec(

@@ -31,6 +31,7 @@ from services.audit.access_log import READ_KIND_LABELS_NL, ReadKind
 from services.audit.replay import CaseDiff, StateAt
 from services.casework.labels import event_label
 from services.casework.state import FieldChange
+from services.people.names import ids_in
 from services.shared.clock import SCHOOL_TZ
 from services.shared.errors import InvalidInput, NotYetReported
 from tenants.registry import School
@@ -165,13 +166,20 @@ async def history_page(
         else (None, None)
     )
     reads = await reads_of_case(services, school, viewer.principal, case_id)
+    people = {e.actor_id for e in history} | {r.user_id for r in reads}
+    for e in history:
+        people |= ids_in(e.data or {})
+    if diff:
+        people |= {e.actor_id for e in diff.events}
+    names = await services.names(school, people)
     return render(
         viewer,
         "cases/history.html",
         active="zaken",
         case_id=case_id,
+        names=names,
         events=[
-            (e, event_label(e.event_type), describe(e.event_type, e.data or {}, {}))
+            (e, event_label(e.event_type), describe(e.event_type, e.data or {}, {}, names))
             for e in history
         ],
         state=state,

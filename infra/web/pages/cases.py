@@ -36,7 +36,14 @@ from infra.web.pages.casepage import case_page_model, form_for, hidden_reason, m
 from infra.web.pages.common import Viewer, render, school_required, viewer_of
 from infra.web.pickers import PERSON_FIELD_PARTS, pickers_for
 from infra.web.problems import dutch_title
-from infra.web.reads import case_list, case_page, read_case_page, record_read, wait_for_version
+from infra.web.reads import (
+    case_list,
+    case_page,
+    read_case_page,
+    record_read,
+    wait_for_version,
+    work_of,
+)
 from infra.web.refusals import field_error_nl, refusal_nl
 from projections.case_view.queries import CaseDetail
 from projections.escalation.queries import SIGNAL_LABELS_NL, SignalKind
@@ -103,24 +110,51 @@ async def _list_page(
 
 @get("/", name="page-home", include_in_schema=False, guards=[LOGGED_IN])
 async def home_page(request: Request[Any, Any, Any]) -> Template | Redirect:
-    """The start page of the active role: "Mijn zaken" for the contact person."""
+    """The start page: "Mijn werk" for the staff of a school, the operator's overview."""
     viewer = await viewer_of(request)
     p = viewer.principal
-    if p.role is Role.CONTACT_PERSON:
-        return await _list_page(
-            request, viewer, mine=True, status=None, form=None, signal=None, page=1
-        )
     if p.role is Role.DOMESTIC_VIOLENCE_OFFICER:
         return render(viewer, "no_access.html")
-    if p.may(Permission.TENANTS_MANAGE):
-        return Redirect("/beheer")
-    if p.may(Permission.STATS_BOARD):
-        return Redirect("/bestuur/statistiek")
-    if p.may(Permission.CASE_READ) or viewer.reads_engaged_cases:
-        return Redirect("/zaken")
-    if p.may(Permission.STATS_SCHOOL):
-        return Redirect("/school/statistiek")
-    return render(viewer, "no_access.html")
+    if p.school_id is None:
+        return (
+            Redirect("/beheer")
+            if p.may(Permission.TENANTS_MANAGE)
+            else render(viewer, "no_access.html")
+        )
+    return await _work_page(request, viewer)
+
+
+async def _work_page(request: Request[Any, Any, Any], viewer: Viewer) -> Template:
+    school = school_required(viewer)
+    items = await work_of(Services.of(request.app.state), school, viewer.principal)
+    return render(
+        viewer,
+        "cases/work.html",
+        active="werk",
+        items=items,
+        overdue=sum(1 for i in items if i.overdue),
+        may_open=viewer.may(Permission.CASE_READ) or viewer.reads_engaged_cases,
+    )
+
+
+@get(
+    "/zaken/mijn",
+    name="page-my-cases",
+    include_in_schema=False,
+    guards=[requires(Permission.CASE_READ, on_case=True)],
+)
+async def my_cases_page(
+    request: Request[Any, Any, Any],
+    status: FromQuery[str | None] = None,
+    form: FromQuery[str | None] = None,
+    signal: FromQuery[str | None] = None,
+    page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
+) -> Template:
+    """The cases the viewer owns."""
+    viewer = await viewer_of(request)
+    return await _list_page(
+        request, viewer, mine=True, status=status, form=form, signal=signal, page=page
+    )
 
 
 @get(
@@ -449,6 +483,7 @@ def _submitted(form: FormSpec, parsed: Parsed) -> list[dict[str, str]]:
 
 CASE_PAGE_ROUTES: list[Any] = [
     home_page,
+    my_cases_page,
     cases_page,
     report_page,
     report_post,

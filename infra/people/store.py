@@ -353,14 +353,14 @@ class PostgresPeopleStore:
             key = UUID(str(person_id))
         except ValueError:
             return ""
-        with self._conn() as conn:
-            row = conn.execute(
+        with self._conn() as conn, conn.cursor(row_factory=dict_row) as curs:
+            row = curs.execute(
                 SQL("SELECT email FROM {} WHERE person_id = %s AND active AND NOT removed").format(
                     self.table
                 ),
                 (key,),
             ).fetchone()
-        return str(row[0]) if row is not None and row[0] else ""
+        return str(row["email"]) if row is not None and row["email"] else ""
 
 
 def _name(row: dict[str, Any]) -> PersonName:

@@ -614,6 +614,22 @@ def test_the_operator_onboards_a_board_and_a_school_and_never_sees_cases(
         page = b.get(f"/beheer/scholen/{school_id.group(1)}")
         assert "Anti-pestprotocol" in page
         assert "nog niet ingericht" in page  # no login set up yet
+        # The link with the school's staff directory (SCIM): a token, shown once, that works.
+        school_url = f"/beheer/scholen/{school_id.group(1)}"
+        assert "Personeelslijst koppelen (SCIM)" in page
+        response = b.post(f"{school_url}/scim-token", {})
+        assert response.status_code == 200, response.text[:500]
+        assert response.headers["cache-control"] == "no-store"
+        token = re.search(r'<code class="secret">([^<]+)</code>', response.text)
+        assert token
+        scim = "/scim/v2/pg-oper-school/Users"
+        headers = {"Authorization": f"Bearer {token.group(1)}"}
+        assert b.client.get(scim, headers=headers).status_code == 200
+        page = b.get(school_url)
+        assert token.group(1) not in page  # never shown again
+        page = b.submit(f"{school_url}/scim-token/uit", {})
+        assert "De koppeling staat uit" in page
+        assert b.client.get(scim, headers=headers).status_code == 401
         # A duplicate short name is refused next to the field.
         b.get("/beheer")
         response = b.post("/beheer/besturen", {"name": "Nog een", "slug": "pg-oper-nieuw"})

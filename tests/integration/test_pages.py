@@ -33,7 +33,7 @@ from services.casework.commands import (
     ScheduleFollowUp,
 )
 from services.casework.handlers import CaseService
-from services.complaints.commands import AssignComplaintSupport, FileComplaint
+from services.complaints.commands import FileComplaint
 from services.shared.actor import Actor
 from tenants.registry import School
 from tests.integration.readside import today
@@ -670,20 +670,31 @@ def test_my_work_lists_what_each_person_has_to_do_overdue_first(container: Conta
     )
     service.handle(actor, step)
     service.handle(actor, ScheduleFollowUp(case_id=case_id, due_on=today() + timedelta(days=3)))
-    # The school contact files the complaint and assigns the confidential advisor.
-    school_contact = Actor(user_id="sub-work-sc", role=Role.SCHOOL_CONTACT)
+    # The school contact files the complaint and picks the confidential advisor by name.
+    school_contact = principal(school, Role.SCHOOL_CONTACT, user_id="sub-work-sc")
     filed = FileComplaint(case_id=case_id, complainant="ouders", summary="Fictieve klacht.")
-    service.handle(school_contact, filed)
-    service.handle(
-        school_contact,
-        AssignComplaintSupport(
-            case_id=case_id,
-            complaint_id=filed.complaint_id,
-            user_id=advisor.user_id,
-            support_role="confidential_advisor",
-        ),
-    )
+    service.handle(school_contact.actor, filed)
     catch_up_school(container, school.id)
+    with browser(container, school_contact) as b:
+        page = html.unescape(b.get(f"/zaken/{case_id}"))
+        assert "gebruikers-id" not in page
+        picker = re.search(
+            r'<select id="assign-complaint-support-user-id"[^>]*>(.*?)</select>', page, re.S
+        )
+        assert picker, "no person picker for the complaint's support"
+        offered = dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', picker[1]))
+        assert offered[advisor.user_id] == "Test confidential_advisor (Vertrouwenspersoon)"
+        assert owner.user_id not in offered  # an aanspreekpunt cannot support a complaint
+        page = b.submit(
+            f"/zaken/{case_id}/assign-complaint-support",
+            {
+                "expected_version": b.version(),
+                "complaint_id": str(filed.complaint_id),
+                "user_id": advisor.user_id,
+                "support_role": "confidential_advisor",
+            },
+        )
+        assert "ondersteund door Test confidential_advisor (vertrouwenspersoon)" in page
 
     with browser(container, owner) as b:
         work = b.get("/")

@@ -247,7 +247,8 @@ def complaint_text(
 def reminder_text(
     ctx: MailContext, case_id: UUID, kind: ReminderKind, due_on: date, *, today: date
 ) -> MailText:
-    """To the case owner: an aftercare moment or agreement review is coming up."""
+    """To the person whose date it is: an aftercare moment or agreement review is coming up (the
+    case owner), or a step's due date (its assignee)."""
     _require(case_id, UUID, "case_id")
     _require(kind, ReminderKind, "kind")
     _require(due_on, date, "due_on")
@@ -257,18 +258,24 @@ def reminder_text(
     what = {
         ReminderKind.FOLLOW_UP: "een nazorgmoment",
         ReminderKind.AGREEMENT_REVIEW: "de evaluatie van gemaakte afspraken",
+        ReminderKind.STEP: "de uiterste datum van een stap",
     }[kind]
     subject = {
         ReminderKind.FOLLOW_UP: "Herinnering: nazorg",
         ReminderKind.AGREEMENT_REVIEW: "Herinnering: afspraken evalueren",
+        ReminderKind.STEP: "Herinnering: stap",
     }[kind]
+    where = (
+        "In een pestzaak waarin u een stap uitvoert"
+        if kind is ReminderKind.STEP
+        else "In een pestzaak waarvan u eigenaar bent"
+    )
     return _compose(
         ctx,
         case_id,
         f"{subject} op {dutch_date(due_on)}",
         [
-            f"In een pestzaak waarvan u eigenaar bent, staat {when} ({dutch_date(due_on)}) "
-            f"{what} gepland.",
+            f"{where}, staat {when} ({dutch_date(due_on)}) {what} gepland.",
             "Wilt u dit voorbereiden en de uitkomst daarna in Vangnet vastleggen?",
         ],
     )

@@ -31,17 +31,19 @@ older than :data:`OUTBOX_MAX_AGE` are not sent, so creating the view on a school
 does not mail about old reports. Reminders are sent while the due date is at most
 ``reminder_days_before`` days ahead and not yet passed (the daily job has that many retries).
 
-Recipients come from the school's ``notification_contacts`` (registry, ``ContactsConfigured``).
-A reminder goes to "the case owner": there is no user directory with addresses yet (login comes
-later), so owner reminders go to the school's contact persons (:func:`owner_addresses`). A
+Recipients: a reminder goes to the person whose date it is (the case owner for aftercare and
+agreement reviews, the assignee for a step), at their e-mail address in the school's staff
+directory (:func:`person_addresses`); only when that person has none (unknown, deactivated, no
+address in their claims or SCIM record) it goes to the school's contact persons. Everything else
+goes to the school's ``notification_contacts`` (registry, ``ContactsConfigured``). A
 notification without any address is left pending (logged), and goes out once addresses are
-configured (within the limits above).
+configured (within the limits above). No e-mail names a pupil or holds free text of a case.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -60,6 +62,7 @@ from infra.mail import (
     overdue_text,
     reminder_text,
 )
+from infra.people.store import PostgresPeopleStore
 from infra.views import ensure_school_views
 from projections.engine import Target
 from projections.notifications.projection import (
@@ -129,9 +132,13 @@ class Contacts:
         return self.management_emails
 
 
-def owner_addresses(contacts: Contacts, owner_id: str | None) -> tuple[str, ...]:  # noqa: ARG001
-    """The addresses of a case owner. No user directory exists yet, so: the contact persons."""
-    return contacts.contact_person_emails
+def person_addresses(
+    email_of: Callable[[str], str], contacts: Contacts, person_id: str | None
+) -> tuple[str, ...]:
+    """Where a reminder for ``person_id`` goes: their address in the staff directory
+    (``email_of``), else the school's contact persons."""
+    email = email_of(person_id) if person_id else ""
+    return (email,) if email else contacts.contact_person_emails
 
 
 @dataclass(frozen=True)
@@ -185,6 +192,8 @@ def send_due_reminders(
 ) -> int:
     """Send the reminders due ``today`` and the overdue-aftercare e-mails; returns how many."""
     target, ctx, contacts = _school(container, school_id)
+    school = container.registry.school(school_id)
+    people = PostgresPeopleStore(container.schools.get(school_id), school_id, school.schema_name)
     days = container.settings.reminder_days_before
     pending = []
     upcoming = _fetch(
@@ -205,7 +214,7 @@ def send_due_reminders(
             _Pending(
                 f"reminder:{r['reminder_id']}",
                 f"reminder_{kind}",
-                owner_addresses(contacts, r["owner_id"]),
+                person_addresses(people.email, contacts, r["owner_id"]),
                 reminder_text(ctx, r["case_id"], kind, r["due_on"], today=today),
             )
         )

@@ -162,9 +162,8 @@ class _CaseFilePdf(FPDF):
             self.add_page()
         self.text_block(f"{item.at_local} · {item.label}", size=10, style="B", h=5.2)
         self.set_text_color(*GREY)
-        self.text_block(
-            f"door {item.actor_id} ({item.actor_role_label}) · versie {item.version}", size=8.5
-        )
+        who = item.actor_name or item.actor_id
+        self.text_block(f"door {who} ({item.actor_role_label}) · versie {item.version}", size=8.5)
         self.set_text_color(*BLACK)
         for line in item.details:
             self.line_row(line, indent=3)

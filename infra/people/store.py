@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +31,7 @@ from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.people.directory import Taken
 from services.people.domain import Person
+from services.people.names import MAX_CANDIDATES, PersonName
 from services.shared.errors import ConcurrencyConflict
 
 TABLE = "people"
@@ -297,6 +298,78 @@ class PostgresPeopleStore:
             ).fetchall()
         total = int(total_row["n"]) if total_row is not None else 0
         return total, [PersonRow.of(r) for r in rows]
+
+    # --- names for pages, files and e-mails (services.people.names.PeopleReader) -------------
+
+    def names(self, person_ids: Collection[str]) -> dict[str, PersonName]:
+        """The persons these ids name: person ids, and the login subjects older events hold
+        (removed persons too: history keeps their names)."""
+        uuids = []
+        for value in person_ids:
+            try:
+                uuids.append(UUID(str(value)))
+            except ValueError:
+                continue
+        others = [str(v) for v in person_ids]
+        if not others:
+            return {}
+        with self._conn() as conn, conn.cursor(row_factory=dict_row) as curs:
+            rows = curs.execute(
+                SQL(
+                    "SELECT person_id, subject, display_name, roles, active, removed FROM {}"
+                    " WHERE person_id = ANY(%s) OR subject = ANY(%s)"
+                ).format(self.table),
+                (uuids, others),
+            ).fetchall()
+        found: dict[str, PersonName] = {}
+        wanted = set(others)
+        for row in rows:
+            name = _name(row)
+            for key in (str(row["person_id"]), row["subject"]):
+                if key in wanted:
+                    found[key] = name
+        return found
+
+    def active_with_roles(
+        self, roles: Collection[Role], query: str = "", limit: int = MAX_CANDIDATES
+    ) -> list[PersonName]:
+        """Active persons with one of ``roles``, whose name contains ``query``, by name."""
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._conn() as conn, conn.cursor(row_factory=dict_row) as curs:
+            rows = curs.execute(
+                SQL(
+                    "SELECT person_id, subject, display_name, roles, active, removed FROM {}"
+                    " WHERE active AND NOT removed AND roles && %s::text[]"
+                    " AND display_name ILIKE %s"
+                    " ORDER BY lower(display_name), person_id LIMIT %s"
+                ).format(self.table),
+                ([r.value for r in roles], pattern, limit),
+            ).fetchall()
+        return [_name(r) for r in rows]
+
+    def email(self, person_id: str) -> str:
+        """The e-mail address of an active person ("" when none, unknown or not active)."""
+        try:
+            key = UUID(str(person_id))
+        except ValueError:
+            return ""
+        with self._conn() as conn, conn.cursor(row_factory=dict_row) as curs:
+            row = curs.execute(
+                SQL("SELECT email FROM {} WHERE person_id = %s AND active AND NOT removed").format(
+                    self.table
+                ),
+                (key,),
+            ).fetchone()
+        return str(row["email"]) if row is not None and row["email"] else ""
+
+
+def _name(row: dict[str, Any]) -> PersonName:
+    return PersonName(
+        person_id=str(row["person_id"]),
+        display_name=row["display_name"],
+        roles=tuple(Role(r) for r in row["roles"] if r in Role._value2member_map_),
+        active=bool(row["active"]) and not row["removed"],
+    )
 
 
 def _first(row: Any) -> UUID:

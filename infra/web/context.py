@@ -8,6 +8,7 @@ school's log or views: the answer is 404, with no hint that it exists elsewhere.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,12 +25,14 @@ from infra.auth.principal import Principal
 from infra.auth.resolve import ROLE_HEADER, SCHOOL_HEADER, NoRole, principal_from_bearer
 from infra.auth.tokens import InvalidToken, ProviderUnavailable
 from infra.container import Container
+from infra.people.store import PostgresPeopleStore
 from infra.settings import Settings
 from infra.views import ensure_school_views
 from services.access.roles import Role
 from services.audit.replay import CaseReplay
 from services.casework.handlers import CaseService
 from services.people.directory import PersonInactive
+from services.people.names import Names, resolve
 from services.shared.clock import SCHOOL_CLOCK
 from services.shared.errors import PermissionDenied
 from tenants.registry import Registry, School
@@ -98,6 +101,16 @@ class Services:
 
     def case_service(self, school: School) -> CaseService:
         return self.container.case_service(school.id)
+
+    def people(self, school: School) -> PostgresPeopleStore:
+        """The school's staff directory as pages read it (names, pickers)."""
+        return PostgresPeopleStore(
+            self.container.schools.get(school.id), school.id, school.schema_name
+        )
+
+    async def names(self, school: School, person_ids: Iterable[object]) -> Names:
+        """The names of ``person_ids`` (see :mod:`services.people.names`)."""
+        return await anyio.to_thread.run_sync(resolve, self.people(school), list(person_ids))
 
     def case_replay(self, school: School) -> CaseReplay:
         return CaseReplay(self.container.schools.get(school.id), school.id)

@@ -80,7 +80,7 @@ LONG_TEXT = frozenset(
 
 #: Dutch label per field name; ``(action, field)`` overrides where the same name means more.
 FIELD_LABELS_NL: dict[str, str] = {
-    "owner_id": "Eigenaar (gebruikers-id)",
+    "owner_id": "Eigenaar",
     "pupil_ref": "Leerlingreferentie (bijvoorbeeld het leerlingnummer)",
     "role": "Rol in deze zaak",
     "display_name": "Naam zoals getoond in de zaak",
@@ -102,10 +102,10 @@ FIELD_LABELS_NL: dict[str, str] = {
     "reason": "Reden",
     "kind": "Soort stap",
     "due_on": "Uiterlijk op",
-    "assignee_id": "Uitvoerder (gebruikers-id, optioneel)",
+    "assignee_id": "Uitvoerder",
     "step_id": "Stap",
-    "user_id": "Collega (gebruikers-id)",
-    "staff_role": "Functie",
+    "user_id": "Collega",
+    "staff_role": "In welke functie?",
     "purpose": "Doel",
     "outcome": "Resultaat",
     "advised_to": "Advies gegeven aan",
@@ -121,7 +121,7 @@ FIELD_LABELS_NL: dict[str, str] = {
     "went_well": "Wat ging goed?",
     "to_improve": "Wat kan beter?",
     "lessons": "Leerpunten (één per regel)",
-    "coordinator_id": "Anti-pestcoördinator (gebruikers-id)",
+    "coordinator_id": "Anti-pestcoördinator",
     "explanation": "Toelichting",
     "explained_to": "Uitgelegd aan",
     "complainant": "Klager",
@@ -142,14 +142,15 @@ ACTION_FIELD_LABELS_NL: dict[tuple[str, str], str] = {
     ("add-note", "text"): "Notitie",
     ("record-agreement", "text"): "Afspraak",
     ("schedule-follow-up", "due_on"): "Datum van het nazorggesprek",
-    ("plan-step", "due_on"): "Uiterlijk uitgevoerd op (optioneel)",
+    ("plan-step", "due_on"): "Uiterlijk uitgevoerd op",
+    ("assign-complaint-support", "user_id"): "Wie ondersteunt?",
     ("decide-complaint", "outcome"): "Uitkomst",
     ("decide-complaint", "summary"): "Toelichting op het besluit",
     ("file-complaint", "summary"): "Waar gaat de klacht over?",
     ("hold-intake", "summary"): "Samenvatting van het gesprek",
     ("close", "reason"): "Waarom wordt de zaak afgesloten?",
     ("cancel-step", "reason"): "Waarom vervalt de stap?",
-    ("withdraw-consent", "reason"): "Reden (optioneel)",
+    ("withdraw-consent", "reason"): "Reden",
     ("complete-step", "outcome"): "Wat is het resultaat van de stap?",
     ("report", "summary"): "Wat is er gemeld?",
 }
@@ -157,7 +158,13 @@ FIELD_HINTS_NL: dict[tuple[str, str], str] = {
     ("add-participant", "pupil_ref"): (
         "Een verwijzing naar de leerling in de leerlingadministratie, geen gevoelige gegevens."
     ),
-    ("engage-person", "staff_role"): "Bijvoorbeeld mentor, leerkracht of IB'er.",
+    ("engage-person", "staff_role"): (
+        "Leeg laten: de eerste functie van de collega die hiervoor kan worden ingeschakeld."
+    ),
+    ("engage-person", "user_id"): "Collega's van de school die u bij een stap kunt betrekken.",
+    ("assign-complaint-support", "user_id"): (
+        "Een vertrouwenspersoon, of de klachtbehandelaar van het niveau van de klacht."
+    ),
     ("explain-complaint-procedure", "explained_to"): "Bijvoorbeeld: ouders, leerling.",
     ("file-complaint", "complainant"): "Bijvoorbeeld: ouders, leerling.",
     ("file-complaint", "skip_reason"): (
@@ -178,7 +185,6 @@ FIELD_HINTS_NL: dict[tuple[str, str], str] = {
         "besluit hier vast."
     ),
     ("evaluate", "lessons"): "Deze leerpunten deelt u daarna met de anti-pestcoördinator.",
-    ("share-lessons", "coordinator_id"): "Het gebruikers-id van de anti-pestcoördinator.",
     ("record-agreement", "parties"): "Bijvoorbeeld: leerlingen en mentor.",
     ("record-contact", "held_on"): "De dag van het gesprek, telefoontje, mailtje of de brief.",
     ("record-contact", "pupil_present"): (
@@ -209,6 +215,8 @@ class FieldSpec:
     options: tuple[Option, ...] = ()
     hint: str = ""
     reference: bool = False
+    #: A picker of people of the school (its options: who may take the part).
+    person: bool = False
 
 
 @dataclass
@@ -395,6 +403,13 @@ def _reference_options(
     return ()
 
 
+#: Fields that name a person (their form field is a picker when the page gives its options).
+PERSON_FIELD_NAMES = frozenset({"owner_id", "assignee_id", "user_id", "coordinator_id"})
+NO_PEOPLE_NL = (
+    "Er staat (nog) niemand in de personeelslijst van de school die dit kan doen. Wie inlogt of "
+    "door de school wordt aangemeld, verschijnt hier."
+)
+
 NO_OPTIONS_NL: dict[str, str] = {
     "step_id": "Er is geen geplande stap waarvoor dit nu kan.",
     "consent_id": "Er is geen geldige toestemming vastgelegd.",
@@ -413,8 +428,11 @@ def fields_for(
     detail: Mapping[str, Any] | None = None,
     role: Role | None = None,
     omit: Sequence[str] = (),
+    choices: Mapping[str, tuple[Option, ...]] | None = None,
 ) -> list[FieldSpec]:
-    """The visible fields of ``body_type``'s form (see the module docstring)."""
+    """The visible fields of ``body_type``'s form (see the module docstring). ``choices``: a
+    select for these fields with these options (the people pickers, the engaged colleague's
+    role), whatever their type."""
     hints = _hints(body_type)
     specs = []
     for f in dataclasses.fields(body_type):
@@ -428,7 +446,10 @@ def fields_for(
         vocabulary = vocabulary_for(action, f.name)
         options: tuple[Option, ...] = ()
         reference = inner is UUID
-        if reference:
+        picked = (choices or {}).get(f.name)
+        if picked is not None:
+            widget, options = "select", picked
+        elif reference:
             options = _reference_options(action, f.name, detail or {}, role or Role.CONTACT_PERSON)
         elif vocabulary is not None:
             options = options_of(vocabulary)
@@ -449,6 +470,7 @@ def fields_for(
                 options=options,
                 hint=FIELD_HINTS_NL.get((action, f.name), ""),
                 reference=reference,
+                person=picked is not None and f.name in PERSON_FIELD_NAMES,
             )
         )
     return specs
@@ -469,6 +491,8 @@ def unavailable_reason(fields: Sequence[FieldSpec]) -> str | None:
     """Why the form cannot be used (a required reference or choice without options)."""
     for spec in fields:
         if spec.widget in {"select", "checkboxes"} and spec.required and not spec.options:
+            if spec.person:
+                return NO_PEOPLE_NL
             if spec.reference:
                 return NO_OPTIONS_NL.get(spec.name, "Er is nu niets om uit te kiezen.")
             return f"Er is nu niets om uit te kiezen bij '{spec.label}'."
@@ -664,6 +688,7 @@ def action_form(
     detail: Mapping[str, Any],
     version: int,
     role: Role,
+    choices: Mapping[str, tuple[Option, ...]] | None = None,
 ) -> FormSpec:
     """The form of ``action`` on one case, as the case page offers it.
 
@@ -676,7 +701,9 @@ def action_form(
         notice = open_complaints_notice(detail)
         if notice is None:
             omit.append(ACKNOWLEDGE_OPEN_COMPLAINTS)
-    fields = fields_for(action.body, action.name, detail=detail, role=role, omit=omit)
+    fields = fields_for(
+        action.body, action.name, detail=detail, role=role, omit=omit, choices=choices
+    )
     return FormSpec(
         action=action.name,
         label=action.label_nl,

@@ -103,16 +103,37 @@ class RequiresAction:
             Requires(permission, on_case=True).check(principal)
 
 
+@dataclass(frozen=True)
+class RequiresPart:
+    """A Litestar guard for the people pickers (``/api/people?part=...``): picking someone for a
+    part needs the permission of the commands that name that part, on a case. An unknown or
+    missing part passes: the handler answers 400 naming the parameter."""
+
+    permission_of: Callable[[str], Permission | None]
+    parameter: str = "part"
+
+    async def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    ) -> None:
+        principal = await principal_of(connection)
+        permission = self.permission_of(str(connection.query_params.get(self.parameter, "")))
+        if permission is not None:
+            Requires(permission, on_case=True).check(principal)
+
+
 def declared_access(handler: BaseRouteHandler) -> str | None:
     """How ``handler`` (as mounted) says who may call it: ``"public"``, ``"login"``, the
-    permission's name, ``"action"``, ``"options"`` (Litestar's own ``OPTIONS`` answer: the
-    path's methods, nothing else: :mod:`infra.web.options`); ``None`` when it says nothing."""
+    permission's name, ``"action"``, ``"part"``, ``"options"`` (Litestar's own ``OPTIONS``
+    answer: the path's methods, nothing else: :mod:`infra.web.options`); ``None`` when it says
+    nothing."""
     methods = getattr(handler, "http_methods", None)
     if methods == {"OPTIONS"} and getattr(handler.fn, "__module__", "").startswith("litestar."):
         return "options"
     for guard in handler.resolve_guards():
         if isinstance(guard, RequiresAction):
             return "action"
+        if isinstance(guard, RequiresPart):
+            return "part"
         if isinstance(guard, Requires):
             return "login" if guard.permission is None else str(guard.permission)
     if handler.opt.get("public") is True:

@@ -10,6 +10,7 @@ from typing import Any
 
 from infra.web.actions import ACTIONS, FIELD_VOCABULARIES, ReportBody
 from infra.web.forms import field_label
+from services.access.roles import ROLE_LABELS_NL, Role
 from services.casework.domain import EVENT_TYPES
 from services.casework.labels import dutch_date, event_label, vocabulary_label
 from services.casework.vocabulary import (
@@ -18,6 +19,7 @@ from services.casework.vocabulary import (
     ComplaintOutcome,
     StepKind,
 )
+from services.people.names import PERSON_FIELDS, Names
 
 
 def event_options() -> list[tuple[str, str]]:
@@ -89,7 +91,19 @@ class Detail:
     value: str
 
 
-def _value(event_type: str, name: str, value: Any) -> str:
+def role_label(value: object) -> str:
+    """A staff role's Dutch label (an unknown value as it is)."""
+    try:
+        return ROLE_LABELS_NL[Role(str(value))]
+    except ValueError:
+        return str(value)
+
+
+def _value(event_type: str, name: str, value: Any, names: Names) -> str:
+    if name in PERSON_FIELDS:
+        return names(value)
+    if name == "staff_role":
+        return role_label(value)
     if isinstance(value, bool):
         return "ja" if value else "nee"
     kind = _EVENT_VOCABULARIES.get((event_type, name)) or FIELD_VOCABULARIES.get(name)
@@ -122,8 +136,15 @@ def _field_order(action: str) -> dict[str, int]:
     return {f.name: i for i, f in enumerate(dataclasses.fields(body))}
 
 
-def describe(event_type: str, data: Mapping[str, Any], detail: Mapping[str, Any]) -> list[Detail]:
-    """What one timeline entry says, field by field, in Dutch (empty fields left out)."""
+def describe(
+    event_type: str,
+    data: Mapping[str, Any],
+    detail: Mapping[str, Any],
+    names: Names | None = None,
+) -> list[Detail]:
+    """What one timeline entry says, field by field, in Dutch (empty fields left out; people by
+    name, through ``names``)."""
+    names = names if names is not None else Names()
     action = EVENT_ACTIONS.get(event_type, "")
     found: list[Detail] = []
     if "step_id" in data and event_type != "StepPlanned":
@@ -139,5 +160,5 @@ def describe(event_type: str, data: Mapping[str, Any], detail: Mapping[str, Any]
         if name in _HIDDEN or value is None or value in ("", []):
             continue
         label = _EXTRA_LABELS.get(name) or field_label(action, name)
-        found.append(Detail(label, _value(event_type, name, value)))
+        found.append(Detail(label, _value(event_type, name, value, names)))
     return found

@@ -8,6 +8,7 @@ one place: roles with case-wide read permission see every case of their school; 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Sequence
 from datetime import date
@@ -21,6 +22,7 @@ from infra.auth.principal import Principal
 from infra.web.context import Services, today
 from projections.board_stats import queries as stats
 from projections.case_view.queries import CaseDetail, CaseListItem, case_detail, list_cases
+from projections.case_view.work import WorkItem, WorkKind, my_work
 from projections.db import table
 from projections.escalation.queries import CaseEscalation, Signal, escalations, signals
 from projections.lessons.queries import Lesson, lessons
@@ -93,6 +95,23 @@ async def case_page(
         if not has_permission(principal.role, Permission.CASE_READ, engaged=engaged):
             raise CaseNotFound(f"case {case_id} not found")
     return detail
+
+
+async def work_of(services: Services, school: School, principal: Principal) -> list[WorkItem]:
+    """ "Mijn werk" of the principal: their steps, aftercare, complaints and cases, overdue
+    first. The case's first line is kept only where the principal reads that case today
+    (case-wide readers; engaged staff on the steps they are engaged in); other items show the
+    case's reference only."""
+    async with services.read_pool.acquire() as conn:
+        items = await my_work(conn, school.schema_name, principal.ids, today=today())
+    reads_all = principal.may(Permission.CASE_READ)
+    engaged = Permission.CASE_READ in ENGAGED_PERMISSIONS.get(principal.role, frozenset())
+    return [
+        i
+        if reads_all or (engaged and i.kind is WorkKind.STEP)
+        else dataclasses.replace(i, summary="")
+        for i in items
+    ]
 
 
 async def record_read(

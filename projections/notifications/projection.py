@@ -8,7 +8,10 @@ Words:
   the same keys.
 - ``notification_reminders`` has one row per date somebody has to act on: an aftercare moment
   (``FollowUpScheduled``, key ``follow_up_id``) or the review of an agreement
-  (``AgreementRecorded`` with ``review_on``, key ``agreement_id``), with the case owner's user id.
+  (``AgreementRecorded`` with ``review_on``, key ``agreement_id``), with the case owner's person
+  id; or a step with a due date (``StepPlanned`` with ``due_on``, key ``step_id``), with the
+  step's assignee (the case owner at planning when nobody was assigned; a later owner change does
+  not move a step's reminder). ``owner_id`` is the person the reminder goes to.
   ``status`` is ``pending``, ``completed`` (the follow-up was recorded) or ``cancelled`` (the case
   was closed); reopening the case makes its cancelled reminders pending again.
 - ``notification_cases`` keeps per case what the rows above need later: the owner, and whether
@@ -48,6 +51,7 @@ class OutboxKind(StrEnum):
 class ReminderKind(StrEnum):
     FOLLOW_UP = "follow_up"  # nazorgmoment
     AGREEMENT_REVIEW = "agreement_review"  # evaluatie van afspraken
+    STEP = "step"  # een stap met een uiterste datum (to its assignee)
 
 
 class ReminderStatus(StrEnum):
@@ -237,8 +241,25 @@ def apply(
     if isinstance(event, Case.OwnerAssigned):
         case.owner_id = event.owner_id
         for rid in of_case():
-            reminders[rid].owner_id = event.owner_id
-            touched.add(rid)
+            if reminders[rid].kind != ReminderKind.STEP:
+                reminders[rid].owner_id = event.owner_id
+                touched.add(rid)
+    elif isinstance(event, Case.StepPlanned) and event.due_on is not None:
+        reminders[event.step_id] = Reminder(
+            ReminderKind.STEP,
+            case_id,
+            event.assignee_id or case.owner_id,
+            event.due_on,
+            ReminderStatus.PENDING,
+        )
+        touched.add(event.step_id)
+    elif isinstance(event, Case.StepCompleted | Case.StepCancelled):
+        if event.step_id in reminders:
+            done = isinstance(event, Case.StepCompleted)
+            reminders[event.step_id].status = (
+                ReminderStatus.COMPLETED if done else ReminderStatus.CANCELLED
+            )
+            touched.add(event.step_id)
     elif isinstance(event, Case.FollowUpScheduled):
         reminders[event.follow_up_id] = Reminder(
             ReminderKind.FOLLOW_UP, case_id, case.owner_id, event.due_on, ReminderStatus.PENDING

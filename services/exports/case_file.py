@@ -43,6 +43,7 @@ from services.casework.vocabulary import (
     StepKind,
 )
 from services.exports.reader import CaseRecord
+from services.people.names import Names, ids_in
 from services.shared.actor import Actor
 from services.shared.clock import SCHOOL_TZ
 from services.shared.jsonable import event_data
@@ -103,6 +104,8 @@ class TimelineItem:
     actor_role: str
     actor_role_label: str
     details: tuple[Line, ...]
+    #: Who, by name (the staff directory; "[onbekend]" for an id it does not know).
+    actor_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,8 +164,9 @@ def labels(kind: type[StrEnum], values: Iterable[str]) -> str:
     return ", ".join(vocabulary_label(kind, v) for v in ordered) or NONE
 
 
-def who(event: Case.Event) -> str:
-    return f"{event.actor_id} ({role_label(event.actor_role)})"
+def who(event: Case.Event, names: Names) -> str:
+    """Who recorded an event: their name and role."""
+    return f"{names(event.actor_id)} ({role_label(event.actor_role)})"
 
 
 def _lines(*pairs: tuple[str, str | None]) -> tuple[Line, ...]:
@@ -191,7 +195,8 @@ class _Thing:
 class _Fold:
     """Walks the events once and collects what each section shows."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: Names) -> None:
+        self.names = names
         self.summary: list[Entry] = []
         self.participants: list[Entry] = []
         self.intake: list[Entry] = []
@@ -228,7 +233,7 @@ class _Fold:
                 _lines(
                     ("Gemeld door", vocabulary_label(ReporterKind, e.reporter_kind)),
                     ("Wat is er gemeld?", e.summary),
-                    ("Vastgelegd door", who(e)),
+                    ("Vastgelegd door", who(e, self.names)),
                 ),
             )
         )
@@ -237,7 +242,7 @@ class _Fold:
         self.owner.append(
             Entry(
                 f"Eigenaar toegewezen op {moment(e.timestamp)}",
-                _lines(("Eigenaar", e.owner_id), ("Door", who(e))),
+                _lines(("Eigenaar", self.names(e.owner_id)), ("Door", who(e, self.names))),
             )
         )
 
@@ -259,7 +264,7 @@ class _Fold:
         self.intake.append(
             Entry(
                 f"Opvanggesprek op {day(e.held_on)}",
-                _lines(("Samenvatting", e.summary), ("Vastgelegd door", who(e))),
+                _lines(("Samenvatting", e.summary), ("Vastgelegd door", who(e, self.names))),
             )
         )
 
@@ -294,7 +299,7 @@ class _Fold:
         thing = _Thing(f"Toestemming van {vocabulary_label(ConsentGiver, e.given_by)}")
         thing.add("Voor de stappen", labels(StepKind, e.covers))
         thing.add("Vastgelegd op", moment(e.timestamp))
-        thing.add("Vastgelegd door", who(e))
+        thing.add("Vastgelegd door", who(e, self.names))
         self.consents[e.consent_id] = thing
 
     def on_ConsentWithdrawn(self, e: Any) -> None:  # noqa: N802
@@ -309,7 +314,7 @@ class _Fold:
         thing.add("Omschrijving", e.description)
         thing.add("Gepland op", moment(e.timestamp))
         thing.add("Uiterlijk uitgevoerd op", day(e.due_on) if e.due_on else None)
-        thing.add("Uitvoerder", e.assignee_id)
+        thing.add("Uitvoerder", self.names(e.assignee_id) if e.assignee_id else None)
         self.steps[e.step_id] = thing
         self.detail["steps"][str(e.step_id)] = {"kind": e.kind, "description": e.description}
 
@@ -317,7 +322,10 @@ class _Fold:
         thing = self.steps.get(e.step_id)
         if thing is not None:
             purpose = f", doel: {e.purpose}" if e.purpose else ""
-            thing.add("Ingeschakeld", f"{e.user_id} ({e.staff_role}){purpose}")
+            thing.add(
+                "Ingeschakeld",
+                f"{self.names(e.user_id)} ({role_label(e.staff_role)}){purpose}",
+            )
 
     def on_StepCompleted(self, e: Any) -> None:  # noqa: N802
         thing = self.steps.get(e.step_id)
@@ -335,7 +343,7 @@ class _Fold:
         self.police.append(
             Entry(
                 f"Strafbaar feit vastgelegd op {moment(e.timestamp)}",
-                _lines(("Omschrijving", e.description), ("Vastgelegd door", who(e))),
+                _lines(("Omschrijving", e.description), ("Vastgelegd door", who(e, self.names))),
             )
         )
 
@@ -346,7 +354,7 @@ class _Fold:
                 _lines(
                     ("Advies gegeven aan", vocabulary_label(PoliceAdviceTo, e.advised_to)),
                     ("Toelichting", e.note),
-                    ("Vastgelegd door", who(e)),
+                    ("Vastgelegd door", who(e, self.names)),
                 ),
             )
         )
@@ -380,7 +388,8 @@ class _Fold:
     def on_NoteAdded(self, e: Any) -> None:  # noqa: N802
         self.notes.append(
             Entry(
-                f"Notitie van {moment(e.timestamp)}", _lines(("Notitie", e.text), ("Door", who(e)))
+                f"Notitie van {moment(e.timestamp)}",
+                _lines(("Notitie", e.text), ("Door", who(e, self.names))),
             )
         )
 
@@ -394,7 +403,7 @@ class _Fold:
                     ("Leerling erbij", yes_no(e.pupil_present)),
                     ("Besproken", e.discussed),
                     ("Afgesproken", e.agreed),
-                    ("Vastgelegd door", who(e)),
+                    ("Vastgelegd door", who(e, self.names)),
                 ),
             )
         )
@@ -409,7 +418,7 @@ class _Fold:
                     ("Grootte", f"{e.size} bytes"),
                     ("SHA-256", e.sha256),
                     ("Bijschrift", e.caption),
-                    ("Door", who(e)),
+                    ("Door", who(e, self.names)),
                 ),
             )
         )
@@ -418,7 +427,7 @@ class _Fold:
         self.complaints.append(
             Entry(
                 f"Klachtenregeling uitgelegd op {moment(e.timestamp)}",
-                _lines(("Uitgelegd aan", e.explained_to), ("Door", who(e))),
+                _lines(("Uitgelegd aan", e.explained_to), ("Door", who(e, self.names))),
             )
         )
 
@@ -428,7 +437,7 @@ class _Fold:
         thing.add("Klager", e.complainant)
         thing.add("Waar gaat de klacht over?", e.summary)
         thing.add("Reden om een niveau over te slaan", e.skip_reason)
-        thing.add("Vastgelegd door", who(e))
+        thing.add("Vastgelegd door", who(e, self.names))
         self.complaint_things[e.complaint_id] = thing
         self.complaints.append(e.complaint_id)
         self.detail["complaints"][str(e.complaint_id)] = {"filed_at": e.timestamp.isoformat()}
@@ -437,7 +446,9 @@ class _Fold:
         thing = self.complaint_things.get(e.complaint_id)
         if thing is not None:
             support = vocabulary_label(ComplaintSupportRole, e.support_role)
-            thing.add("Ondersteuning", f"{e.user_id} als {support} ({day(e.timestamp)})")
+            thing.add(
+                "Ondersteuning", f"{self.names(e.user_id)} als {support} ({day(e.timestamp)})"
+            )
 
     def on_ComplaintEscalated(self, e: Any) -> None:  # noqa: N802
         thing = self.complaint_things.get(e.complaint_id)
@@ -472,7 +483,7 @@ class _Fold:
                     ("Wat ging goed?", e.went_well),
                     ("Wat kan beter?", e.to_improve),
                     ("Leerpunten", "; ".join(e.lessons)),
-                    ("Door", who(e)),
+                    ("Door", who(e, self.names)),
                 ),
             )
         )
@@ -481,7 +492,7 @@ class _Fold:
         self.evaluation.append(
             Entry(
                 f"Leerpunten gedeeld op {moment(e.timestamp)}",
-                _lines(("Met de anti-pestcoördinator", e.coordinator_id)),
+                _lines(("Met de anti-pestcoördinator", self.names(e.coordinator_id))),
             )
         )
 
@@ -492,7 +503,7 @@ class _Fold:
                 _lines(
                     ("Reden", vocabulary_label(CloseReason, e.reason)),
                     ("Toelichting", e.explanation),
-                    ("Door", who(e)),
+                    ("Door", who(e, self.names)),
                 ),
             )
         )
@@ -501,7 +512,7 @@ class _Fold:
         self.closing.append(
             Entry(
                 f"Heropend op {moment(e.timestamp)}",
-                _lines(("Reden", e.reason), ("Door", who(e))),
+                _lines(("Reden", e.reason), ("Door", who(e, self.names))),
             )
         )
 
@@ -509,7 +520,7 @@ class _Fold:
         self.closing.append(
             Entry(
                 f"Leerlinggegevens gewist op {moment(e.timestamp)}",
-                _lines(("Reden", e.reason), ("Door", who(e))),
+                _lines(("Reden", e.reason), ("Door", who(e, self.names))),
             )
         )
 
@@ -563,7 +574,7 @@ def _follow_up_entries(fold: _Fold, case: Case) -> tuple[Entry, ...]:
 
 
 def _timeline(
-    events: Iterable[Case.Event], detail: Mapping[str, Any], describe: Describe
+    events: Iterable[Case.Event], detail: Mapping[str, Any], describe: Describe, names: Names
 ) -> tuple[TimelineItem, ...]:
     items = []
     for event in events:
@@ -580,6 +591,7 @@ def _timeline(
                 actor_role=event.actor_role,
                 actor_role_label=role_label(event.actor_role),
                 details=tuple(Line(d.label, d.value) for d in describe(name, data, detail)),
+                actor_name=names(event.actor_id),
             )
         )
     return tuple(items)
@@ -605,11 +617,14 @@ def build_case_file(
     now: datetime,
     *,
     describe: Describe,
+    names: Names | None = None,
 ) -> CaseFile:
     """The case file of ``record`` (a case of ``school``), made by ``exported_by`` at ``now``;
-    ``describe`` words each timeline entry as the case page does."""
+    ``describe`` words each timeline entry as the case page does, ``names`` names the people
+    (:func:`person_ids` says whom)."""
     case, events = record.case, record.events
-    fold = _Fold()
+    names = names if names is not None else Names()
+    fold = _Fold(names)
     for event in events:
         fold.apply(event)
     status = CaseStatus(case.status)
@@ -623,14 +638,17 @@ def build_case_file(
         ("Status", status_label),
         ("Gemeld op", moment(first.timestamp)),
         ("Gemeld door", vocabulary_label(ReporterKind, case.reporter_kind)),
-        ("Eigenaar", case.owner_id or "nog niemand"),
+        ("Eigenaar", names(case.owner_id) if case.owner_id else "nog niemand"),
         ("Opvanggesprek", day(case.intake_held_on) if case.intake_held_on else "nog niet"),
         ("Laatst gewijzigd op", moment(last.timestamp)),
         ("Aantal gebeurtenissen", str(len(events))),
         ("Hoogste klachtniveau", vocabulary_label(ComplaintLevel, case.complaint_level)),
         ("Heropend", f"{case.reopened} keer" if case.reopened else None),
         ("Dossier gemaakt op", moment(now)),
-        ("Dossier gemaakt door", f"{exported_by.user_id} ({role_label(exported_by.role)})"),
+        (
+            "Dossier gemaakt door",
+            f"{names(exported_by.user_id)} ({role_label(exported_by.role)})",
+        ),
     )
     sections: tuple[Section, ...] = (
         Section("report", "De melding", tuple(fold.summary + fold.owner)),
@@ -667,8 +685,19 @@ def build_case_file(
         exported_by_role=str(exported_by.role),
         header=header,
         sections=sections,
-        timeline=_timeline(events, fold.detail, describe),
+        timeline=_timeline(events, fold.detail, describe, names),
     )
+
+
+def person_ids(record: CaseRecord, exported_by: Actor) -> set[str]:
+    """Every person a case file names: the actors, and the people the events name."""
+    found = {exported_by.user_id}
+    for event in record.events:
+        found.add(event.actor_id)
+        found |= ids_in(event_data(event))
+    if record.case.owner_id:
+        found.add(record.case.owner_id)
+    return found
 
 
 def file_name(case_file: CaseFile, extension: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from services.access.roles import Role
+from services.access.roles import Permission, Role
 from services.casework.deciders import COMPLAINT_DECIDERS
 from services.casework.vocabulary import ComplaintLevel, ComplaintSupportRole
 
@@ -50,6 +50,25 @@ PART_ROLES: dict[Part, frozenset[Role]] = {
     Part.COMPLAINT_HANDLER: frozenset().union(*COMPLAINT_DECIDERS.values()),
     Part.CONFIDENTIAL_ADVISOR: frozenset({Role.CONFIDENTIAL_ADVISOR}),
 }
+
+#: Part -> the permission of the commands that name someone for it (who may pick for it).
+PART_PERMISSIONS: dict[Part, Permission] = {
+    Part.CASE_OWNER: Permission.CASE_MANAGE,
+    Part.STEP_ASSIGNEE: Permission.CASE_PLAN_STEPS,
+    Part.ENGAGED_COLLEAGUE: Permission.CASE_PLAN_STEPS,
+    Part.LESSONS_COORDINATOR: Permission.CASE_EVALUATE,
+    Part.COMPLAINT_HANDLER: Permission.COMPLAINT_SUPPORT,
+    Part.CONFIDENTIAL_ADVISOR: Permission.COMPLAINT_SUPPORT,
+}
+
+
+def part_permission(value: str) -> Permission | None:
+    """The permission to pick someone for the part named ``value`` (``None``: no such part)."""
+    try:
+        return PART_PERMISSIONS[Part(value)]
+    except ValueError:
+        return None
+
 
 #: A complaint's support role -> the part the supporter takes.
 SUPPORT_PARTS: dict[ComplaintSupportRole, Part] = {

@@ -170,9 +170,11 @@ def free_port() -> int:
 
 
 def ensure_idp_installed() -> None:
-    """``npm ci`` in tests/e2e/idp unless its node_modules already has oidc-provider."""
+    """``npm ci`` in tests/e2e/idp unless its node_modules already has oidc-provider and
+    axe-core (the accessibility checks)."""
     _, npm = require_node()
-    if (IDP_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
+    modules = IDP_DIR / "node_modules"
+    if all((modules / name / "package.json").exists() for name in ("oidc-provider", "axe-core")):
         return
     try:
         result = subprocess.run(

@@ -9,6 +9,7 @@ nonce, iss). The story, step by step, is in the comments.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,11 @@ from services.shared.actor import SYSTEM
 from tenants.login import ClaimRule, validate_login
 from tenants.registry import School
 from tests.conftest import TEST_MASTER_KEY
+from tests.e2e.axe import check_page
 from tests.e2e.conftest import API_AUDIENCE, E2E_USERS, Idp, WebServer
 
 SCHOOL_NAME = "E2E Basisschool De Proef"
+MENTOR_NAME = "Test Mentor Fictief"
 BOARD_NAME = "E2E Stichting Proefscholen"
 ROLES = (
     Role.CONTACT_PERSON,
@@ -63,23 +66,16 @@ def provision(database_url: str, idp: Idp, tmp_path: Path) -> School:
             school.id, login, policy=settings.login_policy, actor=SYSTEM
         )
         # The school's directory knows its coordinator ahead (as SCIM would): their first
-        # login is linked to this person by e-mail.
+        # login is linked to this person by e-mail. A mentor who never logs in is known too.
         coordinator = E2E_USERS["coordinator"]
-        PROVISIONED["coordinator"] = str(
-            PeopleGate(container)
-            .directory(school)
-            .provision(
-                Provisioned(
-                    profile=Profile(
-                        display_name=coordinator.name,
-                        email=coordinator.email,
-                        user_name=coordinator.email,
-                    ),
-                    roles=(Role.COORDINATOR,),
-                )
-            )
-            .id
-        )
+        directory = PeopleGate(container).directory(school)
+        for key, name, email, role in (
+            ("coordinator", coordinator.name, coordinator.email, Role.COORDINATOR),
+            ("mentor", MENTOR_NAME, "mentor@example.org", Role.TEACHER),
+        ):
+            profile = Profile(display_name=name, email=email, user_name=email)
+            person = directory.provision(Provisioned(profile=profile, roles=(role,)))
+            PROVISIONED[key] = str(person.id)
         return container.registry.school(school.id)
 
 
@@ -112,10 +108,21 @@ def log_out(page: Any) -> None:
 FIRST = object()
 
 
+@dataclass(frozen=True)
+class ByName:
+    """In :func:`act`: pick the person whose option (name and role) starts with ``name``."""
+
+    name: str
+
+
 def act(page: Any, action: str, fields: dict[str, Any]) -> None:
     """Open the action's form on the case page, fill it in and submit it."""
     form = f"#actie-{action} form"
-    page.locator(f"#actie-{action}").evaluate("details => { details.open = true; }")
+    # The form is the action at hand (open), or one click away in a closed <details>.
+    page.locator(f"#actie-{action}").evaluate(
+        "e => { for (let d = e; d; d = d.parentElement)"
+        " if (d.tagName === 'DETAILS') d.open = true; }"
+    )
     for name, value in fields.items():
         field = page.locator(f"{form} [name='{name}']")
         if isinstance(value, bool):
@@ -128,6 +135,12 @@ def act(page: Any, action: str, fields: dict[str, Any]) -> None:
             choice = value
             if value is FIRST:
                 choice = field.locator("option:not([value=''])").first.get_attribute("value")
+            elif isinstance(value, ByName):
+                labels = field.locator("option").all_inner_texts()
+                found = [label for label in labels if label.startswith(value.name)]
+                assert len(found) == 1, (value.name, labels)
+                field.select_option(label=found[0])
+                continue
             field.select_option(choice)
         else:
             field.fill(value)
@@ -158,17 +171,25 @@ def test_a_contact_person_handles_a_case_from_report_to_closing(
     page.click("form button[type=submit]")
     page.click(f"text=Log in as {E2E_USERS['contact_person'].name}")
     page.wait_for_load_state()
-    assert "Mijn zaken" in page.content(), page.inner_text("main")
+    assert "Mijn werk" in page.content(), page.inner_text("main")
     assert "Aanspreekpunt pesten" in page.content()
+    blocking: dict[str, list[dict[str, Any]]] = {}
+    blocking["mijn-werk-leeg"] = check_page(page, "mijn-werk-leeg")
 
     # A parent reports bullying: a new report.
     page.click("nav >> text=Nieuwe melding")
+    blocking["nieuwe-melding"] = check_page(page, "nieuwe-melding")
     page.select_option("select[name=reporter_kind]", "parent")
     page.fill("textarea[name=summary]", "Ouder meldt dat een fictieve leerling wordt gepest.")
     with page.expect_navigation():
         page.click("main form button[type=submit]")
     assert "De melding is vastgelegd." in page.content()
     case_url = page.url.split("?")[0]
+    blocking["zaak-nieuw"] = check_page(page, "zaak-nieuw")
+
+    # The contact person is the owner: picked by name (and role), never typed as an id.
+    assert "gebruikers-id" not in page.content()
+    act(page, "assign-owner", {"owner_id": ByName(E2E_USERS["contact_person"].name)})
 
     # The target pupil is added; the intake is held; the situation is mapped.
     act(
@@ -202,8 +223,25 @@ def test_a_contact_person_handles_a_case_from_report_to_closing(
             "kind": "talk_with_actor",
             "description": "Gesprek met de pester.",
             "due_on": (day + timedelta(days=3)).isoformat(),
+            "assignee_id": ByName(MENTOR_NAME),
         },
     )
+    # The mentor is engaged for the step, in their role at this school, picked by name.
+    act(
+        page,
+        "engage-person",
+        {"step_id": FIRST, "user_id": ByName(MENTOR_NAME), "staff_role": "teacher"},
+    )
+    steps = page.inner_text("#gegevens")
+    assert f"{MENTOR_NAME} (Mentor / leerkracht)" in steps, steps
+    assert PROVISIONED["mentor"] not in page.inner_text("main")  # names, never ids
+    blocking["zaak"] = check_page(page, "zaak")
+    # The timeline can be narrowed to one kind of event (server-side, no script needed).
+    page.select_option("#tijdlijn-soort", label="Collega ingeschakeld")
+    with page.expect_navigation():
+        page.click("#tijdlijn form button[type=submit]")
+    assert page.locator("#tijdlijn .timeline__entry").count() == 1
+    page.goto(case_url)
     act(page, "complete-step", {"step_id": FIRST, "outcome": "Gesprek gevoerd."})
 
     # Agreements are recorded; aftercare is scheduled and recorded: the bullying stopped.
@@ -228,11 +266,20 @@ def test_a_contact_person_handles_a_case_from_report_to_closing(
 
     # The case is evaluated, the lessons shared with the coordinator, and the case closed.
     act(page, "evaluate", {"went_well": "Snel", "lessons": "E2E-leerpunt: ouders eerder bellen."})
-    act(page, "share-lessons", {"coordinator_id": PROVISIONED["coordinator"]})
+    act(page, "share-lessons", {"coordinator_id": ByName(E2E_USERS["coordinator"].name)})
+    # Mijn werk: the aftercare is done, so the open case is what is left; then the case list.
+    page.click("nav >> text=Mijn werk")
+    assert case_url.rsplit("/", 1)[-1][:8] in page.content()
+    blocking["mijn-werk"] = check_page(page, "mijn-werk")
+    page.click("nav >> text=Alle zaken")
+    blocking["zaken"] = check_page(page, "zaken")
+    page.goto(case_url)
     act(page, "close", {"reason": "resolved"})
     assert "gesloten" in page.content()
     assert "Deze zaak is afgesloten" in page.content()
     assert not [m for m in console if "Content Security Policy" in m], console
+    # axe-core on the contact person's main pages: no serious or critical violations.
+    assert not any(blocking.values()), blocking
     log_out(page)
 
     # The others each use their own browser (logging out of Vangnet leaves the provider's

@@ -319,7 +319,11 @@ def test_the_json_case_file_tells_the_whole_case_in_dutch(site: Site) -> None:
     assert step["title"] == "gesprek met pester"
     assert lines(step)["Status"] == "afgerond"
     assert lines(step)["Resultaat"] == "Excuses gemaakt."
-    assert site.teacher_id in lines(step)["Ingeschakeld"]
+    # People by name and role at the school, never by id.
+    assert lines(step)["Ingeschakeld"] == "Test teacher (Mentor / leerkracht)"
+    engaged = next(i for i in document["timeline"] if i["event_type"] == "PersonEngaged")
+    assert {"label": "Collega", "value": "Test teacher"} in engaged["details"]
+    assert engaged["actor_name"]
     agreement = lines(section(document, "agreements")["entries"][0])
     assert agreement["Afspraak"] == "Samen werken bij groepswerk."
     aftercare = lines(section(document, "aftercare")["entries"][0])

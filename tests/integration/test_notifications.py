@@ -22,6 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from psycopg.sql import SQL, Identifier
 
+from infra.auth.gate import PeopleGate
 from infra.container import Container
 from infra.mail import LogMailer, Mailer, SmtpMailer, mailer_from_settings
 from infra.notifications import (
@@ -35,6 +36,8 @@ from services.access.roles import Role
 from services.casework import commands as c
 from services.casework.handlers import CaseService
 from services.complaints import commands as k
+from services.people.directory import Provisioned
+from services.people.domain import Profile
 from services.shared.actor import Actor
 from tenants.registry import School
 
@@ -460,3 +463,65 @@ def test_log_mailer_without_smtp_host(
     assert str(case_id) in caplog.text  # the key: ids only
     assert CP[0] not in caplog.text
     assert PUPIL_NAME not in caplog.text
+
+
+def _person(container: Container, school: School, role: Role, name: str, mail: str = "") -> str:
+    """A provisioned member of staff (fictitious) with an e-mail address in the directory."""
+    directory = PeopleGate(container).directory(school)
+    person = directory.provision(
+        Provisioned(profile=Profile(display_name=name, email=mail), roles=(role,))
+    )
+    return str(person.id)
+
+
+def test_reminders_go_to_the_person_whose_date_it_is(
+    container: Container, inbox: Inbox, mailer: Mailer
+) -> None:
+    school = new_school(container)
+    service, case_id = report(container, school)
+    cp = staff(school, Role.CONTACT_PERSON)
+    day = today()
+    owner = _person(
+        container, school, Role.CONTACT_PERSON, "Eigenaar Test-A", "eigenaar@school.example"
+    )
+    mentor = _person(container, school, Role.TEACHER, "Mentor Test-B", "mentor@school.example")
+    no_mail = _person(container, school, Role.CONTACT_PERSON, "Zonder Adres Test-C")
+    service.handle(cp, c.AssignOwner(case_id=case_id, owner_id=owner))
+    service.handle(cp, c.HoldIntake(case_id=case_id, held_on=day, summary="Fictief gesprek."))
+    service.handle(cp, c.GiveConsent(case_id=case_id, given_by="pupil", covers=["talk_with_actor"]))
+    step = c.PlanStep(
+        case_id=case_id,
+        kind="talk_with_actor",
+        description=f"Gesprek over {PUPIL_NAME}.",
+        due_on=day + timedelta(days=1),
+        assignee_id=mentor,
+    )
+    service.handle(cp, step)
+    service.handle(cp, c.ScheduleFollowUp(case_id=case_id, due_on=day + timedelta(days=2)))
+    # A second case, owned by someone without an address: the school's contact persons.
+    _, other = report(container, school)
+    service.handle(cp, c.AssignOwner(case_id=other, owner_id=no_mail))
+    service.handle(cp, c.ScheduleFollowUp(case_id=other, due_on=day + timedelta(days=1)))
+    catch_up_school(container, school.id)
+
+    assert send_due_reminders(container, school.id, mailer, today=day) == 3
+    [to_mentor] = inbox.to(["mentor@school.example"])
+    assert "Herinnering: stap" in to_mentor.subject
+    assert "een stap uitvoert" in to_mentor.body
+    assert f"/cases/{case_id}" in to_mentor.body
+    [to_owner] = inbox.to(["eigenaar@school.example"])
+    assert "Herinnering: nazorg" in to_owner.subject
+    [fallback] = inbox.to(CP)
+    assert f"/cases/{other}" in fallback.body
+    for mail in inbox.messages:
+        assert len(mail.rcpt) == len(set(mail.rcpt))
+        for secret in (PUPIL_NAME, "Pietje", "LL-0001", "Gesprek over"):
+            assert secret not in mail.body
+            assert secret.encode() not in mail.raw
+
+    # A completed step is not reminded of again, and nothing is sent twice.
+    service.handle(
+        cp, c.CompleteStep(case_id=case_id, step_id=step.step_id, outcome="Gesprek gevoerd.")
+    )
+    catch_up_school(container, school.id)
+    assert send_due_reminders(container, school.id, mailer, today=day) == 0

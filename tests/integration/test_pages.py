@@ -24,13 +24,16 @@ from infra.web.actions import ACTIONS
 from services.access.roles import Role, has_permission
 from services.casework.commands import (
     AddNote,
+    AssignOwner,
     EngagePerson,
     GiveConsent,
     HoldIntake,
     PlanStep,
     ReportCase,
+    ScheduleFollowUp,
 )
 from services.casework.handlers import CaseService
+from services.complaints.commands import FileComplaint
 from services.shared.actor import Actor
 from tenants.registry import School
 from tests.integration.readside import today
@@ -110,9 +113,10 @@ def test_the_story_of_a_case_through_the_pages(container: Container) -> None:
     contact = principal(world.school_a, Role.CONTACT_PERSON)
     day = today()
     with browser(container, contact) as b:
-        # Mijn zaken is the home page of the contact person; there is nothing yet.
+        # Mijn werk is the home page; there is nothing to do yet.
         home = b.get("/")
-        assert "Mijn zaken" in home
+        assert "Mijn werk" in home
+        assert "U heeft nu niets te doen" in home
         assert 'lang="nl"' in home
         assert "Direct naar de inhoud" in home  # skip link
         assert "Aanspreekpunt pesten" in home  # the active role in the header
@@ -460,6 +464,12 @@ def test_an_engaged_mentor_acts_on_that_case_only(container: Container) -> None:
     )
     catch_up_school(container, school.id)
     with browser(container, mentor) as b:
+        # Mijn werk: the step they are engaged in, with the case they may read.
+        work = b.get("/")
+        assert "Stap: Gesprek met de pester" in work or "Stap:" in work
+        assert "Gesprek met pester." in work
+        assert f"/zaken/{engaged}" in work
+        assert str(other) not in work
         cases = b.get("/zaken")
         assert "Zaak met mentor." in cases
         assert "Zaak zonder mentor." not in cases
@@ -604,6 +614,22 @@ def test_the_operator_onboards_a_board_and_a_school_and_never_sees_cases(
         page = b.get(f"/beheer/scholen/{school_id.group(1)}")
         assert "Anti-pestprotocol" in page
         assert "nog niet ingericht" in page  # no login set up yet
+        # The link with the school's staff directory (SCIM): a token, shown once, that works.
+        school_url = f"/beheer/scholen/{school_id.group(1)}"
+        assert "Personeelslijst koppelen (SCIM)" in page
+        response = b.post(f"{school_url}/scim-token", {})
+        assert response.status_code == 200, response.text[:500]
+        assert response.headers["cache-control"] == "no-store"
+        token = re.search(r'<code class="secret">([^<]+)</code>', response.text)
+        assert token
+        scim = "/scim/v2/pg-oper-school/Users"
+        headers = {"Authorization": f"Bearer {token.group(1)}"}
+        assert b.client.get(scim, headers=headers).status_code == 200
+        page = b.get(school_url)
+        assert token.group(1) not in page  # never shown again
+        page = b.submit(f"{school_url}/scim-token/uit", {})
+        assert "De koppeling staat uit" in page
+        assert b.client.get(scim, headers=headers).status_code == 401
         # A duplicate short name is refused next to the field.
         b.get("/beheer")
         response = b.post("/beheer/besturen", {"name": "Nog een", "slug": "pg-oper-nieuw"})
@@ -612,3 +638,82 @@ def test_the_operator_onboards_a_board_and_a_school_and_never_sees_cases(
         # No case content for the operator.
         assert b.client.get(f"/zaken/{case_id}").status_code == 403
         assert summary not in html.unescape(b.client.get("/beheer").text)
+
+
+def test_my_work_lists_what_each_person_has_to_do_overdue_first(container: Container) -> None:
+    world = make_world(container, "pg-work")
+    school = world.school_a
+    owner = as_person(container, principal(school, Role.CONTACT_PERSON, user_id="sub-work-owner"))
+    mentor = as_person(container, principal(school, Role.TEACHER, user_id="sub-work-mentor"))
+    advisor = as_person(
+        container, principal(school, Role.CONFIDENTIAL_ADVISOR, user_id="sub-work-advisor")
+    )
+    service = CaseService(container.schools.get(school.id), school.id)
+    actor = owner.actor
+    case_id = service.report(
+        actor, ReportCase(reporter_kind="parent", summary="Fictieve zaak voor mijn werk.")
+    )
+    colleague = Actor(user_id="sub-work-colleague", role=Role.CONTACT_PERSON)
+    service.report(colleague, ReportCase(reporter_kind="parent", summary="Fictieve andere zaak."))
+    service.handle(actor, AssignOwner(case_id=case_id, owner_id=owner.user_id))
+    service.handle(actor, HoldIntake(case_id=case_id, held_on=today(), summary="Intake."))
+    service.handle(
+        actor, GiveConsent(case_id=case_id, given_by="pupil", covers=["talk_with_actor"])
+    )
+    later = today() + timedelta(days=10)
+    step = PlanStep(
+        case_id=case_id,
+        kind="talk_with_actor",
+        description="Fictief gesprek met de pester.",
+        due_on=later,
+        assignee_id=mentor.user_id,
+    )
+    service.handle(actor, step)
+    service.handle(actor, ScheduleFollowUp(case_id=case_id, due_on=today() + timedelta(days=3)))
+    # The school contact files the complaint and picks the confidential advisor by name.
+    school_contact = principal(school, Role.SCHOOL_CONTACT, user_id="sub-work-sc")
+    filed = FileComplaint(case_id=case_id, complainant="ouders", summary="Fictieve klacht.")
+    service.handle(school_contact.actor, filed)
+    catch_up_school(container, school.id)
+    with browser(container, school_contact) as b:
+        page = html.unescape(b.get(f"/zaken/{case_id}"))
+        assert "gebruikers-id" not in page
+        picker = re.search(
+            r'<select id="assign-complaint-support-user-id"[^>]*>(.*?)</select>', page, re.S
+        )
+        assert picker, "no person picker for the complaint's support"
+        offered = dict(re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', picker[1]))
+        assert offered[advisor.user_id] == "Test confidential_advisor (Vertrouwenspersoon)"
+        assert owner.user_id not in offered  # an aanspreekpunt cannot support a complaint
+        page = b.submit(
+            f"/zaken/{case_id}/assign-complaint-support",
+            {
+                "expected_version": b.version(),
+                "complaint_id": str(filed.complaint_id),
+                "user_id": advisor.user_id,
+                "support_role": "confidential_advisor",
+            },
+        )
+        assert "ondersteund door Test confidential_advisor (vertrouwenspersoon)" in page
+
+    with browser(container, owner) as b:
+        work = b.get("/")
+        assert "Mijn werk" in work
+        assert "Nazorggesprek" in work
+        assert "Zaak van mij" in work
+        assert "Fictieve zaak voor mijn werk." in work
+        assert "Fictieve andere zaak." not in work  # a colleague's case
+        assert "Stap:" not in work  # the step is the mentor's
+        # By date: the aftercare (in 3 days) before the case's own line.
+        assert work.index("Nazorggesprek") < work.index("Zaak van mij")
+        assert 'href="/zaken/mijn"' in work  # "Mijn zaken" in the navigation
+    with browser(container, mentor) as b:
+        work = b.get("/")
+        assert "Fictief gesprek met de pester." in work
+        assert "Nazorggesprek" not in work
+    with browser(container, advisor) as b:
+        work = b.get("/")
+        assert "Klacht bij" in work
+        assert "vertrouwenspersoon" in work
+        assert f"/zaken/{case_id}" in work
+        assert "Nazorggesprek" not in work

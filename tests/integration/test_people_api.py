@@ -150,3 +150,57 @@ def test_every_refusal_of_a_named_person_names_the_field(site: Site) -> None:
     )
     assert report.status_code == 422
     assert report.json()["errors"][0]["field"] == "owner_id"
+
+
+def test_the_people_a_picker_offers_for_each_part(site: Site) -> None:
+    school_a, school_b = site.world.school_a, site.world.school_b
+    contact = staff(site.container, school_a, Role.CONTACT_PERSON, "Zaakhouder Test-Aa")
+    mentor = staff(site.container, school_a, Role.TEACHER, "Mentor Test-Bb")
+    staff(site.container, school_a, Role.COORDINATOR, "Coördinator Test-Cc")
+    staff(site.container, school_a, Role.CONFIDENTIAL_ADVISOR, "Vertrouwenspersoon Test-Dd")
+    staff(site.container, school_a, Role.MANAGEMENT, "Directeur Test-Ee")
+    staff(site.container, school_a, Role.BOARD, "Bestuurder Test-Ff")
+    staff(site.container, school_b, Role.CONTACT_PERSON, "Andere School Test-Gg")
+    gone = staff(site.container, school_a, Role.CONTACT_PERSON, "Vertrokken Test-Hh")
+    PeopleGate(site.container).directory(school_a).set_active(
+        _uuid(gone), False, by=BY, source=OPERATOR
+    )
+
+    def names(query: str, role: Role = Role.CONTACT_PERSON) -> list[str]:
+        response = site.api("GET", f"/api/people?{query}", role, sub="sub-picker")
+        assert response.status_code == 200, response.text
+        return [p["display_name"] for p in response.json() if "Test-" in p["display_name"]]
+
+    assert names("part=case_owner") == ["Zaakhouder Test-Aa"]
+    engaged = site.api("GET", "/api/people?part=engaged_colleague", Role.CONTACT_PERSON).json()
+    by_name = {p["display_name"]: p for p in engaged}
+    assert by_name["Mentor Test-Bb"]["person_id"] == mentor
+    assert by_name["Mentor Test-Bb"]["role"] == "teacher"
+    assert by_name["Mentor Test-Bb"]["role_label"] == "Mentor / leerkracht"
+    assert "Vertrouwenspersoon Test-Dd" not in by_name
+    assert "Bestuurder Test-Ff" not in by_name
+    assert names("part=lessons_coordinator") == ["Coördinator Test-Cc"]
+    # The schoolcontactpersoon assigns a complaint's support.
+    sc = Role.SCHOOL_CONTACT
+    assert names("part=confidential_advisor", sc) == ["Vertrouwenspersoon Test-Dd"]
+    assert names("part=complaint_handler&level=management", sc) == ["Directeur Test-Ee"]
+    assert names("part=complaint_handler&level=board", sc) == ["Bestuurder Test-Ff"]
+    assert names("part=engaged_colleague&q=mentor") == ["Mentor Test-Bb"]
+    assert names("part=engaged_colleague&q=%25") == []  # a wildcard is text, not a pattern
+    assert contact in {p["person_id"] for p in engaged}
+
+    # Bad input: 400 naming the parameter; a role that may not pick for the part: 403.
+    for query in (
+        "",
+        "part=pupil",
+        "part=case_owner&level=nowhere",
+        "part=case_owner&q=" + "x" * 101,
+    ):
+        bad = site.api("GET", f"/api/people?{query}", Role.CONTACT_PERSON)
+        assert bad.status_code == 400, (query, bad.text)
+    refused = site.api("GET", "/api/people?part=case_owner", Role.TEACHER)
+    assert refused.status_code == 403, refused.text
+    refused = site.api("GET", "/api/people?part=confidential_advisor", Role.CONTACT_PERSON)
+    assert refused.status_code == 403, refused.text
+    refused = site.api("GET", "/api/people?part=engaged_colleague", Role.AUDITOR)
+    assert refused.status_code == 403, refused.text

@@ -178,6 +178,7 @@ def test_case_action_routes_take_the_command_permission(app: Litestar) -> None:
         ("/beheer", "tenants.manage"),
         ("/school/protocol", "protocol.manage"),
         ("/zaken/{case_id:uuid}/{action_name:str}", "action"),
+        ("/api/people", "part"),
         ("/", "login"),
     ],
 )

@@ -25,7 +25,7 @@ from infra.web.labels import describe
 from infra.web.reads import record_read
 from services.access.roles import Permission
 from services.audit.access_log import ReadKind
-from services.exports.case_file import CaseFile, build_case_file, file_name
+from services.exports.case_file import CaseFile, build_case_file, file_name, person_ids
 from services.exports.reader import CaseFileReader, CaseRecord
 from tenants.registry import School
 
@@ -42,8 +42,14 @@ async def case_file_of(
         return CaseFileReader(app, school.id).read(principal.actor, case_id)
 
     record = await anyio.to_thread.run_sync(read)
+    names = await services.names(school, person_ids(record, principal.actor))
     case_file = build_case_file(
-        school, record, principal.actor, datetime.now(UTC), describe=describe
+        school,
+        record,
+        principal.actor,
+        datetime.now(UTC),
+        describe=lambda kind, data, detail: describe(kind, data, detail, names),
+        names=names,
     )
     await record_read(services, school, principal, case_id, ReadKind.EXPORT)
     return case_file

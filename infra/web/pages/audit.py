@@ -31,6 +31,7 @@ from services.audit.access_log import READ_KIND_LABELS_NL, ReadKind
 from services.audit.replay import CaseDiff, StateAt
 from services.casework.labels import event_label
 from services.casework.state import FieldChange
+from services.people.names import PERSON_FIELDS, Names, ids_in
 from services.shared.clock import SCHOOL_TZ
 from services.shared.errors import InvalidInput, NotYetReported
 from tenants.registry import School
@@ -133,8 +134,22 @@ async def _diff(
     return diff, None
 
 
-def _changes(changes: list[FieldChange]) -> list[ShownChange]:
-    return [ShownChange(field_label(c.field), shown(c.before), shown(c.after)) for c in changes]
+def _person_or_shown(name: str, value: Any, names: Names) -> str:
+    """A state value as text; a person id field by the person's name."""
+    if name in PERSON_FIELDS and isinstance(value, str) and value:
+        return names(value)
+    return shown(value)
+
+
+def _changes(changes: list[FieldChange], names: Names) -> list[ShownChange]:
+    return [
+        ShownChange(
+            field_label(c.field),
+            _person_or_shown(c.field, c.before, names),
+            _person_or_shown(c.field, c.after, names),
+        )
+        for c in changes
+    ]
 
 
 @get(
@@ -165,22 +180,38 @@ async def history_page(
         else (None, None)
     )
     reads = await reads_of_case(services, school, viewer.principal, case_id)
+    people = {e.actor_id for e in history} | {r.user_id for r in reads}
+    for e in history:
+        people |= ids_in(e.data or {})
+    if diff:
+        people |= {e.actor_id for e in diff.events}
+        people |= {
+            str(v)
+            for c in diff.changes
+            for v in (c.before, c.after)
+            if v and c.field in PERSON_FIELDS
+        }
+    if state:
+        people |= ids_in(state.state)
+    names = await services.names(school, people)
     return render(
         viewer,
         "cases/history.html",
         active="zaken",
         case_id=case_id,
+        names=names,
         events=[
-            (e, event_label(e.event_type), describe(e.event_type, e.data or {}, {}))
+            (e, event_label(e.event_type), describe(e.event_type, e.data or {}, {}, names))
             for e in history
         ],
         state=state,
         state_fields=[
-            (STATE_LABELS_NL.get(k, k), shown(v)) for k, v in (state.state.items() if state else [])
+            (STATE_LABELS_NL.get(k, k), _person_or_shown(k, v, names))
+            for k, v in (state.state.items() if state else [])
         ],
         state_error=state_error,
         diff=diff,
-        diff_changes=_changes(diff.changes) if diff else [],
+        diff_changes=_changes(diff.changes, names) if diff else [],
         diff_events=[(e, event_label(e.event_type)) for e in diff.events] if diff else [],
         diff_error=diff_error,
         reads=reads,

@@ -14,6 +14,7 @@ from infra.auth.principal import Principal
 from infra.web.actions import ACTIONS, Action
 from infra.web.forms import FormSpec, action_form, active_consents, covered_kinds
 from infra.web.labels import EVENT_ACTIONS
+from infra.web.pickers import Pickers
 from infra.web.refusals import WRONG_STATE_NL
 from projections.case_view.queries import CaseDetail
 from projections.escalation.queries import Signal, SignalKind
@@ -127,14 +128,24 @@ def may_take(principal: Principal, action: Action, detail: CaseDetail) -> bool:
     return has_permission(principal.role, action.permission, engaged=engaged)
 
 
-def form_for(principal: Principal, action: Action, detail: CaseDetail) -> FormSpec | None:
-    """The action's form on this case (None: the viewer may not take it, or it is HIDDEN)."""
+def form_for(
+    principal: Principal, action: Action, detail: CaseDetail, pickers: Pickers | None = None
+) -> FormSpec | None:
+    """The action's form on this case (None: the viewer may not take it, or it is HIDDEN);
+    ``pickers``: the people its person fields offer."""
     if not may_take(principal, action, detail):
         return None
     rule = state_rule(action.name, detail)
     if isinstance(rule, _Hidden):
         return None
-    form = action_form(action, detail.case_id, detail.detail, detail.version, principal.role)
+    form = action_form(
+        action,
+        detail.case_id,
+        detail.detail,
+        detail.version,
+        principal.role,
+        choices=(pickers or Pickers()).choices(action.name),
+    )
     if rule is not None:
         form.unavailable = rule
     return form
@@ -221,6 +232,9 @@ class CasePage:
     closed: bool
     consent_needed: bool
     guidance: Guidance | None = None
+    #: The action at hand, its form open in "Wat nu?" (the guidance's first, else the
+    #: protocol's next step's); ``None`` when there is none the viewer can use now.
+    current: FormSpec | None = None
 
     @property
     def d(self) -> dict[str, Any]:
@@ -232,11 +246,14 @@ class CasePage:
 
 
 def case_page_model(
-    principal: Principal, detail: CaseDetail, protocol: ProtocolChecklist
+    principal: Principal,
+    detail: CaseDetail,
+    protocol: ProtocolChecklist,
+    pickers: Pickers | None = None,
 ) -> CasePage:
     forms: dict[str, FormSpec] = {}
     for action in ACTIONS.values():
-        form = form_for(principal, action, detail)
+        form = form_for(principal, action, detail, pickers)
         if form is not None:
             forms[action.name] = form
     placed: set[str] = set()
@@ -262,13 +279,31 @@ def case_page_model(
             )
         )
     next_step = next((s for s in checklist if not s.progress.done), None)
+    guidance = bullying_continues_guidance(detail.signals, forms)
+    closed = detail.status == "closed"
     return CasePage(
         detail=detail,
         sections=sections,
         forms=forms,
         checklist=checklist,
         next_step=next_step,
-        closed=detail.status == "closed",
+        closed=closed,
         consent_needed=not covered_kinds(detail.detail),
-        guidance=bullying_continues_guidance(detail.signals, forms),
+        guidance=guidance,
+        current=None if closed else current_form(forms, next_step, guidance),
     )
+
+
+def current_form(
+    forms: dict[str, FormSpec], next_step: NextStep | None, guidance: Guidance | None
+) -> FormSpec | None:
+    """The form of the action at hand: what the guidance advises first, else the protocol's
+    next step (or what has to come before it), if the viewer can use it now."""
+    wanted = [name for name, _ in guidance.actions] if guidance is not None else []
+    if next_step is not None and next_step.action is not None:
+        wanted.append(next_step.action)
+    for name in wanted:
+        form = forms.get(name)
+        if form is not None and form.available:
+            return form
+    return None

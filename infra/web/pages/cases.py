@@ -34,8 +34,16 @@ from infra.web.guards import LOGGED_IN, PUBLIC, RequiresAction, requires
 from infra.web.labels import describe
 from infra.web.pages.casepage import case_page_model, form_for, hidden_reason, may_take
 from infra.web.pages.common import Viewer, render, school_required, viewer_of
+from infra.web.pickers import PERSON_FIELD_PARTS, pickers_for
 from infra.web.problems import dutch_title
-from infra.web.reads import case_list, case_page, read_case_page, record_read, wait_for_version
+from infra.web.reads import (
+    case_list,
+    case_page,
+    read_case_page,
+    record_read,
+    wait_for_version,
+    work_of,
+)
 from infra.web.refusals import field_error_nl, refusal_nl
 from projections.case_view.queries import CaseDetail
 from projections.escalation.queries import SIGNAL_LABELS_NL, SignalKind
@@ -44,6 +52,7 @@ from services.audit.access_log import ReadKind
 from services.casework.commands import ReportCase
 from services.casework.labels import event_label
 from services.casework.vocabulary import CaseStatus, Form
+from services.people.names import ids_in
 from services.shared.errors import ConcurrencyConflict, DomainError, InvalidInput, RuleViolation
 from services.shared.errors import PermissionDenied as DomainPermissionDenied
 
@@ -101,24 +110,51 @@ async def _list_page(
 
 @get("/", name="page-home", include_in_schema=False, guards=[LOGGED_IN])
 async def home_page(request: Request[Any, Any, Any]) -> Template | Redirect:
-    """The start page of the active role: "Mijn zaken" for the contact person."""
+    """The start page: "Mijn werk" for the staff of a school, the operator's overview."""
     viewer = await viewer_of(request)
     p = viewer.principal
-    if p.role is Role.CONTACT_PERSON:
-        return await _list_page(
-            request, viewer, mine=True, status=None, form=None, signal=None, page=1
-        )
     if p.role is Role.DOMESTIC_VIOLENCE_OFFICER:
         return render(viewer, "no_access.html")
-    if p.may(Permission.TENANTS_MANAGE):
-        return Redirect("/beheer")
-    if p.may(Permission.STATS_BOARD):
-        return Redirect("/bestuur/statistiek")
-    if p.may(Permission.CASE_READ) or viewer.reads_engaged_cases:
-        return Redirect("/zaken")
-    if p.may(Permission.STATS_SCHOOL):
-        return Redirect("/school/statistiek")
-    return render(viewer, "no_access.html")
+    if p.school_id is None:
+        return (
+            Redirect("/beheer")
+            if p.may(Permission.TENANTS_MANAGE)
+            else render(viewer, "no_access.html")
+        )
+    return await _work_page(request, viewer)
+
+
+async def _work_page(request: Request[Any, Any, Any], viewer: Viewer) -> Template:
+    school = school_required(viewer)
+    items = await work_of(Services.of(request.app.state), school, viewer.principal)
+    return render(
+        viewer,
+        "cases/work.html",
+        active="werk",
+        items=items,
+        overdue=sum(1 for i in items if i.overdue),
+        may_open=viewer.may(Permission.CASE_READ) or viewer.reads_engaged_cases,
+    )
+
+
+@get(
+    "/zaken/mijn",
+    name="page-my-cases",
+    include_in_schema=False,
+    guards=[requires(Permission.CASE_READ, on_case=True)],
+)
+async def my_cases_page(
+    request: Request[Any, Any, Any],
+    status: FromQuery[str | None] = None,
+    form: FromQuery[str | None] = None,
+    signal: FromQuery[str | None] = None,
+    page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
+) -> Template:
+    """The cases the viewer owns."""
+    viewer = await viewer_of(request)
+    return await _list_page(
+        request, viewer, mine=True, status=status, form=form, signal=signal, page=page
+    )
 
 
 @get(
@@ -236,33 +272,56 @@ async def case_detail_page(
     case_id: FromPath[UUID],
     opgeslagen: FromQuery[str | None] = None,
     versie: Annotated[int | None, QueryParameter(ge=1, le=MAX_VERSION)] = None,
+    soort: Annotated[str | None, QueryParameter(max_length=64)] = None,
 ) -> Template:
-    """One case: state, what to do next, the timeline and the forms of the viewer's actions."""
+    """One case: what to do next (with its form open), the case's data, the other actions one
+    click away and the timeline (``soort``: only entries of that kind of event)."""
     viewer = await viewer_of(request)
     school = school_required(viewer)
-    detail = await read_case_page(
-        Services.of(request.app.state), school, viewer.principal, case_id, ReadKind.CASE_PAGE
-    )
-    model = case_page_model(viewer.principal, detail, school.protocol)
+    services = Services.of(request.app.state)
+    detail = await read_case_page(services, school, viewer.principal, case_id, ReadKind.CASE_PAGE)
+    pickers = await pickers_for(services, school, viewer.principal)
+    model = case_page_model(viewer.principal, detail, school.protocol, pickers)
+    names = await services.names(school, case_person_ids(detail))
     lagging = versie is not None and detail.version < versie
+    kinds = {entry.event_type for entry in detail.timeline}
+    kind = soort if soort in kinds else None
     return render(
         viewer,
         "cases/detail.html",
         active="zaken",
         case=model,
         d=detail.detail,
+        names=names,
         timeline=[
             (
                 entry,
                 event_label(entry.event_type),
-                describe(entry.event_type, entry.data, detail.detail),
+                describe(entry.event_type, entry.data, detail.detail, names),
             )
             for entry in detail.timeline
+            if kind is None or entry.event_type == kind
         ],
+        timeline_kinds=sorted(
+            ((k, event_label(k)) for k in kinds), key=lambda kv: kv[1].casefold()
+        ),
+        timeline_kind=kind,
+        timeline_total=len(detail.timeline),
         saved=None if lagging else _saved_label(opgeslagen),
         lagging=lagging,
         wanted_version=versie,
     )
+
+
+def case_person_ids(detail: CaseDetail) -> set[str]:
+    """Every person the case page may name: owner, actors, assignees, engaged colleagues,
+    a complaint's supporters, the coordinator lessons went to."""
+    found = ids_in(detail.detail) | {e.actor_id for e in detail.timeline}
+    for entry in detail.timeline:
+        found |= ids_in(entry.data)
+    if detail.owner_id:
+        found.add(detail.owner_id)
+    return found
 
 
 # Public: it only redirects (the case page it points at checks who is looking).
@@ -298,7 +357,10 @@ async def _action_context(
         raise DomainPermissionDenied(
             f"role '{viewer.principal.role}' may not '{action.permission}'"
         )
-    form = form_for(viewer.principal, action, detail)
+    pickers = None
+    if any(name == action.name for name, _ in PERSON_FIELD_PARTS):
+        pickers = await pickers_for(Services.of(request.app.state), school, viewer.principal)
+    form = form_for(viewer.principal, action, detail, pickers)
     if form is None:
         # Done already, or not in this state (e.g. casework on a closed case).
         form = FormSpec(
@@ -423,6 +485,7 @@ def _submitted(form: FormSpec, parsed: Parsed) -> list[dict[str, str]]:
 
 CASE_PAGE_ROUTES: list[Any] = [
     home_page,
+    my_cases_page,
     cases_page,
     report_page,
     report_post,

@@ -83,8 +83,10 @@ class Viewer:
         """The main navigation of the active role (only what the role may open)."""
         p = self.principal
         items: list[NavItem] = []
+        if p.school_id is not None and p.role is not Role.DOMESTIC_VIOLENCE_OFFICER:
+            items.append(NavItem("werk", "/", "Mijn werk"))
         if p.role is Role.CONTACT_PERSON:
-            items.append(NavItem("mijn-zaken", "/", "Mijn zaken"))
+            items.append(NavItem("mijn-zaken", "/zaken/mijn", "Mijn zaken"))
         if p.school_id is not None and p.may(Permission.CASE_READ):
             items.append(NavItem("zaken", "/zaken", "Alle zaken"))
         elif p.school_id is not None and self.reads_engaged_cases:

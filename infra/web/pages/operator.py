@@ -19,6 +19,7 @@ from infra.web.forms import REQUIRED_NL, FieldSpec, FormSpec, Option
 from infra.web.guards import requires
 from infra.web.pages.common import Viewer, render, viewer_of
 from infra.web.pages.protocol import parse_protocol, protocol_form
+from infra.web.scim import PREFIX, rotate_token
 from projections.quarantine import degraded_schools_async
 from services.access.roles import Permission, Role
 from services.casework.protocol import InvalidProtocol
@@ -259,8 +260,10 @@ async def operator_school_page(
     school_id: FromPath[UUID],
     opgeslagen: FromQuery[bool] = False,
     inloggen_opgeslagen: FromQuery[bool] = False,
+    scim_uit: FromQuery[bool] = False,
 ) -> Template:
-    """One school's configuration: its protocol checklist and its login settings."""
+    """One school's configuration: its protocol checklist, its login settings and the link
+    with its staff directory (SCIM)."""
     viewer = await viewer_of(request)
     school = await _school(request, school_id)
     url = f"{_school_url(school.id)}/protocol"
@@ -275,7 +278,75 @@ async def operator_school_page(
         login_form=login_form(school, policy=Services.of(request.app.state).settings.login_policy),
         login_saved=inloggen_opgeslagen,
         role_names=SCHOOL_ROLE_NAMES,
+        scim=_scim_state(request, school),
+        scim_off=scim_uit,
     )
+
+
+def _scim_state(
+    request: Request[Any, Any, Any], school: School, token: str | None = None
+) -> dict[str, Any]:
+    """What the school page says of SCIM: on or off, the URL to give the school's directory,
+    and a new token (shown once, right after it was made)."""
+    base = Services.of(request.app.state).settings.public_url.rstrip("/")
+    return {
+        "enabled": getattr(school, "scim_token_sha256", None) is not None,
+        "url": f"{base}{PREFIX}/{school.slug}",
+        "token": token,
+    }
+
+
+@post(
+    "/beheer/scholen/{school_id:uuid}/scim-token",
+    name="page-operator-scim-token-post",
+    include_in_schema=False,
+    guards=[requires(Permission.TENANTS_MANAGE)],
+)
+async def operator_scim_token_post(
+    request: Request[Any, Any, Any], school_id: FromPath[UUID]
+) -> Template:
+    """A new SCIM token for the school (the old one stops working): shown on this answer only,
+    never stored in the clear, never redirected to (a reload does not show it again)."""
+    viewer = await viewer_of(request)
+    services = Services.of(request.app.state)
+    school = await _school(request, school_id)
+    token = await anyio.to_thread.run_sync(
+        lambda: rotate_token(services.registry, school.id, actor=viewer.principal.actor)
+    )
+    school = await _school(request, school_id)
+    url = f"{_school_url(school.id)}/protocol"
+    page = render(
+        viewer,
+        "operator/school.html",
+        active="beheer",
+        school=school,
+        form=protocol_form(school.protocol, is_default=school.protocol_is_default, url=url),
+        login_form=login_form(school, policy=services.settings.login_policy),
+        role_names=SCHOOL_ROLE_NAMES,
+        scim=_scim_state(request, school, token),
+    )
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+@post(
+    "/beheer/scholen/{school_id:uuid}/scim-token/uit",
+    name="page-operator-scim-off-post",
+    include_in_schema=False,
+    status_code=303,
+    guards=[requires(Permission.TENANTS_MANAGE)],
+)
+async def operator_scim_off_post(
+    request: Request[Any, Any, Any], school_id: FromPath[UUID]
+) -> Redirect:
+    """Turn SCIM off for the school (its token stops working)."""
+    viewer = await viewer_of(request)
+    registry = Services.of(request.app.state).registry
+    school = await _school(request, school_id)
+    await anyio.to_thread.run_sync(
+        lambda: registry.set_scim_token(school.id, None, actor=viewer.principal.actor)
+    )
+    return Redirect(f"{_school_url(school.id)}?scim_uit=true#scim", status_code=303)
 
 
 #: Roles a school's rules may grant (never the operator).
@@ -423,6 +494,7 @@ async def operator_login_post(
         form=form_state,
         login_form=login_form(school, values, errors, policy=services.settings.login_policy),
         role_names=SCHOOL_ROLE_NAMES,
+        scim=_scim_state(request, school),
         status=422,
     )
 
@@ -464,6 +536,7 @@ async def operator_protocol_post(
         form=form,
         login_form=login_form(school, policy=Services.of(request.app.state).settings.login_policy),
         role_names=SCHOOL_ROLE_NAMES,
+        scim=_scim_state(request, school),
         status=422,
     )
 
@@ -475,4 +548,6 @@ OPERATOR_PAGE_ROUTES: list[Any] = [
     operator_school_page,
     operator_protocol_post,
     operator_login_post,
+    operator_scim_token_post,
+    operator_scim_off_post,
 ]

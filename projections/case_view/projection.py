@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 
 from projections.engine import Batch, Handlers, Target, View
 from services.casework.domain import Case
-from services.casework.sealing import ERASED, SEALED_FIELDS
+from services.casework.sealing import ERASED, LINK_FIELD, SEALED_FIELDS
 from services.casework.vocabulary import CaseStatus, ComplaintLevel
 from services.shared.jsonable import event_data, jsonable
 
@@ -73,7 +73,7 @@ def _owner(row: Row, e: Case.OwnerAssigned) -> None:
 def _participant(row: Row, e: Case.ParticipantAdded) -> None:
     row["participants"][str(e.participant_id)] = {
         "pupil_ref": e.pupil_ref, "display_name": e.display_name, "group": e.group,
-        "role": e.role,
+        "role": e.role, "pupil_id": str(e.pupil_id) if e.pupil_id else None,
     }  # fmt: skip
 
 
@@ -240,6 +240,20 @@ def erase_participants(row: Row) -> None:
     for participant in row["participants"].values():
         for name in PUPIL_FIELDS["ParticipantAdded"]:
             participant[name] = ERASED
+        if participant.get(LINK_FIELD):
+            participant[LINK_FIELD] = None  # the link to the register goes with the case's keys
+
+
+def erase_pupil_in(row: Row, pupil_id: str) -> bool:
+    """The register pupil's fields read as erased in every participant that is them (the link
+    stays: a replay after the pupil's key is gone reads the same); whether any was."""
+    changed = False
+    for participant in row["participants"].values():
+        if participant.get(LINK_FIELD) == pupil_id:
+            for name in PUPIL_FIELDS["ParticipantAdded"]:
+                participant[name] = ERASED
+            changed = True
+    return changed
 
 
 def erase_timeline(curs: Cursor[Any], target: Target, case_id: UUID, before: int | None) -> None:
@@ -258,6 +272,8 @@ def erase_timeline(curs: Cursor[Any], target: Target, case_id: UUID, before: int
             (r["version"], r["event_type"], r["data"]) if isinstance(r, dict) else r
         )
         erased = {**data, **{f: ERASED for f in PUPIL_FIELDS[event_type] if f in data}}
+        if erased.get(LINK_FIELD):
+            erased[LINK_FIELD] = None
         if erased != data:
             updates.append((Jsonb(erased), case_id, version))
     if updates:
@@ -402,6 +418,49 @@ class CaseView(View):
                 (Jsonb(row), case_id),
             )
         erase_timeline(curs, target, case_id, before=None)
+
+    def erase_pupil(self, curs: Cursor[Any], target: Target, pupil_id: UUID) -> None:
+        """Erase a register pupil's number, name and group in every case they take part in."""
+        key = str(pupil_id)
+        found = curs.execute(
+            SQL(
+                "SELECT case_id, detail FROM {} WHERE jsonb_path_exists(detail,"
+                " '$.participants.*.pupil_id ? (@ == $p)', jsonb_build_object('p', %s::text))"
+                " FOR UPDATE"
+            ).format(target.table("cases")),
+            (key,),
+        ).fetchall()
+        for r in found:
+            case_id, detail = (r["case_id"], r["detail"]) if isinstance(r, dict) else r
+            row = detail if isinstance(detail, dict) else json.loads(detail)
+            if erase_pupil_in(row, key):
+                curs.execute(
+                    SQL("UPDATE {} SET detail = %s WHERE case_id = %s").format(
+                        target.table("cases")
+                    ),
+                    (Jsonb(row), case_id),
+                )
+        fields = PUPIL_FIELDS["ParticipantAdded"]
+        rows = curs.execute(
+            SQL(
+                "SELECT case_id, version, data FROM {} WHERE event_type = 'ParticipantAdded'"
+                " AND data->>'pupil_id' = %s"
+            ).format(target.table("case_timeline")),
+            (key,),
+        ).fetchall()
+        updates = []
+        for r in rows:
+            case_id, version, data = (
+                (r["case_id"], r["version"], r["data"]) if isinstance(r, dict) else r
+            )
+            updates.append((Jsonb({**data, **dict.fromkeys(fields, ERASED)}), case_id, version))
+        if updates:
+            curs.executemany(
+                SQL("UPDATE {} SET data = %s WHERE case_id = %s AND version = %s").format(
+                    target.table("case_timeline")
+                ),
+                updates,
+            )
 
 
 def _columns(case_id: UUID, row: Row) -> tuple[Any, ...]:

@@ -86,7 +86,8 @@ class AddParticipant(CaseCommand):
     pupil_id: str = ""
     participant_id: UUID = field(default_factory=uuid4)
     #: Set by :meth:`with_pupil`: the register's pupil (its number, name and group are copied).
-    linked: UUID | None = None
+    #: Not an input (the edge's bodies leave out fields marked ``internal``).
+    linked: UUID | None = field(default=None, metadata={"internal": True})
 
     def with_pupil(self, register: PupilRegister, actor: Actor, case: Case) -> AddParticipant:
         """The command with its pupil found in (or added to) the school's register: an

@@ -11,6 +11,7 @@ from infra.web.api.cases import CASE_ROUTES
 from infra.web.api.exports import EXPORT_ROUTES
 from infra.web.api.openapi import BEARER
 from infra.web.api.operator import OPERATOR_ROUTES
+from infra.web.api.pupils import PUPIL_ROUTES
 from infra.web.api.school import SCHOOL_ROUTES
 
 #: Every API route, behind bearer tokens (the document says so for each operation).
@@ -22,6 +23,7 @@ API_ROUTES: list[Any] = [
             *AUDIT_ROUTES,
             *EXPORT_ROUTES,
             *SCHOOL_ROUTES,
+            *PUPIL_ROUTES,
             *OPERATOR_ROUTES,
         ],
         security=[{BEARER: []}],

@@ -19,7 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from services.access.roles import Permission, has_permission
-from services.pupils.domain import Pupil, PupilDetails, reference_key
+from services.pupils.domain import IDENTIFYING, Pupil, PupilDetails, reference_key
 from services.shared.actor import Actor, acting_as
 from services.shared.errors import ConcurrencyConflict, InvalidInput, NotFound, PermissionDenied
 from services.shared.text import clean_text
@@ -131,6 +131,8 @@ class PupilRegister:
             return None
         if not isinstance(pupil, Pupil) or pupil.school_id != self.school_id:
             return None
+        if not all(isinstance(getattr(pupil, f), str) for f in IDENTIFYING):
+            return None  # still sealed: an application without the school's pupil keys
         return pupil
 
     def get(self, actor: Actor, pupil_id: UUID) -> PupilEntry:

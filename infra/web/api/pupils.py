@@ -13,7 +13,7 @@ from uuid import UUID
 
 import anyio.to_thread
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from infra.web.actions import text_type
 from infra.web.api.responses import problems
@@ -143,7 +143,7 @@ async def api_list_pupils(
     guards=[requires(Permission.PUPILS_MANAGE)],
 )
 async def api_create_pupil(
-    request: Request[Any, Any, Any], data: NewPupilBody
+    request: Request[Any, Any, Any], data: JSONBody[NewPupilBody]
 ) -> Response[PupilOut]:
     """A new pupil; 422 (``reference``, ``reference_taken``) when the number is the register's
     already (its ``pupil_id`` in the details)."""
@@ -212,7 +212,9 @@ async def api_pupil(request: Request[Any, Any, Any], pupil_id: FromPath[UUID]) -
     guards=[requires(Permission.PUPILS_MANAGE)],
 )
 async def api_erase_pupil(
-    request: Request[Any, Any, Any], pupil_id: FromPath[UUID], data: PupilErasureBody
+    request: Request[Any, Any, Any],
+    pupil_id: FromPath[UUID],
+    data: JSONBody[PupilErasureBody],
 ) -> PupilOut:
     """Destroys the pupil's key (crypto-shredding): the cases keep their history, the pupil
     reads ``[gewist]`` everywhere. Repeating it finishes an interrupted erasure."""

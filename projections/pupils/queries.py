@@ -119,14 +119,19 @@ def suppressed(count: int, threshold: int = DEFAULT_THRESHOLD) -> int | None:
     return count if count == 0 or count >= threshold else None
 
 
+def raw_counts(signals: Sequence[PupilSignal]) -> dict[PupilSignalKind, int]:
+    """How many pupils raise each signal (not for showing: see :func:`counts_of`)."""
+    pupils: dict[PupilSignalKind, set[UUID]] = {k: set() for k in PupilSignalKind}
+    for signal in signals:
+        pupils[signal.kind].add(signal.pupil_id)
+    return {k: len(v) for k, v in pupils.items()}
+
+
 def counts_of(
     signals: Sequence[PupilSignal], threshold: int = DEFAULT_THRESHOLD
 ) -> dict[PupilSignalKind, int | None]:
     """How many pupils raise each signal, suppressed below the threshold (anonymous)."""
-    pupils: dict[PupilSignalKind, set[UUID]] = {k: set() for k in PupilSignalKind}
-    for signal in signals:
-        pupils[signal.kind].add(signal.pupil_id)
-    return {k: suppressed(len(v), threshold) for k, v in pupils.items()}
+    return {k: suppressed(n, threshold) for k, n in raw_counts(signals).items()}
 
 
 async def _links(conn: asyncpg.Connection, schema: str, pupil_id: UUID | None) -> list[PupilLink]:
@@ -155,7 +160,12 @@ async def pupil_signals(conn: asyncpg.Connection, schema: str) -> list[PupilSign
 
 
 async def signal_counts(
-    conn: asyncpg.Connection, schema: str, threshold: int = DEFAULT_THRESHOLD
+    conn: asyncpg.Connection, schemas: Sequence[str], threshold: int = DEFAULT_THRESHOLD
 ) -> dict[PupilSignalKind, int | None]:
-    """How many of the school's pupils raise each signal (anonymous, suppressed)."""
-    return counts_of(await pupil_signals(conn, schema), threshold)
+    """How many pupils of these schools (one school, or a board's) raise each signal: summed
+    over the schools first, then suppressed below the threshold (anonymous: counts only)."""
+    totals = dict.fromkeys(PupilSignalKind, 0)
+    for schema in schemas:
+        for kind, n in raw_counts(await pupil_signals(conn, schema)).items():
+            totals[kind] += n
+    return {k: suppressed(n, threshold) for k, n in totals.items()}

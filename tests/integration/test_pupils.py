@@ -1,0 +1,212 @@
+"""The pupil register through the web edge, on real PostgreSQL: a pupil is registered, picked
+into one case as target and into another as actor, and added on the spot into a third; their
+page shows every case with their role; the signals find them; erasing them leaves their name,
+number and group nowhere in the school's tables while the cases replay and the chain verifies.
+Every name is fictitious."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from litestar.testing import TestClient
+
+from infra.audit.integrity import verify_school
+from infra.container import Container
+from infra.views import catch_up_school
+from infra.views import verify_school as verify_school_views
+from services.access.roles import Role
+from services.casework.sealing import ERASED
+from tests.integration.test_erasure import _tables_holding
+from tests.integration.web import (
+    FakeIssuer,
+    Issuers,
+    World,
+    bearer,
+    configure_fake_login,
+    log_in,
+    make_world,
+    principal,
+    web_client,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@dataclasses.dataclass
+class Site:
+    client: TestClient  # type: ignore[type-arg]
+    container: Container
+    world: World
+    issuers: tuple[FakeIssuer, FakeIssuer]
+
+    def api(self, method: str, path: str, role: Role, *, school_b: bool = False, **kw: Any) -> Any:
+        school = self.world.school_b if school_b else self.world.school_a
+        issuer = self.issuers[1] if school_b else self.issuers[0]
+        return self.client.request(method, path, headers=bearer(issuer, school, role), **kw)
+
+    def new_case(self) -> str:
+        answer = self.api("POST", "/api/cases", Role.CONTACT_PERSON,
+                          json={"reporter_kind": "parent", "summary": "Fictieve melding"})  # fmt: skip
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["case_id"])
+
+    def add(self, case_id: str, **body: Any) -> Any:
+        return self.api("POST", f"/api/cases/{case_id}/add-participant", Role.CONTACT_PERSON,
+                        json=body)  # fmt: skip
+
+    def chronology(self, pupil_id: str, cases: int) -> Any:
+        """The pupil's page as JSON, once the views show ``cases`` cases (worker catch-up)."""
+        deadline = time.monotonic() + 10
+        while True:
+            answer = self.api("GET", f"/api/pupils/{pupil_id}", Role.COORDINATOR)
+            assert answer.status_code == 200, answer.text
+            found = answer.json()
+            if len(found["cases"]) >= cases or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def site(container: Container) -> Iterator[Site]:
+    world = make_world(container, "pupils")
+    a = FakeIssuer(f"https://idp.test/{world.school_a.slug}", "vangnet-api")
+    b = FakeIssuer(f"https://idp.test/{world.school_b.slug}", "vangnet-api")
+    configure_fake_login(container, world.school_a, a)
+    configure_fake_login(container, world.school_b, b)
+    with web_client(container, http_transport=Issuers(a, b).transport) as client:
+        yield Site(client, container, world, (a, b))
+
+
+def _error_fields(answer: Any) -> list[tuple[str, str]]:
+    return [(e.get("field"), e.get("reason")) for e in answer.json().get("errors", [])]
+
+
+def test_a_pupil_across_cases_their_page_signals_and_erasure(site: Site) -> None:
+    tag = uuid4().hex[:6]
+    name, number, group = f"Fictieve Pupilla Zwerfkei-{tag}", f"LLN-{tag}", f"groep-{tag}"
+    other = f"Fictieve Quintus Keileem-{tag}"
+
+    # The contact person registers the pupil; the same number again is refused, naming it.
+    created = site.api("POST", "/api/pupils", Role.CONTACT_PERSON,
+                       json={"reference": number, "display_name": name, "group": group})  # fmt: skip
+    assert created.status_code == 201, created.text
+    pupil_id = created.json()["pupil_id"]
+    again = site.api("POST", "/api/pupils", Role.CONTACT_PERSON, json={"reference": number})
+    assert again.status_code == 422
+    assert ("reference", "reference_taken") in _error_fields(again)
+    assert (
+        site.api("POST", "/api/pupils", Role.COORDINATOR, json={"reference": "x"}).status_code
+        == 403
+    )
+
+    # Target in one case, actor in two others (one of them added on the spot with details of
+    # another pupil, who is registered on the way).
+    first, second, third = site.new_case(), site.new_case(), site.new_case()
+    assert site.add(first, pupil_id=pupil_id, role="target").status_code == 200
+    assert site.add(second, pupil_id=pupil_id, role="actor").status_code == 200
+    assert site.add(third, pupil_id=pupil_id, role="actor").status_code == 200
+    on_spot = site.add(second, pupil_ref=f"LLN2-{tag}", display_name=other, role="target")
+    assert on_spot.status_code == 200, on_spot.text
+
+    # An unknown pupil id, another school's, and no UUID: 422 naming pupil_id, nothing stored.
+    elsewhere = site.api("POST", "/api/pupils", Role.CONTACT_PERSON, school_b=True,
+                         json={"reference": f"B-{tag}", "display_name": "Fictief B"})  # fmt: skip
+    assert elsewhere.status_code == 201
+    for value, reason in (
+        (str(uuid4()), "unknown_pupil"),
+        (elsewhere.json()["pupil_id"], "unknown_pupil"),
+        ("geen-id", "not_a_pupil_id"),
+    ):
+        refused = site.add(first, pupil_id=value, role="bystander")
+        assert refused.status_code == 422, refused.text
+        assert ("pupil_id", reason) in _error_fields(refused)
+
+    # The register: for the roles that read case-wide; searched by name.
+    listed = site.api("GET", "/api/pupils", Role.AUDITOR, params={"q": f"zwerfkei-{tag}"})
+    assert listed.status_code == 200
+    assert [p["pupil_id"] for p in listed.json()] == [pupil_id]
+    for role in (Role.TEACHER, Role.MANAGEMENT, Role.SAFETY_COORDINATOR, Role.BOARD):
+        assert site.api("GET", "/api/pupils", role).status_code == 403
+        assert site.api("GET", f"/api/pupils/{pupil_id}", role).status_code == 403
+    assert (
+        site.api("GET", f"/api/pupils/{pupil_id}", Role.COORDINATOR, school_b=True).status_code
+        == 404
+    )
+
+    # The chronology: every case, the pupil's role in each, oldest report first.
+    page = site.chronology(pupil_id, 3)
+    assert page["pupil"]["display_name"] == name
+    assert [(c["case_id"], c["role"]) for c in page["cases"]] == [
+        (first, "target"), (second, "actor"), (third, "actor"),
+    ]  # fmt: skip
+    assert all(c["status"] == "reported" for c in page["cases"])
+
+    # The signals: actor in two or more cases (the target is in one case only).
+    signals = site.api("GET", "/api/pupils/signals", Role.COORDINATOR).json()
+    assert [(s["pupil"]["pupil_id"], s["kind"]) for s in signals] == [(pupil_id, "actor_in_cases")]
+
+    # The pages: the register, the pupil's page, the coordinator's signals.
+    log_in(site.client, principal(site.world.school_a, Role.COORDINATOR))
+    html = site.client.get(f"/leerlingen/{pupil_id}")
+    assert html.status_code == 200
+    assert name in html.text and "Pester" in html.text
+    assert name in site.client.get("/leerlingen").text
+    assert "Pester in meerdere zaken" in site.client.get("/school/signalen").text
+    log_in(site.client, principal(site.world.school_a, Role.TEACHER))
+    assert site.client.get(f"/leerlingen/{pupil_id}").status_code == 403
+
+    # Erasure of the pupil: their number, name and group go from every case at once.
+    container, school = site.container, site.world.school_a
+    catch_up_school(container, school.id)
+    assert _tables_holding(container, [school.schema_name], name)  # the (plain) case view
+    erased = site.api("POST", f"/api/pupils/{pupil_id}/erasure", Role.CONTACT_PERSON,
+                      json={"reason": "Verzoek van ouders"})  # fmt: skip
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["display_name"] == ERASED
+    catch_up_school(container, school.id)
+    for needle in (name, number, group):
+        assert _tables_holding(container, [school.schema_name, "platform"], needle) == []
+    # ... the other pupil of the second case is still there, the cases still read, the chain
+    # verifies and a rebuild of the views gives what the live views hold.
+    assert _tables_holding(container, [school.schema_name], other)
+    case = site.api("GET", f"/api/cases/{second}", Role.CONTACT_PERSON).json()
+    shown = {p["display_name"] for p in case["detail"]["participants"].values()}
+    assert shown == {ERASED, other}
+    history = site.api("GET", f"/api/cases/{first}/history", Role.AUDITOR)
+    assert history.status_code == 200
+    assert name not in history.text
+    assert verify_school(container.pool, school).ok
+    assert verify_school_views(container, school.id) == []
+    # The pupil's page still lists their cases, without who they were.
+    page = site.chronology(pupil_id, 3)
+    assert page["pupil"]["erased"] is True
+    assert len(page["cases"]) == 3
+    assert site.add(site.new_case(), pupil_id=pupil_id, role="target").status_code == 422
+
+
+def test_erasing_a_case_cuts_its_link_to_the_pupil(site: Site) -> None:
+    tag = uuid4().hex[:6]
+    created = site.api("POST", "/api/pupils", Role.CONTACT_PERSON,
+                       json={"reference": f"LLN-{tag}", "display_name": f"Fictief {tag}"})  # fmt: skip
+    pupil_id = created.json()["pupil_id"]
+    first, second = site.new_case(), site.new_case()
+    site.add(first, pupil_id=pupil_id, role="target")
+    site.add(second, pupil_id=pupil_id, role="target")
+    assert len(site.chronology(pupil_id, 2)["cases"]) == 2
+    signals = site.api("GET", "/api/pupils/signals", Role.CONTACT_PERSON).json()
+    assert (pupil_id, "target_again") in [(s["pupil"]["pupil_id"], s["kind"]) for s in signals]
+
+    answer = site.api("POST", f"/api/cases/{first}/request-erasure", Role.CONTACT_PERSON,
+                      json={"reason": "Verzoek van ouders"})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    catch_up_school(site.container, site.world.school_a.id)
+    page = site.chronology(pupil_id, 1)
+    assert [c["case_id"] for c in page["cases"]] == [second]
+    assert page["pupil"]["display_name"] == f"Fictief {tag}"  # still in the register
+    assert verify_school_views(site.container, site.world.school_a.id) == []
+    assert UUID(pupil_id)

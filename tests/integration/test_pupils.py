@@ -10,7 +10,7 @@ import dataclasses
 import time
 from collections.abc import Iterator
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 from litestar.testing import TestClient
@@ -154,7 +154,8 @@ def test_a_pupil_across_cases_their_page_signals_and_erasure(site: Site) -> None
     log_in(site.client, principal(site.world.school_a, Role.COORDINATOR))
     html = site.client.get(f"/leerlingen/{pupil_id}")
     assert html.status_code == 200
-    assert name in html.text and "Pester" in html.text
+    assert name in html.text
+    assert "Pester" in html.text
     assert name in site.client.get("/leerlingen").text
     assert "Pester in meerdere zaken" in site.client.get("/school/signalen").text
     log_in(site.client, principal(site.world.school_a, Role.TEACHER))
@@ -209,4 +210,3 @@ def test_erasing_a_case_cuts_its_link_to_the_pupil(site: Site) -> None:
     assert [c["case_id"] for c in page["cases"]] == [second]
     assert page["pupil"]["display_name"] == f"Fictief {tag}"  # still in the register
     assert verify_school_views(site.container, site.world.school_a.id) == []
-    assert UUID(pupil_id)

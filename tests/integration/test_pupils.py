@@ -50,8 +50,8 @@ class Site:
         return self.client.request(method, path, headers=bearer(issuer, school, role), **kw)
 
     def new_case(self) -> str:
-        answer = self.api("POST", "/api/cases", Role.CONTACT_PERSON,
-                          json={"reporter_kind": "parent", "summary": "Fictieve melding"})  # fmt: skip
+        body = {"reporter_kind": "parent", "summary": "Fictieve melding"}
+        answer = self.api("POST", "/api/cases", Role.CONTACT_PERSON, json=body)
         assert answer.status_code == 201, answer.text
         return str(answer.json()["case_id"])
 
@@ -92,8 +92,8 @@ def test_a_pupil_across_cases_their_page_signals_and_erasure(site: Site) -> None
     other = f"Fictieve Quintus Keileem-{tag}"
 
     # The contact person registers the pupil; the same number again is refused, naming it.
-    created = site.api("POST", "/api/pupils", Role.CONTACT_PERSON,
-                       json={"reference": number, "display_name": name, "group": group})  # fmt: skip
+    details = {"reference": number, "display_name": name, "group": group}
+    created = site.api("POST", "/api/pupils", Role.CONTACT_PERSON, json=details)
     assert created.status_code == 201, created.text
     pupil_id = created.json()["pupil_id"]
     again = site.api("POST", "/api/pupils", Role.CONTACT_PERSON, json={"reference": number})
@@ -192,8 +192,8 @@ def test_a_pupil_across_cases_their_page_signals_and_erasure(site: Site) -> None
 
 def test_erasing_a_case_cuts_its_link_to_the_pupil(site: Site) -> None:
     tag = uuid4().hex[:6]
-    created = site.api("POST", "/api/pupils", Role.CONTACT_PERSON,
-                       json={"reference": f"LLN-{tag}", "display_name": f"Fictief {tag}"})  # fmt: skip
+    details = {"reference": f"LLN-{tag}", "display_name": f"Fictief {tag}"}
+    created = site.api("POST", "/api/pupils", Role.CONTACT_PERSON, json=details)
     pupil_id = created.json()["pupil_id"]
     first, second = site.new_case(), site.new_case()
     site.add(first, pupil_id=pupil_id, role="target")

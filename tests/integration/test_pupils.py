@@ -9,19 +9,33 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from litestar.testing import TestClient
 
 from infra.audit.integrity import verify_school
 from infra.container import Container
+from infra.retention import expire_school
 from infra.views import catch_up_school
 from infra.views import verify_school as verify_school_views
 from services.access.roles import Role
+from services.casework.application import register_of
+from services.casework.commands import (
+    AddParticipant,
+    CloseCase,
+    CompleteFollowUp,
+    EvaluateCase,
+    HoldIntake,
+    ReportCase,
+    ScheduleFollowUp,
+)
+from services.casework.handlers import CaseService
 from services.casework.sealing import ERASED
-from tests.integration.test_erasure import _tables_holding
+from services.pupils.domain import PupilDetails
+from tests.integration.test_erasure import CONTACT, _case_with_pupil, _school, _tables_holding
 from tests.integration.web import (
     FakeIssuer,
     Issuers,
@@ -80,6 +94,21 @@ def site(container: Container) -> Iterator[Site]:
     configure_fake_login(container, world.school_b, b)
     with web_client(container, http_transport=Issuers(a, b).transport) as client:
         yield Site(client, container, world, (a, b))
+
+
+def _close(service: CaseService, case_id: UUID) -> None:
+    """Intake, aftercare that found the bullying stopped, evaluation, closing."""
+    service.handle(CONTACT, HoldIntake(case_id=case_id, held_on=date(2025, 3, 3),
+                                       summary="Fictief intakegesprek"))  # fmt: skip
+    follow_up = uuid4()
+    service.handle(CONTACT, ScheduleFollowUp(case_id=case_id, follow_up_id=follow_up,
+                                             due_on=date(2025, 3, 17)))  # fmt: skip
+    service.handle(CONTACT, CompleteFollowUp(case_id=case_id, follow_up_id=follow_up,
+                                             agreements_kept=True, bullying_stopped=True,
+                                             pupil_feels_safe=True))  # fmt: skip
+    service.handle(CONTACT, EvaluateCase(case_id=case_id, went_well="Fictief",
+                                         to_improve="Fictief", lessons=[]))  # fmt: skip
+    service.handle(CONTACT, CloseCase(case_id=case_id, reason="resolved"))
 
 
 def _error_fields(answer: Any) -> list[tuple[str, str]]:
@@ -210,3 +239,43 @@ def test_erasing_a_case_cuts_its_link_to_the_pupil(site: Site) -> None:
     assert [c["case_id"] for c in page["cases"]] == [second]
     assert page["pupil"]["display_name"] == f"Fictief {tag}"  # still in the register
     assert verify_school_views(site.container, site.world.school_a.id) == []
+
+
+def test_retention_runs_from_the_pupils_last_case(container: Container) -> None:
+    school = _school(container)
+    school = container.registry.configure_retention(school.id, 30)
+    service = CaseService(container.schools.get(school.id), school.id)
+    register = register_of(container.schools.get(school.id), school.id)
+    tag = uuid4().hex[:6]
+    kept, gone, alone = f"Fictieve Lange-{tag}", f"Fictieve Korte-{tag}", f"Fictieve Los-{tag}"
+    # ``kept`` is in a closed case and in an open one; ``gone`` only in a closed case;
+    # ``alone`` in no case at all.
+    old = _case_with_pupil(service, kept, closed=True)
+    still_open = service.report(CONTACT, ReportCase(reporter_kind="parent", summary="Fictief"))
+    service.handle(CONTACT, AddParticipant(case_id=still_open, pupil_ref=f"ref-{kept}",
+                                           role="actor"))  # fmt: skip
+    other = _case_with_pupil(service, gone, closed=True)
+    register.register(CONTACT, PupilDetails(f"ref-{alone}", alone))
+    catch_up_school(container, school.id)
+    schemas = [school.schema_name, "platform"]
+    by_name = {p.display_name: p.pupil_id for p in register.all()}
+
+    # 31 days on: the case of ``gone`` and ``gone`` are erased, and ``alone``; the closed case
+    # of ``kept`` is kept, for ``kept`` still has an open case.
+    later = datetime.now(UTC).date() + timedelta(days=31)
+    report = expire_school(container, school.id, today=later)
+    assert report.erased == [other]
+    assert set(report.erased_pupils) == {by_name[gone], by_name[alone]}
+    assert _tables_holding(container, schemas, gone) == []
+    assert _tables_holding(container, schemas, kept)
+    assert {p.display_name for p in register.all() if not p.erased} == {kept}
+
+    # Once ``kept``'s last case closes and the period passes, both cases and the pupil go.
+    _close(service, still_open)
+    catch_up_school(container, school.id)
+    report = expire_school(container, school.id, today=later)
+    assert sorted(report.erased) == sorted([old, still_open])
+    assert report.erased_pupils == [by_name[kept]]
+    assert _tables_holding(container, schemas, kept) == []
+    assert verify_school(container.pool, school).ok
+    assert expire_school(container, school.id, today=later).erased_pupils == []

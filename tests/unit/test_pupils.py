@@ -4,6 +4,7 @@ there; old participants keep working. Every name is fictitious."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 import pytest
@@ -14,6 +15,7 @@ from services.casework.application import CaseworkApplication, register_of
 from services.casework.commands import AddParticipant, ReportCase, RequestErasure
 from services.casework.handlers import CaseService
 from services.casework.sealing import ERASED, InMemoryPupilKeys
+from services.privacy.retention import expire_pupils
 from services.pupils.domain import PupilDetails
 from services.pupils.register import PupilReason, PupilRegister
 from services.shared.errors import InvalidInput, PermissionDenied
@@ -204,3 +206,21 @@ def test_a_participant_stored_before_the_register_still_reads(
     ])  # fmt: skip
     old = app.get_case(case_id, service.school_id).participants[participant_id]
     assert (old.pupil_ref, old.display_name, old.pupil_id) == ("ref-oud", NAME, None)
+
+
+def test_retention_erases_the_pupils_due_and_those_in_no_case(
+    register: PupilRegister, keys: InMemoryPupilKeys
+) -> None:
+    due = register.register(CONTACT, PupilDetails("LL-1", NAME))
+    linked = register.register(CONTACT, PupilDetails("LL-2", OTHER))
+    alone = register.register(CONTACT, PupilDetails("LL-3", "Fictieve Leerling Los"))
+    tomorrow = due.created_on.date() + timedelta(days=1)
+
+    erased = expire_pupils(register, [due.id], unlinked_before=tomorrow, linked={linked.id})
+
+    assert erased == [due.id, alone.id]
+    assert register.get(CONTACT, due.id).display_name == ERASED
+    assert register.get(CONTACT, linked.id).display_name == OTHER
+    assert set(keys.pupils) == {linked.id}
+    # Again: nothing new (an erased pupil's key is destroyed again, if any was left).
+    assert expire_pupils(register, [due.id], unlinked_before=tomorrow, linked={linked.id}) == []

@@ -71,10 +71,15 @@ def _owner(row: Row, e: Case.OwnerAssigned) -> None:
 
 @on(Case.ParticipantAdded)
 def _participant(row: Row, e: Case.ParticipantAdded) -> None:
-    row["participants"][str(e.participant_id)] = {
+    participant = {
         "pupil_ref": e.pupil_ref, "display_name": e.display_name, "group": e.group,
-        "role": e.role, "pupil_id": str(e.pupil_id) if e.pupil_id else None,
+        "role": e.role,
     }  # fmt: skip
+    if e.pupil_id is not None:
+        # Only when linked: rows of participants added before the register stay as they were,
+        # so a rebuild equals the live view.
+        participant[LINK_FIELD] = str(e.pupil_id)
+    row["participants"][str(e.participant_id)] = participant
 
 
 @on(Case.IntakeHeld)
@@ -240,8 +245,7 @@ def erase_participants(row: Row) -> None:
     for participant in row["participants"].values():
         for name in PUPIL_FIELDS["ParticipantAdded"]:
             participant[name] = ERASED
-        if participant.get(LINK_FIELD):
-            participant[LINK_FIELD] = None  # the link to the register goes with the case's keys
+        participant.pop(LINK_FIELD, None)  # the link to the register goes with the case's keys
 
 
 def erase_pupil_in(row: Row, pupil_id: str) -> bool:
@@ -272,8 +276,7 @@ def erase_timeline(curs: Cursor[Any], target: Target, case_id: UUID, before: int
             (r["version"], r["event_type"], r["data"]) if isinstance(r, dict) else r
         )
         erased = {**data, **{f: ERASED for f in PUPIL_FIELDS[event_type] if f in data}}
-        if erased.get(LINK_FIELD):
-            erased[LINK_FIELD] = None
+        erased.pop(LINK_FIELD, None)
         if erased != data:
             updates.append((Jsonb(erased), case_id, version))
     if updates:
@@ -371,7 +374,8 @@ class CaseView(View):
                 erasures.append(event)
             timeline.append((
                 event.originator_id, event.originator_version, event.timestamp,
-                type(event).__name__, event.actor_id, event.actor_role, Jsonb(event_data(event)),
+                type(event).__name__, event.actor_id, event.actor_role,
+                Jsonb(event_data(event, skip=_unlinked(event))),
             ))  # fmt: skip
         curs.executemany(
             SQL(
@@ -461,6 +465,14 @@ class CaseView(View):
                 ),
                 updates,
             )
+
+
+def _unlinked(event: Any) -> tuple[str, ...]:
+    """A participant without a register pupil is shown as before the register existed (no
+    ``pupil_id``), so timelines written then equal a rebuild's."""
+    if isinstance(event, Case.ParticipantAdded) and event.pupil_id is None:
+        return (LINK_FIELD,)
+    return ()
 
 
 def _columns(case_id: UUID, row: Row) -> tuple[Any, ...]:

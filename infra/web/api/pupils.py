@@ -119,7 +119,7 @@ async def chronology_of(
     "/api/pupils",
     summary="The school's pupil register (search by number, name or group)",
     tags=["pupils"],
-    responses=problems(),
+    responses=problems(422),
     guards=[requires(Permission.PUPILS_READ)],
 )
 async def api_list_pupils(

@@ -7,6 +7,7 @@ Every name is fictitious."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -36,6 +37,7 @@ from services.casework.handlers import CaseService
 from services.casework.sealing import ERASED
 from services.pupils.domain import PupilDetails
 from tests.integration.test_erasure import CONTACT, _case_with_pupil, _school, _tables_holding
+from tests.integration.test_pages import Browser
 from tests.integration.web import (
     FakeIssuer,
     Issuers,
@@ -279,3 +281,39 @@ def test_retention_runs_from_the_pupils_last_case(container: Container) -> None:
     assert _tables_holding(container, schemas, kept) == []
     assert verify_school(container.pool, school).ok
     assert expire_school(container, school.id, today=later).erased_pupils == []
+
+
+def test_the_register_pages_add_and_erase_a_pupil(container: Container) -> None:
+    world = make_world(container, "pupil-pages")
+    tag = uuid4().hex[:6]
+    name = f"Fictieve Wilhelmina Klaproos-{tag}"
+    with web_client(container, worker=False) as client:
+        browser = Browser(client)
+        log_in(client, principal(world.school_a, Role.CONTACT_PERSON))
+        browser.get("/leerlingen")
+        # Added: their page.
+        page = browser.submit("/leerlingen", {"reference": f"N-{tag}", "display_name": name,
+                                              "group": "3a"})  # fmt: skip
+        assert name in page
+        pupil_url = re.search(r'action="(/leerlingen/[0-9a-f-]+)/wissen"', page)
+        assert pupil_url is not None
+        # The same number again: the form again, the field named in Dutch, nothing stored.
+        browser.get("/leerlingen")
+        refused = browser.post("/leerlingen", {"reference": f"n-{tag}", "display_name": "X"})
+        assert refused.status_code == 422
+        assert "Er staat al een leerling met dit leerlingnummer" in refused.text
+        found = re.findall(
+            r'href="/leerlingen/([0-9a-f-]{36})"', browser.get(f"/leerlingen?q={tag}")
+        )
+        assert found == [pupil_url.group(1).rsplit("/", 1)[-1]]
+        # Erased on their page: the register no longer knows who they were.
+        browser.get(pupil_url.group(1))
+        without_reason = browser.post(pupil_url.group(1) + "/wissen", {"reason": ""})
+        assert without_reason.status_code == 422
+        browser.get(pupil_url.group(1))
+        page = browser.submit(pupil_url.group(1) + "/wissen", {"reason": "Verzoek van ouders"})
+        assert name not in page
+        assert "zijn gewist" in page
+        # The coordinator reads the register but cannot add to it.
+        log_in(client, principal(world.school_a, Role.COORDINATOR))
+        assert "Leerling toevoegen" not in browser.get("/leerlingen")

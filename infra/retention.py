@@ -22,11 +22,13 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
 
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from infra.container import Container
 from infra.postgres.pool import SharedPool
-from services.privacy.retention import expire_cases, retention_cutoff
+from projections.pupils.projection import TABLE as PUPIL_CASES
+from services.casework.application import register_of
+from services.privacy.retention import expire_cases, expire_pupils, retention_cutoff
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,71 @@ class ExpiryReport:
     school_slug: str
     cutoff: date
     erased: list[UUID] = field(default_factory=list)
+    #: Pupils of the register erased (their last case past the period, or in no case).
+    erased_pupils: list[UUID] = field(default_factory=list)
+
+
+def _exists(conn: Any, schema: str, name: str) -> bool:
+    found: Any = conn.execute("SELECT to_regclass(%s)", (f'"{schema}".{name}',)).fetchone()
+    return (found["to_regclass"] if isinstance(found, dict) else found[0]) is not None
+
+
+def _ids(rows: list[Any]) -> list[UUID]:
+    return [r[next(iter(r))] if isinstance(r, dict) else r[0] for r in rows]
+
+
+@dataclass(frozen=True)
+class ViewPupilCases:
+    """:class:`services.privacy.retention.PupilCases` read from the pupil links and the case
+    view (kept current by the sweep)."""
+
+    pool: SharedPool
+    schema: str
+
+    def _query(self, query: Composed, params: tuple[Any, ...]) -> list[UUID]:
+        with self.pool.connection() as conn:
+            if not (
+                _exists(conn, self.schema, PUPIL_CASES) and _exists(conn, self.schema, "cases")
+            ):
+                return []
+            return _ids(conn.execute(query, params).fetchall())
+
+    def _tables(self) -> dict[str, Identifier]:
+        return {
+            "links": Identifier(self.schema, PUPIL_CASES),
+            "cases": Identifier(self.schema, "cases"),
+        }
+
+    def pupils_due(self, cutoff: date) -> list[UUID]:
+        moment = datetime.combine(cutoff, time.min, tzinfo=UTC)
+        return self._query(
+            SQL(
+                "SELECT p.pupil_id FROM {links} p JOIN {cases} c USING (case_id)"
+                " GROUP BY p.pupil_id"
+                " HAVING bool_and(c.status = 'closed' AND c.closed_at < %s)"
+                " ORDER BY p.pupil_id"
+            ).format(**self._tables()),
+            (moment,),
+        )
+
+    def held(self, case_ids: list[UUID], cutoff: date) -> set[UUID]:
+        moment = datetime.combine(cutoff, time.min, tzinfo=UTC)
+        return set(
+            self._query(
+                SQL(
+                    "SELECT DISTINCT p.case_id FROM {links} p WHERE p.case_id = ANY(%s)"
+                    " AND p.pupil_id IN (SELECT q.pupil_id FROM {links} q"
+                    " JOIN {cases} c USING (case_id)"
+                    " WHERE NOT (c.status = 'closed' AND c.closed_at < %s))"
+                ).format(**self._tables()),
+                (case_ids, moment),
+            )
+        )
+
+    def linked(self) -> set[UUID]:
+        return set(
+            self._query(SQL("SELECT DISTINCT pupil_id FROM {links}").format(**self._tables()), ())
+        )
 
 
 @dataclass(frozen=True)
@@ -66,14 +133,31 @@ class ViewClosedCases:
 
 def expire_school(container: Container, school_id: UUID, *, today: date) -> ExpiryReport:
     """Erase the pupil data of every case closed more than the school's retention period
-    before ``today`` (:func:`services.privacy.retention.expire_cases`)."""
+    before ``today`` (:func:`services.privacy.retention.expire_cases`), except cases with a
+    register pupil who has a later or open case; and erase the register pupils whose every
+    case is past the period, or who are in no case and were registered before it
+    (:func:`services.privacy.retention.expire_pupils`)."""
     school = container.registry.school(school_id)
     cutoff = retention_cutoff(today, school.retention_days)
-    candidates = ViewClosedCases(container.pool, school.schema_name).closed_before(cutoff)
-    erased = expire_cases(container.schools.get(school_id), school_id, candidates)
-    if erased:
-        log.info("retention: erased %d case(s) at school %s", len(erased), school_id)
-    return ExpiryReport(school_slug=school.slug, cutoff=cutoff, erased=erased)
+    app = container.schools.get(school_id)
+    closed = ViewClosedCases(container.pool, school.schema_name).closed_before(cutoff)
+    links = ViewPupilCases(container.pool, school.schema_name)
+    # Before any case is erased (that removes its links): the pupils due, the cases held.
+    pupils_due = links.pupils_due(cutoff)
+    linked = links.linked()
+    held = links.held(closed, cutoff) if closed else set()
+    erased = expire_cases(app, school_id, [c for c in closed if c not in held])
+    erased_pupils = expire_pupils(
+        register_of(app, school_id), pupils_due, unlinked_before=cutoff, linked=linked
+    )
+    if erased or erased_pupils:
+        log.info(
+            "retention: erased %d case(s) and %d pupil(s) at school %s",
+            len(erased), len(erased_pupils), school_id,
+        )  # fmt: skip
+    return ExpiryReport(
+        school_slug=school.slug, cutoff=cutoff, erased=erased, erased_pupils=erased_pupils
+    )
 
 
 def expire_all(container: Container, *, today: date) -> list[ExpiryReport]:

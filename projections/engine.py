@@ -126,6 +126,11 @@ class View(ABC):
         such data override this; applying the case's ``ErasureRequested`` event must erase the
         same, so replay equals live)."""
 
+    def erase_pupil(self, curs: Cursor[Any], target: Target, pupil_id: UUID) -> None:  # noqa: B027
+        """Erase a register pupil's identifying data (number, name, group) from the target's
+        rows in every case now, before their key is destroyed (views that hold such data
+        override this; a replay after the key is gone reads the same fields as erased)."""
+
     def switch(self, curs: Cursor[Any], live: Target, rebuilt: Target) -> None:
         """Replace the live tables by the rebuilt ones (inside the caller's transaction)."""
         self.drop(curs, live)

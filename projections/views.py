@@ -10,6 +10,7 @@ from projections.engine import View
 from projections.escalation.projection import EscalationView
 from projections.lessons.projection import LessonsView
 from projections.notifications.projection import NotificationsView
+from projections.pupils.projection import PupilCasesView
 
 #: Every view, in the order they are applied within a batch.
 ALL_VIEWS: tuple[View, ...] = (
@@ -18,4 +19,5 @@ ALL_VIEWS: tuple[View, ...] = (
     BoardStatsView(),
     LessonsView(),
     EscalationView(),
+    PupilCasesView(),
 )

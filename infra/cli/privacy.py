@@ -46,7 +46,9 @@ def cmd_expire(args: argparse.Namespace) -> int:
 def _print(report: ExpiryReport) -> None:
     print(
         f"{report.school_slug}: closed before {report.cutoff.isoformat()}: "
-        f"{len(report.erased)} case(s) erased"
+        f"{len(report.erased)} case(s) erased, {len(report.erased_pupils)} pupil(s) erased"
     )
     for case_id in report.erased:
         print(f"  {case_id}")
+    for pupil_id in report.erased_pupils:
+        print(f"  pupil {pupil_id}")

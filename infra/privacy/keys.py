@@ -6,6 +6,10 @@ no longer be opened. PostgreSQL keeps a deleted row's bytes until ``VACUUM`` rec
 so :meth:`PostgresPupilKeys.destroy_case` is followed by a ``VACUUM`` of the (small) key table
 after every erasure (:mod:`infra.privacy.purge`).
 
+A register pupil's key (:mod:`services.pupils`) is a row of the same table whose ``case_id`` and
+``participant_id`` both hold the pupil's id (the aggregate it seals), so no new table or column is
+needed: it is found by that pair and destroyed by it (a case id is never a pupil id).
+
 Reading keys while a projection holds a connection: catch-up and rebuild map events inside their
 own transaction; :func:`using_connection` lets key lookups run on that same connection (and
 caches keys for that one run) instead of borrowing a second connection from the bounded pool.
@@ -145,6 +149,25 @@ class PostgresPupilKeys:
         if scope is not None:
             scope.cache[cache_key] = key
         return key
+
+    def pupil_key(self, pupil_id: UUID) -> tuple[UUID, bytes]:
+        with self._connection() as conn:
+            row = conn.execute(
+                SQL(
+                    "SELECT key_id, wrapped FROM {}.{} WHERE case_id = %s AND participant_id = %s"
+                    " ORDER BY created_at LIMIT 1"
+                ).format(Identifier(self.schema), Identifier(TABLE)),
+                (pupil_id, pupil_id),
+            ).fetchone()
+        if row is not None:
+            key_id, wrapped = (
+                (row[0], row[1]) if isinstance(row, tuple) else (row["key_id"], row["wrapped"])
+            )
+            return key_id, unwrap_key(self._data_key, wrapped, self._context(key_id))
+        return self.new_key(pupil_id, pupil_id)
+
+    def destroy_pupil(self, pupil_id: UUID) -> int:
+        return self.destroy_case(pupil_id)
 
     def destroy_case(self, case_id: UUID) -> int:
         with self._connection() as conn:

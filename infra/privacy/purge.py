@@ -65,6 +65,38 @@ class ViewPurge:
     def purge(
         self, case_id: UUID, *, save: Callable[[], None], then: Callable[[UUID], None]
     ) -> None:
+        self._run(
+            case_id,
+            lambda curs: self._erase_rows(curs, lambda v, c, t: v.erase(c, t, case_id)),
+            save=save,
+            then=then,
+            what="case",
+        )
+
+    def purge_pupil(
+        self, pupil_id: UUID, *, save: Callable[[], None], then: Callable[[UUID], None]
+    ) -> None:
+        """The same order for a register pupil: their number, name and group are erased from
+        the views' rows of every case they take part in, the pupil's erasure is saved, their
+        key destroyed, the purge committed."""
+        self._run(
+            pupil_id,
+            lambda curs: self._erase_rows(curs, lambda v, c, t: v.erase_pupil(c, t, pupil_id)),
+            save=save,
+            then=then,
+            what="pupil",
+        )
+
+    def _run(
+        self,
+        subject: UUID,
+        erase: Callable[[Cursor[Any]], None],
+        *,
+        save: Callable[[], None],
+        then: Callable[[UUID], None],
+        what: str,
+    ) -> None:
+        case_id = subject
         step = "prepare"
         failed_after_save: Exception | None = None
         try:
@@ -73,7 +105,7 @@ class ViewPurge:
                 conn.transaction(),
                 conn.cursor() as curs,
             ):
-                self._erase_rows(curs, case_id)
+                erase(curs)
                 step = "save"
                 save()
                 step = "keys"
@@ -86,8 +118,8 @@ class ViewPurge:
             if step == "save":
                 raise  # the save's own error (e.g. a conflict); nothing stored, nothing purged
             log.warning(
-                "erasure of case %s at school %s: %s failed (%s)",
-                case_id, self.school_id, step, type(e).__name__,
+                "erasure of %s %s at school %s: %s failed (%s)",
+                what, case_id, self.school_id, step, type(e).__name__,
             )  # fmt: skip
             if step == "prepare":
                 msg = (
@@ -98,13 +130,15 @@ class ViewPurge:
             raise _incomplete() from None
         if failed_after_save is not None:
             log.warning(
-                "erasure of case %s at school %s: destroying the keys failed (%s)",
-                case_id, self.school_id, type(failed_after_save).__name__,
+                "erasure of %s %s at school %s: destroying the keys failed (%s)",
+                what, case_id, self.school_id, type(failed_after_save).__name__,
             )  # fmt: skip
             raise _incomplete() from None
         self._vacuum()
 
-    def _erase_rows(self, curs: Cursor[Any], case_id: UUID) -> None:
+    def _erase_rows(
+        self, curs: Cursor[Any], erase: Callable[[View, Cursor[Any], Target], None]
+    ) -> None:
         curs.execute(SQL("SET LOCAL lock_timeout = {}").format(Literal(f"{LOCK_TIMEOUT_MS}ms")))
         views: list[View] = [v for v in ALL_VIEWS if v.holds_pupil_data]
         for suffix in SUFFIXES:
@@ -118,7 +152,7 @@ class ViewPurge:
                     ),
                     (target.position_key(view),),
                 )
-                view.erase(curs, target, case_id)
+                erase(view, curs, target)
 
     def _vacuum(self) -> None:
         try:

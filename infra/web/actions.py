@@ -174,7 +174,7 @@ def body_type(command: type[Any], action: str) -> type[Any]:
     hints = typing.get_type_hints(command)
     specs: list[tuple[str, Any, Any]] = []
     for f in dataclasses.fields(command):
-        if f.name == "case_id" or not f.init:
+        if f.name == "case_id" or not f.init or f.metadata.get("internal"):
             continue
         if f.default is not dataclasses.MISSING:
             spec = dataclasses.field(default=f.default)

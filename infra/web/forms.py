@@ -85,6 +85,7 @@ FIELD_LABELS_NL: dict[str, str] = {
     "role": "Rol in deze zaak",
     "display_name": "Naam zoals getoond in de zaak",
     "group": "Groep of klas",
+    "pupil_id": "Leerling uit het leerlingregister",
     "held_on": "Datum van het gesprek",
     "summary": "Samenvatting",
     "forms": "Vormen van pesten",
@@ -156,7 +157,12 @@ ACTION_FIELD_LABELS_NL: dict[tuple[str, str], str] = {
 }
 FIELD_HINTS_NL: dict[tuple[str, str], str] = {
     ("add-participant", "pupil_ref"): (
-        "Een verwijzing naar de leerling in de leerlingadministratie, geen gevoelige gegevens."
+        "Het leerlingnummer uit de leerlingadministratie. Staat de leerling al in het "
+        "leerlingregister van Vangnet, dan wordt die leerling gekoppeld."
+    ),
+    ("add-participant", "pupil_id"): (
+        "Of kies een leerling uit het leerlingregister (Leerlingen): laat dan leerlingnummer, "
+        "naam en groep leeg."
     ),
     ("engage-person", "staff_role"): (
         "Leeg laten: de eerste functie van de collega die hiervoor kan worden ingeschakeld."

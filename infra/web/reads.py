@@ -26,8 +26,16 @@ from projections.case_view.work import WorkItem, WorkKind, my_work
 from projections.db import table
 from projections.escalation.queries import CaseEscalation, Signal, escalations, signals
 from projections.lessons.queries import Lesson, lessons
-from services.access.roles import ENGAGED_PERMISSIONS, Permission, has_permission
+from projections.pupils.queries import PupilSignal, PupilSignalKind, pupil_signals, signal_counts
+from services.access.roles import (
+    ENGAGED_PERMISSIONS,
+    Permission,
+    has_permission,
+    reads_case_wide,
+)
 from services.audit.access_log import AccessLog, CaseRead, ReadKind
+from services.casework.application import register_of
+from services.pupils.register import PupilEntry
 from services.shared.errors import CaseNotFound, InvalidInput, PermissionDenied
 from tenants.registry import School
 
@@ -174,6 +182,31 @@ async def school_signals(
         raise PermissionDenied(f"role '{principal.role}' may not read signals")
     async with services.read_pool.acquire() as conn:
         return await signals(conn, school.schema_name, today=today(), protocol=school.protocol)
+
+
+async def school_pupil_signals(
+    services: Services, school: School, principal: Principal
+) -> list[tuple[PupilSignal, PupilEntry]]:
+    """The pupil signals with each pupil as the register has them (unsealed now), for the
+    roles that read case-wide and signals (contact person, coordinator); none for others."""
+    if not (principal.may(Permission.SIGNALS_READ) and reads_case_wide(principal.role)):
+        return []
+    async with services.read_pool.acquire() as conn:
+        found = await pupil_signals(conn, school.schema_name)
+    if not found:
+        return []
+    register = register_of(services.container.schools.get(school.id), school.id)
+    pupils = {p.pupil_id: p for p in await anyio.to_thread.run_sync(register.all)}
+    return [(s, pupils[s.pupil_id]) for s in found if s.pupil_id in pupils]
+
+
+async def pupil_signal_counts(
+    services: Services, schools: Sequence[School]
+) -> dict[PupilSignalKind, int | None]:
+    """Anonymous counts of the pupil signals over ``schools`` (suppressed below the
+    threshold); the caller checks the statistics permission."""
+    async with services.read_pool.acquire() as conn:
+        return await signal_counts(conn, [s.schema_name for s in schools])
 
 
 async def school_escalations(

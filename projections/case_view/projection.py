@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 
 from projections.engine import Batch, Handlers, Target, View
 from services.casework.domain import Case
-from services.casework.sealing import ERASED, SEALED_FIELDS
+from services.casework.sealing import ERASED, LINK_FIELD, SEALED_FIELDS
 from services.casework.vocabulary import CaseStatus, ComplaintLevel
 from services.shared.jsonable import event_data, jsonable
 
@@ -74,10 +74,15 @@ def _owner(row: Row, e: Case.OwnerAssigned) -> None:
 
 @on(Case.ParticipantAdded)
 def _participant(row: Row, e: Case.ParticipantAdded) -> None:
-    row["participants"][str(e.participant_id)] = {
+    participant = {
         "pupil_ref": e.pupil_ref, "display_name": e.display_name, "group": e.group,
         "role": e.role,
     }  # fmt: skip
+    if e.pupil_id is not None:
+        # Only when linked: rows of participants added before the register stay as they were,
+        # so a rebuild equals the live view.
+        participant[LINK_FIELD] = str(e.pupil_id)
+    row["participants"][str(e.participant_id)] = participant
 
 
 @on(Case.IntakeHeld)
@@ -271,6 +276,19 @@ def erase_participants(row: Row) -> None:
     for participant in row["participants"].values():
         for name in PUPIL_FIELDS["ParticipantAdded"]:
             participant[name] = ERASED
+        participant.pop(LINK_FIELD, None)  # the link to the register goes with the case's keys
+
+
+def erase_pupil_in(row: Row, pupil_id: str) -> bool:
+    """The register pupil's fields read as erased in every participant that is them (the link
+    stays: a replay after the pupil's key is gone reads the same); whether any was."""
+    changed = False
+    for participant in row["participants"].values():
+        if participant.get(LINK_FIELD) == pupil_id:
+            for name in PUPIL_FIELDS["ParticipantAdded"]:
+                participant[name] = ERASED
+            changed = True
+    return changed
 
 
 def erase_timeline(curs: Cursor[Any], target: Target, case_id: UUID, before: int | None) -> None:
@@ -289,6 +307,7 @@ def erase_timeline(curs: Cursor[Any], target: Target, case_id: UUID, before: int
             (r["version"], r["event_type"], r["data"]) if isinstance(r, dict) else r
         )
         erased = {**data, **{f: ERASED for f in PUPIL_FIELDS[event_type] if f in data}}
+        erased.pop(LINK_FIELD, None)
         if erased != data:
             updates.append((Jsonb(erased), case_id, version))
     if updates:
@@ -386,7 +405,8 @@ class CaseView(View):
                 erasures.append(event)
             timeline.append((
                 event.originator_id, event.originator_version, event.timestamp,
-                type(event).__name__, event.actor_id, event.actor_role, Jsonb(event_data(event)),
+                type(event).__name__, event.actor_id, event.actor_role,
+                Jsonb(event_data(event, skip=_unlinked(event))),
             ))  # fmt: skip
         curs.executemany(
             SQL(
@@ -433,6 +453,57 @@ class CaseView(View):
                 (Jsonb(row), case_id),
             )
         erase_timeline(curs, target, case_id, before=None)
+
+    def erase_pupil(self, curs: Cursor[Any], target: Target, pupil_id: UUID) -> None:
+        """Erase a register pupil's number, name and group in every case they take part in."""
+        key = str(pupil_id)
+        found = curs.execute(
+            SQL(
+                "SELECT case_id, detail FROM {} WHERE jsonb_path_exists(detail,"
+                " '$.participants.*.pupil_id ? (@ == $p)', jsonb_build_object('p', %s::text))"
+                " FOR UPDATE"
+            ).format(target.table("cases")),
+            (key,),
+        ).fetchall()
+        for r in found:
+            case_id, detail = (r["case_id"], r["detail"]) if isinstance(r, dict) else r
+            row = detail if isinstance(detail, dict) else json.loads(detail)
+            if erase_pupil_in(row, key):
+                curs.execute(
+                    SQL("UPDATE {} SET detail = %s WHERE case_id = %s").format(
+                        target.table("cases")
+                    ),
+                    (Jsonb(row), case_id),
+                )
+        fields = PUPIL_FIELDS["ParticipantAdded"]
+        rows = curs.execute(
+            SQL(
+                "SELECT case_id, version, data FROM {} WHERE event_type = 'ParticipantAdded'"
+                " AND data->>'pupil_id' = %s"
+            ).format(target.table("case_timeline")),
+            (key,),
+        ).fetchall()
+        updates = []
+        for r in rows:
+            case_id, version, data = (
+                (r["case_id"], r["version"], r["data"]) if isinstance(r, dict) else r
+            )
+            updates.append((Jsonb({**data, **dict.fromkeys(fields, ERASED)}), case_id, version))
+        if updates:
+            curs.executemany(
+                SQL("UPDATE {} SET data = %s WHERE case_id = %s AND version = %s").format(
+                    target.table("case_timeline")
+                ),
+                updates,
+            )
+
+
+def _unlinked(event: Any) -> tuple[str, ...]:
+    """A participant without a register pupil is shown as before the register existed (no
+    ``pupil_id``), so timelines written then equal a rebuild's."""
+    if isinstance(event, Case.ParticipantAdded) and event.pupil_id is None:
+        return (LINK_FIELD,)
+    return ()
 
 
 def _columns(case_id: UUID, row: Row) -> tuple[Any, ...]:

@@ -78,6 +78,9 @@ class Permission(StrEnum):
     STATS_SCHOOL = "stats.school"  # anonymous statistics of the own school
     STATS_BOARD = "stats.board"  # anonymous statistics across the board's schools
     AUDIT_READ = "audit.read"  # replay history; every read is itself recorded
+    # pupil register
+    PUPILS_READ = "pupils.read"  # the register, a pupil's chronology and the pupil signals
+    PUPILS_MANAGE = "pupils.manage"  # register a pupil, erase a pupil
     # platform
     TENANTS_MANAGE = "tenants.manage"
 
@@ -98,6 +101,8 @@ _CONTACT_PERSON = frozenset(
         P.CASE_EVALUATE,
         P.COMPLAINT_EXPLAIN,
         P.SIGNALS_READ,
+        P.PUPILS_READ,
+        P.PUPILS_MANAGE,
     }
 )
 
@@ -112,6 +117,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.LESSONS_READ,
             P.PROTOCOL_MANAGE,
             P.STATS_SCHOOL,
+            P.PUPILS_READ,
         }
     ),
     # Staff who report and act only on the cases they are engaged in (see ENGAGED_PERMISSIONS).
@@ -135,7 +141,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {P.CASE_READ, P.COMPLAINT_ESCALATE, P.COMPLAINT_DECIDE, P.STATS_SCHOOL}
     ),
     Role.BOARD: frozenset({P.CASE_READ, P.COMPLAINT_ESCALATE, P.COMPLAINT_DECIDE, P.STATS_BOARD}),
-    Role.AUDITOR: frozenset({P.CASE_READ, P.AUDIT_READ}),
+    Role.AUDITOR: frozenset({P.CASE_READ, P.AUDIT_READ, P.PUPILS_READ}),
     Role.DOMESTIC_VIOLENCE_OFFICER: frozenset(),  # seed 001: no task in bullying at school
     Role.OPERATOR: frozenset({P.TENANTS_MANAGE}),
 }
@@ -148,8 +154,27 @@ ENGAGED_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 #: Permissions that only read. Everything else changes a case.
 READ_ONLY_PERMISSIONS = frozenset(
-    {P.CASE_READ, P.SIGNALS_READ, P.LESSONS_READ, P.STATS_SCHOOL, P.STATS_BOARD, P.AUDIT_READ}
+    {
+        P.CASE_READ,
+        P.SIGNALS_READ,
+        P.LESSONS_READ,
+        P.STATS_SCHOOL,
+        P.STATS_BOARD,
+        P.AUDIT_READ,
+        P.PUPILS_READ,
+    }
 )
+
+#: The roles that read every case of their school in full (DESIGN.md §1, need-to-know):
+#: the contact person(s), the anti-bullying coordinator and the auditor. Only they see the
+#: pupil register, a pupil's chronology across cases and the pupil signals.
+CASE_WIDE_READERS = frozenset({Role.CONTACT_PERSON, Role.COORDINATOR, Role.AUDITOR})
+
+
+def reads_case_wide(role: Role) -> bool:
+    """Whether ``role`` reads every case of its school in full (see :data:`CASE_WIDE_READERS`;
+    the need-to-know rules refine who reads what)."""
+    return role in CASE_WIDE_READERS
 
 
 class CasePart(StrEnum):

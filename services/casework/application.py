@@ -16,6 +16,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Tr
 
 from services.casework.domain import Case
 from services.casework.sealing import PupilKeys, SealingMapper
+from services.pupils.register import PupilRegister
 from services.shared.errors import CaseNotFound, ConcurrencyConflict
 
 
@@ -113,6 +114,11 @@ class CaseworkApplication(Application[UUID]):
             self.pupil_keys.destroy_case(case_id)
 
 
+def register_of(app: CaseworkApplication, school_id: UUID) -> PupilRegister:
+    """The pupil register of the school whose log ``app`` is (its keys, its views' purge)."""
+    return PupilRegister(app, school_id, keys=app.pupil_keys, purge=app.read_side)
+
+
 class ReadSidePurge(Protocol):
     """The read side's part of an erasure, around the save of the ``ErasureRequested`` event.
 
@@ -128,3 +134,11 @@ class ReadSidePurge(Protocol):
     def purge(
         self, case_id: UUID, *, save: Callable[[], None], then: Callable[[UUID], None]
     ) -> None: ...
+
+    def purge_pupil(
+        self, pupil_id: UUID, *, save: Callable[[], None], then: Callable[[UUID], None]
+    ) -> None:
+        """The same, for a pupil of the register: the views' copies of the pupil's number,
+        name and group, in every case they take part in, before the pupil's erasure is saved
+        (``save``) and their key destroyed (``then(pupil_id)``)."""
+        ...

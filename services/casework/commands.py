@@ -15,11 +15,16 @@ from typing import ClassVar
 from uuid import UUID, uuid4
 
 from services.access.roles import Permission
-from services.casework.domain import Case
+from services.casework import rules
+from services.casework.domain import Case, choice
+from services.casework.vocabulary import ParticipantRole
 from services.people.lookup import PersonLookup, check_person
 from services.people.parts import Part
+from services.pupils.domain import PupilDetails
+from services.pupils.register import PupilRegister
 from services.shared.actor import Actor
 from services.shared.clock import school_today
+from services.shared.errors import InvalidInput
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,12 +74,48 @@ class AssignOwner(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class AddParticipant(CaseCommand):
+    """A pupil takes part in the case, in ``role``: a pupil of the school's register
+    (``pupil_id``), or one added on the spot (``pupil_ref`` with name and group: linked to the
+    register's pupil with that number, or registered). See :meth:`with_pupil`."""
+
     permission = Permission.CASE_MANAGE
-    pupil_ref: str
+    pupil_ref: str = ""
     role: str
     display_name: str = ""
     group: str = ""
+    pupil_id: str = ""
     participant_id: UUID = field(default_factory=uuid4)
+    #: Set by :meth:`with_pupil`: the register's pupil (its number, name and group are copied).
+    #: Not an input (the edge's bodies leave out fields marked ``internal``).
+    linked: UUID | None = field(default=None, metadata={"internal": True})
+
+    def with_pupil(self, register: PupilRegister, actor: Actor, case: Case) -> AddParticipant:
+        """The command with its pupil found in (or added to) the school's register: an
+        unknown, erased or other school's ``pupil_id`` is refused naming the field; without a
+        register (``None``), the pupil stays a string of this case only."""
+        if self.linked is not None:
+            return self
+        rules.case_must_be_open(case)
+        choice(ParticipantRole, self.role, "role")
+        by_id = bool(self.pupil_id.strip())
+        if by_id:
+            pupil = register.linkable(self.pupil_id, "pupil_id")
+        else:
+            pupil = register.for_participant(
+                actor, PupilDetails(self.pupil_ref, self.display_name, self.group), "pupil_"
+            )
+        if any(p.pupil_id == pupil.id for p in case.participants.values()):
+            msg = "this pupil is already a participant of the case"
+            field_name = "pupil_id" if by_id else "pupil_ref"
+            raise InvalidInput(msg, field=field_name, reason="duplicate")
+        return replace(
+            self,
+            pupil_id=str(pupil.id),
+            pupil_ref=pupil.reference,
+            display_name=pupil.display_name,
+            group=pupil.group,
+            linked=pupil.id,
+        )
 
     def execute(self, case: Case) -> None:
         case.add_participant(
@@ -83,6 +124,7 @@ class AddParticipant(CaseCommand):
             role=self.role,
             display_name=self.display_name,
             group=self.group,
+            pupil_id=self.linked,
         )
 
 

@@ -73,6 +73,9 @@ class Participant:
     display_name: str
     group: str
     role: str
+    #: The pupil of the school's register (``None``: added before the register existed, or the
+    #: link was erased with the case's pupil data).
+    pupil_id: UUID | None = None
 
 
 @dataclass
@@ -145,11 +148,21 @@ class Case(Aggregate):
         owner_id: str
 
     class ParticipantAdded(Event):
+        """A pupil takes part in the case. ``pupil_id``: the pupil's record in the school's
+        register (version 2; ``None`` for participants added before the register existed). The
+        pupil's number, name and group are copied from the register as they were then."""
+
         participant_id: UUID
         pupil_ref: str
         display_name: str
         group: str
         role: str
+        pupil_id: UUID | None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["pupil_id"] = None
 
     class IntakeHeld(Event):
         held_on: date
@@ -443,13 +456,19 @@ class Case(Aggregate):
         role: str,
         display_name: str = "",
         group: str = "",
+        pupil_id: UUID | None = None,
     ) -> None:
+        """A pupil takes part, in ``role``; ``pupil_id``: their record in the register (the
+        other fields then are the register's, checked by the command handler)."""
         rules.case_must_be_open(self)
         pupil_ref = rules.text(pupil_ref, "pupil_ref")
         role = choice(ParticipantRole, role, "role").value
         if participant_id in self.participants:
             msg = f"participant {participant_id} already exists"
             raise InvalidInput(msg)
+        if pupil_id is not None and any(p.pupil_id == pupil_id for p in self.participants.values()):
+            msg = "this pupil is already a participant of the case"
+            raise InvalidInput(msg, field="pupil_id", reason="duplicate")
         if any(p.pupil_ref == pupil_ref for p in self.participants.values()):
             msg = "this pupil is already a participant of the case"
             raise InvalidInput(msg, field="pupil_ref", reason="duplicate")
@@ -459,13 +478,22 @@ class Case(Aggregate):
             display_name=rules.text(display_name, "display_name", required=False),
             group=rules.text(group, "group", required=False),
             role=role,
+            pupil_id=pupil_id,
         )
 
     @event(ParticipantAdded)
     def _add_participant(
-        self, participant_id: UUID, pupil_ref: str, display_name: str, group: str, role: str
+        self,
+        participant_id: UUID,
+        pupil_ref: str,
+        display_name: str,
+        group: str,
+        role: str,
+        pupil_id: UUID | None,
     ) -> None:
-        self.participants[participant_id] = Participant(pupil_ref, display_name, group, role)
+        self.participants[participant_id] = Participant(
+            pupil_ref, display_name, group, role, pupil_id
+        )
         self.pupil_data_erased = False
 
     def hold_intake(self, *, held_on: date, summary: str, today: date) -> None:

@@ -28,11 +28,12 @@ from contextlib import contextmanager
 from uuid import UUID
 
 from services.access.roles import ENGAGED_PERMISSIONS, Permission, Role, has_permission
-from services.casework.application import CaseworkApplication
-from services.casework.commands import CaseCommand, ReportCase
+from services.casework.application import CaseworkApplication, register_of
+from services.casework.commands import AddParticipant, CaseCommand, ReportCase
 from services.casework.domain import Case
 from services.people.lookup import LogPeople, PersonLookup, check_person
 from services.people.parts import Part
+from services.pupils.register import PupilRegister
 from services.shared.actor import Actor, acting_as
 from services.shared.clock import SCHOOL_CLOCK, Clock, on_day
 from services.shared.errors import ConcurrencyConflict, PermissionDenied, StaleVersion
@@ -127,7 +128,10 @@ class CaseService:
     ``clock`` tells the school's day that commands check their dates against (the system clock
     in Dutch time unless a test or the demo fixes the day). ``people``: the school's staff
     directory every person a command names is checked against (default: the persons in the
-    school's own log, :class:`~services.people.lookup.LogPeople`).
+    school's own log, :class:`~services.people.lookup.LogPeople`). ``pupils``: the school's
+    pupil register every participant is found in or added to (default: the register in the
+    school's own log); ``link_pupils=False`` keeps participants as strings of one case (as
+    before the register existed: tests of old behaviour).
     """
 
     def __init__(
@@ -141,8 +145,13 @@ class CaseService:
         sleep: Callable[[float], None] = time.sleep,
         locks: CaseLocks = CASE_LOCKS,
         people: PersonLookup | None = None,
+        pupils: PupilRegister | None = None,
+        link_pupils: bool = True,
     ) -> None:
         self.app = app
+        self.pupils = (
+            (pupils if pupils is not None else register_of(app, school_id)) if link_pupils else None
+        )
         self.people = people if people is not None else LogPeople(app, school_id)
         self.school_id = school_id
         self.on_saved = on_saved
@@ -184,6 +193,11 @@ class CaseService:
         retried from the load (at most ``max_attempts`` tries in all); with it, the conflict is
         the answer (the client decided on a version that is no longer current).
         """
+        if isinstance(command, AddParticipant) and self.pupils is not None:
+            # Once, before the retries: finding (or registering) the pupil is not repeated.
+            case = self.app.get_case(command.case_id, self.school_id)
+            authorize(actor, command.permission, case)
+            command = command.with_pupil(self.pupils, actor, case)
         attempt = 1
         while True:
             try:

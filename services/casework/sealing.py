@@ -12,6 +12,13 @@ fields then read as :data:`ERASED`.
 Events stored before sealing existed hold plain strings in those fields and are read unchanged:
 they are *not* covered by erasure.
 
+Pupils of the school's register (:mod:`services.pupils`) have one key each, kept for as long as
+the pupil is: their ``Pupil`` events are sealed with it, and a participant linked to a register
+pupil (``ParticipantAdded.pupil_id``) is sealed twice: the pupil's number, name and group first
+with the pupil's key, then, like ``pupil_id`` itself, with the participant's key. So destroying the
+pupil's key erases them in every case at once (and in the register), and destroying the case's
+participant keys (a case's erasure) erases them, and the link to the pupil, in that case only.
+
 Where the keys live is a port (:class:`PupilKeys`): PostgreSQL in production
 (:mod:`infra.privacy.keys`), :class:`InMemoryPupilKeys` in unit tests.
 """
@@ -19,6 +26,7 @@ Where the keys live is a port (:class:`PupilKeys`): PostgreSQL in production
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 from collections.abc import Mapping
 from typing import Any, Protocol, TypeGuard
@@ -30,6 +38,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Cipher, Compressor, StoredEvent, Transcoder
 
 from services.casework.domain import Case
+from services.pupils.domain import IDENTIFYING, Pupil
 from services.shared.mapper import BoundMapper
 
 #: What an erased pupil field reads as (shown as such in the UI, the case file and exports).
@@ -39,6 +48,14 @@ ERASED = "[gewist]"
 SEALED_FIELDS: Mapping[type[Any], tuple[str, ...]] = {
     Case.ParticipantAdded: ("pupil_ref", "display_name", "group"),
 }
+
+#: Register event type -> its identifying fields, sealed with the pupil's own key.
+PUPIL_SEALED_FIELDS: Mapping[type[Any], tuple[str, ...]] = {Pupil.PupilRegistered: IDENTIFYING}
+
+#: The participant's link to the register (sealed with the participant's key).
+LINK_FIELD = "pupil_id"
+#: Marks a sealed value whose plaintext is itself a value sealed with the pupil's key.
+_INNER = "in"
 
 _NONCE = 12
 
@@ -58,12 +75,21 @@ class PupilKeys(Protocol):
         """Destroy the keys of every participant of a case; returns how many were destroyed."""
         ...
 
+    def pupil_key(self, pupil_id: UUID) -> tuple[UUID, bytes]:
+        """The key of one pupil of the register (created on first use): (key id, key)."""
+        ...
+
+    def destroy_pupil(self, pupil_id: UUID) -> int:
+        """Destroy the key of one pupil of the register; returns how many were destroyed."""
+        ...
+
 
 class InMemoryPupilKeys:
     """:class:`PupilKeys` in a dict (unit tests, the in-memory event store)."""
 
     def __init__(self) -> None:
         self.keys: dict[UUID, tuple[UUID, bytes]] = {}
+        self.pupils: dict[UUID, UUID] = {}  # pupil id -> key id
 
     def new_key(self, case_id: UUID, participant_id: UUID) -> tuple[UUID, bytes]:  # noqa: ARG002
         key_id, key = uuid4(), AESGCM.generate_key(bit_length=256)
@@ -79,6 +105,18 @@ class InMemoryPupilKeys:
         for key_id in doomed:
             del self.keys[key_id]
         return len(doomed)
+
+    def pupil_key(self, pupil_id: UUID) -> tuple[UUID, bytes]:
+        found = self.pupils.get(pupil_id)
+        if found is not None and found in self.keys:
+            return found, self.keys[found][1]
+        key_id, key = self.new_key(pupil_id, pupil_id)
+        self.pupils[pupil_id] = key_id
+        return key_id, key
+
+    def destroy_pupil(self, pupil_id: UUID) -> int:
+        key_id = self.pupils.pop(pupil_id, None)
+        return 1 if key_id is not None and self.keys.pop(key_id, None) is not None else 0
 
 
 def _aad(key_id: UUID, field_name: str) -> bytes:
@@ -126,31 +164,66 @@ class SealingMapper(BoundMapper):
         self.pupil_keys = pupil_keys
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
-        fields = SEALED_FIELDS.get(type(domain_event))
-        if not fields:
+        kind = type(domain_event)
+        fields = SEALED_FIELDS.get(kind)
+        pupil_fields = PUPIL_SEALED_FIELDS.get(kind)
+        if not fields and not pupil_fields:
             return super().to_stored_event(domain_event)
         state = dict(vars(domain_event))
-        key_id, key = self.pupil_keys.new_key(
-            state["originator_id"], state.get("participant_id") or uuid4()
-        )
-        for name in fields:
-            state[name] = seal(key_id, key, name, str(state[name]))
-        sealed_event = object.__new__(type(domain_event))
+        if pupil_fields:
+            key_id, key = self.pupil_keys.pupil_key(state["originator_id"])
+            for name in pupil_fields:
+                state[name] = seal(key_id, key, name, str(state[name]))
+        else:
+            key_id, key = self.pupil_keys.new_key(
+                state["originator_id"], state.get("participant_id") or uuid4()
+            )
+            pupil_id = state.get(LINK_FIELD)
+            inner: tuple[UUID, bytes] | None = None
+            if pupil_id is not None:
+                inner = self.pupil_keys.pupil_key(pupil_id)
+                state[LINK_FIELD] = seal(key_id, key, LINK_FIELD, str(pupil_id))
+            for name in fields or ():
+                if inner is None:
+                    state[name] = seal(key_id, key, name, str(state[name]))
+                else:
+                    sealed = seal(*inner, name, str(state[name]))
+                    state[name] = {**seal(key_id, key, name, json.dumps(sealed)), _INNER: "1"}
+        sealed_event = object.__new__(kind)
         object.__setattr__(sealed_event, "__dict__", state)
         return super().to_stored_event(sealed_event)
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         domain_event = super().to_domain_event(stored_event)
-        fields = SEALED_FIELDS.get(type(domain_event))
+        kind = type(domain_event)
+        fields = SEALED_FIELDS.get(kind) or PUPIL_SEALED_FIELDS.get(kind)
         if not fields:
             return domain_event
         state = vars(domain_event)
-        keys: dict[str, bytes | None] = {}  # one lookup per event, not per field
+        keys: dict[str, bytes | None] = {}  # one lookup per key, not per field
+
+        def opened(name: str, value: dict[str, str]) -> str:
+            key_hex = value["sealed"]
+            if key_hex not in keys:
+                keys[key_hex] = self.pupil_keys.key(UUID(hex=key_hex))
+            plain = unseal(keys[key_hex], name, value)
+            if value.get(_INNER) and plain != ERASED:
+                try:
+                    inner = json.loads(plain)
+                except ValueError:
+                    return ERASED
+                return opened(name, inner) if is_sealed(inner) else ERASED
+            return plain
+
         for name in fields:
             value = state.get(name)
             if is_sealed(value):
-                key_hex = value["sealed"]
-                if key_hex not in keys:
-                    keys[key_hex] = self.pupil_keys.key(UUID(hex=key_hex))
-                state[name] = unseal(keys[key_hex], name, value)
+                state[name] = opened(name, value)
+        link = state.get(LINK_FIELD)
+        if is_sealed(link):
+            plain = opened(LINK_FIELD, link)
+            try:
+                state[LINK_FIELD] = None if plain == ERASED else UUID(plain)
+            except ValueError:
+                state[LINK_FIELD] = None
         return domain_event

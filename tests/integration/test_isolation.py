@@ -31,8 +31,10 @@ from infra.container import Container
 from infra.web.actions import ACTIONS
 from infra.web.scim import rotate_token
 from services.access.roles import Role
-from services.casework.commands import ReportCase
+from services.casework.application import register_of
+from services.casework.commands import AddParticipant, ReportCase
 from services.casework.handlers import CaseService
+from services.pupils.domain import PupilDetails
 from services.shared.actor import SYSTEM, Actor
 from tests.integration.web import (
     FakeIssuer,
@@ -76,6 +78,7 @@ class Setup:
     marker: str
     person_b: str
     scim_token_a: str
+    pupil_b: UUID
 
 
 @pytest.fixture
@@ -94,6 +97,15 @@ def setup(container: Container) -> Iterator[Setup]:
     # School B's staff directory has a person with the marker in their name; both schools have
     # SCIM tokens.
     person_b = staff(container, world.school_b, Role.TEACHER, f"Medewerker {marker}")
+    # ... and its pupil register a pupil with the marker in their name, in B's case.
+    pupil_b = register_of(service_b.app, world.school_b.id).register(
+        Actor(user_id="test-b-contact", role=Role.CONTACT_PERSON),
+        PupilDetails(f"B-{marker}", f"Leerling {marker}", "groep B"),
+    )
+    service_b.handle(
+        Actor(user_id="test-b-contact", role=Role.CONTACT_PERSON),
+        AddParticipant(case_id=case_b, pupil_id=str(pupil_b.id), role="target"),
+    )
     rotate_token(container.registry, world.school_b.id, actor=SYSTEM)
     scim_token_a = rotate_token(container.registry, world.school_a.id, actor=SYSTEM)
     with web_client(container, http_transport=Issuers(issuer_a, issuer_b).transport) as client:
@@ -108,12 +120,14 @@ def setup(container: Container) -> Iterator[Setup]:
             marker=marker,
             person_b=person_b,
             scim_token_a=scim_token_a,
+            pupil_b=pupil_b.id,
         )
 
 
 def _param_values(s: Setup) -> dict[str, list[str]]:
     return {
         "case_id": [str(s.case_b)],
+        "pupil_id": [str(s.pupil_b)],
         "action_name": list(ACTIONS),
         "school_id": [str(s.school_b.id)],
         # SCIM: school B's endpoint, its people (by id and by filter).
@@ -173,6 +187,8 @@ def _value(annotation: Any) -> Any:
 
 def api_body(path: str) -> dict[str, Any]:
     name = path.rsplit("/", 1)[-1]
+    if path.startswith(("/api/pupils/", "/leerlingen/")) and name in {"erasure", "wissen"}:
+        return {"reason": "Fictieve reden"}  # a valid body: only the pupil can be refused
     action = ACTIONS.get(name)
     if action is None:
         return {}
@@ -210,6 +226,9 @@ def _check(
     where = f"{method} {path} ({template})"
     assert s.marker not in response.text, f"{where} shows school B's case content"
     assert str(s.case_b) not in response.text or response.status_code == 404, where
+    assert str(s.pupil_b) not in response.text or response.status_code == 404, where
+    if "{pupil_id" in template:
+        assert response.status_code in (403, 404), f"{where}: {response.status_code}"
     if "{case_id" in template:
         assert response.status_code in (403, 404), f"{where}: {response.status_code}"
         assert unknown is not None

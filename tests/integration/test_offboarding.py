@@ -181,9 +181,11 @@ def test_export_then_offboard_a_school(
         "School.LoginConfigured",
     ]
     assert document["registry_events"][0]["data"]["slug"] == a.slug
-    # The case's events, and the staff directory's: the person who logged in.
-    assert document["counts"]["events"] == 5
+    # The case's events, the staff directory's (the person who logged in) and the pupil
+    # register's (the participant's pupil, registered as they were added).
+    assert document["counts"]["events"] == 6
     assert document["counts"]["events_by_type"]["PersonRegistered"] == 1
+    assert document["counts"]["events_by_type"]["PupilRegistered"] == 1
     assert document["counts"]["cases"] == 1
     assert document["counts"]["events_by_type"]["ParticipantAdded"] == 1
     reported = document["events"][0]

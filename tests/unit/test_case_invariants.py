@@ -1200,6 +1200,10 @@ class Story:
     def do(self, who: Actor, command: CaseCommand) -> int:
         self.actors[who.user_id] = who
         self.commands.add(type(command))
+        if isinstance(command, AddParticipant) and self.service.pupils is not None:
+            # The pupil is found in (or added to) the register once; the mirror links the same.
+            case = self.service.app.get_case(command.case_id, self.service.school_id)
+            command = command.with_pupil(self.service.pupils, who, case)
         version = self.service.handle(who, command)
         with acting_as(who), on_day(self.service.clock.today()):
             command.execute(self.mirror)

@@ -32,11 +32,14 @@ def test_pupil_fields_are_sealed_and_erasable() -> None:
     assert (pupil.pupil_ref, pupil.display_name, pupil.group) == ("ref-wisp", NAME, "groep 7")
 
     # The erasure request destroys the case's keys; the case replays with the fields erased.
+    # (The pupil stays in the school's register, under their own key: erasing them is a
+    # request of its own, tests/unit/test_pupils.py.)
     service.handle(CONTACT, RequestErasure(case_id=case_id, reason="Verzoek van ouders"))
-    assert keys.keys == {}
+    assert set(keys.keys) == set(keys.pupils.values())
     case = service.app.get_case(case_id, service.school_id)
     (pupil,) = case.participants.values()
     assert (pupil.pupil_ref, pupil.display_name, pupil.group) == (ERASED, ERASED, ERASED)
+    assert pupil.pupil_id is None  # the link to the register is erased with the case
     assert pupil.role == "target"
     assert case.pupil_data_erased
 

@@ -14,6 +14,7 @@ from infra.web.api.exports import EXPORT_ROUTES
 from infra.web.api.openapi import BEARER
 from infra.web.api.operator import OPERATOR_ROUTES
 from infra.web.api.people import PEOPLE_ROUTES
+from infra.web.api.pupils import PUPIL_ROUTES
 from infra.web.api.school import SCHOOL_ROUTES
 
 #: Every API route, behind bearer tokens (the document says so for each operation).
@@ -27,6 +28,7 @@ API_ROUTES: list[Any] = [
             *EXPORT_ROUTES,
             *SCHOOL_ROUTES,
             *COMPLAINTS_PROCEDURE_ROUTES,
+            *PUPIL_ROUTES,
             *OPERATOR_ROUTES,
             *PEOPLE_ROUTES,
         ],

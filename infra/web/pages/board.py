@@ -4,6 +4,7 @@
 
 from typing import Annotated, Any
 
+import anyio.to_thread
 from litestar import Request, get
 from litestar.params import QueryParameter
 from litestar.response import Template
@@ -12,8 +13,9 @@ from infra.web.context import Services
 from infra.web.guards import requires
 from infra.web.pages import charts
 from infra.web.pages.common import render, viewer_of
-from infra.web.reads import board_statistics
+from infra.web.reads import board_statistics, pupil_signal_counts
 from projections.board_stats import queries as q
+from projections.pupils.queries import PUPIL_SIGNAL_LABELS_NL
 from services.access.roles import Permission
 
 
@@ -28,7 +30,12 @@ async def board_stats_page(
     months: Annotated[int, QueryParameter(ge=1, le=36)] = 12,
 ) -> Template:
     viewer = await viewer_of(request)
-    found = await board_statistics(Services.of(request.app.state), viewer.principal, months)
+    services = Services.of(request.app.state)
+    found = await board_statistics(services, viewer.principal, months)
+    board_schools = await anyio.to_thread.run_sync(
+        services.registry.list_schools, viewer.principal.board_id
+    )
+    pupil_counts = await pupil_signal_counts(services, board_schools)
     month_list = charts.months_between(found["first_month"], found["last_month"])
     totals = charts.index(found["totals"])
     per_school = charts.index(found["per_school"])
@@ -82,6 +89,7 @@ async def board_stats_page(
         suppressed_text=charts.SUPPRESSED_TEXT,
         suppressed_explanation=charts.SUPPRESSED_EXPLANATION,
         suppression_threshold=charts.SUPPRESSION_THRESHOLD,
+        pupil_counts=[(PUPIL_SIGNAL_LABELS_NL[k], n) for k, n in pupil_counts.items()],
     )
 
 

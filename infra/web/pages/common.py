@@ -74,6 +74,11 @@ class Viewer:
         return self.principal.may(permission)
 
     @property
+    def reads_pupils(self) -> bool:
+        """May open the pupil register and a pupil's chronology (roles that read case-wide)."""
+        return self.principal.may(Permission.PUPILS_READ)
+
+    @property
     def reads_engaged_cases(self) -> bool:
         """A mentor or IB'er: reads the cases they were engaged in."""
         return Permission.CASE_READ in ENGAGED_PERMISSIONS.get(self.principal.role, frozenset())
@@ -93,6 +98,8 @@ class Viewer:
             items.append(NavItem("zaken", "/zaken", "Mijn betrokken zaken"))
         if p.school_id is not None and p.may(Permission.CASE_REPORT):
             items.append(NavItem("nieuw", "/zaken/nieuw", "Nieuwe melding"))
+        if p.school_id is not None and p.may(Permission.PUPILS_READ):
+            items.append(NavItem("leerlingen", "/leerlingen", "Leerlingen"))
         if p.school_id is not None and p.may(Permission.SIGNALS_READ):
             items.append(NavItem("signalen", "/school/signalen", "Signalen"))
         if p.school_id is not None and p.may(Permission.LESSONS_READ):

@@ -17,13 +17,16 @@ from infra.web.pages.common import render, school_required, viewer_of
 from infra.web.pages.protocol import parse_protocol, protocol_form
 from infra.web.reads import (
     month_range,
+    pupil_signal_counts,
     school_escalations,
     school_lessons,
+    school_pupil_signals,
     school_signals,
     school_statistics,
 )
 from projections.board_stats import queries as q
 from projections.escalation.queries import SIGNAL_LABELS_NL, SignalKind
+from projections.pupils.queries import PUPIL_SIGNAL_LABELS_NL
 from services.access.roles import Permission
 from services.casework.protocol import InvalidProtocol
 
@@ -43,6 +46,7 @@ async def signals_page(request: Request[Any, Any, Any]) -> Template:
     services = Services.of(request.app.state)
     found = await school_signals(services, school, viewer.principal)
     complaints = await school_escalations(services, school, viewer.principal)
+    pupil_signals = await school_pupil_signals(services, school, viewer.principal)
     counts = dict.fromkeys(SignalKind, 0)
     for signals in found.values():
         for signal in signals:
@@ -55,6 +59,8 @@ async def signals_page(request: Request[Any, Any, Any]) -> Template:
         counts=[(kind, SIGNAL_LABELS_NL[kind], n) for kind, n in counts.items()],
         escalations=complaints,
         may_read_cases=viewer.may(Permission.CASE_READ),
+        pupil_signals=[(s, p, PUPIL_SIGNAL_LABELS_NL[s.kind]) for s, p in pupil_signals],
+        reads_pupils=viewer.reads_pupils,
     )
 
 
@@ -136,9 +142,9 @@ async def school_stats_page(
     """Anonymous statistics of the school per month (no case content)."""
     viewer = await viewer_of(request)
     school = school_required(viewer)
-    cells = await school_statistics(
-        Services.of(request.app.state), school, viewer.principal, months
-    )
+    services = Services.of(request.app.state)
+    cells = await school_statistics(services, school, viewer.principal, months)
+    pupil_counts = await pupil_signal_counts(services, [school])
     first, last = month_range(months)
     month_list = charts.months_between(first, last)
     indexed = charts.index(cells)
@@ -166,6 +172,7 @@ async def school_stats_page(
         suppressed_text=charts.SUPPRESSED_TEXT,
         suppressed_explanation=charts.SUPPRESSED_EXPLANATION,
         suppression_threshold=charts.SUPPRESSION_THRESHOLD,
+        pupil_counts=[(PUPIL_SIGNAL_LABELS_NL[k], n) for k, n in pupil_counts.items()],
     )
 
 

@@ -421,7 +421,7 @@ class Sight:
             elif key == "engaged_user_ids":
                 shown[key] = [i for i in value or [] if i in self.ids]
         if "done" in shown:
-            shown["done"] = [t for t in shown["done"] if self.sees_event(t)]
+            shown["done"] = [t for t in shown["done"] or [] if self.sees_event(t)]
         shown["visible_parts"] = sorted(self.parts)
         return shown
 

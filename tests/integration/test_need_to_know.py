@@ -119,8 +119,14 @@ def setup(container: Container) -> Iterator[Setup]:
         school_contact = Actor(api_ids[Role.SCHOOL_CONTACT], Role.SCHOOL_CONTACT)
         own = service.report(contact, ReportCase(reporter_kind="parent", summary="Fictief"))
         do = service.handle
-        do(contact, AddParticipant(case_id=own, pupil_ref=f"REF{tag}", role="target",
-                                   display_name=f"Leerling ACHTERNAAM{tag}", group="Groep 7"))  # fmt: skip
+        pupil = AddParticipant(
+            case_id=own,
+            pupil_ref=f"REF{tag}",
+            role="target",
+            display_name=f"Leerling ACHTERNAAM{tag}",
+            group="Groep 7",
+        )
+        do(contact, pupil)
         do(contact, HoldIntake(case_id=own, held_on=today(), summary=f"Fictief OPVANG{tag}"))
         do(contact, GiveConsent(case_id=own, given_by="pupil", covers=list(StepKind)))
         step = PlanStep(case_id=own, kind="engage_colleague", description="Fictieve stap")

@@ -80,11 +80,19 @@ class Relation(StrEnum):
 CASEWORK: frozenset[Part] = frozenset(Part) - {Part.HISTORY, *NARROW.values()}
 
 #: An engaged colleague (mentor, teacher, IB'er, directie brought into a step): the summary,
-#: the pupils' first names and groups, the steps they are engaged in, their own notes and the
-#: agreements (which they see kept, or broken, in class every day). Never the intake, the
-#: situation's details, consents, the offence, aftercare, complaints or colleagues' notes.
+#: the pupils' first names and groups, the steps they are engaged in, their own notes, the
+#: agreements (which they see kept, or broken, in class every day) and the consents (seed 001:
+#: no step without the pupil knowing and being ready; their step needs it). Never the intake,
+#: the situation's details, the offence, aftercare, complaints or colleagues' notes.
 ENGAGED_PARTS: frozenset[Part] = frozenset(
-    {Part.OVERVIEW, Part.FIRST_NAMES, Part.OWN_STEPS, Part.OWN_NOTES, Part.AGREEMENTS}
+    {
+        Part.OVERVIEW,
+        Part.FIRST_NAMES,
+        Part.OWN_STEPS,
+        Part.OWN_NOTES,
+        Part.AGREEMENTS,
+        Part.CONSENTS,
+    }
 )
 
 #: The complaint file, for the complainant's point of contact (schoolcontactpersoon) and the

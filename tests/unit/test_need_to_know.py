@@ -102,6 +102,9 @@ def test_roles_without_case_content_see_nothing_of_any_case(role: Role) -> None:
 def test_an_engaged_colleague_sees_the_summary_first_names_and_own_steps(role: Role) -> None:
     parts = NEED_TO_KNOW[role][Relation.ENGAGED]
     assert {Part.OVERVIEW, Part.FIRST_NAMES, Part.OWN_STEPS, Part.OWN_NOTES} <= parts
+    # Seed 001: "nooit stappen zonder dat de gepeste leerling daarvan weet en eraan toe is":
+    # whoever takes a step sees what the pupil consented to.
+    assert Part.CONSENTS in parts
     # Not the offence details, the complaints, other colleagues' notes, all steps, full names.
     for hidden in (
         Part.INTAKE,

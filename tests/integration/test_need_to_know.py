@@ -229,6 +229,14 @@ def test_api_routes_show_only_the_visible_parts(setup: Setup, role: Role) -> Non
     seen = _sight(setup, role, setup.api_ids[role])
     calls = _check_role(setup, role, seen, lambda p: _get(setup.client, p, headers), api=True)
     assert calls > 0
+    # The list finds the case the role has a relation to (and, unless case-wide, no other).
+    listed = setup.client.get("/api/cases", headers=headers)
+    if seen.nothing:
+        assert listed.status_code == 403 or str(setup.own) not in listed.text
+    else:
+        ids = {item["case_id"] for item in listed.json()}
+        assert str(setup.own) in ids
+        assert (str(setup.other) in ids) is reads_case_wide(role)
     # The case detail answers with exactly the parts the rule gives.
     detail = setup.client.get(f"/api/cases/{setup.own}", headers=headers)
     if seen.nothing or role is Role.SAFETY_COORDINATOR:

@@ -1,8 +1,11 @@
 """Read-side queries for one request: the principal's school, their permissions, asyncpg.
 
-Handlers call these instead of the view queries directly, so the rules for who reads what live in
-one place: roles with case-wide read permission see every case of their school; engaged staff
-(mentor, IB'er) see only the cases they were brought into; everyone else reads no case content.
+Handlers call these instead of the view queries directly, so the rules for who reads what are
+applied in one place: need-to-know (:mod:`services.access.need_to_know`) decides which cases a
+person finds (:func:`case_list`) and which parts of a case they see (:func:`case_page`); a case
+of which they see nothing is "not found". The contact person and the coordinator read every case;
+engaged staff the cases they were brought into, in part; the complaint roles a case's complaint
+file; everyone else no case content.
 """
 
 from __future__ import annotations
@@ -21,18 +24,21 @@ from infra.audit.access_log import PostgresAccessLog
 from infra.auth.principal import Principal
 from infra.web.context import Services, today
 from projections.board_stats import queries as stats
-from projections.case_view.queries import CaseDetail, CaseListItem, case_detail, list_cases
-from projections.case_view.work import WorkItem, WorkKind, my_work
+from projections.case_view.queries import (
+    CaseDetail,
+    CaseListItem,
+    case_detail,
+    detail_facts,
+    list_cases,
+    redact,
+)
+from projections.case_view.work import WorkItem, my_work
 from projections.db import table
 from projections.escalation.queries import CaseEscalation, Signal, escalations, signals
 from projections.lessons.queries import Lesson, lessons
 from projections.pupils.queries import PupilSignal, PupilSignalKind, pupil_signals, signal_counts
-from services.access.roles import (
-    ENGAGED_PERMISSIONS,
-    Permission,
-    has_permission,
-    reads_case_wide,
-)
+from services.access.need_to_know import Part, Sight, reads_cases, sight
+from services.access.roles import Permission, reads_case_wide
 from services.audit.access_log import AccessLog, CaseRead, ReadKind
 from services.casework.application import register_of
 from services.pupils.register import PupilEntry
@@ -45,15 +51,11 @@ def access_log(services: Services, school: School) -> AccessLog:
     return AccessLog(PostgresAccessLog(services.read_pool, school.schema_name))
 
 
-def _case_scope(principal: Principal) -> tuple[str, ...] | None:
-    """``None``: every case of the school; the principal's ids (person id, and the login subject
-    older events hold): only cases that person is engaged in."""
-    if principal.may(Permission.CASE_READ):
-        return None
-    if Permission.CASE_READ in ENGAGED_PERMISSIONS.get(principal.role, frozenset()):
-        return principal.ids
-    msg = f"role '{principal.role}' reads no case content"
-    raise PermissionDenied(msg)
+def _reads_cases(principal: Principal) -> None:
+    """Refuse (403) a role that never sees anything of any case."""
+    if not reads_cases(principal.role):
+        msg = f"role '{principal.role}' reads no case content"
+        raise PermissionDenied(msg)
 
 
 async def case_list(
@@ -68,7 +70,7 @@ async def case_list(
     limit: int = 50,
     offset: int = 0,
 ) -> list[CaseListItem]:
-    engaged = _case_scope(principal)
+    _reads_cases(principal)
     async with services.read_pool.acquire() as conn:
         return await list_cases(
             conn,
@@ -77,7 +79,7 @@ async def case_list(
             owner_id=owner_id,
             form=form,
             signal=signal,
-            engaged_user_id=engaged,
+            caller=principal,
             today=today(),
             protocol=school.protocol,
             limit=limit,
@@ -88,36 +90,36 @@ async def case_list(
 async def case_page(
     services: Services, school: School, principal: Principal, case_id: UUID
 ) -> CaseDetail:
-    """The case page, or ``CaseNotFound`` when it does not exist in this school or the
-    principal may not read it (no hint which)."""
-    engaged_only = _case_scope(principal)
+    """The case page with only the parts the principal sees (need-to-know), or
+    ``CaseNotFound`` when it does not exist in this school or they see nothing of it (no hint
+    which)."""
+    _reads_cases(principal)
     async with services.read_pool.acquire() as conn:
         detail = await case_detail(
             conn, school.schema_name, case_id, today=today(), protocol=school.protocol
         )
     if detail is None:
         raise CaseNotFound(f"case {case_id} not found")
-    if engaged_only is not None:
-        recorded = detail.detail.get("engaged_user_ids", [])
-        engaged = any(i in recorded for i in engaged_only)
-        if not has_permission(principal.role, Permission.CASE_READ, engaged=engaged):
-            raise CaseNotFound(f"case {case_id} not found")
-    return detail
+    seen = case_sight(principal, detail)
+    return redact(detail, seen, school.protocol)
+
+
+def case_sight(principal: Principal, detail: CaseDetail) -> Sight:
+    """What ``principal`` sees of the case (``CaseNotFound`` when nothing)."""
+    seen = sight(principal, detail_facts(detail))
+    if seen.nothing:
+        raise CaseNotFound(f"case {detail.case_id} not found")
+    return seen
 
 
 async def work_of(services: Services, school: School, principal: Principal) -> list[WorkItem]:
     """ "Mijn werk" of the principal: their steps, aftercare, complaints and cases, overdue
-    first. The case's first line is kept only where the principal reads that case today
-    (case-wide readers; engaged staff on the steps they are engaged in); other items show the
-    case's reference only."""
+    first. The case's first line is kept only where need-to-know shows the principal the case's
+    overview; other items show the case's reference only."""
     async with services.read_pool.acquire() as conn:
         items = await my_work(conn, school.schema_name, principal.ids, today=today())
-    reads_all = principal.may(Permission.CASE_READ)
-    engaged = Permission.CASE_READ in ENGAGED_PERMISSIONS.get(principal.role, frozenset())
     return [
-        i
-        if reads_all or (engaged and i.kind is WorkKind.STEP)
-        else dataclasses.replace(i, summary="")
+        i if sight(principal, i.facts).sees(Part.OVERVIEW) else dataclasses.replace(i, summary="")
         for i in items
     ]
 

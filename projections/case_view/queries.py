@@ -4,14 +4,16 @@ The list filters on status, owner, form of bullying, signal (:mod:`projections.e
 the user engaged in a case (a mentor sees the cases they were brought into). The detail carries
 the full timeline (who, in which role, when, what) and the school's protocol checklist.
 
-Callers authorize first (``case.read``; an engaged-only role passes ``engaged_user_id``): these
-functions return case content to whoever calls them.
+Need-to-know (:mod:`services.access.need_to_know`): the list takes the ``caller`` and lists
+only the cases they have a relation to, each item redacted to what they see; the detail is
+redacted with :func:`redact` (``infra.web.reads`` does, for every page and API answer).
+Without a ``caller`` these functions return case content to whoever calls them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -24,6 +26,17 @@ from projections.escalation.queries import (
     Signal,
     signal_kind,
     signals,
+)
+from services.access.need_to_know import (
+    EVENT_PARTS,
+    Caller,
+    CaseFacts,
+    Part,
+    Reach,
+    Sight,
+    facts_from_document,
+    reach,
+    sight,
 )
 from services.casework.domain import choice
 from services.casework.protocol import ProtocolChecklist, StepProgress, progress
@@ -88,8 +101,60 @@ class CaseDetail:
 _LIST_COLUMNS = (
     "case_id, status, owner_id, reporter_kind, detail ->> 'summary' AS summary, reported_at,"
     " intake_on, forms, locations, complaint_level, next_follow_up_due, last_activity_at,"
-    " closed_at, version"
+    " closed_at, version, engaged_user_ids, detail -> 'steps' AS steps,"
+    " detail -> 'complaints' AS complaints, detail -> 'complaint_explained' AS explained"
 )
+
+
+def _reach_condition(found: Reach, param: Any) -> str | None:
+    """SQL for "the caller has a relation to the case" (None: every case)."""
+    if found.every_case:
+        return None
+    ors = []
+    if found.engaged_ids:
+        ors.append(f"engaged_user_ids && {param(list(found.engaged_ids), '::text[]')}")
+    if found.support_ids:
+        ids = param(list(found.support_ids), "::text[]")
+        exists = "EXISTS (SELECT 1 FROM jsonb_each(detail -> 'complaints') AS c WHERE"
+        ors.append(f"{exists} (c.value -> 'support') ?| {ids})")
+    if found.complaint_route:
+        ors.append(
+            "(complaint_level IS NOT NULL"
+            " OR coalesce((detail ->> 'complaint_explained')::boolean, false))"
+        )
+    if found.complaint_levels:
+        ors.append(f"complaint_level = ANY({param(list(found.complaint_levels), '::text[]')})")
+    return "(" + " OR ".join(ors) + ")" if ors else "false"
+
+
+def list_facts(record: Any) -> CaseFacts:
+    """The need-to-know facts of a list row (its steps, complaints, engaged ids)."""
+    return facts_from_document(
+        {
+            "steps": record["steps"] or {},
+            "complaints": record["complaints"] or {},
+            "complaint_explained": record["explained"],
+            "engaged_user_ids": record["engaged_user_ids"],
+        }
+    )
+
+
+def _redact_item(item: CaseListItem, seen: Sight) -> CaseListItem:
+    if seen.everything:
+        return item
+    return replace(
+        item,
+        forms=item.forms if seen.sees(Part.SITUATION) else (),
+        locations=item.locations if seen.sees(Part.SITUATION) else (),
+        complaint_level=item.complaint_level if seen.sees(Part.COMPLAINTS) else None,
+        next_follow_up_due=item.next_follow_up_due if seen.sees(Part.FOLLOW_UPS) else None,
+        signals=_visible_signals(item.signals, seen),
+    )
+
+
+def _visible_signals(found: tuple[Signal, ...], seen: Sight) -> tuple[Signal, ...]:
+    kinds = set(seen.signal_kinds(s.kind.value for s in found))
+    return tuple(s for s in found if s.kind.value in kinds)
 
 
 async def list_cases(
@@ -101,13 +166,17 @@ async def list_cases(
     form: str | None = None,
     signal: str | None = None,
     engaged_user_id: str | Sequence[str] | None = None,
+    caller: Caller | None = None,
     today: date,
     protocol: ProtocolChecklist,
     inactivity_days: int = DEFAULT_INACTIVITY_DAYS,
     limit: int = 50,
     offset: int = 0,
 ) -> list[CaseListItem]:
-    """One page of the school's cases, most recently active first, each with its signals."""
+    """One page of the school's cases, most recently active first, each with its signals.
+
+    ``caller``: only the cases they have a relation to, each redacted to what they see; a
+    filter on a part they do not see on a case (a form of bullying, a signal) leaves it out."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
     if not 0 <= offset <= MAX_OFFSET:
@@ -130,6 +199,13 @@ async def list_cases(
         # A person id, and the ids the same person was recorded under before the directory.
         engaged = [engaged_user_id] if isinstance(engaged_user_id, str) else list(engaged_user_id)
         where.append(f"engaged_user_ids && {param(engaged, '::text[]')}")
+    if caller is not None:
+        found = reach(caller)
+        if found.no_case:
+            return []
+        condition = _reach_condition(found, param)
+        if condition is not None:
+            where.append(condition)
     if signal is not None:
         kind = signal_kind(signal)
         flagged = await signals(
@@ -154,7 +230,7 @@ async def list_cases(
         if records
         else {}
     )
-    return [
+    items = [
         CaseListItem(
             case_id=r["case_id"],
             status=r["status"],
@@ -175,6 +251,19 @@ async def list_cases(
         )
         for r in records
     ]
+    if caller is None:
+        return items
+    shown = []
+    for record, item in zip(records, items, strict=True):
+        seen = sight(caller, list_facts(record))
+        if seen.nothing:
+            continue
+        if form is not None and not seen.sees(Part.SITUATION):
+            continue
+        if signal is not None and not seen.signal_kinds([signal_kind(signal).value]):
+            continue
+        shown.append(_redact_item(item, seen))
+    return shown
 
 
 def done_events(timeline: tuple[TimelineEntry, ...]) -> dict[str, date | datetime]:
@@ -241,4 +330,34 @@ async def case_detail(
         timeline=timeline,
         checklist=tuple(progress(protocol, done_events(timeline), row["reported_at"], today)),
         signals=tuple(found.get(case_id, ())),
+    )
+
+
+def detail_facts(detail: CaseDetail) -> CaseFacts:
+    """The need-to-know facts of a case page (from its document)."""
+    return facts_from_document(detail.detail)
+
+
+def redact(detail: CaseDetail, seen: Sight, protocol: ProtocolChecklist) -> CaseDetail:
+    """The case page with only what ``seen`` shows: the document's parts, the timeline's
+    entries, the protocol steps and the signals of visible parts."""
+    timeline = []
+    for entry in detail.timeline:
+        data = seen.entry(entry.event_type, entry.actor_id, entry.data)
+        if data is not None:
+            timeline.append(replace(entry, data=data))
+    if seen.everything:
+        return replace(detail, detail=seen.document(detail.detail), timeline=tuple(timeline))
+    event_types = {step.key: step.event_type for step in protocol.steps}
+    return replace(
+        detail,
+        complaint_level=detail.complaint_level if seen.sees(Part.COMPLAINTS) else None,
+        detail=seen.document(detail.detail),
+        timeline=tuple(timeline),
+        checklist=tuple(
+            p
+            for p in detail.checklist
+            if seen.sees_any(EVENT_PARTS.get(event_types.get(p.key, ""), Part.HISTORY))
+        ),
+        signals=_visible_signals(detail.signals, seen),
     )

@@ -19,6 +19,7 @@ from uuid import UUID
 import asyncpg
 
 from projections.db import table
+from services.access.need_to_know import CaseFacts, facts_from_document
 
 #: At most this many cases are read for one person's work.
 MAX_CASES = 500
@@ -43,6 +44,8 @@ class WorkItem:
     #: Kind-specific words: the step's kind and description, the complaint's level, the case's
     #: status.
     data: dict[str, Any]
+    #: What decides who reads the case's first line (need-to-know).
+    facts: CaseFacts
 
 
 def _day(value: Any) -> date | None:
@@ -59,10 +62,11 @@ def _items(row: asyncpg.Record, mine: set[str], today: date) -> list[WorkItem]:
     detail = detail if isinstance(detail, dict) else {}
     case_id: UUID = row["case_id"]
     summary = str(detail.get("summary") or "")
+    facts = facts_from_document(detail)
     found = []
 
     def item(kind: WorkKind, due: date | None, **data: Any) -> WorkItem:
-        return WorkItem(kind, case_id, summary, due, due is not None and due < today, data)
+        return WorkItem(kind, case_id, summary, due, due is not None and due < today, data, facts)
 
     for step_id, step in (detail.get("steps") or {}).items():
         if step.get("status") != "planned":

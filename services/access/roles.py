@@ -4,6 +4,10 @@ One table (``ROLE_PERMISSIONS``) says what each role of DESIGN.md §1 may do. No
 code base decides that: command handlers and routes name the permission they need and ask
 :func:`has_permission`. The roles follow the seed document "Wie doet wat bij pesten op school?".
 
+Which cases, and which parts of a case, a role reads is need-to-know
+(:mod:`services.access.need_to_know`): ``case.read`` only says that a role may read case content
+where its relation to the case allows it.
+
 Words used here:
 - *case-wide* permissions hold for every case of the role's school;
 - *engaged* permissions hold only on cases in which the user was engaged (``PersonEngaged``);
@@ -55,7 +59,9 @@ class Permission(StrEnum):
 
     # casework
     CASE_REPORT = "case.report"  # file a new report (melding)
-    CASE_READ = "case.read"  # read case content (timeline, participants, notes)
+    # read case content: which cases and which parts follows from the person's relation to the
+    # case (services.access.need_to_know), not from this permission alone
+    CASE_READ = "case.read"
     CASE_MANAGE = "case.manage"  # intake, mapping, solutions, consent, participants, close/reopen
     CASE_PLAN_STEPS = "case.plan_steps"  # plan/cancel steps, engage colleagues
     CASE_COMPLETE_STEP = "case.complete_step"  # complete a planned step
@@ -136,7 +142,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CONFIDENTIAL_ADVISOR: frozenset(
         {P.CASE_READ, P.COMPLAINT_FILE, P.COMPLAINT_ESCALATE, P.COMPLAINT_WITHDRAW}
     ),
-    Role.SAFETY_COORDINATOR: frozenset({P.STATS_SCHOOL}),
+    # Seed 001: gathers input from the APC, schoolcontactpersoon and vertrouwenspersoon: the
+    # school's statistics and its signals, which carry no pupil names and no case text.
+    Role.SAFETY_COORDINATOR: frozenset({P.STATS_SCHOOL, P.SIGNALS_READ}),
     Role.MANAGEMENT: frozenset(
         {P.CASE_READ, P.COMPLAINT_ESCALATE, P.COMPLAINT_DECIDE, P.STATS_SCHOOL}
     ),
@@ -175,23 +183,6 @@ def reads_case_wide(role: Role) -> bool:
     """Whether ``role`` reads every case of its school in full (see :data:`CASE_WIDE_READERS`;
     the need-to-know rules refine who reads what)."""
     return role in CASE_WIDE_READERS
-
-
-class CasePart(StrEnum):
-    """A part of a case's content that has its own read rule (need-to-know, DESIGN.md §1)."""
-
-    ATTACHMENTS = "attachments"  # evidence files (screenshots, photos, documents)
-
-
-#: Part -> the permission that reads it (on the case: engaged roles get it where engaged).
-#: Attachments follow the case's read permission: whoever may read the case's content may open
-#: its evidence files.
-PART_PERMISSIONS: dict[CasePart, Permission] = {CasePart.ATTACHMENTS: P.CASE_READ}
-
-
-def part_permission(part: CasePart) -> Permission:
-    """The permission that reads ``part`` of a case."""
-    return PART_PERMISSIONS[part]
 
 
 def has_permission(role: Role, permission: Permission, *, engaged: bool = False) -> bool:

@@ -6,9 +6,9 @@ as they came, then :func:`~services.attachments.checks.check_file` (size, type f
 images re-encoded), then the file is encrypted under a new key and stored, and only then the
 ``AttachmentAdded`` event is saved. If the event is refused, the stored file is removed again.
 
-Opening: who may read the case's attachments part (:func:`services.access.roles.part_permission`)
-on this case; the file must be one of the case's; its key must still exist (an erased case's
-files read as gone). Recording the read in the access log is the caller's (the web edge records
+Opening: who sees the case's attachments part (need-to-know, ``Part.ATTACHMENTS``) on this
+case; the file must be one of the case's; its key must still exist (an erased case's files read
+as gone). Recording the read in the access log is the caller's (the web edge records
 every read there, as for the case page).
 """
 
@@ -18,12 +18,14 @@ import hashlib
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
-from services.access.roles import CasePart, part_permission
+from services.access.need_to_know import Part, sight
+from services.access.roles import Permission
 from services.attachments.checks import DEFAULT_MAX_BYTES, check_file
 from services.attachments.files import AttachmentStore, StoredFile, decrypt, encrypt
 from services.attachments.scanning import VirusScanner, must_be_clean
 from services.casework import rules
 from services.casework.commands import AddAttachment
+from services.casework.facts import case_facts
 from services.casework.handlers import CaseService, authorize
 from services.casework.sealing import PupilKeys
 from services.shared.actor import Actor
@@ -109,7 +111,10 @@ class AttachmentService:
     def open(self, actor: Actor, case_id: UUID, attachment_id: UUID) -> OpenedAttachment:
         """The file, for someone who may read the case's attachments."""
         case = self.cases.app.get_case(case_id, self.cases.school_id)
-        authorize(actor, part_permission(CasePart.ATTACHMENTS), case)
+        authorize(actor, Permission.CASE_READ, case)
+        if not sight(actor, case_facts(case)).sees(Part.ATTACHMENTS):
+            msg = f"case {case_id} has no attachment {attachment_id} for this reader"
+            raise AttachmentGone(msg)
         info = case.attachments.get(attachment_id)
         stored = self.store.get(attachment_id)
         if info is None or stored is None or stored.case_id != case_id:

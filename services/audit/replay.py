@@ -22,9 +22,11 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
 
+from services.access.need_to_know import Part, sight
 from services.access.roles import Permission, has_permission
 from services.casework.application import CaseworkApplication
 from services.casework.domain import Case
+from services.casework.facts import case_facts
 from services.casework.handlers import authorize
 from services.casework.state import FieldChange, State, case_state, diff_states
 from services.shared.actor import Actor
@@ -33,6 +35,7 @@ from services.shared.errors import (
     IntegrityViolation,
     InvalidInput,
     NotYetReported,
+    PermissionDenied,
 )
 from services.shared.jsonable import event_data
 
@@ -174,10 +177,23 @@ class CaseReplay:
             data=(event_data(event) if with_data else None),
         )
 
+    def _needs_history(self, actor: Actor, events: list[Case.Event]) -> None:
+        """Need-to-know: the replay is the ``history`` part of the case (the auditor's);
+        a case of which the actor sees nothing is "not found"."""
+        case: Any = None
+        for event in events:
+            case = event.mutate(case)
+        seen = sight(actor, case_facts(case))
+        if seen.nothing:
+            raise CaseNotFound(f"case {events[0].originator_id} not found")
+        if not seen.sees(Part.HISTORY):
+            raise PermissionDenied(f"role '{actor.role}' may not replay a case's history")
+
     def history(self, actor: Actor, case_id: UUID) -> list[HistoryEntry]:
         """Every event, oldest first; the data only for readers of case content."""
         events = self._events(case_id)
         authorize(actor, Permission.AUDIT_READ)
+        self._needs_history(actor, events)
         with_data = has_permission(actor.role, Permission.CASE_READ)
         return [self._entry(e, with_data) for e in events]
 
@@ -213,6 +229,7 @@ class CaseReplay:
         moment = _aware(as_of, "as_of")
         events = self._events(case_id)
         self._authorize_content(actor)
+        self._needs_history(actor, events)
         event = self._version_at(events, moment)
         if event is None:
             msg = f"case {case_id} was reported only at {events[0].timestamp.isoformat()}"
@@ -229,6 +246,7 @@ class CaseReplay:
             raise InvalidInput("'to' must not be before 'from'")
         events = self._events(case_id)
         self._authorize_content(actor)
+        self._needs_history(actor, events)
         before, after = self._version_at(events, start), self._version_at(events, end)
         between = [e for e in events if start < e.timestamp <= end]
         return CaseDiff(

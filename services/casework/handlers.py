@@ -27,16 +27,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from uuid import UUID
 
+from services.access.need_to_know import sight
 from services.access.roles import ENGAGED_PERMISSIONS, Permission, Role, has_permission
 from services.casework.application import CaseworkApplication, register_of
 from services.casework.commands import AddParticipant, CaseCommand, ReportCase
 from services.casework.domain import Case
+from services.casework.facts import case_facts
 from services.people.lookup import LogPeople, PersonLookup, check_person
 from services.people.parts import Part
 from services.pupils.register import PupilRegister
 from services.shared.actor import Actor, acting_as
 from services.shared.clock import SCHOOL_CLOCK, Clock, on_day
-from services.shared.errors import ConcurrencyConflict, PermissionDenied, StaleVersion
+from services.shared.errors import (
+    CaseNotFound,
+    ConcurrencyConflict,
+    PermissionDenied,
+    StaleVersion,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +113,17 @@ def retry_pause(attempt: int) -> float:
 
 
 def authorize(actor: Actor, permission: Permission, case: Case | None = None) -> None:
-    """Refuse, with a clear error, an action the actor's role does not allow (on this case)."""
+    """Refuse, with a clear error, an action the actor's role does not allow (on this case).
+
+    Staff who act only where they are engaged get "not found" for a case they are not engaged
+    in (need-to-know: no hint that it exists), as its page and API answer."""
     engaged = case is not None and case.is_engaged(*actor.ids)
     if has_permission(actor.role, permission, engaged=engaged):
         return
     if actor.role is Role.DOMESTIC_VIOLENCE_OFFICER:
         msg = "the domestic-violence officer has no access to bullying cases"
     elif case is not None and permission in ENGAGED_PERMISSIONS.get(actor.role, frozenset()):
-        msg = f"role '{actor.role}' may '{permission}' only on cases they are engaged in"
+        raise CaseNotFound(f"case {case.id} not found")
     else:
         msg = f"role '{actor.role}' may not '{permission}'"
     raise PermissionDenied(msg)
@@ -239,9 +249,12 @@ class CaseService:
         return case.version
 
     def read(self, actor: Actor, case_id: UUID, version: int | None = None) -> Case:
-        """The case's current (or historical) state, for those who may read its content."""
+        """The whole case's current (or historical) state, for those who may read its content
+        and see something of it (need-to-know; the parts: ``services.access.need_to_know``)."""
         case = self.app.get_case(case_id, self.school_id)
         authorize(actor, Permission.CASE_READ, case)
+        if sight(actor, case_facts(case)).nothing:
+            raise CaseNotFound(f"case {case_id} not found")
         if version is not None:
             return self.app.get_case(case_id, self.school_id, version=version)
         return case

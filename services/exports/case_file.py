@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
 
+from services.access.need_to_know import Part, Sight, first_name
 from services.access.roles import ROLE_LABELS_NL, Role
 from services.casework.domain import Case
 from services.casework.labels import dutch_date, event_label, vocabulary_label
@@ -195,8 +196,10 @@ class _Thing:
 class _Fold:
     """Walks the events once and collects what each section shows."""
 
-    def __init__(self, names: Names) -> None:
+    def __init__(self, names: Names, *, first_names_only: bool = False) -> None:
         self.names = names
+        #: Need-to-know: the pupils by first name, group and role only (no reference).
+        self.first_names_only = first_names_only
         self.summary: list[Entry] = []
         self.participants: list[Entry] = []
         self.intake: list[Entry] = []
@@ -247,6 +250,17 @@ class _Fold:
         )
 
     def on_ParticipantAdded(self, e: Any) -> None:  # noqa: N802
+        if self.first_names_only:
+            self.participants.append(
+                Entry(
+                    first_name(e.display_name) or vocabulary_label(ParticipantRole, e.role),
+                    _lines(
+                        ("Rol in deze zaak", vocabulary_label(ParticipantRole, e.role)),
+                        ("Groep of klas", e.group),
+                    ),
+                )
+            )
+            return
         self.participants.append(
             Entry(
                 e.display_name or e.pupil_ref,
@@ -574,12 +588,20 @@ def _follow_up_entries(fold: _Fold, case: Case) -> tuple[Entry, ...]:
 
 
 def _timeline(
-    events: Iterable[Case.Event], detail: Mapping[str, Any], describe: Describe, names: Names
+    events: Iterable[Case.Event],
+    detail: Mapping[str, Any],
+    describe: Describe,
+    names: Names,
+    seen: Sight | None = None,
 ) -> tuple[TimelineItem, ...]:
     items = []
     for event in events:
         name = type(event).__name__
-        data = event_data(event)
+        data: Mapping[str, Any] | None = event_data(event)
+        if seen is not None and data is not None:
+            data = seen.entry(name, event.actor_id, data)
+        if data is None:
+            continue
         items.append(
             TimelineItem(
                 version=event.originator_version,
@@ -621,12 +643,22 @@ def build_case_file(
 ) -> CaseFile:
     """The case file of ``record`` (a case of ``school``), made by ``exported_by`` at ``now``;
     ``describe`` words each timeline entry as the case page does, ``names`` names the people
-    (:func:`person_ids` says whom)."""
-    case, events = record.case, record.events
+    (:func:`person_ids` says whom). Need-to-know: only the sections and events of the parts
+    ``record.sight`` shows (all without a sight)."""
+    case, events, seen = record.case, record.events, record.sight
     names = names if names is not None else Names()
-    fold = _Fold(names)
-    for event in events:
+    shown = tuple(
+        e
+        for e in events
+        if seen is None or seen.entry(type(e).__name__, e.actor_id, event_data(e)) is not None
+    )
+    fold = _Fold(names, first_names_only=seen is not None and not seen.sees(Part.PARTICIPANTS))
+    for event in shown:
         fold.apply(event)
+
+    def sees(part: Part) -> bool:
+        return seen is None or seen.sees_any(part)
+
     status = CaseStatus(case.status)
     first, last = events[0], events[-1]
     status_label = vocabulary_label(CaseStatus, status)
@@ -639,10 +671,20 @@ def build_case_file(
         ("Gemeld op", moment(first.timestamp)),
         ("Gemeld door", vocabulary_label(ReporterKind, case.reporter_kind)),
         ("Eigenaar", names(case.owner_id) if case.owner_id else "nog niemand"),
-        ("Opvanggesprek", day(case.intake_held_on) if case.intake_held_on else "nog niet"),
+        (
+            "Opvanggesprek",
+            (day(case.intake_held_on) if case.intake_held_on else "nog niet")
+            if sees(Part.INTAKE)
+            else None,
+        ),
         ("Laatst gewijzigd op", moment(last.timestamp)),
-        ("Aantal gebeurtenissen", str(len(events))),
-        ("Hoogste klachtniveau", vocabulary_label(ComplaintLevel, case.complaint_level)),
+        ("Aantal gebeurtenissen", str(len(shown))),
+        (
+            "Hoogste klachtniveau",
+            vocabulary_label(ComplaintLevel, case.complaint_level)
+            if sees(Part.COMPLAINTS)
+            else None,
+        ),
         ("Heropend", f"{case.reopened} keer" if case.reopened else None),
         ("Dossier gemaakt op", moment(now)),
         (
@@ -650,24 +692,10 @@ def build_case_file(
             f"{names(exported_by.user_id)} ({role_label(exported_by.role)})",
         ),
     )
-    sections: tuple[Section, ...] = (
-        Section("report", "De melding", tuple(fold.summary + fold.owner)),
-        Section("participants", "Betrokken leerlingen", tuple(fold.participants)),
-        Section("intake", "Opvanggesprek", tuple(fold.intake)),
-        Section("situation", "De pestsituatie", tuple(fold.situation)),
-        Section("solutions", "Oplossingen", tuple(fold.solutions)),
-        Section("consents", "Toestemming", _consent_entries(fold, case)),
-        Section("steps", "Stappen", _step_entries(fold, case)),
-        Section("police", "Strafbaar feit en politie", tuple(fold.police)),
-        Section("agreements", "Afspraken", tuple(fold.agreements)),
-        Section("aftercare", "Nazorg", _follow_up_entries(fold, case)),
-        Section("notes", "Notities", tuple(fold.notes)),
-        Section("contacts", "Contact met leerling en ouders", tuple(fold.contacts)),
-        Section("attachments", "Bijlagen", tuple(fold.attachments)),
-        Section("complaints", "Klachten", fold.complaint_entries(case)),
-        Section("evaluation", "Evaluatie en leerpunten", tuple(fold.evaluation)),
-        Section("closing", "Afsluiten en heropenen", tuple(fold.closing)),
+    every_section: tuple[tuple[Part, Section], ...] = tuple(
+        (SECTION_PARTS[section.key], section) for section in _sections(fold, case)
     )
+    sections = tuple(section for part, section in every_section if sees(part))
     return CaseFile(
         format=FORMAT,
         title=TITLE,
@@ -685,7 +713,49 @@ def build_case_file(
         exported_by_role=str(exported_by.role),
         header=header,
         sections=sections,
-        timeline=_timeline(events, fold.detail, describe, names),
+        timeline=_timeline(shown, fold.detail, describe, names, seen),
+    )
+
+
+#: Section of the case file -> the part of the case it shows (need-to-know).
+SECTION_PARTS: dict[str, Part] = {
+    "report": Part.OVERVIEW,
+    "participants": Part.PARTICIPANTS,
+    "intake": Part.INTAKE,
+    "situation": Part.SITUATION,
+    "solutions": Part.SITUATION,
+    "consents": Part.CONSENTS,
+    "steps": Part.STEPS,
+    "police": Part.OFFENCE,
+    "agreements": Part.AGREEMENTS,
+    "aftercare": Part.FOLLOW_UPS,
+    "notes": Part.NOTES,
+    "contacts": Part.CONTACTS,
+    "attachments": Part.ATTACHMENTS,
+    "complaints": Part.COMPLAINTS,
+    "evaluation": Part.EVALUATION,
+    "closing": Part.OVERVIEW,
+}
+
+
+def _sections(fold: _Fold, case: Case) -> tuple[Section, ...]:
+    return (
+        Section("report", "De melding", tuple(fold.summary + fold.owner)),
+        Section("participants", "Betrokken leerlingen", tuple(fold.participants)),
+        Section("intake", "Opvanggesprek", tuple(fold.intake)),
+        Section("situation", "De pestsituatie", tuple(fold.situation)),
+        Section("solutions", "Oplossingen", tuple(fold.solutions)),
+        Section("consents", "Toestemming", _consent_entries(fold, case)),
+        Section("steps", "Stappen", _step_entries(fold, case)),
+        Section("police", "Strafbaar feit en politie", tuple(fold.police)),
+        Section("agreements", "Afspraken", tuple(fold.agreements)),
+        Section("aftercare", "Nazorg", _follow_up_entries(fold, case)),
+        Section("notes", "Notities", tuple(fold.notes)),
+        Section("contacts", "Contact met leerling en ouders", tuple(fold.contacts)),
+        Section("attachments", "Bijlagen", tuple(fold.attachments)),
+        Section("complaints", "Klachten", fold.complaint_entries(case)),
+        Section("evaluation", "Evaluatie en leerpunten", tuple(fold.evaluation)),
+        Section("closing", "Afsluiten en heropenen", tuple(fold.closing)),
     )
 
 

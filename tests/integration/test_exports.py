@@ -365,7 +365,7 @@ def test_the_json_case_file_tells_the_whole_case_in_dutch(site: Site) -> None:
 
 
 def test_the_pdf_case_file_holds_the_timeline_and_dutch_characters(site: Site) -> None:
-    response = site.get(f"/api/cases/{site.case_id}/export.pdf", Role.SCHOOL_CONTACT)
+    response = site.get(f"/api/cases/{site.case_id}/export.pdf", Role.CONTACT_PERSON)
     assert response.status_code == 200, response.text[:500]
     assert response.headers["content-type"].startswith("application/pdf")
     assert response.headers["content-disposition"].startswith('attachment; filename="dossier-')
@@ -378,7 +378,7 @@ def test_the_pdf_case_file_holds_the_timeline_and_dutch_characters(site: Site) -
     assert "Tijdlijn" in text
     assert "Toestemming vastgelegd" in text
     assert "Klacht ingediend" in text
-    assert "Schoolcontactpersoon" in text
+    assert "Schoolcontactpersoon" in text  # who filed the complaint
     assert "Gesprek met leerling – rustig." in text  # noqa: RUF001 (an en dash in free text)
     assert site.reads()[-1]["what"] == "export"
 
@@ -391,17 +391,31 @@ def test_the_pdf_case_file_holds_the_timeline_and_dutch_characters(site: Site) -
     [
         Role.CONTACT_PERSON,
         Role.COORDINATOR,
-        Role.SCHOOL_CONTACT,
-        Role.CONFIDENTIAL_ADVISOR,
-        Role.MANAGEMENT,
-        Role.BOARD,
+        Role.SCHOOL_CONTACT,  # the complaints route is open
+        Role.MANAGEMENT,  # the complaint is at directie level
         Role.AUDITOR,
     ],
 )
-def test_school_wide_readers_of_cases_may_export(site: Site, role: Role) -> None:
+def test_those_who_see_the_case_may_export_it(site: Site, role: Role) -> None:
     response = site.get(f"/api/cases/{site.case_id}/export.json", role)
     assert response.status_code == 200, response.text
     assert site.reads()[-1]["role"] == role.value
+    # Need-to-know: the complaint roles get the complaint file, not the notes or the offence.
+    keys = {s["key"] for s in response.json()["sections"]}
+    assert "complaints" in keys
+    assert ("notes" in keys) is (role in (Role.CONTACT_PERSON, Role.COORDINATOR, Role.AUDITOR))
+
+
+@pytest.mark.parametrize("role", [Role.CONFIDENTIAL_ADVISOR, Role.BOARD])
+def test_complaint_roles_without_a_relation_to_the_case_do_not_find_it(
+    site: Site, role: Role
+) -> None:
+    """A vertrouwenspersoon not assigned to its complaint, the board while the complaint is at
+    directie level: the case is not found (need-to-know), and nothing is recorded."""
+    before = len(site.reads())
+    response = site.get(f"/api/cases/{site.case_id}/export.json", role)
+    assert response.status_code == 404, response.text
+    assert len(site.reads()) == before
 
 
 @pytest.mark.parametrize(
@@ -454,7 +468,10 @@ def test_the_case_page_offers_the_case_file_to_those_who_may(site: Site) -> None
     pdf = site.client.get(f"{case_url}/dossier.pdf")
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF-")
-    assert TARGET_NAME in pdf_text(pdf.content)
+    # Directie decides the complaint: the pupils by first name, no surname (need-to-know).
+    text = pdf_text(pdf.content)
+    assert TARGET_NAME.split(maxsplit=1)[0] in text
+    assert TARGET_NAME not in text
     document = site.client.get(f"{case_url}/dossier.json")
     assert document.status_code == 200
     assert document.json()["case_id"] == str(site.case_id)

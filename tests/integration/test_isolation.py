@@ -31,6 +31,7 @@ from infra.container import Container
 from infra.web.actions import ACTIONS
 from infra.web.scim import rotate_token
 from services.access.roles import Role
+from services.attachments.scanning import UnscannedDemo
 from services.casework.application import register_of
 from services.casework.commands import AddParticipant, ReportCase
 from services.casework.handlers import CaseService
@@ -79,6 +80,7 @@ class Setup:
     person_b: str
     scim_token_a: str
     pupil_b: UUID
+    attachment_b: UUID
 
 
 @pytest.fixture
@@ -106,6 +108,18 @@ def setup(container: Container) -> Iterator[Setup]:
         Actor(user_id="test-b-contact", role=Role.CONTACT_PERSON),
         AddParticipant(case_id=case_b, pupil_id=str(pupil_b.id), role="target"),
     )
+    # ... and an evidence file with the marker inside, on B's case.
+    attachment_b = (
+        container.attachment_service(world.school_b, scanner=UnscannedDemo())
+        .add(
+            Actor(user_id="test-b-contact", role=Role.CONTACT_PERSON),
+            case_b,
+            file_name="bewijs.pdf",
+            content=b"%PDF-1.4\n% " + marker.encode() + b"\n%%EOF\n",
+            caption=f"Fictief {marker}",
+        )
+        .attachment_id
+    )
     rotate_token(container.registry, world.school_b.id, actor=SYSTEM)
     scim_token_a = rotate_token(container.registry, world.school_a.id, actor=SYSTEM)
     with web_client(container, http_transport=Issuers(issuer_a, issuer_b).transport) as client:
@@ -121,6 +135,7 @@ def setup(container: Container) -> Iterator[Setup]:
             person_b=person_b,
             scim_token_a=scim_token_a,
             pupil_b=pupil_b.id,
+            attachment_b=attachment_b,
         )
 
 
@@ -128,6 +143,7 @@ def _param_values(s: Setup) -> dict[str, list[str]]:
     return {
         "case_id": [str(s.case_b)],
         "pupil_id": [str(s.pupil_b)],
+        "attachment_id": [str(s.attachment_b)],
         "action_name": list(ACTIONS),
         "school_id": [str(s.school_b.id)],
         # SCIM: school B's endpoint, its people (by id and by filter).
@@ -304,6 +320,11 @@ def test_scim_does_not_cross_schools(setup: Setup) -> None:
     assert _events(setup) == before, "school B's log changed"
 
 
+#: Page routes that take a file (multipart/form-data), and the file they are sent.
+UPLOAD_ROUTES = {"/zaken/{case_id:uuid}/bijlagen"}
+UPLOAD_FILES = {"bestand": ("bewijs.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}
+
+
 def _csrf(client: Any) -> str:
     page = client.get("/", follow_redirects=True).text
     match = re.search(r'name="_csrf_token" value="([^"]+)"', page)
@@ -327,8 +348,12 @@ def test_pages_do_not_cross_schools(setup: Setup, role: Role) -> None:
                     responses.append(setup.client.get(target, follow_redirects=True))
                 else:
                     data = form_body(path) | {"_csrf_token": token}
+                    # An upload form takes multipart (anything else is 415 at the edge).
+                    files = UPLOAD_FILES if template in UPLOAD_ROUTES else None
                     responses.append(
-                        setup.client.request(method, target, data=data, follow_redirects=True)
+                        setup.client.request(
+                            method, target, data=data, files=files, follow_redirects=True
+                        )
                     )
             _check(setup, method, template, path, *responses)
     assert _events(setup) == before, "school B's log changed"

@@ -22,7 +22,11 @@ from services.casework.commands import (
 )
 from services.casework.handlers import CaseService
 from services.casework.labels import dutch_date
-from services.complaints.commands import EscalateComplaint, FileComplaint
+from services.complaints.commands import (
+    EscalateComplaint,
+    ExplainComplaintProcedure,
+    FileComplaint,
+)
 from services.shared.actor import Actor
 from tenants.registry import School
 from tests.integration.readside import today
@@ -382,6 +386,13 @@ def test_a_decision_at_another_level_is_refused_in_dutch(container: Container) -
 def test_complaint_level_refusals_say_which_level_is_skipped(container: Container) -> None:
     world = make_world(container, "pr-ladder")
     case_id = _case_with_intake(container, world.school_a)
+    # The contact person points the family to the complaints procedure: from then on the
+    # schoolcontactpersoon sees the case's complaint file (need-to-know).
+    _service(container, world.school_a).handle(
+        _contact(world.school_a),
+        ExplainComplaintProcedure(case_id=case_id, explained_to="ouders"),
+    )
+    catch_up_school(container, world.school_a.id)
     url = f"/zaken/{case_id}"
     with browser(container, principal(world.school_a, Role.SCHOOL_CONTACT)) as b:
         b.get(url)

@@ -501,7 +501,7 @@ def test_safety_coordinator_and_domestic_violence_officer_see_no_case_content(
     with browser(container, principal(world.school_a, Role.SAFETY_COORDINATOR)) as b:
         assert b.client.get("/zaken").status_code == 403
         assert b.client.get(f"/zaken/{case_id}").status_code == 403
-        for url in ("/", "/school/statistiek"):
+        for url in ("/", "/school/statistiek", "/school/signalen"):
             response = b.client.get(url)
             assert response.status_code == 200, url
             assert summary not in response.text

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 import pytest
 from PIL import ExifTags, Image
 
-from services.access.roles import CasePart, Permission, Role, part_permission
+from services.access.roles import Role
 from services.attachments.checks import MAX_NAME, check_file, detect, safe_name
 from services.attachments.files import InMemoryAttachmentStore
 from services.attachments.scanning import NoScanner, ScannerMissing, UnscannedDemo
@@ -28,7 +28,7 @@ from services.casework.commands import (
     RequestErasure,
 )
 from services.casework.sealing import InMemoryPupilKeys
-from services.shared.errors import CaseClosed, InvalidInput, PermissionDenied
+from services.shared.errors import CaseClosed, CaseNotFound, InvalidInput, PermissionDenied
 from tests.unit.support import CONTACT, IN_MEMORY, actor, new_service
 
 
@@ -221,16 +221,17 @@ def _today(world: World) -> date:
     return world.cases.clock.today()
 
 
-def test_attachments_follow_the_case_read_rule(world: World) -> None:
-    assert part_permission(CasePart.ATTACHMENTS) is Permission.CASE_READ
+def test_attachments_are_for_those_who_read_the_whole_case(world: World) -> None:
     added = world.service.add(CONTACT, world.case_id, file_name="x.pdf", content=PDF)
-    # The auditor reads; the safety coordinator (statistics only) and a mentor not engaged in
-    # the case do not.
-    world.service.open(actor(Role.AUDITOR), world.case_id, added.attachment_id)
+    # Need-to-know: the contact person, the coordinator and the auditor open evidence files; the
+    # safety coordinator (statistics only) and a mentor not engaged in the case do not.
+    for reader in (CONTACT, actor(Role.COORDINATOR), actor(Role.AUDITOR)):
+        assert world.service.open(reader, world.case_id, added.attachment_id).content == PDF
     for outsider in (actor(Role.SAFETY_COORDINATOR), actor(Role.TEACHER, "user-mentor-att")):
-        with pytest.raises(PermissionDenied):
+        with pytest.raises((PermissionDenied, CaseNotFound)):
             world.service.open(outsider, world.case_id, added.attachment_id)
-    # Once engaged, the mentor may open the case's files.
+    # Engaged in a step, the mentor reads their part of the case, but not the evidence files
+    # (they show the pupils themselves: services/access README, "What an engaged mentor needs").
     mentor = actor(Role.TEACHER, "user-mentor-att")
     c = world.case_id
     world.cases.handle(CONTACT, HoldIntake(case_id=c, held_on=_today(world), summary="F"))
@@ -243,7 +244,8 @@ def test_attachments_follow_the_case_read_rule(world: World) -> None:
         CONTACT,
         EngagePerson(case_id=c, step_id=step.step_id, user_id=mentor.user_id, staff_role="teacher"),
     )
-    assert world.service.open(mentor, c, added.attachment_id).content == PDF
+    with pytest.raises(AttachmentGone):
+        world.service.open(mentor, c, added.attachment_id)
 
 
 def test_an_attachment_of_another_case_is_not_found(world: World) -> None:

@@ -8,6 +8,7 @@ from datetime import date
 from uuid import uuid4
 
 from projections.case_view.work import WorkItem, WorkKind, order
+from services.access.need_to_know import CaseFacts
 from services.access.roles import Role
 from services.people.names import (
     UNKNOWN_NAME,
@@ -87,7 +88,7 @@ def test_candidates_offer_who_may_take_the_part_with_their_roles() -> None:
 
 
 def _item(kind: WorkKind, due: date | None, overdue: bool) -> WorkItem:
-    return WorkItem(kind, uuid4(), "", due, overdue, {})
+    return WorkItem(kind, uuid4(), "", due, overdue, {}, CaseFacts())
 
 
 def test_my_work_is_ordered_overdue_first_then_by_date_undated_last() -> None:

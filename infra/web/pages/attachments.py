@@ -25,7 +25,7 @@ from infra.web.context import Services
 from infra.web.guards import requires
 from infra.web.pages.common import render, school_required, viewer_of
 from infra.web.problems import dutch_title
-from infra.web.reads import wait_for_version
+from infra.web.reads import case_page, wait_for_version
 from services.access.roles import Permission
 from services.attachments.checks import ALLOWED
 from services.attachments.scanning import ScannerMissing, ScannerUnavailable
@@ -90,6 +90,8 @@ async def upload_attachment(
     """Add an evidence file (``bestand``) with a caption (``bijschrift``) to the case."""
     viewer = await viewer_of(request)
     school = school_required(viewer)
+    # A case of this school that the viewer reads, before anything about the form is answered.
+    await case_page(Services.of(request.app.state), school, viewer.principal, case_id)
     form = await request.form()
     upload = form.get("bestand")
     caption = form.get("bijschrift") or ""

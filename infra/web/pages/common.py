@@ -19,7 +19,8 @@ from infra.auth.principal import Principal
 from infra.web.actions import FIELD_VOCABULARIES
 from infra.web.context import Services, principal_of
 from infra.web.forms import Option
-from services.access.roles import ENGAGED_PERMISSIONS, ROLE_LABELS_NL, Permission, Role
+from services.access.need_to_know import reads_case_wide, reads_cases
+from services.access.roles import ROLE_LABELS_NL, Permission, Role
 from services.casework.labels import MONTHS_NL, dutch_date, vocabulary_label
 from services.casework.vocabulary import (
     CaseStatus,
@@ -80,8 +81,10 @@ class Viewer:
 
     @property
     def reads_engaged_cases(self) -> bool:
-        """A mentor or IB'er: reads the cases they were engaged in."""
-        return Permission.CASE_READ in ENGAGED_PERMISSIONS.get(self.principal.role, frozenset())
+        """Reads only the cases they have a part in (need-to-know: a mentor or IB'er engaged
+        in a step, the complaint roles), not every case of the school."""
+        role = self.principal.role
+        return reads_cases(role) and not reads_case_wide(role)
 
     @property
     def nav(self) -> list[NavItem]:
@@ -92,7 +95,7 @@ class Viewer:
             items.append(NavItem("werk", "/", "Mijn werk"))
         if p.role is Role.CONTACT_PERSON:
             items.append(NavItem("mijn-zaken", "/zaken/mijn", "Mijn zaken"))
-        if p.school_id is not None and p.may(Permission.CASE_READ):
+        if p.school_id is not None and reads_case_wide(p.role):
             items.append(NavItem("zaken", "/zaken", "Alle zaken"))
         elif p.school_id is not None and self.reads_engaged_cases:
             items.append(NavItem("zaken", "/zaken", "Mijn betrokken zaken"))

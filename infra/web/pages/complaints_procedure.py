@@ -19,7 +19,8 @@ from litestar.response import Redirect, Template
 from infra.exports.pdf import render_letter_pdf
 from infra.web.context import Services
 from infra.web.guards import LOGGED_IN, requires
-from infra.web.pages.common import render, school_required, viewer_of
+from infra.web.pages.common import Viewer, render, school_required, viewer_of
+from infra.web.reads import case_page
 from services.access.roles import Permission
 from services.casework.labels import dutch_date
 from services.casework.protocol import SCHOOL_TZ
@@ -105,6 +106,7 @@ async def complaints_procedure_letter(
     """The procedure as a letter to pupil and parents (print it from the browser)."""
     viewer = await viewer_of(request)
     school = school_required(viewer)
+    await _must_see(request, viewer, case_id)
     return render(
         viewer,
         "cases/complaints_letter.html",
@@ -113,6 +115,13 @@ async def complaints_procedure_letter(
         procedure=school.complaints_procedure,
         today=datetime.now(SCHOOL_TZ).date(),
     )
+
+
+async def _must_see(request: Request[Any, Any, Any], viewer: Viewer, case_id: UUID) -> None:
+    """A letter only about a case of this school that the viewer reads (404 otherwise, as the
+    case page: no hint whether it exists)."""
+    school = school_required(viewer)
+    await case_page(Services.of(request.app.state), school, viewer.principal, case_id)
 
 
 #: The letter's sentences around the school's own text (the page and the PDF say the same).
@@ -135,6 +144,7 @@ async def complaints_procedure_letter_pdf(
     """The same letter as PDF (the case file's PDF adapter and font)."""
     viewer = await viewer_of(request)
     school = school_required(viewer)
+    await _must_see(request, viewer, case_id)
     procedure = school.complaints_procedure
     if procedure is None:
         raise NotFoundException("the school has not configured its complaints procedure")

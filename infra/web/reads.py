@@ -8,6 +8,7 @@ one place: roles with case-wide read permission see every case of their school; 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Sequence
 from datetime import date
@@ -26,6 +27,7 @@ from projections.escalation.queries import CaseEscalation, Signal, escalations, 
 from projections.lessons.queries import Lesson, lessons
 from services.access.roles import ENGAGED_PERMISSIONS, Permission, has_permission
 from services.audit.access_log import AccessLog, CaseRead, ReadKind
+from services.casework.sealing import key_lookup, unseal_tree
 from services.shared.errors import CaseNotFound, InvalidInput, PermissionDenied
 from tenants.registry import School
 
@@ -46,6 +48,15 @@ def _case_scope(principal: Principal) -> tuple[str, ...] | None:
     raise PermissionDenied(msg)
 
 
+async def unsealed(services: Services, school: School, value: Any, redactions: Any = None) -> Any:
+    """``value`` (read from a view) with its sealed pupil fields and passages opened with the
+    school's keys: the views keep ciphertext only, names and texts appear as a page or an answer
+    is rendered (destroyed keys read as ``[gewist]`` or their redaction's text)."""
+    app = services.container.schools.get(school.id)
+    lookup = key_lookup(app.pupil_keys, app.content_keys)
+    return await anyio.to_thread.run_sync(lambda: unseal_tree(value, lookup, redactions))
+
+
 async def case_list(
     services: Services,
     school: School,
@@ -60,7 +71,7 @@ async def case_list(
 ) -> list[CaseListItem]:
     engaged = _case_scope(principal)
     async with services.read_pool.acquire() as conn:
-        return await list_cases(
+        items = await list_cases(
             conn,
             school.schema_name,
             status=status,
@@ -73,6 +84,11 @@ async def case_list(
             limit=limit,
             offset=offset,
         )
+    summaries = await unsealed(services, school, [item.summary for item in items])
+    return [
+        dataclasses.replace(item, summary=summary)
+        for item, summary in zip(items, summaries, strict=True)
+    ]
 
 
 async def case_page(
@@ -92,7 +108,18 @@ async def case_page(
         engaged = any(i in recorded for i in engaged_only)
         if not has_permission(principal.role, Permission.CASE_READ, engaged=engaged):
             raise CaseNotFound(f"case {case_id} not found")
-    return detail
+    redactions = detail.detail.get("redactions") or {}
+    document, timeline = await unsealed(
+        services, school, (detail.detail, [e.data for e in detail.timeline]), redactions
+    )
+    return dataclasses.replace(
+        detail,
+        detail=document,
+        timeline=tuple(
+            dataclasses.replace(entry, data=data)
+            for entry, data in zip(detail.timeline, timeline, strict=True)
+        ),
+    )
 
 
 async def record_read(
@@ -170,7 +197,14 @@ async def school_lessons(services: Services, school: School, principal: Principa
     if not principal.may(Permission.LESSONS_READ):
         raise PermissionDenied(f"role '{principal.role}' may not read lessons")
     async with services.read_pool.acquire() as conn:
-        return await lessons(conn, school.schema_name)
+        found = await lessons(conn, school.schema_name)
+    texts = await unsealed(
+        services, school, [[x.went_well, x.to_improve, list(x.lessons)] for x in found]
+    )
+    return [
+        dataclasses.replace(x, went_well=w, to_improve=t, lessons=list(ls))
+        for x, (w, t, ls) in zip(found, texts, strict=True)
+    ]
 
 
 #: The most months statistics cover in one request (ten school years).

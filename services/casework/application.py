@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Transcoding
 
 from services.casework.domain import Case
-from services.casework.sealing import PupilKeys, SealingMapper
+from services.casework.sealing import ContentKeys, PupilKeys, SealingMapper
 from services.shared.errors import CaseNotFound, ConcurrencyConflict
 
 
@@ -48,13 +48,17 @@ class CaseworkApplication(Application[UUID]):
         *,
         pupil_keys: PupilKeys | None = None,
         read_side: ReadSidePurge | None = None,
+        content_keys: ContentKeys | None = None,
     ) -> None:
         """``pupil_keys``: where per-pupil keys live. Without it pupil fields are stored as they
         are (inside the school-key encryption only) and cannot be erased on their own.
         ``read_side``: purges an erased case's pupil data from the school's views as part of
-        saving the erasure (infra passes the school's views; none in unit tests)."""
+        saving the erasure (infra passes the school's views; none in unit tests).
+        ``content_keys``: where the keys of free-text passages live (with ``pupil_keys``); without
+        it free text is stored inside the school-key encryption only."""
         # Set before the base class builds the mapper (construct_mapper reads it).
         self.pupil_keys = pupil_keys
+        self.content_keys = content_keys
         self.read_side = read_side
         super().__init__(env=env)
 
@@ -66,7 +70,15 @@ class CaseworkApplication(Application[UUID]):
             pupil_keys=self.pupil_keys,
             compressor=self.factory.compressor(),
             cipher=self.factory.cipher(),
+            content_keys=self.content_keys,
         )
+
+    def read_side_mapper(self) -> Mapper[UUID]:
+        """The mapper the views read the log with: sealed values stay sealed (the views store
+        ciphertext; pages open it as they render, :func:`~services.casework.sealing.unseal_tree`)."""
+        if isinstance(self.mapper, SealingMapper):
+            return self.mapper.keeping_sealed()
+        return self.mapper
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -91,12 +103,32 @@ class CaseworkApplication(Application[UUID]):
         far behind or degraded the views are.
         """
         erasing = any(isinstance(e, Case.ErasureRequested) for e in case.pending_events)
+        redacted = [
+            p for e in case.pending_events if isinstance(e, Case.PassagesRedacted)
+            for p in e.passages
+        ]  # fmt: skip
         if erasing and self.read_side is not None:
             self.read_side.purge(case.id, save=lambda: self._save(case), then=self._erase_keys)
-            return
-        self._save(case)
-        if erasing:
-            self._erase_keys(case.id)
+        else:
+            self._save(case)
+            if erasing:
+                self._erase_keys(case.id)
+        if redacted:
+            # Recorded first: a crash here leaves a recorded redaction whose keys the next
+            # redaction of the same passages (allowed) or the case's expiry destroys.
+            self.destroy_passages(case.id, redacted)
+
+    def destroy_passages(self, case_id: UUID, passages: list[str]) -> int:
+        """Destroy the keys of these passages of the case (key ids, hex); how many existed."""
+        if self.content_keys is None:
+            return 0
+        return self.content_keys.destroy(case_id, [UUID(hex=p) for p in passages])
+
+    def expire_content(self, case_id: UUID) -> int:
+        """Destroy every passage key of the case (retention expiry of the whole case)."""
+        if self.content_keys is None:
+            return 0
+        return self.content_keys.destroy_case(case_id)
 
     def _save(self, case: Case) -> None:
         try:

@@ -42,6 +42,7 @@ from services.casework.commands import (
     RecordAgreement,
     ReopenCase,
     ReportCase,
+    RedactPassages,
     RequestErasure,
     ScheduleFollowUp,
     ShareLessons,
@@ -174,6 +175,9 @@ MAKE: dict[type[CaseCommand], Callable[[Prepared], CaseCommand]] = {
     CloseCase: lambda p: CloseCase(case_id=p.case_id, reason="referred", explanation="Fictief"),
     ReopenCase: lambda p: ReopenCase(case_id=p.case_id, reason="Fictief"),
     RequestErasure: lambda p: RequestErasure(case_id=p.case_id, reason="Fictief"),
+    RedactPassages: lambda p: RedactPassages(
+        case_id=p.case_id, passages=["0" * 32], reason="Fictief"
+    ),
     ExplainComplaintProcedure: lambda p: ExplainComplaintProcedure(
         case_id=p.case_id, explained_to="Ouders"
     ),
@@ -202,7 +206,7 @@ CASEWORK = frozenset(
         "GiveConsent", "WithdrawConsent", "PlanStep", "EngagePerson", "CompleteStep",
         "CancelStep", "FlagCriminalOffence", "AdvisePoliceReport", "RecordAgreement",
         "ScheduleFollowUp", "CompleteFollowUp", "AddNote", "EvaluateCase", "ShareLessons",
-        "CloseCase", "ReopenCase", "RequestErasure",
+        "CloseCase", "ReopenCase", "RequestErasure", "RedactPassages",
         "ExplainComplaintProcedure",  # "Attenderen op de klachtenregeling"
     }
 )  # fmt: skip

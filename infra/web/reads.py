@@ -28,6 +28,7 @@ from projections.lessons.queries import Lesson, lessons
 from services.access.roles import ENGAGED_PERMISSIONS, Permission, has_permission
 from services.audit.access_log import AccessLog, CaseRead, ReadKind
 from services.casework.sealing import key_lookup, unseal_tree
+from services.privacy.redaction import PassageSearch, search_case
 from services.shared.errors import CaseNotFound, InvalidInput, PermissionDenied
 from tenants.registry import School
 
@@ -140,6 +141,27 @@ async def read_case_page(
     detail = await case_page(services, school, principal, case_id)
     await record_read(services, school, principal, case_id, what)
     return detail
+
+
+async def erasure_passages(
+    services: Services,
+    school: School,
+    principal: Principal,
+    case_id: UUID,
+    *,
+    names: Sequence[str] = (),
+    references: Sequence[str] = (),
+) -> PassageSearch:
+    """The passages of the case that mention the pupil (from the log, opened with the school's
+    keys), for whoever may manage the case; recorded in the access log before it is returned."""
+    app = services.container.schools.get(school.id)
+    found = await anyio.to_thread.run_sync(
+        lambda: search_case(
+            app, school.id, principal.actor, case_id, names=names, references=references
+        )
+    )
+    await record_read(services, school, principal, case_id, ReadKind.ERASURE_PASSAGES)
+    return found
 
 
 async def reads_of_case(

@@ -32,6 +32,7 @@ class ReadKind(StrEnum):
     DIFF = "diff"  # the differences between two moments
     EXPORT = "export"  # an export of the case
     CLI_REPLAY = "cli_replay"  # vangnet audit replay
+    ERASURE_PASSAGES = "erasure_passages"  # the passages that mention a pupil, before erasure
 
 
 READ_KIND_LABELS_NL: dict[str, str] = {
@@ -42,6 +43,7 @@ READ_KIND_LABELS_NL: dict[str, str] = {
     ReadKind.STATE: "stand op een moment",
     ReadKind.DIFF: "verschillen tussen twee momenten",
     ReadKind.EXPORT: "export",
+    ReadKind.ERASURE_PASSAGES: "passages bij het wissen",
     ReadKind.CLI_REPLAY: "opdrachtregel (audit replay)",
 }
 

@@ -15,7 +15,15 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Transcoding
 
 from services.casework.domain import Case
-from services.casework.sealing import ContentKeys, PupilKeys, SealingMapper
+from services.casework.sealing import (
+    CONTENT_FIELDS,
+    ContentKeys,
+    PupilKeys,
+    SealingMapper,
+    is_passage,
+    passage_key_id,
+    unseal_passage,
+)
 from services.shared.errors import CaseNotFound, ConcurrencyConflict
 
 
@@ -75,7 +83,7 @@ class CaseworkApplication(Application[UUID]):
 
     def read_side_mapper(self) -> Mapper[UUID]:
         """The mapper the views read the log with: sealed values stay sealed (the views store
-        ciphertext; pages open it as they render, :func:`~services.casework.sealing.unseal_tree`)."""
+        ciphertext; pages open it as they render: ``services.casework.sealing.unseal_tree``)."""
         if isinstance(self.mapper, SealingMapper):
             return self.mapper.keeping_sealed()
         return self.mapper
@@ -117,6 +125,31 @@ class CaseworkApplication(Application[UUID]):
             # Recorded first: a crash here leaves a recorded redaction whose keys the next
             # redaction of the same passages (allowed) or the case's expiry destroys.
             self.destroy_passages(case.id, redacted)
+
+    def passages(self, case_id: UUID) -> list[tuple[int, str, str, str, str]]:
+        """Every passage of the case's free text whose key still exists, opened, in log order:
+        (version, event type, field, passage id, text). Plain (never sealed) texts are left out:
+        they are not erasable on their own (old events before ``vangnet privacy seal-old``)."""
+        if not isinstance(self.mapper, SealingMapper) or self.content_keys is None:
+            return []
+        sealed = self.mapper.keeping_sealed()
+        found: list[tuple[int, str, str, dict[str, str]]] = []
+        for stored in self.recorder.select_events(case_id):
+            event = sealed.to_domain_event(stored)
+            for name in CONTENT_FIELDS.get(type(event), ()):
+                value = getattr(event, name, None)
+                items = value if isinstance(value, list) else [value]
+                found.extend(
+                    (stored.originator_version, type(event).__name__, name, item)
+                    for item in items
+                    if is_passage(item)
+                )
+        keys = self.content_keys.keys(passage_key_id(v) for *_, v in found)
+        return [
+            (version, event_type, name, value["sealed"], unseal_passage(keys[key_id], value))
+            for version, event_type, name, value in found
+            if (key_id := passage_key_id(value)) in keys
+        ]
 
     def destroy_passages(self, case_id: UUID, passages: list[str]) -> int:
         """Destroy the keys of these passages of the case (key ids, hex); how many existed."""

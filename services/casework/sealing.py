@@ -281,9 +281,7 @@ def _collect(value: Any, pupil: set[UUID], passages: set[UUID]) -> None:
             _collect(v, pupil, passages)
 
 
-def unseal_tree(
-    value: Any, lookup: KeyLookup, redactions: Mapping[str, str] | None = None
-) -> Any:
+def unseal_tree(value: Any, lookup: KeyLookup, redactions: Mapping[str, str] | None = None) -> Any:
     """``value`` (a view's document: dicts, lists, strings) with every sealed value in it opened
     (also one kept as JSON text); destroyed keys read as their redaction's text or
     :data:`ERASED`. A sealed pupil field is opened with the name of the key it is kept under."""

@@ -145,6 +145,9 @@ ACTION_FIELD_LABELS_NL: dict[tuple[str, str], str] = {
     ("withdraw-consent", "reason"): "Reden (optioneel)",
     ("complete-step", "outcome"): "Wat is het resultaat van de stap?",
     ("report", "summary"): "Wat is er gemeld?",
+    ("redact-passages", "passages"): "Passages die de leerling noemen",
+    ("redact-passages", "replacement"): "Vervangende tekst (optioneel)",
+    ("redact-passages", "reason"): "Reden",
 }
 FIELD_HINTS_NL: dict[tuple[str, str], str] = {
     ("add-participant", "pupil_ref"): (
@@ -173,6 +176,11 @@ FIELD_HINTS_NL: dict[tuple[str, str], str] = {
     ("evaluate", "lessons"): "Deze leerpunten deelt u daarna met de anti-pestcoördinator.",
     ("share-lessons", "coordinator_id"): "Het gebruikers-id van de anti-pestcoördinator.",
     ("record-agreement", "parties"): "Bijvoorbeeld: leerlingen en mentor.",
+    ("redact-passages", "passages"): (
+        "Vangnet zocht de naam en de verwijzing van de leerlingen van deze zaak in alle teksten. "
+        "Vink aan wat gewist moet worden: de tekst is daarna voorgoed weg."
+    ),
+    ("redact-passages", "replacement"): "Leeg laten: de passage toont dan [gewist].",
 }
 
 

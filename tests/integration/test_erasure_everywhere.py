@@ -9,6 +9,7 @@ statistics are unchanged. The name is clearly fictitious."""
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -30,7 +31,15 @@ from services.casework.sealing import CONTENT_FIELDS, ERASED
 from tenants.registry import School
 from tests.integration.test_erasure import _school, _stats, _tables_holding
 from tests.integration.test_exports import pdf_text
-from tests.integration.web import FakeIssuer, bearer, configure_fake_login, staff, web_client
+from tests.integration.web import (
+    FakeIssuer,
+    bearer,
+    configure_fake_login,
+    log_in,
+    principal,
+    staff,
+    web_client,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -273,3 +282,51 @@ def test_a_pupil_typed_into_every_field_is_gone_everywhere_after_erasure(
         ).fetchone()
     assert left is not None
     assert left[0] > 0  # texts that never named the pupil are kept
+
+
+def test_the_contact_person_confirms_each_passage_on_the_erasure_page(
+    api: Api, container: Container
+) -> None:
+    api.client.post(
+        "/api/cases",
+        json={"reporter_kind": "parent", "summary": "Fictief: niemand genoemd"},
+        headers=api.headers(Role.CONTACT_PERSON),
+    )
+    r = api.client.post(
+        "/api/cases",
+        json={"reporter_kind": "parent", "summary": f"Fictief: {NAME} werd gepest."},
+        headers=api.headers(Role.CONTACT_PERSON),
+    )
+    api.case_id = UUID(r.json()["case_id"])
+    api.do("add-participant", {"pupil_ref": REF, "display_name": NAME, "role": "target"})
+    api.do("add-note", {"text": "Fictief: een notitie zonder naam."})
+    api.do("add-note", {"text": f"Fictief: zorro ({REF}) voelt zich beter."})
+    catch_up_school(container, api.school.id)
+
+    log_in(api.client, principal(api.school, Role.CONTACT_PERSON))
+    case_page = api.client.get(f"/zaken/{api.case_id}")
+    assert f"/zaken/{api.case_id}/redact-passages" in case_page.text
+    page = api.client.get(f"/zaken/{api.case_id}/redact-passages")
+    assert page.status_code == 200, page.text[:500]
+    # Both passages that mention the pupil are offered, the note without a name is not.
+    assert f"{NAME} werd gepest" in page.text
+    assert "voelt zich beter" in page.text
+    assert "zonder naam" not in page.text
+    ids = re.findall(r'name="passages" value="([0-9a-f]{32})"', page.text)
+    assert len(ids) == 2
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    posted = api.client.post(
+        f"/zaken/{api.case_id}/redact-passages",
+        data={"passages": ids, "replacement": "[tekst over een leerling gewist]",
+              "reason": "Fictief verzoek", "_csrf_token": token.group(1)},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert posted.status_code == 303, posted.text[:500]
+    catch_up_school(container, api.school.id)
+    # The case reads the typed replacement where the passages were; the other note is kept.
+    shown = api.get(f"/api/cases/{api.case_id}").text
+    assert "[tekst over een leerling gewist]" in shown
+    assert "zonder naam" in shown
+    assert "werd gepest" not in shown
+    assert "voelt zich beter" not in shown

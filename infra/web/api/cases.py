@@ -142,7 +142,7 @@ class PassageQuery:
     guards=[requires(Permission.CASE_MANAGE, on_case=True)],
 )
 async def api_erasure_passages(
-    request: Request[Any, Any, Any], case_id: FromPath[UUID], data: PassageQuery
+    request: Request[Any, Any, Any], case_id: FromPath[UUID], data: JSONBody[PassageQuery]
 ) -> ErasurePassages:
     """Matching ignores case and accents; each word of a name (3 letters or more) is looked for
     on its own too. Send the chosen ``passage_id``s to ``redact-passages``."""

@@ -232,7 +232,8 @@ def _passage_values(value: Any) -> list[dict[str, str]]:
 
 def sealed_from_text(value: object) -> dict[str, str] | None:
     """A sealed value a view keeps in a text column (its JSON), else ``None``."""
-    if isinstance(value, str) and value.startswith('{"sealed"'):
+    # As stored (``sealed_as_text``), or as PostgreSQL prints a jsonb object (``->>``).
+    if isinstance(value, str) and value.startswith("{") and '"sealed"' in value:
         try:
             loaded = json.loads(value)
         except ValueError:

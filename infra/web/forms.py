@@ -181,6 +181,10 @@ FIELD_HINTS_NL: dict[tuple[str, str], str] = {
         "Vink aan wat gewist moet worden: de tekst is daarna voorgoed weg."
     ),
     ("redact-passages", "replacement"): "Leeg laten: de passage toont dan [gewist].",
+    ("request-erasure", "reason"): (
+        "Wis eerst de passages die de leerling noemen (Passages over een leerling wissen): "
+        "na het wissen van de leerlinggegevens kan Vangnet niet meer op de naam zoeken."
+    ),
 }
 
 

@@ -355,6 +355,8 @@ class SealingMapper(BoundMapper):
         ``None`` when it has nothing to seal. Values sealed already stay as they are."""
         fields = SEALED_FIELDS.get(type(domain_event), ())
         content = CONTENT_FIELDS.get(type(domain_event), ()) if self.content_keys else ()
+        if not fields and not content:
+            return None
         state = dict(vars(domain_event))
         pupil = [n for n in fields if not is_sealed(state.get(n))]
         texts = [(n, i) for n in content for i in _plain_positions(state.get(n))]

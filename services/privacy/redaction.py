@@ -24,6 +24,7 @@ from services.casework.application import CaseworkApplication
 from services.casework.handlers import authorize
 from services.casework.sealing import ERASED
 from services.shared.actor import Actor
+from services.shared.text import clean_text
 
 #: Words of a name shorter than this are not looked for on their own ("de", "van", "Jo").
 MIN_WORD = 3
@@ -106,9 +107,10 @@ def search_case(
 ) -> PassageSearch:
     """The passages of a case that mention a pupil, for those who may manage the case. Without
     ``names`` and ``references``: every participant of the case (name and reference)."""
+    names = [clean_text(n, f"names[{i}]") for i, n in enumerate(names)]
+    references = [clean_text(r, f"references[{i}]") for i, r in enumerate(references)]
     case = app.get_case(case_id, school_id)
     authorize(actor, Permission.CASE_MANAGE, case)
-    names, references = list(names), list(references)
     if not names and not references:
         names = [p.display_name for p in case.participants.values()]
         references = [p.pupil_ref for p in case.participants.values()]

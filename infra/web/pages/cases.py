@@ -342,7 +342,12 @@ async def _with_passages(
         else spec
         for spec in form.fields
     ]
-    unavailable = None if options else "Geen enkele tekst noemt de leerlingen van deze zaak."
+    unavailable = (
+        None
+        if options
+        else "Geen enkele tekst noemt (de naam of verwijzing van) de leerlingen van deze zaak. "
+        "Zijn hun gegevens al gewist, dan zoekt u via de API op de naam."
+    )
     return dataclasses.replace(form, fields=fields, unavailable=unavailable)
 
 

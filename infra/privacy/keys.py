@@ -55,8 +55,6 @@ class _Scope:
         self.cache: dict[tuple[str, UUID], bytes | None] = {}
 
 
-_MISSING = object()
-
 
 _scope: ContextVar[_Scope | None] = ContextVar("pupil_keys_scope", default=None)
 
@@ -243,11 +241,12 @@ class PostgresContentKeys:
         found: dict[UUID, bytes] = {}
         if scope is not None:
             for key_id in list(wanted):
-                cached = scope.cache.get((self._marker, key_id), _MISSING)
-                if cached is not _MISSING:
+                cache_key = (self._marker, key_id)
+                if cache_key in scope.cache:
                     wanted.discard(key_id)
+                    cached = scope.cache[cache_key]
                     if cached is not None:
-                        found[key_id] = cached  # type: ignore[assignment]
+                        found[key_id] = cached
         if wanted:
             with self._connection() as conn:
                 rows = conn.execute(

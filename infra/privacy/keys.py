@@ -55,7 +55,6 @@ class _Scope:
         self.cache: dict[tuple[str, UUID], bytes | None] = {}
 
 
-
 _scope: ContextVar[_Scope | None] = ContextVar("pupil_keys_scope", default=None)
 
 

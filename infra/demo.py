@@ -24,6 +24,7 @@ from services.casework.handlers import CaseService
 from services.complaints import commands as k
 from services.people.directory import PeopleStore
 from services.people.domain import OPERATOR, ChangedBy, Person, Profile
+from services.privacy.redaction import search_case
 from services.shared.actor import Actor
 
 DEMO_BOARD = "Stichting Demo Onderwijs"
@@ -354,11 +355,28 @@ def _resolved_and_closed(s: CaseService, who: Staffing, case_id: UUID, day: date
 
 def _referred(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
     _intake(s, who, case_id, day, 7)
+    # A note names the pupil (fictitious, as every demo name).
+    (pupil, *_) = s.app.get_case(case_id, s.school_id).participants.values()
+    s.handle(
+        who.contact_person,
+        c.AddNote(case_id=case_id, text=f"Nagesprek met {pupil.display_name} gehad."),
+    )
     s.handle(
         who.contact_person,
         c.CloseCase(case_id=case_id, reason="referred", explanation="Doorverwezen naar zorgteam."),
     )
-    # The parents asked for their child's data to be erased (the pupil fields read "[gewist]").
+    # The parents asked for their child's data to be erased: first the passages that name the
+    # pupil are redacted, then the pupil fields (both read "[gewist]").
+    found = search_case(s.app, s.school_id, who.contact_person, case_id)
+    if found.found:  # none when the application seals no free text
+        s.handle(
+            who.contact_person,
+            c.RedactPassages(
+                case_id=case_id,
+                passages=[f.passage.passage_id for f in found.found],
+                reason="Verzoek van ouders (AVG art. 17).",
+            ),
+        )
     s.handle(
         who.contact_person,
         c.RequestErasure(case_id=case_id, reason="Verzoek van ouders (AVG art. 17)."),

@@ -27,7 +27,7 @@ from infra.crypto import b64, derive_key, generate_data_key, wrap_key
 from infra.postgres.cipher import PLATFORM_CONTEXT, school_context
 from infra.postgres.pool import SharedPool
 from infra.postgres.store import LogKeys, application_env, log_env
-from infra.privacy.keys import create_pupil_keys
+from infra.privacy.keys import create_content_keys, create_pupil_keys
 from projections.db import PLATFORM_SCHEMA
 from services.audit.verify import ACCESS_LOG
 from services.casework.application import CaseworkApplication
@@ -109,6 +109,7 @@ class PostgresSchoolStorage:
         with self._pool.connection() as conn:
             create_access_log(conn, schema)
             create_pupil_keys(conn, schema)
+            create_content_keys(conn, schema)
         CaseworkApplication(env=log_env(CaseworkApplication.name, keys, create_table=True))
         with self._pool.connection() as conn:
             created = record_created(conn, self._trail.signer, keys)

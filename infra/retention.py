@@ -26,6 +26,8 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from infra.container import Container
 from infra.postgres.pool import SharedPool
+from infra.privacy.reseal import Resealed, seal_old_events
+from infra.views import rebuild_school
 from projections.pupils.projection import TABLE as PUPIL_CASES
 from services.casework.application import register_of
 from services.privacy.retention import expire_cases, expire_pupils, retention_cutoff
@@ -163,3 +165,15 @@ def expire_school(container: Container, school_id: UUID, *, today: date) -> Expi
 def expire_all(container: Container, *, today: date) -> list[ExpiryReport]:
     """:func:`expire_school` for every school on the platform."""
     return [expire_school(container, s.id, today=today) for s in container.registry.list_schools()]
+
+
+def seal_old_school(container: Container, school_id: UUID) -> Resealed:
+    """Seal the pupil fields and free text of one school's events written before sealing
+    existed (:mod:`infra.privacy.reseal`), then rebuild its views so they hold sealed values."""
+    school = container.registry.school(school_id)
+    app = container.schools.get(school_id)
+    with container.pool.connection() as conn:
+        done = seal_old_events(conn, container.audit, container.audit.school_log(school), app)
+    if done.sealed:
+        rebuild_school(container, school_id)
+    return done

@@ -19,7 +19,7 @@ from infra.crypto import unwrap_key
 from infra.postgres.cipher import school_context
 from infra.postgres.pool import SharedPool
 from infra.postgres.store import LogKeys, log_env
-from infra.privacy.keys import PostgresPupilKeys
+from infra.privacy.keys import PostgresContentKeys, PostgresPupilKeys
 from infra.privacy.purge import ViewPurge
 from services.audit.verify import ACCESS_LOG
 from services.casework.application import CaseworkApplication
@@ -56,7 +56,8 @@ def build_casework_app(
     ensured: set[str] | None = None,
 ) -> CaseworkApplication:
     """A new (uncached) casework application for ``school``, sealing pupil fields with
-    per-pupil keys kept in the school's schema (:mod:`infra.privacy.keys`) and purging an
+    per-pupil keys and free text with per-passage keys kept in the school's schema
+    (:mod:`infra.privacy.keys`) and purging an
     erased case from the school's views as it saves the erasure (:mod:`infra.privacy.purge`)."""
     keys = school_log_keys(school, master_key)
     return CaseworkApplication(
@@ -65,6 +66,9 @@ def build_casework_app(
             pool, school.schema_name, school.id, keys.data_key, ensured=ensured
         ),
         read_side=ViewPurge(pool, school.id, school.schema_name),
+        content_keys=PostgresContentKeys(
+            pool, school.schema_name, school.id, keys.data_key, ensured=ensured
+        ),
     )
 
 

@@ -70,7 +70,7 @@ def catch_up_school(container: Container, school_id: UUID) -> int:
     target = ensure_school_views(container, school_id)
     app = container.schools.get(school_id)
     with container.pool.connection() as conn, using_connection(conn):
-        return catch_up(conn, target, app.mapper, ALL_VIEWS)
+        return catch_up(conn, target, app.read_side_mapper(), ALL_VIEWS)
 
 
 def lag(container: Container, school_id: UUID) -> int:
@@ -112,7 +112,7 @@ def rebuild_school(
     target = ensure_school_views(container, school_id)
     app = container.schools.get(school_id)
     with container.pool.connection() as conn, using_connection(conn):
-        return rebuild(conn, target, app.mapper, views, progress=progress)
+        return rebuild(conn, target, app.read_side_mapper(), views, progress=progress)
 
 
 def verify_school(
@@ -121,5 +121,5 @@ def verify_school(
     target = ensure_school_views(container, school_id)
     app = container.schools.get(school_id)
     with container.pool.connection() as conn, using_connection(conn):
-        catch_up(conn, target, app.mapper, views)
-        return verify(conn, target, app.mapper, views)
+        catch_up(conn, target, app.read_side_mapper(), views)
+        return verify(conn, target, app.read_side_mapper(), views)

@@ -13,7 +13,7 @@ from psycopg import Connection
 from infra.audit import access_log, checkpoints
 from infra.audit.checkpoints import publish
 from infra.audit.trail import SCHOOL_EVENTS, AuditTrail, current_trail
-from infra.postgres.chain import chain_table, table_exists, walk_chain
+from infra.postgres.chain import chain_table, hashes_before_reseal, table_exists, walk_chain
 from infra.postgres.cipher import EventIntegrityError, associated_data, open_state
 from infra.postgres.pool import SharedPool
 from infra.postgres.store import LogKeys
@@ -48,7 +48,8 @@ def _event_walk(conn: Connection[Any], keys: LogKeys) -> WalkChain:
                 else f"event #{b.notification_id}"
             )
             broken = (subject, b.problem)
-        return Walked(found.verified, found.head_id, found.hashes_at or {}, broken)
+        before = hashes_before_reseal(conn, keys.schema, keys.events_table, positions)
+        return Walked(found.verified, found.head_id, found.hashes_at or {}, broken, before)
 
     return walk
 

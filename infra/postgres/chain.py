@@ -293,3 +293,36 @@ def walk_chain(
             event = next(events, None)
             chained = next(links, None)
     return result
+
+
+def before_reseal_table(events_table: str) -> str:
+    """Where the links a re-sealing replaced are kept (``vangnet privacy seal-old``)."""
+    return f"{events_table}_chain_before_reseal"
+
+
+def create_before_reseal_statement(schema: str, events_table: str) -> Any:
+    return SQL(
+        "CREATE TABLE IF NOT EXISTS {} ("
+        " notification_id bigint PRIMARY KEY,"
+        " hash bytea NOT NULL,"
+        " resealed_at timestamptz NOT NULL DEFAULT now())"
+    ).format(Identifier(schema, before_reseal_table(events_table)))
+
+
+def hashes_before_reseal(
+    conn: Connection[Any], schema: str, events_table: str, positions: frozenset[int]
+) -> dict[int, bytes]:
+    """The links a re-sealing replaced, at ``positions`` (empty: never re-sealed there)."""
+    if not positions or not table_exists(conn, schema, before_reseal_table(events_table)):
+        return {}
+    rows = conn.execute(
+        SQL("SELECT notification_id, hash FROM {} WHERE notification_id = ANY(%s)").format(
+            Identifier(schema, before_reseal_table(events_table))
+        ),
+        (sorted(positions),),
+    ).fetchall()
+    found: dict[int, bytes] = {}
+    for row in rows:
+        nid, hash_ = (row["notification_id"], row["hash"]) if isinstance(row, dict) else row
+        found[int(nid)] = bytes(hash_)
+    return found

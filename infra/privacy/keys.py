@@ -1,4 +1,5 @@
-"""Per-pupil keys in ``<schema>.pupil_keys``, wrapped by the school's data key.
+"""Per-pupil keys in ``<schema>.pupil_keys`` and passage keys of free text in
+``<schema>.content_keys``, each wrapped by the school's data key.
 
 A key row is created when a participant's event is stored and deleted when the pupil is erased.
 Deleting the row is the erasure: the sealed fields in the (unchanged, hash-chained) event rows can
@@ -17,7 +18,7 @@ caches keys for that one run) instead of borrowing a second connection from the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -174,6 +175,136 @@ class PostgresPupilKeys:
             cur = conn.execute(
                 SQL("DELETE FROM {}.{} WHERE case_id = %s").format(
                     Identifier(self.schema), Identifier(TABLE)
+                ),
+                (case_id,),
+            )
+            return cur.rowcount
+
+
+CONTENT_TABLE = "content_keys"
+
+
+def create_content_keys(conn: Connection[Any], schema: str) -> None:
+    """The passage keys of a school's free text (one row per passage, grouped by case)."""
+    conn.execute(
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {}.{} ("
+            " key_id uuid PRIMARY KEY,"
+            " case_id uuid NOT NULL,"
+            " wrapped text NOT NULL,"
+            " created_at timestamptz NOT NULL DEFAULT now())"
+        ).format(Identifier(schema), Identifier(CONTENT_TABLE))
+    )
+    conn.execute(
+        SQL("CREATE INDEX IF NOT EXISTS {} ON {}.{} (case_id)").format(
+            Identifier(f"{CONTENT_TABLE}_case_idx"), Identifier(schema), Identifier(CONTENT_TABLE)
+        )
+    )
+
+
+class PostgresContentKeys:
+    """:class:`services.casework.sealing.ContentKeys` of one school in ``<schema>.content_keys``,
+    each key wrapped by the school's data key (bound to the school and the key id).
+
+    Like the pupil keys: deleting a row is the erasure of its passage; lookups run on the
+    connection of :func:`using_connection` when one is set (catch-up, rebuild, re-sealing).
+    """
+
+    def __init__(
+        self,
+        pool: SharedPool,
+        schema: str,
+        school_id: UUID,
+        data_key: bytes,
+        ensured: set[str] | None = None,
+    ) -> None:
+        self.pool = pool
+        self.schema = schema
+        self.school_id = school_id
+        self._data_key = data_key
+        self._ensured = ensured if ensured is not None else set()
+        self._marker = f"{schema}:{CONTENT_TABLE}"
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection[Any]]:
+        scope = _scope.get()
+        if scope is not None:
+            self._ensure(scope.conn)
+            yield scope.conn
+            return
+        with self.pool.connection() as conn:
+            self._ensure(conn)
+            yield conn
+
+    def _ensure(self, conn: Connection[Any]) -> None:
+        if self._marker in self._ensured:
+            return
+        create_content_keys(conn, self.schema)
+        self._ensured.add(self._marker)
+
+    def _context(self, key_id: UUID) -> bytes:
+        return self.school_id.bytes + key_id.bytes + b"passage"
+
+    def new_keys(self, case_id: UUID, count: int) -> list[tuple[UUID, bytes]]:
+        made = [(uuid4(), generate_data_key()) for _ in range(count)]
+        rows = [(k, case_id, wrap_key(self._data_key, key, self._context(k))) for k, key in made]
+        with self._connection() as conn, conn.cursor() as curs:
+            curs.executemany(
+                SQL("INSERT INTO {}.{} (key_id, case_id, wrapped) VALUES (%s, %s, %s)").format(
+                    Identifier(self.schema), Identifier(CONTENT_TABLE)
+                ),
+                rows,
+            )
+        return made
+
+    def keys(self, key_ids: Iterable[UUID]) -> dict[UUID, bytes]:
+        wanted = set(key_ids)
+        scope = _scope.get()
+        found: dict[UUID, bytes] = {}
+        if scope is not None:
+            for key_id in list(wanted):
+                cache_key = (self._marker, key_id)
+                if cache_key in scope.cache:
+                    wanted.discard(key_id)
+                    cached = scope.cache[cache_key]
+                    if cached is not None:
+                        found[key_id] = cached
+        if wanted:
+            with self._connection() as conn:
+                rows = conn.execute(
+                    SQL("SELECT key_id, wrapped FROM {}.{} WHERE key_id = ANY(%s)").format(
+                        Identifier(self.schema), Identifier(CONTENT_TABLE)
+                    ),
+                    (list(wanted),),
+                ).fetchall()
+            for row in rows:
+                key_id, wrapped = (
+                    (row["key_id"], row["wrapped"]) if isinstance(row, dict) else (row[0], row[1])
+                )
+                try:
+                    found[key_id] = unwrap_key(self._data_key, wrapped, self._context(key_id))
+                except KeyUnwrapError:
+                    continue
+            if scope is not None:
+                for key_id in wanted:
+                    scope.cache[(self._marker, key_id)] = found.get(key_id)
+        return found
+
+    def destroy(self, case_id: UUID, key_ids: Iterable[UUID]) -> int:
+        with self._connection() as conn:
+            cur = conn.execute(
+                SQL("DELETE FROM {}.{} WHERE case_id = %s AND key_id = ANY(%s)").format(
+                    Identifier(self.schema), Identifier(CONTENT_TABLE)
+                ),
+                (case_id, list(key_ids)),
+            )
+            return cur.rowcount
+
+    def destroy_case(self, case_id: UUID) -> int:
+        with self._connection() as conn:
+            cur = conn.execute(
+                SQL("DELETE FROM {}.{} WHERE case_id = %s").format(
+                    Identifier(self.schema), Identifier(CONTENT_TABLE)
                 ),
                 (case_id,),
             )

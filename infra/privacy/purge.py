@@ -39,6 +39,7 @@ from psycopg import Cursor
 from psycopg.sql import SQL, Identifier, Literal
 
 from infra.postgres.pool import SharedPool
+from infra.privacy.keys import CONTENT_TABLE
 from infra.privacy.keys import TABLE as KEYS
 from projections.engine import POSITIONS, Target, View
 from projections.views import ALL_VIEWS
@@ -157,8 +158,9 @@ class ViewPurge:
     def _vacuum(self) -> None:
         try:
             with self.pool.connection(timeout=CONNECTION_WAIT) as conn:
-                for table in (KEYS, "cases", "case_timeline"):
-                    conn.execute(SQL("VACUUM {}").format(Identifier(self.schema, table)))
+                for table in (KEYS, CONTENT_TABLE, "cases", "case_timeline"):
+                    if _table_exists(conn, self.schema, table):
+                        conn.execute(SQL("VACUUM {}").format(Identifier(self.schema, table)))
         except Exception as e:  # hygiene only: the rows are erased already
             log.warning(
                 "vacuum after an erasure at school %s: %s", self.school_id, type(e).__name__
@@ -173,6 +175,11 @@ def _exists(curs: Cursor[Any], target: Target, view: View) -> bool:
         "SELECT bool_and(to_regclass(n) IS NOT NULL) FROM unnest(%s::text[]) AS n", (names,)
     ).fetchone()
     return bool(row and (row["bool_and"] if isinstance(row, dict) else row[0]))
+
+
+def _table_exists(conn: Any, schema: str, table: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f'"{schema}"."{table}"',)).fetchone()
+    return bool(row and (row[0] if not isinstance(row, dict) else next(iter(row.values()))))
 
 
 def _incomplete() -> ErasureIncomplete:

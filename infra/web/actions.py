@@ -214,6 +214,7 @@ _CATALOGUE: tuple[tuple[str, type[CaseCommand], str], ...] = (
     ("close", cw.CloseCase, "Zaak afsluiten"),
     ("reopen", cw.ReopenCase, "Zaak heropenen"),
     ("request-erasure", cw.RequestErasure, "Leerlinggegevens wissen"),
+    ("redact-passages", cw.RedactPassages, "Passages over een leerling wissen"),
     ("explain-complaint-procedure", cp.ExplainComplaintProcedure, "Klachtenregeling uitleggen"),
     ("file-complaint", cp.FileComplaint, "Klacht indienen"),
     ("assign-complaint-support", cp.AssignComplaintSupport, "Ondersteuning klager toewijzen"),

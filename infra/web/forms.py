@@ -154,6 +154,9 @@ ACTION_FIELD_LABELS_NL: dict[tuple[str, str], str] = {
     ("withdraw-consent", "reason"): "Reden",
     ("complete-step", "outcome"): "Wat is het resultaat van de stap?",
     ("report", "summary"): "Wat is er gemeld?",
+    ("redact-passages", "passages"): "Passages die de leerling noemen",
+    ("redact-passages", "replacement"): "Vervangende tekst (optioneel)",
+    ("redact-passages", "reason"): "Reden",
 }
 FIELD_HINTS_NL: dict[tuple[str, str], str] = {
     ("add-participant", "pupil_ref"): (
@@ -198,6 +201,15 @@ FIELD_HINTS_NL: dict[tuple[str, str], str] = {
     ),
     ("record-contact", "agreed"): (
         "Afspraken over de aanpak legt u daarnaast vast met 'Afspraak vastleggen'."
+    ),
+    ("redact-passages", "passages"): (
+        "Vangnet zocht de naam en de verwijzing van de leerlingen van deze zaak in alle teksten. "
+        "Vink aan wat gewist moet worden: de tekst is daarna voorgoed weg."
+    ),
+    ("redact-passages", "replacement"): "Leeg laten: de passage toont dan [gewist].",
+    ("request-erasure", "reason"): (
+        "Wis eerst de passages die de leerling noemen (Passages over een leerling wissen): "
+        "na het wissen van de leerlinggegevens kan Vangnet niet meer op de naam zoeken."
     ),
 }
 

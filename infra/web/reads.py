@@ -41,6 +41,8 @@ from services.access.need_to_know import Part, Sight, reads_cases, sight
 from services.access.roles import Permission, reads_case_wide
 from services.audit.access_log import AccessLog, CaseRead, ReadKind
 from services.casework.application import register_of
+from services.casework.sealing import key_lookup, unseal_tree
+from services.privacy.redaction import PassageSearch, search_case
 from services.pupils.register import PupilEntry
 from services.shared.errors import CaseNotFound, InvalidInput, PermissionDenied
 from tenants.registry import School
@@ -58,6 +60,15 @@ def _reads_cases(principal: Principal) -> None:
         raise PermissionDenied(msg)
 
 
+async def unsealed(services: Services, school: School, value: Any, redactions: Any = None) -> Any:
+    """``value`` (read from a view) with its sealed pupil fields and passages opened with the
+    school's keys: the views keep ciphertext only, names and texts appear as a page or an answer
+    is rendered (destroyed keys read as ``[gewist]`` or their redaction's text)."""
+    app = services.container.schools.get(school.id)
+    lookup = key_lookup(app.pupil_keys, app.content_keys)
+    return await anyio.to_thread.run_sync(lambda: unseal_tree(value, lookup, redactions))
+
+
 async def case_list(
     services: Services,
     school: School,
@@ -72,7 +83,7 @@ async def case_list(
 ) -> list[CaseListItem]:
     _reads_cases(principal)
     async with services.read_pool.acquire() as conn:
-        return await list_cases(
+        items = await list_cases(
             conn,
             school.schema_name,
             status=status,
@@ -85,6 +96,11 @@ async def case_list(
             limit=limit,
             offset=offset,
         )
+    summaries = await unsealed(services, school, [item.summary for item in items])
+    return [
+        dataclasses.replace(item, summary=summary)
+        for item, summary in zip(items, summaries, strict=True)
+    ]
 
 
 async def case_page(
@@ -100,8 +116,20 @@ async def case_page(
         )
     if detail is None:
         raise CaseNotFound(f"case {case_id} not found")
-    seen = case_sight(principal, detail)
-    return redact(detail, seen, school.protocol)
+    redactions = detail.detail.get("redactions") or {}
+    document, timeline = await unsealed(
+        services, school, (detail.detail, [e.data for e in detail.timeline]), redactions
+    )
+    opened = dataclasses.replace(
+        detail,
+        detail=document,
+        timeline=tuple(
+            dataclasses.replace(entry, data=data)
+            for entry, data in zip(detail.timeline, timeline, strict=True)
+        ),
+    )
+    seen = case_sight(principal, opened)
+    return redact(opened, seen, school.protocol)
 
 
 def case_sight(principal: Principal, detail: CaseDetail) -> Sight:
@@ -118,9 +146,14 @@ async def work_of(services: Services, school: School, principal: Principal) -> l
     overview; other items show the case's reference only."""
     async with services.read_pool.acquire() as conn:
         items = await my_work(conn, school.schema_name, principal.ids, today=today())
-    return [
+    shown = [
         i if sight(principal, i.facts).sees(Part.OVERVIEW) else dataclasses.replace(i, summary="")
         for i in items
+    ]
+    texts = await unsealed(services, school, [(i.summary, i.data) for i in shown])
+    return [
+        dataclasses.replace(i, summary=summary, data=data)
+        for i, (summary, data) in zip(shown, texts, strict=True)
     ]
 
 
@@ -142,6 +175,27 @@ async def read_case_page(
     detail = await case_page(services, school, principal, case_id)
     await record_read(services, school, principal, case_id, what)
     return detail
+
+
+async def erasure_passages(
+    services: Services,
+    school: School,
+    principal: Principal,
+    case_id: UUID,
+    *,
+    names: Sequence[str] = (),
+    references: Sequence[str] = (),
+) -> PassageSearch:
+    """The passages of the case that mention the pupil (from the log, opened with the school's
+    keys), for whoever may manage the case; recorded in the access log before it is returned."""
+    app = services.container.schools.get(school.id)
+    found = await anyio.to_thread.run_sync(
+        lambda: search_case(
+            app, school.id, principal.actor, case_id, names=names, references=references
+        )
+    )
+    await record_read(services, school, principal, case_id, ReadKind.ERASURE_PASSAGES)
+    return found
 
 
 async def reads_of_case(
@@ -224,7 +278,14 @@ async def school_lessons(services: Services, school: School, principal: Principa
     if not principal.may(Permission.LESSONS_READ):
         raise PermissionDenied(f"role '{principal.role}' may not read lessons")
     async with services.read_pool.acquire() as conn:
-        return await lessons(conn, school.schema_name)
+        found = await lessons(conn, school.schema_name)
+    texts = await unsealed(
+        services, school, [[x.went_well, x.to_improve, list(x.lessons)] for x in found]
+    )
+    return [
+        dataclasses.replace(x, went_well=w, to_improve=t, lessons=list(ls))
+        for x, (w, t, ls) in zip(found, texts, strict=True)
+    ]
 
 
 #: The most months statistics cover in one request (ten school years).

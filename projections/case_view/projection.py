@@ -4,6 +4,12 @@ Words: ``cases`` has one row per case (filterable columns plus ``detail``, a JSO
 everything the case page shows); ``case_timeline`` has one row per event, with actor, role and
 time. Both are rebuilt from the events only (no clock, no lookups), so replay equals live.
 
+Pupil fields and free text are kept *sealed*, as the log holds them (``{"sealed", "ct"}``; the
+engine reads with :meth:`~services.casework.application.CaseworkApplication.read_side_mapper`):
+the tables, and so PostgreSQL's WAL and backups, hold no pupil's name in plain text; a page opens
+them as it is rendered (:func:`services.casework.sealing.unseal_tree`). ``detail.redactions``
+maps each redacted passage (key id) to the text it reads as.
+
 An ``ErasureRequested`` event erases the case's pupil fields (``[gewist]``) in both tables, as far
 as the case got; saving the request has already done so (:meth:`CaseView.erase`, run by
 ``infra.privacy.purge``), so applying it repeats that, and a replay gives the same rows.
@@ -63,6 +69,7 @@ def new_row(event: Case.CaseReported) -> Row:
         "close_reason": None,
         "reopened": 0,
         "engaged_user_ids": [],
+        "redactions": {},
         "done": [],
     }
 
@@ -261,6 +268,14 @@ def _reopened(row: Row, e: Case.CaseReopened) -> None:
 @on(Case.ErasureRequested)
 def _erased(row: Row, e: Case.ErasureRequested) -> None:
     erase_participants(row)
+
+
+@on(Case.PassagesRedacted)
+def _redacted(row: Row, e: Case.PassagesRedacted) -> None:
+    # What each redacted passage reads as (its key is destroyed; the view keeps its ciphertext).
+    redactions = row.setdefault("redactions", {})
+    for passage in e.passages:
+        redactions[passage] = e.replacement
 
 
 # --- erasure: what the view keeps of a pupil goes with the pupil's key ----------------------

@@ -19,6 +19,7 @@ from psycopg.sql import SQL, Identifier
 
 from projections.engine import Batch, Target, View
 from services.casework.domain import Case
+from services.casework.sealing import sealed_as_text
 
 Row = dict[str, Any]
 
@@ -43,9 +44,10 @@ def _evaluated(row: Row | None, e: Case.CaseEvaluated) -> Row:
     return {
         "evaluated_at": e.timestamp.isoformat(),
         "evaluated_by": e.actor_id,
-        "went_well": e.went_well,
-        "to_improve": e.to_improve,
-        "lessons": list(e.lessons),
+        # Sealed passages are kept as their JSON text (the columns are text): opened when read.
+        "went_well": sealed_as_text(e.went_well),
+        "to_improve": sealed_as_text(e.to_improve),
+        "lessons": [sealed_as_text(lesson) for lesson in e.lessons],
         "shared": False,
         "shared_at": None,
         "coordinator_id": None,

@@ -190,6 +190,7 @@ EVENT_PARTS: dict[str, Part] = {
     "CaseClosed": Part.OVERVIEW,
     "CaseReopened": Part.OVERVIEW,
     "ErasureRequested": Part.OVERVIEW,
+    "PassagesRedacted": Part.OVERVIEW,
 }
 
 #: Key of a case's document (the case view's ``detail``, the audit state) -> its part.

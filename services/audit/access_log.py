@@ -33,6 +33,7 @@ class ReadKind(StrEnum):
     EXPORT = "export"  # an export of the case
     ATTACHMENT = "attachment"  # an evidence file of the case, opened
     CLI_REPLAY = "cli_replay"  # vangnet audit replay
+    ERASURE_PASSAGES = "erasure_passages"  # the passages that mention a pupil, before erasure
 
 
 READ_KIND_LABELS_NL: dict[str, str] = {
@@ -44,6 +45,7 @@ READ_KIND_LABELS_NL: dict[str, str] = {
     ReadKind.DIFF: "verschillen tussen twee momenten",
     ReadKind.EXPORT: "export",
     ReadKind.ATTACHMENT: "bijlage geopend",
+    ReadKind.ERASURE_PASSAGES: "passages bij het wissen",
     ReadKind.CLI_REPLAY: "opdrachtregel (audit replay)",
 }
 

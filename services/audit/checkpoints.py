@@ -25,7 +25,11 @@ from typing import Any, Protocol
 KIND_CHECKPOINT = "checkpoint"
 KIND_CREATED = "created"
 KIND_SEALED = "sealed"
-KINDS = frozenset({KIND_CHECKPOINT, KIND_CREATED, KIND_SEALED})
+#: Recorded by ``vangnet privacy seal-old`` after it sealed the pupil fields and free text of
+#: events written before sealing existed: the head of the rewritten chain. Checkpoints recorded
+#: before it name hashes of the chain as it was; those are kept beside the chain.
+KIND_RESEALED = "resealed"
+KINDS = frozenset({KIND_CHECKPOINT, KIND_CREATED, KIND_SEALED, KIND_RESEALED})
 SCHEME = "hmac-sha256"
 LEGACY_SCHEME = "sha256"
 FORMAT = 1

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from services.audit.checkpoints import (
+    KIND_RESEALED,
     KIND_SEALED,
     LEGACY_SCHEME,
     SCHEME,
@@ -47,6 +48,9 @@ class Walked:
     head_id: int
     hashes_at: dict[int, bytes]
     broken: tuple[str, str] | None = None
+    #: At the positions asked for, the hashes the chain had before a re-sealing rewrote it
+    #: (``vangnet privacy seal-old``), kept beside the chain.
+    before_reseal: dict[int, bytes] = field(default_factory=dict)
 
 
 #: Walks one chain, keeping the hashes at the given positions.
@@ -181,12 +185,23 @@ def check_checkpoints(
     reached: int,
     broken: bool,
     outside: set[tuple[str, int]],
+    before_reseal: dict[int, bytes] | None = None,
+    reseals: Iterable[Checkpoint] = (),
 ) -> None:
-    """Compare each checkpoint of ``chain`` with the stored hash at its position."""
+    """Compare each checkpoint of ``chain`` with the stored hash at its position (a checkpoint
+    recorded before a signed re-sealing that rewrote its position: with the hash kept from
+    before it)."""
     last_good: Checkpoint | None = None
+    reseals = list(reseals)
     for checkpoint in sorted(recorded, key=lambda c: c.position):
         at = f"#{checkpoint.position} of {checkpoint.when}"
         stored = hashes_at.get(checkpoint.position)
+        rewritten = any(
+            r.recorded_at > checkpoint.recorded_at and checkpoint.position <= r.position
+            for r in reseals
+        )
+        if rewritten and stored != checkpoint.hash:
+            stored = (before_reseal or {}).get(checkpoint.position, stored)
         if stored == checkpoint.hash:
             report.checkpoints += 1
             report.outside += (chain, checkpoint.position) in outside
@@ -274,6 +289,8 @@ def verify_chains(
         walk.head_id,
         walk.broken is not None,
         outside_keys,
+        walk.before_reseal,
+        [c for c in of_events if c.kind == KIND_RESEALED],
     )
     if walk_reads is not None:
         of_reads = [c for (chain, _), c in trusted.items() if chain == ACCESS_LOG]

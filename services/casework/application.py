@@ -15,7 +15,15 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Transcoding
 
 from services.casework.domain import Case
-from services.casework.sealing import PupilKeys, SealingMapper
+from services.casework.sealing import (
+    CONTENT_FIELDS,
+    ContentKeys,
+    PupilKeys,
+    SealingMapper,
+    is_passage,
+    passage_key_id,
+    unseal_passage,
+)
 from services.pupils.register import PupilRegister
 from services.shared.errors import CaseNotFound, ConcurrencyConflict
 
@@ -49,13 +57,17 @@ class CaseworkApplication(Application[UUID]):
         *,
         pupil_keys: PupilKeys | None = None,
         read_side: ReadSidePurge | None = None,
+        content_keys: ContentKeys | None = None,
     ) -> None:
         """``pupil_keys``: where per-pupil keys live. Without it pupil fields are stored as they
         are (inside the school-key encryption only) and cannot be erased on their own.
         ``read_side``: purges an erased case's pupil data from the school's views as part of
-        saving the erasure (infra passes the school's views; none in unit tests)."""
+        saving the erasure (infra passes the school's views; none in unit tests).
+        ``content_keys``: where the keys of free-text passages live (with ``pupil_keys``); without
+        it free text is stored inside the school-key encryption only."""
         # Set before the base class builds the mapper (construct_mapper reads it).
         self.pupil_keys = pupil_keys
+        self.content_keys = content_keys
         self.read_side = read_side
         super().__init__(env=env)
 
@@ -67,7 +79,15 @@ class CaseworkApplication(Application[UUID]):
             pupil_keys=self.pupil_keys,
             compressor=self.factory.compressor(),
             cipher=self.factory.cipher(),
+            content_keys=self.content_keys,
         )
+
+    def read_side_mapper(self) -> Mapper[UUID]:
+        """The mapper the views read the log with: sealed values stay sealed (the views store
+        ciphertext; pages open it as they render: ``services.casework.sealing.unseal_tree``)."""
+        if isinstance(self.mapper, SealingMapper):
+            return self.mapper.keeping_sealed()
+        return self.mapper
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -92,12 +112,57 @@ class CaseworkApplication(Application[UUID]):
         far behind or degraded the views are.
         """
         erasing = any(isinstance(e, Case.ErasureRequested) for e in case.pending_events)
+        redacted = [
+            p for e in case.pending_events if isinstance(e, Case.PassagesRedacted)
+            for p in e.passages
+        ]  # fmt: skip
         if erasing and self.read_side is not None:
             self.read_side.purge(case.id, save=lambda: self._save(case), then=self._erase_keys)
-            return
-        self._save(case)
-        if erasing:
-            self._erase_keys(case.id)
+        else:
+            self._save(case)
+            if erasing:
+                self._erase_keys(case.id)
+        if redacted:
+            # Recorded first: a crash here leaves a recorded redaction whose keys the next
+            # redaction of the same passages (allowed) or the case's expiry destroys.
+            self.destroy_passages(case.id, redacted)
+
+    def passages(self, case_id: UUID) -> list[tuple[int, str, str, str, str]]:
+        """Every passage of the case's free text whose key still exists, opened, in log order:
+        (version, event type, field, passage id, text). Plain (never sealed) texts are left out:
+        they are not erasable on their own (old events before ``vangnet privacy seal-old``)."""
+        if not isinstance(self.mapper, SealingMapper) or self.content_keys is None:
+            return []
+        sealed = self.mapper.keeping_sealed()
+        found: list[tuple[int, str, str, dict[str, str]]] = []
+        for stored in self.recorder.select_events(case_id):
+            event = sealed.to_domain_event(stored)
+            for name in CONTENT_FIELDS.get(type(event), ()):
+                value = getattr(event, name, None)
+                items = value if isinstance(value, list) else [value]
+                found.extend(
+                    (stored.originator_version, type(event).__name__, name, item)
+                    for item in items
+                    if is_passage(item)
+                )
+        keys = self.content_keys.keys(passage_key_id(v) for *_, v in found)
+        return [
+            (version, event_type, name, value["sealed"], unseal_passage(keys[key_id], value))
+            for version, event_type, name, value in found
+            if (key_id := passage_key_id(value)) in keys
+        ]
+
+    def destroy_passages(self, case_id: UUID, passages: list[str]) -> int:
+        """Destroy the keys of these passages of the case (key ids, hex); how many existed."""
+        if self.content_keys is None:
+            return 0
+        return self.content_keys.destroy(case_id, [UUID(hex=p) for p in passages])
+
+    def expire_content(self, case_id: UUID) -> int:
+        """Destroy every passage key of the case (retention expiry of the whole case)."""
+        if self.content_keys is None:
+            return 0
+        return self.content_keys.destroy_case(case_id)
 
     def _save(self, case: Case) -> None:
         try:

@@ -460,3 +460,19 @@ class RequestErasure(CaseCommand):
 
     def execute(self, case: Case) -> None:
         case.request_erasure(reason=self.reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedactPassages(CaseCommand):
+    """Redact passages of free text that mention a pupil (their keys are destroyed), after the
+    contact person saw each one in the erasure's passage list."""
+
+    permission = Permission.CASE_MANAGE
+    passages: list[str]
+    reason: str
+    replacement: str = ""
+
+    def execute(self, case: Case) -> None:
+        case.redact_passages(
+            passages=list(self.passages), replacement=self.replacement, reason=self.reason
+        )

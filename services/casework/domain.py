@@ -43,6 +43,9 @@ from services.shared.errors import InvalidInput, WrongState
 
 E = TypeVar("E", bound=StrEnum)
 
+#: What a redacted passage reads as unless the contact person typed another text.
+REDACTED = "[gewist]"
+
 
 def choice(kind: type[E], value: str, field_name: str) -> E:
     """One value of a vocabulary, or a clear error listing the allowed values."""
@@ -315,6 +318,15 @@ class Case(Aggregate):
 
         reason: str
 
+    class PassagesRedacted(Event):
+        """Passages of free text that mention a pupil were redacted (the contact person confirmed
+        each one): storage destroys their keys when it saves this event, and they read as
+        ``replacement`` from then on. ``passages`` are the sealed passages' key ids (hex)."""
+
+        passages: list[str]
+        replacement: str
+        reason: str
+
     # --- creation ------------------------------------------------------------------------
 
     @classmethod
@@ -360,6 +372,7 @@ class Case(Aggregate):
         self.close_reason: str | None = None
         self.reopened = 0
         self.pupil_data_erased = False
+        self.redacted_passages: set[str] = set()
 
     # --- derived state used by the rules ------------------------------------------------
 
@@ -1073,6 +1086,33 @@ class Case(Aggregate):
     @event(ErasureRequested)
     def _request_erasure(self, reason: str) -> None:
         self.pupil_data_erased = True
+
+    def redact_passages(self, *, passages: list[str], replacement: str = "", reason: str) -> None:
+        """Redact passages of free text (by their key ids, as the erasure's passage finder lists
+        them); also allowed on a closed case. ``replacement``: what they read as from now on
+        (default ``[gewist]``)."""
+        if isinstance(passages, str):
+            passages = [passages]
+        picked: list[str] = []
+        for value in passages:
+            text = str(value).strip().lower().replace("-", "")
+            if len(text) != 32 or any(c not in "0123456789abcdef" for c in text):
+                msg = "passages must be the ids of passages as the passage finder lists them"
+                raise InvalidInput(msg, field="passages", reason="not_a_passage_id")
+            if text not in picked:
+                picked.append(text)
+        if not picked:
+            msg = "passages needs at least one passage id"
+            raise InvalidInput(msg, field="passages", reason="required")
+        self._redact_passages(
+            passages=picked,
+            replacement=rules.text(replacement, "replacement", required=False) or REDACTED,
+            reason=rules.text(reason, "reason"),
+        )
+
+    @event(PassagesRedacted)
+    def _redact_passages(self, passages: list[str], replacement: str, reason: str) -> None:
+        self.redacted_passages.update(passages)
 
 
 #: The event catalogue: every event type a case can record. (The library also defines a generic

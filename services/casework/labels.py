@@ -60,6 +60,7 @@ EVENT_LABELS_NL: dict[str, str] = {
     "CaseClosed": "Zaak afgesloten",
     "CaseReopened": "Zaak heropend",
     "ErasureRequested": "Leerlinggegevens gewist",
+    "PassagesRedacted": "Passages over een leerling gewist",
 }
 
 

@@ -538,6 +538,19 @@ class _Fold:
             )
         )
 
+    def on_PassagesRedacted(self, e: Any) -> None:  # noqa: N802
+        self.closing.append(
+            Entry(
+                f"Passages over een leerling gewist op {moment(e.timestamp)}",
+                _lines(
+                    ("Aantal passages", str(len(e.passages))),
+                    ("Vervangen door", e.replacement),
+                    ("Reden", e.reason),
+                    ("Door", who(e, self.names)),
+                ),
+            )
+        )
+
     def complaint_entries(self, case: Case) -> tuple[Entry, ...]:
         """The complaints section: explanations and complaints in recorded order, each complaint
         with its current level and status (from the case's state)."""

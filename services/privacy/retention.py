@@ -7,7 +7,8 @@ stays whole), and once every case of a pupil is past the period, the pupil is er
 (:func:`expire_pupils`: their key destroyed). A pupil in no case at all is erased the period after
 their registration. When it has run out, the case records ``ErasureRequested`` as the retention
 actor, and the casework application, saving it, destroys the participants' keys and purges the
-views (:mod:`services.casework.application`). The candidates come from outside (the case view,
+views (:mod:`services.casework.application`); then every passage key of the case is destroyed (its
+free text reads as ``[gewist]``). The candidates come from outside (the case view,
 through :class:`ClosedCases`); each is checked against its own events before anything is erased.
 """
 
@@ -122,12 +123,16 @@ def expire_cases(
         except CaseNotFound:
             continue
         decision = decide(case)
-        if decision is Decision.FINISH and app.pupil_keys is not None:
-            app.pupil_keys.destroy_case(case_id)
+        if decision is Decision.FINISH:
+            if app.pupil_keys is not None:
+                app.pupil_keys.destroy_case(case_id)
+            app.expire_content(case_id)
         if decision is not Decision.ERASE:
             continue
         with acting_as(RETENTION):
             case.request_erasure(reason=RETENTION_REASON)
         app.save_case(case)
+        # The whole case expired: its free text goes too (every passage key of the case).
+        app.expire_content(case_id)
         erased.append(case_id)
     return erased

@@ -569,7 +569,7 @@ def test_platform_rows_commit_with_the_schools_position(
     contact = Actor(f"test-cp-{tag}", Role.CONTACT_PERSON)
     case_id = service.report(contact, ReportCase(reporter_kind="staff", summary="Fictief."))
     target = ensure_school_views(container, school.id)
-    mapper = container.schools.get(school.id).mapper
+    mapper = container.schools.get(school.id).read_side_mapper()
 
     def crash() -> None:
         raise RuntimeError("fictieve crash")

@@ -23,6 +23,7 @@ from psycopg.sql import SQL, Identifier
 from infra.cli import main
 from infra.container import Container
 from infra.jobs import SavedNotifier
+from infra.schools import casework_env
 from infra.settings import Settings
 from infra.views import catch_up_school, lag, rebuild_school, verify_school
 from infra.web.health import READ_SIDE_HEALTH
@@ -47,7 +48,9 @@ pytestmark = pytest.mark.integration
 
 
 def _app(container: Container, school: School) -> CaseworkApplication:
-    return container.schools.get(school.id)
+    """The school's log as a version before sealing wrote it (old data holds plain text: only
+    there can a NUL reach the views; sealed text reaches them as ciphertext)."""
+    return CaseworkApplication(env=casework_env(school, container.settings.master_key))
 
 
 def poisoned_report(container: Container, school: School, summary: str, owner: str) -> UUID:
@@ -144,7 +147,8 @@ MARKER = "Fictieve notitie die de bug raakt"
 
 
 def _buggy_note_handler(row: dict[str, Any], event: Any) -> None:
-    """The case view's note handler with a future bug: it fails on one particular note."""
+    """The case view's note handler with a future bug: it fails on one particular note (an old,
+    plain one: the view sees newer notes sealed)."""
     if event.text == MARKER:
         raise KeyError(MARKER)  # the message quotes case text: it must never reach a log
     row["notes"] += 1
@@ -183,7 +187,7 @@ def test_an_event_a_view_cannot_apply_is_quarantined_and_the_rest_keeps_flowing(
     service = case_service(container, school)
     first = report(service)
     catch_up_school(container, school.id)
-    service.handle(CONTACT, AddNote(case_id=first, text=MARKER))
+    poisoned_note(container, school, first, MARKER)
     service.handle(CONTACT, AddNote(case_id=first, text="Fictieve gewone notitie"))
     later = report(service, intake=False)
     head = _head(container, school)
@@ -305,7 +309,7 @@ def test_a_rebuild_quarantines_at_once_what_it_cannot_apply(
     school = new_school(container)
     service = case_service(container, school)
     case_id = report(service)
-    service.handle(CONTACT, AddNote(case_id=case_id, text=MARKER))
+    poisoned_note(container, school, case_id, MARKER)
     later = report(service, intake=False)
     bad_event = _head(container, school) - 1
     assert rebuild_school(container, school.id) == 4
@@ -329,7 +333,7 @@ def _degraded_school(container: Container, monkeypatch: pytest.MonkeyPatch) -> t
     monkeypatch.setitem(case_view.HANDLERS, Case.NoteAdded, _buggy_note_handler)
     school = new_school(container)
     service = case_service(container, school)
-    service.handle(CONTACT, AddNote(case_id=report(service), text=MARKER))
+    poisoned_note(container, school, report(service), MARKER)
     for _ in range(quarantine.ATTEMPTS):
         catch_up_school(container, school.id)
     return school, _head(container, school)
@@ -416,7 +420,7 @@ def test_the_worker_neither_retries_nor_logs_tracebacks_for_an_event_it_cannot_a
         notifier = SavedNotifier()
         service = CaseService(container.schools.get(school.id), school.id, on_saved=notifier)
         case_id = service.report(CONTACT, ReportCase(reporter_kind="parent", summary="Fictief"))
-        service.handle(CONTACT, AddNote(case_id=case_id, text=MARKER))
+        poisoned_note(container, school, case_id, MARKER)
         # Every further command hints a catch-up; each is one attempt at the bad event.
         for _ in range(quarantine.ATTEMPTS):
             service.handle(CONTACT, AddNote(case_id=case_id, text="Fictieve notitie"))

@@ -223,7 +223,7 @@ def test_replay_equals_live_for_every_view(container: Container, data: st.DataOb
     school = new_school(container)
     service = case_service(container, school)
     target = ensure_school_views(container, school.id)
-    mapper = container.schools.get(school.id).mapper
+    mapper = container.schools.get(school.id).read_side_mapper()
     m = Model()
     stored = 0
     for _ in range(data.draw(st.integers(5, 50), label="commands")):
@@ -257,7 +257,7 @@ def test_replay_equals_live_on_the_demo_school(container: Container) -> None:
         people=PostgresPeopleStore(container.schools.get(school.id), school.id, school.schema_name),
     )
     target = ensure_school_views(container, school.id)
-    mapper = container.schools.get(school.id).mapper
+    mapper = container.schools.get(school.id).read_side_mapper()
     with container.pool.connection() as conn:
         assert catch_up(conn, target, mapper, ALL_VIEWS, batch_size=7) > 0
     assert verify_school(container, school.id) == []

@@ -71,7 +71,7 @@ def child_main() -> None:
 
         with container.pool.connection() as conn:
             while catch_up_batch(
-                conn, target, app.mapper, ALL_VIEWS,
+                conn, target, app.read_side_mapper(), ALL_VIEWS,
                 batch_size=BATCH, after_process=after_process,
             ):  # fmt: skip
                 pass

@@ -38,6 +38,7 @@ from services.casework.commands import (
     PlanStep,
     RecordAgreement,
     RecordContact,
+    RedactPassages,
     ReopenCase,
     ReportCase,
     RequestErasure,
@@ -1389,7 +1390,11 @@ def story(app: CaseworkApplication, service: CaseService) -> Story:
     s.do(CONTACT, ReopenCase(case_id=c, reason="Fictief: opnieuw"))
     s.do(CONTACT, CloseCase(case_id=c, reason="referred", explanation="Fictief: zorgteam"))
     # The parents ask for the pupils' data to be erased (allowed on a closed case).
-    s.versions["final"] = s.do(CONTACT, RequestErasure(case_id=c, reason="Fictief verzoek"))
+    s.do(CONTACT, RequestErasure(case_id=c, reason="Fictief verzoek"))
+    # And the passages that mention them are redacted (ids as the passage finder lists them).
+    s.versions["final"] = s.do(
+        CONTACT, RedactPassages(case_id=c, passages=["ab" * 16], reason="Fictief verzoek")
+    )
     return s
 
 

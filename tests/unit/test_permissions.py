@@ -42,6 +42,7 @@ from services.casework.commands import (
     PlanStep,
     RecordAgreement,
     RecordContact,
+    RedactPassages,
     ReopenCase,
     ReportCase,
     RequestErasure,
@@ -187,6 +188,9 @@ MAKE: dict[type[CaseCommand], Callable[[Prepared], CaseCommand]] = {
     CloseCase: lambda p: CloseCase(case_id=p.case_id, reason="referred", explanation="Fictief"),
     ReopenCase: lambda p: ReopenCase(case_id=p.case_id, reason="Fictief"),
     RequestErasure: lambda p: RequestErasure(case_id=p.case_id, reason="Fictief"),
+    RedactPassages: lambda p: RedactPassages(
+        case_id=p.case_id, passages=["0" * 32], reason="Fictief"
+    ),
     ExplainComplaintProcedure: lambda p: ExplainComplaintProcedure(
         case_id=p.case_id, explained_to="Ouders"
     ),
@@ -217,7 +221,7 @@ CASEWORK = frozenset(
         "ScheduleFollowUp", "CompleteFollowUp", "AddNote", "AddAttachment", "RecordContact",
         "EvaluateCase",
         "ShareLessons",
-        "CloseCase", "ReopenCase", "RequestErasure",
+        "CloseCase", "ReopenCase", "RequestErasure", "RedactPassages",
         "ExplainComplaintProcedure",  # "Attenderen op de klachtenregeling"
     }
 )  # fmt: skip

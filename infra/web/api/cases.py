@@ -18,11 +18,11 @@ from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from prometheus_client import Counter
 
-from infra.web.actions import ACTIONS, Action, ReportBody, plain
+from infra.web.actions import ACTIONS, Action, ReportBody, list_type, plain, text_type
 from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, school_of
 from infra.web.guards import requires
-from infra.web.reads import case_list, read_case_page
+from infra.web.reads import case_list, erasure_passages, read_case_page
 from projections.case_view.queries import MAX_LIMIT, MAX_OFFSET, CaseDetail, CaseListItem
 from projections.escalation.queries import SignalKind
 from services.access.roles import Permission
@@ -94,6 +94,80 @@ async def api_case_detail(request: Request[Any, Any, Any], case_id: FromPath[UUI
     school = await school_of(request, principal)
     return await read_case_page(
         Services.of(request.app.state), school, principal, case_id, ReadKind.CASE_API
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class PassageAnswer:
+    """A passage of the case's free text that mentions the pupil."""
+
+    passage_id: str
+    version: int
+    event_type: str
+    field: str
+    text: str
+    matches: list[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class ErasurePassages:
+    """The passages to confirm before a pupil's data is erased: send the chosen ``passage_id``s
+    to ``redact-passages``."""
+
+    case_id: UUID
+    version: int
+    looking_for: list[str]
+    passages: list[PassageAnswer]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PassageQuery:
+    """What to look for (empty: every participant's name and reference). In the body, never the
+    URL: a name must not reach an access log."""
+
+    names: list_type(text_type(required=True), required=False) = dataclasses.field(  # type: ignore[valid-type]
+        default_factory=list
+    )
+    references: list_type(text_type(required=True), required=False) = dataclasses.field(  # type: ignore[valid-type]
+        default_factory=list
+    )
+
+
+@post(
+    "/api/cases/{case_id:uuid}/erasure-passages",
+    summary="The passages of free text that mention a pupil (before erasing; the read is recorded)",
+    tags=["cases"],
+    status_code=200,
+    responses=problems(404, 422, body=True),
+    guards=[requires(Permission.CASE_MANAGE, on_case=True)],
+)
+async def api_erasure_passages(
+    request: Request[Any, Any, Any], case_id: FromPath[UUID], data: JSONBody[PassageQuery]
+) -> ErasurePassages:
+    """Matching ignores case and accents; each word of a name (3 letters or more) is looked for
+    on its own too. Send the chosen ``passage_id``s to ``redact-passages``."""
+    name, reference = data.names, data.references
+    principal = await principal_of(request)
+    school = await school_of(request, principal)
+    found = await erasure_passages(
+        Services.of(request.app.state), school, principal, case_id,
+        names=name or [], references=reference or [],
+    )  # fmt: skip
+    return ErasurePassages(
+        case_id=found.case_id,
+        version=found.version,
+        looking_for=list(found.looking_for),
+        passages=[
+            PassageAnswer(
+                passage_id=f.passage.passage_id,
+                version=f.passage.version,
+                event_type=f.passage.event_type,
+                field=f.passage.field,
+                text=f.passage.text,
+                matches=list(f.matches),
+            )
+            for f in found.found
+        ],
     )
 
 
@@ -179,4 +253,6 @@ def _action_route(action: Action) -> Any:
 
 ACTION_ROUTES = [_action_route(action) for action in ACTIONS.values()]
 
-CASE_ROUTES: list[Any] = [api_list_cases, api_case_detail, api_report_case, *ACTION_ROUTES]
+CASE_ROUTES: list[Any] = [
+    api_list_cases, api_case_detail, api_erasure_passages, api_report_case, *ACTION_ROUTES
+]  # fmt: skip

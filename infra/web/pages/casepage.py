@@ -64,8 +64,9 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 COMPLAINT_ACTIONS = frozenset(SECTIONS[5][2])
-#: What can still be done on a closed case (a complaint can be filed after closing).
-CLOSED_ACTIONS = COMPLAINT_ACTIONS | {"reopen"}
+#: What can still be done on a closed case (a complaint can be filed after closing; a pupil's
+#: data erased).
+CLOSED_ACTIONS = COMPLAINT_ACTIONS | {"reopen", "request-erasure", "redact-passages"}
 
 CONSENT_FIRST_NL = (
     "Er worden nooit stappen gezet zonder dat de gepeste leerling daarvan weet en eraan toe is. "
@@ -81,6 +82,12 @@ EVALUATE_FIRST_NL = "Evalueer eerst de zaak en noteer daarbij de leerpunten."
 CLOSED_NL = (
     "Deze zaak is afgesloten. Er kan nog een klacht worden ingediend; om verder te werken aan de "
     "zaak heropent u haar eerst."
+)
+
+
+REDACT_ON_OWN_PAGE_NL = (
+    "Vangnet zoekt eerst in alle teksten van de zaak naar de naam en de verwijzing van de "
+    "leerlingen; u ziet elke gevonden passage en kiest wat gewist wordt."
 )
 
 
@@ -255,6 +262,9 @@ def case_page_model(
     for action in ACTIONS.values():
         form = form_for(principal, action, detail, pickers)
         if form is not None:
+            if action.name == "redact-passages" and form.available:
+                # Its form needs the passages found in the log: only on its own page.
+                form.unavailable = REDACT_ON_OWN_PAGE_NL
             forms[action.name] = form
     placed: set[str] = set()
     sections = []

@@ -9,6 +9,7 @@ redirects to the case page (Post/Redirect/Get); if the view lags, the page says 
 # Annotations stay real objects here (no ``from __future__ import annotations``): Litestar reads
 # the handlers' parameter types.
 
+import dataclasses
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -24,6 +25,7 @@ from infra.web.api.cases import run_action
 from infra.web.context import Services, today
 from infra.web.forms import (
     FormSpec,
+    Option,
     Parsed,
     defaults_for,
     fields_for,
@@ -39,6 +41,7 @@ from infra.web.problems import dutch_title
 from infra.web.reads import (
     case_list,
     case_page,
+    erasure_passages,
     read_case_page,
     record_read,
     wait_for_version,
@@ -370,7 +373,40 @@ async def _action_context(
             fields=[],
             unavailable=hidden_reason(action.name, detail),
         )
+    if action.name == "redact-passages" and form.available:
+        form = await _with_passages(request, viewer, case_id, form)
     return viewer, action, detail, form
+
+
+async def _with_passages(
+    request: Request[Any, Any, Any], viewer: Viewer, case_id: UUID, form: FormSpec
+) -> FormSpec:
+    """The redaction form offers the passages that mention a pupil of the case (found in the
+    decrypted texts; the search is recorded in the access log) as checkboxes."""
+    found = await erasure_passages(
+        Services.of(request.app.state), school_required(viewer), viewer.principal, case_id
+    )
+    options = tuple(
+        Option(
+            value=f.passage.passage_id,
+            label=f"{event_label(f.passage.event_type)} (versie {f.passage.version}, "
+            f"{f.passage.field}): {f.passage.text}",
+        )
+        for f in found.found
+    )
+    fields = [
+        dataclasses.replace(spec, widget="checkboxes", options=options)
+        if spec.name == "passages"
+        else spec
+        for spec in form.fields
+    ]
+    unavailable = (
+        None
+        if options
+        else "Geen enkele tekst noemt (de naam of verwijzing van) de leerlingen van deze zaak. "
+        "Zijn hun gegevens al gewist, dan zoekt u via de API op de naam."
+    )
+    return dataclasses.replace(form, fields=fields, unavailable=unavailable)
 
 
 def _action_page(

@@ -30,9 +30,11 @@ from services.casework.vocabulary import (
     Form,
     Frequency,
     Impact,
+    IncidentCategory,
     Location,
     ParticipantRole,
     PoliceAdviceTo,
+    ReportChannel,
     ReporterKind,
     StepKind,
 )
@@ -54,6 +56,8 @@ FIELD_VOCABULARIES: dict[str, type[StrEnum]] = {
     "level": ComplaintLevel,
     "to_level": ComplaintLevel,
     "support_role": ComplaintSupportRole,
+    "categories": IncidentCategory,
+    "channel": ReportChannel,
 }
 #: ... unless the action names another meaning for it (``reason`` is mostly free text).
 ACTION_VOCABULARIES: dict[tuple[str, str], type[StrEnum]] = {
@@ -209,6 +213,9 @@ _CATALOGUE: tuple[tuple[str, type[CaseCommand], str], ...] = (
     ("close", cw.CloseCase, "Zaak afsluiten"),
     ("reopen", cw.ReopenCase, "Zaak heropenen"),
     ("request-erasure", cw.RequestErasure, "Leerlinggegevens wissen"),
+    ("categorise-incident", cw.CategoriseIncident, "Incidentcategorieën vastleggen"),
+    ("mark-serious-incident", cw.MarkSeriousIncident, "Markeren als ernstig incident"),
+    ("record-inspectie-report", cw.RecordInspectieReport, "Melding aan Inspectie vastleggen"),
     ("explain-complaint-procedure", cp.ExplainComplaintProcedure, "Klachtenregeling uitleggen"),
     ("file-complaint", cp.FileComplaint, "Klacht indienen"),
     ("assign-complaint-support", cp.AssignComplaintSupport, "Ondersteuning klager toewijzen"),

@@ -56,6 +56,9 @@ EVENT_ACTIONS: dict[str, str] = {
     "CaseClosed": "close",
     "CaseReopened": "reopen",
     "ErasureRequested": "request-erasure",
+    "IncidentCategorised": "categorise-incident",
+    "SeriousIncidentMarked": "mark-serious-incident",
+    "InspectieReportRecorded": "record-inspectie-report",
 }
 
 #: Vocabulary of a timeline field where its name alone does not say it.
@@ -70,7 +73,7 @@ _THING_IDS = frozenset(
     {"participant_id", "consent_id", "step_id", "agreement_id", "follow_up_id", "complaint_id"}
 )
 _HIDDEN = frozenset({"school_id"}) | _THING_IDS
-_DATES = frozenset({"held_on", "since", "due_on", "review_on"})
+_DATES = frozenset({"held_on", "since", "due_on", "review_on", "report_due_on", "reported_on"})
 _EXTRA_LABELS = {"from_level": "Van niveau", "level": "Niveau"}
 
 

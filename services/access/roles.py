@@ -64,6 +64,8 @@ class Permission(StrEnum):
     CASE_AFTERCARE = "case.aftercare"  # schedule and record aftercare (nazorg)
     CASE_POLICE = "case.police"  # flag criminal offence, advise police report
     CASE_EVALUATE = "case.evaluate"  # evaluate, share lessons
+    # incident categories, serious incidents and their report to the Inspectie
+    CASE_INCIDENTS = "case.incidents"
     # complaints
     COMPLAINT_EXPLAIN = "complaint.explain"  # point to the complaints procedure
     COMPLAINT_FILE = "complaint.file"
@@ -98,6 +100,7 @@ _CONTACT_PERSON = frozenset(
         P.CASE_EVALUATE,
         P.COMPLAINT_EXPLAIN,
         P.SIGNALS_READ,
+        P.CASE_INCIDENTS,
     }
 )
 
@@ -112,6 +115,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.LESSONS_READ,
             P.PROTOCOL_MANAGE,
             P.STATS_SCHOOL,
+            P.CASE_INCIDENTS,
         }
     ),
     # Staff who report and act only on the cases they are engaged in (see ENGAGED_PERMISSIONS).

@@ -58,6 +58,9 @@ EVENT_LABELS_NL: dict[str, str] = {
     "CaseClosed": "Zaak afgesloten",
     "CaseReopened": "Zaak heropend",
     "ErasureRequested": "Leerlinggegevens gewist",
+    "IncidentCategorised": "Incidentcategorieën vastgelegd",
+    "SeriousIncidentMarked": "Gemarkeerd als ernstig incident",
+    "InspectieReportRecorded": "Melding aan de Inspectie vastgelegd",
 }
 
 

@@ -34,9 +34,11 @@ from services.casework.vocabulary import (
     Form,
     Frequency,
     Impact,
+    IncidentCategory,
     Location,
     ParticipantRole,
     PoliceAdviceTo,
+    ReportChannel,
     ReporterKind,
     StepKind,
 )
@@ -347,6 +349,43 @@ class _Fold:
             )
         )
 
+    def on_IncidentCategorised(self, e: Any) -> None:  # noqa: N802
+        labels = ", ".join(vocabulary_label(IncidentCategory, c) for c in e.categories)
+        self.police.append(
+            Entry(
+                f"Incidentcategorieën vastgelegd op {moment(e.timestamp)}",
+                _lines(
+                    ("Categorieën", labels),
+                    ("Lijst", e.list_version),
+                    ("Vastgelegd door", who(e)),
+                ),
+            )
+        )
+
+    def on_SeriousIncidentMarked(self, e: Any) -> None:  # noqa: N802
+        self.police.append(
+            Entry(
+                f"Gemarkeerd als ernstig incident op {moment(e.timestamp)}",
+                _lines(
+                    ("Melding aan de Inspectie uiterlijk", day(e.report_due_on)),
+                    ("Vastgelegd door", who(e)),
+                ),
+            )
+        )
+
+    def on_InspectieReportRecorded(self, e: Any) -> None:  # noqa: N802
+        self.police.append(
+            Entry(
+                f"Melding aan de Inspectie vastgelegd op {moment(e.timestamp)}",
+                _lines(
+                    ("Gemeld op", day(e.reported_on)),
+                    ("Kanaal", vocabulary_label(ReportChannel, e.channel)),
+                    ("Kenmerk Inspectie", e.reference),
+                    ("Vastgelegd door", who(e)),
+                ),
+            )
+        )
+
     def on_AgreementRecorded(self, e: Any) -> None:  # noqa: N802
         self.agreements.append(
             Entry(
@@ -606,7 +645,7 @@ def build_case_file(
         Section("solutions", "Oplossingen", tuple(fold.solutions)),
         Section("consents", "Toestemming", _consent_entries(fold, case)),
         Section("steps", "Stappen", _step_entries(fold, case)),
-        Section("police", "Strafbaar feit en politie", tuple(fold.police)),
+        Section("police", "Strafbaar feit, politie en incidentregistratie", tuple(fold.police)),
         Section("agreements", "Afspraken", tuple(fold.agreements)),
         Section("aftercare", "Nazorg", _follow_up_entries(fold, case)),
         Section("notes", "Notities", tuple(fold.notes)),

@@ -19,6 +19,9 @@ kind                            raised when (for an open case)
                                 withdrawn (e.g. after ``ConsentWithdrawn``)
 ``offence_without_police_advice`` a criminal offence was flagged and no police report advised
 ``inactive``                    nothing was recorded on the case for ``inactivity_days`` days
+``inspectie_report_due``        the case was marked a serious incident and its report to the
+                                Inspectie is not recorded yet (raised from the marking on: it
+                                is due; ``due_on`` says by when)
 =============================== ====================================================================
 """
 
@@ -49,6 +52,7 @@ class SignalKind(StrEnum):
     STEPS_WAITING_FOR_CONSENT = "steps_waiting_for_consent"
     OFFENCE_WITHOUT_POLICE_ADVICE = "offence_without_police_advice"
     INACTIVE = "inactive"
+    INSPECTIE_REPORT_DUE = "inspectie_report_due"
 
 
 SIGNAL_LABELS_NL: dict[SignalKind, str] = {
@@ -58,6 +62,7 @@ SIGNAL_LABELS_NL: dict[SignalKind, str] = {
     SignalKind.STEPS_WAITING_FOR_CONSENT: "Stappen wachten op toestemming van de leerling",
     SignalKind.OFFENCE_WITHOUT_POLICE_ADVICE: "Strafbaar feit zonder advies aangifte bij politie",
     SignalKind.INACTIVE: "Geen activiteit",
+    SignalKind.INSPECTIE_REPORT_DUE: "Ernstig incident nog niet gemeld bij de Inspectie",
 }
 
 
@@ -129,7 +134,17 @@ def case_signals(
     last_on = local_date(row["last_activity_at"])
     if (today - last_on).days >= inactivity_days:
         found.append(_signal(SignalKind.INACTIVE, since=last_on))
+    found.extend(incident_signals(row))
     return found
+
+
+def incident_signals(row: Mapping[str, Any]) -> list[Signal]:
+    """The serious-incident signal of one case (pure): its report to the Inspectie is due."""
+    due = row.get("inspectie_report_due")
+    if not due:
+        return []
+    due_on = due if isinstance(due, date) else date.fromisoformat(due)
+    return [_signal(SignalKind.INSPECTIE_REPORT_DUE, due_on=due_on)]
 
 
 def _inactive_before(today: date, inactivity_days: int) -> datetime:
@@ -158,12 +173,14 @@ async def signals(
     query = (
         "SELECT case_id, status, reported_at, intake_on, open_follow_up_dues,"  # noqa: S608 (identifiers via table(); values are parameters)
         " waiting_step_kinds, waiting_steps, offence_flagged, police_advised, last_activity_at,"
-        " state ->> 'bullying_continues_since' AS bullying_continues_since"
+        " state ->> 'bullying_continues_since' AS bullying_continues_since,"
+        " state ->> 'inspectie_report_due' AS inspectie_report_due"
         f" FROM {table(schema, TABLE)}"
         " WHERE status <> 'closed'"
         " AND (next_follow_up_due < $1 OR intake_on IS NULL OR waiting_steps > 0"
         " OR (offence_flagged AND NOT police_advised) OR last_activity_at < $2"
-        " OR state ->> 'bullying_continues_since' IS NOT NULL)"
+        " OR state ->> 'bullying_continues_since' IS NOT NULL"
+        " OR state ->> 'inspectie_report_due' IS NOT NULL)"
     )
     params: list[Any] = [today, _inactive_before(today, inactivity_days)]
     if case_ids is not None:

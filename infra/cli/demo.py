@@ -24,6 +24,7 @@ from infra.demo import (
     demo_actor,
     demo_email,
     event_names,
+    seed_history,
     seed_school,
 )
 from infra.people.store import PostgresPeopleStore
@@ -72,13 +73,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 container.create_board(DEMO_BOARD)
                 for name in DEMO_SCHOOLS:
                     school = container.create_school(board_slug, name)
-                    seed_school(
-                        container.case_service(school.id),
-                        school.slug,
-                        people=PostgresPeopleStore(
-                            container.schools.get(school.id), school.id, school.schema_name
-                        ),
+                    people = PostgresPeopleStore(
+                        container.schools.get(school.id), school.id, school.schema_name
                     )
+                    service = container.case_service(school.id)
+                    history = seed_history(
+                        service, school.slug, name=name, people=people, today=service.clock.today()
+                    )
+                    print(f"  {name}: {history.cases} cases of the last two school years")
+                    seed_school(service, school.slug, people=people)
             try:
                 worker.wait_until_idle(timeout=60)
             except QueueJoinTimeout:

@@ -31,6 +31,7 @@ from services.casework.vocabulary import (
     Frequency,
     Impact,
     IncidentCategory,
+    IncidentListVersion,
     Location,
     ParticipantRole,
     PoliceAdviceTo,
@@ -57,6 +58,7 @@ FIELD_VOCABULARIES: dict[str, type[StrEnum]] = {
     "to_level": ComplaintLevel,
     "support_role": ComplaintSupportRole,
     "categories": IncidentCategory,
+    "list_version": IncidentListVersion,
     "channel": ReportChannel,
 }
 #: ... unless the action names another meaning for it (``reason`` is mostly free text).

@@ -130,6 +130,12 @@ FIELD_LABELS_NL: dict[str, str] = {
     "to_level": "Naar niveau",
     "reporter_kind": "Wie meldt het pesten?",
     "open_complaints_acknowledged": "Ik weet dat de klacht blijft lopen en sluit de zaak toch af",
+    "categories": "Incidentcategorieën",
+    "list_version": "Lijst van categorieën",
+    "report_due_on": "Melden aan de Inspectie uiterlijk op (optioneel)",
+    "reported_on": "Gemeld op",
+    "channel": "Hoe gemeld?",
+    "reference": "Kenmerk van de Inspectie (optioneel)",
 }
 ACTION_FIELD_LABELS_NL: dict[tuple[str, str], str] = {
     ("add-note", "text"): "Notitie",
@@ -163,6 +169,13 @@ FIELD_HINTS_NL: dict[tuple[str, str], str] = {
         "is. Kies alleen de stappen waarvoor dat geldt."
     ),
     ("close", "explanation"): "Verplicht bij doorverwijzen of intrekken.",
+    ("mark-serious-incident", "report_due_on"): (
+        "Leeg laten: twee schooldagen vanaf vandaag. Het signaal blijft staan tot de melding is "
+        "vastgelegd."
+    ),
+    ("record-inspectie-report", "reference"): (
+        "Alleen het kenmerk of nummer van de melding: geen namen, geen beschrijving."
+    ),
     ("hold-intake", "held_on"): "De dag waarop het gesprek plaatsvond: vandaag of eerder.",
     ("map-situation", "since"): "Vandaag of eerder; leeg laten als het niet bekend is.",
     ("decide-complaint", "complaint_id"): (

@@ -171,6 +171,12 @@ INCIDENT_LISTS: dict[str, tuple[IncidentCategory, ...]] = {
 CURRENT_INCIDENT_LIST = "2026.1"
 
 
+class IncidentListVersion(StrEnum):
+    """The versions of :data:`INCIDENT_LISTS` (a form offers them as a choice)."""
+
+    V2026_1 = "2026.1"
+
+
 class ReportChannel(StrEnum):
     """How a serious incident was reported to the Inspectie van het Onderwijs."""
 
@@ -253,6 +259,7 @@ LABELS_NL: dict[StrEnum, str] = {
     IncidentCategory.RADICALISATION: "radicalisering",
     IncidentCategory.ONLINE_SHAMING: "sexting / online schandpaal",
     IncidentCategory.OTHER: "anders",
+    IncidentListVersion.V2026_1: "lijst 2026.1 (registratiemodel; huidige lijst)",
     ReportChannel.INSPECTIE_PORTAL: "meldportaal Inspectie",
     ReportChannel.EMAIL: "e-mail",
     ReportChannel.PHONE: "telefoon",

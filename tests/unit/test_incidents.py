@@ -19,7 +19,12 @@ from services.casework.commands import (
 )
 from services.casework.domain import MAX_INSPECTIE_REFERENCE
 from services.casework.handlers import CaseService
-from services.casework.vocabulary import CURRENT_INCIDENT_LIST, INCIDENT_LISTS, LABELS_NL
+from services.casework.vocabulary import (
+    CURRENT_INCIDENT_LIST,
+    INCIDENT_LISTS,
+    LABELS_NL,
+    IncidentListVersion,
+)
 from services.shared.clock import FixedClock, SeedClock, stamped
 from services.shared.errors import InvalidInput, PermissionDenied, WrongState
 from tests.unit.support import CONTACT, actor, new_service, refused
@@ -41,6 +46,8 @@ def test_the_default_list_follows_the_dutch_registration_model() -> None:
     assert {"bedreiging", "fysiek geweld met letsel", "fysiek geweld zonder letsel"} <= labels
     assert {"wapenbezit", "vernieling / diefstal", "drugs"} <= labels
     assert len(codes) == len(INCIDENT_LISTS[CURRENT_INCIDENT_LIST])
+    # The versions a form offers are exactly the lists there are.
+    assert {v.value for v in IncidentListVersion} == set(INCIDENT_LISTS)
 
 
 def test_categories_are_recorded_with_their_list_version_in_list_order(

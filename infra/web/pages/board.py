@@ -12,7 +12,7 @@ from infra.web.context import Services
 from infra.web.guards import requires
 from infra.web.pages import charts
 from infra.web.pages.common import render, viewer_of
-from infra.web.reads import board_statistics
+from infra.web.reads import board_incident_statistics, board_statistics
 from projections.board_stats import queries as q
 from services.access.roles import Permission
 
@@ -32,6 +32,14 @@ async def board_stats_page(
     month_list = charts.months_between(found["first_month"], found["last_month"])
     totals = charts.index(found["totals"])
     per_school = charts.index(found["per_school"])
+    incidents = await board_incident_statistics(
+        Services.of(request.app.state),
+        viewer.principal,
+        [school["school_id"] for school in found["schools"]],
+        months,
+    )
+    incident_totals = charts.index(incidents["totals"])
+    incident_per_school = charts.index(incidents["per_school"])
     schools = []
     for school in found["schools"]:
         slug = school["slug"]
@@ -53,6 +61,14 @@ async def board_stats_page(
                     month_list,
                     charts.SCHOOL_ROWS,
                     f"Cijfers per maand, {school['name']}",
+                ),
+                "incidents": charts.table(
+                    f"incidenten-{slug}",
+                    incident_per_school,
+                    school["school_id"],
+                    month_list,
+                    charts.INCIDENT_ROWS,
+                    f"Incidenten per maand, {school['name']}",
                 ),
             }
         )
@@ -77,6 +93,15 @@ async def board_stats_page(
             month_list,
             charts.FULL_ROWS,
             "Cijfers per maand, alle scholen samen",
+        ),
+        trends=charts.trend_charts("bestuur", totals, None, month_list),
+        incidents=charts.table(
+            "incidenten-bestuur",
+            incident_totals,
+            None,
+            month_list,
+            charts.INCIDENT_ROWS,
+            "Incidenten per maand, alle scholen samen",
         ),
         schools=schools,
         suppressed_text=charts.SUPPRESSED_TEXT,

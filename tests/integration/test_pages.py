@@ -659,6 +659,11 @@ def test_the_coordinator_registers_a_serious_incident_and_the_board_sees_it(
         assert "Melding aan de Inspectie vastgelegd" in page
         assert "Fictief-IvhO-42" in page
         catch_up_school(container, world.school_a.id)
+        page = b.get(url)  # the case page's own block, beside the timeline
+        assert "Incidentregistratie" in page
+        assert "bedreiging, wapenbezit" in page
+        assert "via meldportaal Inspectie (kenmerk Fictief-IvhO-42)" in page
+        catch_up_school(container, world.school_a.id)
         assert "Ernstig incident nog niet gemeld bij de Inspectie: <strong>0</strong>" in b.get(
             "/school/signalen"
         )

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from uuid import UUID, uuid5
 
 from services.access.roles import ROLE_LABELS_NL, Role
@@ -638,7 +639,7 @@ def _done(case_id: UUID, follow_up_id: UUID, *, stopped: bool) -> c.CompleteFoll
 
 def _on_day(command: c.CaseCommand, day: date) -> c.CaseCommand:
     """The command with its placeholder dates set from the clock's day."""
-    changes: dict[str, date] = {}
+    changes: dict[str, Any] = {}
     for f in dataclasses.fields(command):
         value = getattr(command, f.name)
         if value is _TODAY:

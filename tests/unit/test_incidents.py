@@ -13,12 +13,14 @@ from services.casework.application import CaseworkApplication
 from services.casework.commands import (
     AddNote,
     CategoriseIncident,
+    HoldIntake,
     MarkSeriousIncident,
     RecordInspectieReport,
     ReportCase,
 )
 from services.casework.domain import MAX_INSPECTIE_REFERENCE
 from services.casework.handlers import CaseService
+from services.casework.seeding import HistorySeeder
 from services.casework.vocabulary import (
     CURRENT_INCIDENT_LIST,
     INCIDENT_LISTS,
@@ -175,3 +177,30 @@ def test_a_production_command_cannot_backdate(app: CaseworkApplication, school_i
     stamps = [e.timestamp for e in app.events.get(case_id)]
     assert len(stamps) == 2
     assert all(before <= t <= after for t in stamps)
+
+
+def test_the_history_seeder_checks_like_the_handler_and_saves_backdated(
+    app: CaseworkApplication, school_id: UUID
+) -> None:
+    clock = SeedClock(datetime(2024, 10, 7, 9, tzinfo=UTC))
+    seeder = HistorySeeder(new_service(app, school_id), clock)
+    case_id = seeder.report(CONTACT, ReportCase(reporter_kind="parent", summary="Fictief"))
+    # The same permission table: a mentor who is not engaged may not mark a serious incident.
+    with pytest.raises(PermissionDenied):
+        seeder.handle(MENTOR, MarkSeriousIncident(case_id=case_id))
+    clock.advance(timedelta(days=2))
+    # The same rules, against the seed clock's day: an intake cannot be held tomorrow.
+    with pytest.raises(InvalidInput):
+        seeder.handle(
+            CONTACT,
+            HoldIntake(case_id=case_id, held_on=date(2024, 10, 10), summary="Fictief"),
+        )
+    seeder.handle(CONTACT, HoldIntake(case_id=case_id, held_on=clock.today(), summary="Fictief"))
+    assert list(app.events.get(case_id)) == []  # nothing saved before save()
+    assert seeder.save() == 1
+    events = list(app.events.get(case_id))
+    assert [type(e).__name__ for e in events] == ["CaseReported", "IntakeHeld"]
+    assert [e.timestamp for e in events] == [
+        datetime(2024, 10, 7, 9, tzinfo=UTC),
+        datetime(2024, 10, 9, 9, tzinfo=UTC),
+    ]

@@ -17,6 +17,7 @@ from infra.demo import HISTORY_ARCHETYPES, history_start, seed_history
 from infra.people.store import PostgresPeopleStore
 from infra.views import catch_up_school, verify_school
 from projections.escalation.queries import SignalKind, signals
+from services.casework.domain import Case
 from services.casework.protocol import DEFAULT_PROTOCOL
 from services.shared.clock import SCHOOL_TZ
 from tests.integration.readside import run
@@ -61,7 +62,7 @@ def _spreads_events_over_two_school_years(
         batch = app.recorder.select_notifications(start=start, limit=1000)
         for n in batch:
             event = app.mapper.to_domain_event(n)
-            if type(event).__module__ == "services.casework.domain":
+            if isinstance(event, Case.Event):
                 stamps.append(event.timestamp)
         if len(batch) < 1000:
             break

@@ -42,3 +42,23 @@ def test_computed_values_and_a_chart_of_too_few_cases() -> None:
     assert chart.bars[0].suppressed
     assert "maart: te weinig zaken" in chart.description
     assert chart.bars[1].height > chart.bars[0].height
+
+
+def test_trend_charts_each_have_their_table() -> None:
+    school = uuid4()
+    months = [MONTH, date(2026, 4, 1)]
+    cells = charts.index(
+        [
+            StatCell(school, MONTH, q.BY_FORM, "online", 7, False),
+            StatCell(school, MONTH, q.MEDIAN_DAYS_TO_INTAKE, None, None, True),
+        ]
+    )
+    trends = charts.trend_charts("t", cells, school, months)
+    assert len(trends) == len(charts.TREND_MEASURES)
+    assert len({t.chart.id for t in trends}) == len(trends)  # ids unique on a page
+    by_title = {t.chart.title: t for t in trends}
+    online = by_title["Nieuwe meldingen met online pesten"]
+    assert [b.text for b in online.chart.bars] == ["7", "0"]
+    assert [v.text for v in online.table.rows[0].values] == ["7", "0"]
+    intake = by_title["Mediaan aantal dagen tot het opvanggesprek, per maand van melding"]
+    assert intake.table.rows[0].values[0].text == "te weinig zaken"

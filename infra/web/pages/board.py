@@ -62,6 +62,9 @@ async def board_stats_page(
                     charts.SCHOOL_ROWS,
                     f"Cijfers per maand, {school['name']}",
                 ),
+                "trends": charts.trend_charts(
+                    f"school-{slug}", per_school, school["school_id"], month_list
+                ),
                 "incidents": charts.table(
                     f"incidenten-{slug}",
                     incident_per_school,

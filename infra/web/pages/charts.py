@@ -278,17 +278,22 @@ def monthly_chart(
     school_id: UUID | None,
     months: Sequence[date],
     measure: str,
+    category: str | None = None,
 ) -> BarChart:
-    """One measure per month as bars."""
-    values = [show(cells.get((school_id, m, measure, None)), measure) for m in months]
+    """One measure (of one category) per month as bars."""
+    values = [show(cells.get((school_id, m, measure, category)), measure) for m in months]
     return bar_chart(chart_id, title, month_ticks(months), values)
 
 
-#: The trend charts beside "new cases" (issue 15 §3): (measure, title), each with its table.
-TREND_MEASURES: tuple[tuple[str, str], ...] = (
-    (q.MEDIAN_DAYS_TO_INTAKE, "Mediaan aantal dagen tot het opvanggesprek, per maand van melding"),
-    (q.AFTERCARE_STOPPED_SHARE, "Nazorg: aandeel zaken waarin het pesten gestopt is"),
-)
+#: The trend charts beside "new cases" (issue 15 §3): (measure, category, title), each with its
+#: table. The full tables hold every form and category per month.
+TREND_MEASURES: tuple[tuple[str, str | None, str], ...] = (
+    (q.MEDIAN_DAYS_TO_INTAKE, None,
+     "Mediaan aantal dagen tot het opvanggesprek, per maand van melding"),
+    (q.AFTERCARE_STOPPED_SHARE, None, "Nazorg: aandeel zaken waarin het pesten gestopt is"),
+    (q.BY_FORM, "online", "Nieuwe meldingen met online pesten"),
+    (q.BY_FORM, "physical", "Nieuwe meldingen met fysiek pesten"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -305,13 +310,13 @@ def trend_charts(
 ) -> list[Trend]:
     """A chart and its one-row table per trend measure (server-rendered SVG, no script)."""
     found = []
-    for measure, title in TREND_MEASURES:
-        chart_id = f"{prefix}-{measure.replace('_', '-')}"
+    for measure, category, title in TREND_MEASURES:
+        chart_id = f"{prefix}-{measure}-{category or 'alle'}".replace("_", "-")
         found.append(
             Trend(
-                chart=monthly_chart(chart_id, title, cells, school_id, months, measure),
+                chart=monthly_chart(chart_id, title, cells, school_id, months, measure, category),
                 table=table(
-                    f"{chart_id}-tabel", cells, school_id, months, [(measure, None)], title
+                    f"{chart_id}-tabel", cells, school_id, months, [(measure, category)], title
                 ),
             )
         )

@@ -212,6 +212,9 @@ def _mapped(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
         who.contact_person,
         c.FlagCriminalOffence(case_id=case_id, description="Online bedreiging (demo)."),
     )
+    # A serious incident the coordinator still has to report to the Inspectie (a signal).
+    s.handle(who.contact_person, c.CategoriseIncident(case_id=case_id, categories=["threat"]))
+    s.handle(who.coordinator, c.MarkSeriousIncident(case_id=case_id))
 
 
 def _steps_under_way(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
@@ -425,8 +428,13 @@ HISTORY_ARCHETYPES: tuple[tuple[str, int], ...] = (
     ("police", 6),
     ("serious", 5),
     ("reopened", 4),
-    ("stalled", 8),
+    ("stalled", 5),
+    ("quiet", 4),
 )
+#: Reports of the last weeks are more often still waiting (no intake yet, or gone quiet), so
+#: the demo's signals show what a coordinator meets on an ordinary Monday.
+RECENT_DAYS = 45
+RECENT_WAITING = 0.35
 
 
 def history_start(today: date) -> date:
@@ -469,7 +477,7 @@ def _categories(forms: list[str], rng: random.Random) -> list[str]:
     return sorted(found or {"severe_bullying"})
 
 
-def _history_case(
+def _history_case(  # noqa: PLR0915 - one script per archetype, read top to bottom
     kind: str, case_id: UUID, who: Staffing, n: int, rng: random.Random, progress: float
 ) -> Iterator[Step]:
     """The steps of one history case: (days after the previous step, who, command)."""
@@ -492,7 +500,12 @@ def _history_case(
         ),
     )  # fmt: skip
     if kind == "stalled":
-        return  # no intake: the intake is overdue (recent) or the case went quiet
+        # No intake: overdue and inactive while recent; weeks later the report is withdrawn.
+        yield (
+            rng.randint(30, 50), cp,
+            c.CloseCase(case_id=case_id, reason="withdrawn", explanation="Melder reageert niet."),
+        )  # fmt: skip
+        return
     yield 0, cp, _HistoryIntake(case_id)
     forms = _forms(rng, progress)
     yield (
@@ -506,6 +519,13 @@ def _history_case(
     )  # fmt: skip
     if rng.random() < 0.35 or kind in {"serious", "police"}:
         yield 1, cp, c.CategoriseIncident(case_id=case_id, categories=_categories(forms, rng))
+    if kind == "quiet":
+        # After the intake nothing more happens: inactive for weeks, later referred.
+        yield (
+            rng.randint(60, 90), cp,
+            c.CloseCase(case_id=case_id, reason="referred", explanation="Naar het zorgteam."),
+        )  # fmt: skip
+        return
     if kind == "withdrawn":
         yield (
             rng.randint(2, 10), cp,
@@ -690,6 +710,8 @@ def seed_history(
             report.events["CaseReported"] += 1
             progress = (reported.date() - start).days / span
             kind = rng.choices(kinds, weights)[0]
+            if (end - reported).days <= RECENT_DAYS and rng.random() < RECENT_WAITING:
+                kind = rng.choice(("stalled", "quiet"))
             for days, actor, command in _history_case(kind, case_id, who, n, rng, progress):
                 moment = _at_school_hours(clock.moment.date() + timedelta(days=days), rng)
                 if days == 0:

@@ -63,14 +63,14 @@ def event_clock(start: datetime, step: timedelta) -> Iterator[None]:
     def create_timestamp() -> datetime:
         return start + step * next(ticks)
 
-    Case.Event.create_timestamp = staticmethod(create_timestamp)  # type: ignore[method-assign]
+    Case.Event.create_timestamp = staticmethod(create_timestamp)
     try:
         yield
     finally:
         if original is None:
             del Case.Event.create_timestamp
         else:
-            Case.Event.create_timestamp = original  # type: ignore[method-assign]
+            Case.Event.create_timestamp = original
 
 
 @dataclass(frozen=True)

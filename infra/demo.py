@@ -7,11 +7,14 @@ that still waits for its intake to a complaint that went up to the bestuur.
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 from uuid import UUID, uuid5
 
 from PIL import Image, ImageDraw
@@ -21,11 +24,13 @@ from services.attachments.service import AttachmentService
 from services.casework import commands as c
 from services.casework.domain import EVENT_TYPES
 from services.casework.handlers import CaseService
+from services.casework.seeding import HistorySeeder
 from services.complaints import commands as k
 from services.people.directory import PeopleStore
 from services.people.domain import OPERATOR, ChangedBy, Person, Profile
 from services.privacy.redaction import search_case
 from services.shared.actor import Actor
+from services.shared.clock import SCHOOL_TZ, SeedClock
 
 DEMO_BOARD = "Stichting Demo Onderwijs"
 DEMO_SCHOOLS = ("Demo Basisschool De Regenboog", "Demo Kindcentrum Het Anker", "Demo College Zuid")
@@ -249,6 +254,9 @@ def _mapped(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
         who.contact_person,
         c.FlagCriminalOffence(case_id=case_id, description="Online bedreiging (demo)."),
     )
+    # A serious incident the coordinator still has to report to the Inspectie (a signal).
+    s.handle(who.contact_person, c.CategoriseIncident(case_id=case_id, categories=["threat"]))
+    s.handle(who.coordinator, c.MarkSeriousIncident(case_id=case_id))
 
 
 def _steps_under_way(s: CaseService, who: Staffing, case_id: UUID, day: date) -> None:
@@ -462,3 +470,330 @@ def _aftercare_overdue(s: CaseService, who: Staffing, case_id: UUID, day: date) 
 def event_names() -> set[str]:
     """Every event type of a case, by name (the demo must cover them all)."""
     return {t.__name__ for t in EVENT_TYPES}
+
+
+# --- two school years of history (issue 15 §4) -----------------------------------------------
+#
+# Cases whose events happened over the last two school years, so the board's statistics, the
+# trends and the signals have something to show. Seeded through
+# :class:`~services.casework.seeding.HistorySeeder` on a SeedClock (the demo's and the tests'
+# path; production commands stamp the real time), with a fixed random seed per school so every
+# demo shows the same history relative to its day.
+
+#: New cases per month by school (a school year has peaks in autumn and spring; none in summer).
+HISTORY_CASES_PER_MONTH: dict[str, float] = {
+    "Demo Basisschool De Regenboog": 6.5,
+    "Demo Kindcentrum Het Anker": 5.5,
+    "Demo College Zuid": 9.0,
+}
+#: Relative number of reports per calendar month (school holidays in July/August).
+SEASON = {1: 1.0, 2: 0.9, 3: 1.2, 4: 1.0, 5: 1.0, 6: 0.8, 7: 0.2, 8: 0.1, 9: 1.1, 10: 1.3,
+          11: 1.3, 12: 0.8}  # fmt: skip
+
+#: The archetypes of the history and their weights.
+HISTORY_ARCHETYPES: tuple[tuple[str, int], ...] = (
+    ("resolved", 46),
+    ("referred", 9),
+    ("withdrawn", 3),
+    ("continuing", 10),
+    ("complaint", 9),
+    ("police", 6),
+    ("serious", 5),
+    ("reopened", 4),
+    ("stalled", 5),
+    ("quiet", 4),
+)
+#: Reports of the last weeks are more often still waiting (no intake yet, or gone quiet), so
+#: the demo's signals show what a coordinator meets on an ordinary Monday.
+RECENT_DAYS = 45
+RECENT_WAITING = 0.35
+
+
+def history_start(today: date) -> date:
+    """The first day of the school year two school years before ``today``'s."""
+    year = today.year if today.month >= 8 else today.year - 1
+    return date(year - 2, 9, 1)
+
+
+Step = tuple[float, Actor, c.CaseCommand]
+
+
+def _at_school_hours(day: date, rng: random.Random) -> datetime:
+    """A moment on ``day`` (moved to the next weekday) between 8:30 and 16:30, Dutch time."""
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    minutes = rng.randrange(8 * 60 + 30, 16 * 60 + 30)
+    return datetime.combine(day, time(minutes // 60, minutes % 60), SCHOOL_TZ)
+
+
+def _forms(rng: random.Random, progress: float) -> list[str]:
+    """One or two forms; online bullying grows over the two years (a trend to show)."""
+    weights = {
+        "verbal": 30, "relational": 22, "physical": 14, "online": 10 + 20 * progress,
+        "material": 6, "discriminatory": 5, "sexual": 3,
+    }  # fmt: skip
+    names = list(weights)
+    picked = {rng.choices(names, [weights[n] for n in names])[0] for _ in range(rng.choice((1, 2)))}
+    return sorted(picked)
+
+
+def _categories(forms: list[str], rng: random.Random) -> list[str]:
+    by_form = {
+        "physical": rng.choice(("violence_without_injury", "violence_with_injury")),
+        "discriminatory": "discrimination",
+        "sexual": "sexual_misconduct",
+        "online": rng.choice(("online_shaming", "severe_bullying", "threat")),
+        "material": "vandalism_theft",
+    }
+    found = {by_form[f] for f in forms if f in by_form}
+    return sorted(found or {"severe_bullying"})
+
+
+def _history_case(  # noqa: PLR0915 - one script per archetype, read top to bottom
+    kind: str, case_id: UUID, who: Staffing, n: int, rng: random.Random, progress: float
+) -> Iterator[Step]:
+    """The steps of one history case: (days after the previous step, who, command)."""
+    cp = who.contact_person
+    # Time to intake improves in the second year (the protocol's deadline is kept better).
+    yield (
+        rng.randint(1, 9) if progress < 0.5 else rng.randint(0, 4),
+        cp,
+        c.AddParticipant(
+            case_id=case_id, role="target", pupil_ref=f"LL-H{n:04d}",
+            display_name=f"Leerling Test-H{n:03d}", group="groep 6",
+        ),
+    )  # fmt: skip
+    yield (
+        0,
+        cp,
+        c.AddParticipant(
+            case_id=case_id, role="actor", pupil_ref=f"LL-H{n + 5000:04d}",
+            display_name=f"Leerling Test-H{n + 5000:03d}", group="groep 6",
+        ),
+    )  # fmt: skip
+    if kind == "stalled":
+        # No intake: overdue and inactive while recent; weeks later the report is withdrawn.
+        yield (
+            rng.randint(30, 50), cp,
+            c.CloseCase(case_id=case_id, reason="withdrawn", explanation="Melder reageert niet."),
+        )  # fmt: skip
+        return
+    yield 0, cp, _HistoryIntake(case_id)
+    forms = _forms(rng, progress)
+    yield (
+        rng.randint(0, 3),
+        cp,
+        c.MapSituation(
+            case_id=case_id, forms=forms, locations=[rng.choice(("schoolyard", "classroom",
+            "online", "corridor", "way_to_school"))], frequency=rng.choice(("weekly", "daily",
+            "sometimes")), impact=rng.choice(("low", "moderate", "high")),
+        ),
+    )  # fmt: skip
+    if rng.random() < 0.35 or kind in {"serious", "police"}:
+        yield 1, cp, c.CategoriseIncident(case_id=case_id, categories=_categories(forms, rng))
+    if kind == "quiet":
+        # After the intake nothing more happens: inactive for weeks, later referred.
+        yield (
+            rng.randint(60, 90), cp,
+            c.CloseCase(case_id=case_id, reason="referred", explanation="Naar het zorgteam."),
+        )  # fmt: skip
+        return
+    if kind == "withdrawn":
+        yield (
+            rng.randint(2, 10), cp,
+            c.CloseCase(case_id=case_id, reason="withdrawn", explanation="Melding ingetrokken."),
+        )  # fmt: skip
+        return
+    if kind == "referred":
+        yield (
+            rng.randint(3, 20), cp,
+            c.CloseCase(case_id=case_id, reason="referred", explanation="Naar het zorgteam."),
+        )  # fmt: skip
+        return
+    if kind == "serious":
+        yield (
+            0,
+            who.coordinator,
+            c.CategoriseIncident(
+                case_id=case_id,
+                categories=[rng.choice(("violence_with_injury", "weapon", "threat"))],
+            ),
+        )
+        yield 0, who.coordinator, c.MarkSeriousIncident(case_id=case_id)
+        yield (
+            rng.randint(0, 2), who.coordinator,
+            c.RecordInspectieReport(
+                case_id=case_id, reported_on=_TODAY, channel="inspectie_portal",
+                reference=f"DEMO-{n:05d}",
+            ),
+        )  # fmt: skip
+    if kind in {"police", "serious"}:
+        yield 0, cp, c.FlagCriminalOffence(case_id=case_id, description="Fictief strafbaar feit.")
+        yield rng.randint(0, 3), cp, c.AdvisePoliceReport(case_id=case_id, advised_to="parents")
+    consent = c.GiveConsent(
+        case_id=case_id, given_by="pupil_and_parents", covers=["talk_with_actor", "group_approach"]
+    )
+    yield rng.randint(1, 5), cp, consent
+    step = c.PlanStep(case_id=case_id, kind="talk_with_actor", description="Gesprek met pester.")
+    yield 0, cp, step
+    yield (
+        rng.randint(1, 7),
+        cp,
+        c.CompleteStep(case_id=case_id, step_id=step.step_id, outcome="Gesprek gevoerd."),
+    )
+    yield (
+        0,
+        cp,
+        c.RecordAgreement(
+            case_id=case_id, text="Pester laat de gepeste leerling met rust.", parties="leerlingen"
+        ),
+    )
+    follow_up = c.ScheduleFollowUp(case_id=case_id, due_on=_IN_14_DAYS)
+    yield 0, cp, follow_up
+    stopped = kind != "continuing"
+    yield 14, cp, _done(case_id, follow_up.follow_up_id, stopped=stopped)
+    if not stopped:
+        again = c.ScheduleFollowUp(case_id=case_id, due_on=_IN_14_DAYS)
+        yield rng.randint(1, 5), cp, again
+        if rng.random() < 0.3:
+            # Still going on: handed to the care team rather than closed as resolved.
+            yield 14, cp, _done(case_id, again.follow_up_id, stopped=False)
+            yield (
+                rng.randint(1, 5),
+                cp,
+                c.CloseCase(
+                    case_id=case_id, reason="referred", explanation="Pesten gaat door: zorgteam."
+                ),
+            )
+            return
+        yield 14, cp, _done(case_id, again.follow_up_id, stopped=True)
+    if kind == "complaint":
+        yield from _history_complaint(case_id, who, rng)
+    yield rng.randint(1, 10), cp, c.EvaluateCase(
+        case_id=case_id, went_well="Snel gehandeld.", to_improve="Ouders eerder betrekken.",
+        lessons=["Ouders van beide kanten eerder betrekken."] if rng.random() < 0.3 else [],
+    )  # fmt: skip
+    yield 0, cp, c.CloseCase(case_id=case_id, reason="resolved", open_complaints_acknowledged=True)
+    if kind == "reopened":
+        yield rng.randint(10, 40), cp, c.ReopenCase(case_id=case_id, reason="Opnieuw gepest.")
+        again = c.ScheduleFollowUp(case_id=case_id, due_on=_IN_14_DAYS)
+        yield 1, cp, again
+        yield 14, cp, _done(case_id, again.follow_up_id, stopped=True)
+        yield 2, cp, c.EvaluateCase(case_id=case_id, went_well="Snel heropend.")
+        yield 0, cp, c.CloseCase(case_id=case_id, reason="resolved")
+
+
+def _history_complaint(case_id: UUID, who: Staffing, rng: random.Random) -> Iterator[Step]:
+    """A complaint that ends at directie, bestuur or the klachtencommissie."""
+    complaint = k.FileComplaint(
+        case_id=case_id, complainant="ouders", summary="Fictieve klacht over de aanpak."
+    )
+    yield rng.randint(1, 10), who.school_contact, complaint
+    cid = complaint.complaint_id
+    decide = {"management": who.management, "board": who.board, "committee": who.board}
+    top = rng.choice(("management", "management", "board", "committee"))
+    for level in ("management", "board", "committee"):
+        outcome = "rejected" if level != top else rng.choice(("upheld", "partly_upheld", "settled"))
+        yield (
+            rng.randint(5, 25),
+            decide[level],
+            k.DecideComplaint(
+                case_id=case_id, complaint_id=cid, outcome=outcome, summary="Fictief besluit."
+            ),
+        )
+        if level == top:
+            return
+        nxt = "board" if level == "management" else "committee"
+        yield (
+            rng.randint(2, 10),
+            who.confidential_advisor,
+            k.EscalateComplaint(
+                case_id=case_id, complaint_id=cid, to_level=nxt, reason="Klager niet tevreden."
+            ),
+        )
+
+
+# Placeholders resolved against the clock when the step runs (the day is only known then).
+_TODAY = date.min
+_IN_14_DAYS = date.max
+
+
+def _HistoryIntake(case_id: UUID) -> c.HoldIntake:  # noqa: N802 - reads as a command
+    return c.HoldIntake(case_id=case_id, held_on=_TODAY, summary="Intakegesprek (demo).")
+
+
+def _done(case_id: UUID, follow_up_id: UUID, *, stopped: bool) -> c.CompleteFollowUp:
+    return c.CompleteFollowUp(
+        case_id=case_id, follow_up_id=follow_up_id, agreements_kept=stopped,
+        bullying_stopped=stopped, pupil_feels_safe=stopped, notes="Nazorg (demo).",
+    )  # fmt: skip
+
+
+def _on_day(command: c.CaseCommand, day: date) -> c.CaseCommand:
+    """The command with its placeholder dates set from the clock's day."""
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(command):
+        value = getattr(command, f.name)
+        if value is _TODAY:
+            changes[f.name] = day
+        elif value is _IN_14_DAYS:
+            changes[f.name] = day + timedelta(days=14)
+    return dataclasses.replace(command, **changes) if changes else command
+
+
+def seed_history(
+    service: CaseService, slug: str, *, name: str, people: PeopleStore, today: date
+) -> SeedReport:
+    """Two school years of cases of one school, with their events at the times they happened
+    (until the day before ``today``; a case whose next step would lie later stays open there,
+    so recent cases wait for their intake, their aftercare or any activity at all)."""
+    seed_staff(people, service.school_id, slug)
+    rng = random.Random(f"vangnet-demo-history/{slug}")  # noqa: S311 - demo data, not a secret
+    who = Staffing(slug)
+    start = history_start(today)
+    end = _at_school_hours(today, rng).replace(hour=0, minute=0)  # nothing from today on
+    clock = SeedClock(_at_school_hours(start, rng))
+    seeder = HistorySeeder(service, clock)
+    report = SeedReport()
+    kinds = [k for k, _ in HISTORY_ARCHETYPES]
+    weights = [w for _, w in HISTORY_ARCHETYPES]
+    span = (today - start).days
+    n = 0
+    month = start
+    while month < today:
+        expected = HISTORY_CASES_PER_MONTH.get(name, 4.0) * SEASON[month.month]
+        count = int(expected) + (rng.random() < expected - int(expected))
+        for _ in range(count):
+            n += 1
+            reported = _at_school_hours(month + timedelta(days=rng.randrange(28)), rng)
+            if reported >= end:
+                continue
+            clock.set(reported)
+            reporter = rng.choice((who.contact_person, who.teacher, who.coordinator))
+            case_id = seeder.report(
+                reporter,
+                c.ReportCase(
+                    reporter_kind=rng.choice(("parent", "target_pupil", "staff", "peer",
+                                              "anonymous", "parent")),
+                    summary=f"Fictieve melding H{n}: demo-geschiedenis, geen echte leerling.",
+                    owner_id=who.contact_person.user_id,
+                ),
+            )  # fmt: skip
+            report.events["CaseReported"] += 1
+            progress = (reported.date() - start).days / span
+            kind = rng.choices(kinds, weights)[0]
+            if (end - reported).days <= RECENT_DAYS and rng.random() < RECENT_WAITING:
+                kind = rng.choice(("stalled", "quiet"))
+            for days, actor, command in _history_case(kind, case_id, who, n, rng, progress):
+                moment = _at_school_hours(clock.moment.date() + timedelta(days=days), rng)
+                if days == 0:
+                    moment = clock.moment + timedelta(minutes=rng.randrange(5, 40))
+                if moment >= end:
+                    break  # the rest of this case has not happened yet
+                clock.set(moment)
+                seeder.handle(actor, _on_day(command, clock.today()))
+                report.events[type(command).__name__] += 1
+            report.cases += 1
+        month = (month + timedelta(days=32)).replace(day=1)
+    seeder.save()
+    return report

@@ -8,6 +8,7 @@ from projections.board_stats.projection import BoardStatsView
 from projections.case_view.projection import CaseView
 from projections.engine import View
 from projections.escalation.projection import EscalationView
+from projections.incident_stats.projection import IncidentStatsView
 from projections.lessons.projection import LessonsView
 from projections.notifications.projection import NotificationsView
 from projections.pupils.projection import PupilCasesView
@@ -20,4 +21,5 @@ ALL_VIEWS: tuple[View, ...] = (
     LessonsView(),
     EscalationView(),
     PupilCasesView(),
+    IncidentStatsView(),
 )

@@ -25,6 +25,7 @@ from infra.demo import (
     demo_actor,
     demo_email,
     event_names,
+    seed_history,
     seed_school,
 )
 from infra.people.store import PostgresPeopleStore
@@ -82,12 +83,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
                         committee=procedure["committee"],
                     )
                     school = container.registry.school(school.id)
+                    people = PostgresPeopleStore(
+                        container.schools.get(school.id), school.id, school.schema_name
+                    )
+                    service = container.case_service(school.id)
+                    history = seed_history(
+                        service, school.slug, name=name, people=people, today=service.clock.today()
+                    )
+                    print(f"  {name}: {history.cases} cases of the last two school years")
                     seed_school(
-                        container.case_service(school.id),
+                        service,
                         school.slug,
-                        people=PostgresPeopleStore(
-                            container.schools.get(school.id), school.id, school.schema_name
-                        ),
+                        people=people,
                         # The demo's own made-up image: known clean, so not scanned.
                         attachments=container.attachment_service(school, scanner=UnscannedDemo()),
                     )

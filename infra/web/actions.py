@@ -21,6 +21,7 @@ from litestar.params import KwargDefinition
 from services.access.roles import Permission
 from services.casework import commands as cw
 from services.casework.commands import CaseCommand, ReportCase
+from services.casework.domain import MAX_INSPECTIE_REFERENCE
 from services.casework.vocabulary import (
     CloseReason,
     ComplaintLevel,
@@ -32,9 +33,12 @@ from services.casework.vocabulary import (
     Form,
     Frequency,
     Impact,
+    IncidentCategory,
+    IncidentListVersion,
     Location,
     ParticipantRole,
     PoliceAdviceTo,
+    ReportChannel,
     ReporterKind,
     StepKind,
 )
@@ -58,11 +62,14 @@ FIELD_VOCABULARIES: dict[str, type[StrEnum]] = {
     "support_role": ComplaintSupportRole,
     "with_whom": ContactParty,
     "channel": ContactChannel,
+    "categories": IncidentCategory,
+    "list_version": IncidentListVersion,
 }
 #: ... unless the action names another meaning for it (``reason`` is mostly free text).
 ACTION_VOCABULARIES: dict[tuple[str, str], type[StrEnum]] = {
     ("close", "reason"): CloseReason,
     ("decide-complaint", "outcome"): ComplaintOutcome,
+    ("record-inspectie-report", "channel"): ReportChannel,
 }
 
 
@@ -83,13 +90,14 @@ TEXT_RULE = (
 def text_type(*, required: bool, max_len: int = MAX_TEXT) -> Any:
     """Free text as a body declares it: its length is checked at the edge, its characters are
     documented (the domain's :func:`~services.shared.text.clean_text` checks them)."""
+    rule = TEXT_RULE if max_len == MAX_TEXT else TEXT_RULE.replace(str(MAX_TEXT), str(max_len))
     return Annotated[
         str,
         msgspec.Meta(max_length=max_len),
         KwargDefinition(
             max_length=max_len,
             pattern=REQUIRED_TEXT_PATTERN if required else TEXT_PATTERN,
-            description=TEXT_RULE if required else TEXT_RULE + " May be empty.",
+            description=rule if required else rule + " May be empty.",
         ),
     ]
 
@@ -120,6 +128,10 @@ Version = Annotated[
 ]
 
 
+#: Text fields shorter than :data:`MAX_TEXT` (the domain checks the same bound).
+FIELD_MAX_LENGTHS: dict[str, int] = {"reference": MAX_INSPECTIE_REFERENCE}
+
+
 def field_type(action: str, name: str, hint: Any, required: bool) -> Any:
     """The body's type of command field ``name``: the command's own type, with the field's
     vocabulary as an enum, text bounded and described, lists bounded, versions from 1."""
@@ -127,7 +139,9 @@ def field_type(action: str, name: str, hint: Any, required: bool) -> Any:
     if name == "expected_version":
         return Version | None
     if hint is str:
-        return vocabulary if vocabulary is not None else text_type(required=required)
+        if vocabulary is not None:
+            return vocabulary
+        return text_type(required=required, max_len=FIELD_MAX_LENGTHS.get(name, MAX_TEXT))
     if hint == str | None:
         return text_type(required=False) | None
     if hint == list[str]:
@@ -215,6 +229,9 @@ _CATALOGUE: tuple[tuple[str, type[CaseCommand], str], ...] = (
     ("reopen", cw.ReopenCase, "Zaak heropenen"),
     ("request-erasure", cw.RequestErasure, "Leerlinggegevens wissen"),
     ("redact-passages", cw.RedactPassages, "Passages over een leerling wissen"),
+    ("categorise-incident", cw.CategoriseIncident, "Incidentcategorieën vastleggen"),
+    ("mark-serious-incident", cw.MarkSeriousIncident, "Markeren als ernstig incident"),
+    ("record-inspectie-report", cw.RecordInspectieReport, "Melding aan Inspectie vastleggen"),
     ("explain-complaint-procedure", cp.ExplainComplaintProcedure, "Klachtenregeling uitleggen"),
     ("file-complaint", cp.FileComplaint, "Klacht indienen"),
     ("assign-complaint-support", cp.AssignComplaintSupport, "Ondersteuning klager toewijzen"),

@@ -138,8 +138,14 @@ FIELD_LABELS_NL: dict[str, str] = {
     "discussed": "Wat is besproken?",
     "agreed": "Wat is afgesproken?",
     "pupil_present": "De leerling was erbij",
+    "categories": "Incidentcategorieën",
+    "list_version": "Lijst van categorieën",
+    "report_due_on": "Melden aan de Inspectie uiterlijk op (optioneel)",
+    "reported_on": "Gemeld op",
+    "reference": "Kenmerk van de Inspectie (optioneel)",
 }
 ACTION_FIELD_LABELS_NL: dict[tuple[str, str], str] = {
+    ("record-inspectie-report", "channel"): "Hoe gemeld?",
     ("add-note", "text"): "Notitie",
     ("record-agreement", "text"): "Afspraak",
     ("schedule-follow-up", "due_on"): "Datum van het nazorggesprek",
@@ -186,6 +192,13 @@ FIELD_HINTS_NL: dict[tuple[str, str], str] = {
         "is. Kies alleen de stappen waarvoor dat geldt."
     ),
     ("close", "explanation"): "Verplicht bij doorverwijzen of intrekken.",
+    ("mark-serious-incident", "report_due_on"): (
+        "Leeg laten: twee schooldagen vanaf vandaag. Het signaal blijft staan tot de melding is "
+        "vastgelegd."
+    ),
+    ("record-inspectie-report", "reference"): (
+        "Alleen het kenmerk of nummer van de melding: geen namen, geen beschrijving."
+    ),
     ("hold-intake", "held_on"): "De dag waarop het gesprek plaatsvond: vandaag of eerder.",
     ("map-situation", "since"): "Vandaag of eerder; leeg laten als het niet bekend is.",
     ("decide-complaint", "complaint_id"): (

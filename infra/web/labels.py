@@ -17,6 +17,7 @@ from services.casework.vocabulary import (
     CloseReason,
     ComplaintLevel,
     ComplaintOutcome,
+    ReportChannel,
     StepKind,
 )
 from services.people.names import PERSON_FIELDS, Names
@@ -60,6 +61,9 @@ EVENT_ACTIONS: dict[str, str] = {
     "CaseClosed": "close",
     "CaseReopened": "reopen",
     "ErasureRequested": "request-erasure",
+    "IncidentCategorised": "categorise-incident",
+    "SeriousIncidentMarked": "mark-serious-incident",
+    "InspectieReportRecorded": "record-inspectie-report",
 }
 
 #: Vocabulary of a timeline field where its name alone does not say it.
@@ -68,13 +72,14 @@ _EVENT_VOCABULARIES: dict[tuple[str, str], type[StrEnum]] = {
     ("ComplaintDecided", "outcome"): ComplaintOutcome,
     ("ComplaintDecided", "level"): ComplaintLevel,
     ("ComplaintEscalated", "from_level"): ComplaintLevel,
+    ("InspectieReportRecorded", "channel"): ReportChannel,
 }
 #: Ids of the case's own things: shown through what they point to, never as raw ids.
 _THING_IDS = frozenset(
     {"participant_id", "consent_id", "step_id", "agreement_id", "follow_up_id", "complaint_id"}
 )
 _HIDDEN = frozenset({"school_id", "attachment_id", "sha256"}) | _THING_IDS
-_DATES = frozenset({"held_on", "since", "due_on", "review_on"})
+_DATES = frozenset({"held_on", "since", "due_on", "review_on", "report_due_on", "reported_on"})
 _EXTRA_LABELS = {
     "from_level": "Van niveau",
     "level": "Niveau",

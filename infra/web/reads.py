@@ -35,6 +35,7 @@ from projections.case_view.queries import (
 from projections.case_view.work import WorkItem, my_work
 from projections.db import table
 from projections.escalation.queries import CaseEscalation, Signal, escalations, signals
+from projections.incident_stats import queries as incident_stats
 from projections.lessons.queries import Lesson, lessons
 from projections.pupils.queries import PupilSignal, PupilSignalKind, pupil_signals, signal_counts
 from services.access.need_to_know import Part, Sight, reads_cases, sight
@@ -314,6 +315,37 @@ async def school_statistics(
     first, last = month_range(months)
     async with services.read_pool.acquire() as conn:
         return await stats.monthly(conn, [school.id], first_month=first, last_month=last)
+
+
+async def school_incident_statistics(
+    services: Services, school: School, principal: Principal, months: int = 12
+) -> list[stats.StatCell]:
+    """The school's incident counts per month (categories, serious incidents), suppressed."""
+    if not principal.may(Permission.STATS_SCHOOL):
+        raise PermissionDenied(f"role '{principal.role}' may not read school statistics")
+    first, last = month_range(months)
+    async with services.read_pool.acquire() as conn:
+        return await incident_stats.incident_monthly(
+            conn, [school.id], first_month=first, last_month=last
+        )
+
+
+async def board_incident_statistics(
+    services: Services, principal: Principal, school_ids: Sequence[UUID], months: int = 12
+) -> dict[str, list[stats.StatCell]]:
+    """Incident counts per school and month, and totalled over the board's schools
+    (``school_ids``: the same schools the board's other statistics are about)."""
+    if not principal.may(Permission.STATS_BOARD) or principal.board_id is None:
+        raise PermissionDenied(f"role '{principal.role}' may not read board statistics")
+    first, last = month_range(months)
+    async with services.read_pool.acquire() as conn:
+        per_school = await incident_stats.incident_monthly(
+            conn, school_ids, first_month=first, last_month=last
+        )
+        totals = await incident_stats.incident_totals(
+            conn, school_ids, first_month=first, last_month=last
+        )
+    return {"per_school": per_school, "totals": totals}
 
 
 async def board_statistics(

@@ -56,6 +56,12 @@ WRONG_STATE_NL: dict[StateReason, str] = {
         "De evaluatie bevat geen leerpunten om te delen: evalueer de zaak opnieuw en noteer de "
         "leerpunten."
     ),
+    StateReason.NOT_SERIOUS_INCIDENT: (
+        "Deze zaak is niet gemarkeerd als ernstig incident: markeer de zaak eerst, dan kunt u de "
+        "melding aan de Inspectie vastleggen."
+    ),
+    StateReason.SERIOUS_INCIDENT_MARKED: "Deze zaak is al gemarkeerd als ernstig incident.",
+    StateReason.INSPECTIE_REPORTED: "De melding aan de Inspectie is al vastgelegd.",
 }
 
 DATE_PROBLEMS_NL: dict[DateProblem, str] = {

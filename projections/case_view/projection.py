@@ -155,6 +155,24 @@ def _police(row: Row, e: Case.PoliceReportAdvised) -> None:
     row["police_advised"] = True
 
 
+@on(Case.IncidentCategorised)
+def _incident_categories(row: Row, e: Case.IncidentCategorised) -> None:
+    # ``incident`` is set from the first incident event on (older rows simply lack it).
+    row.setdefault("incident", {}).update(list_version=e.list_version, categories=e.categories)
+
+
+@on(Case.SeriousIncidentMarked)
+def _serious_incident(row: Row, e: Case.SeriousIncidentMarked) -> None:
+    row.setdefault("incident", {}).update(serious=True, report_due_on=e.report_due_on.isoformat())
+
+
+@on(Case.InspectieReportRecorded)
+def _inspectie_report(row: Row, e: Case.InspectieReportRecorded) -> None:
+    row.setdefault("incident", {}).update(
+        reported_on=e.reported_on.isoformat(), channel=e.channel, reference=e.reference
+    )
+
+
 @on(Case.AgreementRecorded)
 def _agreement(row: Row, e: Case.AgreementRecorded) -> None:
     row["agreements"][str(e.agreement_id)] = event_data(e, skip=["agreement_id"])

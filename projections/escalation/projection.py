@@ -7,7 +7,9 @@ the last activity. ``state`` is the JSON the row is evolved from (consents, step
 complaints), kept so a batch can continue where the last one stopped; it also holds
 ``bullying_continues_since``: the (Dutch) day on which the latest aftercare found that the
 bullying had NOT stopped, until new aftercare is scheduled after that finding or the case is
-reopened (None otherwise). It lives in ``state`` rather than in a column of its own, so views
+reopened (None otherwise), and ``inspectie_report_due``: the day the report of a serious
+incident to the Inspectie is due, until that report is recorded (None otherwise). They live in
+``state`` rather than in a column of its own, so views
 built before it existed keep working; a rebuild (``vangnet projections rebuild``) fills it in.
 ``uninformed_since`` (also in ``state``, the same way) is the day of the first step planned,
 engaged, completed or cancelled, or agreement recorded, after the last contact with the pupil or
@@ -162,6 +164,17 @@ def _complaint_decided(row: Row, e: Case.ComplaintDecided) -> None:
 @on(Case.ComplaintWithdrawn)
 def _complaint_withdrawn(row: Row, e: Case.ComplaintWithdrawn) -> None:
     row["complaints"][str(e.complaint_id)]["status"] = "withdrawn"
+
+
+@on(Case.SeriousIncidentMarked)
+def _serious_incident(row: Row, e: Case.SeriousIncidentMarked) -> None:
+    # Kept in ``state`` (no column): views built before it keep working; a rebuild fills it in.
+    row["inspectie_report_due"] = e.report_due_on.isoformat()
+
+
+@on(Case.InspectieReportRecorded)
+def _inspectie_reported(row: Row, e: Case.InspectieReportRecorded) -> None:
+    row["inspectie_report_due"] = None
 
 
 @on(Case.CaseClosed)

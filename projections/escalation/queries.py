@@ -22,6 +22,9 @@ kind                            raised when (for an open case)
 ``not_informed``                a step was planned, engaged, completed or cancelled, or an agreement
                                 recorded, and no contact with the pupil or the parents was recorded
                                 since (seed: nothing happens without the pupil knowing)
+``inspectie_report_due``        the case was marked a serious incident and its report to the
+                                Inspectie is not recorded yet (raised from the marking on: it
+                                is due; ``due_on`` says by when)
 =============================== ====================================================================
 """
 
@@ -53,6 +56,7 @@ class SignalKind(StrEnum):
     OFFENCE_WITHOUT_POLICE_ADVICE = "offence_without_police_advice"
     INACTIVE = "inactive"
     NOT_INFORMED = "not_informed"
+    INSPECTIE_REPORT_DUE = "inspectie_report_due"
 
 
 SIGNAL_LABELS_NL: dict[SignalKind, str] = {
@@ -63,6 +67,7 @@ SIGNAL_LABELS_NL: dict[SignalKind, str] = {
     SignalKind.OFFENCE_WITHOUT_POLICE_ADVICE: "Strafbaar feit zonder advies aangifte bij politie",
     SignalKind.INACTIVE: "Geen activiteit",
     SignalKind.NOT_INFORMED: "Leerling en ouders nog niet geïnformeerd over een stap of afspraak",
+    SignalKind.INSPECTIE_REPORT_DUE: "Ernstig incident nog niet gemeld bij de Inspectie",
 }
 
 
@@ -138,7 +143,17 @@ def case_signals(
     if uninformed:
         day = uninformed if isinstance(uninformed, date) else date.fromisoformat(uninformed)
         found.append(_signal(SignalKind.NOT_INFORMED, due_on=day))
+    found.extend(incident_signals(row))
     return found
+
+
+def incident_signals(row: Mapping[str, Any]) -> list[Signal]:
+    """The serious-incident signal of one case (pure): its report to the Inspectie is due."""
+    due = row.get("inspectie_report_due")
+    if not due:
+        return []
+    due_on = due if isinstance(due, date) else date.fromisoformat(due)
+    return [_signal(SignalKind.INSPECTIE_REPORT_DUE, due_on=due_on)]
 
 
 def _inactive_before(today: date, inactivity_days: int) -> datetime:
@@ -168,13 +183,15 @@ async def signals(
         "SELECT case_id, status, reported_at, intake_on, open_follow_up_dues,"  # noqa: S608 (identifiers via table(); values are parameters)
         " waiting_step_kinds, waiting_steps, offence_flagged, police_advised, last_activity_at,"
         " state ->> 'bullying_continues_since' AS bullying_continues_since,"
-        " state ->> 'uninformed_since' AS uninformed_since"
+        " state ->> 'uninformed_since' AS uninformed_since,"
+        " state ->> 'inspectie_report_due' AS inspectie_report_due"
         f" FROM {table(schema, TABLE)}"
         " WHERE status <> 'closed'"
         " AND (next_follow_up_due < $1 OR intake_on IS NULL OR waiting_steps > 0"
         " OR (offence_flagged AND NOT police_advised) OR last_activity_at < $2"
         " OR state ->> 'bullying_continues_since' IS NOT NULL"
-        " OR state ->> 'uninformed_since' IS NOT NULL)"
+        " OR state ->> 'uninformed_since' IS NOT NULL"
+        " OR state ->> 'inspectie_report_due' IS NOT NULL)"
     )
     params: list[Any] = [today, _inactive_before(today, inactivity_days)]
     if case_ids is not None:

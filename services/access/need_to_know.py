@@ -191,6 +191,10 @@ EVENT_PARTS: dict[str, Part] = {
     "CaseReopened": Part.OVERVIEW,
     "ErasureRequested": Part.OVERVIEW,
     "PassagesRedacted": Part.OVERVIEW,
+    # Incident registration (issue 15) sits with the offence and the police: the same section.
+    "IncidentCategorised": Part.OFFENCE,
+    "SeriousIncidentMarked": Part.OFFENCE,
+    "InspectieReportRecorded": Part.OFFENCE,
 }
 
 #: Key of a case's document (the case view's ``detail``, the audit state) -> its part.
@@ -219,6 +223,7 @@ DOCUMENT_PARTS: dict[str, Part] = {
     "engaged_user_ids": Part.STEPS,
     "offence_flagged": Part.OFFENCE,
     "police_advised": Part.OFFENCE,
+    "incident": Part.OFFENCE,
     "agreements": Part.AGREEMENTS,
     "follow_ups": Part.FOLLOW_UPS,
     "notes": Part.NOTES,
@@ -242,6 +247,7 @@ SIGNAL_PARTS: dict[str, Part] = {
     "offence_without_police_advice": Part.OFFENCE,
     "inactive": Part.OVERVIEW,
     "not_informed": Part.CONTACTS,
+    "inspectie_report_due": Part.OFFENCE,
 }
 
 

@@ -70,6 +70,8 @@ class Permission(StrEnum):
     CASE_AFTERCARE = "case.aftercare"  # schedule and record aftercare (nazorg)
     CASE_POLICE = "case.police"  # flag criminal offence, advise police report
     CASE_EVALUATE = "case.evaluate"  # evaluate, share lessons
+    # incident categories, serious incidents and their report to the Inspectie
+    CASE_INCIDENTS = "case.incidents"
     # complaints
     COMPLAINT_EXPLAIN = "complaint.explain"  # point to the complaints procedure
     COMPLAINT_FILE = "complaint.file"
@@ -109,6 +111,7 @@ _CONTACT_PERSON = frozenset(
         P.SIGNALS_READ,
         P.PUPILS_READ,
         P.PUPILS_MANAGE,
+        P.CASE_INCIDENTS,
     }
 )
 
@@ -124,6 +127,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.PROTOCOL_MANAGE,
             P.STATS_SCHOOL,
             P.PUPILS_READ,
+            P.CASE_INCIDENTS,
         }
     ),
     # Staff who report and act only on the cases they are engaged in (see ENGAGED_PERMISSIONS).

@@ -17,7 +17,8 @@ from uuid import UUID, uuid4
 from services.access.roles import Permission
 from services.casework import rules
 from services.casework.domain import Case, choice
-from services.casework.vocabulary import ParticipantRole
+from services.casework.protocol import add_school_days
+from services.casework.vocabulary import CURRENT_INCIDENT_LIST, ParticipantRole
 from services.people.lookup import PersonLookup, check_person
 from services.people.parts import Part
 from services.pupils.domain import PupilDetails
@@ -475,4 +476,54 @@ class RedactPassages(CaseCommand):
     def execute(self, case: Case) -> None:
         case.redact_passages(
             passages=list(self.passages), replacement=self.replacement, reason=self.reason
+        )
+
+
+#: School days a school has to report a serious incident to the Inspectie, unless the command
+#: names another due day (the bill Wet vrij en veilig onderwijs asks for "zo spoedig mogelijk").
+SERIOUS_INCIDENT_REPORT_SCHOOL_DAYS = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class CategoriseIncident(CaseCommand):
+    """The case's incident categories (codes of the list ``list_version``; the whole set)."""
+
+    permission = Permission.CASE_INCIDENTS
+    categories: list[str]
+    list_version: str = CURRENT_INCIDENT_LIST
+
+    def execute(self, case: Case) -> None:
+        case.categorise_incident(categories=self.categories, list_version=self.list_version)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkSeriousIncident(CaseCommand):
+    """Mark the case as a serious incident to report to the Inspectie. ``report_due_on``:
+    when the report is due (default: two school days from today)."""
+
+    permission = Permission.CASE_INCIDENTS
+    report_due_on: date | None = None
+
+    def execute(self, case: Case) -> None:
+        today = school_today()
+        due = self.report_due_on or add_school_days(today, SERIOUS_INCIDENT_REPORT_SCHOOL_DAYS)
+        case.mark_serious_incident(report_due_on=due, today=today)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordInspectieReport(CaseCommand):
+    """The serious incident was reported to the Inspectie: the day, the channel and the
+    Inspectie's reference (a short code; no names, no account of events)."""
+
+    permission = Permission.CASE_INCIDENTS
+    reported_on: date
+    channel: str
+    reference: str = ""
+
+    def execute(self, case: Case) -> None:
+        case.record_inspectie_report(
+            reported_on=self.reported_on,
+            channel=self.channel,
+            reference=self.reference,
+            today=school_today(),
         )

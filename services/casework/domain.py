@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate, event
 from services.casework import rules
 from services.casework.rules import Missing, StateReason
 from services.casework.vocabulary import (
+    INCIDENT_LISTS,
     CaseStatus,
     CloseReason,
     ComplaintLevel,
@@ -32,19 +33,27 @@ from services.casework.vocabulary import (
     Form,
     Frequency,
     Impact,
+    IncidentCategory,
     Location,
     ParticipantRole,
     PoliceAdviceTo,
+    ReportChannel,
     ReporterKind,
     StepKind,
 )
 from services.shared.actor import actor_id_now, actor_role_now
+from services.shared.clock import event_timestamp
 from services.shared.errors import InvalidInput, WrongState
+from services.shared.text import clean_text
 
 E = TypeVar("E", bound=StrEnum)
 
 #: What a redacted passage reads as unless the contact person typed another text.
 REDACTED = "[gewist]"
+
+#: The Inspectie's reference of a report is a short code (a number, "IvhO-2026-1234"), never a
+#: description: kept short so nobody writes a pupil's name or an account of events into it.
+MAX_INSPECTIE_REFERENCE = 40
 
 
 def choice(kind: type[E], value: str, field_name: str) -> E:
@@ -138,6 +147,9 @@ class Case(Aggregate):
         actor_id: str = field(default_factory=actor_id_now, init=False)
         actor_role: str = field(default_factory=actor_role_now, init=False)
         class_version = 1
+
+        #: The real time, except while a demo or test handler seeds history (SeedClock).
+        create_timestamp = staticmethod(event_timestamp)
 
     # --- the event catalogue ------------------------------------------------------------
 
@@ -311,6 +323,27 @@ class Case(Aggregate):
     class CaseReopened(Event):
         reason: str
 
+    class IncidentCategorised(Event):
+        """The case's incident categories (codes of version ``list_version`` of the list):
+        the whole set, replacing an earlier one."""
+
+        list_version: str
+        categories: list[str]
+
+    class SeriousIncidentMarked(Event):
+        """The case is a serious incident the school must report to the Inspectie by
+        ``report_due_on``."""
+
+        report_due_on: date
+
+    class InspectieReportRecorded(Event):
+        """The school reported the serious incident to the Inspectie: when, how, and the
+        Inspectie's reference (no personal data: the reference identifies the report only)."""
+
+        reported_on: date
+        channel: str
+        reference: str
+
     class ErasureRequested(Event):
         """The pupils' identifying data of this case is to be erased (an erasure request, or the
         school's retention period ran out). Storage destroys the participants' keys when it saves
@@ -373,6 +406,11 @@ class Case(Aggregate):
         self.reopened = 0
         self.pupil_data_erased = False
         self.redacted_passages: set[str] = set()
+        self.incident_list_version: str | None = None
+        self.incident_categories: list[str] = []
+        self.serious_incident = False
+        self.inspectie_report_due_on: date | None = None
+        self.inspectie_reported_on: date | None = None
 
     # --- derived state used by the rules ------------------------------------------------
 
@@ -1075,6 +1113,68 @@ class Case(Aggregate):
         self.evaluated = False
         for follow_up in self.follow_ups.values():
             follow_up.superseded = follow_up.completed
+
+    # --- incident registration (allowed after closing too: registration often follows) ------
+
+    def categorise_incident(self, *, categories: list[str], list_version: str) -> None:
+        """Record the case's incident categories from version ``list_version`` of the list."""
+        offered = INCIDENT_LISTS.get(list_version)
+        if offered is None:
+            known = ", ".join(INCIDENT_LISTS)
+            msg = f"list_version must be one of: {known}"
+            raise InvalidInput(msg, field="list_version", reason="not_allowed")
+        picked = choices(IncidentCategory, categories, "categories", required=True)
+        retired = [code for code in picked if IncidentCategory(code) not in offered]
+        if retired:
+            msg = f"categories not in list {list_version}: {', '.join(retired)}"
+            raise InvalidInput(msg, field="categories", reason="not_allowed")
+        order = {code.value: i for i, code in enumerate(offered)}
+        self._categorise_incident(
+            list_version=list_version, categories=sorted(picked, key=order.__getitem__)
+        )
+
+    @event(IncidentCategorised)
+    def _categorise_incident(self, list_version: str, categories: list[str]) -> None:
+        self.incident_list_version = list_version
+        self.incident_categories = list(categories)
+
+    def mark_serious_incident(self, *, report_due_on: date, today: date) -> None:
+        """Mark the case as a serious incident to be reported to the Inspectie."""
+        if self.serious_incident:
+            msg = f"case {self.id} is already marked as a serious incident"
+            raise WrongState(msg, reason=StateReason.SERIOUS_INCIDENT_MARKED)
+        day = rules.due_date(report_due_on, "report_due_on", today=today)
+        assert day is not None  # required
+        self._mark_serious_incident(report_due_on=day)
+
+    @event(SeriousIncidentMarked)
+    def _mark_serious_incident(self, report_due_on: date) -> None:
+        self.serious_incident = True
+        self.inspectie_report_due_on = report_due_on
+
+    def record_inspectie_report(
+        self, *, reported_on: date, channel: str, reference: str, today: date
+    ) -> None:
+        """The serious incident was reported to the Inspectie (on ``reported_on``)."""
+        if not self.serious_incident:
+            msg = f"case {self.id} is not marked as a serious incident"
+            raise WrongState(msg, reason=StateReason.NOT_SERIOUS_INCIDENT)
+        if self.inspectie_reported_on is not None:
+            msg = f"the report of case {self.id} to the Inspectie was already recorded"
+            raise WrongState(msg, reason=StateReason.INSPECTIE_REPORTED)
+        day = rules.happened_on(reported_on, "reported_on", today=today)
+        assert day is not None  # required
+        self._record_inspectie_report(
+            reported_on=day,
+            channel=choice(ReportChannel, channel, "channel").value,
+            reference=clean_text(
+                reference, "reference", required=False, max_len=MAX_INSPECTIE_REFERENCE
+            ),
+        )
+
+    @event(InspectieReportRecorded)
+    def _record_inspectie_report(self, reported_on: date, channel: str, reference: str) -> None:
+        self.inspectie_reported_on = reported_on
 
     # --- privacy ------------------------------------------------------------------------------
 

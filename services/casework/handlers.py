@@ -37,7 +37,7 @@ from services.people.lookup import LogPeople, PersonLookup, check_person
 from services.people.parts import Part
 from services.pupils.register import PupilRegister
 from services.shared.actor import Actor, acting_as
-from services.shared.clock import SCHOOL_CLOCK, Clock, on_day
+from services.shared.clock import SCHOOL_CLOCK, Clock, on_day, seed_moment, stamped
 from services.shared.errors import (
     CaseNotFound,
     ConcurrencyConflict,
@@ -185,7 +185,7 @@ class CaseService:
             owner_id = check_person(self.people, owner_id, "owner_id", Part.CASE_OWNER).id
         elif actor.role is Role.CONTACT_PERSON:
             owner_id = actor.user_id  # the reporting contact person (resolved at the edge)
-        with acting_as(actor):
+        with acting_as(actor), stamped(seed_moment(self.clock)):
             case = Case.report(
                 school_id=self.school_id,
                 reporter_kind=command.reporter_kind,
@@ -243,7 +243,7 @@ class CaseService:
             )
             raise StaleVersion(msg)
         command = command.with_people(self.people, case)
-        with acting_as(actor), on_day(self.clock.today()):
+        with acting_as(actor), on_day(self.clock.today()), stamped(seed_moment(self.clock)):
             command.execute(case)
         self.app.save_case(case)
         return case.version

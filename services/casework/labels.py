@@ -61,6 +61,9 @@ EVENT_LABELS_NL: dict[str, str] = {
     "CaseReopened": "Zaak heropend",
     "ErasureRequested": "Leerlinggegevens gewist",
     "PassagesRedacted": "Passages over een leerling gewist",
+    "IncidentCategorised": "Incidentcategorieën vastgelegd",
+    "SeriousIncidentMarked": "Gemarkeerd als ernstig incident",
+    "InspectieReportRecorded": "Melding aan de Inspectie vastgelegd",
 }
 
 

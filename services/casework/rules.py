@@ -52,6 +52,9 @@ class StateReason(StrEnum):
     CASE_NOT_CLOSED = "case_not_closed"
     NOT_EVALUATED = "not_evaluated"
     NO_LESSONS = "no_lessons"
+    NOT_SERIOUS_INCIDENT = "not_serious_incident"
+    SERIOUS_INCIDENT_MARKED = "serious_incident_marked"
+    INSPECTIE_REPORTED = "inspectie_reported"
 
 
 class DateProblem(StrEnum):

@@ -101,6 +101,7 @@ CONTENT_FIELDS: Mapping[type[Any], tuple[str, ...]] = {
     Case.PassagesRedacted: ("reason",),
     Case.ContactRecorded: ("discussed", "agreed"),
     Case.AttachmentAdded: ("file_name", "caption"),
+    Case.InspectieReportRecorded: ("reference",),
 }
 
 #: The ``kind`` of a sealed passage (free text), as opposed to a sealed pupil field.

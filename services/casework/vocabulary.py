@@ -144,6 +144,63 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
+class IncidentCategory(StrEnum):
+    """Incident categories (registration model of Dutch schools: the Arbocatalogus-VO
+    incidentregistratie and the Inspectie's categories of serious incidents). Every code any
+    version of the list ever had; which codes a version offers is :data:`INCIDENT_LISTS`."""
+
+    SEVERE_BULLYING = "severe_bullying"  # grove pesterijen
+    DISCRIMINATION = "discrimination"  # discriminatie
+    SEXUAL_MISCONDUCT = "sexual_misconduct"  # seksueel grensoverschrijdend gedrag
+    THREAT = "threat"  # bedreiging
+    VIOLENCE_WITH_INJURY = "violence_with_injury"  # fysiek geweld met letsel
+    VIOLENCE_WITHOUT_INJURY = "violence_without_injury"  # fysiek geweld zonder letsel
+    WEAPON = "weapon"  # wapenbezit
+    VANDALISM_THEFT = "vandalism_theft"  # vernieling / diefstal
+    DRUGS = "drugs"  # drugs (bezit, gebruik, handel)
+    RADICALISATION = "radicalisation"  # radicalisering / extremistische uitingen
+    ONLINE_SHAMING = "online_shaming"  # sexting / shame sexting, online schandpaal
+    OTHER = "other"  # anders
+
+
+#: The versions of the incident category list: version -> the codes it offers, in form order.
+#: A case records the version it was categorised with, so a later list (adding or retiring a
+#: category) never changes what was recorded. Add a version; never change one.
+INCIDENT_LISTS: dict[str, tuple[IncidentCategory, ...]] = {
+    "2026.1": (
+        IncidentCategory.SEVERE_BULLYING,
+        IncidentCategory.DISCRIMINATION,
+        IncidentCategory.SEXUAL_MISCONDUCT,
+        IncidentCategory.THREAT,
+        IncidentCategory.VIOLENCE_WITH_INJURY,
+        IncidentCategory.VIOLENCE_WITHOUT_INJURY,
+        IncidentCategory.WEAPON,
+        IncidentCategory.VANDALISM_THEFT,
+        IncidentCategory.DRUGS,
+        IncidentCategory.RADICALISATION,
+        IncidentCategory.ONLINE_SHAMING,
+        IncidentCategory.OTHER,
+    ),
+}
+#: The list new categorisations use unless they name another version.
+CURRENT_INCIDENT_LIST = "2026.1"
+
+
+class IncidentListVersion(StrEnum):
+    """The versions of :data:`INCIDENT_LISTS` (a form offers them as a choice)."""
+
+    V2026_1 = "2026.1"
+
+
+class ReportChannel(StrEnum):
+    """How a serious incident was reported to the Inspectie van het Onderwijs."""
+
+    INSPECTIE_PORTAL = "inspectie_portal"  # het meldportaal / Internet Schooldossier
+    EMAIL = "email"
+    PHONE = "phone"  # vertrouwensinspecteur / meldpunt
+    LETTER = "letter"
+
+
 LABELS_NL: dict[StrEnum, str] = {
     ParticipantRole.TARGET: "gepeste leerling",
     ParticipantRole.ACTOR: "pester",
@@ -212,4 +269,21 @@ LABELS_NL: dict[StrEnum, str] = {
     ContactChannel.LETTER: "brief",
     ComplaintSupportRole.HANDLER: "klachtbehandelaar",
     ComplaintSupportRole.CONFIDENTIAL_ADVISOR: "vertrouwenspersoon",
+    IncidentCategory.SEVERE_BULLYING: "grove pesterijen",
+    IncidentCategory.DISCRIMINATION: "discriminatie",
+    IncidentCategory.SEXUAL_MISCONDUCT: "seksueel grensoverschrijdend gedrag",
+    IncidentCategory.THREAT: "bedreiging",
+    IncidentCategory.VIOLENCE_WITH_INJURY: "fysiek geweld met letsel",
+    IncidentCategory.VIOLENCE_WITHOUT_INJURY: "fysiek geweld zonder letsel",
+    IncidentCategory.WEAPON: "wapenbezit",
+    IncidentCategory.VANDALISM_THEFT: "vernieling / diefstal",
+    IncidentCategory.DRUGS: "drugs",
+    IncidentCategory.RADICALISATION: "radicalisering",
+    IncidentCategory.ONLINE_SHAMING: "sexting / online schandpaal",
+    IncidentCategory.OTHER: "anders",
+    IncidentListVersion.V2026_1: "lijst 2026.1 (registratiemodel; huidige lijst)",
+    ReportChannel.INSPECTIE_PORTAL: "meldportaal Inspectie",
+    ReportChannel.EMAIL: "e-mail",
+    ReportChannel.PHONE: "telefoon",
+    ReportChannel.LETTER: "brief",
 }

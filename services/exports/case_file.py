@@ -37,9 +37,11 @@ from services.casework.vocabulary import (
     Form,
     Frequency,
     Impact,
+    IncidentCategory,
     Location,
     ParticipantRole,
     PoliceAdviceTo,
+    ReportChannel,
     ReporterKind,
     StepKind,
 )
@@ -368,6 +370,43 @@ class _Fold:
                 _lines(
                     ("Advies gegeven aan", vocabulary_label(PoliceAdviceTo, e.advised_to)),
                     ("Toelichting", e.note),
+                    ("Vastgelegd door", who(e, self.names)),
+                ),
+            )
+        )
+
+    def on_IncidentCategorised(self, e: Any) -> None:  # noqa: N802
+        labels = ", ".join(vocabulary_label(IncidentCategory, c) for c in e.categories)
+        self.police.append(
+            Entry(
+                f"Incidentcategorieën vastgelegd op {moment(e.timestamp)}",
+                _lines(
+                    ("Categorieën", labels),
+                    ("Lijst", e.list_version),
+                    ("Vastgelegd door", who(e, self.names)),
+                ),
+            )
+        )
+
+    def on_SeriousIncidentMarked(self, e: Any) -> None:  # noqa: N802
+        self.police.append(
+            Entry(
+                f"Gemarkeerd als ernstig incident op {moment(e.timestamp)}",
+                _lines(
+                    ("Melding aan de Inspectie uiterlijk", day(e.report_due_on)),
+                    ("Vastgelegd door", who(e, self.names)),
+                ),
+            )
+        )
+
+    def on_InspectieReportRecorded(self, e: Any) -> None:  # noqa: N802
+        self.police.append(
+            Entry(
+                f"Melding aan de Inspectie vastgelegd op {moment(e.timestamp)}",
+                _lines(
+                    ("Gemeld op", day(e.reported_on)),
+                    ("Kanaal", vocabulary_label(ReportChannel, e.channel)),
+                    ("Kenmerk Inspectie", e.reference),
                     ("Vastgelegd door", who(e, self.names)),
                 ),
             )
@@ -760,7 +799,7 @@ def _sections(fold: _Fold, case: Case) -> tuple[Section, ...]:
         Section("solutions", "Oplossingen", tuple(fold.solutions)),
         Section("consents", "Toestemming", _consent_entries(fold, case)),
         Section("steps", "Stappen", _step_entries(fold, case)),
-        Section("police", "Strafbaar feit en politie", tuple(fold.police)),
+        Section("police", "Strafbaar feit, politie en incidentregistratie", tuple(fold.police)),
         Section("agreements", "Afspraken", tuple(fold.agreements)),
         Section("aftercare", "Nazorg", _follow_up_entries(fold, case)),
         Section("notes", "Notities", tuple(fold.notes)),

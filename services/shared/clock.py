@@ -8,6 +8,13 @@ the school's day once per command and runs the command :func:`on_day` that day (
 a case gives the same state whatever day it is replayed on. Tests give the handler a
 :class:`FixedClock`.
 
+Events take their time (the library's ``timestamp``) from the system clock, with one exception
+for the demo and tests: a :class:`SeedClock` given to a command handler tells both the day and
+the moment, and the handler stamps that command's events with it (:func:`stamped`; the case's
+event class reads :func:`event_timestamp`). Production handlers run with the
+:data:`SCHOOL_CLOCK`, for which :func:`seed_moment` is ``None``: they stamp events with the real
+time, also when a caller set a moment around them (the handler resets it).
+
 Every date of a case is a day of the Dutch calendar (Europe/Amsterdam): 23:30 UTC on a Sunday is
 already Monday at school.
 """
@@ -18,9 +25,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
+
+from eventsourcing.domain import datetime_now_with_tzinfo
 
 #: The time zone every date of a case is taken in.
 SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
@@ -52,7 +61,62 @@ class FixedClock:
         return self.day
 
 
+@dataclass
+class SeedClock:
+    """A settable clock for seeding history (the demo, tests): it tells the school's day of
+    :attr:`moment` and stamps the events of each command a handler runs with it. Never
+    used in production (the container builds handlers with :data:`SCHOOL_CLOCK`)."""
+
+    moment: datetime
+
+    def __post_init__(self) -> None:
+        if self.moment.tzinfo is None:
+            msg = "a seed moment needs a time zone"
+            raise ValueError(msg)
+
+    def today(self) -> date:
+        return self.moment.astimezone(SCHOOL_TZ).date()
+
+    def set(self, moment: datetime) -> None:
+        """Move to ``moment`` (time-zone aware)."""
+        if moment.tzinfo is None:
+            msg = "a seed moment needs a time zone"
+            raise ValueError(msg)
+        self.moment = moment
+
+    def advance(self, delta: timedelta) -> None:
+        self.moment += delta
+
+
 SCHOOL_CLOCK: Clock = SchoolClock()
+
+
+def seed_moment(clock: Clock) -> datetime | None:
+    """The moment a handler with ``clock`` stamps events with (``None``: the real time)."""
+    return clock.moment if isinstance(clock, SeedClock) else None
+
+
+_event_moment: ContextVar[datetime | None] = ContextVar("event_moment", default=None)
+
+
+def event_timestamp() -> datetime:
+    """The timestamp of an event created now: the real time in UTC, unless a handler with a
+    :class:`SeedClock` runs the command (:func:`stamped`)."""
+    moment = _event_moment.get()
+    if moment is None:
+        return datetime_now_with_tzinfo()  # the library's own default
+    return moment.astimezone(UTC)
+
+
+@contextmanager
+def stamped(moment: datetime | None) -> Iterator[None]:
+    """Stamp the events created in the block with ``moment`` (``None``: the real time, also
+    when an outer block set a moment)."""
+    token = _event_moment.set(moment)
+    try:
+        yield
+    finally:
+        _event_moment.reset(token)
 
 
 current_day: ContextVar[date | None] = ContextVar("current_day", default=None)

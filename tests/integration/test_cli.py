@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from infra.cli import main
+from services.casework.domain import EVENT_TYPES
 from tests.conftest import TEST_MASTER_KEY_B64
 
 pytestmark = pytest.mark.integration
@@ -45,13 +47,19 @@ def test_demo_prepares_board_schools_and_cases(capsys: pytest.CaptureFixture[str
     assert main(["demo", "--no-serve"]) == 0
     out = capsys.readouterr().out
     assert "Demo board: Stichting Demo Onderwijs" in out
-    assert "In total: 3 schools, 30 cases" in out
-    assert "32 of 32 event types used" in out
+    # 30 cases of today, and two school years of history before them.
+    found = re.search(r"In total: 3 schools, (\d+) cases", out)
+    assert found is not None
+    total = int(found.group(1))
+    assert total > 30 + 3 * 80
+    history = sum(int(n) for n in re.findall(r": (\d+) cases of the last two school years", out))
+    assert history == total - 30
+    assert f"{len(EVENT_TYPES)} of {len(EVENT_TYPES)} event types used" in out
     # Running it again keeps the data and says so.
     assert main(["demo", "--no-serve"]) == 0
     out = capsys.readouterr().out
     assert "already present" in out
-    assert "In total: 3 schools, 30 cases" in out
+    assert f"In total: 3 schools, {total} cases" in out
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:

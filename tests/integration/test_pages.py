@@ -717,3 +717,66 @@ def test_my_work_lists_what_each_person_has_to_do_overdue_first(container: Conta
         assert "vertrouwenspersoon" in work
         assert f"/zaken/{case_id}" in work
         assert "Nazorggesprek" not in work
+
+
+def test_the_coordinator_registers_a_serious_incident_and_the_board_sees_it(
+    container: Container,
+) -> None:
+    """Issue 15: categories, the serious incident and its report to the Inspectie through the
+    pages; the statistics count them (suppressed) and say "te weinig zaken" for a median over
+    fewer than 5 cases."""
+    world = make_world(container, "pg-incident")
+    case_id = reported_case(container, world.school_a, "Fictieve melding van bedreiging.")
+    service = CaseService(container.schools.get(world.school_a.id), world.school_a.id)
+    contact = Actor(user_id=f"test-{world.school_a.slug}-contact_person", role=Role.CONTACT_PERSON)
+    service.handle(contact, HoldIntake(case_id=case_id, held_on=today(), summary="Fictief."))
+    catch_up_school(container, world.school_a.id)
+    url = f"/zaken/{case_id}"
+    with browser(container, principal(world.school_a, Role.COORDINATOR)) as b:
+        b.get(f"{url}/categorise-incident")
+        page = b.submit(
+            f"{url}/categorise-incident",
+            {
+                "expected_version": b.version(),
+                "categories": ["threat", "weapon"],
+                "list_version": "2026.1",
+            },
+        )
+        assert "Incidentcategorieën vastgelegd" in page
+        assert "bedreiging" in page
+        b.get(f"{url}/mark-serious-incident")
+        page = b.submit(f"{url}/mark-serious-incident", {"expected_version": b.version()})
+        assert "Gemarkeerd als ernstig incident" in page
+        catch_up_school(container, world.school_a.id)
+        signals_page = b.get("/school/signalen")
+        assert 'href="/zaken?signal=inspectie_report_due"' in signals_page
+        assert "Ernstig incident nog niet gemeld bij de Inspectie (uiterlijk" in signals_page
+        b.get(f"{url}/record-inspectie-report")
+        page = b.submit(
+            f"{url}/record-inspectie-report",
+            {
+                "expected_version": b.version(),
+                "reported_on": today().isoformat(),
+                "channel": "inspectie_portal",
+                "reference": "Fictief-IvhO-42",
+            },
+        )
+        assert "Melding aan de Inspectie vastgelegd" in page
+        assert "Fictief-IvhO-42" in page
+        catch_up_school(container, world.school_a.id)
+        page = b.get(url)  # the case page's own block, beside the timeline
+        assert "Incidentregistratie" in page
+        assert "bedreiging, wapenbezit" in page
+        assert "via meldportaal Inspectie (kenmerk Fictief-IvhO-42)" in page
+        catch_up_school(container, world.school_a.id)
+        assert "Ernstig incident nog niet gemeld bij de Inspectie: <strong>0</strong>" in b.get(
+            "/school/signalen"
+        )
+        assert "Ernstig incident nog niet gemeld bij de Inspectie (uiterlijk" not in b.page
+    with browser(container, principal(world.school_a, Role.BOARD)) as b:
+        page = b.get("/bestuur/statistiek")
+        assert "Incidenten per maand, alle scholen samen" in page
+        assert "Incidenten: bedreiging" in page
+        assert "Ernstige incidenten gemeld bij de Inspectie" in page
+        assert "te weinig zaken" in page  # the median days to intake over 1 case
+        assert "Fictief-IvhO-42" not in page

@@ -25,6 +25,7 @@ from services.casework.commands import (
     AssignOwner,
     CancelStep,
     CaseCommand,
+    CategoriseIncident,
     CloseCase,
     CompleteFollowUp,
     CompleteStep,
@@ -35,9 +36,11 @@ from services.casework.commands import (
     GiveConsent,
     HoldIntake,
     MapSituation,
+    MarkSeriousIncident,
     PlanStep,
     RecordAgreement,
     RecordContact,
+    RecordInspectieReport,
     RedactPassages,
     ReopenCase,
     ReportCase,
@@ -1325,6 +1328,17 @@ def story(app: CaseworkApplication, service: CaseService) -> Story:
     # A fictitious threat online is a criminal offence: the parents are advised to report it.
     s.do(CONTACT, FlagCriminalOffence(case_id=c, description="Fictieve bedreiging"))
     s.do(CONTACT, AdvisePoliceReport(case_id=c, advised_to="parents", note="Fictief"))
+    # The threat is registered as an incident; the coordinator marks it serious and records
+    # the report to the Inspectie.
+    s.do(CONTACT, CategoriseIncident(case_id=c, categories=["threat", "severe_bullying"]))
+    coordinator = actor(Role.COORDINATOR, "user-apc")
+    s.do(coordinator, MarkSeriousIncident(case_id=c))
+    s.do(
+        coordinator,
+        RecordInspectieReport(
+            case_id=c, reported_on=TODAY, channel="inspectie_portal", reference="IvhO-0001"
+        ),
+    )
     # Agreements are recorded, and aftercare is scheduled and done: it stopped.
     s.do(
         CONTACT,

@@ -55,6 +55,8 @@ NOT_FREE_TEXT = {
     ("PassagesRedacted", "passages"), ("PassagesRedacted", "replacement"),
     ("ContactRecorded", "with_whom"), ("ContactRecorded", "channel"),
     ("AttachmentAdded", "media_type"), ("AttachmentAdded", "sha256"),
+    ("IncidentCategorised", "categories"), ("IncidentCategorised", "list_version"),
+    ("InspectieReportRecorded", "channel"),
 }  # fmt: skip
 
 

@@ -29,6 +29,7 @@ from services.casework.commands import (
     AssignOwner,
     CancelStep,
     CaseCommand,
+    CategoriseIncident,
     CloseCase,
     CompleteFollowUp,
     CompleteStep,
@@ -39,9 +40,11 @@ from services.casework.commands import (
     GiveConsent,
     HoldIntake,
     MapSituation,
+    MarkSeriousIncident,
     PlanStep,
     RecordAgreement,
     RecordContact,
+    RecordInspectieReport,
     RedactPassages,
     ReopenCase,
     ReportCase,
@@ -191,6 +194,12 @@ MAKE: dict[type[CaseCommand], Callable[[Prepared], CaseCommand]] = {
     RedactPassages: lambda p: RedactPassages(
         case_id=p.case_id, passages=["0" * 32], reason="Fictief"
     ),
+    CategoriseIncident: lambda p: CategoriseIncident(case_id=p.case_id, categories=["threat"]),
+    MarkSeriousIncident: lambda p: MarkSeriousIncident(case_id=p.case_id),
+    # Refused by a rule for those allowed (not marked serious yet): only authorization counts.
+    RecordInspectieReport: lambda p: RecordInspectieReport(
+        case_id=p.case_id, reported_on=TODAY, channel="email", reference="Fictief-1"
+    ),
     ExplainComplaintProcedure: lambda p: ExplainComplaintProcedure(
         case_id=p.case_id, explained_to="Ouders"
     ),
@@ -225,11 +234,14 @@ CASEWORK = frozenset(
         "ExplainComplaintProcedure",  # "Attenderen op de klachtenregeling"
     }
 )  # fmt: skip
+#: Incident registration: categories, a serious incident and its report to the Inspectie
+#: (issue 15: the contact person and the anti-bullying coordinator).
+INCIDENTS = frozenset({"CategoriseIncident", "MarkSeriousIncident", "RecordInspectieReport"})
 #: Commands a role may give on any case of its school.
 MAY_ON_ANY_CASE: dict[Role, frozenset[str]] = {
-    Role.CONTACT_PERSON: CASEWORK,
+    Role.CONTACT_PERSON: CASEWORK | INCIDENTS,
     # The APC sees every case and adds to it, but the contact person handles it.
-    Role.COORDINATOR: frozenset({"AddNote", "AddAttachment"}),
+    Role.COORDINATOR: frozenset({"AddNote", "AddAttachment"}) | INCIDENTS,
     Role.CARE_COORDINATOR: frozenset(),
     Role.TEACHER: frozenset(),
     # Schoolcontactpersoon: point of contact for a complaint; connects the complainant with

@@ -13,7 +13,7 @@ from infra.web.context import Services
 from infra.web.guards import requires
 from infra.web.pages import charts
 from infra.web.pages.common import render, viewer_of
-from infra.web.reads import board_statistics, pupil_signal_counts
+from infra.web.reads import board_incident_statistics, board_statistics, pupil_signal_counts
 from projections.board_stats import queries as q
 from projections.pupils.queries import PUPIL_SIGNAL_LABELS_NL
 from services.access.roles import Permission
@@ -39,6 +39,14 @@ async def board_stats_page(
     month_list = charts.months_between(found["first_month"], found["last_month"])
     totals = charts.index(found["totals"])
     per_school = charts.index(found["per_school"])
+    incidents = await board_incident_statistics(
+        Services.of(request.app.state),
+        viewer.principal,
+        [school["school_id"] for school in found["schools"]],
+        months,
+    )
+    incident_totals = charts.index(incidents["totals"])
+    incident_per_school = charts.index(incidents["per_school"])
     schools = []
     for school in found["schools"]:
         slug = school["slug"]
@@ -60,6 +68,17 @@ async def board_stats_page(
                     month_list,
                     charts.SCHOOL_ROWS,
                     f"Cijfers per maand, {school['name']}",
+                ),
+                "trends": charts.trend_charts(
+                    f"school-{slug}", per_school, school["school_id"], month_list
+                ),
+                "incidents": charts.table(
+                    f"incidenten-{slug}",
+                    incident_per_school,
+                    school["school_id"],
+                    month_list,
+                    charts.INCIDENT_ROWS,
+                    f"Incidenten per maand, {school['name']}",
                 ),
             }
         )
@@ -84,6 +103,15 @@ async def board_stats_page(
             month_list,
             charts.FULL_ROWS,
             "Cijfers per maand, alle scholen samen",
+        ),
+        trends=charts.trend_charts("bestuur", totals, None, month_list),
+        incidents=charts.table(
+            "incidenten-bestuur",
+            incident_totals,
+            None,
+            month_list,
+            charts.INCIDENT_ROWS,
+            "Incidenten per maand, alle scholen samen",
         ),
         schools=schools,
         suppressed_text=charts.SUPPRESSED_TEXT,

@@ -1,9 +1,10 @@
 """Anonymous statistics as tables and server-rendered SVG bar charts (no script needed).
 
 Every chart has a table with the same numbers next to it (the accessible alternative). A
-suppressed cell (a count of 1 to 4, or a median over fewer than 5 cases: the threshold is the
-read side's, ``DEFAULT_THRESHOLD``) is shown as "<5" and
-drawn as an outlined stub, never as its value: the read side already hid it.
+suppressed count (1 to 4: the threshold is the read side's, ``DEFAULT_THRESHOLD``) is shown as
+"<5" and drawn as an outlined stub, never as its value: the read side already hid it. A median
+or a share over fewer than 5 cases is not computed at all and says so: "te weinig zaken" (a
+"<5" there would read like a value), drawn as a stub with a dash above it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,21 @@ from uuid import UUID
 
 from projections.board_stats import queries as q
 from projections.board_stats.queries import StatCell
+from projections.incident_stats import queries as iq
 from services.casework.labels import MONTHS_NL, label_of
-from services.casework.vocabulary import ComplaintLevel, Form, Location, ReporterKind
+from services.casework.vocabulary import (
+    ComplaintLevel,
+    Form,
+    IncidentCategory,
+    Location,
+    ReporterKind,
+)
 
 SUPPRESSED_TEXT = q.SUPPRESSED_TEXT
 SUPPRESSION_THRESHOLD = q.DEFAULT_THRESHOLD
 NO_VALUE = "\u2013"  # an en dash: nothing to compute
+#: A median or share over fewer cases than the threshold: not computed.
+TOO_FEW_TEXT = "te weinig zaken"
 SUPPRESSED_EXPLANATION = (
     f"minder dan {q.DEFAULT_THRESHOLD}: verborgen, zodat geen leerling herkenbaar is"
 )
@@ -37,6 +47,9 @@ MEASURE_LABELS_NL: dict[str, str] = {
     q.BY_LOCATION: "Plaats",
     q.BY_REPORTER_KIND: "Gemeld door",
     q.COMPLAINTS: "Klachten",
+    iq.BY_INCIDENT_CATEGORY: "Incidenten",
+    iq.SERIOUS_INCIDENTS: "Ernstige incidenten",
+    iq.INSPECTIE_REPORTED: "Ernstige incidenten gemeld bij de Inspectie",
 }
 
 #: The rows of a full statistics table: (measure, category), in reading order.
@@ -55,9 +68,16 @@ FULL_ROWS: tuple[tuple[str, str | None], ...] = (
 )
 #: The rows shown per school on the board page.
 SCHOOL_ROWS: tuple[tuple[str, str | None], ...] = FULL_ROWS[:5]
+#: The rows of an incident table (the incident statistics' cells).
+INCIDENT_ROWS: tuple[tuple[str, str | None], ...] = (
+    *((iq.BY_INCIDENT_CATEGORY, v.value) for v in IncidentCategory),
+    (iq.SERIOUS_INCIDENTS, None),
+    (iq.INSPECTIE_REPORTED, None),
+)
 
 _VOCABULARY = {q.BY_FORM: Form, q.BY_LOCATION: Location, q.BY_REPORTER_KIND: ReporterKind,
-               q.COMPLAINTS: ComplaintLevel}  # fmt: skip
+               q.COMPLAINTS: ComplaintLevel,
+               iq.BY_INCIDENT_CATEGORY: IncidentCategory}  # fmt: skip
 _STATS = {q.MEDIAN_DAYS_TO_INTAKE, q.MEDIAN_DAYS_TO_CLOSE, q.AFTERCARE_STOPPED_SHARE}
 
 Key = tuple[UUID | None, date, str, str | None]
@@ -95,6 +115,8 @@ class Shown:
     text: str
     suppressed: bool = False
     value: float | None = None
+    #: A median or share not computed: fewer cases than the threshold ("te weinig zaken").
+    too_few: bool = False
 
 
 def _format_number(value: float) -> str:
@@ -106,6 +128,8 @@ def show(cell: StatCell | None, measure: str) -> Shown:
     if cell is None:
         # The read side leaves out school-months without any case: a zero, or nothing to compute.
         return Shown(NO_VALUE) if measure in _STATS else Shown("0", value=0)
+    if cell.suppressed and measure in _STATS:
+        return Shown(TOO_FEW_TEXT, suppressed=True, too_few=True)
     if cell.suppressed:
         return Shown(SUPPRESSED_TEXT, suppressed=True)
     if cell.value is None:
@@ -213,7 +237,7 @@ def bar_chart(
                 label=label,
                 tick=tick,
                 subtick=subtick,
-                text=shown.text,
+                text=NO_VALUE if shown.too_few else shown.text,
                 suppressed=shown.suppressed,
                 x=x,
                 y=baseline - height,
@@ -222,7 +246,7 @@ def bar_chart(
             )
         )
     width = LEFT * 2 + max(len(bars), 1) * (BAR_WIDTH + BAR_GAP)
-    described = "; ".join(f"{b.label}: {b.text}" for b in bars)
+    described = "; ".join(f"{b.label}: {v.text}" for b, v in zip(bars, values, strict=True))
     return BarChart(
         id=chart_id,
         title=title,
@@ -254,7 +278,46 @@ def monthly_chart(
     school_id: UUID | None,
     months: Sequence[date],
     measure: str,
+    category: str | None = None,
 ) -> BarChart:
-    """One measure per month as bars."""
-    values = [show(cells.get((school_id, m, measure, None)), measure) for m in months]
+    """One measure (of one category) per month as bars."""
+    values = [show(cells.get((school_id, m, measure, category)), measure) for m in months]
     return bar_chart(chart_id, title, month_ticks(months), values)
+
+
+#: The trend charts beside "new cases" (issue 15 §3): (measure, category, title), each with its
+#: table. The full tables hold every form and category per month.
+TREND_MEASURES: tuple[tuple[str, str | None, str], ...] = (
+    (q.MEDIAN_DAYS_TO_INTAKE, None,
+     "Mediaan aantal dagen tot het opvanggesprek, per maand van melding"),
+    (q.AFTERCARE_STOPPED_SHARE, None, "Nazorg: aandeel zaken waarin het pesten gestopt is"),
+    (q.BY_FORM, "online", "Nieuwe meldingen met online pesten"),
+    (q.BY_FORM, "physical", "Nieuwe meldingen met fysiek pesten"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Trend:
+    chart: BarChart
+    table: StatTable
+
+
+def trend_charts(
+    prefix: str,
+    cells: dict[Key, StatCell],
+    school_id: UUID | None,
+    months: Sequence[date],
+) -> list[Trend]:
+    """A chart and its one-row table per trend measure (server-rendered SVG, no script)."""
+    found = []
+    for measure, category, title in TREND_MEASURES:
+        chart_id = f"{prefix}-{measure}-{category or 'alle'}".replace("_", "-")
+        found.append(
+            Trend(
+                chart=monthly_chart(chart_id, title, cells, school_id, months, measure, category),
+                table=table(
+                    f"{chart_id}-tabel", cells, school_id, months, [(measure, category)], title
+                ),
+            )
+        )
+    return found

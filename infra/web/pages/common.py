@@ -27,6 +27,7 @@ from services.casework.vocabulary import (
     CloseReason,
     ComplaintLevel,
     ComplaintOutcome,
+    ReportChannel,
     ReporterKind,
     StepKind,
 )
@@ -155,6 +156,7 @@ LABEL_KINDS: dict[str, type[StrEnum]] = {
     "complaint_level": ComplaintLevel,
     "step_kind": StepKind,
     "reporter_kind": ReporterKind,
+    "report_channel": ReportChannel,
 }
 
 

@@ -88,6 +88,7 @@ VIEW_LABELS_NL = {
     "case_view": "zaken en tijdlijn",
     "escalation": "signalen en klachtniveau",
     "board_stats": "bestuursstatistiek",
+    "incident_stats": "incidentstatistiek",
     "lessons": "leerpunten",
     "notifications": "e-mails en herinneringen",
 }

@@ -19,6 +19,7 @@ from infra.web.reads import (
     month_range,
     pupil_signal_counts,
     school_escalations,
+    school_incident_statistics,
     school_lessons,
     school_pupil_signals,
     school_signals,
@@ -148,6 +149,9 @@ async def school_stats_page(
     first, last = month_range(months)
     month_list = charts.months_between(first, last)
     indexed = charts.index(cells)
+    incident_cells = await school_incident_statistics(
+        Services.of(request.app.state), school, viewer.principal, months
+    )
     return render(
         viewer,
         "school/stats.html",
@@ -168,6 +172,15 @@ async def school_stats_page(
             month_list,
             charts.FULL_ROWS,
             f"Cijfers per maand, {school.name}",
+        ),
+        trends=charts.trend_charts("school", indexed, school.id, month_list),
+        incidents=charts.table(
+            "incidenten-school",
+            charts.index(incident_cells),
+            school.id,
+            month_list,
+            charts.INCIDENT_ROWS,
+            f"Incidenten per maand, {school.name}",
         ),
         suppressed_text=charts.SUPPRESSED_TEXT,
         suppressed_explanation=charts.SUPPRESSED_EXPLANATION,

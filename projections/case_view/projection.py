@@ -28,7 +28,7 @@ from psycopg.types.json import Jsonb
 
 from projections.engine import Batch, Handlers, Target, View
 from services.casework.domain import Case
-from services.casework.sealing import ERASED, LINK_FIELD, SEALED_FIELDS
+from services.casework.sealing import ERASED, LINK_FIELD, SEALED_FIELDS, is_sealed
 from services.casework.vocabulary import CaseStatus, ComplaintLevel
 from services.shared.jsonable import event_data, jsonable
 
@@ -319,8 +319,11 @@ def erase_pupil_in(row: Row, pupil_id: str) -> bool:
     for participant in row["participants"].values():
         if participant.get(LINK_FIELD) == pupil_id:
             for name in PUPIL_FIELDS["ParticipantAdded"]:
-                participant[name] = ERASED
-            changed = True
+                # Sealed (every row since issue 12 §4): the ciphertext stays, unreadable once
+                # the pupil's key is gone, as a rebuild keeps it; older plain rows are erased.
+                if not is_sealed(participant.get(name)) and participant.get(name) != ERASED:
+                    participant[name] = ERASED
+                    changed = True
     return changed
 
 
@@ -521,7 +524,9 @@ class CaseView(View):
             case_id, version, data = (
                 (r["case_id"], r["version"], r["data"]) if isinstance(r, dict) else r
             )
-            updates.append((Jsonb({**data, **dict.fromkeys(fields, ERASED)}), case_id, version))
+            plain = [f for f in fields if f in data and not is_sealed(data[f])]
+            if plain:
+                updates.append((Jsonb({**data, **dict.fromkeys(plain, ERASED)}), case_id, version))
         if updates:
             curs.executemany(
                 SQL("UPDATE {} SET data = %s WHERE case_id = %s AND version = %s").format(

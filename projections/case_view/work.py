@@ -20,6 +20,7 @@ import asyncpg
 
 from projections.db import table
 from services.access.need_to_know import CaseFacts, facts_from_document
+from services.casework.sealing import sealed_as_text
 
 #: At most this many cases are read for one person's work.
 MAX_CASES = 500
@@ -61,7 +62,8 @@ def _items(row: asyncpg.Record, mine: set[str], today: date) -> list[WorkItem]:
     detail = row["detail"]
     detail = detail if isinstance(detail, dict) else {}
     case_id: UUID = row["case_id"]
-    summary = str(detail.get("summary") or "")
+    # Sealed in the view (a passage): kept as its JSON text, opened when the page is rendered.
+    summary = str(sealed_as_text(detail.get("summary")) or "")
     facts = facts_from_document(detail)
     found = []
 

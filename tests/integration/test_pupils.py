@@ -195,7 +195,8 @@ def test_a_pupil_across_cases_their_page_signals_and_erasure(site: Site) -> None
     # Erasure of the pupil: their number, name and group go from every case at once.
     container, school = site.container, site.world.school_a
     catch_up_school(container, school.id)
-    assert _tables_holding(container, [school.schema_name], name)  # the (plain) case view
+    # The views hold the pupil sealed only (issue 12 §4): no table has the name in plain text.
+    assert _tables_holding(container, [school.schema_name], name) == []
     erased = site.api("POST", f"/api/pupils/{pupil_id}/erasure", Role.CONTACT_PERSON,
                       json={"reason": "Verzoek van ouders"})  # fmt: skip
     assert erased.status_code == 200, erased.text
@@ -203,9 +204,9 @@ def test_a_pupil_across_cases_their_page_signals_and_erasure(site: Site) -> None
     catch_up_school(container, school.id)
     for needle in (name, number, group):
         assert _tables_holding(container, [school.schema_name, "platform"], needle) == []
-    # ... the other pupil of the second case is still there, the cases still read, the chain
-    # verifies and a rebuild of the views gives what the live views hold.
-    assert _tables_holding(container, [school.schema_name], other)
+    # ... the other pupil of the second case is still there (the views hold both sealed, so
+    # the case's answer tells), the cases still read, the chain verifies and a rebuild of the
+    # views gives what the live views hold.
     case = site.api("GET", f"/api/cases/{second}", Role.CONTACT_PERSON).json()
     shown = {p["display_name"] for p in case["detail"]["participants"].values()}
     assert shown == {ERASED, other}
@@ -268,8 +269,7 @@ def test_retention_runs_from_the_pupils_last_case(container: Container) -> None:
     report = expire_school(container, school.id, today=later)
     assert report.erased == [other]
     assert set(report.erased_pupils) == {by_name[gone], by_name[alone]}
-    assert _tables_holding(container, schemas, gone) == []
-    assert _tables_holding(container, schemas, kept)
+    assert _tables_holding(container, schemas, gone) == []  # (nor ever in plain text)
     assert {p.display_name for p in register.all() if not p.erased} == {kept}
 
     # Once ``kept``'s last case closes and the period passes, both cases and the pupil go.

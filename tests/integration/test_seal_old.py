@@ -44,7 +44,7 @@ def _raw_events(container: Container, school_id: UUID, case_id: UUID) -> list[An
 def _old_case(container: Container, settings: Settings) -> tuple[Any, UUID]:
     school = _school(container)
     legacy = CaseworkApplication(env=casework_env(school, settings.master_key))  # no key stores
-    service = CaseService(legacy, school.id)
+    service = CaseService(legacy, school.id, link_pupils=False)  # before the register existed
     case_id = service.report(CONTACT, ReportCase(reporter_kind="parent", summary=f"{NAME} gepest"))
     service.handle(CONTACT, AddParticipant(case_id=case_id, pupil_ref=REF, role="target",
                                            display_name=NAME, group="Groep Oud"))  # fmt: skip

@@ -31,7 +31,7 @@ import asyncpg
 
 from infra.audit.sink import DirectorySink
 from infra.audit.trail import AuditTrail, install_trail, uninstall_trail
-from infra.jobs import SavedNotifier
+from infra.jobs import CoalescingNotifier, SavedNotifier
 from infra.mail import Mailer, mailer_from_settings
 from infra.offboarding import PostgresSchoolArchive
 from infra.postgres.embedded import database_url
@@ -56,8 +56,9 @@ class Container:
     schools: SchoolApplications
     #: The tamper-evidence keys and the outside copy of the checkpoints (installed process-wide).
     audit: AuditTrail
-    #: After a command commits: the catch-up hint to the worker (never fails the command).
-    notifier: SavedNotifier = field(default_factory=SavedNotifier)
+    #: After a command commits: the catch-up hint to the worker (never fails the command). On a
+    #: real broker (``BROKER_URL``) hints are coalesced per school and sent by one thread.
+    notifier: SavedNotifier | CoalescingNotifier = field(default_factory=SavedNotifier)
 
     @classmethod
     def open(
@@ -88,8 +89,14 @@ class Container:
             pool.close()
             raise
         schools = SchoolApplications(registry, settings.master_key, pool, settings.app_cache_size)
+        notifier = CoalescingNotifier() if settings.broker_url else SavedNotifier()
         container = cls(
-            settings=settings, pool=pool, registry=registry, schools=schools, audit=trail
+            settings=settings,
+            pool=pool,
+            registry=registry,
+            schools=schools,
+            audit=trail,
+            notifier=notifier,
         )
         _install(container)
         return container
@@ -131,6 +138,8 @@ class Container:
 
     def close(self) -> None:
         """Drop the cached applications, then close the pool (and its connections)."""
+        if isinstance(self.notifier, CoalescingNotifier):
+            self.notifier.close()  # the pending hints go before the broker is closed
         _uninstall(self)
         self.schools.clear()
         uninstall_trail(self.audit)

@@ -136,7 +136,13 @@ class Probes:
 async def _send(
     client: httpx.AsyncClient, school: School, path: str, body: dict[str, Any]
 ) -> httpx.Response:
-    return await client.post(path, json=body, headers=school.headers)
+    """POST once; once more on a fresh connection when the server closed a kept-alive one just
+    as it was reused (a race of uvicorn's keep-alive timer that a loaded host makes likely: it
+    ended a full run in its set-up). Any other failure, or a second one, is raised."""
+    try:
+        return await client.post(path, json=body, headers=school.headers)
+    except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+        return await client.post(path, json=body, headers=school.headers)
 
 
 async def task_report(

@@ -33,7 +33,7 @@ from infra.attachments.clamd import scanner_from_settings
 from infra.attachments.store import PostgresAttachmentStore
 from infra.audit.sink import DirectorySink
 from infra.audit.trail import AuditTrail, install_trail, uninstall_trail
-from infra.jobs import SavedNotifier
+from infra.jobs import CoalescingNotifier, SavedNotifier
 from infra.mail import Mailer, mailer_from_settings
 from infra.offboarding import PostgresSchoolArchive
 from infra.postgres.embedded import database_url
@@ -60,8 +60,9 @@ class Container:
     schools: SchoolApplications
     #: The tamper-evidence keys and the outside copy of the checkpoints (installed process-wide).
     audit: AuditTrail
-    #: After a command commits: the catch-up hint to the worker (never fails the command).
-    notifier: SavedNotifier = field(default_factory=SavedNotifier)
+    #: After a command commits: the catch-up hint to the worker (never fails the command). On a
+    #: real broker (``BROKER_URL``) hints are coalesced per school and sent by one thread.
+    notifier: SavedNotifier | CoalescingNotifier = field(default_factory=SavedNotifier)
     #: Schemas whose attachments table is known to exist (:mod:`infra.attachments.store`).
     attachment_tables: set[str] = field(default_factory=set)
 
@@ -94,8 +95,14 @@ class Container:
             pool.close()
             raise
         schools = SchoolApplications(registry, settings.master_key, pool, settings.app_cache_size)
+        notifier = CoalescingNotifier() if settings.broker_url else SavedNotifier()
         container = cls(
-            settings=settings, pool=pool, registry=registry, schools=schools, audit=trail
+            settings=settings,
+            pool=pool,
+            registry=registry,
+            schools=schools,
+            audit=trail,
+            notifier=notifier,
         )
         _install(container)
         return container
@@ -157,6 +164,8 @@ class Container:
 
     def close(self) -> None:
         """Drop the cached applications, then close the pool (and its connections)."""
+        if isinstance(self.notifier, CoalescingNotifier):
+            self.notifier.close()  # the pending hints go before the broker is closed
         _uninstall(self)
         self.schools.clear()
         uninstall_trail(self.audit)

@@ -97,6 +97,8 @@ def _remove_school_data(conn: Connection[Any], school: School) -> tuple[int, int
         ).rowcount
     if table_exists(conn, PLATFORM_SCHEMA, "stats_incidents"):  # the incident statistics
         conn.execute("DELETE FROM platform.stats_incidents WHERE school_id = %s", (school.id,))
+    if table_exists(conn, PLATFORM_SCHEMA, "stats_months"):  # derived from the rows above
+        conn.execute("DELETE FROM platform.stats_months WHERE school_id = %s", (school.id,))
     if table_exists(conn, PLATFORM_SCHEMA, "projection_health"):  # its views' health rows
         conn.execute("DELETE FROM platform.projection_health WHERE school_id = %s", (school.id,))
     keys = _session_keys_of(conn, school.id)

@@ -14,6 +14,7 @@ from uuid import UUID
 from infra.container import Container
 from infra.privacy.keys import using_connection
 from projections.engine import (
+    Batch,
     Target,
     View,
     catch_up,
@@ -26,8 +27,10 @@ from projections.engine import (
 from projections.quarantine import Failure, Health, failures, school_health
 from projections.views import ALL_VIEWS
 
-#: Schools whose view tables exist, per pool (a test session may open several databases).
-_ensured: weakref.WeakKeyDictionary[object, set[UUID]] = weakref.WeakKeyDictionary()
+#: Schools whose view tables exist, with their target, per pool (a test session may open several
+#: databases). A school found here is not looked up in the registry again: a catch-up hint per
+#: command must not replay the school's registry record (its schema name never changes).
+_ensured: weakref.WeakKeyDictionary[object, dict[UUID, Target]] = weakref.WeakKeyDictionary()
 _ensured_lock = threading.Lock()
 
 
@@ -48,29 +51,37 @@ def school_target(container: Container, school_id: UUID) -> Target:
 
 
 def ensure_school_views(container: Container, school_id: UUID) -> Target:
-    """Create the school's view tables if missing (once per process per school)."""
-    target = school_target(container, school_id)
+    """Create the school's view tables if missing (once per process per school: afterwards the
+    school's target comes from memory, without a registry read)."""
     with _ensured_lock:
-        ready = _ensured.setdefault(container.pool, set())
-    if school_id not in ready:
-        with container.pool.connection() as conn:
-            create_views(conn, target, ALL_VIEWS)
-        with _ensured_lock:
-            ready.add(school_id)
+        ready = _ensured.setdefault(container.pool, {})
+        known = ready.get(school_id)
+    if known is not None:
+        return known
+    target = school_target(container, school_id)
+    with container.pool.connection() as conn:
+        create_views(conn, target, ALL_VIEWS)
+    with _ensured_lock:
+        ready[school_id] = target
     return target
 
 
-def catch_up_school(container: Container, school_id: UUID) -> int:
+def catch_up_school(
+    container: Container, school_id: UUID, *, observe: Callable[[Batch], None] | None = None
+) -> int:
     """Bring every view of one school up to date; returns how many events were read.
+    ``observe`` sees every applied batch's events after its transaction committed.
 
     An erasure needs nothing special here: saving it purged the views already
     (:mod:`infra.privacy.purge`), and applying the ``ErasureRequested`` event erases the same
     fields again (the case view's handler), so replay equals live.
     """
-    target = ensure_school_views(container, school_id)
+    # The application first: it is cached like the target, and evicted when the school is
+    # offboarded here, so an offboarded school is still "not found" (SchoolNotFound).
     app = container.schools.get(school_id)
+    target = ensure_school_views(container, school_id)
     with container.pool.connection() as conn, using_connection(conn):
-        return catch_up(conn, target, app.read_side_mapper(), ALL_VIEWS)
+        return catch_up(conn, target, app.read_side_mapper(), ALL_VIEWS, observe=observe)
 
 
 def lag(container: Container, school_id: UUID) -> int:
@@ -109,8 +120,10 @@ def rebuild_school(
     views: Sequence[View] = ALL_VIEWS,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    target = ensure_school_views(container, school_id)
+    # The application first: it is cached like the target, and evicted when the school is
+    # offboarded here, so an offboarded school is still "not found" (SchoolNotFound).
     app = container.schools.get(school_id)
+    target = ensure_school_views(container, school_id)
     with container.pool.connection() as conn, using_connection(conn):
         return rebuild(conn, target, app.read_side_mapper(), views, progress=progress)
 
@@ -118,8 +131,10 @@ def rebuild_school(
 def verify_school(
     container: Container, school_id: UUID, views: Sequence[View] = ALL_VIEWS
 ) -> list[str]:
-    target = ensure_school_views(container, school_id)
+    # The application first: it is cached like the target, and evicted when the school is
+    # offboarded here, so an offboarded school is still "not found" (SchoolNotFound).
     app = container.schools.get(school_id)
+    target = ensure_school_views(container, school_id)
     with container.pool.connection() as conn, using_connection(conn):
         catch_up(conn, target, app.read_side_mapper(), views)
         return verify(conn, target, app.read_side_mapper(), views)

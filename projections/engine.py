@@ -262,6 +262,8 @@ class _Applied:
 
     read: int
     stalled: frozenset[str] = frozenset()
+    #: The batch's events (decoded), for an observer of the catch-up.
+    events: Batch = ()
 
 
 def _attempt(curs: Cursor[Any], work: Callable[[], None]) -> Exception | None:
@@ -329,7 +331,7 @@ def _apply_next_batch(
     )
     if target.is_live and (forgotten or (ledger is not None and ledger.changed)):
         quarantine.refresh_health(curs, target.school_id, target.schema)
-    return _Applied(len(batch), frozenset(stalled))
+    return _Applied(len(batch), frozenset(stalled), batch)
 
 
 def _apply_carefully(
@@ -369,8 +371,10 @@ def catch_up(
     batch_size: int = BATCH_SIZE,
     upto: int | None = None,
     progress: Callable[[int], None] | None = None,
+    observe: Callable[[Batch], None] | None = None,
 ) -> int:
     """Apply every event not yet applied (up to ``upto``); returns how many events were read.
+    ``observe`` is called with each batch's events after its transaction committed.
 
     A view that stops before a failing event sits out the rest of this run (one attempt per run:
     the next run, e.g. the worker's sweep, tries again), while the other views go on.
@@ -383,6 +387,8 @@ def catch_up(
         total += applied.read
         if progress is not None and applied.read:
             progress(applied.read)
+        if observe is not None and applied.events:
+            observe(applied.events)
         if applied.read < batch_size:
             break
         active = [v for v in active if v.name not in applied.stalled]

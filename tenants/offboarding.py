@@ -16,7 +16,8 @@ implements it on PostgreSQL: :mod:`infra.offboarding`). Order, and why:
    unknown, its current state holds no data key and no login, and its slug stays taken. This
    comes before the drop so nothing ever points at a schema that is gone.
 4. Same transaction as 2: **drop the school's schema** (log, chain, access log, views), delete
-   the school's rows from ``platform.stats_cases`` and the web sessions of its users; commit.
+   the school's rows from ``platform.stats_cases`` (and ``platform.stats_months``) and the web
+   sessions of its users; commit.
 
 If the process dies between 3 and 4, running the same command again finishes 4 (the registry's
 record names the export's checksum, which the file must still match).

@@ -156,10 +156,14 @@ async def principal_from_bearer(
     aud = audiences(unverified or {})
 
     schools = await anyio.to_thread.run_sync(registry.schools_for_issuer, issuer)
+    if school_slug_hint:
+        # The hinted school first: reading a school's login costs a lookup (School.login), and
+        # a board-wide provider is trusted by every school of the board (50 lookups a request).
+        schools = [s for s in schools if s.slug == school_slug_hint]
     candidates = [s for s in schools if s.login is not None and s.login.api_audience in aud]
 
     if school_slug_hint:
-        chosen = [s for s in candidates if s.slug == school_slug_hint]
+        chosen = candidates
         if not chosen:
             raise InvalidToken("this school does not accept this token")
         return await _school_principal(chosen[0], token, validator, settings, people)

@@ -31,7 +31,8 @@ from infra.mail import Mailer
 from infra.notifications import deliver_notifications, send_due_reminders
 from infra.retention import expire_school
 from projections.db import first
-from projections.engine import EVENTS_TABLE, POSITIONS, head, positions
+from projections.engine import EVENTS_TABLE, POSITIONS, Batch, head, positions
+from projections.notifications.projection import calls_for_mail
 from projections.views import ALL_VIEWS
 from services.shared.clock import SCHOOL_TZ
 from services.shared.errors import SchoolNotFound
@@ -92,13 +93,22 @@ def catch_up_school(school_id: str) -> None:
             # Coalescing: an earlier hint's catch-up already applied this command's events
             # (hints queue up per command under load). Nothing to apply, so nothing to mail.
             return
+        mail_due = False
+
+        def observe(batch: Batch) -> None:
+            nonlocal mail_due
+            mail_due = mail_due or calls_for_mail(batch)
+
         try:
-            applied = school_views.catch_up_school(container, sid)
+            applied = school_views.catch_up_school(container, sid, observe=observe)
         except SchoolNotFound:
             log.warning("catch_up_school: school %s is not registered; message dropped", sid)
             return
     if applied:
         log.debug("caught up school %s: %d events", sid, applied)
+    if mail_due:
+        # Only when the new events may have made an e-mail due (a new report, a complaint, a
+        # reminder): a note needs no mail job. Date-driven reminders are the mail sweep's.
         _send_mail_hint(sid)
 
 

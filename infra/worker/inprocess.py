@@ -25,7 +25,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from infra.container import Container
-from infra.jobs import current_namespace, job_queues
+from infra.jobs import CoalescingNotifier, current_namespace, job_queues
 from infra.worker.actors import checkpoint_sweep
 from infra.worker.broker import setup_broker
 from infra.worker.scheduler import Sweeper
@@ -46,6 +46,8 @@ class InProcessWorker:
         """Wait until every queued message has been processed (stub broker), or, on a real
         broker, until the queues are empty and the worker has nothing in hand."""
         deadline = time.monotonic() + timeout
+        if isinstance(self.container.notifier, CoalescingNotifier):
+            self.container.notifier.flush(timeout)  # the hints still on their way to the broker
         for queue in job_queues(self.namespace):
             remaining = max(1, int((deadline - time.monotonic()) * 1000))
             if isinstance(self.broker, StubBroker):

@@ -1,6 +1,9 @@
 """Reading the board statistics (asyncpg): per school and month, board totals, all schools.
 
 Every function returns a flat list of :class:`StatCell` (one number each), already suppressed.
+They read ``platform.stats_months``, the per-(school, month) aggregate the projection keeps
+beside the per-case rows (:mod:`projections.board_stats.projection`); totals and the part of a
+total hidden in suppressed school cells are summed in SQL.
 Board membership is not known here: the caller passes the school ids (from the registry).
 
 Cohorts. A case counts in the month it was **reported** (Europe/Amsterdam) for: new cases, the
@@ -34,13 +37,13 @@ were reported by parents is shown as such), or differencing across different set
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from services.casework.vocabulary import ComplaintLevel, Form, Location, ReporterKind
 
@@ -69,14 +72,17 @@ CATEGORIES: tuple[tuple[str, str, type[StrEnum]], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class StatCell:
+class StatCell(msgspec.Struct, frozen=True):
     """One number of the statistics.
 
     ``school_id`` is None for a total across schools; ``month`` is the first day of the month;
     ``category`` names the form, location, reporter kind or complaint level (None for measures
     without one). ``value`` is None when suppressed (``suppressed=True``) or when a median or
     share has no cases to be computed over.
+
+    A frozen ``msgspec.Struct`` rather than a dataclass: an answer builds tens of thousands of
+    cells (a board of 50 over a year: ~18,500), and a Struct is made ~7x faster (measured
+    130 ns against 930 ns for the dataclass built without its per-field checks).
     """
 
     school_id: UUID | None
@@ -130,109 +136,78 @@ COUNT_KEYS: tuple[tuple[str, str | None], ...] = (
     *(key for key, _, _ in COUNT_PLAN),
     (CLOSED, None),
 )
-_PLAN_VALUES = [v for _, _, vs in COUNT_PLAN for v in vs]
 #: Larger than the default 4 MB, so that the platform-wide aggregation (50,000 cases of
 #: 1,000 schools over a year) hashes and sorts in memory; only for these read transactions.
 WORK_MEM = "64MB"
 
 
-def _count_expressions(first_placeholder: int) -> list[str]:
-    """``c0 .. cN``: the plan's count expressions, their values as numbered parameters from
-    ``$first_placeholder`` on."""
-    expressions = []
-    n = first_placeholder - 1
-    for i, (_, expression, values) in enumerate(COUNT_PLAN):
-        placeholders = []
-        for _ in values:
-            n += 1
-            placeholders.append(f"${n}")
-        expressions.append(expression.format(*placeholders) + f" AS c{i}")
-    return expressions
-
-
-def _where(column: str, by_school: bool) -> str:
+def _where(by_school: bool) -> str:
     return (
-        f"school_id = ANY($1::uuid[]) AND {column} BETWEEN $2 AND $3"
+        "school_id = ANY($1::uuid[]) AND month BETWEEN $2 AND $3"
         if by_school
-        else f"{column} BETWEEN $1 AND $2"
+        else "month BETWEEN $1 AND $2"
     )
 
 
-def _school_reported_query() -> str:
-    """Per (school, month reported): ``school_id, month, c0..cN, n_intake, median_intake,
-    n_aftercare, aftercare_stopped`` (parameters: [school ids], first, last, plan values)."""
-    # Only constants and numbered placeholders are put together here; values are parameters.
-    return (
-        "SELECT school_id, month_reported AS month, "  # noqa: S608
-        + ", ".join(_count_expressions(4))
-        + ", count(days_to_intake) AS n_intake,"
-        " percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_intake) AS median_intake,"
-        " count(aftercare_stopped) AS n_aftercare,"
-        " count(*) FILTER (WHERE aftercare_stopped) AS aftercare_stopped"
-        " FROM platform.stats_cases WHERE "
-        + _where("month_reported", True)
-        + " GROUP BY school_id, month_reported"
-    )
+# The queries read ``platform.stats_months`` (per school and month, kept by the projection:
+# :mod:`projections.board_stats.projection`), never the cases themselves. Only constants and
+# numbered placeholders are put together here; values are parameters.
 
-
-def _school_closed_query() -> str:
-    return (
-        "SELECT school_id, month_closed AS month, count(*) AS closed,"  # noqa: S608
-        " percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_close) AS median_close"
-        " FROM platform.stats_cases WHERE "
-        + _where("month_closed", True)
-        + " GROUP BY school_id, month_closed"
-    )
+#: Per (school, month): ``school_id, month, n_intake, median_intake, n_aftercare,
+#: aftercare_stopped, closed, median_close, c1..cN`` (the plan's counts). Parameters: [school
+#: ids], first, last.
+_COUNTS = ", ".join(f"c{i}" for i in range(1, len(COUNT_PLAN) + 1))
+SCHOOL_MONTHS_SQL = (
+    "SELECT school_id, month, n_intake, median_intake, n_aftercare,"  # noqa: S608
+    " aftercare_stopped, closed, median_close, "
+    + _COUNTS
+    + " FROM platform.stats_months WHERE "
+    + _where(True)
+)
 
 
 def _total_reported_query(by_school: bool) -> str:
     """Per month reported, totalled over the schools: ``month``, per count ``t<i>`` (the total)
     and ``h<i>`` (the part of it in school cells of 1 .. threshold-1), then the pooled
     ``n_intake, median_intake, n_aftercare, aftercare_stopped``. Parameters: ([school ids],)
-    first, last, the threshold, plan values."""
-    fixed = 3 if by_school else 2
-    threshold = f"${fixed + 1}"
-    counts = range(len(COUNT_PLAN))
+    first, last, the threshold."""
+    threshold = f"${4 if by_school else 3}"
     sums = ", ".join(
         f"sum(c{i})::bigint AS t{i}, "
         f"coalesce(sum(c{i}) FILTER (WHERE c{i} < {threshold}), 0)::bigint AS h{i}"
-        for i in counts
+        for i in range(1, len(COUNT_PLAN) + 1)
     )
-    where = _where("month_reported", by_school)
     return (
-        "WITH per_school AS (SELECT month_reported AS month, "  # noqa: S608
-        + ", ".join(_count_expressions(fixed + 2))
-        + " FROM platform.stats_cases WHERE "
-        + where
-        + " GROUP BY school_id, month_reported),"
-        " counts AS (SELECT month, " + sums + " FROM per_school GROUP BY month),"
-        " pooled AS (SELECT month_reported AS month, count(days_to_intake) AS n_intake,"
-        " percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_intake) AS median_intake,"
-        " count(aftercare_stopped) AS n_aftercare,"
-        " count(*) FILTER (WHERE aftercare_stopped) AS aftercare_stopped"
-        " FROM platform.stats_cases WHERE " + where + " GROUP BY month_reported)"
-        " SELECT * FROM counts JOIN pooled USING (month)"
+        "WITH g AS (SELECT month, " + _COUNTS + ", n_intake, intake_days,"  # noqa: S608
+        " n_aftercare, aftercare_stopped FROM platform.stats_months WHERE "
+        + _where(by_school)
+        + " AND c1 > 0),"
+        " pooled AS (SELECT month, percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS median"
+        " FROM g, unnest(g.intake_days) d GROUP BY month)"
+        " SELECT month, "
+        + sums
+        + ", sum(n_intake)::bigint AS n_intake, min(pooled.median) AS median_intake,"
+        " sum(n_aftercare)::bigint AS n_aftercare,"
+        " sum(aftercare_stopped)::bigint AS aftercare_stopped"
+        " FROM g LEFT JOIN pooled USING (month) GROUP BY month"
     )
 
 
 def _total_closed_query(by_school: bool) -> str:
     threshold = f"${4 if by_school else 3}"
-    where = _where("month_closed", by_school)
     return (
-        "WITH per_school AS (SELECT month_closed AS month, count(*) AS closed"  # noqa: S608
-        " FROM platform.stats_cases WHERE " + where + " GROUP BY school_id, month_closed),"  # noqa: S608
-        " counts AS (SELECT month, sum(closed)::bigint AS closed,"
-        f" coalesce(sum(closed) FILTER (WHERE closed < {threshold}), 0)::bigint AS hidden"
-        " FROM per_school GROUP BY month),"
-        " pooled AS (SELECT month_closed AS month,"
-        " percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_close) AS median_close"
-        " FROM platform.stats_cases WHERE " + where + " GROUP BY month_closed)"
-        " SELECT * FROM counts JOIN pooled USING (month)"
+        "WITH g AS (SELECT month, closed, close_days FROM platform.stats_months WHERE "  # noqa: S608
+        + _where(by_school)
+        + " AND closed > 0),"
+        " pooled AS (SELECT month, percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS median"
+        " FROM g, unnest(g.close_days) d GROUP BY month)"
+        " SELECT month, sum(closed)::bigint AS closed, coalesce(sum(closed) FILTER (WHERE"
+        " closed < " + threshold + "), 0)::bigint AS hidden,"
+        " min(pooled.median) AS median_close"
+        " FROM g LEFT JOIN pooled USING (month) GROUP BY month"
     )
 
 
-SCHOOL_REPORTED_SQL = _school_reported_query()
-SCHOOL_CLOSED_SQL = _school_closed_query()
 TOTAL_REPORTED_SQL = {by: _total_reported_query(by) for by in (True, False)}
 TOTAL_CLOSED_SQL = {by: _total_closed_query(by) for by in (True, False)}
 
@@ -245,29 +220,8 @@ def _window(first: date, last: date) -> tuple[date, date]:
     return first, last
 
 
-_new = object.__new__
-
-
-def _make(
-    school_id: UUID | None,
-    month: date,
-    measure: str,
-    category: str | None,
-    value: int | float | None,
-    suppressed: bool,
-) -> StatCell:
-    """``StatCell(...)`` without the frozen dataclass's per-field ``object.__setattr__`` (the
-    statistics build tens of thousands of cells per request; this halves their cost)."""
-    cell = _new(StatCell)
-    cell.__dict__.update(
-        school_id=school_id,
-        month=month,
-        measure=measure,
-        category=category,
-        value=value,
-        suppressed=suppressed,
-    )
-    return cell
+#: ``hidden`` of a school's own cells: nothing of them is hidden elsewhere.
+_NO_HIDDEN: tuple[int, ...] = (0,) * len(COUNT_KEYS)
 
 
 def _group_cells(
@@ -281,21 +235,23 @@ def _group_cells(
     """The suppressed cells of one group: ``counts`` in :data:`COUNT_KEYS` order, ``stats`` as
     (basis, value) in :data:`STAT_MEASURES` order; ``hidden`` (totals only): the part of each
     total count that is in suppressed school cells."""
-    cells = []
-    for i, (measure, category) in enumerate(COUNT_KEYS):
-        count = counts[i]
-        if 0 < count < threshold or (hidden is not None and 0 < hidden[i] < threshold):
-            cells.append(_make(school_id, month, measure, category, None, True))
+    cells: list[StatCell] = []
+    append = cells.append
+    for (measure, category), count, part in zip(
+        COUNT_KEYS, counts, hidden if hidden is not None else _NO_HIDDEN, strict=True
+    ):
+        if 0 < count < threshold or 0 < part < threshold:
+            append(StatCell(school_id, month, measure, category, None, True))
         else:
-            cells.append(_make(school_id, month, measure, category, count, False))
+            append(StatCell(school_id, month, measure, category, count, False))
     for measure, (basis, raw) in zip(STAT_MEASURES, stats, strict=True):
         if basis == 0:
-            cells.append(_make(school_id, month, measure, None, None, False))
+            append(StatCell(school_id, month, measure, None, None, False))
         elif basis < threshold:
-            cells.append(_make(school_id, month, measure, None, None, True))
+            append(StatCell(school_id, month, measure, None, None, True))
         else:
             value = float(raw) if raw is not None else None
-            cells.append(_make(school_id, month, measure, None, value, False))
+            append(StatCell(school_id, month, measure, None, value, False))
     return cells
 
 
@@ -306,7 +262,6 @@ def _check(threshold: int) -> None:
 
 
 _PLAN_SIZE = len(COUNT_PLAN)
-_NO_REPORTED: tuple[Any, ...] = (0,) * _PLAN_SIZE + (0, None, 0, 0)
 
 
 def _reported_stats(row: Sequence[Any]) -> tuple[list[int], list[tuple[int, float | None]]]:
@@ -331,18 +286,13 @@ async def monthly(
         return []
     first, last = _window(first_month, last_month)
     ids = list(school_ids)
-    reported = await conn.fetch(SCHOOL_REPORTED_SQL, ids, first, last, *_PLAN_VALUES)
-    closed = await conn.fetch(SCHOOL_CLOSED_SQL, ids, first, last)
-    rows: dict[tuple[UUID, date], tuple[Any, ...]] = {(r[0], r[1]): tuple(r)[2:] for r in reported}
-    closes: dict[tuple[UUID, date], tuple[int, float | None]] = {
-        (r[0], r[1]): (r[2], r[3]) for r in closed
-    }
+    groups = await conn.fetch(SCHOOL_MONTHS_SQL, ids, first, last)
     cells: list[StatCell] = []
-    for school_id, month in sorted(rows.keys() | closes.keys(), key=lambda k: (str(k[0]), k[1])):
-        counts, stats = _reported_stats(rows.get((school_id, month), _NO_REPORTED))
-        n_closed, median_close = closes.get((school_id, month), (0, None))
-        counts.append(n_closed)
-        stats.append((n_closed, median_close))
+    for r in sorted(groups, key=lambda r: (str(r[0]), r[1])):
+        school_id, month, n_intake, median_intake, n_aftercare, stopped, n_closed, median = r[:8]
+        share = stopped / n_aftercare if n_aftercare else None
+        stats = [(n_intake, median_intake), (n_aftercare, share), (n_closed, median)]
+        counts = [*r[8:], n_closed]
         cells.extend(_group_cells(school_id, month, counts, None, stats, threshold))
     return cells
 
@@ -359,8 +309,12 @@ async def _totals(
     fixed: list[Any] = [list(school_ids)] if school_ids is not None else []
     fixed += [first, last, threshold]
     async with conn.transaction(readonly=True):
-        await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        reported = await conn.fetch(TOTAL_REPORTED_SQL[by_school], *fixed, *_PLAN_VALUES)
+        # A board's school ids make the plan: a generic plan of the prepared statement (after
+        # five calls) reads every school's months (measured: 55 ms became ~360 ms).
+        await conn.execute(
+            f"SET LOCAL work_mem = '{WORK_MEM}'; SET LOCAL plan_cache_mode = force_custom_plan"
+        )
+        reported = await conn.fetch(TOTAL_REPORTED_SQL[by_school], *fixed)
         closed = await conn.fetch(TOTAL_CLOSED_SQL[by_school], *fixed)
     no_reported = ((0,) * (2 * _PLAN_SIZE), (0, None, 0, 0))
     rows = {

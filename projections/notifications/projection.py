@@ -299,6 +299,26 @@ def apply(
         )  # fmt: skip
 
 
+#: The events after which an e-mail may be due: they add an outbox row, add or reopen a reminder,
+#: or change whom a reminder goes to. Every other event (a note, a closed case, a completed
+#: follow-up) can only leave the e-mails due as they were, or make fewer due.
+MAIL_EVENTS: tuple[type, ...] = (
+    Case.CaseReported,
+    Case.OwnerAssigned,
+    Case.StepPlanned,  # a step's due date (its assignee's reminder) may be today already
+    Case.FollowUpScheduled,
+    Case.AgreementRecorded,
+    Case.CaseReopened,
+    Case.ComplaintFiled,
+    Case.ComplaintEscalated,
+)
+
+
+def calls_for_mail(batch: Batch) -> bool:
+    """Whether applying ``batch`` may have made an e-mail due (the mail job has work)."""
+    return any(isinstance(event, MAIL_EVENTS) for _, event in batch)
+
+
 def _move(
     reminders: dict[UUID, Reminder],
     rids: list[UUID],

@@ -6,6 +6,7 @@ No database and no network: the stub broker, in-memory applications, fake sender
 from __future__ import annotations
 
 import logging
+import threading
 from uuid import UUID, uuid4
 
 import dramatiq
@@ -15,6 +16,7 @@ from dramatiq.brokers.stub import StubBroker
 from infra import jobs as registry
 from infra.jobs import (
     CATCH_UP_JOB,
+    CoalescingNotifier,
     SavedNotifier,
     actor_for,
     job,
@@ -148,6 +150,50 @@ def test_notifier_survives_a_dead_broker_and_pauses_then_retries(
     clock.now += 11
     notifier(SCHOOL)
     assert sent == [str(SCHOOL)]
+
+
+def test_coalescing_notifier_sends_one_hint_per_school_while_a_send_is_in_flight() -> None:
+    sending = threading.Event()
+    release = threading.Event()
+    sent: list[str] = []
+
+    def send(school_id: str) -> None:
+        sending.set()
+        release.wait(5)
+        sent.append(school_id)
+
+    other = uuid4()
+    notifier = CoalescingNotifier(SavedNotifier(send))
+    notifier(SCHOOL)  # returns at once: the sender thread sends it
+    assert sending.wait(5)
+    for _ in range(3):  # saved while the first hint is in flight: one more hint for SCHOOL
+        notifier(SCHOOL)
+    notifier(other)
+    release.set()
+    assert notifier.flush(5)
+    assert sent == [str(SCHOOL), str(SCHOOL), str(other)]
+    assert notifier.coalesced == 2
+    assert notifier.sent == 3
+    notifier.close()
+    notifier(other)  # after close: sent in the caller's thread
+    assert sent[-1] == str(other)
+
+
+def test_coalescing_notifier_sends_what_is_pending_on_close() -> None:
+    release = threading.Event()
+    sent: list[str] = []
+
+    def send(school_id: str) -> None:
+        release.wait(5)
+        sent.append(school_id)
+
+    notifier = CoalescingNotifier(SavedNotifier(send))
+    schools = [uuid4() for _ in range(3)]
+    for school in schools:
+        notifier(school)
+    release.set()
+    notifier.close()
+    assert sent == [str(s) for s in schools]
 
 
 def test_notify_saved_without_a_broker_set_up_still_returns(

@@ -7,46 +7,70 @@ after the worker was down). Output names cases by id only, never a pupil.
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, date, datetime
 
-from infra.cli.common import Subparsers, open_container, show_help
-from infra.retention import ExpiryReport, expire_all, expire_school
+import click
+
+from infra.cli.common import each_with_progress, json_option, open_container, print_json
+from infra.retention import ExpiryReport, expire_school
 
 
-def add_privacy_commands(commands: Subparsers) -> None:
-    privacy = commands.add_parser("privacy", help="retention and erasure of pupil data")
-    privacy_commands = privacy.add_subparsers(title="privacy commands", metavar="COMMAND")
-    expire = privacy_commands.add_parser(
-        "expire", help="erase pupil data of cases closed longer ago than the retention period"
-    )
-    which = expire.add_mutually_exclusive_group(required=True)
-    which.add_argument("--school", metavar="SLUG", help="one school")
-    which.add_argument("--all", action="store_true", help="every school")
-    expire.add_argument(
-        "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="as of this day"
-    )
-    expire.set_defaults(handler=cmd_expire)
-    privacy.set_defaults(handler=lambda _args: show_help(privacy))
+@click.group("privacy")
+def privacy() -> None:
+    """Retention and erasure of pupil data."""
 
 
-def cmd_expire(args: argparse.Namespace) -> int:
-    today: date = args.today or datetime.now(UTC).date()
+@privacy.command("expire")
+@click.option("--school", metavar="SLUG", help="one school")
+@click.option("--all", "all_schools", is_flag=True, help="every school")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="as of this day",
+)
+@json_option()
+def expire(school: str | None, all_schools: bool, today: datetime | None, as_json: bool) -> int:
+    """Erase pupil data of cases closed longer ago than the retention period."""
+    if bool(school) == all_schools:
+        raise click.UsageError("give exactly one of --school SLUG and --all")
+    day: date = today.date() if today is not None else datetime.now(UTC).date()
     with open_container() as container:
-        if args.all:
-            reports = expire_all(container, today=today)
-        else:
-            school = container.registry.school_by_slug(args.school)
-            reports = [expire_school(container, school.id, today=today)]
+        schools = (
+            [container.registry.school_by_slug(school)]
+            if school
+            else container.registry.list_schools()
+        )
+        reports = []
+        for bar, one in each_with_progress("schools", schools, lambda s: s.slug):
+            report = expire_school(container, one.id, today=day)
+            reports.append(report)
+            if report.erased and not as_json:
+                bar.say(f"{one.slug}: {len(report.erased)} case(s) erased")
+    if as_json:
+        print_json(
+            {
+                "today": day.isoformat(),
+                "schools": [
+                    {
+                        "school": r.school_slug,
+                        "closed_before": r.cutoff.isoformat(),
+                        "erased": [str(case_id) for case_id in r.erased],
+                    }
+                    for r in reports
+                ],
+            }
+        )
+        return 0
     for report in reports:
         _print(report)
     return 0
 
 
 def _print(report: ExpiryReport) -> None:
-    print(
+    click.echo(
         f"{report.school_slug}: closed before {report.cutoff.isoformat()}: "
         f"{len(report.erased)} case(s) erased"
     )
     for case_id in report.erased:
-        print(f"  {case_id}")
+        click.echo(f"  {case_id}")

@@ -120,8 +120,13 @@ class Bar:
         self._progress.advance(self._items, n)
 
     def count(self, n: int) -> None:
-        if self._counter is not None:
-            self._progress.advance(self._counter, n)
+        """``n`` more of what is counted (events); the rate follows."""
+        if self._counter is None:
+            return
+        self._progress.advance(self._counter, n)
+        task = next(t for t in self._progress.tasks if t.id == self._counter)
+        if task.speed is not None:
+            self._progress.update(self._counter, rate=f"{task.speed:,.0f}/s")
 
     def say(self, line: str) -> None:
         if self._progress.disable:
@@ -140,15 +145,18 @@ def progress_bar(what: str, total: int | None, *, counting: str | None = None) -
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[unit]}"),
+        TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
         console=console,
         disable=not console.is_terminal,
         transient=False,
     )
     with progress:
-        items = progress.add_task(what, total=total, unit=what)
+        items = progress.add_task(what, total=total, unit=what, rate="")
         counter = (
-            progress.add_task(counting, total=None, unit=counting) if counting is not None else None
+            progress.add_task(counting, total=None, unit=counting, rate="")
+            if counting is not None
+            else None
         )
         yield Bar(progress, items, counter)
 

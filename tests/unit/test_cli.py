@@ -48,7 +48,7 @@ def documented_command_lines() -> list[list[str]]:
 def test_the_readme_documents_command_lines() -> None:
     lines = documented_command_lines()
     assert len(lines) > 20
-    assert ["projections", "status"] in lines
+    assert ["projections", "status", "--json"] in lines
 
 
 @pytest.mark.parametrize("argv", documented_command_lines(), ids=" ".join)

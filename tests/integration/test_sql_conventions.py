@@ -134,7 +134,12 @@ def test_a_journey_sends_only_sql_a_distributed_schema_accepts(
 
     seen = executed.statements
     # The wrapper saw the journey: start-up DDL, the chained insert, the claim, the reads.
-    assert any("CREATE SCHEMA" in s for s in seen)
+    # The platform schema is created with Citus's schema-based sharding off (it stays on the
+    # coordinator); a school's schema with it as configured (placed on a worker node).
+    platform = seen.index('CREATE SCHEMA IF NOT EXISTS "platform"')
+    assert seen[platform - 1] == 'SET LOCAL "citus"."enable_schema_based_sharding" = off'
+    school = seen.index(f'CREATE SCHEMA IF NOT EXISTS "{world.school_a.schema_name}"')
+    assert "enable_schema_based_sharding" not in seen[school - 1]
     assert any(s.startswith("INSERT INTO") and "RETURNING notification_id" in s for s in seen)
     assert any("ON CONFLICT (notification_key)" in s for s in seen)
     assert any("case_reads" in s and s.startswith("INSERT") for s in seen)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import click
 
 from infra.cli.audit import audit
-from infra.cli.common import EXIT_DIFFERENCES, EXIT_REFUSED
+from infra.cli.common import EXIT_DIFFERENCES, EXIT_REFUSED, CommandGroup
 from infra.cli.demo import demo
 from infra.cli.deploy import migrate
 from infra.cli.jobs import jobs
@@ -36,16 +36,10 @@ __all__ = ["EXIT_DIFFERENCES", "EXIT_REFUSED", "cli", "main", "resolve"]
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-@click.group(
-    "vangnet", context_settings=CONTEXT, invoke_without_command=True, no_args_is_help=False
-)
-@click.pass_context
-def cli(ctx: click.Context) -> int:
+@click.group("vangnet", cls=CommandGroup, context_settings=CONTEXT)
+def cli() -> None:
     """Vangnet: bullying cases for Dutch schools, every action an event in the school's own
     log."""
-    if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
-    return 0
 
 
 @cli.command(

@@ -30,6 +30,7 @@ from infra.audit.integrity import (
 from infra.cli.common import (
     EXIT_DIFFERENCES,
     EXIT_REFUSED,
+    CommandGroup,
     each_with_progress,
     json_option,
     open_container,
@@ -46,7 +47,7 @@ from services.shared.errors import InvalidInput
 from tenants.registry import School
 
 
-@click.group("audit")
+@click.group("audit", cls=CommandGroup)
 def audit() -> None:
     """Tamper evidence of the logs (verify, checkpoint) and case replay."""
 

@@ -74,6 +74,17 @@ def schools_of(container: Container, school: str | None) -> list[School]:
     return container.registry.list_schools()
 
 
+class CommandGroup(click.Group):
+    """A group that, run without a command, prints its help and exits 0 (click's default since
+    8.2 is exit 2, a usage error; the argparse CLI showed the help)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args:
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
+
 class GreedyOption(click.Option):
     """A repeatable option that also takes the values following it (``--to a b --to c``), as
     the argparse CLI's ``nargs="+"`` options did: up to the next option."""

@@ -6,14 +6,14 @@ from collections.abc import Callable
 
 import click
 
-from infra.cli.common import EXIT_DIFFERENCES, json_option, print_json
+from infra.cli.common import EXIT_DIFFERENCES, CommandGroup, json_option, print_json
 from infra.jobs import job_queues
 from infra.settings import Settings, SettingsError
 from infra.worker.broker import broker_kind
 from infra.worker.deadletters import list_dead_letters
 
 
-@click.group("jobs")
+@click.group("jobs", cls=CommandGroup)
 def jobs() -> None:
     """Inspect the job queues."""
 

@@ -11,11 +11,17 @@ from datetime import UTC, date, datetime
 
 import click
 
-from infra.cli.common import each_with_progress, json_option, open_container, print_json
+from infra.cli.common import (
+    CommandGroup,
+    each_with_progress,
+    json_option,
+    open_container,
+    print_json,
+)
 from infra.retention import ExpiryReport, expire_school
 
 
-@click.group("privacy")
+@click.group("privacy", cls=CommandGroup)
 def privacy() -> None:
     """Retention and erasure of pupil data."""
 

@@ -10,6 +10,7 @@ from infra import views as school_views
 from infra.cli.common import (
     EXIT_DIFFERENCES,
     EXIT_REFUSED,
+    CommandGroup,
     each_with_progress,
     json_option,
     open_container,
@@ -22,7 +23,7 @@ from projections.engine import Rate
 from tenants.registry import School
 
 
-@click.group("projections")
+@click.group("projections", cls=CommandGroup)
 def projections() -> None:
     """Rebuild, verify and catch up the read side."""
 

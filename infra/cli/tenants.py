@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 
-from infra.cli.common import F, GreedyOption, json_option, open_container, print_json
+from infra.cli.common import CommandGroup, F, GreedyOption, json_option, open_container, print_json
 from infra.cli.exports import export, offboard
 from infra.cli.people import scim_token
 from infra.container import Container
@@ -37,7 +37,7 @@ from services.shared.errors import InvalidInput
 from tenants.login import DEFAULT_SCOPES, parse_rule, validate_login
 
 
-@click.group("tenants")
+@click.group("tenants", cls=CommandGroup)
 def tenants() -> None:
     """Boards and schools (platform operator)."""
 

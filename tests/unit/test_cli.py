@@ -121,3 +121,13 @@ def test_progress_off_a_terminal_is_plain_lines(capsys: pytest.CaptureFixture[st
     captured = capsys.readouterr()
     assert captured.err == "school-a: rebuilt from 10 events\n"
     assert captured.out == ""
+
+
+@pytest.mark.parametrize("argv", [[], ["projections"], ["tenants"], ["audit"]])
+def test_a_group_without_a_command_shows_its_help(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Usage: vangnet {' '.join(argv)}".rstrip() + " [OPTIONS]")
+    assert "Commands:" in out

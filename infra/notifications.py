@@ -325,15 +325,20 @@ def _deliver_one(container: Container, target: Target, mailer: Mailer, item: _Pe
 def _claim(container: Container, target: Target, key: str) -> bool:
     """Take the notification (committed before sending); False if someone else holds it."""
     with container.pool.connection() as conn:
+        # The database's clock (the same for every worker), read first and bound: a distributed
+        # schema (Citus) accepts only immutable expressions in ON CONFLICT … WHERE.
+        clock = conn.execute("SELECT now() AS now").fetchone()
+        assert clock is not None
+        now = clock["now"]
         row = conn.execute(
             SQL(
-                "INSERT INTO {sent} AS s (notification_key, claimed_at) VALUES (%s, now())"
+                "INSERT INTO {sent} AS s (notification_key, claimed_at) VALUES (%s, %s)"
                 " ON CONFLICT (notification_key) DO UPDATE SET claimed_at = excluded.claimed_at,"
                 " attempts = s.attempts + 1"
-                " WHERE s.sent_at IS NULL AND s.claimed_at < now() - %s"
+                " WHERE s.sent_at IS NULL AND s.claimed_at < %s"
                 " RETURNING s.notification_key"
             ).format(sent=_sent(target)),
-            (key, CLAIM_LEASE),
+            (key, now, now - CLAIM_LEASE),
         ).fetchone()
     return row is not None
 

@@ -51,9 +51,24 @@ def open_registry(master_key: bytes) -> Registry:
     return Registry(env=registry_env(master_key))
 
 
-def create_schema(pool: SharedPool, name: str) -> None:
-    """``CREATE SCHEMA IF NOT EXISTS``."""
-    with pool.connection() as conn:
+#: Citus's switch for schema-based sharding (a custom setting: plain PostgreSQL accepts any
+#: dotted name, so setting it is harmless where Citus is not installed).
+SCHEMA_SHARDING_SETTING = "citus.enable_schema_based_sharding"
+
+
+def create_schema(pool: SharedPool, name: str, *, distributed: bool = True) -> None:
+    """``CREATE SCHEMA IF NOT EXISTS``.
+
+    ``distributed=False`` (the ``platform`` schema): created with Citus's schema-based sharding
+    off for this one transaction, so on a Citus coordinator the schema stays on the coordinator
+    (the registry, sessions and checkpoints are shared by every school) while each school's
+    schema becomes a distributed schema that Citus places whole on a worker node.
+    """
+    with pool.connection() as conn, conn.transaction():
+        if not distributed:
+            conn.execute(
+                SQL("SET LOCAL {} = off").format(Identifier(*SCHEMA_SHARDING_SETTING.split(".")))
+            )
         conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(name)))
 
 
@@ -69,7 +84,7 @@ def ensure_platform(
     process's audit trail (default: the installed one).
     """
     trail = trail or current_trail()
-    create_schema(pool, PLATFORM_SCHEMA)
+    create_schema(pool, PLATFORM_SCHEMA, distributed=False)
     with pool.connection() as conn:
         ensure_platform_audit(conn, trail)
     Registry(env=registry_env(master_key, create_table=True))

@@ -38,6 +38,7 @@ log (a deletable key table); not done here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +120,18 @@ class SchoolArchive(Protocol):
         ...
 
 
+#: What :func:`offboard_school` does, in order (what a progress display names).
+OFFBOARDING_STEPS = (
+    "verifying the export against the database",
+    "closing the logs (last checkpoint, registry event)",
+    "dropping the school's schema and destroying its key",
+)
+
+
+def _quiet(_what: str) -> None:
+    """No progress display."""
+
+
 def offboard_school(
     registry: Registry,
     archive: SchoolArchive,
@@ -128,19 +141,24 @@ def offboard_school(
     confirm: str,
     sha256: str | None = None,
     actor: Actor | None = None,
+    step: Callable[[str], None] | None = None,
 ) -> Offboarded:
     """Offboard the school ``slug`` after verifying ``export_path`` (see the module's steps).
 
     ``confirm`` must repeat the slug. Refusals (``InvalidInput``/``ExportMismatch``/
-    ``ExportStale``/``SchoolNotFound``) change nothing.
+    ``ExportStale``/``SchoolNotFound``) change nothing. ``step(what)``: told as each of the
+    :data:`OFFBOARDING_STEPS` begins (a progress display).
     """
+    say = step or _quiet
     with as_operator(actor, "offboard a school"):
         if confirm != slug:
             raise InvalidInput("the confirmation must repeat the school's slug exactly")
         school = registry.school_by_slug(slug, include_offboarded=True)
         if school.offboarded:
             return _finish(archive, school, export_path, sha256)
+        say(OFFBOARDING_STEPS[0])
         verified = archive.verify_export(school, export_path, sha256)
+        say(OFFBOARDING_STEPS[1])
         with archive.closing(school) as closing:
             if closing.heads() != (verified.last_position, verified.last_read_id):
                 msg = (
@@ -153,6 +171,7 @@ def offboard_school(
                 school.id, export_sha256=verified.sha256, events_exported=verified.events
             )
             archive.forget(school.id)
+            say(OFFBOARDING_STEPS[2])
             stats, sessions = closing.remove_school_data()
         log.info("offboarded school %s (schema %s dropped)", school.id, school.schema_name)
         return Offboarded(

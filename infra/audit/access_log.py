@@ -9,8 +9,15 @@ and never sent to the database: :mod:`infra.audit.trail`), so a deleted, changed
 read breaks the chain, and the chain's head is checkpointed with the events'
 (:mod:`infra.audit.checkpoints`).
 
-Appending takes the table's lock, reads the next id, the database's clock and the head in one
-statement, computes the link here and inserts the row: one transaction, three statements.
+Appending takes the table's lock, reads the head (its id and hash) and the database's clock in
+one statement, computes the link here and inserts the row: one transaction, three statements.
+
+A read's id is the school's own counter, kept in the rows: the head's id plus one, taken under
+the table's lock. Not a sequence: with Citus schema-based sharding a sequence's values depend on
+the node that holds the school, so after the school's schema moves to another node they could
+go backwards and the chain (walked in id order) would look tampered with. The head's id moves
+with the rows. Logs written before used the column's sequence (increasing on one PostgreSQL
+node): their ids stay, new ids continue above the highest, so they keep verifying unchanged.
 
 Why a table of its own and not events in the school's event log: a read must stay a cheap
 append. As an event it would take the school's event-table lock that every command takes, wake
@@ -55,7 +62,7 @@ def create_statements(schema: str) -> list[SQL | Any]:
     return [
         SQL(
             "CREATE TABLE IF NOT EXISTS {} ("
-            " id bigserial PRIMARY KEY,"
+            " id bigint PRIMARY KEY,"
             " case_id uuid NOT NULL,"
             " user_id text NOT NULL,"
             " role text NOT NULL,"
@@ -119,11 +126,13 @@ def _lock_sql(schema: str) -> str:
 
 
 def _next_sql(schema: str) -> str:
-    """The next id, the transaction's clock (the same for every web process) and the head."""
+    """The next id (the head's plus one, 1 for the first read), the transaction's clock (the
+    same for every web process) and the head's hash (NULL before the first read). Run under the
+    table's lock."""
     table = sql_table(schema, TABLE)
     return (
-        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')), now(), "  # noqa: S608 (identifiers via table())
-        f"(SELECT hash FROM {table} ORDER BY id DESC LIMIT 1)"
+        "SELECT coalesce(max(id), 0) + 1, now(), "  # noqa: S608 (identifiers via table())
+        f"(SELECT hash FROM {table} ORDER BY id DESC LIMIT 1) FROM {table}"
     )
 
 

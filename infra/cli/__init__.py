@@ -1,84 +1,106 @@
-"""The ``vangnet`` command: one module per command group — serve, demo, worker, jobs, tenants
-(with exports and offboarding), projections, audit, privacy — and ``bench`` (the harness, run as
-its own program).
+"""The ``vangnet`` command (click): one module per command group — serve, demo, worker, jobs,
+tenants (with exports, offboarding and the SCIM token), projections, audit, privacy, migrate —
+and ``bench`` (the harness, run as its own program). How to add a command: README.md here.
 
 Every refused command prints one line naming what is wrong and exits 2; nothing is stored.
 ``projections verify`` exits 1 when a view differs from a rebuild from the events or has
-quarantined events; ``projections status`` marks degraded schools; ``audit
-verify`` exits 1 when a log does not fit its hash chain or checkpoints.
+quarantined events; ``projections status`` marks degraded schools; ``audit verify`` exits 1
+when a log does not fit its hash chain or checkpoints. Long runs show a progress bar on stderr
+(on a terminal); commands a script reads take ``--json``.
 """
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from infra.cli.audit import add_audit_commands
-from infra.cli.common import EXIT_DIFFERENCES, EXIT_REFUSED, Subparsers
-from infra.cli.demo import add_demo_command
-from infra.cli.deploy import add_deploy_commands
-from infra.cli.jobs import add_job_commands
-from infra.cli.privacy import add_privacy_commands
-from infra.cli.projections import add_projection_commands
-from infra.cli.serve import add_serve_command
-from infra.cli.tenants import add_tenant_commands
-from infra.cli.worker import add_worker_command
+import click
+
+from infra.cli.audit import audit
+from infra.cli.common import EXIT_DIFFERENCES, EXIT_REFUSED, CommandGroup
+from infra.cli.demo import demo
+from infra.cli.deploy import migrate
+from infra.cli.jobs import jobs
+from infra.cli.privacy import privacy
+from infra.cli.projections import projections
+from infra.cli.serve import serve
+from infra.cli.tenants import tenants
+from infra.cli.worker import worker
 from infra.settings import SettingsError
 from services.shared.errors import DomainError
 
-__all__ = ["EXIT_DIFFERENCES", "EXIT_REFUSED", "build_parser", "main"]
+__all__ = ["EXIT_DIFFERENCES", "EXIT_REFUSED", "cli", "main", "resolve"]
+
+#: ``-h`` as well as ``--help``, as the argparse CLI had.
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+@click.group("vangnet", cls=CommandGroup, context_settings=CONTEXT)
+def cli() -> None:
+    """Vangnet: bullying cases for Dutch schools, every action an event in the school's own
+    log."""
+
+
+@cli.command(
+    "bench",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("options", nargs=-1, type=click.UNPROCESSED)
+def bench(options: tuple[str, ...]) -> int:
+    """Measure speed side by side on a fresh database (bench/README.md; options: vangnet
+    bench --help).
+
+    Runs ``python -m bench`` with every argument after ``bench``: the harness lives in the
+    repository, not in the wheel, and nothing of Vangnet imports it (the layers contract), so
+    it is a program of its own with its own options.
+    """
+    return run_bench(options)
+
+
+for command in (tenants, demo, serve, worker, jobs, projections, audit, privacy, migrate):
+    cli.add_command(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``vangnet`` with ``argv`` (default: the process's arguments); the exit code.
+
+    ``--help`` prints the help and returns 0; a usage error prints click's message and
+    returns 2; a refusal (:class:`DomainError`, a setting) prints
+    ``vangnet: <reason>`` and returns 2.
+    """
     given = list(sys.argv[1:] if argv is None else argv)
-    if given[:1] == ["bench"]:
-        return run_bench(given[1:])
-    parser = build_parser()
-    args = parser.parse_args(given)
-    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 0
     try:
-        return handler(args)
+        result = cli.main(args=given, prog_name="vangnet", standalone_mode=False)
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.Abort:
+        click.echo("vangnet: aborted", err=True)
+        return EXIT_DIFFERENCES
     except (DomainError, SettingsError) as error:
-        print(f"vangnet: {error}", file=sys.stderr)
+        click.echo(f"vangnet: {error}", err=True)
         return EXIT_REFUSED
+    return result if isinstance(result, int) else 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="vangnet",
-        description="Vangnet: bullying cases for Dutch schools, every action an event in the "
-        "school's own log.",
-    )
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    add_tenant_commands(commands)
-    add_demo_command(commands)
-    add_serve_command(commands)
-    add_worker_command(commands)
-    add_job_commands(commands)
-    add_projection_commands(commands)
-    add_audit_commands(commands)
-    add_privacy_commands(commands)
-    add_deploy_commands(commands)
-    _add_bench_command(commands)
-    return parser
-
-
-def _add_bench_command(commands: Subparsers) -> None:
-    """``vangnet bench`` runs the benchmark harness (bench/README.md) as its own program,
-    ``python -m bench``: the harness lives in the repository, not in the wheel, and nothing of
-    Vangnet imports it (the layers contract)."""
-    bench = commands.add_parser(
-        "bench",
-        help="measure speed side by side on a fresh database (bench/README.md; "
-        "options: python -m bench --help)",
-        add_help=False,
-    )
-    bench.set_defaults(handler=lambda _args: run_bench([]))
+def resolve(argv: Sequence[str]) -> click.Command:
+    """The command ``argv`` runs, parsed like ``main`` parses it but not run (usage errors
+    raise :class:`click.UsageError`): for checks of command lines written elsewhere (deploy
+    files, Makefile)."""
+    command: click.Command = cli
+    ctx = cli.make_context("vangnet", list(argv), resilient_parsing=False)
+    while isinstance(command, click.Group):
+        remaining = [*ctx._protected_args, *ctx.args]
+        if not remaining:
+            return command
+        _name, sub, rest = command.resolve_command(ctx, remaining)
+        if sub is None:
+            raise click.UsageError(f"no command {remaining[0]!r}", ctx)
+        command = sub
+        ctx = sub.make_context(_name, rest, parent=ctx, resilient_parsing=False)
+    return command
 
 
 def run_bench(options: Sequence[str]) -> int:

@@ -12,12 +12,13 @@ and records the read in the school's access log like every other read (as
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import json
-import sys
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
+
+import click
 
 from infra.audit.access_log import record_case_read
 from infra.audit.integrity import (
@@ -26,7 +27,15 @@ from infra.audit.integrity import (
     verify_platform,
     verify_school,
 )
-from infra.cli.common import Subparsers, open_container, show_help
+from infra.cli.common import (
+    EXIT_DIFFERENCES,
+    EXIT_REFUSED,
+    CommandGroup,
+    each_with_progress,
+    json_option,
+    open_container,
+    print_json,
+)
 from infra.container import Container
 from services.access.roles import Role
 from services.audit.access_log import ReadKind
@@ -37,98 +46,107 @@ from services.shared.clock import SCHOOL_TZ
 from services.shared.errors import InvalidInput
 from tenants.registry import School
 
-EXIT_DIFFERENCES = 1
-#: Times are printed (and read without a zone) on the schools' clock.
 
-#: Type of the object ``add_subparsers`` returns.
+@click.group("audit", cls=CommandGroup)
+def audit() -> None:
+    """Tamper evidence of the logs (verify, checkpoint) and case replay."""
 
 
-def add_audit_commands(commands: Subparsers) -> None:
-    audit = commands.add_parser(
-        "audit", help="tamper evidence of the logs (verify, checkpoint) and case replay"
+def _log_choice(func: Any) -> Any:
+    """``--school SLUG``, ``--platform`` or ``--all`` (exactly one)."""
+    func = click.option("--all", "all_logs", is_flag=True, help="every school and the platform")(
+        func
     )
-    audit_commands = audit.add_subparsers(title="audit commands", metavar="COMMAND")
-
-    verify = audit_commands.add_parser(
-        "verify",
-        help="walk the keyed hash chains and compare the signed checkpoints (database and "
-        "outside copy); exit 1 naming what does not fit",
-    )
-    _log_choice(verify)
-    verify.set_defaults(handler=cmd_verify)
-
-    checkpoint = audit_commands.add_parser(
-        "checkpoint",
-        help="record the chains' heads (position, hash, time), signed, in the database and "
-        "outside it",
-    )
-    _log_choice(checkpoint)
-    checkpoint.set_defaults(handler=cmd_checkpoint)
-
-    replay = audit_commands.add_parser(
-        "replay", help="print a case's history and its state as of a moment (recorded as a read)"
-    )
-    replay.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
-    replay.add_argument("--case", required=True, type=UUID, metavar="ID", help="the case id")
-    replay.add_argument(
-        "--as-of",
-        metavar="ISO-TIME",
-        help="the moment (default now); without a time zone: Dutch time; a date alone: its end",
-    )
-    replay.set_defaults(handler=cmd_replay)
-    audit.set_defaults(handler=lambda _args: show_help(audit))
+    func = click.option("--platform", is_flag=True, help="the platform registry's log")(func)
+    return click.option("--school", metavar="SLUG", help="one school, by slug")(func)
 
 
-def _log_choice(parser: argparse.ArgumentParser) -> None:
-    choice = parser.add_mutually_exclusive_group(required=True)
-    choice.add_argument("--school", metavar="SLUG", help="one school, by slug")
-    choice.add_argument("--platform", action="store_true", help="the platform registry's log")
-    choice.add_argument("--all", action="store_true", help="every school and the platform")
+def _check_choice(school: str | None, platform: bool, all_logs: bool) -> None:
+    if [bool(school), platform, all_logs].count(True) != 1:
+        raise click.UsageError("give exactly one of --school SLUG, --platform and --all")
 
 
-def _schools(container: Container, args: argparse.Namespace) -> list[School]:
-    if args.school:
-        return [container.registry.school_by_slug(args.school)]
-    if args.all:
+def _schools(container: Container, school: str | None, all_logs: bool) -> list[School]:
+    if school:
+        return [container.registry.school_by_slug(school)]
+    if all_logs:
         return container.registry.list_schools()
     return []
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
+def _report_json(report: LogReport) -> dict[str, Any]:
+    return {
+        "log": report.label,
+        "schema": report.schema,
+        "ok": report.ok,
+        "events": report.events,
+        "reads": report.reads,
+        "checkpoints": report.checkpoints,
+        "outside": report.outside,
+        "problems": list(report.problems),
+        "notes": list(report.notes),
+    }
+
+
+@audit.command("verify")
+@_log_choice
+@json_option()
+def verify(school: str | None, platform: bool, all_logs: bool, as_json: bool) -> int:
+    """Walk the keyed hash chains and compare the signed checkpoints (database and outside
+    copy); exit 1 naming what does not fit."""
+    _check_choice(school, platform, all_logs)
     with open_container() as container:
-        print(f"outside copies of the checkpoints: {container.settings.checkpoint_path}")
+        where = container.settings.checkpoint_path
         reports: list[LogReport] = []
-        if args.platform or args.all:
+        if platform or all_logs:
             reports.append(verify_platform(container.pool))
-        for school in _schools(container, args):
-            reports.append(verify_school(container.pool, school))
+        schools = _schools(container, school, all_logs)
+        for _bar, one in each_with_progress("logs", schools, lambda s: s.slug):
+            reports.append(verify_school(container.pool, one))
     broken = [r for r in reports if not r.ok]
+    if as_json:
+        print_json(
+            {
+                "checkpoint_copies": str(where),
+                "logs": [_report_json(r) for r in reports],
+                "broken": [r.label for r in broken],
+                "ok": not broken,
+            }
+        )
+        return EXIT_DIFFERENCES if broken else 0
+    click.echo(f"outside copies of the checkpoints: {where}")
     for report in reports:
         for line in report.lines():
-            print(line)
+            click.echo(line)
     events = sum(r.events for r in reports)
     reads = sum(r.reads or 0 for r in reports)
     if broken:
-        print(
+        click.echo(
             f"{len(broken)} of {len(reports)} log(s) do not fit their chain or checkpoints: "
             f"{', '.join(r.label for r in broken)}"
         )
         return EXIT_DIFFERENCES
-    print(f"verified {len(reports)} log(s): {events} events and {reads} case reads intact")
+    click.echo(f"verified {len(reports)} log(s): {events} events and {reads} case reads intact")
     return 0
 
 
-def cmd_checkpoint(args: argparse.Namespace) -> int:
+@audit.command("checkpoint")
+@_log_choice
+def checkpoint(school: str | None, platform: bool, all_logs: bool) -> int:
+    """Record the chains' heads (position, hash, time), signed, in the database and outside
+    it."""
+    _check_choice(school, platform, all_logs)
     with open_container() as container:
         recorded = []
-        if args.platform or args.all:
+        if platform or all_logs:
             recorded += [("platform", c) for c in checkpoint_platform(container.pool)]
-        for school in _schools(container, args):
-            recorded += [(school.slug, c) for c in checkpoint_school(container.pool, school)]
+        schools = _schools(container, school, all_logs)
+        for _bar, one in each_with_progress("logs", schools, lambda s: s.slug):
+            recorded += [(one.slug, c) for c in checkpoint_school(container.pool, one)]
         where = container.settings.checkpoint_path
     for label, c in recorded:
-        print(f"{label}: {c.chain} #{c.position} {c.hash.hex()}")
-    print(
+        click.echo(f"{label}: {c.chain} #{c.position} {c.hash.hex()}")
+    click.echo(
         f"{len(recorded)} checkpoint(s) recorded, signed, in the database and in {where} "
         "(a head that did not move is not repeated)"
     )
@@ -139,37 +157,46 @@ def _local(moment: datetime) -> str:
     return moment.astimezone(SCHOOL_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
+@audit.command("replay")
+@click.option("--school", required=True, metavar="SLUG", help="the school's slug")
+@click.option("--case", "case_id", required=True, type=click.UUID, metavar="ID", help="the case id")
+@click.option(
+    "--as-of",
+    metavar="ISO-TIME",
+    help="the moment (default now); without a time zone: Dutch time; a date alone: its end",
+)
+def replay(school: str, case_id: UUID, as_of: str | None) -> int:
+    """Print a case's history and its state as of a moment (recorded as a read)."""
     actor = Actor(user_id=f"cli:{getpass.getuser()}", role=Role.AUDITOR)
     try:
-        as_of = parse_until(args.as_of, "--as-of", datetime.now(UTC), SCHOOL_TZ)
+        moment = parse_until(as_of, "--as-of", datetime.now(UTC), SCHOOL_TZ)
     except InvalidInput as e:
-        print(f"vangnet: {e}", file=sys.stderr)
-        return 2
+        click.echo(f"vangnet: {e}", err=True)
+        return EXIT_REFUSED
     with open_container() as container:
-        school = container.registry.school_by_slug(args.school)
-        replay = CaseReplay(container.schools.get(school.id), school.id)
-        history = replay.history(actor, args.case)
-        state = replay.state_as_of(actor, args.case, as_of)
+        found = container.registry.school_by_slug(school)
+        case_replay = CaseReplay(container.schools.get(found.id), found.id)
+        history = case_replay.history(actor, case_id)
+        state = case_replay.state_as_of(actor, case_id, moment)
         with container.pool.connection() as conn:
             record_case_read(
                 conn,
-                school.schema_name,
-                args.case,
+                found.schema_name,
+                case_id,
                 actor.user_id,
                 str(actor.role),
                 ReadKind.CLI_REPLAY,
             )
-    print(f"case {args.case} at {school.slug}: {len(history)} events (times: Europe/Amsterdam)")
-    print(f"{'version':>7}  {'time':19}  {'event':28}  {'role':22}  actor")
+    click.echo(f"case {case_id} at {found.slug}: {len(history)} events (times: Europe/Amsterdam)")
+    click.echo(f"{'version':>7}  {'time':19}  {'event':28}  {'role':22}  actor")
     for entry in history:
-        print(
+        click.echo(
             f"{entry.version:>7}  {_local(entry.at):19}  {entry.event_type:28}  "
             f"{entry.actor_role:22}  {entry.actor_id}"
         )
-    print(
+    click.echo(
         f"\nstate as of {_local(state.as_of)}: version {state.version} "
         f"(changed {_local(state.changed_at)})"
     )
-    print(json.dumps(state.state, ensure_ascii=False, indent=2))
+    click.echo(json.dumps(state.state, ensure_ascii=False, indent=2))
     return 0

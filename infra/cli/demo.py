@@ -4,18 +4,18 @@ identity provider."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import shutil
 from collections import Counter
 
+import click
 import psycopg
 from dramatiq.errors import QueueJoinTimeout
 from psycopg.sql import SQL
 
 from infra import views as school_views
 from infra.auth.devidp import DEV_CLIENT_ID, default_demo_users, demo_login_config, dev_issuer
-from infra.cli.common import Subparsers, positive
+from infra.cli.common import POSITIVE, each_with_progress
 from infra.container import Container
 from infra.demo import (
     CASES_PER_SCHOOL,
@@ -41,25 +41,15 @@ from services.shared.actor import SYSTEM
 from tenants.registry import School, slugify
 
 
-def add_demo_command(commands: Subparsers) -> None:
-    demo = commands.add_parser(
-        "demo",
-        help="embedded default: start PostgreSQL, create a demo board with three schools "
-        "and about thirty cases",
-    )
-    demo.add_argument("--reset", action="store_true", help="start from an empty data directory")
-    demo.add_argument(
-        "--no-serve", action="store_true", help="prepare the data, print the summary and exit"
-    )
-    demo.add_argument(
-        "--port", type=positive, default=8000, help="port of the web UI (default 8000)"
-    )
-    demo.set_defaults(handler=cmd_demo)
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
+@click.command("demo")
+@click.option("--reset", is_flag=True, help="start from an empty data directory")
+@click.option("--no-serve", is_flag=True, help="prepare the data, print the summary and exit")
+@click.option("--port", type=POSITIVE, default=8000, help="port of the web UI (default 8000)")
+def demo(reset: bool, no_serve: bool, port: int) -> int:
+    """Embedded default: start PostgreSQL, create a demo board with three schools and about
+    thirty cases."""
     settings = Settings.from_env()
-    if args.reset:
+    if reset:
         _reset(settings)
         settings = Settings.from_env()  # a reset embedded data directory gets a new master key
     with Container.open(settings) as container:
@@ -73,7 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 print(f"demo data already present (use --reset to start over): board {board_slug}")
             else:
                 container.create_board(DEMO_BOARD)
-                for name in DEMO_SCHOOLS:
+                for _bar, name in each_with_progress("schools", DEMO_SCHOOLS, str):
                     school = container.create_school(board_slug, name)
                     procedure = DEMO_COMPLAINTS_PROCEDURE
                     container.registry.configure_complaints_procedure(
@@ -107,9 +97,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         sweep_schools(container)  # the safety net: anything a hint missed (none, normally)
         checkpoint_sweep(container)  # the demo's logs are tamper-evident from the start
         _print_summary(container, board_slug)
-    if args.no_serve:
+    if no_serve:
         return 0
-    return _serve_demo(settings, args.port)
+    return _serve_demo(settings, port)
 
 
 def _serve_demo(settings: Settings, port: int) -> int:

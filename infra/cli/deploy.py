@@ -17,37 +17,31 @@ beside it). Exit 0 when done, 2 when refused (settings), 1 when the database nev
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 
+import click
+
 from infra import views
-from infra.cli.common import Subparsers
+from infra.cli.common import each_with_progress
 from infra.container import Container
 from infra.settings import Settings
 
 EXIT_UNREACHABLE = 1
 
 
-def add_deploy_commands(commands: Subparsers) -> None:
-    migrate = commands.add_parser(
-        "migrate",
-        help="bring the platform schema and every school's view tables up to this version "
-        "(run once before starting a new version's processes)",
-    )
-    migrate.add_argument(
-        "--wait",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="wait this long for the database to answer (default: do not wait)",
-    )
-    migrate.set_defaults(handler=cmd_migrate)
-
-
-def cmd_migrate(args: argparse.Namespace) -> int:
+@click.command("migrate")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0.0),
+    default=0.0,
+    metavar="SECONDS",
+    help="wait this long for the database to answer (default: do not wait)",
+)
+def migrate(wait: float) -> int:
+    """Bring the platform schema and every school's view tables up to this version (run once
+    before starting a new version's processes)."""
     settings = Settings.from_env()
-    deadline = time.monotonic() + max(0.0, args.wait)
+    deadline = time.monotonic() + wait
     while True:
         try:
             container = Container.open(settings)
@@ -55,12 +49,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         except Exception as e:  # the database is not there (yet)
             if time.monotonic() >= deadline:
                 reason = type(e).__name__
-                print(f"vangnet: the database does not answer ({reason})", file=sys.stderr)
+                click.echo(f"vangnet: the database does not answer ({reason})", err=True)
                 return EXIT_UNREACHABLE
             time.sleep(1.0)
     with container:
         schools = container.registry.list_schools()
-        for school in schools:
+        for _bar, school in each_with_progress("schools", schools, lambda s: s.slug):
             views.ensure_school_views(container, school.id)
-        print(f"migrated: the platform schema and {len(schools)} school(s)' view tables")
+        click.echo(f"migrated: the platform schema and {len(schools)} school(s)' view tables")
     return 0

@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Callable
 
-from infra.cli.common import EXIT_DIFFERENCES, Subparsers, show_help
+import click
+
+from infra.cli.common import EXIT_DIFFERENCES, CommandGroup, json_option, print_json
 from infra.jobs import job_queues
 from infra.settings import Settings, SettingsError
 from infra.worker.broker import broker_kind
 from infra.worker.deadletters import list_dead_letters
 
 
-def add_job_commands(commands: Subparsers) -> None:
-    jobs = commands.add_parser("jobs", help="inspect the job queues")
-    job_commands = jobs.add_subparsers(title="job commands", metavar="COMMAND")
-    dead = job_commands.add_parser(
-        "dead-letters", help="list messages that failed after their retries (no personal data)"
-    )
-    dead.set_defaults(handler=cmd_dead_letters)
-    jobs.set_defaults(handler=lambda _args: show_help(jobs))
+@click.group("jobs", cls=CommandGroup)
+def jobs() -> None:
+    """Inspect the job queues."""
 
 
-def cmd_dead_letters(_args: argparse.Namespace) -> int:
+@jobs.command("dead-letters")
+@json_option()
+def dead_letters(as_json: bool) -> int:
+    """List messages that failed after their retries (no personal data)."""
     settings = Settings.from_env()
     kind = _broker_kind_or_refuse(broker_kind, settings.broker_url)
     if kind == "stub":
-        print(
+        if as_json:
+            print_json({"broker": kind, "dead_letters": []})
+            return 0
+        click.echo(
             "BROKER_URL is not set: jobs run in-process on the stub broker, whose dead letters "
             "live in that process's memory (nothing to list here)."
         )
@@ -36,19 +37,38 @@ def cmd_dead_letters(_args: argparse.Namespace) -> int:
     try:
         letters = list_dead_letters(settings.broker_url, settings.queue_namespace, queues)
     except Exception as e:
-        print(f"vangnet: cannot read the {kind} broker ({type(e).__name__})", file=sys.stderr)
+        click.echo(f"vangnet: cannot read the {kind} broker ({type(e).__name__})", err=True)
         return EXIT_DIFFERENCES
-    if not letters:
-        print(f"no dead letters ({kind}; queues {', '.join(q + '.XQ' for q in queues)})")
+    letters = sorted(letters, key=lambda d: (d.failed_at is None, d.failed_at))
+    if as_json:
+        print_json(
+            {
+                "broker": kind,
+                "dead_letters": [
+                    {
+                        "failed_at": d.failed_at.isoformat() if d.failed_at else None,
+                        "actor": d.actor,
+                        "message_id": d.message_id,
+                        "school_id": d.school_id,
+                        "error_class": d.error_class,
+                        "retries": d.retries,
+                    }
+                    for d in letters
+                ],
+            }
+        )
         return 0
-    print(f"{'failed at (UTC)':20}  {'actor':20}  {'message id':36}  {'school id':36}  error")
-    for d in sorted(letters, key=lambda d: (d.failed_at is None, d.failed_at)):
+    if not letters:
+        click.echo(f"no dead letters ({kind}; queues {', '.join(q + '.XQ' for q in queues)})")
+        return 0
+    click.echo(f"{'failed at (UTC)':20}  {'actor':20}  {'message id':36}  {'school id':36}  error")
+    for d in letters:
         when = d.failed_at.strftime("%Y-%m-%d %H:%M:%S") if d.failed_at else "-"
-        print(
+        click.echo(
             f"{when:20}  {d.actor:20}  {d.message_id:36}  {d.school_id or '-':36}  "
             f"{d.error_class or '-'} (retries {d.retries})"
         )
-    print(f"{len(letters)} dead letter(s) on {kind}")
+    click.echo(f"{len(letters)} dead letter(s) on {kind}")
     return 0
 
 

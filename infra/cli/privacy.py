@@ -1,82 +1,117 @@
-"""``vangnet privacy``: erase the pupil data of cases whose retention period ran out.
+"""``vangnet privacy``: erase the pupil data of cases whose retention period ran out, and seal
+the events written before sealing existed.
 
 ``vangnet privacy expire --school SLUG`` (or ``--all``) does what the worker's daily run does;
 ``--today YYYY-MM-DD`` runs it as of another day (to see what a date would erase, or to catch up
-after the worker was down). ``vangnet privacy seal-old --school SLUG`` (or ``--all``) seals, once,
-the events written before sealing existed (:mod:`infra.privacy.reseal`). Output names cases by id
-only, never a pupil.
+after the worker was down). Output names cases and pupils by id only, never a pupil's name.
+``vangnet privacy seal-old`` seals old events in place, once (:mod:`infra.privacy.reseal`).
 """
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, date, datetime
 
-from infra.cli.common import Subparsers, open_container, show_help
-from infra.retention import ExpiryReport, expire_all, expire_school, seal_old_school
+import click
+
+from infra.cli.common import (
+    CommandGroup,
+    each_with_progress,
+    json_option,
+    open_container,
+    print_json,
+)
+from infra.retention import ExpiryReport, expire_school, seal_old_school
 
 
-def add_privacy_commands(commands: Subparsers) -> None:
-    privacy = commands.add_parser("privacy", help="retention and erasure of pupil data")
-    privacy_commands = privacy.add_subparsers(title="privacy commands", metavar="COMMAND")
-    expire = privacy_commands.add_parser(
-        "expire", help="erase pupil data of cases closed longer ago than the retention period"
-    )
-    which = expire.add_mutually_exclusive_group(required=True)
-    which.add_argument("--school", metavar="SLUG", help="one school")
-    which.add_argument("--all", action="store_true", help="every school")
-    expire.add_argument(
-        "--today", type=date.fromisoformat, metavar="YYYY-MM-DD", help="as of this day"
-    )
-    expire.set_defaults(handler=cmd_expire)
-    seal_old = privacy_commands.add_parser(
-        "seal-old",
-        help="seal pupil fields and free text of events written before sealing existed",
-    )
-    which_log = seal_old.add_mutually_exclusive_group(required=True)
-    which_log.add_argument("--school", metavar="SLUG", help="one school")
-    which_log.add_argument("--all", action="store_true", help="every school")
-    seal_old.set_defaults(handler=cmd_seal_old)
-    privacy.set_defaults(handler=lambda _args: show_help(privacy))
+@click.group("privacy", cls=CommandGroup)
+def privacy() -> None:
+    """Retention and erasure of pupil data."""
 
 
-def cmd_expire(args: argparse.Namespace) -> int:
-    today: date = args.today or datetime.now(UTC).date()
+@privacy.command("expire")
+@click.option("--school", metavar="SLUG", help="one school")
+@click.option("--all", "all_schools", is_flag=True, help="every school")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="as of this day",
+)
+@json_option()
+def expire(school: str | None, all_schools: bool, today: datetime | None, as_json: bool) -> int:
+    """Erase pupil data of cases closed longer ago than the retention period."""
+    if bool(school) == all_schools:
+        raise click.UsageError("give exactly one of --school SLUG and --all")
+    day: date = today.date() if today is not None else datetime.now(UTC).date()
     with open_container() as container:
-        if args.all:
-            reports = expire_all(container, today=today)
-        else:
-            school = container.registry.school_by_slug(args.school)
-            reports = [expire_school(container, school.id, today=today)]
+        schools = (
+            [container.registry.school_by_slug(school)]
+            if school
+            else container.registry.list_schools()
+        )
+        reports = []
+        for bar, one in each_with_progress("schools", schools, lambda s: s.slug):
+            report = expire_school(container, one.id, today=day)
+            reports.append(report)
+            if (report.erased or report.erased_pupils) and not as_json:
+                bar.say(
+                    f"{one.slug}: {len(report.erased)} case(s), "
+                    f"{len(report.erased_pupils)} pupil(s) erased"
+                )
+    if as_json:
+        print_json(
+            {
+                "today": day.isoformat(),
+                "schools": [
+                    {
+                        "school": r.school_slug,
+                        "closed_before": r.cutoff.isoformat(),
+                        "erased": [str(case_id) for case_id in r.erased],
+                        "erased_pupils": [str(pupil_id) for pupil_id in r.erased_pupils],
+                    }
+                    for r in reports
+                ],
+            }
+        )
+        return 0
     for report in reports:
         _print(report)
     return 0
 
 
-def cmd_seal_old(args: argparse.Namespace) -> int:
-    """Exit 1 when a school's log was refused (its chain does not verify)."""
-    failed = False
+@privacy.command("seal-old")
+@click.option("--school", metavar="SLUG", help="one school")
+@click.option("--all", "all_schools", is_flag=True, help="every school")
+def seal_old(school: str | None, all_schools: bool) -> int:
+    """Seal pupil fields and free text of events written before sealing existed (exit 1 when a
+    school's log was refused: its chain does not verify)."""
+    if bool(school) == all_schools:
+        raise click.UsageError("give exactly one of --school SLUG and --all")
+    lines, failed = [], False
     with open_container() as container:
-        if args.all:
-            schools = container.registry.list_schools()
-        else:
-            schools = [container.registry.school_by_slug(args.school)]
-        for school in schools:
-            done = seal_old_school(container, school.id)
+        schools = (
+            [container.registry.school_by_slug(school)]
+            if school
+            else container.registry.list_schools()
+        )
+        for _bar, one in each_with_progress("schools", schools, lambda s: s.slug):
+            done = seal_old_school(container, one.id)
             if done.refused is not None:
                 failed = True
-                print(f"{school.slug}: NOT sealed: {done.refused}")
+                lines.append(f"{one.slug}: NOT sealed: {done.refused}")
             else:
-                print(f"{school.slug}: {done.events} event(s), {done.sealed} sealed now")
+                lines.append(f"{one.slug}: {done.events} event(s), {done.sealed} sealed now")
+    for line in lines:
+        click.echo(line)
     return 1 if failed else 0
 
 
 def _print(report: ExpiryReport) -> None:
-    print(
+    click.echo(
         f"{report.school_slug}: closed before {report.cutoff.isoformat()}: "
         f"{len(report.erased)} case(s) erased, {len(report.erased_pupils)} pupil(s) erased"
     )
     for case_id in report.erased:
-        print(f"  {case_id}")
+        click.echo(f"  {case_id}")
     for pupil_id in report.erased_pupils:
-        print(f"  pupil {pupil_id}")
+        click.echo(f"  pupil {pupil_id}")

@@ -2,145 +2,166 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
+from typing import Any
+
+import click
 
 from infra import views as school_views
 from infra.cli.common import (
     EXIT_DIFFERENCES,
     EXIT_REFUSED,
-    Subparsers,
+    CommandGroup,
+    each_with_progress,
+    json_option,
     open_container,
+    print_json,
+    progress_bar,
     school_choice,
     schools_of,
-    show_help,
 )
 from projections.engine import Rate
+from tenants.registry import School
 
 
-def add_projection_commands(commands: Subparsers) -> None:
-    views = commands.add_parser("projections", help="rebuild, verify and catch up the read side")
-    view_commands = views.add_subparsers(title="projection commands", metavar="COMMAND")
-    rebuild = view_commands.add_parser(
-        "rebuild", help="rebuild views from the events beside the live ones, then switch"
-    )
-    school_choice(rebuild)
-    rebuild.add_argument(
-        "--view", action="append", metavar="NAME", help="only this view (repeatable)"
-    )
-    rebuild.set_defaults(handler=cmd_rebuild)
-    verify = view_commands.add_parser(
-        "verify",
-        help="compare the views with a rebuild from the events and list quarantined events; "
-        "exit 1 on either",
-    )
-    school_choice(verify)
-    verify.set_defaults(handler=cmd_verify)
-    catch_up = view_commands.add_parser("catch-up", help="apply the events the views lack")
-    school_choice(catch_up)
-    catch_up.set_defaults(handler=cmd_catch_up)
-    status = view_commands.add_parser(
-        "status", help="how far each school's views lag its log, and which are degraded"
-    )
-    status.set_defaults(handler=cmd_status)
-    views.set_defaults(handler=lambda _args: show_help(views))
+@click.group("projections", cls=CommandGroup)
+def projections() -> None:
+    """Rebuild, verify and catch up the read side."""
 
 
-def cmd_rebuild(args: argparse.Namespace) -> int:
+@projections.command("rebuild")
+@school_choice
+@click.option(
+    "--view", "view_names", multiple=True, metavar="NAME", help="only this view (repeatable)"
+)
+def rebuild(school: str | None, all_schools: bool, view_names: tuple[str, ...]) -> int:  # noqa: ARG001
+    """Rebuild views from the events beside the live ones, then switch."""
     try:
-        views = school_views.views_named(args.view)
+        views = school_views.views_named(list(view_names) or None)
     except ValueError as e:
-        print(f"vangnet: {e}", file=sys.stderr)
+        click.echo(f"vangnet: {e}", err=True)
         return EXIT_REFUSED
     names = ", ".join(v.name for v in views)
-    live_progress = sys.stderr.isatty()  # `\r` updates on a terminal; one line per school else
     with open_container() as container:
-        schools = schools_of(container, args)
+        schools = schools_of(container, school)
         total = Rate()
-        for school in schools:
-            rate = Rate()
+        with progress_bar("schools", len(schools), counting="events") as bar:
+            for one in schools:
+                bar.describe(one.slug)
+                rate = Rate()
 
-            def progress(n: int, slug: str = school.slug, rate: Rate = rate) -> None:
-                rate.add(n)
-                total.add(n)
-                if live_progress:
-                    print(
-                        f"\r{slug}: {rate.events} events, {rate.per_second:,.0f} events/s\033[K",
-                        end="",
-                        file=sys.stderr,
-                        flush=True,
-                    )
+                def progress(n: int, rate: Rate = rate) -> None:
+                    rate.add(n)
+                    total.add(n)
+                    bar.count(n)
 
-            applied = school_views.rebuild_school(container, school.id, views, progress=progress)
-            print(
-                ("\r" if live_progress else "")
-                + f"{school.slug}: rebuilt {names} from {applied} events "
-                f"({rate.per_second:,.0f} events/s)" + ("\033[K" if live_progress else ""),
-                file=sys.stderr,
-            )
-            health = school_views.degraded(container, school.id)
-            if health:
-                print(f"{school.slug}: DEGRADED: {school_views.describe_health(health)}")
-        print(
+                applied = school_views.rebuild_school(container, one.id, views, progress=progress)
+                bar.say(
+                    f"{one.slug}: rebuilt {names} from {applied} events "
+                    f"({rate.per_second:,.0f} events/s)"
+                )
+                health = school_views.degraded(container, one.id)
+                if health:
+                    click.echo(f"{one.slug}: DEGRADED: {school_views.describe_health(health)}")
+                bar.item_done()
+        click.echo(
             f"rebuilt {names} for {len(schools)} school(s): {total.events} events, "
             f"{total.per_second:,.0f} events/s"
         )
     return 0
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
+@projections.command("verify")
+@school_choice
+@json_option()
+def verify(school: str | None, all_schools: bool, as_json: bool) -> int:  # noqa: ARG001
+    """Compare the views with a rebuild from the events and list quarantined events; exit 1
+    on either."""
     with open_container() as container:
-        schools = schools_of(container, args)
-        differing = 0
-        for school in schools:
-            differences = school_views.verify_school(container, school.id)
-            if differences:
-                differing += 1
-                print(f"{school.slug}: {len(differences)} difference(s)")
-                for line in differences:
-                    print(f"  {line}")
-        if differing:
-            print(
-                f"{differing} of {len(schools)} school(s) differ from a rebuild from the events "
-                "or have quarantined events: fix the cause, then "
-                "vangnet projections rebuild --school SLUG"
-            )
-            return EXIT_DIFFERENCES
-        print(f"verified {len(schools)} school(s): the views equal a rebuild from the events")
+        schools = schools_of(container, school)
+        found: dict[str, list[str]] = {}
+        for bar, one in each_with_progress("schools", schools, _slug):
+            differences = school_views.verify_school(container, one.id)
+            found[one.slug] = list(differences)
+            if differences and not as_json:
+                bar.say(f"{one.slug}: {len(differences)} difference(s)")
+    differing = [slug for slug, lines in found.items() if lines]
+    if as_json:
+        print_json(
+            {
+                "schools": [
+                    {"school": slug, "differences": lines} for slug, lines in found.items()
+                ],
+                "differing": len(differing),
+                "ok": not differing,
+            }
+        )
+        return EXIT_DIFFERENCES if differing else 0
+    for slug in differing:
+        click.echo(f"{slug}: {len(found[slug])} difference(s)")
+        for line in found[slug]:
+            click.echo(f"  {line}")
+    if differing:
+        click.echo(
+            f"{len(differing)} of {len(schools)} school(s) differ from a rebuild from the events "
+            "or have quarantined events: fix the cause, then "
+            "vangnet projections rebuild --school SLUG"
+        )
+        return EXIT_DIFFERENCES
+    click.echo(f"verified {len(schools)} school(s): the views equal a rebuild from the events")
     return 0
 
 
-def cmd_catch_up(args: argparse.Namespace) -> int:
+@projections.command("catch-up")
+@school_choice
+def catch_up(school: str | None, all_schools: bool) -> int:  # noqa: ARG001
+    """Apply the events the views lack."""
     with open_container() as container:
-        schools = schools_of(container, args)
+        schools = schools_of(container, school)
         total = 0
-        for school in schools:
-            applied = school_views.catch_up_school(container, school.id)
+        for bar, one in each_with_progress("schools", schools, _slug):
+            applied = school_views.catch_up_school(container, one.id)
             total += applied
             if applied:
-                print(f"{school.slug}: {applied} events applied")
-        print(f"caught up {len(schools)} school(s): {total} events applied")
+                bar.say(f"{one.slug}: {applied} events applied")
+        click.echo(f"caught up {len(schools)} school(s): {total} events applied")
     return 0
 
 
-def cmd_status(_args: argparse.Namespace) -> int:
+@projections.command("status")
+@json_option()
+def status(as_json: bool) -> int:
+    """How far each school's views lag its log, and which are degraded."""
+    rows: list[dict[str, Any]] = []
     with open_container() as container:
         schools = container.registry.list_schools()
-        lagging = degraded = 0
-        for school in schools:
-            behind = school_views.lag(container, school.id)
-            health = school_views.degraded(container, school.id)
-            lagging += behind > 0
-            degraded += bool(health)
-            line = f"{school.slug:40} lag {behind}"
-            if health:
-                line += f"  DEGRADED: {school_views.describe_health(health)}"
-            print(line)
-        print(f"{len(schools)} school(s), {lagging} lagging, {degraded} degraded")
-        if degraded:
-            print(
-                "degraded: a view skips (quarantined) or waits before (failing) events it cannot "
-                "apply; `vangnet projections verify --school SLUG` lists them; after the cause "
-                "is fixed, `vangnet projections rebuild --school SLUG` applies them again"
+        for _bar, one in each_with_progress("schools", schools, _slug):
+            health = school_views.degraded(container, one.id)
+            rows.append(
+                {
+                    "school": one.slug,
+                    "lag": school_views.lag(container, one.id),
+                    "degraded": school_views.describe_health(health) if health else None,
+                }
             )
+    lagging = sum(row["lag"] > 0 for row in rows)
+    degraded = sum(row["degraded"] is not None for row in rows)
+    if as_json:
+        print_json({"schools": rows, "lagging": lagging, "degraded": degraded})
+        return 0
+    for row in rows:
+        line = f"{row['school']:40} lag {row['lag']}"
+        if row["degraded"]:
+            line += f"  DEGRADED: {row['degraded']}"
+        click.echo(line)
+    click.echo(f"{len(rows)} school(s), {lagging} lagging, {degraded} degraded")
+    if degraded:
+        click.echo(
+            "degraded: a view skips (quarantined) or waits before (failing) events it cannot "
+            "apply; `vangnet projections verify --school SLUG` lists them; after the cause "
+            "is fixed, `vangnet projections rebuild --school SLUG` applies them again"
+        )
     return 0
+
+
+def _slug(school: School) -> str:
+    return school.slug

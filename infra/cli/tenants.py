@@ -1,9 +1,10 @@
 """``vangnet tenants`` configuration commands: a school's protocol checklist, its contacts and
 its login (OpenID provider and claim rules).
 
-Wire them into the ``tenants`` sub-commands with :func:`add_tenant_config_commands`. Refusals
-are :class:`~services.shared.errors.DomainError` subclasses, printed by ``vangnet`` as one line
-(exit 2); nothing is stored then.
+The ``tenants`` group is defined here; the export and offboarding commands
+(:mod:`infra.cli.exports`) and the SCIM token (:mod:`infra.cli.people`) are added to it below.
+Refusals are :class:`~services.shared.errors.DomainError` subclasses, printed by ``vangnet`` as
+one line (exit 2); nothing is stored then.
 
 The protocol file is JSON: a list of steps, or ``{"steps": [...]}``, each step
 ``{"key": "intakegesprek", "label": "Intakegesprek", "event_type": "IntakeHeld",
@@ -19,190 +20,93 @@ printed or stored.
 
 from __future__ import annotations
 
-import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from infra.cli.common import Subparsers, open_container, show_help
-from infra.cli.exports import add_export_commands
-from infra.cli.people import add_people_commands
+import click
+
+from infra.cli.common import CommandGroup, F, GreedyOption, json_option, open_container, print_json
+from infra.cli.exports import export, offboard
+from infra.cli.people import scim_token
 from infra.container import Container
 from infra.settings import Settings
 from services.casework.protocol import InvalidProtocol
 from services.shared.errors import InvalidInput
 from tenants.login import DEFAULT_SCOPES, parse_rule, validate_login
 
-#: Type of the object ``add_subparsers`` returns.
+
+@click.group("tenants", cls=CommandGroup)
+def tenants() -> None:
+    """Boards and schools (platform operator)."""
 
 
-def add_tenant_commands(commands: Subparsers) -> None:
-    """``vangnet tenants``: boards and schools, their configuration, export and offboarding."""
-    tenants = commands.add_parser("tenants", help="boards and schools (platform operator)")
-    tenant_commands = tenants.add_subparsers(title="tenant commands", metavar="COMMAND")
-    board = tenant_commands.add_parser("create-board", help="register a school board (bestuur)")
-    board.add_argument("name", help="the board's name")
-    board.add_argument("--slug", help="short identifier (default: derived from the name)")
-    board.set_defaults(handler=cmd_create_board)
-    school = tenant_commands.add_parser(
-        "create-school", help="provision a school: its own schema and data key"
-    )
-    school.add_argument("--board", required=True, help="the board's slug")
-    school.add_argument("name", help="the school's name")
-    school.add_argument("--slug", help="short identifier (default: derived from the name)")
-    school.set_defaults(handler=cmd_create_school)
-    listing = tenant_commands.add_parser("list", help="list boards and their schools")
-    listing.set_defaults(handler=cmd_list)
-    add_tenant_config_commands(tenant_commands)
-    add_people_commands(tenant_commands)
-    add_export_commands(tenant_commands)
-    tenants.set_defaults(handler=lambda _args: show_help(tenants))
-
-
-def cmd_create_board(args: argparse.Namespace) -> int:
+@tenants.command("create-board")
+@click.argument("name")
+@click.option("--slug", help="short identifier (default: derived from the name)")
+def create_board(name: str, slug: str | None) -> int:
+    """Register a school board (bestuur)."""
     with open_container() as container:
-        board = container.create_board(args.name, slug=args.slug)
-        print(f"board created: {board.slug} ({board.id})")
+        board = container.create_board(name, slug=slug)
+        click.echo(f"board created: {board.slug} ({board.id})")
     return 0
 
 
-def cmd_create_school(args: argparse.Namespace) -> int:
+@tenants.command("create-school")
+@click.option("--board", required=True, help="the board's slug")
+@click.argument("name")
+@click.option("--slug", help="short identifier (default: derived from the name)")
+def create_school(board: str, name: str, slug: str | None) -> int:
+    """Provision a school: its own schema and data key."""
     with open_container() as container:
-        school = container.create_school(args.board, args.name, slug=args.slug)
-        print(f"school created: {school.slug} ({school.id}) in schema {school.schema_name}")
+        school = container.create_school(board, name, slug=slug)
+        click.echo(f"school created: {school.slug} ({school.id}) in schema {school.schema_name}")
     return 0
 
 
-def cmd_list(_args: argparse.Namespace) -> int:
+@tenants.command("list")
+@json_option()
+def list_tenants(as_json: bool) -> int:
+    """List boards and their schools."""
     with open_container() as container:
-        boards = container.registry.list_boards()
-        if not boards:
-            print("no boards yet: vangnet tenants create-board NAME")
-        for board in boards:
-            print(f"{board.slug}  {board.name}")
-            for school in container.registry.list_schools(board.id):
-                print(f"  {school.slug}  {school.name}  (schema {school.schema_name})")
-    return 0
-
-
-def add_tenant_config_commands(tenant_subparsers: Subparsers) -> None:
-    """Add set-protocol, show-protocol, set-contacts, set-complaints-procedure (and
-    set-retention) to ``vangnet tenants``."""
-    set_protocol = tenant_subparsers.add_parser(
-        "set-protocol", help="set a school's anti-bullying protocol checklist from a JSON file"
-    )
-    set_protocol.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
-    set_protocol.add_argument(
-        "--file", required=True, type=Path, help="protocol.json: a list of steps"
-    )
-    set_protocol.set_defaults(handler=cmd_set_protocol)
-
-    show_protocol = tenant_subparsers.add_parser(
-        "show-protocol", help="show a school's protocol checklist (the default if never set)"
-    )
-    show_protocol.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
-    show_protocol.add_argument(
-        "--json", action="store_true", help="print it as JSON, the format set-protocol reads"
-    )
-    show_protocol.set_defaults(handler=cmd_show_protocol)
-
-    contacts = tenant_subparsers.add_parser(
-        "set-contacts",
-        help="set whom to notify about a school's cases (replaces all four lists)",
-    )
-    contacts.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
-    for option, dest, who in (
-        ("--contact-person", "contact_person", "the contact person(s) (aanspreekpunt pesten)"),
-        ("--coordinator", "coordinator", "the anti-bullying coordinator(s) (APC)"),
-        ("--management", "management", "management (directie)"),
-        ("--board", "board", "the board (bestuur)"),
-    ):
-        contacts.add_argument(
-            option,
-            dest=dest,
-            nargs="+",
-            action="extend",
-            default=[],
-            metavar="EMAIL",
-            help=f"e-mail address(es) of {who}",
+        boards = [
+            (board, container.registry.list_schools(board.id))
+            for board in container.registry.list_boards()
+        ]
+    if as_json:
+        print_json(
+            {
+                "boards": [
+                    {
+                        "slug": board.slug,
+                        "name": board.name,
+                        "id": str(board.id),
+                        "schools": [
+                            {
+                                "slug": school.slug,
+                                "name": school.name,
+                                "id": str(school.id),
+                                "schema": school.schema_name,
+                            }
+                            for school in schools
+                        ],
+                    }
+                    for board, schools in boards
+                ]
+            }
         )
-    contacts.set_defaults(handler=cmd_set_contacts)
-
-    procedure = tenant_subparsers.add_parser(
-        "set-complaints-procedure",
-        help="set a school's complaints procedure (klachtenregeling) from a JSON file",
-    )
-    procedure.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
-    procedure.add_argument(
-        "--file",
-        required=True,
-        type=Path,
-        help='procedure.json: {"text": ..., "confidential_advisor": ..., "committee": ...}',
-    )
-    procedure.set_defaults(handler=cmd_set_complaints_procedure)
-
-    retention = tenant_subparsers.add_parser(
-        "set-retention",
-        help="how many days after closing a case its pupils' identifying data is kept "
-        "(default 730)",
-    )
-    retention.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
-    retention.add_argument("--days", required=True, type=int, metavar="N", help="days, at least 1")
-    retention.set_defaults(handler=cmd_set_retention)
-    add_login_commands(tenant_subparsers)
+        return 0
+    if not boards:
+        click.echo("no boards yet: vangnet tenants create-board NAME")
+    for board, schools in boards:
+        click.echo(f"{board.slug}  {board.name}")
+        for school in schools:
+            click.echo(f"  {school.slug}  {school.name}  (schema {school.schema_name})")
+    return 0
 
 
-def add_login_commands(tenant_subparsers: Subparsers) -> None:
-    """Add set-login and show-login to ``vangnet tenants``."""
-    set_login = tenant_subparsers.add_parser(
-        "set-login",
-        help="set a school's OpenID provider and claim-to-role rules (replaces the old ones)",
-    )
-    set_login.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
-    set_login.add_argument(
-        "--issuer", required=True, metavar="URL", help="the provider's issuer (https)"
-    )
-    set_login.add_argument(
-        "--client-id", required=True, metavar="ID", help="Vangnet's client id at the provider"
-    )
-    set_login.add_argument(
-        "--secret-ref",
-        required=True,
-        metavar="REF",
-        help=(
-            "where the web app reads the client secret: env:NAME (NAME starts with "
-            "VANGNET_SECRET_ENV_PREFIX, default VANGNET_IDP_SECRET_), file:/path (inside "
-            "VANGNET_SECRETS_DIR) or dev:"
-        ),
-    )
-    set_login.add_argument(
-        "--audience",
-        metavar="AUD",
-        help="the aud of API access tokens (default: the client id)",
-    )
-    set_login.add_argument(
-        "--scope",
-        dest="scopes",
-        action="append",
-        metavar="SCOPE",
-        help=f"a scope to request (repeat; default: {' '.join(DEFAULT_SCOPES)})",
-    )
-    set_login.add_argument(
-        "--rule",
-        dest="rules",
-        action="append",
-        default=[],
-        metavar="KIND:VALUE=ROLE",
-        help="a claim rule, e.g. group:vangnet-apc=coordinator (repeat for more)",
-    )
-    set_login.set_defaults(handler=cmd_set_login)
-
-    show_login = tenant_subparsers.add_parser(
-        "show-login", help="show a school's login configuration (never a secret)"
-    )
-    show_login.add_argument("--school", required=True, metavar="SLUG", help="the school's slug")
-    show_login.add_argument("--json", action="store_true", help="print it as JSON")
-    show_login.set_defaults(handler=cmd_show_login)
+SCHOOL = click.option("--school", required=True, metavar="SLUG", help="the school's slug")
 
 
 def read_protocol_file(path: Path) -> list[Any]:
@@ -225,47 +129,84 @@ def read_protocol_file(path: Path) -> list[Any]:
     return data
 
 
-def cmd_set_protocol(args: argparse.Namespace) -> int:
-    steps = read_protocol_file(args.file)
+@tenants.command("set-protocol")
+@SCHOOL
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="protocol.json: a list of steps",
+)
+def set_protocol(school: str, path: Path) -> int:
+    """Set a school's anti-bullying protocol checklist from a JSON file."""
+    steps = read_protocol_file(path)
     with open_container() as container:
-        school = container.registry.school_by_slug(args.school)
-        school = container.registry.configure_protocol(school.id, steps)
-        print(f"protocol set for {school.slug}: {len(school.protocol.steps)} steps")
+        found = container.registry.school_by_slug(school)
+        found = container.registry.configure_protocol(found.id, steps)
+        click.echo(f"protocol set for {found.slug}: {len(found.protocol.steps)} steps")
     return 0
 
 
-def cmd_show_protocol(args: argparse.Namespace) -> int:
+@tenants.command("show-protocol")
+@SCHOOL
+@json_option("print it as JSON, the format set-protocol reads")
+def show_protocol(school: str, as_json: bool) -> int:
+    """Show a school's protocol checklist (the default if never set)."""
     with open_container() as container:
-        school = container.registry.school_by_slug(args.school)
-        protocol = school.protocol
-        if args.json:
-            print(json.dumps({"steps": protocol.to_json()}, ensure_ascii=False, indent=2))
-            return 0
-        origin = "default protocol" if school.protocol_is_default else "configured protocol"
-        print(f"{school.slug}: {origin}, {len(protocol.steps)} steps")
-        for number, step in enumerate(protocol.steps, start=1):
-            deadline = (
-                f"within {step.deadline_school_days} school days"
-                if step.deadline_school_days is not None
-                else "no deadline"
-            )
-            print(f"{number:2}. {step.key:24} {step.event_type:22} {deadline:26} {step.label}")
-    return 0
-
-
-def cmd_set_contacts(args: argparse.Namespace) -> int:
-    with open_container() as container:
-        school = container.registry.school_by_slug(args.school)
-        school = container.registry.configure_contacts(
-            school.id,
-            contact_person_emails=args.contact_person,
-            coordinator_emails=args.coordinator,
-            management_emails=args.management,
-            board_emails=args.board,
+        found = container.registry.school_by_slug(school)
+    protocol = found.protocol
+    if as_json:
+        print_json({"steps": protocol.to_json()})
+        return 0
+    origin = "default protocol" if found.protocol_is_default else "configured protocol"
+    click.echo(f"{found.slug}: {origin}, {len(protocol.steps)} steps")
+    for number, step in enumerate(protocol.steps, start=1):
+        deadline = (
+            f"within {step.deadline_school_days} school days"
+            if step.deadline_school_days is not None
+            else "no deadline"
         )
-        contacts = school.notification_contacts
-        print(
-            f"contacts set for {school.slug}: "
+        click.echo(f"{number:2}. {step.key:24} {step.event_type:22} {deadline:26} {step.label}")
+    return 0
+
+
+def _emails(option: str, who: str) -> Callable[[F], F]:
+    return click.option(
+        option,
+        cls=GreedyOption,
+        multiple=True,
+        metavar="EMAIL",
+        help=f"e-mail address(es) of {who} (several after one option, or the option again)",
+    )
+
+
+@tenants.command("set-contacts")
+@SCHOOL
+@_emails("--contact-person", "the contact person(s) (aanspreekpunt pesten)")
+@_emails("--coordinator", "the anti-bullying coordinator(s) (APC)")
+@_emails("--management", "management (directie)")
+@_emails("--board", "the board (bestuur)")
+def set_contacts(
+    school: str,
+    contact_person: tuple[str, ...],
+    coordinator: tuple[str, ...],
+    management: tuple[str, ...],
+    board: tuple[str, ...],
+) -> int:
+    """Set whom to notify about a school's cases (replaces all four lists)."""
+    with open_container() as container:
+        found = container.registry.school_by_slug(school)
+        found = container.registry.configure_contacts(
+            found.id,
+            contact_person_emails=list(contact_person),
+            coordinator_emails=list(coordinator),
+            management_emails=list(management),
+            board_emails=list(board),
+        )
+        contacts = found.notification_contacts
+        click.echo(
+            f"contacts set for {found.slug}: "
             f"{len(contacts.contact_person_emails)} contact person, "
             f"{len(contacts.coordinator_emails)} coordinator, "
             f"{len(contacts.management_emails)} management, "
@@ -274,75 +215,142 @@ def cmd_set_contacts(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_set_complaints_procedure(args: argparse.Namespace) -> int:
+@tenants.command("set-complaints-procedure")
+@SCHOOL
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help='procedure.json: {"text": ..., "confidential_advisor": ..., "committee": ...}',
+)
+def set_complaints_procedure(school: str, path: Path) -> int:
+    """Set a school's complaints procedure (klachtenregeling) from a JSON file."""
     try:
-        data = json.loads(args.file.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        msg = f"cannot read the complaints procedure from {args.file} ({type(error).__name__})"
+        msg = f"cannot read the complaints procedure from {path} ({type(error).__name__})"
         raise InvalidInput(msg) from None
     if not isinstance(data, dict):
-        msg = f"{args.file}: expected an object with text, confidential_advisor and committee"
+        msg = f"{path}: expected an object with text, confidential_advisor and committee"
         raise InvalidInput(msg)
     with open_container() as container:
-        school = container.registry.school_by_slug(args.school)
-        school = container.registry.configure_complaints_procedure(
-            school.id,
+        found = container.registry.school_by_slug(school)
+        found = container.registry.configure_complaints_procedure(
+            found.id,
             text=data.get("text"),
             confidential_advisor=data.get("confidential_advisor"),
             committee=data.get("committee"),
         )
-        print(f"complaints procedure set for {school.slug}")
+        click.echo(f"complaints procedure set for {found.slug}")
     return 0
 
 
-def cmd_set_retention(args: argparse.Namespace) -> int:
+@tenants.command("set-retention")
+@SCHOOL
+@click.option("--days", required=True, type=int, metavar="N", help="days, at least 1")
+def set_retention(school: str, days: int) -> int:
+    """How many days after closing a case its pupils' identifying data is kept (default
+    730)."""
     with open_container() as container:
-        school = container.registry.school_by_slug(args.school)
-        school = container.registry.configure_retention(school.id, args.days)
-        print(f"retention set for {school.slug}: {school.retention_days} days after closing")
+        found = container.registry.school_by_slug(school)
+        found = container.registry.configure_retention(found.id, days)
+        click.echo(f"retention set for {found.slug}: {found.retention_days} days after closing")
     return 0
 
 
-def cmd_set_login(args: argparse.Namespace) -> int:
-    """``vangnet tenants set-login``: validate (under this deployment's policy: where the
-    issuer and the secret reference may point), then record ``School.LoginConfigured``."""
+@tenants.command("set-login")
+@SCHOOL
+@click.option("--issuer", required=True, metavar="URL", help="the provider's issuer (https)")
+@click.option(
+    "--client-id", required=True, metavar="ID", help="Vangnet's client id at the provider"
+)
+@click.option(
+    "--secret-ref",
+    required=True,
+    metavar="REF",
+    help=(
+        "where the web app reads the client secret: env:NAME (NAME starts with "
+        "VANGNET_SECRET_ENV_PREFIX, default VANGNET_IDP_SECRET_), file:/path (inside "
+        "VANGNET_SECRETS_DIR) or dev:"
+    ),
+)
+@click.option(
+    "--audience", metavar="AUD", help="the aud of API access tokens (default: the client id)"
+)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    metavar="SCOPE",
+    help=f"a scope to request (repeat; default: {' '.join(DEFAULT_SCOPES)})",
+)
+@click.option(
+    "--rule",
+    "rules",
+    multiple=True,
+    metavar="KIND:VALUE=ROLE",
+    help="a claim rule, e.g. group:vangnet-apc=coordinator (repeat for more)",
+)
+def set_login(
+    school: str,
+    issuer: str,
+    client_id: str,
+    secret_ref: str,
+    audience: str | None,
+    scopes: tuple[str, ...],
+    rules: tuple[str, ...],
+) -> int:
+    """Set a school's OpenID provider and claim-to-role rules (replaces the old ones).
+
+    Validated under this deployment's policy (where the issuer and the secret reference may
+    point), then recorded as ``School.LoginConfigured``.
+    """
     settings = Settings.from_env()
     config = validate_login(
-        issuer=args.issuer,
-        client_id=args.client_id,
-        secret_ref=args.secret_ref,
+        issuer=issuer,
+        client_id=client_id,
+        secret_ref=secret_ref,
         policy=settings.login_policy,
-        api_audience=args.audience,
-        scopes=args.scopes or DEFAULT_SCOPES,
-        rules=[parse_rule(text) for text in args.rules],
+        api_audience=audience,
+        scopes=scopes or DEFAULT_SCOPES,
+        rules=[parse_rule(text) for text in rules],
     )
     with Container.open(settings) as container:
-        school = container.registry.school_by_slug(args.school)
-        school = container.registry.configure_login(school.id, config, policy=settings.login_policy)
-        print(f"login set for {school.slug}: {config.issuer}, {len(config.rules)} rules")
+        found = container.registry.school_by_slug(school)
+        found = container.registry.configure_login(found.id, config, policy=settings.login_policy)
+        click.echo(f"login set for {found.slug}: {config.issuer}, {len(config.rules)} rules")
         if not config.rules:
-            print("note: without rules nobody gets a role at this school")
+            click.echo("note: without rules nobody gets a role at this school")
     return 0
 
 
-def cmd_show_login(args: argparse.Namespace) -> int:
-    """``vangnet tenants show-login``: the configuration with the secret's reference only."""
+@tenants.command("show-login")
+@SCHOOL
+@json_option("print it as JSON")
+def show_login(school: str, as_json: bool) -> int:
+    """Show a school's login configuration (never a secret: only its reference)."""
     with open_container() as container:
-        school = container.registry.school_by_slug(args.school)
-        login = school.login
-        if args.json:
-            print(json.dumps(login.to_json() if login else None, ensure_ascii=False, indent=2))
-            return 0
-        if login is None:
-            print(f"{school.slug}: no login configured")
-            return 0
-        print(f"{school.slug}:")
-        print(f"  issuer       {login.issuer}")
-        print(f"  client id    {login.client_id}")
-        print(f"  secret ref   {login.secret_ref}")
-        print(f"  api audience {login.api_audience}")
-        print(f"  scopes       {' '.join(login.scopes)}")
-        print(f"  rules        {len(login.rules)}")
-        for rule in login.rules:
-            print(f"    {rule.to_text()}")
+        found = container.registry.school_by_slug(school)
+    login = found.login
+    if as_json:
+        print_json(login.to_json() if login else None)
+        return 0
+    if login is None:
+        click.echo(f"{found.slug}: no login configured")
+        return 0
+    click.echo(f"{found.slug}:")
+    click.echo(f"  issuer       {login.issuer}")
+    click.echo(f"  client id    {login.client_id}")
+    click.echo(f"  secret ref   {login.secret_ref}")
+    click.echo(f"  api audience {login.api_audience}")
+    click.echo(f"  scopes       {' '.join(login.scopes)}")
+    click.echo(f"  rules        {len(login.rules)}")
+    for rule in login.rules:
+        click.echo(f"    {rule.to_text()}")
     return 0
+
+
+tenants.add_command(export)
+tenants.add_command(offboard)
+tenants.add_command(scim_token)

@@ -2,39 +2,30 @@
 
 from __future__ import annotations
 
-import argparse
+import click
 
-from infra.cli.common import Subparsers, log_to_stderr, positive
+from infra.cli.common import POSITIVE, log_to_stderr
 from infra.container import Container
 from infra.settings import Settings
 from infra.worker.run import run_worker
 
 
-def add_worker_command(commands: Subparsers) -> None:
-    worker = commands.add_parser(
-        "worker",
-        help="run jobs from BROKER_URL in this process, and sweep for lagging projections",
-    )
-    worker.add_argument(
-        "--threads", type=positive, help="worker threads (default VANGNET_WORKER_THREADS or 4)"
-    )
-    worker.add_argument(
-        "--sweep-seconds",
-        type=positive,
-        help="seconds between sweeps (default VANGNET_SWEEP_SECONDS or 30)",
-    )
-    worker.add_argument("--no-sweep", action="store_true", help="do not run the periodic sweep")
-    worker.set_defaults(handler=cmd_worker)
-
-
-def cmd_worker(args: argparse.Namespace) -> int:
+@click.command("worker")
+@click.option(
+    "--threads", type=POSITIVE, help="worker threads (default VANGNET_WORKER_THREADS or 4)"
+)
+@click.option(
+    "--sweep-seconds",
+    type=POSITIVE,
+    help="seconds between sweeps (default VANGNET_SWEEP_SECONDS or 30)",
+)
+@click.option("--no-sweep", is_flag=True, help="do not run the periodic sweep")
+def worker(threads: int | None, sweep_seconds: int | None, no_sweep: bool) -> int:
+    """Run jobs from BROKER_URL in this process, and sweep for lagging projections."""
     settings = Settings.from_env()
     log_to_stderr(settings)
     # Open the database before taking messages (a worker that cannot reach it should not start).
     with Container.open(settings) as container:
         return run_worker(
-            container,
-            threads=args.threads,
-            sweep_seconds=args.sweep_seconds,
-            sweep=not args.no_sweep,
+            container, threads=threads, sweep_seconds=sweep_seconds, sweep=not no_sweep
         )

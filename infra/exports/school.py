@@ -35,7 +35,7 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -196,9 +196,19 @@ def build_school_export(
     school: School,
     actor: Actor,
     now: datetime,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """The export document of ``school`` (records an ``export`` read of every case first)."""
-    events = list(log_events(app))
+    """The export document of ``school`` (records an ``export`` read of every case first).
+
+    ``progress(n)``: called as events are read (n events at a time), for a progress bar.
+    """
+    events = []
+    for event in log_events(app):
+        events.append(event)
+        if progress is not None and len(events) % PAGE == 0:
+            progress(PAGE)
+    if progress is not None and len(events) % PAGE:
+        progress(len(events) % PAGE)
     with pool.connection() as conn:
         for case_id in reported_cases(events):
             record_case_read(

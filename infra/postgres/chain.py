@@ -93,27 +93,29 @@ def create_chain_table_statement(schema: str, events_table: str) -> Composed:
     ).format(Identifier(schema, chain_table(events_table)))
 
 
+def head_statement(schema: str, events_table: str) -> Composed:
+    """The chain's head: the newest link (one row, ``head``; no row before the first event)."""
+    return SQL("SELECT hash AS head FROM {} ORDER BY notification_id DESC LIMIT 1").format(
+        Identifier(schema, chain_table(events_table))
+    )
+
+
 def insert_events_statement(schema: str, events_table: str, id_type: str) -> Composed:
     """Insert stored events (four arrays, as ``unnest`` rows); returns each event's notification
-    id in insertion order, with the chain's head before the insert (``NULL``: no link yet).
+    id (in insertion order, which is notification-id order).
 
-    The caller holds the event table's lock (the application recorder takes it first), so the
-    head cannot move before the links are inserted (:func:`insert_links_statement`) in the same
-    transaction. ``id_type`` is ``uuid`` or ``text`` (validated by the datastore).
+    A plain ``INSERT … RETURNING``: no CTE around it, so a distributed schema (Citus) routes it
+    to the node that holds the school as it is. The caller holds the event table's lock (the
+    application recorder takes it first) and reads the chain's head (:func:`head_statement`) in
+    the same transaction, so the head cannot move before the links are inserted
+    (:func:`insert_links_statement`). ``id_type`` is ``uuid`` or ``text`` (validated by the
+    datastore).
     """
     return SQL(
-        "WITH inserted AS ("
-        " INSERT INTO {events} (originator_id, originator_version, topic, state)"
+        "INSERT INTO {events} (originator_id, originator_version, topic, state)"
         " SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[])"
         " RETURNING notification_id"
-        ") SELECT i.notification_id,"
-        " (SELECT hash FROM {chain} ORDER BY notification_id DESC LIMIT 1) AS head"
-        " FROM inserted i ORDER BY i.notification_id"
-    ).format(
-        events=Identifier(schema, events_table),
-        chain=Identifier(schema, chain_table(events_table)),
-        id_type=SQL(id_type),
-    )
+    ).format(events=Identifier(schema, events_table), id_type=SQL(id_type))
 
 
 def insert_links_statement(schema: str, events_table: str) -> Composed:

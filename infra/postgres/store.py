@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from infra.postgres.chain import (
     create_chain_table_statement,
     genesis,
+    head_statement,
     insert_events_statement,
     insert_links_statement,
     links_for,
@@ -209,17 +211,27 @@ class VangnetAggregateRecorder(es_pg.PostgresAggregateRecorder):
         curs.execute(self.insert_events_statement, _columns(stored_events))
 
 
+#: The head's cursor of the insert in flight on this thread, from
+#: ``_insert_stored_events`` to ``_fetch_ids_after_insert_events`` (the library calls the two in
+#: turn, in one thread, on one connection; recorders are shared by threads).
+_in_flight = threading.local()
+
+
 class _LockedArrayInsert:
     """Insert with the application recorder's table lock and NOTIFY, through plain arrays, and
     chain every inserted event to the one before with the log's chain key
     (:mod:`infra.postgres.chain`).
 
-    Under the lock taken here: one statement inserts the events and returns their notification
-    ids with the chain's head; the links are computed here (the key never goes to the database,
-    so it cannot show up in a statement log) and inserted by a second statement, in the same
-    transaction. The two statements are the only extra cost of the keyed chain: one round trip.
+    Under the lock taken here, in one pipeline: one statement reads the chain's head, a plain
+    ``INSERT … RETURNING`` inserts the events and returns their notification ids; the links are
+    computed here (the key never goes to the database, so it cannot show up in a statement log)
+    and inserted by a further statement, in the same transaction. The extra statements are the
+    only cost of the keyed chain: one round trip. Each is a single plain statement on the
+    school's own tables (no CTE): the SQL a distributed schema accepts (README, "SQL in a
+    school's schema").
     """
 
+    head_statement: Composed
     insert_events_statement: Composed
     insert_links_statement: Composed
     datastore: es_pg.PostgresDatastore
@@ -247,6 +259,11 @@ class _LockedArrayInsert:
         self._chain_key()  # refuse before anything is written
         self._lock_table(curs)
         self._notify_channel(curs)
+        # The head on a cursor of its own (a cursor keeps only its last result); the pipeline
+        # fetches it with the inserted ids, in the same round trip.
+        head_cursor = curs.connection.cursor()
+        head_cursor.execute(self.head_statement)
+        _in_flight.head_cursor = head_cursor
         curs.execute(self.insert_events_statement, _columns(stored_events))
 
     def _fetch_ids_after_insert_events(
@@ -256,6 +273,11 @@ class _LockedArrayInsert:
         **kwargs: Any,
     ) -> Sequence[int] | None:
         """The events' notification ids; inserts their links first (same transaction)."""
+        head_cursor: Cursor[DictRow] = _in_flight.head_cursor
+        _in_flight.head_cursor = None
+        with head_cursor:
+            found = head_cursor.fetchone()  # no row before the log's first event
+        head = None if found is None else found["head"]
         rows: list[DictRow] = []
         while True:
             if curs.description is not None:  # (the lock's SET results come first in a pipeline)
@@ -266,7 +288,6 @@ class _LockedArrayInsert:
             msg = f"got {len(rows)} notification ids for {len(stored_events)} events"
             raise es_persistence.ProgrammingError(msg)
         ids = [int(row["notification_id"]) for row in rows]
-        head = rows[0]["head"]
         previous = (
             bytes(head)
             if head is not None
@@ -335,13 +356,15 @@ class _LockedArrayInsert:
 
 def _chained(
     datastore: es_pg.PostgresDatastore, events_table: str, create: list[Composed]
-) -> tuple[list[Composed], Composed, Composed]:
-    """(create statements with the chain table, the events insert, the links insert)."""
+) -> tuple[list[Composed], Composed, Composed, Composed]:
+    """(create statements with the chain table, the head's select, the events insert, the
+    links insert)."""
     return (
         [
             *_without_composite_machinery(create),
             create_chain_table_statement(datastore.schema, events_table),
         ],
+        head_statement(datastore.schema, events_table),
         insert_events_statement(datastore.schema, events_table, datastore.originator_id_type),
         insert_links_statement(datastore.schema, events_table),
     )
@@ -356,6 +379,7 @@ class VangnetApplicationRecorder(_LockedArrayInsert, es_pg.PostgresApplicationRe
         super().__init__(datastore, events_table_name=events_table_name)
         (
             self.sql_create_statements,
+            self.head_statement,
             self.insert_events_statement,
             self.insert_links_statement,
         ) = _chained(datastore, events_table_name, self.sql_create_statements)
@@ -378,6 +402,7 @@ class VangnetProcessRecorder(_LockedArrayInsert, es_pg.PostgresProcessRecorder):
         )
         (
             self.sql_create_statements,
+            self.head_statement,
             self.insert_events_statement,
             self.insert_links_statement,
         ) = _chained(datastore, events_table_name, self.sql_create_statements)

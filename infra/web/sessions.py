@@ -14,21 +14,24 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from litestar.stores.base import Store
 
-#: Created by :func:`ensure_session_table` (idempotent; run once per process at start-up).
-SESSION_TABLE_DDL = """
-CREATE TABLE IF NOT EXISTS platform.web_sessions (
-    key text PRIMARY KEY,
-    value bytea NOT NULL,
-    expires_at timestamptz
-);
-CREATE INDEX IF NOT EXISTS web_sessions_expires_at ON platform.web_sessions (expires_at);
-"""
+#: Run by :func:`ensure_session_table` (idempotent; once per process at start-up), one
+#: statement per execute (what a Citus coordinator accepts, README "SQL in a school's schema").
+SESSION_TABLE_DDL = (
+    "CREATE TABLE IF NOT EXISTS platform.web_sessions ("
+    " key text PRIMARY KEY,"
+    " value bytea NOT NULL,"
+    " expires_at timestamptz)",
+    "CREATE INDEX IF NOT EXISTS web_sessions_expires_at ON platform.web_sessions (expires_at)",
+)
 
 
 async def ensure_session_table(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
+    # The advisory lock serialises web processes starting together (concurrent CREATE … IF NOT
+    # EXISTS can still collide in the catalog); it is held until the transaction ends.
+    async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('vangnet.web_sessions'))")
-        await conn.execute(SESSION_TABLE_DDL)
+        for statement in SESSION_TABLE_DDL:
+            await conn.execute(statement)
 
 
 def _expiry(expires_in: int | timedelta | None) -> datetime | None:

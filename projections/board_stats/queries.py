@@ -311,9 +311,8 @@ async def _totals(
     async with conn.transaction(readonly=True):
         # A board's school ids make the plan: a generic plan of the prepared statement (after
         # five calls) reads every school's months (measured: 55 ms became ~360 ms).
-        await conn.execute(
-            f"SET LOCAL work_mem = '{WORK_MEM}'; SET LOCAL plan_cache_mode = force_custom_plan"
-        )
+        await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         reported = await conn.fetch(TOTAL_REPORTED_SQL[by_school], *fixed)
         closed = await conn.fetch(TOTAL_CLOSED_SQL[by_school], *fixed)
     no_reported = ((0,) * (2 * _PLAN_SIZE), (0, None, 0, 0))

@@ -17,6 +17,7 @@ from litestar.testing import TestClient
 from infra.audit import access_log
 from infra.audit.access_log import record_case_read, record_case_read_async
 from infra.audit.integrity import verify_school
+from infra.audit.trail import current_trail
 from infra.container import Container
 from infra.views import catch_up_school
 from projections.db import create_read_pool
@@ -181,3 +182,45 @@ def test_a_read_that_cannot_be_recorded_shows_nothing(
     finally:
         with site.container.pool.connection() as conn:
             access_log.create_access_log(conn, schema)
+
+
+def test_ids_follow_the_log_not_a_sequence_so_a_moved_school_keeps_verifying(
+    site: Site,
+) -> None:
+    """A read's id is the head's plus one: the log's own counter, which moves with its rows.
+
+    With Citus schema-based sharding a sequence's values depend on the node holding the school
+    (each node hands out its own range): a sequence would go backwards after a move, and the
+    chain, walked in id order, would look tampered with. Played out on one node: the log's
+    first read was written on a node whose range is high (as an older version wrote it, with
+    the sequence's value), and where the school lives now the table's sequence starts low.
+    """
+    schema = site.world.school_a.schema_name
+    table = f'"{schema}".{access_log.TABLE}'
+    high = (2 << 48) + 7  # another node's range
+    key = current_trail().chain_key(schema, access_log.TABLE)
+    with site.container.pool.connection() as conn:
+        read_at = conn.execute("SELECT now() AS now").fetchone()["now"]  # type: ignore[index]
+        hash_ = access_log.link(
+            key,
+            access_log.genesis(schema),
+            access_log.encode_read(high, site.case_id, "test-mover", "auditor", "history", read_at),
+        )
+        conn.execute(
+            f"INSERT INTO {table} (id, case_id, user_id, role, what, read_at, hash) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (high, site.case_id, "test-mover", "auditor", "history", read_at, hash_),
+        )
+        conn.execute(f'CREATE SEQUENCE "{schema}".moved_reads_seq START WITH 1')
+        conn.execute(
+            f"ALTER TABLE {table} ALTER COLUMN id SET DEFAULT "
+            f"nextval('\"{schema}\".moved_reads_seq')"
+        )
+        ids = [
+            record_case_read(conn, schema, site.case_id, f"test-mover-{n}", "auditor", kind)
+            for n, kind in enumerate((ReadKind.CASE_API, ReadKind.HISTORY, ReadKind.STATE))
+        ]
+    assert ids == [high + 1, high + 2, high + 3]
+    report = verify_school(site.container.pool, site.world.school_a)
+    assert report.ok, report.lines()
+    assert report.reads == 4

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from infra.cli import main
+from infra.cli import cli, main
 from services.casework.domain import EVENT_TYPES
 from tests.conftest import TEST_MASTER_KEY_B64
 
@@ -63,9 +66,48 @@ def test_demo_prepares_board_schools_and_cases(capsys: pytest.CaptureFixture[str
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--help"])
-    assert exit_info.value.code == 0
+    assert main(["--help"]) == 0
     out = capsys.readouterr().out
     for command in ("tenants", "demo"):
         assert command in out
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_scripts_read_json() -> None:
+    """``--json``: one JSON document on stdout, the exit code as without it (click's
+    CliRunner, not in standalone mode, so the command's exit code is its return value)."""
+    runner = CliRunner()
+
+    def run(*argv: str) -> tuple[int, Any]:
+        result = runner.invoke(cli, list(argv), standalone_mode=False, catch_exceptions=False)
+        return result.return_value, json.loads(result.stdout)
+
+    assert main(["tenants", "create-board", "Testbestuur JSON"]) == 0
+    assert main(["tenants", "create-school", "--board", "testbestuur-json", "Testschool J"]) == 0
+    code, listed = run("tenants", "list", "--json")
+    assert code == 0
+    board = next(b for b in listed["boards"] if b["slug"] == "testbestuur-json")
+    assert [s["slug"] for s in board["schools"]] == ["testschool-j"]
+    assert board["schools"][0]["schema"].startswith("school_")
+
+    code, status = run("projections", "status", "--json")
+    assert code == 0
+    row = next(r for r in status["schools"] if r["school"] == "testschool-j")
+    assert row == {"school": "testschool-j", "lag": 0, "degraded": None}
+
+    code, verified = run("projections", "verify", "--school", "testschool-j", "--json")
+    assert (code, verified["ok"], verified["schools"]) == (
+        0,
+        True,
+        [{"school": "testschool-j", "differences": []}],
+    )
+
+    code, audited = run("audit", "verify", "--school", "testschool-j", "--json")
+    assert code == 0
+    assert audited["ok"] is True
+    assert [log["log"] for log in audited["logs"]] == ["testschool-j"]
+    assert audited["logs"][0]["problems"] == []
+
+    code, expired = run("privacy", "expire", "--school", "testschool-j", "--json")
+    assert code == 0
+    assert expired["schools"][0]["erased"] == []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from html import unescape
 from pathlib import Path
 from typing import Any, TypeVar
@@ -630,9 +630,7 @@ def test_login_config_on_postgres(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import argparse
-
-    from infra.cli.tenants import add_tenant_config_commands
+    from infra.cli import EXIT_REFUSED, main
     from infra.container import Container
     from tests.conftest import TEST_MASTER_KEY_B64
     from tests.integration.readside import new_school
@@ -646,12 +644,7 @@ def test_login_config_on_postgres(
         slug = new_school(container).slug
 
     def vangnet(argv: list[str]) -> int:
-        parser = argparse.ArgumentParser(prog="vangnet")
-        tenants = parser.add_subparsers().add_parser("tenants")
-        add_tenant_config_commands(tenants.add_subparsers())
-        args = parser.parse_args(argv)
-        handler: Callable[[argparse.Namespace], int] = args.handler
-        return handler(args)
+        return main(argv)
 
     issuer = "https://login.example/" + slug
     assert (
@@ -691,7 +684,6 @@ def test_login_config_on_postgres(
         assert slug in [s.slug for s in container.registry.schools_with_login()]
 
     # Secrets cannot be pointed at from the CLI either: refused, named, nothing stored.
-    from infra.cli import EXIT_REFUSED, main
 
     (tmp_path / "master.key").write_text(TEST_MASTER_KEY_B64 + "\n")
     for flag, value, said in [

@@ -3,19 +3,15 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from infra.cli.tenants import add_tenant_config_commands
+from infra.cli import main
 from infra.container import Container
 from infra.settings import Settings
 from services.casework.protocol import DEFAULT_PROTOCOL
-from services.shared.errors import DomainError
 from tenants.registry import School
 from tests.conftest import TEST_MASTER_KEY_B64
 from tests.integration.readside import new_school
@@ -24,17 +20,8 @@ pytestmark = pytest.mark.integration
 
 
 def vangnet(argv: list[str]) -> int:
-    """``vangnet tenants ...`` with the config commands, refusals handled like infra.cli.main."""
-    parser = argparse.ArgumentParser(prog="vangnet")
-    tenants = parser.add_subparsers().add_parser("tenants")
-    add_tenant_config_commands(tenants.add_subparsers())
-    args = parser.parse_args(argv)
-    handler: Callable[[argparse.Namespace], int] = args.handler
-    try:
-        return handler(args)
-    except DomainError as error:
-        print(f"vangnet: {error}", file=sys.stderr)
-        return 2
+    """``vangnet ...`` in this process (refusals: one line on stderr, exit 2)."""
+    return main(argv)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ Each test uses its own queue namespace, so tests never see each other's messages
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -278,6 +279,13 @@ def test_failing_job_is_dead_lettered_after_retries_and_listed(
     assert school_id in out
     assert "RuntimeError" in out
     assert "Leerling" not in out
+    # For scripts: the same as one JSON document.
+    assert main(["jobs", "dead-letters", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [
+        (d["actor"], d["message_id"], d["school_id"], d["error_class"])
+        for d in listed["dead_letters"]
+    ] == [("test_always_fails", message.message_id, school_id, "RuntimeError")]
     # Listing does not consume: the message is still there.
     assert len(list_dead_letters(broker_url, namespace, job_queues(namespace))) == 1
 

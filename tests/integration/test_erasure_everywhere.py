@@ -157,6 +157,12 @@ def _fill_every_field(api: Api, container: Container) -> set[tuple[str, str]]:
                               "held_on": today.isoformat(),
                               "discussed": text(Case.ContactRecorded, "discussed"),
                               "agreed": text(Case.ContactRecorded, "agreed")})  # fmt: skip
+    # Incident registration: the Inspectie's reference is a short code (40 characters at most),
+    # but typed: someone may still put a name in it.
+    api.do("mark-serious-incident", {})
+    written.add(("InspectieReportRecorded", "reference"))
+    api.do("record-inspectie-report", {"reported_on": today.isoformat(), "channel": "email",
+                                       "reference": f"{NAME} {REF}"})  # fmt: skip
     # An evidence file whose name, caption and content name the pupil (uploads are a page
     # form; the service is the same).
     contact = Actor(user_id="test-erasure-contact", role=Role.CONTACT_PERSON)

@@ -22,6 +22,9 @@ kind                            raised when (for an open case)
 ``not_informed``                a step was planned, engaged, completed or cancelled, or an agreement
                                 recorded, and no contact with the pupil or the parents was recorded
                                 since (seed: nothing happens without the pupil knowing)
+``public_report_waiting``       a report came in through the public form and nobody picked it up
+                                yet (no owner assigned, no intake held)
+``reporter_message_waiting``    the reporter of a public report wrote and the school did not answer
 =============================== ====================================================================
 """
 
@@ -53,6 +56,8 @@ class SignalKind(StrEnum):
     OFFENCE_WITHOUT_POLICE_ADVICE = "offence_without_police_advice"
     INACTIVE = "inactive"
     NOT_INFORMED = "not_informed"
+    PUBLIC_REPORT_WAITING = "public_report_waiting"
+    REPORTER_MESSAGE_WAITING = "reporter_message_waiting"
 
 
 SIGNAL_LABELS_NL: dict[SignalKind, str] = {
@@ -63,6 +68,8 @@ SIGNAL_LABELS_NL: dict[SignalKind, str] = {
     SignalKind.OFFENCE_WITHOUT_POLICE_ADVICE: "Strafbaar feit zonder advies aangifte bij politie",
     SignalKind.INACTIVE: "Geen activiteit",
     SignalKind.NOT_INFORMED: "Leerling en ouders nog niet geïnformeerd over een stap of afspraak",
+    SignalKind.PUBLIC_REPORT_WAITING: "Melding via het meldformulier nog niet opgepakt",
+    SignalKind.REPORTER_MESSAGE_WAITING: "Bericht van de melder nog niet beantwoord",
 }
 
 
@@ -138,6 +145,14 @@ def case_signals(
     if uninformed:
         day = uninformed if isinstance(uninformed, date) else date.fromisoformat(uninformed)
         found.append(_signal(SignalKind.NOT_INFORMED, due_on=day))
+    for kind, key in (
+        (SignalKind.PUBLIC_REPORT_WAITING, "public_report_waiting_since"),
+        (SignalKind.REPORTER_MESSAGE_WAITING, "reporter_message_waiting_since"),
+    ):
+        since = row.get(key)
+        if since:
+            day = since if isinstance(since, date) else date.fromisoformat(since)
+            found.append(_signal(kind, due_on=day))
     return found
 
 
@@ -168,13 +183,17 @@ async def signals(
         "SELECT case_id, status, reported_at, intake_on, open_follow_up_dues,"  # noqa: S608 (identifiers via table(); values are parameters)
         " waiting_step_kinds, waiting_steps, offence_flagged, police_advised, last_activity_at,"
         " state ->> 'bullying_continues_since' AS bullying_continues_since,"
-        " state ->> 'uninformed_since' AS uninformed_since"
+        " state ->> 'uninformed_since' AS uninformed_since,"
+        " state ->> 'public_report_waiting_since' AS public_report_waiting_since,"
+        " state ->> 'reporter_message_waiting_since' AS reporter_message_waiting_since"
         f" FROM {table(schema, TABLE)}"
         " WHERE status <> 'closed'"
         " AND (next_follow_up_due < $1 OR intake_on IS NULL OR waiting_steps > 0"
         " OR (offence_flagged AND NOT police_advised) OR last_activity_at < $2"
         " OR state ->> 'bullying_continues_since' IS NOT NULL"
-        " OR state ->> 'uninformed_since' IS NOT NULL)"
+        " OR state ->> 'uninformed_since' IS NOT NULL"
+        " OR state ->> 'public_report_waiting_since' IS NOT NULL"
+        " OR state ->> 'reporter_message_waiting_since' IS NOT NULL)"
     )
     params: list[Any] = [today, _inactive_before(today, inactivity_days)]
     if case_ids is not None:

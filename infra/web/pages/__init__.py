@@ -4,7 +4,8 @@ One module per resource: ``cases`` (my cases, all cases, a new report, the case 
 form per case action), ``audit`` (a case's history, state as of a moment, differences and access
 log, for auditors), ``exports`` (the case file as PDF or JSON), ``school`` (signals, lessons,
 protocol, school statistics), ``board`` (statistics across the board's schools), ``operator``
-(boards, schools, their configuration), ``attachments`` (evidence files: upload and open).
+(boards, schools, their configuration), ``attachments`` (evidence files: upload and open), ``reporting`` (the public report form and the
+reporter's follow-up, without login).
 Handlers are thin: who is looking, may they, one query or service call, a template.
 """
 
@@ -19,6 +20,7 @@ from infra.web.pages.cases import CASE_PAGE_ROUTES
 from infra.web.pages.complaints_procedure import COMPLAINTS_PROCEDURE_PAGE_ROUTES
 from infra.web.pages.exports import EXPORT_PAGE_ROUTES
 from infra.web.pages.operator import OPERATOR_PAGE_ROUTES
+from infra.web.pages.reporting import PUBLIC_REPORT_ROUTES
 from infra.web.pages.school import SCHOOL_PAGE_ROUTES
 
 PAGE_ROUTES: list[Any] = [
@@ -30,4 +32,5 @@ PAGE_ROUTES: list[Any] = [
     *SCHOOL_PAGE_ROUTES,
     *BOARD_PAGE_ROUTES,
     *OPERATOR_PAGE_ROUTES,
+    *PUBLIC_REPORT_ROUTES,
 ]

@@ -173,7 +173,6 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import Any
 
 import limits

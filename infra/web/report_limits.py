@@ -45,8 +45,10 @@ class ReportLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReportLimits:
+        storage = storage_from_string(settings.report_rate_storage)
+        assert isinstance(storage, Storage)  # memory:// and redis:// are synchronous
         return cls(
-            storage=storage_from_string(settings.report_rate_storage),
+            storage=storage,
             per_address=limits.parse(settings.report_rate_per_address),
             code_per_address=limits.parse(settings.code_rate_per_address),
             code_per_code=limits.parse(settings.code_rate_per_code),

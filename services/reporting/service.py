@@ -131,9 +131,9 @@ def summary_of(report: PublicReport) -> tuple[ReporterKind, str]:
 
 
 def public_status(case: Case) -> PublicStatus:
-    if case.status is CaseStatus.CLOSED or case.status == CaseStatus.CLOSED.value:
+    if case.status == CaseStatus.CLOSED:
         return PublicStatus.DONE
-    if case.status == CaseStatus.REPORTED.value and not case.owner_id:
+    if case.status == CaseStatus.REPORTED and not case.owner_id:
         return PublicStatus.RECEIVED
     return PublicStatus.IN_PROGRESS
 

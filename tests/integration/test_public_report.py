@@ -100,7 +100,8 @@ def test_a_pupil_reports_anonymously_the_contact_person_answers_the_pupil_reads_
         school = world.school_a
         page = form_page(client, f"/melden/{school.slug}")
         assert "Pesten melden" in page
-        assert "112" in page and "0800-0432" in page and "kindertelefoon.nl" in page
+        for danger in ("112", "0800-0432", "kindertelefoon.nl"):
+            assert danger in page
         assert "<script" not in page.replace('<script src="/static/htmx.min.js" defer>', "")
         r = report(
             client,
@@ -130,7 +131,7 @@ def test_a_pupil_reports_anonymously_the_contact_person_answers_the_pupil_reads_
         assert "Naam die niet mag blijven" not in case_page  # anonymous: the name is dropped
         assert "Fictief: ze lachen me uit in de groepsapp" in case_page
         listing = client.get("/zaken").text
-        assert str(case_id)[:8] in listing or "groepsapp" in listing or "gepeste leerling" in listing
+        assert f'href="/zaken/{case_id}"' in listing
 
         # ... answers from the case page.
         form_url = f"/zaken/{case_id}/reply-to-reporter"

@@ -4,8 +4,8 @@ One module per resource: ``cases`` (my cases, all cases, a new report, the case 
 form per case action), ``audit`` (a case's history, state as of a moment, differences and access
 log, for auditors), ``exports`` (the case file as PDF or JSON), ``school`` (signals, lessons,
 protocol, school statistics), ``board`` (statistics across the board's schools), ``operator``
-(boards, schools, their configuration), ``attachments`` (evidence files: upload and open), ``reporting`` (the public report form and the
-reporter's follow-up, without login).
+(boards, schools, their configuration), ``attachments`` (evidence files: upload and open),
+``reporting`` (the public report form and the reporter's follow-up, without login).
 Handlers are thin: who is looking, may they, one query or service call, a template.
 """
 

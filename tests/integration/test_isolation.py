@@ -59,6 +59,10 @@ NOT_SCHOOL_BOUND = {
     "/auth/callback": "completes a login (state checked; tested in test_oidc_devidp)",
     "/logout": "ends the own session",
     "/rol": "switches among the own roles",
+    "/melden/{slug:str}": "the public report form: anyone may report to any school; shows the "
+    "school's name only (tests/integration/test_public_report.py)",
+    "/melden/{slug:str}/volgen": "the reporter's follow-up: opens one case's status and messages "
+    "only with its code, of that school only (tests/integration/test_public_report.py)",
 }
 
 SCHOOL_ROLES = (Role.CONTACT_PERSON, Role.COORDINATOR, Role.BOARD, Role.AUDITOR)
@@ -114,6 +118,8 @@ def setup(container: Container) -> Iterator[Setup]:
 def _param_values(s: Setup) -> dict[str, list[str]]:
     return {
         "case_id": [str(s.case_b)],
+        # An attachment id of nobody's: the case (school B's) is what must be refused.
+        "attachment_id": [str(uuid.uuid4())],
         "action_name": list(ACTIONS),
         "school_id": [str(s.school_b.id)],
         # SCIM: school B's endpoint, its people (by id and by filter).

@@ -21,7 +21,7 @@ from litestar.testing import TestClient
 from infra.container import Container
 from infra.settings import Settings
 from infra.views import catch_up_school
-from infra.web.edge import MAX_BODY_BYTES
+from infra.web.edge import PUBLIC_FORM_MAX_BYTES
 from infra.web.report_limits import ReportLimits
 from services.access.roles import Role
 from services.casework.commands import AssignOwner
@@ -243,7 +243,7 @@ def test_refusals_store_nothing(container: Container, refusals: list[str]) -> No
         page = form_page(c, f"/melden/{school.slug}")
         r = c.post(
             f"/melden/{school.slug}",
-            data={"what": "x" * (MAX_BODY_BYTES + 10), "_csrf_token": _token(page)},
+            data={"what": "x" * (PUBLIC_FORM_MAX_BYTES + 10), "_csrf_token": _token(page)},
         )
         assert r.status_code == 413
         assert stored() == 0

@@ -35,9 +35,7 @@ def test_a_pupil_reports_anonymously_and_reads_the_answer_with_the_code(
     tmp_path: Path,
 ) -> None:
     school = provision(web_database_url, idp, tmp_path)
-    web = web_server_factory(
-        {"VANGNET_CODE_RATE_PER_ADDRESS": f"{ATTEMPTS_PER_ADDRESS}/hour"}
-    )
+    web = web_server_factory({"VANGNET_CODE_RATE_PER_ADDRESS": f"{ATTEMPTS_PER_ADDRESS}/hour"})
     console: list[str] = []
     blocking: dict[str, list[dict[str, Any]]] = {}
 

@@ -90,6 +90,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                         ),
                         # The demo's own made-up image: known clean, so not scanned.
                         attachments=container.attachment_service(school, scanner=UnscannedDemo()),
+                        public=container.public_reports(school.id),
                     )
             try:
                 worker.wait_until_idle(timeout=60)

@@ -26,7 +26,7 @@ from litestar.response import Redirect, Template
 from infra.web.context import Services
 from infra.web.guards import PUBLIC
 from infra.web.report_limits import log_refusal, report_limits
-from services.reporting.codes import code_key, parse_code
+from services.reporting.codes import parse_code
 from services.reporting.service import (
     REPORTER_LABELS_NL,
     CodeRefused,
@@ -73,14 +73,7 @@ async def _school(request: Request[Any, Any, Any], slug: str) -> School:
 
 
 def _reports(request: Request[Any, Any, Any], school: School) -> PublicReports:
-    services = Services.of(request.app.state)
-    container = services.container
-    return PublicReports(
-        container.schools.get(school.id),
-        school.id,
-        code_key(services.settings.secret_key),
-        on_saved=container.notifier,
-    )
+    return Services.of(request.app.state).container.public_reports(school.id)
 
 
 def _address(request: Request[Any, Any, Any]) -> str:

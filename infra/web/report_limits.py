@@ -62,11 +62,15 @@ class ReportLimits:
         """Count one report from ``address``; False when over the limit."""
         return self._limiter.hit(self.per_address, "report", _key(slug, address))
 
-    def code_allowed(self, slug: str, address: str, case_ref: str) -> str | None:
+    def code_allowed(self, slug: str, address: str, case_ref: str | None) -> str | None:
         """Count one follow-up attempt; the reason it is refused (``None``: go ahead). Both
-        counts are taken, so a refused burst keeps counting against the address and the case."""
+        counts are taken, so a refused burst keeps counting against the address and the case.
+        ``case_ref``: the case the code names (``None`` for something not shaped like a code:
+        it counts against the address only, so nonsense cannot use up a shared count)."""
         by_address = self._limiter.hit(self.code_per_address, "code-address", _key(slug, address))
-        by_code = self._limiter.hit(self.code_per_code, "code", _key(slug, case_ref))
+        by_code = case_ref is None or self._limiter.hit(
+            self.code_per_code, "code", _key(slug, case_ref)
+        )
         if not by_address:
             return "rate_address"
         if not by_code:

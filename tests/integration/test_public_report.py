@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from infra.web.report_limits import ReportLimits
 from services.access.roles import Role
 from services.casework.commands import AssignOwner
 from services.casework.handlers import CaseService
-from services.reporting.codes import parse_code
+from services.reporting.codes import code_hash, code_key, parse_code
 from services.shared.actor import Actor
 from tests.integration.web import log_in, make_world, principal, web_client, web_settings
 
@@ -130,6 +131,9 @@ def test_a_pupil_reports_anonymously_the_contact_person_answers_the_pupil_reads_
         assert "anoniem, door een leerling (wordt zelf gepest)" in case_page
         assert "Naam die niet mag blijven" not in case_page  # anonymous: the name is dropped
         assert "Fictief: ze lachen me uit in de groepsapp" in case_page
+        key = code_key(web_settings(container).secret_key)
+        assert code_hash(key, school.id, parsed) not in case_page
+        assert parsed.secret not in case_page
         listing = client.get("/zaken").text
         assert f'href="/zaken/{case_id}"' in listing
 
@@ -168,6 +172,14 @@ def test_a_pupil_reports_anonymously_the_contact_person_answers_the_pupil_reads_
         page = staff.get(f"/zaken/{case_id}").text
         assert "Fictief: oké, tot morgen" in page
         assert "Bericht van de melder nog niet beantwoord" in page
+        # The auditor's history lists the events without the code's hash.
+        log_in(staff, principal(school, Role.AUDITOR))
+        history = staff.get(f"/zaken/{case_id}/geschiedenis")
+        assert history.status_code == 200
+        assert "Bericht met de melder" in history.text
+        assert "de melder" in history.text
+        stored_hash = code_hash(code_key(web_settings(container).secret_key), school.id, parsed)
+        assert stored_hash not in history.text
     assert refusals == []
 
 
@@ -263,7 +275,7 @@ def test_limits_count_in_redis_across_processes() -> None:
             pytest.fail("VANGNET_TEST_REDIS_URL is not set in CI", pytrace=False)
         pytest.skip("VANGNET_TEST_REDIS_URL is not set")
     settings = dataclasses.replace(
-        Settings(database_url="postgresql://unused", data_dir=os.path.curdir, master_key=b"k" * 32),  # type: ignore[arg-type]
+        Settings(database_url=None, data_dir=Path(), master_key=b"k" * 32),
         report_rate_storage=url,
         code_rate_per_code="2/minute",
     )

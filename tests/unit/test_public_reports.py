@@ -4,11 +4,15 @@ All names and texts are fictitious."""
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
 
+from infra.settings import Settings
+from infra.web.report_limits import ReportLimits
 from services.casework.application import CaseworkApplication
 from services.casework.commands import AssignOwner, CloseCase, HoldIntake, ReplyToReporter
 from services.casework.domain import EVENT_TYPES
@@ -216,3 +220,44 @@ def test_a_reporter_message_is_cleaned_like_other_free_text(reports: PublicRepor
         reports.post(filed.code, "a\x00b")
     assert refused.value.field == "text"
     assert reports.view(filed.code).messages == ()
+
+
+# --- the web's counters (memory storage, as in the embedded demo) --------------------------------
+
+
+def _limits(**rates: str) -> ReportLimits:
+    settings = Settings(
+        database_url="postgresql://unused", data_dir=Path("."), master_key=b"k" * 32
+    )
+    return ReportLimits.from_settings(dataclasses.replace(settings, **rates))
+
+
+def test_attempts_are_counted_per_address_and_per_case() -> None:
+    limits = _limits(code_rate_per_address="3/minute", code_rate_per_code="2/minute")
+    case = str(uuid4())
+    assert limits.code_allowed("school-test", "192.0.2.1", case) is None
+    assert limits.code_allowed("school-test", "192.0.2.2", case) is None
+    # The third try on the same case, from yet another address, is refused.
+    assert limits.code_allowed("school-test", "192.0.2.3", case) == "rate_code"
+    # One address trying many cases runs out too.
+    assert limits.code_allowed("school-test", "192.0.2.9", str(uuid4())) is None
+    assert limits.code_allowed("school-test", "192.0.2.9", str(uuid4())) is None
+    assert limits.code_allowed("school-test", "192.0.2.9", str(uuid4())) is None
+    assert limits.code_allowed("school-test", "192.0.2.9", str(uuid4())) == "rate_address"
+    # Another school's counts are its own.
+    assert limits.code_allowed("school-other", "192.0.2.9", case) is None
+
+
+def test_nonsense_counts_against_the_address_only() -> None:
+    limits = _limits(code_rate_per_address="2/minute", code_rate_per_code="1/minute")
+    assert limits.code_allowed("school-test", "192.0.2.1", None) is None
+    assert limits.code_allowed("school-test", "192.0.2.2", None) is None
+    assert limits.code_allowed("school-test", "192.0.2.3", None) is None
+
+
+def test_reports_per_address() -> None:
+    limits = _limits(report_rate_per_address="2/minute")
+    assert limits.report_allowed("school-test", "192.0.2.1")
+    assert limits.report_allowed("school-test", "192.0.2.1")
+    assert not limits.report_allowed("school-test", "192.0.2.1")
+    assert limits.report_allowed("school-test", "192.0.2.2")

@@ -177,7 +177,7 @@ async def follow_status(
     message = str(form.get("bericht") or "")
     parsed = parse_code(code)
     limiter = _limits(request)
-    case_ref = str(parsed.case_id) if parsed else "malformed"
+    case_ref = str(parsed.case_id) if parsed else None
     reason = await anyio.to_thread.run_sync(
         lambda: limiter.code_allowed(school.slug, _address(request), case_ref)
     )

@@ -62,6 +62,11 @@ class ReportLimits:
         """Count one report from ``address``; False when over the limit."""
         return self._limiter.hit(self.per_address, "report", _key(slug, address))
 
+    def session_allowed(self, slug: str, address: str) -> bool:
+        """Count one new session of a visitor without one (a row in the session store each):
+        at the follow-up attempts' rate per address, in a count of its own."""
+        return self._limiter.hit(self.code_per_address, "session", _key(slug, address))
+
     def code_allowed(self, slug: str, address: str, case_ref: str | None) -> str | None:
         """Count one follow-up attempt; the reason it is refused (``None``: go ahead). Both
         counts are taken, so a refused burst keeps counting against the address and the case.

@@ -261,3 +261,11 @@ def test_reports_per_address() -> None:
     assert limits.report_allowed("school-test", "192.0.2.1")
     assert not limits.report_allowed("school-test", "192.0.2.1")
     assert limits.report_allowed("school-test", "192.0.2.2")
+
+
+def test_new_sessions_per_address() -> None:
+    limits = _limits(code_rate_per_address="1/minute")
+    assert limits.session_allowed("school-test", "192.0.2.1")
+    assert not limits.session_allowed("school-test", "192.0.2.1")
+    # A count of its own: follow-up attempts from the address are not used up by it.
+    assert limits.code_allowed("school-test", "192.0.2.1", None) is None

@@ -85,10 +85,21 @@ def _limits(request: Request[Any, Any, Any]) -> Any:
     return report_limits(state, Services.of(state).settings)
 
 
-def _with_session(request: Request[Any, Any, Any], path: str, again: str | None) -> Redirect | None:
-    """A first visit gets a session (for the form's CSRF token) by coming back once."""
+async def _with_session(
+    request: Request[Any, Any, Any], slug: str, path: str, again: str | None
+) -> Redirect | None:
+    """A first visit gets a session (for the form's CSRF token) by coming back once. Sessions
+    are rows in the session store: past the rate per address, the page is shown without one
+    (the danger notice is always there; the form then cannot be sent)."""
     session = request.scope.get("session")
     if (isinstance(session, dict) and session) or again is not None:
+        return None
+    limiter = _limits(request)
+    allowed = await anyio.to_thread.run_sync(
+        lambda: limiter.session_allowed(slug, _address(request))
+    )
+    if not allowed:
+        log_refusal(slug, "rate_session")
         return None
     request.set_session({"public_form": True})
     return Redirect(f"{path}?sessie=1", status_code=303, headers=NO_STORE)
@@ -100,7 +111,7 @@ async def report_form(
 ) -> Template | Redirect:
     """The form, with what happens next and where to go in danger."""
     school = await _school(request, slug)
-    again = _with_session(request, f"/melden/{school.slug}", sessie)
+    again = await _with_session(request, school.slug, f"/melden/{school.slug}", sessie)
     if again is not None:
         return again
     return _page("report", school=school, values={}, errors={}, options=REPORTER_OPTIONS)
@@ -154,7 +165,7 @@ async def follow_form(
 ) -> Template | Redirect:
     """Where the reporter types their code."""
     school = await _school(request, slug)
-    again = _with_session(request, f"/melden/{school.slug}/volgen", sessie)
+    again = await _with_session(request, school.slug, f"/melden/{school.slug}/volgen", sessie)
     if again is not None:
         return again
     return _page("follow", school=school)

@@ -29,6 +29,7 @@ from litestar.routes import HTTPRoute
 
 from infra.container import Container
 from infra.web.actions import ACTIONS
+from infra.web.edge import UPLOAD_PATH
 from infra.web.scim import rotate_token
 from services.access.roles import Role
 from services.casework.commands import ReportCase
@@ -312,6 +313,17 @@ def test_pages_do_not_cross_schools(setup: Setup, role: Role) -> None:
             for target in (path, _nowhere(setup, path)):
                 if method == "GET":
                     responses.append(setup.client.get(target, follow_redirects=True))
+                elif UPLOAD_PATH.match(target):
+                    # The upload route takes multipart only (the edge refuses anything else
+                    # before any school is read): a file, so the case is what is refused.
+                    responses.append(
+                        setup.client.post(
+                            target,
+                            data={"_csrf_token": token, "bijschrift": "x"},
+                            files={"bestand": ("x.png", b"not really a png", "image/png")},
+                            follow_redirects=True,
+                        )
+                    )
                 else:
                     data = form_body(path) | {"_csrf_token": token}
                     responses.append(

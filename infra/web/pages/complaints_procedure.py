@@ -20,10 +20,12 @@ from infra.exports.pdf import render_letter_pdf
 from infra.web.context import Services
 from infra.web.guards import LOGGED_IN, requires
 from infra.web.pages.common import render, school_required, viewer_of
+from infra.web.reads import case_version
 from services.access.roles import Permission
 from services.casework.labels import dutch_date
 from services.casework.protocol import SCHOOL_TZ
 from services.shared.errors import InvalidInput
+from tenants.registry import School
 
 URL = "/school/klachtenregeling"
 
@@ -105,6 +107,7 @@ async def complaints_procedure_letter(
     """The procedure as a letter to pupil and parents (print it from the browser)."""
     viewer = await viewer_of(request)
     school = school_required(viewer)
+    await _case_of_school(request, school, case_id)
     return render(
         viewer,
         "cases/complaints_letter.html",
@@ -113,6 +116,13 @@ async def complaints_procedure_letter(
         procedure=school.complaints_procedure,
         today=datetime.now(SCHOOL_TZ).date(),
     )
+
+
+async def _case_of_school(request: Request[Any, Any, Any], school: School, case_id: UUID) -> None:
+    """404 for a case that is not one of the school's (another school's answers the same as
+    one that exists nowhere)."""
+    if await case_version(Services.of(request.app.state), school, case_id) is None:
+        raise NotFoundException("case not found")
 
 
 #: The letter's sentences around the school's own text (the page and the PDF say the same).
@@ -135,6 +145,7 @@ async def complaints_procedure_letter_pdf(
     """The same letter as PDF (the case file's PDF adapter and font)."""
     viewer = await viewer_of(request)
     school = school_required(viewer)
+    await _case_of_school(request, school, case_id)
     procedure = school.complaints_procedure
     if procedure is None:
         raise NotFoundException("the school has not configured its complaints procedure")

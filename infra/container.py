@@ -45,6 +45,8 @@ from projections.db import create_read_pool
 from services.attachments.scanning import VirusScanner
 from services.attachments.service import AttachmentService
 from services.casework.handlers import CaseService
+from services.reporting.codes import code_key
+from services.reporting.service import PublicReports
 from services.shared.actor import Actor
 from tenants.provisioning import create_board, create_school
 from tenants.registry import Board, Registry, School
@@ -120,6 +122,16 @@ class Container:
     def case_service(self, school_id: UUID) -> CaseService:
         """The write side of one school's casework; each save sends the catch-up hint."""
         return CaseService(self.schools.get(school_id), school_id, on_saved=self.notifier)
+
+    def public_reports(self, school_id: UUID) -> PublicReports:
+        """One school's public report form and follow-up codes (issue 14 §3); the codes' key is
+        derived from the deployment's secret key."""
+        return PublicReports(
+            self.schools.get(school_id),
+            school_id,
+            code_key(self.settings.secret_key),
+            on_saved=self.notifier,
+        )
 
     @cached_property
     def scanner(self) -> VirusScanner:

@@ -29,6 +29,7 @@ from services.complaints import commands as k
 from services.people.directory import PeopleStore
 from services.people.domain import OPERATOR, ChangedBy, Person, Profile
 from services.privacy.redaction import search_case
+from services.reporting.service import PublicReport, PublicReports
 from services.shared.actor import Actor
 from services.shared.clock import SCHOOL_TZ, SeedClock
 
@@ -144,10 +145,12 @@ def seed_school(
     people: PeopleStore,
     today: date | None = None,
     attachments: AttachmentService | None = None,
+    public: PublicReports | None = None,
 ) -> SeedReport:
     """Create the demo staff and cases of one school through the real command handlers (every
     person a case names is checked against the directory, as for everyone); with
-    ``attachments``, a made-up screenshot is added to a case as evidence."""
+    ``attachments``, a made-up screenshot is added to a case as evidence; with ``public``, the
+    first case comes in through the public report form, with a message each way."""
     seed_staff(people, service.school_id, slug)
     # The school's day from the service's clock: the days of what happened are checked against it.
     today = today or service.clock.today()
@@ -168,14 +171,17 @@ def seed_school(
     ]
     for n in range(CASES_PER_SCHOOL):
         make = archetypes[n % len(archetypes)]
-        case_id = service.report(
-            who.teacher if n % 3 == 0 else cp,
-            c.ReportCase(
-                reporter_kind=["parent", "target_pupil", "staff", "peer", "anonymous"][n % 5],
-                summary=f"Fictieve melding {n + 1}: demo-tekst, geen echte leerling.",
-                owner_id=cp.user_id,
-            ),
-        )
+        if n == 0 and public is not None:
+            case_id = _public_report(service, who, public)
+        else:
+            case_id = service.report(
+                who.teacher if n % 3 == 0 else cp,
+                c.ReportCase(
+                    reporter_kind=["parent", "target_pupil", "staff", "peer", "anonymous"][n % 5],
+                    summary=f"Fictieve melding {n + 1}: demo-tekst, geen echte leerling.",
+                    owner_id=cp.user_id,
+                ),
+            )
         make(service, who, case_id, today - timedelta(days=3 * n))
         if attachments is not None and make is _steps_under_way:
             attachments.add(
@@ -187,6 +193,26 @@ def seed_school(
             )
         report.cases += 1
     return report
+
+
+def _public_report(s: CaseService, who: Staffing, public: PublicReports) -> UUID:
+    """A pupil reports through the school's form, anonymously; the contact person answers; the
+    pupil writes back (nobody has picked it up yet: its signal shows)."""
+    filed = public.file(
+        PublicReport(
+            reporter="pupil_target",
+            anonymous=True,
+            what="Fictief (demo): in de klassenapp lachen ze me uit.",
+            where="Online",
+            since="Sinds een paar weken",
+        )
+    )
+    s.handle(
+        who.contact_person,
+        c.ReplyToReporter(case_id=filed.case_id, text="Dank je wel dat je het meldt (demo)."),
+    )
+    public.post(filed.code, "Fictief (demo): mag ik morgen langskomen?")
+    return filed.case_id
 
 
 def _intake(s: CaseService, who: Staffing, case_id: UUID, day: date, n: int) -> None:

@@ -140,6 +140,16 @@ Environment variables:
 ``VANGNET_ATTACHMENT_MAX_BYTES``
     The largest attachment taken (bytes); the upload route's body limit follows it. Default
     20971520 (20 MB).
+``VANGNET_REPORT_RATE_STORAGE``
+    Where the public report form's rate limits count (the ``limits`` library): ``memory://``
+    (default; per process, fine for one process and the embedded demo) or a ``redis://`` URL
+    (shared by all web processes; use it when running more than one).
+``VANGNET_REPORT_RATE_PER_ADDRESS``
+    New public reports per network address. Default ``5/hour``.
+``VANGNET_CODE_RATE_PER_ADDRESS``
+    Follow-up attempts with a code (right or wrong) per network address. Default ``30/hour``.
+``VANGNET_CODE_RATE_PER_CODE``
+    Follow-up attempts per code (per case the code names). Default ``20/hour``.
 ``PROMETHEUS_MULTIPROC_DIR``
     Not Vangnet's own (prometheus_client's): when set, ``/metrics`` collects the metrics of
     every process writing to that directory. ``vangnet serve --workers N`` (N > 1) sets it to a
@@ -164,6 +174,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import limits
 
 from tenants.login import DEFAULT_SECRET_ENV_PREFIX, InvalidLoginConfig, LoginPolicy
 
@@ -221,6 +233,10 @@ SETTING_NAMES = frozenset(
         "VANGNET_DEMO_ALLOW_RESET",
         "VANGNET_CLAMD_ADDRESS",
         "VANGNET_ATTACHMENT_MAX_BYTES",
+        "VANGNET_REPORT_RATE_STORAGE",
+        "VANGNET_REPORT_RATE_PER_ADDRESS",
+        "VANGNET_CODE_RATE_PER_ADDRESS",
+        "VANGNET_CODE_RATE_PER_CODE",
     }
 )
 
@@ -322,6 +338,16 @@ class Settings:
     clamd_address: str | None = None
     #: The largest attachment taken (bytes).
     attachment_max_bytes: int = 20 * 1024 * 1024
+    # --- Public reports (issue 14 §3) ---
+    #: Where the rate limits count (the ``limits`` library's storage URI): ``memory://`` (one
+    #: process; the embedded demo) or ``redis://host:6379/0`` (shared by every web process).
+    report_rate_storage: str = field(default="memory://", repr=False)
+    #: New reports through a school's public form, per network address (``limits`` notation).
+    report_rate_per_address: str = "5/hour"
+    #: Follow-up attempts (reading or writing with a code, right or wrong) per network address.
+    code_rate_per_address: str = "30/hour"
+    #: Follow-up attempts per code (counted per case the code names: guessing one case's secret).
+    code_rate_per_code: str = "20/hour"
 
     @property
     def checkpoint_path(self) -> Path:
@@ -438,12 +464,36 @@ class Settings:
             attachment_max_bytes=_positive_int(
                 env, "VANGNET_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024
             ),
+            **_report_settings(env),
             **_mail_settings(env),
             **_audit_settings(env),
             **_web_settings(env, embedded=database_url is None),
         )
         _check_operator_login(settings)
         return settings
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    value = (env.get(name) or "").strip() or default
+    try:
+        limits.parse(value)
+    except ValueError:
+        msg = f"{name} must be a rate such as '5/hour' or '10 per minute'"
+        raise SettingsError(msg) from None
+    return value
+
+
+def _report_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    storage = (env.get("VANGNET_REPORT_RATE_STORAGE") or "").strip() or "memory://"
+    if not storage.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+        msg = "VANGNET_REPORT_RATE_STORAGE must be memory:// or a redis:// URL"
+        raise SettingsError(msg)
+    return {
+        "report_rate_storage": storage,
+        "report_rate_per_address": _rate(env, "VANGNET_REPORT_RATE_PER_ADDRESS", "5/hour"),
+        "code_rate_per_address": _rate(env, "VANGNET_CODE_RATE_PER_ADDRESS", "30/hour"),
+        "code_rate_per_code": _rate(env, "VANGNET_CODE_RATE_PER_CODE", "20/hour"),
+    }
 
 
 def _secret_env_prefix(env: Mapping[str, str]) -> str:

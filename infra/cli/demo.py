@@ -87,6 +87,7 @@ def demo(reset: bool, no_serve: bool, port: int) -> int:
                         people=people,
                         # The demo's own made-up image: known clean, so not scanned.
                         attachments=container.attachment_service(school, scanner=UnscannedDemo()),
+                        public=container.public_reports(school.id),
                     )
             try:
                 worker.wait_until_idle(timeout=60)

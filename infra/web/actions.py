@@ -223,6 +223,7 @@ _CATALOGUE: tuple[tuple[str, type[CaseCommand], str], ...] = (
     ("complete-follow-up", cw.CompleteFollowUp, "Nazorg vastleggen"),
     ("add-note", cw.AddNote, "Notitie toevoegen"),
     ("record-contact", cw.RecordContact, "Contact met leerling/ouders vastleggen"),
+    ("reply-to-reporter", cw.ReplyToReporter, "Antwoorden aan de melder"),
     ("evaluate", cw.EvaluateCase, "Evalueren"),
     ("share-lessons", cw.ShareLessons, "Leerpunten delen"),
     ("close", cw.CloseCase, "Zaak afsluiten"),

@@ -15,8 +15,9 @@ problem details under ``/api/``, a Dutch page elsewhere.
 
 The one upload route (:data:`UPLOAD_PATH`, a case's evidence files) has its own rule: a
 ``multipart/form-data`` body of at most the attachment limit (``VANGNET_ATTACHMENT_MAX_BYTES``)
-plus :data:`UPLOAD_OVERHEAD_BYTES` for the form's other fields, and binary (not UTF-8). Every
-other route keeps :data:`MAX_BODY_BYTES`.
+plus :data:`UPLOAD_OVERHEAD_BYTES` for the form's other fields, and binary (not UTF-8). The
+public report pages (:data:`PUBLIC_FORM_PATH`, no login) take at most
+:data:`PUBLIC_FORM_MAX_BYTES`. Every other route keeps :data:`MAX_BODY_BYTES`.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ MAX_JSON_DEPTH = 32
 UPLOAD_PATH = re.compile(r"^/zaken/[0-9a-fA-F-]{36}/bijlagen$")
 #: Room for the caption, the CSRF token and the multipart boundaries beside the file.
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
+#: The public report form and follow-up (``/melden/<school>``, ``/melden/<school>/volgen``).
+PUBLIC_FORM_PATH = re.compile(r"^/melden/")
+#: Their body limit: the form's texts (about 5,000 characters in all, see
+#: ``services.reporting.service.FIELD_MAX``) percent-encoded, with room to spare.
+PUBLIC_FORM_MAX_BYTES = 64 * 1024
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -132,6 +139,15 @@ def check_query(scope: Scope) -> None:
         unquote_to_bytes(query.replace(b"+", b" ")).decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidBody("the query string is not valid UTF-8") from None
+
+
+def body_limit(scope: Scope, upload_limit: int) -> int:
+    """The largest body this request may carry."""
+    if is_upload(scope):
+        return upload_limit
+    if PUBLIC_FORM_PATH.match(scope["path"]) is not None:
+        return PUBLIC_FORM_MAX_BYTES
+    return MAX_BODY_BYTES
 
 
 def is_upload(scope: Scope) -> bool:
@@ -223,7 +239,7 @@ class EdgeGuardMiddleware:
         try:
             check_query(http)
             if http["method"] in BODY_METHODS:
-                limit = self.upload_limit if is_upload(http) else MAX_BODY_BYTES
+                limit = body_limit(http, self.upload_limit)
                 body, messages = await read_body(scope, receive, limit)
                 check_body(scope, body)
                 receive = replaying(messages, receive)

@@ -147,6 +147,7 @@ FIELD_LABELS_NL: dict[str, str] = {
 ACTION_FIELD_LABELS_NL: dict[tuple[str, str], str] = {
     ("record-inspectie-report", "channel"): "Hoe gemeld?",
     ("add-note", "text"): "Notitie",
+    ("reply-to-reporter", "text"): "Uw bericht aan de melder",
     ("record-agreement", "text"): "Afspraak",
     ("schedule-follow-up", "due_on"): "Datum van het nazorggesprek",
     ("plan-step", "due_on"): "Uiterlijk uitgevoerd op",
@@ -208,6 +209,9 @@ FIELD_HINTS_NL: dict[tuple[str, str], str] = {
     ),
     ("evaluate", "lessons"): "Deze leerpunten deelt u daarna met de anti-pestcoördinator.",
     ("record-agreement", "parties"): "Bijvoorbeeld: leerlingen en mentor.",
+    ("reply-to-reporter", "text"): (
+        "De melder leest dit met de volgcode. Schrijf eenvoudig en noem geen andere leerlingen."
+    ),
     ("record-contact", "held_on"): "De dag van het gesprek, telefoontje, mailtje of de brief.",
     ("record-contact", "pupil_present"): (
         "Alleen nodig bij contact met de ouders: was de leerling bij het gesprek?"

@@ -78,7 +78,11 @@ _EVENT_VOCABULARIES: dict[tuple[str, str], type[StrEnum]] = {
 _THING_IDS = frozenset(
     {"participant_id", "consent_id", "step_id", "agreement_id", "follow_up_id", "complaint_id"}
 )
-_HIDDEN = frozenset({"school_id", "attachment_id", "sha256"}) | _THING_IDS
+_HIDDEN = (
+    frozenset({"school_id", "attachment_id", "sha256", "code_hash", "message_id"}) | _THING_IDS
+)
+#: Who wrote a message with the reporter of a public report (``ReporterMessagePosted``).
+_SENDERS_NL = {"reporter": "de melder", "school": "de school"}
 _DATES = frozenset({"held_on", "since", "due_on", "review_on", "report_due_on", "reported_on"})
 _EXTRA_LABELS = {
     "from_level": "Van niveau",
@@ -87,6 +91,7 @@ _EXTRA_LABELS = {
     "media_type": "Soort bestand",
     "size": "Grootte (bytes)",
     "caption": "Bijschrift",
+    "sender": "Van",
 }
 
 
@@ -109,6 +114,8 @@ def _value(event_type: str, name: str, value: Any, names: Names) -> str:
         return names(value)
     if name == "staff_role":
         return role_label(value)
+    if event_type == "ReporterMessagePosted" and name == "sender":
+        return _SENDERS_NL.get(str(value), str(value))
     if isinstance(value, bool):
         return "ja" if value else "nee"
     kind = _EVENT_VOCABULARIES.get((event_type, name)) or FIELD_VOCABULARIES.get(name)

@@ -216,6 +216,19 @@ def _contact(row: Row, e: Case.ContactRecorded) -> None:
             informed[party] = day
 
 
+@on(Case.ReporterAccessIssued)
+def _public_report(row: Row, e: Case.ReporterAccessIssued) -> None:
+    row["public_report"] = True  # never the code's hash
+
+
+@on(Case.ReporterMessagePosted)
+def _reporter_message(row: Row, e: Case.ReporterMessagePosted) -> None:
+    row.setdefault("reporter_messages", []).append({
+        "message_id": str(e.message_id), "sender": e.sender, "text": e.text,
+        "posted_at": e.timestamp.isoformat(), "posted_by": e.actor_id,
+    })  # fmt: skip
+
+
 @on(Case.AttachmentAdded)
 def _attachment(row: Row, e: Case.AttachmentAdded) -> None:
     row.setdefault("attachments", {})[str(e.attachment_id)] = {

@@ -14,6 +14,10 @@ built before it existed keep working; a rebuild (``vangnet projections rebuild``
 ``uninformed_since`` (also in ``state``, the same way) is the day of the first step planned,
 engaged, completed or cancelled, or agreement recorded, after the last contact with the pupil or
 the parents (``ContactRecorded``; None when they were told of everything).
+``public_report_waiting_since`` (``state`` too) is the day a report came in through the public
+form (``ReporterAccessIssued``) until an owner is assigned or the intake held;
+``reporter_message_waiting_since`` the day of the reporter's oldest message the school has not
+answered (``ReporterMessagePosted``).
 
 No free text is kept (no summaries, outcomes or reasons), and nothing derived from the clock:
 "overdue" and "inactive" are decided at query time from ``today``
@@ -73,6 +77,25 @@ def _contact(row: Row, e: Case.ContactRecorded) -> None:
     row["uninformed_since"] = None
 
 
+@on(Case.ReporterAccessIssued)
+def _public_report(row: Row, e: Case.ReporterAccessIssued) -> None:
+    # A report through the public form waits until someone picks it up (an owner or an intake).
+    row["public_report_waiting_since"] = local_date(e.timestamp).isoformat()
+
+
+@on(Case.OwnerAssigned)
+def _owner(row: Row, e: Case.OwnerAssigned) -> None:
+    row["public_report_waiting_since"] = None
+
+
+@on(Case.ReporterMessagePosted)
+def _reporter_message(row: Row, e: Case.ReporterMessagePosted) -> None:
+    if e.sender == "school":
+        row["reporter_message_waiting_since"] = None
+    elif row.get("reporter_message_waiting_since") is None:
+        row["reporter_message_waiting_since"] = local_date(e.timestamp).isoformat()
+
+
 @on(Case.AgreementRecorded)
 def _agreement(row: Row, e: Case.AgreementRecorded) -> None:
     _changed(row, e)
@@ -85,6 +108,7 @@ def _engaged(row: Row, e: Case.PersonEngaged) -> None:
 
 @on(Case.IntakeHeld)
 def _intake(row: Row, e: Case.IntakeHeld) -> None:
+    row["public_report_waiting_since"] = None
     row["intake_on"] = e.held_on.isoformat()
     row["status"] = CaseStatus.IN_PROGRESS.value
 

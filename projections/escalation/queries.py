@@ -25,6 +25,9 @@ kind                            raised when (for an open case)
 ``inspectie_report_due``        the case was marked a serious incident and its report to the
                                 Inspectie is not recorded yet (raised from the marking on: it
                                 is due; ``due_on`` says by when)
+``public_report_waiting``       a report came in through the public form and nobody picked it up
+                                yet (no owner assigned, no intake held)
+``reporter_message_waiting``    the reporter of a public report wrote and the school did not answer
 =============================== ====================================================================
 """
 
@@ -57,6 +60,8 @@ class SignalKind(StrEnum):
     INACTIVE = "inactive"
     NOT_INFORMED = "not_informed"
     INSPECTIE_REPORT_DUE = "inspectie_report_due"
+    PUBLIC_REPORT_WAITING = "public_report_waiting"
+    REPORTER_MESSAGE_WAITING = "reporter_message_waiting"
 
 
 SIGNAL_LABELS_NL: dict[SignalKind, str] = {
@@ -68,6 +73,8 @@ SIGNAL_LABELS_NL: dict[SignalKind, str] = {
     SignalKind.INACTIVE: "Geen activiteit",
     SignalKind.NOT_INFORMED: "Leerling en ouders nog niet geïnformeerd over een stap of afspraak",
     SignalKind.INSPECTIE_REPORT_DUE: "Ernstig incident nog niet gemeld bij de Inspectie",
+    SignalKind.PUBLIC_REPORT_WAITING: "Melding via het meldformulier nog niet opgepakt",
+    SignalKind.REPORTER_MESSAGE_WAITING: "Bericht van de melder nog niet beantwoord",
 }
 
 
@@ -144,6 +151,14 @@ def case_signals(
         day = uninformed if isinstance(uninformed, date) else date.fromisoformat(uninformed)
         found.append(_signal(SignalKind.NOT_INFORMED, due_on=day))
     found.extend(incident_signals(row))
+    for kind, key in (
+        (SignalKind.PUBLIC_REPORT_WAITING, "public_report_waiting_since"),
+        (SignalKind.REPORTER_MESSAGE_WAITING, "reporter_message_waiting_since"),
+    ):
+        since = row.get(key)
+        if since:
+            day = since if isinstance(since, date) else date.fromisoformat(since)
+            found.append(_signal(kind, due_on=day))
     return found
 
 
@@ -184,14 +199,18 @@ async def signals(
         " waiting_step_kinds, waiting_steps, offence_flagged, police_advised, last_activity_at,"
         " state ->> 'bullying_continues_since' AS bullying_continues_since,"
         " state ->> 'uninformed_since' AS uninformed_since,"
-        " state ->> 'inspectie_report_due' AS inspectie_report_due"
+        " state ->> 'inspectie_report_due' AS inspectie_report_due,"
+        " state ->> 'public_report_waiting_since' AS public_report_waiting_since,"
+        " state ->> 'reporter_message_waiting_since' AS reporter_message_waiting_since"
         f" FROM {table(schema, TABLE)}"
         " WHERE status <> 'closed'"
         " AND (next_follow_up_due < $1 OR intake_on IS NULL OR waiting_steps > 0"
         " OR (offence_flagged AND NOT police_advised) OR last_activity_at < $2"
         " OR state ->> 'bullying_continues_since' IS NOT NULL"
         " OR state ->> 'uninformed_since' IS NOT NULL"
-        " OR state ->> 'inspectie_report_due' IS NOT NULL)"
+        " OR state ->> 'inspectie_report_due' IS NOT NULL"
+        " OR state ->> 'public_report_waiting_since' IS NOT NULL"
+        " OR state ->> 'reporter_message_waiting_since' IS NOT NULL)"
     )
     params: list[Any] = [today, _inactive_before(today, inactivity_days)]
     if case_ids is not None:

@@ -54,6 +54,7 @@ class Part(StrEnum):
     FOLLOW_UPS = "follow_ups"  # aftercare (nazorg)
     CONTACTS = "contacts"  # the contact log with the pupil and the parents, when last informed
     ATTACHMENTS = "attachments"  # evidence files (screenshots, photos, documents)
+    MESSAGES = "messages"  # the messages with the reporter of a public report
     COMPLAINTS = "complaints"  # the complaint file: procedure explained, complaints, decisions
     EVALUATION = "evaluation"  # evaluation and lessons
     HISTORY = "history"  # the audit replay: history, state as of, differences, the access log
@@ -179,6 +180,8 @@ EVENT_PARTS: dict[str, Part] = {
     "NoteAdded": Part.NOTES,
     "ContactRecorded": Part.CONTACTS,
     "AttachmentAdded": Part.ATTACHMENTS,
+    "ReporterAccessIssued": Part.OVERVIEW,  # that a follow-up code exists (its hash is hidden)
+    "ReporterMessagePosted": Part.MESSAGES,
     "ComplaintProcedureExplained": Part.COMPLAINTS,
     "ComplaintFiled": Part.COMPLAINTS,
     "ComplaintSupportAssigned": Part.COMPLAINTS,
@@ -230,6 +233,8 @@ DOCUMENT_PARTS: dict[str, Part] = {
     "contacts": Part.CONTACTS,
     "last_informed": Part.CONTACTS,
     "attachments": Part.ATTACHMENTS,
+    "public_report": Part.OVERVIEW,
+    "reporter_messages": Part.MESSAGES,
     "complaint_explained": Part.COMPLAINTS,
     "complaints": Part.COMPLAINTS,
     "complaint_level": Part.COMPLAINTS,
@@ -248,6 +253,8 @@ SIGNAL_PARTS: dict[str, Part] = {
     "inactive": Part.OVERVIEW,
     "not_informed": Part.CONTACTS,
     "inspectie_report_due": Part.OFFENCE,
+    "public_report_waiting": Part.OVERVIEW,
+    "reporter_message_waiting": Part.MESSAGES,
 }
 
 

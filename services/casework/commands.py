@@ -376,6 +376,19 @@ class RecordContact(CaseCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReplyToReporter(CaseCommand):
+    """The contact person answers the reporter of a public report (read by them with their
+    follow-up code; issue 14 §3)."""
+
+    permission = Permission.CASE_MANAGE
+    text: str
+    message_id: UUID = field(default_factory=uuid4)
+
+    def execute(self, case: Case) -> None:
+        case.post_reporter_message(message_id=self.message_id, sender="school", text=self.text)
+
+
+@dataclass(frozen=True, kw_only=True)
 class AddAttachment(CaseCommand):
     """Record an evidence file that ``services.attachments`` checked, scanned and stored (not
     an action of its own on the web: the upload route builds it)."""

@@ -253,6 +253,19 @@ class Case(Aggregate):
     class NoteAdded(Event):
         text: str
 
+    class ReporterAccessIssued(Event):
+        """The case came in through the school's public report form ("Pesten melden", issue 14
+        §3): the reporter got a follow-up code. Only its keyed hash is kept (never the code)."""
+
+        code_hash: str
+
+    class ReporterMessagePosted(Event):
+        """A message between the reporter (with their follow-up code) and the school."""
+
+        message_id: UUID
+        sender: str  # "reporter" or "school"
+        text: str
+
     class ContactRecorded(Event):
         """A conversation, call, e-mail or letter with the pupil and/or the parents: who, when,
         how, what was discussed and agreed, whether the pupil was there (issue 14 §2)."""
@@ -397,6 +410,8 @@ class Case(Aggregate):
         self.notes = 0
         self.attachments: dict[UUID, Attachment] = {}
         self.contacts: set[UUID] = set()
+        self.reporter_code_hash: str | None = None
+        self.reporter_messages: list[tuple[str, str]] = []  # (sender, text), in order
         self.complaint_explained = False
         self.complaints: dict[UUID, Complaint] = {}
         self.evaluated = False
@@ -845,6 +860,38 @@ class Case(Aggregate):
     @event(NoteAdded)
     def _add_note(self, text: str) -> None:
         self.notes += 1
+
+    def issue_reporter_access(self, *, code_hash: str) -> None:
+        """Give the public reporter their follow-up code (only once, on a new report)."""
+        if self.reporter_code_hash is not None:
+            msg = f"case {self.id} already has a reporter's follow-up code"
+            raise WrongState(msg)
+        if not code_hash:
+            msg = "a follow-up code's hash is required"
+            raise InvalidInput(msg, field="code_hash")
+        self._issue_reporter_access(code_hash=code_hash)
+
+    @event(ReporterAccessIssued)
+    def _issue_reporter_access(self, code_hash: str) -> None:
+        self.reporter_code_hash = code_hash
+
+    def post_reporter_message(self, *, message_id: UUID, sender: str, text: str) -> None:
+        """A message from the reporter or to them, on a case that came in through the public
+        form and is still open."""
+        rules.case_must_be_open(self)
+        if self.reporter_code_hash is None:
+            msg = f"case {self.id} was not reported through the public form: nobody to write to"
+            raise WrongState(msg)
+        if sender not in ("reporter", "school"):
+            msg = "sender must be 'reporter' or 'school'"
+            raise InvalidInput(msg, field="sender")
+        self._post_reporter_message(
+            message_id=message_id, sender=sender, text=rules.text(text, "text")
+        )
+
+    @event(ReporterMessagePosted)
+    def _post_reporter_message(self, message_id: UUID, sender: str, text: str) -> None:
+        self.reporter_messages.append((sender, text))
 
     def record_contact(
         self,

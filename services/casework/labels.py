@@ -48,6 +48,8 @@ EVENT_LABELS_NL: dict[str, str] = {
     "FollowUpCompleted": "Nazorg uitgevoerd",
     "NoteAdded": "Notitie toegevoegd",
     "AttachmentAdded": "Bijlage toegevoegd",
+    "ReporterAccessIssued": "Melding via het meldformulier: volgcode gegeven",
+    "ReporterMessagePosted": "Bericht met de melder",
     "ContactRecorded": "Contact met leerling/ouders vastgelegd",
     "ComplaintProcedureExplained": "Klachtenregeling uitgelegd",
     "ComplaintFiled": "Klacht ingediend",

@@ -102,6 +102,7 @@ CONTENT_FIELDS: Mapping[type[Any], tuple[str, ...]] = {
     Case.ContactRecorded: ("discussed", "agreed"),
     Case.AttachmentAdded: ("file_name", "caption"),
     Case.InspectieReportRecorded: ("reference",),
+    Case.ReporterMessagePosted: ("text",),
 }
 
 #: The ``kind`` of a sealed passage (free text), as opposed to a sealed pupil field.

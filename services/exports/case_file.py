@@ -215,6 +215,7 @@ class _Fold:
         self.notes: list[Entry] = []
         self.attachments: list[Entry] = []
         self.contacts: list[Entry] = []
+        self.reporter_messages: list[Entry] = []
         #: Explanations of the procedure (entries) and complaints (by id), in recorded order.
         self.complaints: list[Entry | UUID] = []
         self.complaint_things: dict[UUID, _Thing] = {}
@@ -458,6 +459,24 @@ class _Fold:
                     ("Afgesproken", e.agreed),
                     ("Vastgelegd door", who(e, self.names)),
                 ),
+            )
+        )
+
+    def on_ReporterAccessIssued(self, e: Any) -> None:  # noqa: N802
+        # The public form: the case's summary says so; the code's hash is never shown.
+        self.reporter_messages.append(
+            Entry(
+                f"Melding via het meldformulier, {moment(e.timestamp)}",
+                _lines(("Volgcode", "gegeven aan de melder (niet bewaard)")),
+            )
+        )
+
+    def on_ReporterMessagePosted(self, e: Any) -> None:  # noqa: N802
+        sender = "de school" if e.sender == "school" else "de melder"
+        self.reporter_messages.append(
+            Entry(
+                f"Bericht van {sender}, {moment(e.timestamp)}",
+                _lines(("Bericht", e.text), ("Door", who(e, self.names))),
             )
         )
 
@@ -783,6 +802,7 @@ SECTION_PARTS: dict[str, Part] = {
     "aftercare": Part.FOLLOW_UPS,
     "notes": Part.NOTES,
     "contacts": Part.CONTACTS,
+    "reporter_messages": Part.MESSAGES,
     "attachments": Part.ATTACHMENTS,
     "complaints": Part.COMPLAINTS,
     "evaluation": Part.EVALUATION,
@@ -804,6 +824,7 @@ def _sections(fold: _Fold, case: Case) -> tuple[Section, ...]:
         Section("aftercare", "Nazorg", _follow_up_entries(fold, case)),
         Section("notes", "Notities", tuple(fold.notes)),
         Section("contacts", "Contact met leerling en ouders", tuple(fold.contacts)),
+        Section("reporter_messages", "Berichten met de melder", tuple(fold.reporter_messages)),
         Section("attachments", "Bijlagen", tuple(fold.attachments)),
         Section("complaints", "Klachten", fold.complaint_entries(case)),
         Section("evaluation", "Evaluatie en leerpunten", tuple(fold.evaluation)),

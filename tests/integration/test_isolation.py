@@ -29,6 +29,7 @@ from litestar.routes import HTTPRoute
 
 from infra.container import Container
 from infra.web.actions import ACTIONS
+from infra.web.edge import UPLOAD_PATH
 from infra.web.scim import rotate_token
 from services.access.roles import Role
 from services.attachments.scanning import UnscannedDemo
@@ -62,6 +63,10 @@ NOT_SCHOOL_BOUND = {
     "/auth/callback": "completes a login (state checked; tested in test_oidc_devidp)",
     "/logout": "ends the own session",
     "/rol": "switches among the own roles",
+    "/melden/{slug:str}": "the public report form: anyone may report to any school; shows the "
+    "school's name only (tests/integration/test_public_report.py)",
+    "/melden/{slug:str}/volgen": "the reporter's follow-up: opens one case's status and messages "
+    "only with its code, of that school only (tests/integration/test_public_report.py)",
 }
 
 SCHOOL_ROLES = (Role.CONTACT_PERSON, Role.COORDINATOR, Role.BOARD, Role.AUDITOR)
@@ -346,6 +351,17 @@ def test_pages_do_not_cross_schools(setup: Setup, role: Role) -> None:
             for target in (path, _nowhere(setup, path)):
                 if method == "GET":
                     responses.append(setup.client.get(target, follow_redirects=True))
+                elif UPLOAD_PATH.match(target):
+                    # The upload route takes multipart only (the edge refuses anything else
+                    # before any school is read): a file, so the case is what is refused.
+                    responses.append(
+                        setup.client.post(
+                            target,
+                            data={"_csrf_token": token, "bijschrift": "x"},
+                            files={"bestand": ("x.png", b"not really a png", "image/png")},
+                            follow_redirects=True,
+                        )
+                    )
                 else:
                     data = form_body(path) | {"_csrf_token": token}
                     # An upload form takes multipart (anything else is 415 at the edge).

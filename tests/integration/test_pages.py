@@ -230,11 +230,13 @@ def test_the_story_of_a_case_through_the_pages(container: Container) -> None:
         assert "Stap afgerond" in page
 
         # Every action the contact person may take is on the case page (a form, or why not
-        # now), except what is done (the intake) or needs a closed case (reopen).
+        # now), except what is done (the intake), needs a closed case (reopen) or a report
+        # through the public form (answering its reporter).
         for name, action in ACTIONS.items():
             offered = has_permission(Role.CONTACT_PERSON, action.permission) and name not in {
                 "hold-intake",
                 "reopen",
+                "reply-to-reporter",
             }
             assert (f'id="actie-{name}"' in page) is offered, name
 

@@ -255,6 +255,7 @@ def test_replay_equals_live_on_the_demo_school(container: Container) -> None:
         case_service(container, school),
         school.slug,
         people=PostgresPeopleStore(container.schools.get(school.id), school.id, school.schema_name),
+        public=container.public_reports(school.id),
     )
     target = ensure_school_views(container, school.id)
     mapper = container.schools.get(school.id).read_side_mapper()

@@ -57,6 +57,7 @@ NOT_FREE_TEXT = {
     ("AttachmentAdded", "media_type"), ("AttachmentAdded", "sha256"),
     ("IncidentCategorised", "categories"), ("IncidentCategorised", "list_version"),
     ("InspectieReportRecorded", "channel"),
+    ("ReporterAccessIssued", "code_hash"), ("ReporterMessagePosted", "sender"),
 }  # fmt: skip
 
 

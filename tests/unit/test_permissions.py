@@ -47,6 +47,7 @@ from services.casework.commands import (
     RecordInspectieReport,
     RedactPassages,
     ReopenCase,
+    ReplyToReporter,
     ReportCase,
     RequestErasure,
     ScheduleFollowUp,
@@ -175,6 +176,9 @@ MAKE: dict[type[CaseCommand], Callable[[Prepared], CaseCommand]] = {
         pupil_feels_safe=True,
     ),
     AddNote: lambda p: AddNote(case_id=p.case_id, text="Fictieve notitie"),
+    # The case in prepare() did not come through the public form: an allowed role is refused by
+    # the rule (nobody to write to), never stored.
+    ReplyToReporter: lambda p: ReplyToReporter(case_id=p.case_id, text="Fictief antwoord"),
     RecordContact: lambda p: RecordContact(
         case_id=p.case_id, with_whom="parents", channel="phone", held_on=TODAY, discussed="F"
     ),
@@ -228,6 +232,7 @@ CASEWORK = frozenset(
         "GiveConsent", "WithdrawConsent", "PlanStep", "EngagePerson", "CompleteStep",
         "CancelStep", "FlagCriminalOffence", "AdvisePoliceReport", "RecordAgreement",
         "ScheduleFollowUp", "CompleteFollowUp", "AddNote", "AddAttachment", "RecordContact",
+        "ReplyToReporter",  # answering the reporter of a public report (issue 14 §3)
         "EvaluateCase",
         "ShareLessons",
         "CloseCase", "ReopenCase", "RequestErasure", "RedactPassages",

@@ -5,7 +5,8 @@ form per case action), ``audit`` (a case's history, state as of a moment, differ
 log, for auditors), ``exports`` (the case file as PDF or JSON), ``school`` (signals, lessons,
 protocol, school statistics), ``pupils`` (the pupil register and a pupil's chronology),
 ``board`` (statistics across the board's schools), ``operator`` (boards, schools, their
-configuration), ``attachments`` (evidence files: upload and open).
+configuration), ``attachments`` (evidence files: upload and open), ``reporting`` (the public
+report form and the reporter's follow-up, without login).
 Handlers are thin: who is looking, may they, one query or service call, a template.
 """
 
@@ -21,6 +22,7 @@ from infra.web.pages.complaints_procedure import COMPLAINTS_PROCEDURE_PAGE_ROUTE
 from infra.web.pages.exports import EXPORT_PAGE_ROUTES
 from infra.web.pages.operator import OPERATOR_PAGE_ROUTES
 from infra.web.pages.pupils import PUPIL_PAGE_ROUTES
+from infra.web.pages.reporting import PUBLIC_REPORT_ROUTES
 from infra.web.pages.school import SCHOOL_PAGE_ROUTES
 
 PAGE_ROUTES: list[Any] = [
@@ -33,4 +35,5 @@ PAGE_ROUTES: list[Any] = [
     *PUPIL_PAGE_ROUTES,
     *BOARD_PAGE_ROUTES,
     *OPERATOR_PAGE_ROUTES,
+    *PUBLIC_REPORT_ROUTES,
 ]

@@ -108,6 +108,8 @@ def state_rule(action: str, detail: CaseDetail) -> str | _Hidden | None:
         return HIDDEN
     if action == "hold-intake" and d.get("intake"):
         return HIDDEN
+    if action == "reply-to-reporter" and not d.get("public_report"):
+        return HIDDEN  # only a report through the public form has a reporter to write to
     if action == "advise-police-report" and not d.get("offence_flagged"):
         return OFFENCE_FIRST_NL
     if action == "plan-step" and not covered_kinds(d):

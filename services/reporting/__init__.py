@@ -1,0 +1,1 @@
+"""Public reports: pupils and parents report bullying themselves and follow it up with a code."""

@@ -35,6 +35,7 @@ from tests.integration.web import (
     log_in,
     make_world,
     principal,
+    staff,
     web_client,
 )
 
@@ -115,12 +116,16 @@ def test_refused_reads_record_nothing(site: Site) -> None:
 def test_the_auditor_sees_every_read_beside_the_case(site: Site) -> None:
     site.api(f"/api/cases/{site.case_id}", Role.CONTACT_PERSON)
     # An export (not built yet) records its read through record_case_read.
+    # A reader of the staff directory: the auditor's page names them (never their id).
+    exporter = staff(
+        site.container, site.world.school_a, Role.COORDINATOR, "Medewerker Fictief Exporteur"
+    )
     with site.container.pool.connection() as conn:
         record_case_read(
             conn,
             site.world.school_a.schema_name,
             site.case_id,
-            "test-exporter",
+            exporter,
             "coordinator",
             ReadKind.EXPORT,
         )
@@ -137,8 +142,9 @@ def test_the_auditor_sees_every_read_beside_the_case(site: Site) -> None:
     # ... and on the auditor's page, in Dutch.
     log_in(site.client, principal(site.world.school_a, Role.AUDITOR))
     page = site.client.get(f"/zaken/{site.case_id}/geschiedenis").text
-    for shown in ("API: zaak", "export", "stand op een moment", "test-exporter"):
+    for shown in ("API: zaak", "export", "stand op een moment", "Medewerker Fictief Exporteur"):
         assert shown in page
+    assert exporter not in page
     # The access log's chain is intact.
     report = verify_school(site.container.pool, site.world.school_a)
     assert report.ok, report.lines()

@@ -29,6 +29,7 @@ from services.access.roles import Role
 from services.attachments.scanning import UnscannedDemo
 from services.casework.domain import Case
 from services.casework.sealing import CONTENT_FIELDS, ERASED
+from services.reporting.service import PublicReport
 from services.shared.actor import Actor
 from tenants.registry import School
 from tests.integration.test_erasure import _school, _stats, _tables_holding
@@ -104,13 +105,18 @@ def _fill_every_field(api: Api, container: Container) -> set[tuple[str, str]]:
         written.add((event.__name__, field))
         return mention(f"{event.__name__}.{field}")
 
-    r = api.client.post(
-        "/api/cases",
-        json={"reporter_kind": "parent", "summary": text(Case.CaseReported, "summary")},
-        headers=api.headers(Role.CONTACT_PERSON),
-    )
-    assert r.status_code == 201, r.text
-    api.case_id = UUID(r.json()["case_id"])
+    # The case comes in through the public form (issue 14 §3): a parent names the pupil, and
+    # the parent and the school write to each other with the follow-up code.
+    reports = container.public_reports(api.school.id)
+    filed = reports.file(
+        PublicReport(
+            reporter="parent", anonymous=False, what=text(Case.CaseReported, "summary"),
+            where=mention("where"), who=mention("who"), name=f"Ouder van {NAME}",
+        )
+    )  # fmt: skip
+    api.case_id = filed.case_id
+    reports.post(filed.code, text(Case.ReporterMessagePosted, "text"))
+    api.do("reply-to-reporter", {"text": mention("ReplyToReporter.text")})
     api.do("add-participant", {"pupil_ref": REF, "display_name": NAME, "group": GROUP,
                                "role": "target"})  # fmt: skip
     today = datetime.now(UTC).date()

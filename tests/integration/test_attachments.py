@@ -341,6 +341,19 @@ def test_the_api_takes_an_upload_through_the_same_checks(
         assert site.stored_rows() == 1
 
 
+def test_the_openapi_document_states_the_upload_and_the_file(container: Container) -> None:
+    with site_on(container, "att-openapi") as site:
+        paths = site.client.get("/schema/openapi.json").json()["paths"]
+        upload = paths["/api/cases/{case_id}/attachments"]["post"]
+        (media,) = upload["requestBody"]["content"]
+        assert media == "multipart/form-data"
+        assert {"201", "413", "415", "422", "503"} <= set(upload["responses"])
+        opened = paths["/api/cases/{case_id}/attachments/{attachment_id}"]["get"]
+        types = set(opened["responses"]["200"]["content"])
+        assert {"image/png", "image/jpeg", "application/pdf"} <= types
+        assert "application/json" not in types
+
+
 def test_the_api_refuses_uploads_without_a_scanner(container: Container) -> None:
     with site_on(container, "att-api-noscan") as site:
         r = site.client.post(

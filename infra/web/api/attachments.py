@@ -23,6 +23,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import Body, FromPath
 
 from infra.web.api.responses import ProblemDetails, problems
@@ -31,7 +32,7 @@ from infra.web.guards import requires
 from infra.web.problems import PROBLEM_JSON, problem, refusal_facts
 from infra.web.reads import record_read
 from services.access.roles import Permission
-from services.attachments.checks import IMAGE_TYPES
+from services.attachments.checks import ALLOWED, IMAGE_TYPES
 from services.attachments.service import AttachmentService, OpenedAttachment
 from services.audit.access_log import ReadKind
 from services.casework.commands import AddAttachment
@@ -76,12 +77,29 @@ async def open_attachment(
     return file_response(opened)
 
 
+@dataclasses.dataclass
+class FileOperation(Operation):
+    """The GET's document: the 200 answer is the file's bytes, in one of the allowed media
+    types (:data:`services.attachments.checks.ALLOWED`), not JSON."""
+
+    def __post_init__(self) -> None:
+        ok = self.responses.get("200") if self.responses else None
+        if isinstance(ok, OpenAPIResponse):
+            binary = Schema(type=OpenAPIType.STRING, format="binary")  # type: ignore[arg-type]
+            ok.content = {media: OpenAPIMediaType(schema=binary) for media in sorted(ALLOWED)}
+            ok.description = (
+                "The file as stored, with its Content-Disposition (images inline, everything "
+                "else as a download) and Cache-Control: no-store."
+            )
+
+
 @get(
     "/api/cases/{case_id:uuid}/attachments/{attachment_id:uuid}",
     summary="One attachment of a case, as stored (the read is recorded in the access log)",
     tags=["cases"],
     responses=problems(404),
     guards=[requires(Permission.CASE_READ, on_case=True)],
+    operation_class=FileOperation,
 )
 async def api_attachment(
     request: Request[Any, Any, Any], case_id: FromPath[UUID], attachment_id: FromPath[UUID]

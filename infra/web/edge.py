@@ -13,11 +13,11 @@ One place decides what a request may carry, for the API and the pages alike:
 Refusals are :class:`Refused` exceptions answered by :func:`infra.web.problems.on_http_error`:
 problem details under ``/api/``, a Dutch page elsewhere.
 
-The one upload route (:data:`UPLOAD_PATH`, a case's evidence files) has its own rule: a
-``multipart/form-data`` body of at most the attachment limit (``VANGNET_ATTACHMENT_MAX_BYTES``)
-plus :data:`UPLOAD_OVERHEAD_BYTES` for the form's other fields, and binary (not UTF-8). The
-public report pages (:data:`PUBLIC_FORM_PATH`, no login) take at most
-:data:`PUBLIC_FORM_MAX_BYTES`. Every other route keeps :data:`MAX_BODY_BYTES`.
+The upload routes (:data:`UPLOAD_PATH`, a case's evidence files, page and API) have their own
+rule: a ``multipart/form-data`` body of at most the attachment limit
+(``VANGNET_ATTACHMENT_MAX_BYTES``) plus :data:`UPLOAD_OVERHEAD_BYTES` for the form's other
+fields, and binary (not UTF-8). The public report pages (:data:`PUBLIC_FORM_PATH`, no login)
+take at most :data:`PUBLIC_FORM_MAX_BYTES`. Every other route keeps :data:`MAX_BODY_BYTES`.
 """
 
 from __future__ import annotations
@@ -43,8 +43,11 @@ MAX_BODY_BYTES = 1024 * 1024
 #: The deepest JSON nesting taken (objects and arrays). Vangnet's bodies are 3 levels deep.
 MAX_JSON_DEPTH = 32
 
-#: The upload route: ``POST /zaken/<case id>/bijlagen``.
-UPLOAD_PATH = re.compile(r"^/zaken/[0-9a-fA-F-]{36}/bijlagen$")
+#: The upload routes: ``POST /zaken/<case id>/bijlagen`` (the page) and
+#: ``POST /api/cases/<case id>/attachments`` (the API).
+UPLOAD_PATH = re.compile(
+    r"^(?:/zaken/[0-9a-fA-F-]{36}/bijlagen|/api/cases/[0-9a-fA-F-]{36}/attachments)$"
+)
 #: Room for the caption, the CSRF token and the multipart boundaries beside the file.
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
@@ -200,6 +203,11 @@ def check_body(scope: Scope, body: bytes) -> None:
                 raise UnsupportedMediaType(msg)
             check_json(body)
         return
+    if is_upload(scope):
+        if media != "multipart/form-data":
+            msg = f"send the file as multipart/form-data, not {media or 'no content type'}"
+            raise UnsupportedMediaType(msg)
+        return  # a file is bytes; its own checks follow (services.attachments)
     if scope["path"].startswith("/api/"):
         handler = scope.get("route_handler")
         if handler is None or getattr(handler, "parsed_data_field", None) is None:
@@ -210,11 +218,6 @@ def check_body(scope: Scope, body: bytes) -> None:
         if body:
             check_json(body)
         return
-    if is_upload(scope):
-        if media != "multipart/form-data":
-            msg = f"send the file as multipart/form-data, not {media or 'no content type'}"
-            raise UnsupportedMediaType(msg)
-        return  # a file is bytes; its own checks follow (services.attachments)
     if not body:
         return
     if media not in FORM_TYPES:

@@ -6,13 +6,16 @@ process) reads ``/schema/openapi.json`` and runs every phase against every opera
 documented examples, the coverage phase's edge values, random valid and invalid requests, and
 stateful sequences along the links it infers (a reported case's id feeding the case actions) —
 as staff of one school (the contact person, and for the operations that need another role, that
-role). Its configuration (seed, example budget, checks) is
+role). The attachment upload is scanned by a real clamd (``tests/integration/clamav.py``: the
+test fails in CI without it and is skipped elsewhere). Its configuration (seed, example budget,
+checks) is
 ``tests/integration/schemathesis.toml``. Any server error or answer outside the document fails
 the test, with schemathesis's report (each failure with a ``curl`` line to reproduce it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -28,9 +31,11 @@ import pytest
 import uvicorn
 
 from infra.container import Container
+from infra.settings import Settings
 from infra.web.app import create_app
 from infra.worker.inprocess import start_inprocess_worker
 from services.access.roles import Role
+from tests.integration.clamav import clamd_address  # noqa: F401 (fixture)
 from tests.integration.web import (
     FakeIssuer,
     configure_fake_login,
@@ -67,7 +72,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def served(container: Container) -> Iterator[Served]:
+def scanned(test_settings: Settings, clamd_address: str) -> Iterator[Container]:  # noqa: F811
+    """The test container with a real clamd, so the upload operation runs to its end."""
+    with Container.open(dataclasses.replace(test_settings, clamd_address=clamd_address)) as c:
+        yield c
+
+
+@pytest.fixture
+def served(scanned: Container) -> Iterator[Served]:
+    container = scanned
     world = make_world(container, "fuzz")
     issuer = FakeIssuer(f"https://idp.test/{world.school_a.slug}", "vangnet-api")
     configure_fake_login(container, world.school_a, issuer)

@@ -31,6 +31,7 @@ from services.access.roles import Role
 from services.casework.commands import ReportCase, RequestErasure
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor
+from services.shared.text import MAX_TEXT
 from tests.integration.clamav import EICAR, SIGNATURE_NAME, clamd_address  # noqa: F401 (fixture)
 from tests.integration.web import (
     FakeIssuer,
@@ -274,3 +275,93 @@ def test_a_body_above_the_attachment_limit_is_refused_at_the_edge(container: Con
             follow_redirects=False,
         )
         assert response.status_code == 415
+
+
+def test_the_api_takes_an_upload_through_the_same_checks(
+    test_settings: Settings,
+    clamd_address: str,  # noqa: F811
+) -> None:
+    """``POST /api/cases/{id}/attachments`` (multipart: file, caption): stored without the
+    photo's metadata and opened again; refusals are problem details naming the field, with the
+    status of what is wrong; a role that may not add to the case is refused before any scan."""
+    small = dataclasses.replace(
+        test_settings, clamd_address=clamd_address, attachment_max_bytes=50_000
+    )
+    with Container.open(small) as scanned, site_on(scanned, "att-api") as site:
+        path = f"/api/cases/{site.case_id}/attachments"
+        headers = bearer(site.issuer, site.school, Role.CONTACT_PERSON)
+
+        def send(name: str, content: bytes, caption: str = "", **extra: Any) -> Any:
+            return site.client.post(
+                path,
+                data={"caption": caption},
+                files={"file": (name, content, "application/octet-stream")},
+                headers={**headers, **extra},
+            )
+
+        r = send("foto.jpg", photo_with_location(), "Fictieve groepsapp via de API")
+        assert r.status_code == 201, r.text[:500]
+        added = r.json()
+        assert added["media_type"] == "image/jpeg"
+        assert added["case_id"] == str(site.case_id)
+        assert r.headers["location"] == f"{path}/{added['attachment_id']}"
+        opened = site.client.get(r.headers["location"], headers=headers)
+        assert opened.status_code == 200
+        assert opened.headers["cache-control"] == "no-store"
+        with Image.open(io.BytesIO(opened.content)) as image:
+            assert len(image.getexif()) == 0
+        assert site.stored_rows() == 1
+
+        refusals = [
+            (send("virus.pdf", EICAR), 422, "file", "virus_found"),
+            (send("script.exe", b"MZ" + b"\0" * 200), 415, "file", "type_not_allowed"),
+            (send("groot.pdf", PDF + b"0" * 60_000), 413, "file", "too_large"),
+            (send("leeg.pdf", b""), 422, "file", "empty"),
+            (send("brief.pdf", PDF, "x" * (MAX_TEXT + 1)), 422, "caption", "too_long"),
+        ]
+        for response, status, field, reason in refusals:
+            assert response.status_code == status, (reason, response.text[:300])
+            assert response.headers["content-type"].startswith("application/problem+json")
+            (error,) = response.json()["errors"]
+            assert (error["field"], error["reason"]) == (field, reason)
+        assert site.stored_rows() == 1
+
+        # Only multipart is taken here (JSON too is refused at the edge).
+        r = site.client.post(path, json={"caption": "x"}, headers=headers)
+        assert r.status_code == 415
+        assert r.headers["content-type"].startswith("application/problem+json")
+        # The safety coordinator may not add to a case: refused by the guard.
+        r = site.client.post(
+            path,
+            data={"caption": ""},
+            files={"file": ("brief.pdf", PDF, "application/pdf")},
+            headers=bearer(site.issuer, site.school, Role.SAFETY_COORDINATOR),
+        )
+        assert r.status_code == 403
+        assert site.stored_rows() == 1
+
+
+def test_the_openapi_document_states_the_upload_and_the_file(container: Container) -> None:
+    with site_on(container, "att-openapi") as site:
+        paths = site.client.get("/schema/openapi.json").json()["paths"]
+        upload = paths["/api/cases/{case_id}/attachments"]["post"]
+        (media,) = upload["requestBody"]["content"]
+        assert media == "multipart/form-data"
+        assert {"201", "413", "415", "422", "503"} <= set(upload["responses"])
+        opened = paths["/api/cases/{case_id}/attachments/{attachment_id}"]["get"]
+        types = set(opened["responses"]["200"]["content"])
+        assert {"image/png", "image/jpeg", "application/pdf"} <= types
+        assert "application/json" not in types
+
+
+def test_the_api_refuses_uploads_without_a_scanner(container: Container) -> None:
+    with site_on(container, "att-api-noscan") as site:
+        r = site.client.post(
+            f"/api/cases/{site.case_id}/attachments",
+            data={"caption": ""},
+            files={"file": ("brief.pdf", PDF, "application/pdf")},
+            headers=bearer(site.issuer, site.school, Role.CONTACT_PERSON),
+        )
+        assert r.status_code == 503
+        assert r.json()["code"] == "scanner_missing"
+        assert site.stored_rows() == 0

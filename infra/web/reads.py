@@ -24,6 +24,7 @@ from infra.audit.access_log import PostgresAccessLog
 from infra.auth.principal import Principal
 from infra.web.context import Services, today
 from projections.board_stats import queries as stats
+from projections.board_stats import yearly
 from projections.case_view.queries import (
     CaseDetail,
     CaseListItem,
@@ -367,3 +368,20 @@ async def board_statistics(
         "per_school": per_school,
         "totals": totals,
     }
+
+
+async def yearly_statistics(
+    services: Services,
+    principal: Principal,
+    school_ids: Sequence[UUID],
+    year: yearly.SchoolYear,
+    *,
+    board: bool,
+) -> dict[yearly.SchoolYear, list[stats.StatCell]]:
+    """The yearly report's cells of ``year`` and the year before, per school of ``school_ids``
+    and their total (``board``: the board's schools, else the viewer's own school)."""
+    needed = Permission.STATS_BOARD if board else Permission.STATS_SCHOOL
+    if not principal.may(needed) or (board and principal.board_id is None):
+        raise PermissionDenied(f"role '{principal.role}' may not read this yearly report")
+    async with services.read_pool.acquire() as conn:
+        return await yearly.yearly(conn, school_ids, [year, year.previous])

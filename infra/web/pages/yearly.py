@@ -17,6 +17,7 @@ from infra.web.guards import requires
 from infra.web.pages import charts
 from infra.web.pages.common import Viewer, render, school_required, viewer_of
 from infra.web.reads import yearly_statistics
+from infra.web.refusals import field_problem_nl
 from projections.board_stats.yearly import SchoolYear
 from services.access.roles import Permission
 from services.shared.errors import InvalidInput, PermissionDenied
@@ -32,7 +33,7 @@ def school_year(text: str | None) -> SchoolYear:
         return SchoolYear.parse(text)
     except ValueError:
         raise InvalidInput(
-            "schooljaar must look like 2025-2026", field="schooljaar", reason="invalid"
+            "schooljaar must look like 2025-2026", field="schooljaar", reason="invalid_school_year"
         ) from None
 
 
@@ -79,13 +80,24 @@ async def _board_report(
     return viewer, report
 
 
-def _page(viewer: Viewer, report: YearlyReport, base: str, active: str) -> Template:
+def _page(
+    viewer: Viewer,
+    report: YearlyReport | None,
+    base: str,
+    active: str,
+    *,
+    asked: str | None = None,
+    error: InvalidInput | None = None,
+) -> Template:
     return render(
         viewer,
         "yearly_report.html",
+        status=422 if error is not None else 200,
         active=active,
         report=report,
         base=base,
+        asked=asked,
+        error=field_problem_nl(error) if error is not None else None,
         suppressed_text=charts.SUPPRESSED_TEXT,
         suppressed_explanation=charts.SUPPRESSED_EXPLANATION,
         suppression_threshold=charts.SUPPRESSION_THRESHOLD,
@@ -120,8 +132,14 @@ async def _pdf(report: YearlyReport, name: str) -> Response[bytes]:
 async def school_yearly_page(
     request: Request[Any, Any, Any], schooljaar: SchoolYearParam = None
 ) -> Template:
-    """The school's yearly report beside last year."""
-    viewer, report = await _school_report(request, schooljaar)
+    """The school's yearly report beside last year (a bad school year: the form says so)."""
+    try:
+        viewer, report = await _school_report(request, schooljaar)
+    except InvalidInput as error:
+        viewer = await viewer_of(request)
+        return _page(
+            viewer, None, "/school/jaarverslag", "statistiek", asked=schooljaar, error=error
+        )
     return _page(viewer, report, "/school/jaarverslag", "statistiek")
 
 
@@ -161,7 +179,11 @@ async def board_yearly_page(
     request: Request[Any, Any, Any], schooljaar: SchoolYearParam = None
 ) -> Template:
     """The board's yearly report: its schools compared, each beside last year."""
-    viewer, report = await _board_report(request, schooljaar)
+    try:
+        viewer, report = await _board_report(request, schooljaar)
+    except InvalidInput as error:
+        viewer = await viewer_of(request)
+        return _page(viewer, None, "/bestuur/jaarverslag", "bestuur", asked=schooljaar, error=error)
     return _page(viewer, report, "/bestuur/jaarverslag", "bestuur")
 
 

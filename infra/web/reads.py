@@ -23,8 +23,8 @@ import anyio.to_thread
 from infra.audit.access_log import PostgresAccessLog
 from infra.auth.principal import Principal
 from infra.web.context import Services, today
+from projections import yearly_report as yearly
 from projections.board_stats import queries as stats
-from projections.board_stats import yearly
 from projections.case_view.queries import (
     CaseDetail,
     CaseListItem,

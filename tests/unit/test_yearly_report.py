@@ -9,7 +9,8 @@ import pytest
 
 from projections.board_stats import queries as q
 from projections.board_stats.queries import StatCell, cell
-from projections.board_stats.yearly import (
+from projections.incident_stats import queries as iq
+from projections.yearly_report import (
     AFTERCARE_CONTINUED,
     AFTERCARE_STOPPED,
     CaseRow,
@@ -17,7 +18,6 @@ from projections.board_stats.yearly import (
     SchoolYear,
     year_cells,
 )
-from projections.incident_stats import queries as iq
 
 YEAR = SchoolYear(2025)
 

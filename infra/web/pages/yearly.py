@@ -11,14 +11,14 @@ from litestar import Request, get
 from litestar.params import QueryParameter
 from litestar.response import Response, Template
 
-from infra.exports.yearly import YearlyReport, build_report, render_yearly_pdf, report_csv
 from infra.web.context import Services, today
 from infra.web.guards import requires
 from infra.web.pages import charts
 from infra.web.pages.common import Viewer, render, school_required, viewer_of
+from infra.web.pages.yearly_report import YearlyReport, build_report, render_yearly_pdf, report_csv
 from infra.web.reads import yearly_statistics
 from infra.web.refusals import field_problem_nl
-from projections.board_stats.yearly import SchoolYear
+from projections.yearly_report import SchoolYear
 from services.access.roles import Permission
 from services.shared.errors import InvalidInput, PermissionDenied
 

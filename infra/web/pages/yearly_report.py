@@ -1,6 +1,6 @@
 """The yearly social-safety report as a page model, CSV and PDF (Dutch; issue 15 §2).
 
-Built from the suppressed cells of :mod:`projections.board_stats.yearly` and shown with the
+Built from the suppressed cells of :mod:`projections.yearly_report` and shown with the
 statistics pages' own rules (:func:`infra.web.pages.charts.show`): a hidden count is "<5", a
 median or share over fewer than 5 cases says "te weinig zaken". The CSV and the PDF print the
 same texts as the page, so no format shows a number the page hides.
@@ -24,8 +24,8 @@ from fpdf.enums import XPos, YPos
 from infra.exports.pdf import FONT, GREY, _font_path, printable
 from infra.web.pages import charts
 from infra.web.pages.charts import Shown
+from projections import yearly_report as y
 from projections.board_stats import queries as q
-from projections.board_stats import yearly as y
 from projections.board_stats.queries import StatCell
 from projections.incident_stats import queries as iq
 from services.casework.vocabulary import ComplaintLevel, Form, IncidentCategory

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
 
+from infra.monitor_averages import MonitorAverages, parse_average, parse_form
+from infra.web.pages.yearly_report import build_report, render_yearly_pdf, report_csv
 from projections.board_stats import queries as q
 from projections.board_stats.queries import StatCell, cell
 from projections.incident_stats import queries as iq
@@ -18,6 +21,7 @@ from projections.yearly_report import (
     SchoolYear,
     year_cells,
 )
+from services.shared.errors import InvalidInput
 
 YEAR = SchoolYear(2025)
 
@@ -128,3 +132,36 @@ def test_incidents_and_no_cell_shows_a_count_below_the_threshold() -> None:
 def test_threshold_must_be_positive() -> None:
     with pytest.raises(ValueError, match="threshold"):
         year_cells(YEAR, [uuid4()], [], [], threshold=0)
+
+
+def test_monitor_averages_are_numbers_from_0_to_100() -> None:
+    assert parse_average("veiligheid", "87,5") == Decimal("87.5")
+    assert parse_average("veiligheid", " 100 ") == Decimal("100.0")
+    assert parse_average("pesten", "0") == Decimal("0.0")
+    for bad in ("", None, "abc", "-1", "100,1", "87,55", "NaN", "Infinity", "1e2x"):
+        with pytest.raises(InvalidInput) as refused:
+            parse_average("pesten", bad)
+        assert refused.value.field == "pesten"
+    with pytest.raises(InvalidInput) as refused:
+        parse_form({"veiligheid": "80", "pesten": "12", "welbevinden": "veel"})
+    assert refused.value.field == "welbevinden"
+
+
+def test_the_report_shows_monitor_averages_beside_last_year_and_csv_suppresses() -> None:
+    school = uuid4()
+    cases = [case(school, date(2025, 9, 1)) for _ in range(3)]
+    cells = {y: year_cells(y, [school], cases, []) for y in (YEAR, YEAR.previous)}
+    monitor = {(school, 2025): MonitorAverages(Decimal("87.5"), Decimal("12.0"), Decimal("7.5"))}
+    report = build_report(
+        title="Jaarverslag", year=YEAR, schools=[(school, "a", "School A")], cells=cells,
+        board=False, monitor=monitor,
+    )  # fmt: skip
+    rows = {row.label: [v.text for v in row.values] for row in report.units[0].table.rows}
+    assert rows["Monitor: ervaren veiligheid"] == ["87,5", "niet ingevuld"]
+    assert rows["Nieuwe meldingen"] == ["<5", "0"]
+    assert rows["Mediaan aantal dagen tot het opvanggesprek"] == ["\u2013", "\u2013"]
+    assert report.monitor_now == monitor[(school, 2025)]
+    lines = report_csv(report).splitlines()
+    assert "School A;2025-2026;Nieuwe meldingen;<5" in lines
+    assert not any(line.endswith(";3") for line in lines)
+    assert render_yearly_pdf(report).startswith(b"%PDF")

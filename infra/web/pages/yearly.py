@@ -4,13 +4,15 @@ one), beside the year before. Anonymous, suppressed figures only (issue 15 §2).
 
 # Real annotation objects for Litestar's signature parsing (see pages/cases.py).
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 import anyio.to_thread
-from litestar import Request, get
-from litestar.params import QueryParameter
-from litestar.response import Response, Template
+from litestar import Request, get, post
+from litestar.params import FromQuery, QueryParameter
+from litestar.response import Redirect, Response, Template
 
+from infra.monitor_averages import FIELDS, parse_form, record
 from infra.web.context import Services, today
 from infra.web.guards import requires
 from infra.web.pages import charts
@@ -23,6 +25,13 @@ from services.access.roles import Permission
 from services.shared.errors import InvalidInput, PermissionDenied
 
 SchoolYearParam = Annotated[str | None, QueryParameter(max_length=20)]
+MONITOR_URL = "/school/jaarverslag/monitor"
+#: The monitor form's fields and their Dutch labels.
+MONITOR_FIELDS_NL: tuple[tuple[str, str], ...] = (
+    ("veiligheid", "Ervaren veiligheid"),
+    ("pesten", "Gepest"),
+    ("welbevinden", "Welbevinden"),
+)
 
 
 def school_year(text: str | None) -> SchoolYear:
@@ -43,7 +52,7 @@ async def _school_report(
     viewer = await viewer_of(request)
     school = school_required(viewer)
     year = school_year(text)
-    cells = await yearly_statistics(
+    cells, monitor = await yearly_statistics(
         Services.of(request.app.state), viewer.principal, [school.id], year, board=False
     )
     report = build_report(
@@ -52,6 +61,7 @@ async def _school_report(
         schools=[(school.id, school.slug, school.name)],
         cells=cells,
         board=False,
+        monitor=monitor,
     )
     return viewer, report
 
@@ -67,7 +77,7 @@ async def _board_report(
     schools = await anyio.to_thread.run_sync(
         services.registry.list_schools, viewer.principal.board_id
     )
-    cells = await yearly_statistics(
+    cells, monitor = await yearly_statistics(
         services, viewer.principal, [s.id for s in schools], year, board=True
     )
     report = build_report(
@@ -76,8 +86,21 @@ async def _board_report(
         schools=[(s.id, s.slug, s.name) for s in schools],
         cells=cells,
         board=True,
+        monitor=monitor,
     )
     return viewer, report
+
+
+def _format(value: Decimal) -> str:
+    return f"{value:.1f}".replace(".", ",")
+
+
+def _entered(report: YearlyReport) -> dict[str, str]:
+    """The monitor form's values: what was entered for the report's year, if anything."""
+    found = report.monitor_now
+    if found is None:
+        return {}
+    return {field: _format(getattr(found, column)) for field, column in FIELDS}
 
 
 def _page(
@@ -88,16 +111,31 @@ def _page(
     *,
     asked: str | None = None,
     error: InvalidInput | None = None,
+    monitor_values: dict[str, str] | None = None,
+    monitor_error: InvalidInput | None = None,
+    saved: bool = False,
 ) -> Template:
     return render(
         viewer,
         "yearly_report.html",
-        status=422 if error is not None else 200,
+        status=422 if error is not None or monitor_error is not None else 200,
         active=active,
         report=report,
         base=base,
         asked=asked,
         error=field_problem_nl(error) if error is not None else None,
+        # The coordinator enters the school's monitor averages on the school's page.
+        monitor_form=report is not None
+        and report.comparison is None
+        and viewer.may(Permission.PROTOCOL_MANAGE),
+        monitor_fields=MONITOR_FIELDS_NL,
+        monitor_values=monitor_values or {},
+        monitor_error=(
+            (monitor_error.field, field_problem_nl(monitor_error))
+            if monitor_error is not None
+            else None
+        ),
+        saved=saved,
         suppressed_text=charts.SUPPRESSED_TEXT,
         suppressed_explanation=charts.SUPPRESSED_EXPLANATION,
         suppression_threshold=charts.SUPPRESSION_THRESHOLD,
@@ -130,17 +168,27 @@ async def _pdf(report: YearlyReport, name: str) -> Response[bytes]:
     guards=[requires(Permission.STATS_SCHOOL)],
 )
 async def school_yearly_page(
-    request: Request[Any, Any, Any], schooljaar: SchoolYearParam = None
+    request: Request[Any, Any, Any],
+    schooljaar: SchoolYearParam = None,
+    opgeslagen: FromQuery[bool] = False,
 ) -> Template:
     """The school's yearly report beside last year (a bad school year: the form says so)."""
     try:
         viewer, report = await _school_report(request, schooljaar)
+        values = _entered(report)
     except InvalidInput as error:
         viewer = await viewer_of(request)
         return _page(
             viewer, None, "/school/jaarverslag", "statistiek", asked=schooljaar, error=error
         )
-    return _page(viewer, report, "/school/jaarverslag", "statistiek")
+    return _page(
+        viewer,
+        report,
+        "/school/jaarverslag",
+        "statistiek",
+        monitor_values=values,
+        saved=opgeslagen,
+    )
 
 
 @get(
@@ -167,6 +215,40 @@ async def school_yearly_pdf(
 ) -> Response[bytes]:
     _, report = await _school_report(request, schooljaar)
     return await _pdf(report, "jaarverslag-school")
+
+
+@post(
+    MONITOR_URL,
+    name="page-school-monitor-post",
+    include_in_schema=False,
+    status_code=303,
+    guards=[requires(Permission.PROTOCOL_MANAGE)],
+)
+async def school_monitor_post(request: Request[Any, Any, Any]) -> Template | Redirect:
+    """Enter (or correct) the school's monitor averages of a school year; nothing is stored
+    when a field is wrong, and the form says which."""
+    viewer = await viewer_of(request)
+    school = school_required(viewer)
+    data = await request.form()
+    form = {k: v for k, v in data.items() if isinstance(v, str)}
+    year_text = form.get("schooljaar")
+    year = school_year(year_text)
+    try:
+        averages = parse_form(form)
+    except InvalidInput as error:
+        _, report = await _school_report(request, str(year))
+        entered = {field: form.get(field, "") for field, _ in FIELDS}
+        return _page(
+            viewer,
+            report,
+            "/school/jaarverslag",
+            "statistiek",
+            monitor_values=entered,
+            monitor_error=error,
+        )
+    services = Services.of(request.app.state)
+    await record(services.read_pool, school.id, year.start, averages)
+    return Redirect(f"/school/jaarverslag?schooljaar={year}&opgeslagen=true", status_code=303)
 
 
 @get(
@@ -217,6 +299,7 @@ YEARLY_PAGE_ROUTES: list[Any] = [
     school_yearly_page,
     school_yearly_csv,
     school_yearly_pdf,
+    school_monitor_post,
     board_yearly_page,
     board_yearly_csv,
     board_yearly_pdf,

@@ -22,6 +22,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from infra.exports.pdf import FONT, GREY, _font_path, printable
+from infra.monitor_averages import MonitorAverages
 from infra.web.pages import charts
 from infra.web.pages.charts import Shown
 from projections import yearly_report as y
@@ -63,6 +64,31 @@ COMPARISON_ROWS: tuple[tuple[str, str | None], ...] = (
 )
 
 Index = dict[tuple[UUID | None, str, str | None], StatCell]
+Monitor = dict[tuple[UUID, int], MonitorAverages]
+
+#: The monitor averages' rows: (label, attribute of :class:`MonitorAverages`).
+MONITOR_ROWS: tuple[tuple[str, str], ...] = (
+    ("Monitor: ervaren veiligheid", "safety"),
+    ("Monitor: gepest", "bullying"),
+    ("Monitor: welbevinden", "wellbeing"),
+)
+#: Shown where no monitor average was entered (or for the board's total: none is computed).
+NOT_ENTERED = "niet ingevuld"
+
+
+def _average(monitor: Monitor, school_id: UUID | None, year: int, attribute: str) -> Shown:
+    found = monitor.get((school_id, year)) if school_id is not None else None
+    if found is None:
+        return Shown(NOT_ENTERED if school_id is not None else charts.NO_VALUE)
+    value = getattr(found, attribute)
+    return Shown(f"{value:.1f}".replace(".", ","), value=float(value))
+
+
+def _monitor_rows(monitor: Monitor, columns: Sequence[tuple[UUID | None, int]]) -> list[charts.Row]:
+    return [
+        charts.Row(text, [_average(monitor, sid, year, attr) for sid, year in columns])
+        for text, attr in MONITOR_ROWS
+    ]
 
 
 def label(measure: str, category: str | None) -> str:
@@ -95,6 +121,8 @@ class YearlyReport:
     comparison: ReportTable | None
     comparison_chart: charts.BarChart | None
     comparison_values: list[Shown]
+    #: A school's report: the monitor averages entered for this year (None: not entered).
+    monitor_now: MonitorAverages | None = None
 
 
 def _index(cells: Sequence[StatCell]) -> Index:
@@ -110,11 +138,13 @@ def _unit(
     slug: str,
     name: str,
     school_id: UUID | None,
-    year: str,
-    previous: str,
+    school_year: y.SchoolYear,
     now: Index,
     before: Index,
+    monitor: Monitor,
 ) -> Unit:
+    year, previous = str(school_year), str(school_year.previous)
+    columns = [(school_id, school_year.start), (school_id, school_year.previous.start)]
     table = ReportTable(
         id=f"jaar-{slug}",
         caption=f"Cijfers {year} naast {previous}, {name}",
@@ -122,7 +152,8 @@ def _unit(
         rows=[
             charts.Row(label(m, c), [_shown(now, school_id, m, c), _shown(before, school_id, m, c)])
             for m, c in REPORT_ROWS
-        ],
+        ]
+        + _monitor_rows(monitor, columns),
     )
     names = [charts.row_label(q.BY_FORM, f.value).split(": ", 1)[-1] for f in Form]
     values = [_shown(now, school_id, q.BY_FORM, f.value) for f in Form]
@@ -142,17 +173,19 @@ def build_report(
     schools: Sequence[tuple[UUID, str, str]],
     cells: dict[y.SchoolYear, list[StatCell]],
     board: bool,
+    monitor: Monitor | None = None,
 ) -> YearlyReport:
     """The report of ``schools`` (id, slug, name) for ``year`` beside the year before;
     ``board``: add the total over the schools and the comparison of the schools."""
     now = _index(cells.get(year, []))
     before = _index(cells.get(year.previous, []))
     this, last = str(year), str(year.previous)
-    units = [_unit(slug, name, sid, this, last, now, before) for sid, slug, name in schools]
+    monitor = monitor or {}
+    units = [_unit(slug, name, sid, year, now, before, monitor) for sid, slug, name in schools]
     comparison = comparison_chart = None
     comparison_values: list[Shown] = []
     if board:
-        units.append(_unit("bestuur", "alle scholen samen", None, this, last, now, before))
+        units.append(_unit("bestuur", "alle scholen samen", None, year, now, before, monitor))
         columns = [(sid, name) for sid, _, name in schools] + [(None, "Alle scholen samen")]
         comparison = ReportTable(
             id="vergelijking",
@@ -161,7 +194,8 @@ def build_report(
             rows=[
                 charts.Row(label(m, c), [_shown(now, sid, m, c) for sid, _ in columns])
                 for m, c in COMPARISON_ROWS
-            ],
+            ]
+            + _monitor_rows(monitor, [(sid, year.start) for sid, _ in columns]),
         )
         comparison_values = [_shown(now, sid, q.NEW_CASES, None) for sid, _, _ in schools]
         comparison_chart = charts.bar_chart(
@@ -178,6 +212,9 @@ def build_report(
         comparison=comparison,
         comparison_chart=comparison_chart,
         comparison_values=comparison_values,
+        monitor_now=(
+            monitor.get((schools[0][0], year.start)) if len(schools) == 1 and not board else None
+        ),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from infra.container import Container
 from infra.demo import seed_history
 from infra.people.store import PostgresPeopleStore
 from infra.views import catch_up_school
+from infra.web.pages.yearly import MONITOR_URL
 from services.access.roles import Role
 from services.casework.commands import ReportCase
 from services.casework.handlers import CaseService
@@ -40,6 +42,16 @@ def _count(database_url: str, sql: str, school_id: UUID, first: date, last: date
         row = conn.execute(sql, (school_id, first, last)).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def _monitor_rows(database_url: str, school_id: UUID) -> list[tuple[int, str, str, str]]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT school_year, safety, bullying, wellbeing FROM platform.monitor_averages"
+            " WHERE school_id = %s",
+            (school_id,),
+        ).fetchall()
+    return [(r[0], str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
 
 def _rows(data: bytes) -> list[list[str]]:
@@ -148,3 +160,38 @@ def test_the_yearly_report_for_the_board_and_the_school(
         assert "Jaarverslag sociale veiligheid 2025-2026, School A" in text
         assert str(new_cases) in text
         assert client.get("/bestuur/jaarverslag.pdf").status_code == 403
+
+        # The coordinator enters the monitor averages; a wrong field stores nothing.
+        page = client.get("/school/jaarverslag?schooljaar=2025-2026").text
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', page)
+        assert token
+        form = {"_csrf_token": token.group(1), "schooljaar": "2025-2026"}
+        bad = {**form, "veiligheid": "87,5", "pesten": "120", "welbevinden": "7,5"}
+        refused = client.post(MONITOR_URL, data=bad, follow_redirects=False)
+        assert refused.status_code == 422
+        assert "Vul een getal van 0 tot en met 100 in" in refused.text
+        assert 'value="120"' in refused.text  # what was typed is kept
+        assert _monitor_rows(database_url, a.id) == []
+        good = {**form, "veiligheid": "87,5", "pesten": "12", "welbevinden": "7,5"}
+        saved = client.post(MONITOR_URL, data=good, follow_redirects=False)
+        assert saved.status_code == 303
+        assert (
+            saved.headers["location"] == "/school/jaarverslag?schooljaar=2025-2026&opgeslagen=true"
+        )
+        assert _monitor_rows(database_url, a.id) == [(2025, "87.5", "12.0", "7.5")]
+        page = client.get(saved.headers["location"]).text
+        assert "De monitorgegevens zijn opgeslagen." in page
+        rows = _rows(client.get("/school/jaarverslag.csv?schooljaar=2025-2026").content)
+        assert ["School A", "2025-2026", "Monitor: ervaren veiligheid", "87,5"] in rows
+        assert ["School A", "2024-2025", "Monitor: ervaren veiligheid", "niet ingevuld"] in rows
+        text = pdf_text(client.get("/school/jaarverslag.pdf?schooljaar=2025-2026").content)
+        assert "87,5" in text
+
+    with web_client(container) as client:
+        log_in(client, principal(a, Role.BOARD))
+        rows = _rows(client.get("/bestuur/jaarverslag.csv?schooljaar=2025-2026").content)
+        assert ["School A", "2025-2026", "Monitor: gepest", "12,0"] in rows
+        assert ["School B", "2025-2026", "Monitor: gepest", "niet ingevuld"] in rows
+        page = client.get("/bestuur/jaarverslag?schooljaar=2025-2026").text
+        assert "Monitor: welbevinden" in page
+        assert "/school/jaarverslag/monitor" not in page  # the board does not enter them

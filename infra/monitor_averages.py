@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from uuid import UUID
 
@@ -83,14 +84,17 @@ async def record(
     async with pool.acquire() as conn:
         await conn.execute(
             "INSERT INTO platform.monitor_averages"
-            " (school_id, school_year, safety, bullying, wellbeing) VALUES ($1, $2, $3, $4, $5)"
+            " (school_id, school_year, safety, bullying, wellbeing, recorded_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6)"
             " ON CONFLICT (school_id, school_year) DO UPDATE SET safety = excluded.safety,"
-            " bullying = excluded.bullying, wellbeing = excluded.wellbeing, recorded_at = now()",
+            " bullying = excluded.bullying, wellbeing = excluded.wellbeing,"
+            " recorded_at = excluded.recorded_at",
             school_id,
             school_year,
             averages.safety,
             averages.bullying,
             averages.wellbeing,
+            datetime.now(UTC),  # bound, not now(): the SQL conventions (Citus)
         )
 
 

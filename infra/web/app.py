@@ -33,6 +33,7 @@ from infra.auth.routes import LOGIN_ROUTES
 from infra.auth.sessions import RotatingSessionConfig
 from infra.auth.tokens import BearerValidator
 from infra.container import Container
+from infra.monitor_averages import ensure_monitor_table
 from infra.settings import Settings
 from infra.web.api import API_ROUTES
 from infra.web.api.openapi import openapi_config
@@ -103,6 +104,7 @@ def create_app(
         read_pool = await opened.open_read_pool()
         try:
             await ensure_session_table(read_pool)
+            await ensure_monitor_table(read_pool)
             session_store.pool = read_pool
             _wire_state(app.state, settings, opened, read_pool, http_transport)
             if owned and settings.broker_url is None:

@@ -20,9 +20,11 @@ from uuid import UUID
 
 import anyio.to_thread
 
+from infra import monitor_averages
 from infra.audit.access_log import PostgresAccessLog
 from infra.auth.principal import Principal
 from infra.web.context import Services, today
+from projections import yearly_report as yearly
 from projections.board_stats import queries as stats
 from projections.case_view.queries import (
     CaseDetail,
@@ -367,3 +369,26 @@ async def board_statistics(
         "per_school": per_school,
         "totals": totals,
     }
+
+
+async def yearly_statistics(
+    services: Services,
+    principal: Principal,
+    school_ids: Sequence[UUID],
+    year: yearly.SchoolYear,
+    *,
+    board: bool,
+) -> tuple[
+    dict[yearly.SchoolYear, list[stats.StatCell]],
+    dict[tuple[UUID, int], monitor_averages.MonitorAverages],
+]:
+    """The yearly report's cells of ``year`` and the year before, per school of ``school_ids``
+    and their total (``board``: the board's schools, else the viewer's own school), and the
+    schools' monitor averages of both years."""
+    needed = Permission.STATS_BOARD if board else Permission.STATS_SCHOOL
+    if not principal.may(needed) or (board and principal.board_id is None):
+        raise PermissionDenied(f"role '{principal.role}' may not read this yearly report")
+    async with services.read_pool.acquire() as conn:
+        cells = await yearly.yearly(conn, school_ids, [year, year.previous])
+        averages = await monitor_averages.read(conn, school_ids, [year.start, year.previous.start])
+    return cells, averages

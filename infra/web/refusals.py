@@ -78,6 +78,10 @@ DATE_PROBLEMS_NL: dict[DateProblem, str] = {
 
 OTHER_FIELD_PROBLEMS_NL: dict[str, str] = {
     "duplicate": "Deze leerling is al betrokken bij deze zaak.",
+    "invalid_school_year": "Vul een schooljaar in zoals 2025-2026.",
+    "invalid_average": (
+        "Vul een getal van 0 tot en met 100 in, met hoogstens één decimaal (bijvoorbeeld 87,5)."
+    ),
 }
 
 SKIP_REASON_FIELD_NL = "Vul de reden in om een niveau over te slaan."

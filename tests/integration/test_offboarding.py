@@ -127,6 +127,15 @@ def platform(
             with web_client(container, worker=False) as client:
                 log_in(client, principal(school, Role.CONTACT_PERSON))
                 assert client.get("/zaken").status_code == 200
+        # Each school entered its monitor averages (the web start created the table).
+        with container.pool.connection() as conn:
+            for school in (world.school_a, world.school_b):
+                conn.execute(
+                    "INSERT INTO platform.monitor_averages"
+                    " (school_id, school_year, safety, bullying, wellbeing)"
+                    " VALUES (%s, 2025, 80.0, 10.0, 75.0)",
+                    (school.id,),
+                )
         a = container.registry.school(world.school_a.id)
         b = container.registry.school(world.school_b.id)
     return Platform(test_settings, tmp_path, a, b, issuer_a, issuer_b, case_a, case_b)
@@ -142,6 +151,16 @@ def _stats_rows(container: Container, school: School) -> int:
     with container.pool.connection() as conn:
         row = conn.execute(
             "SELECT count(*) AS n FROM platform.stats_cases WHERE school_id = %s", (school.id,)
+        ).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def _monitor_rows(container: Container, school: School) -> int:
+    with container.pool.connection() as conn:
+        row = conn.execute(
+            "SELECT count(*) AS n FROM platform.monitor_averages WHERE school_id = %s",
+            (school.id,),
         ).fetchone()
     assert row is not None
     return int(row["n"])
@@ -269,6 +288,8 @@ def test_export_then_offboard_a_school(
         assert _stats_rows(container, b) == 1
         assert _sessions_of(container, a) == 0
         assert _sessions_of(container, b) == 1
+        assert _monitor_rows(container, a) == 0
+        assert _monitor_rows(container, b) == 1
         # The final head of its log is kept as a checkpoint (hashes only).
         with container.pool.connection() as conn:
             rows = conn.execute(

@@ -24,6 +24,7 @@ from infra.web.pages.operator import OPERATOR_PAGE_ROUTES
 from infra.web.pages.pupils import PUPIL_PAGE_ROUTES
 from infra.web.pages.reporting import PUBLIC_REPORT_ROUTES
 from infra.web.pages.school import SCHOOL_PAGE_ROUTES
+from infra.web.pages.yearly import YEARLY_PAGE_ROUTES
 
 PAGE_ROUTES: list[Any] = [
     *ATTACHMENT_ROUTES,
@@ -34,6 +35,7 @@ PAGE_ROUTES: list[Any] = [
     *SCHOOL_PAGE_ROUTES,
     *PUPIL_PAGE_ROUTES,
     *BOARD_PAGE_ROUTES,
+    *YEARLY_PAGE_ROUTES,
     *OPERATOR_PAGE_ROUTES,
     *PUBLIC_REPORT_ROUTES,
 ]

@@ -1,0 +1,112 @@
+"""A school's social-safety monitor averages per school year (``platform.monitor_averages``).
+
+Dutch schools measure every year how safe their pupils feel (Wet veiligheid op school): a
+monitor gives the school averages — experienced safety, bullying, well-being. The coordinator
+enters them per school year (issue 15 §2); the yearly report shows them beside the case
+figures. Three numbers per school and year (0 to 100, as the monitor gives them: a percentage or
+a score), and when they were last entered: no personal data, no names, no user ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from uuid import UUID
+
+import asyncpg
+
+from services.shared.errors import InvalidInput
+
+#: One statement per execute (what a Citus coordinator accepts); idempotent, run at start-up.
+MONITOR_TABLE_DDL = (
+    "CREATE TABLE IF NOT EXISTS platform.monitor_averages ("
+    " school_id uuid NOT NULL,"
+    " school_year integer NOT NULL,"
+    " safety numeric(5,1) NOT NULL,"
+    " bullying numeric(5,1) NOT NULL,"
+    " wellbeing numeric(5,1) NOT NULL,"
+    " recorded_at timestamptz NOT NULL DEFAULT now(),"
+    " PRIMARY KEY (school_id, school_year))",
+)
+
+#: The form's fields, in order, with the column each fills.
+FIELDS: tuple[tuple[str, str], ...] = (
+    ("veiligheid", "safety"),
+    ("pesten", "bullying"),
+    ("welbevinden", "wellbeing"),
+)
+INVALID_AVERAGE = "invalid_average"
+
+
+@dataclass(frozen=True)
+class MonitorAverages:
+    safety: Decimal
+    bullying: Decimal
+    wellbeing: Decimal
+
+
+async def ensure_monitor_table(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('vangnet.monitor_averages'))")
+        for statement in MONITOR_TABLE_DDL:
+            await conn.execute(statement)
+
+
+def parse_average(field: str, text: str | None) -> Decimal:
+    """``87,5`` or ``87.5``: 0 to 100 with at most one decimal; else InvalidInput naming
+    ``field``."""
+    raw = (text or "").strip().replace(",", ".")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or not 0 <= value <= 100 or value != value.quantize(Decimal("0.1")):
+        raise InvalidInput(
+            f"{field} must be a number from 0 to 100 with at most one decimal",
+            field=field,
+            reason=INVALID_AVERAGE,
+        )
+    return value.quantize(Decimal("0.1"))
+
+
+def parse_form(form: Mapping[str, str]) -> MonitorAverages:
+    """The three averages of a submitted form (the first bad field is named)."""
+    values = [parse_average(field, form.get(field)) for field, _ in FIELDS]
+    return MonitorAverages(*values)
+
+
+async def record(
+    pool: asyncpg.Pool, school_id: UUID, school_year: int, averages: MonitorAverages
+) -> None:
+    """Enter (or correct) the school's averages of a school year."""
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO platform.monitor_averages"
+            " (school_id, school_year, safety, bullying, wellbeing, recorded_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (school_id, school_year) DO UPDATE SET safety = excluded.safety,"
+            " bullying = excluded.bullying, wellbeing = excluded.wellbeing,"
+            " recorded_at = excluded.recorded_at",
+            school_id,
+            school_year,
+            averages.safety,
+            averages.bullying,
+            averages.wellbeing,
+            datetime.now(UTC),  # bound, not now(): the SQL conventions (Citus)
+        )
+
+
+async def read(
+    conn: asyncpg.Connection, school_ids: Sequence[UUID], school_years: Sequence[int]
+) -> dict[tuple[UUID, int], MonitorAverages]:
+    """The averages entered for these schools and years, by (school, year start)."""
+    rows = await conn.fetch(
+        "SELECT school_id, school_year, safety, bullying, wellbeing"
+        " FROM platform.monitor_averages"
+        " WHERE school_id = ANY($1::uuid[]) AND school_year = ANY($2::int[])",
+        list(school_ids),
+        list(school_years),
+    )
+    return {(r[0], r[1]): MonitorAverages(r[2], r[3], r[4]) for r in rows}

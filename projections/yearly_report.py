@@ -1,0 +1,297 @@
+"""The yearly social-safety report: per school and per board, for one school year (issue 15 §2).
+
+A school year runs from 1 August to 31 July (``2025-2026``). The figures come from the anonymous
+per-case rows (``platform.stats_cases`` and ``platform.stats_incidents``), never from the cases:
+they hold vocabulary values, months, whole-day durations and flags only. A case counts in the
+school year it was **reported** in (Europe/Amsterdam month), except closing, which counts in the
+year the case was **closed** (closed cases, median days to close) — the same convention as the
+monthly statistics (:mod:`projections.board_stats.queries`).
+
+Cells are :class:`~projections.board_stats.queries.StatCell`\\ s with ``month`` = the first day of
+the school year (1 August). Suppression follows the monthly statistics' rules with the same
+threshold (``DEFAULT_THRESHOLD``): a count of 1 .. threshold-1 is hidden; a median or share over
+a basis of 1 .. threshold-1 cases is not computed (shown as "te weinig zaken"); a board total is
+also hidden when the part of it in hidden school cells is 1 .. threshold-1. Medians over the year
+are computed over the year's cases (not from monthly medians).
+
+The computation (:func:`year_cells`) is pure, so it is tested without a database;
+:func:`yearly` reads the rows and calls it.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+import asyncpg
+
+from projections.board_stats.queries import (
+    AFTERCARE_STOPPED_SHARE,
+    BY_FORM,
+    CLOSED,
+    COMPLAINTS,
+    DEFAULT_THRESHOLD,
+    MEDIAN_DAYS_TO_CLOSE,
+    MEDIAN_DAYS_TO_INTAKE,
+    NEW_CASES,
+    POLICE_ADVISED,
+    StatCell,
+)
+from projections.incident_stats.queries import (
+    BY_INCIDENT_CATEGORY,
+    INSPECTIE_REPORTED,
+    SERIOUS_INCIDENTS,
+)
+from services.casework.vocabulary import ComplaintLevel, Form, IncidentCategory
+
+#: Aftercare outcomes (counts of cases reported in the year with a completed follow-up).
+AFTERCARE_STOPPED = "aftercare_stopped"
+AFTERCARE_CONTINUED = "aftercare_continued"
+
+#: The count cells of a school year, in the order they come back.
+COUNT_KEYS: tuple[tuple[str, str | None], ...] = (
+    (NEW_CASES, None),
+    (CLOSED, None),
+    *((BY_FORM, v.value) for v in Form),
+    *((BY_INCIDENT_CATEGORY, v.value) for v in IncidentCategory),
+    (AFTERCARE_STOPPED, None),
+    (AFTERCARE_CONTINUED, None),
+    *((COMPLAINTS, v.value) for v in ComplaintLevel),
+    (POLICE_ADVISED, None),
+    (SERIOUS_INCIDENTS, None),
+    (INSPECTIE_REPORTED, None),
+)
+#: The medians and shares, after the counts.
+STAT_MEASURES: tuple[str, ...] = (
+    MEDIAN_DAYS_TO_INTAKE,
+    MEDIAN_DAYS_TO_CLOSE,
+    AFTERCARE_STOPPED_SHARE,
+)
+
+_SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+
+
+@dataclass(frozen=True, order=True)
+class SchoolYear:
+    """1 August ``start`` .. 31 July ``start + 1``."""
+
+    start: int
+
+    @classmethod
+    def parse(cls, text: str) -> SchoolYear:
+        """``2025-2026``; anything else raises ValueError (the message names the expected form)."""
+        match = _SCHOOL_YEAR.match(text.strip())
+        if match is None or int(match[2]) != int(match[1]) + 1 or not 2000 <= int(match[1]) < 2100:
+            msg = "expected a school year like 2025-2026"
+            raise ValueError(msg)
+        return cls(int(match[1]))
+
+    @classmethod
+    def containing(cls, day: date) -> SchoolYear:
+        return cls(day.year if day.month >= 8 else day.year - 1)
+
+    @property
+    def first_month(self) -> date:
+        return date(self.start, 8, 1)
+
+    @property
+    def last_month(self) -> date:
+        return date(self.start + 1, 7, 1)
+
+    @property
+    def previous(self) -> SchoolYear:
+        return SchoolYear(self.start - 1)
+
+    def __str__(self) -> str:
+        return f"{self.start}-{self.start + 1}"
+
+    def holds(self, month: date | None) -> bool:
+        return month is not None and self.first_month <= month <= self.last_month
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """The columns of ``platform.stats_cases`` the report reads."""
+
+    school_id: UUID
+    month_reported: date
+    forms: Sequence[str]
+    days_to_intake: int | None
+    month_closed: date | None
+    days_to_close: int | None
+    aftercare_stopped: bool | None
+    complaint_levels: Sequence[str]
+    police_advised: bool
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """The columns of ``platform.stats_incidents`` the report reads."""
+
+    school_id: UUID
+    month_reported: date
+    categories: Sequence[str]
+    serious: bool
+    reported: bool
+
+
+@dataclass
+class _Tally:
+    counts: dict[tuple[str, str | None], int]
+    intake_days: list[int]
+    close_days: list[int]
+    aftercare: list[bool]
+
+
+def _tally(year: SchoolYear, cases: Iterable[CaseRow], incidents: Iterable[IncidentRow]) -> _Tally:
+    counts = dict.fromkeys(COUNT_KEYS, 0)
+    tally = _Tally(counts, [], [], [])
+
+    def add(key: tuple[str, str | None]) -> None:
+        if key in counts:  # a value outside today's vocabulary counts nowhere
+            counts[key] += 1
+
+    for case in cases:
+        if year.holds(case.month_closed):
+            add((CLOSED, None))
+            if case.days_to_close is not None:
+                tally.close_days.append(case.days_to_close)
+        if not year.holds(case.month_reported):
+            continue
+        add((NEW_CASES, None))
+        for form in set(case.forms):
+            add((BY_FORM, form))
+        for level in set(case.complaint_levels):
+            add((COMPLAINTS, level))
+        if case.police_advised:
+            add((POLICE_ADVISED, None))
+        if case.days_to_intake is not None:
+            tally.intake_days.append(case.days_to_intake)
+        if case.aftercare_stopped is not None:
+            tally.aftercare.append(case.aftercare_stopped)
+            add(
+                (AFTERCARE_STOPPED, None) if case.aftercare_stopped else (AFTERCARE_CONTINUED, None)
+            )
+    for incident in incidents:
+        if not year.holds(incident.month_reported):
+            continue
+        for category in set(incident.categories):
+            add((BY_INCIDENT_CATEGORY, category))
+        if incident.serious:
+            add((SERIOUS_INCIDENTS, None))
+            if incident.reported:
+                add((INSPECTIE_REPORTED, None))
+    return tally
+
+
+def _stat_cells(
+    school_id: UUID | None, month: date, tally: _Tally, threshold: int
+) -> list[StatCell]:
+    share = (
+        sum(tally.aftercare) / len(tally.aftercare) if tally.aftercare else None
+    )  # computed only when shown (basis checked below)
+    bases: tuple[tuple[str, int, float | None], ...] = (
+        (
+            MEDIAN_DAYS_TO_INTAKE,
+            len(tally.intake_days),
+            float(statistics.median(tally.intake_days)) if tally.intake_days else None,
+        ),
+        (
+            MEDIAN_DAYS_TO_CLOSE,
+            len(tally.close_days),
+            float(statistics.median(tally.close_days)) if tally.close_days else None,
+        ),
+        (AFTERCARE_STOPPED_SHARE, len(tally.aftercare), share),
+    )
+    cells = []
+    for measure, basis, value in bases:
+        if basis == 0:
+            cells.append(StatCell(school_id, month, measure, None, None, False))
+        elif basis < threshold:
+            cells.append(StatCell(school_id, month, measure, None, None, True))
+        else:
+            cells.append(StatCell(school_id, month, measure, None, value, False))
+    return cells
+
+
+def year_cells(
+    year: SchoolYear,
+    school_ids: Sequence[UUID],
+    cases: Sequence[CaseRow],
+    incidents: Sequence[IncidentRow],
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+) -> list[StatCell]:
+    """The suppressed cells of ``year``: per school of ``school_ids`` (every school, zeros
+    explicit), then the total over exactly those schools (``school_id=None``). Rows of other
+    schools are ignored."""
+    if threshold < 1:
+        msg = f"threshold must be at least 1, not {threshold}"
+        raise ValueError(msg)
+    month = year.first_month
+    wanted = set(school_ids)
+    cells: list[StatCell] = []
+    hidden = dict.fromkeys(COUNT_KEYS, 0)
+    for school_id in school_ids:
+        tally = _tally(
+            year,
+            (c for c in cases if c.school_id == school_id),
+            (i for i in incidents if i.school_id == school_id),
+        )
+        for (measure, category), n in tally.counts.items():
+            hide = 0 < n < threshold
+            if hide:
+                hidden[(measure, category)] += n
+            cells.append(StatCell(school_id, month, measure, category, None if hide else n, hide))
+        cells.extend(_stat_cells(school_id, month, tally, threshold))
+    total = _tally(
+        year,
+        (c for c in cases if c.school_id in wanted),
+        (i for i in incidents if i.school_id in wanted),
+    )
+    for (measure, category), n in total.counts.items():
+        part = hidden[(measure, category)]
+        hide = 0 < n < threshold or 0 < part < threshold
+        cells.append(StatCell(None, month, measure, category, None if hide else n, hide))
+    cells.extend(_stat_cells(None, month, total, threshold))
+    return cells
+
+
+_CASES_SQL = (
+    "SELECT school_id, month_reported, forms, days_to_intake, month_closed, days_to_close,"
+    " aftercare_stopped, complaint_levels, police_advised FROM platform.stats_cases"
+    " WHERE school_id = ANY($1::uuid[])"
+    " AND (month_reported BETWEEN $2 AND $3 OR month_closed BETWEEN $2 AND $3)"
+)
+_INCIDENTS_SQL = (
+    "SELECT school_id, month_reported, categories, serious, reported"
+    " FROM platform.stats_incidents"
+    " WHERE school_id = ANY($1::uuid[]) AND month_reported BETWEEN $2 AND $3"
+)
+
+
+async def yearly(
+    conn: asyncpg.Connection,
+    school_ids: Sequence[UUID],
+    years: Sequence[SchoolYear],
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+) -> dict[SchoolYear, list[StatCell]]:
+    """The cells of each of ``years`` for ``school_ids`` (per school and their total)."""
+    if not school_ids or not years:
+        return {year: [] for year in years}
+    first = min(years).first_month
+    last = max(years).last_month
+    ids = list(school_ids)
+    async with conn.transaction(readonly=True):
+        case_rows = [CaseRow(*r) for r in await conn.fetch(_CASES_SQL, ids, first, last)]
+        incident_rows = [
+            IncidentRow(*r) for r in await conn.fetch(_INCIDENTS_SQL, ids, first, last)
+        ]
+    return {
+        year: year_cells(year, ids, case_rows, incident_rows, threshold=threshold) for year in years
+    }

@@ -1,0 +1,167 @@
+"""The yearly social-safety report's computation and suppression (issue 15 §2)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import pytest
+
+from infra.monitor_averages import MonitorAverages, parse_average, parse_form
+from infra.web.pages.yearly_report import build_report, render_yearly_pdf, report_csv
+from projections.board_stats import queries as q
+from projections.board_stats.queries import StatCell, cell
+from projections.incident_stats import queries as iq
+from projections.yearly_report import (
+    AFTERCARE_CONTINUED,
+    AFTERCARE_STOPPED,
+    CaseRow,
+    IncidentRow,
+    SchoolYear,
+    year_cells,
+)
+from services.shared.errors import InvalidInput
+
+YEAR = SchoolYear(2025)
+
+
+def case(
+    school: UUID,
+    month: date,
+    *,
+    intake: int | None = None,
+    closed: date | None = None,
+    close_days: int | None = None,
+    stopped: bool | None = None,
+    forms: tuple[str, ...] = ("verbal",),
+    complaints: tuple[str, ...] = (),
+    police: bool = False,
+) -> CaseRow:
+    return CaseRow(school, month, forms, intake, closed, close_days, stopped, complaints, police)
+
+
+def test_school_year_parses_and_bounds() -> None:
+    year = SchoolYear.parse("2025-2026")
+    assert (year.first_month, year.last_month) == (date(2025, 8, 1), date(2026, 7, 1))
+    assert str(year.previous) == "2024-2025"
+    assert SchoolYear.containing(date(2026, 7, 31)) == year
+    assert SchoolYear.containing(date(2026, 8, 1)) == SchoolYear(2026)
+    for bad in ("2025-2027", "2025", "25-26", "2025/2026", ""):
+        with pytest.raises(ValueError, match="2025-2026"):
+            SchoolYear.parse(bad)
+
+
+def test_counts_medians_and_year_boundaries() -> None:
+    school = uuid4()
+    cases = [
+        case(school, date(2025, 8, 1), intake=d, stopped=d % 2 == 0, police=d < 2) for d in range(6)
+    ]
+    cases += [
+        case(school, date(2025, 7, 1), intake=100),  # last school year: not counted
+        case(school, date(2026, 8, 1), intake=100),  # next school year: not counted
+        # reported last year, closed in this one: counts as closed this year only
+        case(school, date(2025, 6, 1), closed=date(2025, 9, 1), close_days=80),
+    ]
+    cases += [
+        case(school, date(2026, 1, 1), closed=date(2026, 2, 1), close_days=d)
+        for d in (10, 20, 30, 40)
+    ]
+    cells = year_cells(YEAR, [school], cases, [])
+    month = YEAR.first_month
+    assert cell(cells, q.NEW_CASES, school_id=school, month=month).value == 10
+    assert cell(cells, q.CLOSED, school_id=school, month=month).value == 5
+    assert cell(cells, q.MEDIAN_DAYS_TO_CLOSE, school_id=school).value == 30.0
+    assert cell(cells, q.MEDIAN_DAYS_TO_INTAKE, school_id=school).value == 2.5
+    assert cell(cells, q.AFTERCARE_STOPPED_SHARE, school_id=school).value == 0.5
+    # 3 and 3 aftercare outcomes, 2 police advices: each below 5, hidden
+    for measure in (AFTERCARE_STOPPED, AFTERCARE_CONTINUED, q.POLICE_ADVISED):
+        found = cell(cells, measure, school_id=school)
+        assert (found.value, found.suppressed) == (None, True)
+    assert cell(cells, q.BY_FORM, "verbal", school_id=school).value == 10
+    # zero is shown (it singles out nobody)
+    assert cell(cells, q.BY_FORM, "online", school_id=school) == StatCell(
+        school, month, q.BY_FORM, "online", 0, False
+    )
+
+
+def test_too_few_cases_for_a_median_is_not_computed() -> None:
+    school = uuid4()
+    cases = [case(school, date(2025, 10, 1), intake=3) for _ in range(4)]
+    cells = year_cells(YEAR, [school], cases, [])
+    median = cell(cells, q.MEDIAN_DAYS_TO_INTAKE, school_id=school)
+    assert (median.value, median.suppressed) == (None, True)
+    nothing = cell(cells, q.MEDIAN_DAYS_TO_CLOSE, school_id=school)
+    assert (nothing.value, nothing.suppressed) == (None, False)
+
+
+def test_board_total_hides_what_subtraction_would_reveal() -> None:
+    small, large = uuid4(), uuid4()
+    cases = [case(small, date(2025, 9, 1)) for _ in range(3)]
+    cases += [case(large, date(2025, 9, 1)) for _ in range(9)]
+    cells = year_cells(YEAR, [small, large], cases, [])
+    assert cell(cells, q.NEW_CASES, school_id=small).suppressed
+    assert cell(cells, q.NEW_CASES, school_id=large).value == 9
+    total = cell(cells, q.NEW_CASES, school_id=None)
+    assert (total.value, total.suppressed) == (None, True)  # 12 - 9 would reveal 3
+
+
+def test_incidents_and_no_cell_shows_a_count_below_the_threshold() -> None:
+    schools = [uuid4() for _ in range(3)]
+    cases = [
+        case(s, date(2026, m, 1), complaints=("management",) * (m % 2), police=m % 3 == 0)
+        for i, s in enumerate(schools)
+        for m in range(1, 2 + 3 * i)
+    ]
+    incidents = [
+        IncidentRow(s, date(2026, m, 1), ["severe_bullying"], m % 2 == 0, m % 4 == 0)
+        for i, s in enumerate(schools)
+        for m in range(1, 2 + 3 * i)
+    ]
+    cells = year_cells(YEAR, schools, cases, incidents)
+    assert cells
+    for found in cells:
+        if found.measure in {q.MEDIAN_DAYS_TO_INTAKE, q.MEDIAN_DAYS_TO_CLOSE,
+                             q.AFTERCARE_STOPPED_SHARE}:  # fmt: skip
+            continue
+        assert found.value is None or found.value == 0 or found.value >= 5, found
+        assert found.suppressed == (found.value is None)
+    assert cell(cells, iq.BY_INCIDENT_CATEGORY, "severe_bullying", school_id=schools[2]).value == 7
+
+
+def test_threshold_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="threshold"):
+        year_cells(YEAR, [uuid4()], [], [], threshold=0)
+
+
+def test_monitor_averages_are_numbers_from_0_to_100() -> None:
+    assert parse_average("veiligheid", "87,5") == Decimal("87.5")
+    assert parse_average("veiligheid", " 100 ") == Decimal("100.0")
+    assert parse_average("pesten", "0") == Decimal("0.0")
+    for bad in ("", None, "abc", "-1", "100,1", "87,55", "NaN", "Infinity", "1e2x"):
+        with pytest.raises(InvalidInput) as refused:
+            parse_average("pesten", bad)
+        assert refused.value.field == "pesten"
+    with pytest.raises(InvalidInput) as refused:
+        parse_form({"veiligheid": "80", "pesten": "12", "welbevinden": "veel"})
+    assert refused.value.field == "welbevinden"
+
+
+def test_the_report_shows_monitor_averages_beside_last_year_and_csv_suppresses() -> None:
+    school = uuid4()
+    cases = [case(school, date(2025, 9, 1)) for _ in range(3)]
+    cells = {y: year_cells(y, [school], cases, []) for y in (YEAR, YEAR.previous)}
+    monitor = {(school, 2025): MonitorAverages(Decimal("87.5"), Decimal("12.0"), Decimal("7.5"))}
+    report = build_report(
+        title="Jaarverslag", year=YEAR, schools=[(school, "a", "School A")], cells=cells,
+        board=False, monitor=monitor,
+    )  # fmt: skip
+    rows = {row.label: [v.text for v in row.values] for row in report.units[0].table.rows}
+    assert rows["Monitor: ervaren veiligheid"] == ["87,5", "niet ingevuld"]
+    assert rows["Nieuwe meldingen"] == ["<5", "0"]
+    assert rows["Mediaan aantal dagen tot het opvanggesprek"] == ["\u2013", "\u2013"]
+    assert report.monitor_now == monitor[(school, 2025)]
+    lines = report_csv(report).splitlines()
+    assert "School A;2025-2026;Nieuwe meldingen;<5" in lines
+    assert not any(line.endswith(";3") for line in lines)
+    assert render_yearly_pdf(report).startswith(b"%PDF")

@@ -41,6 +41,7 @@ class HandOver(Aggregate):
         parents_consent_by: str
         parents_consent_on: date
         received_file_id: UUID
+        sent_by: str
 
     class HandOverConfirmed(Event):
         """The receiving school confirmed receipt (recorded here by the platform service)."""
@@ -61,6 +62,7 @@ class HandOver(Aggregate):
         parents_consent_by: str,
         parents_consent_on: date,
         received_file_id: UUID,
+        sent_by: str,
     ) -> None:
         self.school_id = school_id
         self.pupil_id = pupil_id
@@ -71,6 +73,8 @@ class HandOver(Aggregate):
         self.parents_consent_by = parents_consent_by
         self.parents_consent_on = parents_consent_on
         self.received_file_id = received_file_id
+        #: The sending contact person (staff directory id).
+        self.sent_by = sent_by
         self.confirmed_by: str | None = None
         self.confirmed_at: datetime | None = None
 

@@ -258,6 +258,7 @@ class HandOverService:
                 parents_consent_by=parents_by,
                 parents_consent_on=parents_on,
                 received_file_id=file_id,
+                sent_by=actor.user_id,
             )
             received = ReceivedFile._create(
                 ReceivedFile.FileReceived,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID, uuid4
 
@@ -44,8 +44,8 @@ from services.shared.text import clean_text
 #: contacts, messages with the reporter, attachments, police, complaints, evaluation, the
 #: timeline (with its staff names), and any other pupil's number or surname.
 SENT_SECTIONS = ("report", "participants", "steps", "agreements", "aftercare")
-#: How long the receiving school keeps a received copy, counted from its arrival.
-RECEIVED_RETENTION = timedelta(days=2 * 365)
+#: How long the receiving school keeps a received copy, in years from the day it arrived.
+RECEIVED_RETENTION_YEARS = 2
 FORMAT = "vangnet.handover/1"
 
 
@@ -99,6 +99,14 @@ def _day(value: str | None, field: str, today: date) -> date:
         msg = f"{field} lies in the future"
         raise InvalidInput(msg, field=field, reason=HandOverReason.IN_THE_FUTURE)
     return day
+
+
+def years_later(day: date, years: int) -> date:
+    """The same calendar day ``years`` later (29 February: 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 class SchoolLike(Protocol):
@@ -270,7 +278,7 @@ class HandOverService:
                 pupil_name=pupil_name,
                 sent_by=names(actor.user_id),
                 sent_at=now,
-                keep_until=(now + RECEIVED_RETENTION).date(),
+                keep_until=years_later(today, RECEIVED_RETENTION_YEARS),
                 documents=[{"format": FORMAT, **d} for d in documents],
             )
         # Delivered first: a hand-over recorded as sent has always arrived.

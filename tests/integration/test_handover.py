@@ -6,6 +6,7 @@ sides' records; a third party cannot read it. Every name is fictitious."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 from uuid import UUID, uuid4
@@ -16,12 +17,15 @@ from infra.container import Container
 from infra.views import catch_up_school
 from services.access.roles import Role
 from services.handover.domain import HandOver, ReceivedFile
+from tests.integration.test_pages import Browser
 from tests.integration.test_pupils import Site, _error_fields
 from tests.integration.web import (
     FakeIssuer,
     Issuers,
     configure_fake_login,
+    log_in,
     make_world,
+    principal,
     web_client,
 )
 
@@ -183,3 +187,54 @@ def test_a_file_is_handed_over_received_and_confirmed(site: Site) -> None:
     app_a = site.container.schools.get(school_a.id)
     kinds = [type(e).__name__ for e in app_a.events.get(UUID(record["handover_id"]))]
     assert kinds == ["HandOverSent", "HandOverConfirmed"]
+
+
+def test_the_pages_hand_over_list_open_and_confirm(site: Site) -> None:
+    tag = uuid4().hex[:6]
+    school_a, school_b = site.world.school_a, site.world.school_b
+    name = f"Fictieve Kees Paginaloper-{tag}"
+    pupil = site.api("POST", "/api/pupils", Role.CONTACT_PERSON,
+                     json={"reference": f"P-{tag}", "display_name": name})  # fmt: skip
+    pupil_id = pupil.json()["pupil_id"]
+    body = {"reporter_kind": "parent", "summary": f"Fictieve PAGINA{tag}"}
+    case_id = site.api("POST", "/api/cases", Role.CONTACT_PERSON, json=body).json()["case_id"]
+    assert site.add(case_id, pupil_id=pupil_id, role="target").status_code == 200
+    catch_up_school(site.container, school_a.id)
+
+    # The sending contact person: from the pupil's page to the form; refused without the
+    # parents' consent (the field says why), then sent.
+    browser = Browser(site.client)
+    log_in(site.client, principal(school_a, Role.CONTACT_PERSON))
+    assert f"/leerlingen/{pupil_id}/overdragen" in browser.get(f"/leerlingen/{pupil_id}")
+    browser.get(f"/leerlingen/{pupil_id}/overdragen")
+    form = {
+        "to_school": school_b.slug,
+        "pupil_consent_on": "2026-11-20",
+        "parents_consent_by": "",
+        "parents_consent_on": "2026-11-20",
+    }
+    refused = browser.post(f"/leerlingen/{pupil_id}/overdragen", form)
+    assert refused.status_code == 422
+    assert 'id="overdracht-parents_consent_by-fout"' in refused.text
+    form["parents_consent_by"] = "Fictieve ouders"
+    assert "Het dossier is overgedragen" in browser.submit(
+        f"/leerlingen/{pupil_id}/overdragen", form
+    )
+
+    # The receiving contact person: the list, the file (read recorded), confirming.
+    log_in(site.client, principal(school_b, Role.CONTACT_PERSON))
+    listing = browser.get("/overdrachten")
+    assert name in listing
+    [file_id] = re.findall(r'href="/overdrachten/([0-9a-f-]{36})"', listing)
+    page = browser.get(f"/overdrachten/{file_id}")
+    assert f"PAGINA{tag}" in page
+    assert "Ontvangst bevestigen" in page
+    confirmed = browser.submit(f"/overdrachten/{file_id}/bevestigen", {})
+    assert "Ontvangst bevestigen" not in confirmed
+    assert _reads(site, school_b.schema_name, file_id) == [
+        ("contact_person", "handover"),
+        ("contact_person", "handover"),
+    ]
+    # Another role of the receiving school does not open it.
+    log_in(site.client, principal(school_b, Role.COORDINATOR))
+    assert site.client.get(f"/overdrachten/{file_id}").status_code == 403

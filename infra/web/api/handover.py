@@ -262,6 +262,29 @@ async def api_received_file(
     return ReceivedFileOut(file=ReceivedOut.of(found), documents=list(found.documents))
 
 
+async def confirm_as(
+    services: Services, school: School, principal: Principal, file_id: UUID
+) -> ReceivedFile:
+    """Confirm receipt of a file of ``school`` (recorded on both sides), for the API and a page."""
+    inbox = inbox_of(services, school)
+    received = await anyio.to_thread.run_sync(inbox.get, principal.actor, file_id)
+    sender_school = await anyio.to_thread.run_sync(
+        lambda: services.registry.school(received.from_school_id, include_offboarded=True)
+    )
+    sender = HandOverService(services.container.schools.get(sender_school.id), sender_school)
+    names = await services.names(school, [principal.actor.user_id])
+    return await anyio.to_thread.run_sync(
+        lambda: confirm_receipt(
+            principal.actor,
+            inbox,
+            file_id,
+            sender,
+            f"{names(principal.actor.user_id)}, {school.name}",
+            datetime.now(UTC),
+        )
+    )
+
+
 @post(
     "/api/handovers/received/{file_id:uuid}/confirm",
     summary="Confirm receipt of a received file (recorded on both sides)",
@@ -275,25 +298,9 @@ async def api_confirm_received(
 ) -> ReceivedOut:
     principal = await principal_of(request)
     school = await school_of(request, principal)
-    services = Services.of(request.app.state)
-    inbox = inbox_of(services, school)
-    received = await anyio.to_thread.run_sync(inbox.get, principal.actor, file_id)
-    sender_school = await anyio.to_thread.run_sync(
-        lambda: services.registry.school(received.from_school_id, include_offboarded=True)
+    return ReceivedOut.of(
+        await confirm_as(Services.of(request.app.state), school, principal, file_id)
     )
-    sender = HandOverService(services.container.schools.get(sender_school.id), sender_school)
-    names = await services.names(school, [principal.actor.user_id])
-    confirmed = await anyio.to_thread.run_sync(
-        lambda: confirm_receipt(
-            principal.actor,
-            inbox,
-            file_id,
-            sender,
-            f"{names(principal.actor.user_id)}, {school.name}",
-            datetime.now(UTC),
-        )
-    )
-    return ReceivedOut.of(confirmed)
 
 
 HANDOVER_ROUTES: list[Any] = [

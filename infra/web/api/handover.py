@@ -233,6 +233,7 @@ def inbox_of(services: Services, school: School) -> Inbox:
     "/api/handovers/received",
     summary="The pupils' files this school received from other schools",
     tags=["handover"],
+    responses=problems(),
     guards=[requires(Permission.PUPILS_MANAGE)],
 )
 async def api_received_files(request: Request[Any, Any, Any]) -> list[ReceivedOut]:

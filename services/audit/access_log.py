@@ -34,6 +34,8 @@ class ReadKind(StrEnum):
     ATTACHMENT = "attachment"  # an evidence file of the case, opened
     CLI_REPLAY = "cli_replay"  # vangnet audit replay
     ERASURE_PASSAGES = "erasure_passages"  # the passages that mention a pupil, before erasure
+    #: a pupil's file received from another school (hand-over), opened; the id is the file's
+    HANDOVER = "handover"
 
 
 READ_KIND_LABELS_NL: dict[str, str] = {
@@ -46,6 +48,7 @@ READ_KIND_LABELS_NL: dict[str, str] = {
     ReadKind.EXPORT: "export",
     ReadKind.ATTACHMENT: "bijlage geopend",
     ReadKind.ERASURE_PASSAGES: "passages bij het wissen",
+    ReadKind.HANDOVER: "ontvangen overdrachtsdossier",
     ReadKind.CLI_REPLAY: "opdrachtregel (audit replay)",
 }
 

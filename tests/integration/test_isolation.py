@@ -38,6 +38,7 @@ from services.casework.commands import AddParticipant, ReportCase
 from services.casework.handlers import CaseService
 from services.pupils.domain import PupilDetails
 from services.shared.actor import SYSTEM, Actor
+from tests.integration.handover import stored_handover
 from tests.integration.web import (
     FakeIssuer,
     Issuers,
@@ -86,6 +87,8 @@ class Setup:
     scim_token_a: str
     pupil_b: UUID
     attachment_b: UUID
+    handover_b: UUID
+    received_b: UUID
 
 
 @pytest.fixture
@@ -125,6 +128,8 @@ def setup(container: Container) -> Iterator[Setup]:
         )
         .attachment_id
     )
+    # ... and a hand-over it sent and a file it received, both with the marker.
+    handover_b, received_b = stored_handover(service_b.app, world.school_b.id, marker)
     rotate_token(container.registry, world.school_b.id, actor=SYSTEM)
     scim_token_a = rotate_token(container.registry, world.school_a.id, actor=SYSTEM)
     with web_client(container, http_transport=Issuers(issuer_a, issuer_b).transport) as client:
@@ -141,6 +146,8 @@ def setup(container: Container) -> Iterator[Setup]:
             scim_token_a=scim_token_a,
             pupil_b=pupil_b.id,
             attachment_b=attachment_b,
+            handover_b=handover_b,
+            received_b=received_b,
         )
 
 
@@ -149,6 +156,8 @@ def _param_values(s: Setup) -> dict[str, list[str]]:
         "case_id": [str(s.case_b)],
         "pupil_id": [str(s.pupil_b)],
         "attachment_id": [str(s.attachment_b)],
+        "handover_id": [str(s.handover_b)],
+        "file_id": [str(s.received_b)],
         "action_name": list(ACTIONS),
         "school_id": [str(s.school_b.id)],
         # SCIM: school B's endpoint, its people (by id and by filter).
@@ -210,6 +219,13 @@ def api_body(path: str) -> dict[str, Any]:
     name = path.rsplit("/", 1)[-1]
     if path.startswith(("/api/pupils/", "/leerlingen/")) and name in {"erasure", "wissen"}:
         return {"reason": "Fictieve reden"}  # a valid body: only the pupil can be refused
+    if path.startswith("/api/pupils/") and name == "handover":
+        return {  # a valid body: only the pupil can be refused
+            "to_school": "fictieve-andere-school",
+            "pupil_consent_on": "2026-11-01",
+            "parents_consent_by": "Fictieve ouder",
+            "parents_consent_on": "2026-11-01",
+        }
     action = ACTIONS.get(name)
     if action is None:
         return {}

@@ -56,6 +56,7 @@ from services.complaints.commands import (
     FileComplaint,
 )
 from services.shared.actor import Actor
+from tests.integration.handover import stored_handover
 from tests.integration.readside import catch_up, today
 from tests.integration.test_isolation import NOT_SCHOOL_BOUND, expand, routes
 from tests.integration.web import (
@@ -89,6 +90,8 @@ class Setup:
     page_ids: dict[Role, str]
     attachment: UUID
     pupil: UUID | None
+    handover: UUID
+    received: UUID
 
 
 def _get(client: Any, path: str, headers: dict[str, str] | None = None) -> Any:
@@ -171,6 +174,9 @@ def setup(container: Container) -> Iterator[Setup]:
         ))  # fmt: skip
         other_marker = f"GEEN-RELATIE-{tag}"
         other = service.report(contact, ReportCase(reporter_kind="peer", summary=other_marker))
+        # A hand-over sent and a file received, holding the marker of nobody's case: only the
+        # contact person (case-wide) may open them.
+        handover, received = stored_handover(service.app, school.id, other_marker)
         catch_up(container, school)
         yield Setup(
             container,
@@ -185,6 +191,8 @@ def setup(container: Container) -> Iterator[Setup]:
             page_ids,
             attachment,
             pupil_id,
+            handover,
+            received,
         )
 
 
@@ -214,6 +222,8 @@ def _values(s: Setup, case_id: UUID) -> dict[str, list[str]]:
         "case_id": [str(case_id)],
         "attachment_id": [str(s.attachment)],
         "pupil_id": [str(s.pupil)],
+        "handover_id": [str(s.handover)],
+        "file_id": [str(s.received)],
         "action_name": list(ACTIONS),
         "school_id": [str(s.school.id)],
         "slug": [s.school.slug],

@@ -11,6 +11,7 @@ from infra.web.api.audit import AUDIT_ROUTES
 from infra.web.api.cases import CASE_ROUTES
 from infra.web.api.complaints_procedure import COMPLAINTS_PROCEDURE_ROUTES
 from infra.web.api.exports import EXPORT_ROUTES
+from infra.web.api.handover import HANDOVER_ROUTES
 from infra.web.api.openapi import BEARER
 from infra.web.api.operator import OPERATOR_ROUTES
 from infra.web.api.people import PEOPLE_ROUTES
@@ -31,6 +32,7 @@ API_ROUTES: list[Any] = [
             *PUPIL_ROUTES,
             *OPERATOR_ROUTES,
             *PEOPLE_ROUTES,
+            *HANDOVER_ROUTES,
         ],
         security=[{BEARER: []}],
     )

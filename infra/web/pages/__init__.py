@@ -20,6 +20,7 @@ from infra.web.pages.board import BOARD_PAGE_ROUTES
 from infra.web.pages.cases import CASE_PAGE_ROUTES
 from infra.web.pages.complaints_procedure import COMPLAINTS_PROCEDURE_PAGE_ROUTES
 from infra.web.pages.exports import EXPORT_PAGE_ROUTES
+from infra.web.pages.handover import HANDOVER_PAGE_ROUTES
 from infra.web.pages.operator import OPERATOR_PAGE_ROUTES
 from infra.web.pages.pupils import PUPIL_PAGE_ROUTES
 from infra.web.pages.reporting import PUBLIC_REPORT_ROUTES
@@ -34,6 +35,7 @@ PAGE_ROUTES: list[Any] = [
     *EXPORT_PAGE_ROUTES,
     *SCHOOL_PAGE_ROUTES,
     *PUPIL_PAGE_ROUTES,
+    *HANDOVER_PAGE_ROUTES,
     *BOARD_PAGE_ROUTES,
     *YEARLY_PAGE_ROUTES,
     *OPERATOR_PAGE_ROUTES,

@@ -18,7 +18,7 @@ caches keys for that one run) instead of borrowing a second connection from the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -72,13 +72,18 @@ def using_connection(conn: Connection[Any]) -> Iterator[None]:
         _scope.reset(token)
 
 
-class PostgresPupilKeys:
-    """:class:`services.casework.sealing.PupilKeys` of one school, on ``pool``.
+class _SchoolKeyTable:
+    """One school's table of wrapped keys on ``pool`` (the pupil keys, the passage keys): its
+    connection (the one of :func:`using_connection` when set) and the table made on first use.
 
-    ``ensured``: the schemas whose key table is known to exist, shared by the schools of one
-    pool (:class:`infra.schools.SchoolApplications`): schools provisioned before keys existed
-    get the table on first use. Adding a name to a set is atomic under the GIL.
+    ``ensured``: the tables known to exist, shared by the schools of one pool
+    (:class:`infra.schools.SchoolApplications`): schools provisioned before a table existed get
+    it on first use. Adding a name to a set is atomic under the GIL.
     """
+
+    #: The table's name (also its marker in ``ensured``) and how it is made.
+    table: str
+    create: Callable[[Connection[Any], str], None]
 
     def __init__(
         self,
@@ -93,6 +98,7 @@ class PostgresPupilKeys:
         self.school_id = school_id
         self._data_key = data_key
         self._ensured = ensured if ensured is not None else set()
+        self._marker = f"{schema}:{self.table}"
 
     @contextmanager
     def _connection(self) -> Iterator[Connection[Any]]:
@@ -106,10 +112,17 @@ class PostgresPupilKeys:
             yield conn
 
     def _ensure(self, conn: Connection[Any]) -> None:
-        if self.schema in self._ensured:
+        if self._marker in self._ensured:
             return
-        create_pupil_keys(conn, self.schema)
-        self._ensured.add(self.schema)
+        type(self).create(conn, self.schema)
+        self._ensured.add(self._marker)
+
+
+class PostgresPupilKeys(_SchoolKeyTable):
+    """:class:`services.casework.sealing.PupilKeys` of one school, on ``pool``."""
+
+    table = "pupil_keys"
+    create = staticmethod(create_pupil_keys)
 
     def _context(self, key_id: UUID) -> bytes:
         # Bound to school and key id: a wrapped key copied to another row or school won't open.
@@ -202,7 +215,7 @@ def create_content_keys(conn: Connection[Any], schema: str) -> None:
     )
 
 
-class PostgresContentKeys:
+class PostgresContentKeys(_SchoolKeyTable):
     """:class:`services.casework.sealing.ContentKeys` of one school in ``<schema>.content_keys``,
     each key wrapped by the school's data key (bound to the school and the key id).
 
@@ -210,37 +223,8 @@ class PostgresContentKeys:
     connection of :func:`using_connection` when one is set (catch-up, rebuild, re-sealing).
     """
 
-    def __init__(
-        self,
-        pool: SharedPool,
-        schema: str,
-        school_id: UUID,
-        data_key: bytes,
-        ensured: set[str] | None = None,
-    ) -> None:
-        self.pool = pool
-        self.schema = schema
-        self.school_id = school_id
-        self._data_key = data_key
-        self._ensured = ensured if ensured is not None else set()
-        self._marker = f"{schema}:{CONTENT_TABLE}"
-
-    @contextmanager
-    def _connection(self) -> Iterator[Connection[Any]]:
-        scope = _scope.get()
-        if scope is not None:
-            self._ensure(scope.conn)
-            yield scope.conn
-            return
-        with self.pool.connection() as conn:
-            self._ensure(conn)
-            yield conn
-
-    def _ensure(self, conn: Connection[Any]) -> None:
-        if self._marker in self._ensured:
-            return
-        create_content_keys(conn, self.schema)
-        self._ensured.add(self._marker)
+    table = CONTENT_TABLE
+    create = staticmethod(create_content_keys)
 
     def _context(self, key_id: UUID) -> bytes:
         return self.school_id.bytes + key_id.bytes + b"passage"

@@ -703,7 +703,7 @@ def open_complaints_notice(detail: Mapping[str, Any]) -> str | None:
         return None
     which = "; ".join(
         f"bij {level_with_article(c.get('level'))}, ingediend op "
-        f"{dutch_date(str(c.get('filed_at', ''))[:10])}"
+        f"{dutch_date(str(c.get('filed_at', '')))}"
         for c in found
     )
     if len(found) == 1:

@@ -6,10 +6,11 @@ the same (the vocabulary's own labels are ``services.casework.vocabulary.LABELS_
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from services.casework.vocabulary import LABELS_NL
+from services.shared.clock import SCHOOL_TZ
 
 
 def label_of(value: StrEnum) -> str:
@@ -108,12 +109,26 @@ MONTHS_NL = (
 
 
 def dutch_date(value: date | str | None) -> str:
-    """``21 november 2026`` (empty for None; unparseable text is returned as it is)."""
+    """``21 november 2026`` (empty for None; unparseable text is returned as it is). A moment
+    (a datetime, or its ISO text with a time, as the views keep ``filed_at``) is named by its
+    Dutch calendar day: a complaint filed at 00:30 in Amsterdam was filed on that day, not on
+    the UTC day before."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
-        parsed = parse_date(value[:10])
+        moment = _moment(value) if len(value) > 10 else None
+        parsed = moment if moment is not None else parse_date(value[:10])
         if parsed is None:
             return value
         value = parsed
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        value = aware.astimezone(SCHOOL_TZ).date()
     return f"{value.day} {MONTHS_NL[value.month - 1]} {value.year}"
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None

@@ -4,12 +4,13 @@ would read like a value)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from uuid import uuid4
 
 from infra.web.pages import charts
 from projections.board_stats import queries as q
 from projections.board_stats.queries import StatCell
+from services.casework.labels import dutch_date
 
 MONTH = date(2026, 3, 1)
 
@@ -62,3 +63,11 @@ def test_trend_charts_each_have_their_table() -> None:
     assert [v.text for v in online.table.rows[0].values] == ["7", "0"]
     intake = by_title["Mediaan aantal dagen tot het opvanggesprek, per maand van melding"]
     assert intake.table.rows[0].values[0].text == "te weinig zaken"
+
+
+def test_a_moment_is_named_by_its_dutch_calendar_day() -> None:
+    # 23:30 UTC on 30 November is half past midnight on 1 December in Amsterdam.
+    assert dutch_date("2026-11-30T23:30:00+00:00") == "1 december 2026"
+    assert dutch_date(datetime(2026, 11, 30, 23, 30, tzinfo=UTC)) == "1 december 2026"
+    assert dutch_date("2026-11-30") == "30 november 2026"
+    assert dutch_date("geen datum") == "geen datum"

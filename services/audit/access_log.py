@@ -36,6 +36,8 @@ class ReadKind(StrEnum):
     ERASURE_PASSAGES = "erasure_passages"  # the passages that mention a pupil, before erasure
     #: a pupil's file received from another school (hand-over), opened; the id is the file's
     HANDOVER = "handover"
+    #: the reporter read the status and messages with their follow-up code (public form)
+    REPORTER_STATUS = "reporter_status"
 
 
 READ_KIND_LABELS_NL: dict[str, str] = {
@@ -49,6 +51,7 @@ READ_KIND_LABELS_NL: dict[str, str] = {
     ReadKind.ATTACHMENT: "bijlage geopend",
     ReadKind.ERASURE_PASSAGES: "passages bij het wissen",
     ReadKind.HANDOVER: "ontvangen overdrachtsdossier",
+    ReadKind.REPORTER_STATUS: "melder: status en berichten (volgcode)",
     ReadKind.CLI_REPLAY: "opdrachtregel (audit replay)",
 }
 

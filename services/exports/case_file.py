@@ -169,7 +169,7 @@ def labels(kind: type[StrEnum], values: Iterable[str]) -> str:
 
 def who(event: Case.Event, names: Names) -> str:
     """Who recorded an event: their name and role."""
-    return f"{names(event.actor_id)} ({role_label(event.actor_role)})"
+    return names.actor(event.actor_id, event.actor_role)
 
 
 def _lines(*pairs: tuple[str, str | None]) -> tuple[Line, ...]:

@@ -15,11 +15,18 @@ from typing import Any, Protocol
 
 from services.access.roles import ROLE_LABELS_NL, Role
 from services.people.parts import Part, role_in_part, roles_for_part
+from services.shared.actor import PUBLIC_REPORTER, SYSTEM
 
 #: What an id reads as when the directory does not know it.
 UNKNOWN_NAME = "[onbekend]"
 #: Added to the name of a deactivated or removed person.
 INACTIVE_NL = "niet meer actief"
+
+#: What the technical actors read as in history (they are no person: no role is added).
+TECHNICAL_ACTORS = {
+    SYSTEM.user_id: "Vangnet (automatisch)",
+    PUBLIC_REPORTER.user_id: "Melder via het meldformulier",
+}
 
 #: The fields of events and of the case view that name a person (their values are person ids).
 PERSON_FIELDS = frozenset({"owner_id", "assignee_id", "user_id", "coordinator_id", "actor_id"})
@@ -71,7 +78,26 @@ class Names:
         if person_id is None or person_id == "":
             return ""
         person = self.found.get(str(person_id))
-        return person.label if person is not None else UNKNOWN_NAME
+        if person is not None:
+            return person.label
+        return TECHNICAL_ACTORS.get(str(person_id), UNKNOWN_NAME)
+
+    def technical(self, actor_id: object) -> bool:
+        """Whether ``actor_id`` is a technical actor (no person, so no role to show)."""
+        key = str(actor_id or "")
+        return key not in self.found and key in TECHNICAL_ACTORS
+
+    def actor(self, actor_id: object, role: object) -> str:
+        """Who did something, as history shows it: a person's name and the role they acted in;
+        a technical actor (the system, the public report form) by what it is, when the directory
+        knows no person by that id."""
+        if self.technical(actor_id):
+            return self(actor_id)
+        try:
+            role_label = ROLE_LABELS_NL[Role(str(role or ""))]
+        except ValueError:
+            role_label = str(role or "")
+        return f"{self(actor_id)} ({role_label})" if role_label else self(actor_id)
 
     def person(self, person_id: object) -> PersonName | None:
         return self.found.get(str(person_id)) if person_id else None

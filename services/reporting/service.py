@@ -18,19 +18,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.commands import ReportCase
 from services.casework.domain import Case
 from services.casework.handlers import CASE_LOCKS, CaseLocks
 from services.casework.vocabulary import CaseStatus, ReporterKind
 from services.reporting.codes import code_hash, code_matches, new_code, parse_code
-from services.shared.actor import Actor, acting_as
+from services.shared.actor import PUBLIC_REPORTER, acting_as
 from services.shared.errors import CaseNotFound, InvalidInput
 from services.shared.text import clean_text
-
-#: The technical actor of everything the public reporter does (never a person's id).
-PUBLIC_REPORTER = Actor(user_id="meldformulier", role=Role.OPERATOR)
 
 #: Bounds of the form's free-text fields (the summary they make stays under the text limit).
 FIELD_MAX = {"what": 3000, "where": 500, "since": 200, "who": 1000, "name": 200, "contact": 300}

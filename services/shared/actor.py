@@ -37,6 +37,9 @@ class Actor:
 current_actor: ContextVar[Actor | None] = ContextVar("current_actor", default=None)
 
 SYSTEM = Actor(user_id="system", role=Role.OPERATOR)
+#: The technical actor of everything a visitor of a school's public report form does (the report,
+#: their messages, reading their status with the follow-up code): never a person's id.
+PUBLIC_REPORTER = Actor(user_id="meldformulier", role=Role.OPERATOR)
 
 
 class NoActorError(RuntimeError):

@@ -180,6 +180,13 @@ def test_a_pupil_reports_anonymously_the_contact_person_answers_the_pupil_reads_
         assert "de melder" in history.text
         stored_hash = code_hash(code_key(web_settings(container).secret_key), school.id, parsed)
         assert stored_hash not in history.text
+        # The report and the messages are the public form's, not an unknown operator's ...
+        assert "Melder via het meldformulier" in history.text
+        assert "[onbekend] (Platformbeheerder)" not in history.text
+        assert "[onbekend] (Platformbeheerder)" not in page
+        # ... and the two times the pupil read the status with the code are in the access log.
+        reads = history.text.split('id="inzage-titel"', 1)[1]
+        assert reads.count("melder: status en berichten (volgcode)") == 2
     assert refusals == []
 
 

@@ -12,6 +12,7 @@ from services.access.need_to_know import CaseFacts
 from services.access.roles import Role
 from services.people.names import (
     UNKNOWN_NAME,
+    Names,
     PersonName,
     candidates,
     ids_in,
@@ -104,3 +105,17 @@ def test_my_work_is_ordered_overdue_first_then_by_date_undated_last() -> None:
         later,
         undated,
     ]
+
+
+def test_technical_actors_read_as_what_they_are_and_people_by_name_and_role() -> None:
+    names = Names({"p-1": PersonName("p-1", "Fictief Aanspreekpunt", (Role.CONTACT_PERSON,))})
+    assert names.actor("p-1", "contact_person") == "Fictief Aanspreekpunt (Aanspreekpunt pesten)"
+    assert names.actor("meldformulier", "operator") == "Melder via het meldformulier"
+    assert names.actor("system", "operator") == "Vangnet (automatisch)"
+    assert names.technical("system")
+    assert not names.technical("p-1")
+    assert names.actor("gone", "contact_person") == "[onbekend] (Aanspreekpunt pesten)"
+    assert names.actor("gone", "no-such-role") == "[onbekend] (no-such-role)"
+    # A person the directory knows keeps their name, even under a technical-looking id.
+    named = Names({"system": PersonName("system", "Fictieve Collega", (Role.TEACHER,))})
+    assert named.actor("system", "teacher") == "Fictieve Collega (Mentor / leerkracht)"

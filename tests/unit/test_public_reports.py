@@ -27,13 +27,13 @@ from services.reporting.codes import (
     parse_code,
 )
 from services.reporting.service import (
-    PUBLIC_REPORTER,
     CodeRefused,
     PublicReport,
     PublicReports,
     PublicStatus,
     summary_of,
 )
+from services.shared.actor import PUBLIC_REPORTER
 from services.shared.errors import InvalidInput, RuleViolation, WrongState
 from tests.unit.support import CONTACT, stored_types
 from tests.unit.test_case_invariants import PUBLIC_FORM_EVENTS, TODAY

@@ -25,7 +25,9 @@ from litestar.response import Redirect, Template
 
 from infra.web.context import Services
 from infra.web.guards import PUBLIC
+from infra.web.reads import access_log
 from infra.web.report_limits import log_refusal, report_limits
+from services.audit.access_log import ReadKind
 from services.reporting.codes import parse_code
 from services.reporting.service import (
     REPORTER_LABELS_NL,
@@ -34,6 +36,7 @@ from services.reporting.service import (
     PublicReports,
     ReporterRole,
 )
+from services.shared.actor import PUBLIC_REPORTER
 from services.shared.errors import InvalidInput, NotFound, RuleViolation
 from tenants.registry import School
 
@@ -196,6 +199,16 @@ async def follow_status(
         log_refusal(school.slug, reason)
         return _page("refused", status_code=429, school=school, reason="rate")
     reports = _reports(request, school)
+
+    async def shown(page: str, status_code: int = 200, **context: Any) -> Template:
+        # The code opened the case: the read is recorded before its status and messages are
+        # shown (a failing record fails the page).
+        assert parsed is not None  # a code that opened a case parsed
+        await access_log(Services.of(request.app.state), school).record(
+            PUBLIC_REPORTER, parsed.case_id, ReadKind.REPORTER_STATUS
+        )
+        return _page(page, status_code=status_code, school=school, code=code, **context)
+
     try:
         if message.strip():
             view = await anyio.to_thread.run_sync(lambda: reports.post(code, message))
@@ -207,17 +220,14 @@ async def follow_status(
     except InvalidInput as e:
         view = await anyio.to_thread.run_sync(lambda: reports.view(code))
         error = FIELD_ERRORS_NL.get(e.reason or "", "Dit klopt niet.")
-        return _page(
-            "status", status_code=400, school=school, view=view, code=code,
-            error=error, draft=message,
-        )  # fmt: skip
+        return await shown("status", 400, view=view, error=error, draft=message)
     except RuleViolation:
         view = await anyio.to_thread.run_sync(lambda: reports.view(code))
-        return _page(
-            "status", status_code=409, school=school, view=view, code=code,
-            error="Deze melding is afgerond. Je kunt hier geen bericht meer sturen.", draft="",
+        return await shown(
+            "status", 409, view=view, draft="",
+            error="Deze melding is afgerond. Je kunt hier geen bericht meer sturen.",
         )  # fmt: skip
-    return _page("status", school=school, view=view, code=code, sent=bool(message.strip()))
+    return await shown("status", view=view, sent=bool(message.strip()))
 
 
 PUBLIC_REPORT_ROUTES = [report_form, report_submit, follow_form, follow_status]

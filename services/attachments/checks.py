@@ -6,8 +6,9 @@
 - an image is decoded and encoded afresh (Pillow), so nothing but its pixels survives: no EXIF
   (location, camera, time), no comments, no trailing bytes after the image.
 
-PDFs and office documents are stored as they came (after the virus scan): they are opened by the
-reader's own program, never rendered by Vangnet.
+- a PDF or an office document is written afresh without its metadata (author, software, dates,
+  earlier revisions; :mod:`services.attachments.documents`). They are opened by the reader's
+  own program, never rendered by Vangnet.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import filetype
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from services.attachments.documents import without_metadata
 from services.shared.errors import InvalidInput
 
 #: Media type -> the file name extension Vangnet gives it. Office formats: the XML-based ones
@@ -111,7 +113,8 @@ def reencode_image(content: bytes, media_type: str) -> tuple[bytes, str]:
 
 def check_file(content: bytes, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> CheckedFile:
     """The file as it will be stored, or :class:`InvalidInput` (``field="file"``) naming why not:
-    ``empty``, ``too_large``, ``type_not_allowed``, ``image_too_large``, ``unreadable_image``."""
+    ``empty``, ``too_large``, ``type_not_allowed``, ``image_too_large``, ``unreadable_image``,
+    ``unreadable_document``, ``encrypted_document``, ``package_too_large``."""
     if not content:
         raise refuse("empty", "the file is empty")
     if len(content) > max_bytes:
@@ -122,4 +125,6 @@ def check_file(content: bytes, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES)
         raise refuse("type_not_allowed", f"this kind of file is not accepted (allowed: {allowed})")
     if media_type in IMAGE_TYPES:
         content, media_type = reencode_image(content, media_type)
+    else:
+        content = without_metadata(content, media_type)
     return CheckedFile(media_type, safe_name(name, ALLOWED[media_type]), content)

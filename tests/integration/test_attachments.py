@@ -28,10 +28,12 @@ from infra.exports.school import build_school_export
 from infra.settings import Settings
 from infra.views import catch_up_school
 from services.access.roles import Role
+from services.attachments.documents import clean_pdf
 from services.casework.commands import ReportCase, RequestErasure
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor
 from services.shared.text import MAX_TEXT
+from tests.documents import pdf
 from tests.integration.clamav import EICAR, SIGNATURE_NAME, clamd_address  # noqa: F401 (fixture)
 from tests.integration.web import (
     FakeIssuer,
@@ -47,7 +49,8 @@ from tests.integration.web import (
 
 pytestmark = pytest.mark.integration
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+#: A PDF without metadata: stored as it came (cleaning it again changes nothing).
+PDF = clean_pdf(pdf("bijlage"))
 
 
 def photo_with_location() -> bytes:

@@ -32,6 +32,7 @@ from services.casework.sealing import CONTENT_FIELDS, ERASED
 from services.reporting.service import PublicReport
 from services.shared.actor import Actor
 from tenants.registry import School
+from tests.documents import pdf
 from tests.integration.test_erasure import _school, _stats, _tables_holding
 from tests.integration.test_exports import pdf_text
 from tests.integration.web import (
@@ -176,7 +177,7 @@ def _fill_every_field(api: Api, container: Container) -> set[tuple[str, str]]:
         contact,
         api.case_id,
         file_name=f"{text(Case.AttachmentAdded, 'file_name')}.pdf",
-        content=b"%PDF-1.4\n% " + NAME.encode() + b" " + REF.encode() + b"\n%%EOF\n",
+        content=pdf(f"{NAME} {REF}"),
         caption=text(Case.AttachmentAdded, "caption"),
     )
     api.do("explain-complaint-procedure",

@@ -38,6 +38,7 @@ from services.casework.commands import AddParticipant, ReportCase
 from services.casework.handlers import CaseService
 from services.pupils.domain import PupilDetails
 from services.shared.actor import SYSTEM, Actor
+from tests.documents import pdf
 from tests.integration.handover import stored_handover
 from tests.integration.web import (
     FakeIssuer,
@@ -123,7 +124,7 @@ def setup(container: Container) -> Iterator[Setup]:
             Actor(user_id="test-b-contact", role=Role.CONTACT_PERSON),
             case_b,
             file_name="bewijs.pdf",
-            content=b"%PDF-1.4\n% " + marker.encode() + b"\n%%EOF\n",
+            content=pdf(marker),
             caption=f"Fictief {marker}",
         )
         .attachment_id
@@ -301,7 +302,7 @@ def test_api_routes_do_not_cross_schools(setup: Setup, role: Role) -> None:
                     target,
                     headers=headers,
                     data={"caption": "x"},
-                    files={"file": ("x.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")},
+                    files={"file": ("x.pdf", pdf(), "application/pdf")},
                 )
                 if method == "POST" and UPLOAD_PATH.match(target)
                 else setup.client.request(
@@ -352,7 +353,7 @@ def test_scim_does_not_cross_schools(setup: Setup) -> None:
 
 #: Page routes that take a file (multipart/form-data), and the file they are sent.
 UPLOAD_ROUTES = {"/zaken/{case_id:uuid}/bijlagen"}
-UPLOAD_FILES = {"bestand": ("bewijs.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}
+UPLOAD_FILES = {"bestand": ("bewijs.pdf", pdf(), "application/pdf")}
 
 
 def _csrf(client: Any) -> str:

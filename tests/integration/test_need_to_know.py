@@ -56,6 +56,7 @@ from services.complaints.commands import (
     FileComplaint,
 )
 from services.shared.actor import Actor
+from tests.documents import pdf
 from tests.integration.handover import stored_handover
 from tests.integration.readside import catch_up, today
 from tests.integration.test_isolation import NOT_SCHOOL_BOUND, expand, routes
@@ -154,7 +155,7 @@ def setup(container: Container) -> Iterator[Setup]:
                 contact,
                 own,
                 file_name="bewijs.pdf",
-                content=b"%PDF-1.4\n% BIJLAGE" + tag.encode() + b"\n%%EOF\n",
+                content=pdf(f"BIJLAGE{tag}"),
                 caption=f"Fictief BIJLAGE{tag}",
             )
             .attachment_id

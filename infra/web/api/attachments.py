@@ -143,7 +143,8 @@ def _upload_responses() -> dict[int, ResponseSpec]:
         415: "The body is not multipart/form-data, or the file's content is not an allowed type "
         "(images, PDF, docx, xlsx, odt, ods; judged from the content, not the name).",
         422: "Refused by the checks (errors names the field: 'file' with reason virus_found, "
-        "empty, unreadable_image or image_too_large; 'caption' too long or with control "
+        "empty, unreadable_image, image_too_large, unreadable_document, encrypted_document or "
+        "package_too_large; 'caption' too long or with control "
         "characters), or the case is closed.",
         503: "No virus scanner is configured (code scanner_missing) or it does not answer now "
         "(scanner_unavailable), or the identity provider's keys cannot be fetched; try again.",

@@ -44,6 +44,12 @@ REFUSALS_NL: dict[str, str] = {
     ),
     "image_too_large": "De afbeelding heeft te veel pixels.",
     "unreadable_image": "De afbeelding kan niet worden gelezen.",
+    "unreadable_document": "Het document kan niet worden gelezen.",
+    "encrypted_document": (
+        "Dit document is beveiligd met een wachtwoord. Sla het zonder wachtwoord op en voeg het "
+        "dan toe."
+    ),
+    "package_too_large": "Dit document is uitgepakt te groot.",
     "virus_found": (
         "De virusscanner heeft dit bestand geweigerd. Het is niet opgeslagen. Voeg het niet "
         "opnieuw toe; meld het bij uw ICT-beheer als u denkt dat het veilig is."

@@ -1,0 +1,135 @@
+"""Documents without their metadata: what a PDF or an office file says about who wrote it, on
+which computer, when, and what it once said, is not kept (issue 14 §1, like an image's EXIF).
+
+- **PDF** (``pikepdf``, on qpdf): the document information dictionary (author, creator,
+  producer, title, dates) and the XMP metadata streams of the document and its pages are
+  removed, and so are the actions that run on opening (``/OpenAction``, ``/AA``, document
+  JavaScript). The file is written afresh, so earlier revisions kept by incremental saves (an
+  older text, an older author) are gone too. An encrypted PDF is refused: it cannot be checked.
+- **Office** (``.docx``/``.xlsx``, Office Open XML; ``.odt``/``.ods``, OpenDocument): both are
+  ZIP packages. The property parts (``docProps/core.xml``, ``app.xml``, ``custom.xml``;
+  ``meta.xml``) are replaced by empty ones, and in a Word document the author, initials and time
+  of tracked changes and comments are blanked. The rest of the package is copied as it is (entry
+  order and compression kept; an OpenDocument's ``mimetype`` stays first and stored).
+  A package with too many entries or too large when unpacked is refused (a "ZIP bomb").
+
+Not removed: what the text itself says, and names in comments' text or in a spreadsheet's
+cells. Those are content; the contact person reads and redacts content.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import pikepdf
+
+from services.shared.errors import InvalidInput
+
+PDF = "application/pdf"
+OOXML = frozenset(
+    {
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+)
+ODF = frozenset(
+    {"application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet"}
+)
+
+#: A package may hold at most this many entries ...
+MAX_ENTRIES = 5_000
+#: ... and unpack to at most this many bytes.
+MAX_UNPACKED = 200 * 1024 * 1024
+
+_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_EMPTY_PARTS: dict[str, bytes] = {
+    "docProps/core.xml": (
+        _XML + '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
+        'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:dcterms="http://purl.org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/>'
+    ).encode(),
+    "docProps/app.xml": (
+        _XML + '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'extended-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'docPropsVTypes"/>'
+    ).encode(),
+    "docProps/custom.xml": (
+        _XML + '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'custom-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'docPropsVTypes"/>'
+    ).encode(),
+    "meta.xml": (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-meta '
+        b'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"><office:meta/>'
+        b"</office:document-meta>"
+    ),
+}
+#: Who made a tracked change or a comment in a Word document (attributes in ``word/*.xml``).
+_WORD_PERSON = re.compile(rb'(\bw:(?:author|initials|date))="[^"]*"')
+
+
+def refuse(reason: str, message: str) -> InvalidInput:
+    return InvalidInput(message, field="file", reason=reason)
+
+
+def without_metadata(content: bytes, media_type: str) -> bytes:
+    """The document without its metadata (other types are returned as they are)."""
+    if media_type == PDF:
+        return clean_pdf(content)
+    if media_type in OOXML or media_type in ODF:
+        return clean_package(content)
+    return content
+
+
+def clean_pdf(content: bytes) -> bytes:
+    """The PDF written afresh without its information dictionary, XMP metadata and opening
+    actions (``unreadable_document``, ``encrypted_document`` when it cannot be)."""
+    try:
+        with pikepdf.open(io.BytesIO(content)) as pdf:
+            if "/Info" in pdf.trailer:
+                del pdf.trailer["/Info"]
+            root = pdf.Root
+            for name in ("/Metadata", "/OpenAction", "/AA", "/PieceInfo"):
+                if name in root:
+                    del root[name]
+            names = root.get("/Names")
+            if isinstance(names, pikepdf.Dictionary) and "/JavaScript" in names:
+                del names["/JavaScript"]
+            for page in pdf.pages:
+                for name in ("/Metadata", "/AA", "/PieceInfo"):
+                    if name in page.obj:
+                        del page.obj[name]
+            out = io.BytesIO()
+            pdf.save(out, fix_metadata_version=False, deterministic_id=True, compress_streams=False)
+    except pikepdf.PasswordError as e:
+        raise refuse("encrypted_document", "an encrypted PDF cannot be checked") from e
+    except (pikepdf.PdfError, ValueError, RecursionError) as e:
+        raise refuse("unreadable_document", "the document cannot be read") from e
+    return out.getvalue()
+
+
+def clean_package(content: bytes) -> bytes:
+    """The office package with empty property parts and, in Word, no authors of changes."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as source:
+            entries = source.infolist()
+            if len(entries) > MAX_ENTRIES or sum(e.file_size for e in entries) > MAX_UNPACKED:
+                raise refuse("package_too_large", "the document unpacks to too much")
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w") as target:
+                for entry in entries:
+                    data = _EMPTY_PARTS.get(entry.filename)
+                    if data is None:
+                        data = source.read(entry)
+                        if entry.filename.startswith("word/") and entry.filename.endswith(".xml"):
+                            data = _WORD_PERSON.sub(rb'\1=""', data)
+                    info = zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0))
+                    info.compress_type = entry.compress_type
+                    info.external_attr = 0o644 << 16
+                    target.writestr(info, data)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as e:
+        raise refuse("unreadable_document", "the document cannot be read") from e
+    return out.getvalue()

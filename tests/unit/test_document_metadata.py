@@ -1,0 +1,157 @@
+"""Documents lose their metadata before they are stored (issue 14 §1): a PDF's author, title,
+XMP and earlier revisions, an office file's properties and the authors of tracked changes. The
+documents are made here, with clearly fake names."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pikepdf
+import pytest
+
+from services.attachments.checks import check_file
+from services.attachments.documents import MAX_ENTRIES, clean_package, clean_pdf
+from services.shared.errors import InvalidInput
+from tests.documents import pdf
+
+AUTHOR = "Fictieve Auteur Zonder Bestaan"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+ODT = "application/vnd.oasis.opendocument.text"
+
+
+def _unpacked(content: bytes) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(content)) as package:
+        return b"".join(package.read(name) for name in package.namelist())
+
+
+def test_a_pdf_loses_its_information_xmp_and_opening_actions_but_keeps_its_page() -> None:
+    with pikepdf.open(io.BytesIO(pdf("PAGINATEKST", info=AUTHOR))) as source:
+        with source.open_metadata(set_pikepdf_as_editor=False) as meta:
+            meta["dc:creator"] = [AUTHOR]
+        source.Root.OpenAction = pikepdf.Dictionary(
+            S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)")
+        )
+        out = io.BytesIO()
+        source.save(out, compress_streams=False)
+    raw = out.getvalue()
+    assert AUTHOR.encode() in raw
+
+    checked = check_file(raw, "verslag.pdf")
+
+    assert checked.media_type == "application/pdf"
+    assert AUTHOR.encode() not in checked.content
+    assert b"app.alert" not in checked.content
+    assert b"PAGINATEKST" in checked.content
+    with pikepdf.open(io.BytesIO(checked.content)) as cleaned:
+        assert dict(cleaned.docinfo) == {}
+        assert "/Metadata" not in cleaned.Root
+        assert "/OpenAction" not in cleaned.Root
+        assert len(cleaned.pages) == 1
+
+
+def test_an_earlier_revision_of_a_pdf_is_not_kept() -> None:
+    first = pdf("OUDE TEKST")
+    newer = b"% NIEUWE TEKST\n"
+    start = len(first)
+    update = b"4 0 obj\n<< /Length %d >>\nstream\n" % len(newer) + newer + b"\nendstream\nendobj\n"
+    xref = start + len(update)
+    prev = int(first.rsplit(b"startxref\n", 1)[1].split(b"\n", 1)[0])
+    update += b"xref\n4 1\n%010d 00000 n \n" % start
+    update += b"trailer\n<< /Size 5 /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        prev,
+        xref,
+    )
+    revised = first + update
+    assert b"OUDE TEKST" in revised
+
+    cleaned = clean_pdf(revised)
+
+    assert b"NIEUWE TEKST" in cleaned
+    assert b"OUDE TEKST" not in cleaned
+
+
+def test_an_encrypted_or_broken_pdf_is_refused() -> None:
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(pdf("x"))) as source:
+        source.save(out, encryption=pikepdf.Encryption(user="geheim", owner="geheimer"))
+    with pytest.raises(InvalidInput) as refused:
+        check_file(out.getvalue(), "slot.pdf")
+    assert (refused.value.field, refused.value.reason) == ("file", "encrypted_document")
+    with pytest.raises(InvalidInput) as broken:
+        check_file(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "kapot.pdf")
+    assert broken.value.reason == "unreadable_document"
+
+
+def _docx() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        package.writestr(
+            "docProps/core.xml",
+            f"<cp:coreProperties><dc:creator>{AUTHOR}</dc:creator></cp:coreProperties>",
+        )
+        package.writestr(
+            "docProps/app.xml", f"<Properties><Company>{AUTHOR}</Company></Properties>"
+        )
+        package.writestr(
+            "word/document.xml",
+            f'<w:document><w:ins w:id="1" w:author="{AUTHOR}" w:date="2026-01-01T10:00:00Z">'
+            "<w:r><w:t>DOCUMENTTEKST</w:t></w:r></w:ins></w:document>",
+        )
+        package.writestr(
+            "word/comments.xml",
+            f'<w:comments><w:comment w:id="0" w:author="{AUTHOR}" w:initials="FA">'
+            "<w:p>OPMERKING</w:p></w:comment></w:comments>",
+        )
+    return out.getvalue()
+
+
+def test_a_word_document_loses_its_properties_and_the_authors_of_changes() -> None:
+    raw = _docx()
+    assert AUTHOR.encode() in _unpacked(raw)
+
+    checked = check_file(raw, "verslag.docx")
+
+    assert checked.media_type == DOCX
+    unpacked = _unpacked(checked.content)
+    assert AUTHOR.encode() not in unpacked
+    assert b"2026-01-01T10:00:00Z" not in unpacked
+    assert b"DOCUMENTTEKST" in unpacked
+    assert b"OPMERKING" in unpacked  # what a comment says is content, kept
+
+
+def test_an_opendocument_loses_its_meta_and_keeps_its_mimetype_first_and_stored() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        package.writestr("mimetype", ODT, compress_type=zipfile.ZIP_STORED)
+        package.writestr(
+            "meta.xml",
+            f"<office:document-meta><meta:initial-creator>{AUTHOR}</meta:initial-creator>"
+            "</office:document-meta>",
+            compress_type=zipfile.ZIP_DEFLATED,
+        )
+        package.writestr("content.xml", "<office:document-content>TEKST</office:document-content>")
+
+    checked = check_file(out.getvalue(), "verslag.odt")
+
+    assert checked.media_type == ODT
+    with zipfile.ZipFile(io.BytesIO(checked.content)) as cleaned:
+        first = cleaned.infolist()[0]
+        assert (first.filename, first.compress_type) == ("mimetype", zipfile.ZIP_STORED)
+        assert cleaned.read("mimetype") == ODT.encode()
+        assert AUTHOR.encode() not in cleaned.read("meta.xml")
+        assert b"TEKST" in cleaned.read("content.xml")
+
+
+def test_a_package_with_too_many_entries_or_no_package_is_refused() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        for n in range(MAX_ENTRIES + 1):
+            package.writestr(f"word/{n}.xml", "")
+    with pytest.raises(InvalidInput) as refused:
+        clean_package(out.getvalue())
+    assert refused.value.reason == "package_too_large"
+    with pytest.raises(InvalidInput) as broken:
+        clean_package(b"PK\x03\x04" + b"\x00" * 40)
+    assert broken.value.reason == "unreadable_document"

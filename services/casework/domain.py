@@ -377,10 +377,21 @@ class Case(Aggregate):
 
     @classmethod
     def report(
-        cls, *, school_id: UUID, reporter_kind: str, summary: str, owner_id: str | None = None
+        cls,
+        *,
+        school_id: UUID,
+        reporter_kind: str,
+        summary: str,
+        owner_id: str | None = None,
+        case_id: UUID | None = None,
     ) -> Case:
-        """A report (melding) was received."""
-        return cls(
+        """A report (melding) was received. ``case_id``: the id the case must have (a public
+        report's is derived from its follow-up code); a new random one otherwise."""
+        # ``_create`` is the library's way to give a new aggregate a chosen id (``id=None``:
+        # ``create_id``, a random UUID); ``__init__`` runs from the event as always.
+        return cls._create(
+            cls.CaseReported,
+            id=case_id,
             school_id=school_id,
             reporter_kind=choice(ReporterKind, reporter_kind, "reporter_kind").value,
             summary=rules.text(summary, "summary"),

@@ -1,11 +1,21 @@
 """Follow-up codes of public reports (issue 14 §3).
 
-A code is ``<case ref>.<secret>``: the case's id (base64url, 22 characters) so the case can be
-found without an index, and 16 random bytes from :mod:`secrets` (128 bits, base64url). The case
-keeps only ``HMAC-SHA256(server key, label || school id || case id || secret)``: the code itself
-is shown once and stored nowhere, and a stolen event log does not give it away. Comparing is
-constant-time (:func:`hmac.compare_digest`). Guessing is hopeless on two counts: the case id is
-random (122 bits) and the secret another 128 bits; the web layer also limits attempts.
+A code is sixteen characters a pupil can type, in groups of four: ``K7QM-2XWD-9HBT-R4EF``
+(Crockford's base 32: digits and capitals without I, L, O and U; typed in lower case, with
+spaces or without dashes, or with an O for a zero and an I or L for a one, it reads the same).
+The first eight are the *handle* (40 bits), the last eight the *secret* (40 bits), both from
+:mod:`secrets`. The case is found without an index: its id is derived from the handle with the
+server's key (``HMAC-SHA256(key, label || school id || handle)``, as a UUID), so a case id seen on
+a staff page gives no handle, and a handle without the key gives no case. The case keeps only
+``HMAC-SHA256(server key, label || school id || case id || secret)``: the code itself is shown
+once and stored nowhere, and a stolen event log does not give it away. Comparing is
+constant-time (:func:`hmac.compare_digest`).
+
+Guessing: a random handle names no case (one school's cases are a vanishing part of 2⁴⁰
+handles), and with the right handle the secret is one of 2⁴⁰; the web layer allows 20 attempts
+an hour per address and per case.
+
+Codes issued before (``<case id, base64url>.<128-bit secret>``, 45 characters) keep working.
 """
 
 from __future__ import annotations
@@ -19,11 +29,19 @@ import secrets
 from dataclasses import dataclass
 from uuid import UUID
 
-#: Random bytes of a code's secret part (128 bits).
+#: Crockford's base 32 (no I, L, O, U: nothing to mistake for another).
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#: Characters of the handle and of the secret (5 bits each: 40 bits each).
+PART_CHARS = 8
+#: Random bytes of a legacy code's secret part (128 bits).
 SECRET_BYTES = 16
 _LABEL = b"vangnet-reporter-code\x00"
 _KEY_LABEL = b"vangnet-reporter-code-key\x00"
-_SHAPE = re.compile(r"^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$")
+_HANDLE_LABEL = b"vangnet-reporter-code-handle\x00"
+_LEGACY_SHAPE = re.compile(r"^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$")
+#: What a typed code may look like before it is normalised (anything else is not a code).
+_TYPED = re.compile(r"^[0-9A-Za-z \-]{16,40}$")
+_READS_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 def code_key(secret_key: bytes) -> bytes:
@@ -32,26 +50,47 @@ def code_key(secret_key: bytes) -> bytes:
     return hmac.new(secret_key, _KEY_LABEL, hashlib.sha256).digest()
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
 @dataclass(frozen=True)
 class ParsedCode:
     case_id: UUID
     secret: str
 
 
-def new_code(case_id: UUID) -> str:
-    """A fresh follow-up code for ``case_id`` (show it once; store only :func:`code_hash`)."""
-    return f"{_b64(case_id.bytes)}.{_b64(secrets.token_bytes(SECRET_BYTES))}"
+def case_id_of(key: bytes, school_id: UUID, handle: str) -> UUID:
+    """The id of the case a handle names in a school (derived with the server's key)."""
+    digest = hmac.new(key, _HANDLE_LABEL + school_id.bytes + handle.encode(), hashlib.sha256)
+    return UUID(bytes=digest.digest()[:16], version=4)
 
 
-def parse_code(code: str) -> ParsedCode | None:
-    """The case and secret of ``code`` (spaces around it ignored); ``None`` when it is not
-    shaped like a code at all."""
+def new_code(key: bytes, school_id: UUID) -> tuple[UUID, str]:
+    """A fresh follow-up code and the id its case must get (show the code once; store only
+    :func:`code_hash`)."""
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(2 * PART_CHARS))
+    code = "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+    parsed = parse_code(code, key, school_id)
+    assert parsed is not None  # a fresh code always parses
+    return parsed.case_id, code
+
+
+def _normalised(code: str) -> str | None:
+    """The sixteen characters of a typed code (case, spaces, dashes and look-alikes forgiven)."""
+    if not _TYPED.fullmatch(code):
+        return None
+    plain = code.replace(" ", "").replace("-", "").upper().translate(_READS_AS)
+    if len(plain) != 2 * PART_CHARS or any(c not in ALPHABET for c in plain):
+        return None
+    return plain
+
+
+def parse_code(code: str, key: bytes, school_id: UUID) -> ParsedCode | None:
+    """The case and secret of ``code`` in a school (spaces around it ignored); ``None`` when it
+    is not shaped like a code at all."""
     code = code.strip()
-    if not _SHAPE.fullmatch(code):
+    plain = _normalised(code)
+    if plain is not None:
+        handle, secret = plain[:PART_CHARS], plain[PART_CHARS:]
+        return ParsedCode(case_id_of(key, school_id, handle), secret)
+    if not _LEGACY_SHAPE.fullmatch(code):
         return None
     ref, secret = code.split(".", 1)
     try:

@@ -23,7 +23,7 @@ from services.casework.commands import ReportCase
 from services.casework.domain import Case
 from services.casework.handlers import CASE_LOCKS, CaseLocks
 from services.casework.vocabulary import CaseStatus, ReporterKind
-from services.reporting.codes import code_hash, code_matches, new_code, parse_code
+from services.reporting.codes import ParsedCode, code_hash, code_matches, new_code, parse_code
 from services.shared.actor import PUBLIC_REPORTER, acting_as
 from services.shared.errors import CaseNotFound, InvalidInput
 from services.shared.text import clean_text
@@ -161,23 +161,39 @@ class PublicReports:
         field is refused."""
         kind, summary = summary_of(report)
         command = ReportCase(reporter_kind=kind.value, summary=summary)
+        case_id, code = self._fresh_code()
+        parsed = self.parse(code)
+        assert parsed is not None  # a fresh code always parses
         with acting_as(PUBLIC_REPORTER):
             case = Case.report(
                 school_id=self.school_id,
                 reporter_kind=command.reporter_kind,
                 summary=command.summary,
                 owner_id=None,
+                case_id=case_id,
             )
-            code = new_code(case.id)
-            parsed = parse_code(code)
-            assert parsed is not None  # a fresh code always parses
             case.issue_reporter_access(code_hash=code_hash(self._key, self.school_id, parsed))
         self.app.save_case(case)
         self._saved()
         return Filed(case.id, code)
 
+    def _fresh_code(self) -> tuple[UUID, str]:
+        """A code whose handle names no case yet (a second draw is already a one in 2⁴⁰ event)."""
+        for _ in range(5):
+            case_id, code = new_code(self._key, self.school_id)
+            try:
+                self.app.get_case(case_id, self.school_id)
+            except CaseNotFound:
+                return case_id, code
+        msg = "no free follow-up code found"  # pragma: no cover - would take 5 collisions
+        raise RuntimeError(msg)  # pragma: no cover
+
+    def parse(self, code: str) -> ParsedCode | None:
+        """The case and secret a typed code names in this school (``None``: not a code)."""
+        return parse_code(code, self._key, self.school_id)
+
     def _open(self, code: str) -> Case:
-        parsed = parse_code(code)
+        parsed = self.parse(code)
         if parsed is None:
             raise CodeRefused("malformed")
         try:

@@ -10,14 +10,15 @@ own (no login, no cookies shared with the school).
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from services.reporting.codes import parse_code
+from services.reporting.codes import code_key, parse_code
 from tests.e2e.axe import check_page
-from tests.e2e.conftest import Idp
+from tests.e2e.conftest import E2E_SECRET_KEY_B64, Idp
 from tests.e2e.test_case_journey import fresh_page, log_in, provision
 
 WHAT = "Fictief: in de groepsapp van de klas lachen ze me steeds uit."
@@ -63,7 +64,8 @@ def test_a_pupil_reports_anonymously_and_reads_the_answer_with_the_code(
         pupil.click("main form button[type=submit]")
     assert "Je melding is verstuurd" in pupil.content()
     code = pupil.inner_text("#volgcode").strip()
-    parsed = parse_code(code)
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", code), code  # 16 characters to type
+    parsed = parse_code(code, code_key(base64.b64decode(E2E_SECRET_KEY_B64)), school.id)
     assert parsed is not None, code
     case_id: UUID = parsed.case_id
     blocking["melding-verstuurd"] = check_page(pupil, "melding-verstuurd")
@@ -89,8 +91,9 @@ def test_a_pupil_reports_anonymously_and_reads_the_answer_with_the_code(
     assert REPLY in page.inner_text("#berichten")
 
     # The pupil comes back later and reads the answer with the code.
+    # (typed as a pupil may: in small letters, with spaces instead of dashes)
     pupil.goto(f"{web.url}/melden/{school.slug}/volgen")
-    pupil.fill("input[name=code]", code)
+    pupil.fill("input[name=code]", code.lower().replace("-", " "))
     with pupil.expect_navigation():
         pupil.click("main form button[type=submit]")
     assert pupil.inner_text("#melding-status") == "ontvangen"
@@ -100,7 +103,7 @@ def test_a_pupil_reports_anonymously_and_reads_the_answer_with_the_code(
     blocking["melding-volgen"] = check_page(pupil, "melding-volgen")
 
     # A wrong code is refused.
-    wrong = code[:-3] + ("aaa" if not code.endswith("aaa") else "bbb")
+    wrong = code[:-3] + ("aaa" if not code.endswith("AAA") else "bbb")
     pupil.goto(f"{web.url}/melden/{school.slug}/volgen")
     pupil.fill("input[name=code]", wrong)
     with pupil.expect_navigation():

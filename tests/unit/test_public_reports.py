@@ -4,8 +4,10 @@ All names and texts are fictitious."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hmac
+import re
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -55,29 +57,66 @@ def reports(app: CaseworkApplication, school_id: UUID) -> PublicReports:
 # --- codes ---------------------------------------------------------------------------------------
 
 
-def test_a_code_names_its_case_and_carries_128_random_bits() -> None:
-    case_id = uuid4()
-    codes = {new_code(case_id) for _ in range(50)}
-    assert len(codes) == 50
-    for code in codes:
-        parsed = parse_code(f"  {code}\n")
+def test_a_code_is_sixteen_characters_to_type_and_names_one_case_of_one_school() -> None:
+    school = uuid4()
+    made = [new_code(KEY, school) for _ in range(50)]
+    assert len({code for _, code in made}) == 50
+    for case_id, code in made:
+        assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}", code), code
+        parsed = parse_code(f"  {code}\n", KEY, school)
         assert parsed is not None
         assert parsed.case_id == case_id
-        assert len(parsed.secret) * 6 >= SECRET_BYTES * 8 == 128
+        assert len(parsed.secret) * 5 == 40
+        # Another school or another server key: the same handle names another case.
+        assert parse_code(code, KEY, uuid4()).case_id != case_id  # type: ignore[union-attr]
+        other_key = code_key(b"o" * 32)
+        assert parse_code(code, other_key, school).case_id != case_id  # type: ignore[union-attr]
+
+
+def test_a_code_typed_loosely_reads_the_same() -> None:
+    school = uuid4()
+    _, code = new_code(KEY, school)
+    parsed = parse_code(code, KEY, school)
+    assert parsed is not None
+    plain = code.replace("-", "")
+    for typed in (
+        code.lower(),
+        plain,
+        " ".join(plain[i : i + 4] for i in range(0, 16, 4)),
+        code.replace("0", "o").replace("1", "l"),
+    ):
+        again = parse_code(typed, KEY, school)
+        assert again == parsed, typed
+
+
+def test_a_code_issued_before_still_parses() -> None:
+    case_id = uuid4()
+    legacy = (
+        base64.urlsafe_b64encode(case_id.bytes).rstrip(b"=").decode()
+        + "."
+        + base64.urlsafe_b64encode(bytes(range(SECRET_BYTES))).rstrip(b"=").decode()
+    )
+    parsed = parse_code(legacy, KEY, uuid4())
+    assert parsed is not None
+    assert parsed.case_id == case_id
 
 
 @pytest.mark.parametrize(
-    "garbage", ["", "abc", "a" * 45, "x" * 22 + "." + "y" * 21, "é" * 22 + "." + "y" * 22]
-)
+    "garbage",
+    [
+        "", "abc", "a" * 45, "x" * 22 + "." + "y" * 21, "é" * 22 + "." + "y" * 22,
+        "ABCD-EFGH-JKMN-PQR", "ABCD-EFGH-JKMN-PQRST", "ABCD-EFGH-JKMN-PQRU", "ABCD_EFGH_JKMN_PQRS",
+    ],
+)  # fmt: skip
 def test_anything_else_is_not_a_code(garbage: str) -> None:
-    assert parse_code(garbage) is None
+    assert parse_code(garbage, KEY, uuid4()) is None
 
 
 def test_the_hash_is_keyed_bound_to_school_and_case_and_compared_in_constant_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     school = uuid4()
-    parsed = parse_code(new_code(uuid4()))
+    parsed = parse_code(new_code(KEY, school)[1], KEY, school)
     assert parsed is not None
     stored = code_hash(KEY, school, parsed)
     assert parsed.secret not in stored
@@ -189,14 +228,13 @@ def test_a_code_opens_only_its_own_case_of_its_own_school(
 ) -> None:
     one = reports.file(form())
     two = reports.file(form())
-    parsed_two = parse_code(two.code)
-    assert parsed_two is not None
-    # The first case's reference with the second case's secret.
-    mixed = one.code.split(".")[0] + "." + parsed_two.secret
+    # The first case's handle with the second case's secret.
+    mixed = one.code[:9] + two.code[10:]
+    assert mixed != one.code
     for code, reason in (
         (mixed, "mismatch"),
         ("niet-een-code", "malformed"),
-        (new_code(uuid4()), "unknown"),
+        (new_code(KEY, reports.school_id)[1], "unknown"),
     ):
         with pytest.raises(CodeRefused) as refused:
             reports.view(code)

@@ -28,7 +28,6 @@ from infra.web.guards import PUBLIC
 from infra.web.reads import access_log
 from infra.web.report_limits import log_refusal, report_limits
 from services.audit.access_log import ReadKind
-from services.reporting.codes import parse_code
 from services.reporting.service import (
     REPORTER_LABELS_NL,
     CodeRefused,
@@ -189,7 +188,8 @@ async def follow_status(
     form = await request.form()
     code = str(form.get("code") or "").strip()
     message = str(form.get("bericht") or "")
-    parsed = parse_code(code)
+    reports = _reports(request, school)
+    parsed = reports.parse(code)
     limiter = _limits(request)
     case_ref = str(parsed.case_id) if parsed else None
     reason = await anyio.to_thread.run_sync(
@@ -198,7 +198,6 @@ async def follow_status(
     if reason is not None:
         log_refusal(school.slug, reason)
         return _page("refused", status_code=429, school=school, reason="rate")
-    reports = _reports(request, school)
 
     async def shown(page: str, status_code: int = 200, **context: Any) -> Template:
         # The code opened the case: the read is recorded before its status and messages are

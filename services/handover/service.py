@@ -286,6 +286,21 @@ class HandOverService:
         self.app.save(handover)
         return handover
 
+    def all(self, actor: Actor) -> list[HandOver]:
+        """Every hand-over this school sent, newest first."""
+        require_manage(actor)
+        topic = f"{HandOver.__module__}:{HandOver.HandOverSent.__qualname__}"
+        ids: list[UUID] = []
+        start = 1
+        while True:
+            page = self.app.recorder.select_notifications(start=start, limit=500, topics=[topic])
+            ids.extend(UUID(str(n.originator_id)) for n in page)
+            if len(page) < 500:
+                break
+            start = page[-1].id + 1
+        found = [h for h in (self.load(i) for i in ids) if h is not None]
+        return sorted(found, key=lambda h: h.created_on, reverse=True)
+
     def load(self, handover_id: UUID) -> HandOver | None:
         try:
             found: object = self.app.repository.get(handover_id)

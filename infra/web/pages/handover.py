@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 from infra.web.api.handover import (
     HandOverBody,
+    HandOverOut,
     ReceivedOut,
     confirm_as,
     inbox_of,
@@ -27,6 +28,7 @@ from infra.web.reads import record_read
 from services.access.roles import Permission
 from services.audit.access_log import ReadKind
 from services.casework.application import register_of
+from services.handover.service import HandOverService
 from services.shared.errors import InvalidInput
 
 FIELDS = ("to_school", "pupil_consent_on", "parents_consent_by", "parents_consent_on")
@@ -125,12 +127,27 @@ async def received_page(request: Request[Any, Any, Any]) -> Template:
     school = school_required(viewer)
     inbox = inbox_of(Services.of(request.app.state), school)
     found = await anyio.to_thread.run_sync(inbox.all, viewer.principal.actor)
+    services = Services.of(request.app.state)
+    sender = HandOverService(services.container.schools.get(school.id), school)
+    handovers = await anyio.to_thread.run_sync(sender.all, viewer.principal.actor)
+    register = register_of(services.container.schools.get(school.id), school.id)
+
+    def pupil_names() -> dict[UUID, str]:
+        found: dict[UUID, str] = {}
+        for h in handovers:
+            pupil = register.load(h.pupil_id)
+            found[h.pupil_id] = "" if pupil is None or pupil.erased else pupil.display_name
+        return found
+
+    names = await anyio.to_thread.run_sync(pupil_names)
     sent = "verzonden" in request.query_params
     return render(
         viewer,
         "handover/list.html",
         active="leerlingen",
         files=[ReceivedOut.of(f) for f in found],
+        handovers=[HandOverOut.of(h) for h in handovers],
+        pupil_names=names,
         sent=sent,
     )
 

@@ -4,6 +4,7 @@ one received file read-only (the read is recorded in the access log), confirming
 
 # Real annotation objects for Litestar's signature parsing (see pages/cases.py).
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +21,7 @@ from infra.web.api.handover import (
     inbox_of,
     send_handover,
 )
+from infra.web.api.handover_export import ExportOut, export_service
 from infra.web.context import Services
 from infra.web.forms import REQUIRED_NL
 from infra.web.guards import requires
@@ -130,13 +132,17 @@ async def received_page(request: Request[Any, Any, Any]) -> Template:
     services = Services.of(request.app.state)
     sender = HandOverService(services.container.schools.get(school.id), school)
     handovers = await anyio.to_thread.run_sync(sender.all, viewer.principal.actor)
+    exporter = export_service(services, school)
+    exports = await anyio.to_thread.run_sync(
+        exporter.all, viewer.principal.actor, datetime.now(UTC)
+    )
     register = register_of(services.container.schools.get(school.id), school.id)
 
     def pupil_names() -> dict[UUID, str]:
         found: dict[UUID, str] = {}
-        for h in handovers:
-            pupil = register.load(h.pupil_id)
-            found[h.pupil_id] = "" if pupil is None or pupil.erased else pupil.display_name
+        for pupil_id in {h.pupil_id for h in handovers} | {e.pupil_id for e in exports}:
+            pupil = register.load(pupil_id)
+            found[pupil_id] = "" if pupil is None or pupil.erased else pupil.display_name
         return found
 
     names = await anyio.to_thread.run_sync(pupil_names)
@@ -147,6 +153,7 @@ async def received_page(request: Request[Any, Any, Any]) -> Template:
         active="leerlingen",
         files=[ReceivedOut.of(f) for f in found],
         handovers=[HandOverOut.of(h) for h in handovers],
+        exports=[ExportOut.of(e) for e in exports],
         pupil_names=names,
         sent=sent,
     )

@@ -77,7 +77,7 @@ class HandOverExport(Aggregate):
         sent_by: str
         token_hash: str
         #: Sealed per export like a case's free text (services.casework.sealing).
-        content_fields: ClassVar[tuple[str, ...]] = ("parents_consent_by",)
+        content_fields: ClassVar[tuple[str, ...]] = ("parents_consent_by", "to_school_name")
         key_id: UUID
         expires_at: datetime
 

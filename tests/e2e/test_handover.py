@@ -13,8 +13,11 @@ Every name and text is fictitious.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
+
+from pypdf import PdfReader
 
 from infra.container import Container
 from infra.settings import Settings
@@ -195,4 +198,77 @@ def test_a_file_is_handed_over_received_and_confirmed(
     other.goto(f"{web.url}/overdrachten")
     assert "Uw school heeft nog geen dossiers overgedragen." in other.inner_text("main")
     other.context.close()
+    assert not any(blocking.values()), blocking
+
+
+def test_a_file_is_exported_for_a_school_outside_the_platform_and_received_by_the_link(
+    idp: Idp, web_server_factory: Any, web_database_url: str, page: Any, browser: Any,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    school_a, _ = provision_two(web_database_url, idp, tmp_path)
+    web = web_server_factory()
+    day = today().isoformat()
+    log_in(page, web, school_a, "contact_person")
+    pupil_url = pupil_case(page, web)
+
+    # Without the consents nothing is made.
+    page.goto(pupil_url)
+    with page.expect_navigation():
+        page.click("text=Dossier overdragen aan een school buiten Vangnet")
+    refused = submit(page, {"to_school_name": "Fictieve School Elders"})
+    assert refused.status == 422, refused.status
+    assert page.locator("main .error-message").all_inner_texts() == ["Vul dit veld in."]
+
+    # With them: the link and the password, shown once.
+    made = submit(
+        page,
+        {
+            "to_school_name": "Fictieve School Elders",
+            "pupil_consent_on": day,
+            "parents_consent_by": "Fictieve moeder van Pupilla",
+            "parents_consent_on": day,
+        },
+    )
+    assert made.status == 200, page.inner_text("main")
+    assert made.headers["cache-control"] == "no-store"
+    link = page.inner_text("#ontvangstlink")
+    password = page.inner_text("#wachtwoord")
+    assert link.startswith(f"{web.url}/overdracht/")
+    assert len(password) == 24
+    blocking = {"export-klaar": check_page(page, "export-klaar")}
+
+    # Someone at the other school, without an account, opens the link and downloads the PDF.
+    anonymous = new_page(browser)
+    anonymous.goto(link)
+    assert "Overdrachtsdossier van een leerling" in anonymous.inner_text("main")
+    assert PUPIL not in anonymous.content()  # the page itself names nobody
+    with anonymous.expect_download() as download_info:
+        anonymous.click("#download")
+    pdf = Path(download_info.value.path()).read_bytes()
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.is_encrypted
+    assert reader.decrypt(password) != 0
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert MELDING in text
+    assert INTAKE not in text
+    blocking["ontvangstlink"] = check_page(anonymous, "ontvangstlink")
+
+    # Confirmed by name and school; the link then is gone.
+    anonymous.fill("#ontvangst-confirmed_by", "Fictieve Ontvanger")
+    anonymous.fill("#ontvangst-confirmed_school", "Fictieve School Elders")
+    with anonymous.expect_navigation():
+        anonymous.click("main form button[type=submit]")
+    assert "Ontvangst bevestigd" in anonymous.inner_text("main")
+    gone = anonymous.goto(link)
+    assert gone.status == 404
+    assert "Deze link werkt niet" in anonymous.inner_text("main")
+    anonymous.context.close()
+
+    # The sender sees it downloaded and confirmed, the file destroyed.
+    page.goto(f"{web.url}/overdrachten")
+    row = page.locator("#exporten tbody tr").inner_text()
+    assert "1 keer" in row
+    assert "ontvangst bevestigd" in row
+    assert "Fictieve Ontvanger" in row
+    assert "bestand gewist" in row
     assert not any(blocking.values()), blocking

@@ -19,6 +19,7 @@ from infra.audit.integrity import verify_school
 from infra.views import catch_up_school
 from infra.web.api.handover_export import export_service
 from infra.web.context import Services
+from infra.worker.actors import retention_sweep
 from services.access.roles import Role
 from services.handover.export import HandOverExport
 from tests.integration.test_handover import _aggregates, site  # noqa: F401 (fixture)
@@ -180,6 +181,10 @@ def test_a_wrong_link_is_404_and_an_expired_one_is_destroyed(site: Site) -> None
             assert answer.status_code == 404, wrong
             assert "Deze link werkt niet" in answer.text
             assert "Fictieve" not in answer.text
+
+    # The worker's daily run looks at the exports too (this one is not due yet).
+    assert retention_sweep(site.container).failed == 0
+    assert site.client.get(path).status_code in (200, 303)
 
     # Past its date: destroyed (key and bytes), recorded, and the link 404.
     service = _service(site)

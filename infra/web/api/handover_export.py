@@ -15,7 +15,6 @@ import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 
-from infra.attachments.store import PostgresAttachmentStore
 from infra.auth.principal import Principal
 from infra.exports.pdf import render_handover_pdf
 from infra.web.actions import text_type
@@ -26,16 +25,15 @@ from infra.web.reads import record_read
 from projections.pupils import queries as pq
 from services.access.roles import Permission
 from services.audit.access_log import ReadKind
-from services.casework.application import CaseworkApplication, register_of
+from services.casework.application import register_of
 from services.exports.case_file import person_ids
 from services.exports.reader import CaseFileReader, CaseRecord
 from services.handover.export import (
     ExportService,
     HandOverExport,
     MadeExport,
-    token_key,
 )
-from services.handover.service import Consent, HandOverReason, HandOverService, require_manage
+from services.handover.service import Consent, HandOverReason, require_manage
 from services.shared.errors import InvalidInput
 from tenants.registry import School
 
@@ -109,19 +107,7 @@ class ExportOut:
 
 def export_service(services: Services, school: School) -> ExportService:
     """The school's exports: its log, its key store, its file store, the token key."""
-    app = services.container.schools.get(school.id)
-    assert isinstance(app, CaseworkApplication)
-    assert app.pupil_keys is not None
-    store = PostgresAttachmentStore(
-        services.container.pool, school.schema_name, services.container.attachment_tables
-    )
-    return ExportService(
-        app,
-        HandOverService(app, school),
-        app.pupil_keys,
-        store,
-        token_key(services.settings.secret_key),
-    )
+    return services.container.handover_exports(school)
 
 
 async def make_export(

@@ -198,3 +198,14 @@ def test_a_wrong_link_is_404_and_an_expired_one_is_destroyed(site: Site) -> None
     listed = site.api("GET", "/api/handover-exports", Role.CONTACT_PERSON).json()
     assert listed[0]["expired_at"] is not None
     assert listed[0]["confirmed_at"] is None
+
+
+def test_the_receipt_link_is_rate_limited_per_address(site: Site) -> None:  # noqa: F811
+    settings = Services.of(site.client.app.state).settings
+    limit = int(settings.code_rate_per_address.split("/", 1)[0])
+    answers = [site.client.get("/overdracht/niets").status_code for _ in range(limit + 1)]
+    assert answers[:limit] == [404] * limit
+    assert answers[-1] == 429
+    refused = site.client.get(f"/overdracht/{'A' * 22}.{'B' * 22}.{'C' * 22}/bestand")
+    assert refused.status_code == 429
+    assert "te vaak" in refused.text

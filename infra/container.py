@@ -45,6 +45,8 @@ from projections.db import create_read_pool
 from services.attachments.scanning import VirusScanner
 from services.attachments.service import AttachmentService
 from services.casework.handlers import CaseService
+from services.handover.export import ExportService, token_key
+from services.handover.service import HandOverService
 from services.reporting.codes import code_key
 from services.reporting.service import PublicReports
 from services.shared.actor import Actor
@@ -151,6 +153,20 @@ class Container:
             PostgresAttachmentStore(self.pool, school.schema_name, self.attachment_tables),
             scanner if scanner is not None else self.scanner,
             max_bytes=self.settings.attachment_max_bytes,
+        )
+
+    def handover_exports(self, school: School) -> ExportService:
+        """``school``'s hand-over exports (issue 15 §5): its log, its key store, the encrypted
+        files in its attachments table, the receipt tokens' key."""
+        app = self.schools.get(school.id)
+        keys = getattr(app, "pupil_keys", None)
+        assert keys is not None, "a school's application has its pupil keys"
+        return ExportService(
+            app,
+            HandOverService(app, school),
+            keys,
+            PostgresAttachmentStore(self.pool, school.schema_name, self.attachment_tables),
+            token_key(self.settings.secret_key),
         )
 
     def create_board(

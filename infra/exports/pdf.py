@@ -12,14 +12,17 @@ Free text is never interpreted (no markdown, no HTML): what someone typed is pri
 from __future__ import annotations
 
 import importlib.resources
+import secrets
 import unicodedata
-from collections.abc import Set
+from collections.abc import Mapping, Set
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import EncryptionMethod, XPos, YPos
 
-from services.exports.case_file import CaseFile, Line, Section, TimelineItem, moment
+from services.exports.case_file import CaseFile, Entry, Line, Section, TimelineItem, moment
 
 FONT = "OpenSans"
 REPLACEMENT = "?"
@@ -248,4 +251,98 @@ def render_letter_pdf(
         if heading:
             pdf.block(heading, style="B", after=1)
         pdf.block(text)
+    return bytes(pdf.output())
+
+
+class _HandOverPdf(_CaseFilePdf):
+    """A pupil's hand-over file (issue 15 §5): the case documents one after another."""
+
+    def __init__(self, school_name: str, pupil_name: str, made_at: datetime) -> None:
+        FPDF.__init__(self, orientation="portrait", unit="mm", format="A4")
+        self.school_name, self.made_at = school_name, made_at
+        self.set_margins(18, 18, 18)
+        self.set_auto_page_break(auto=True, margin=18)
+        for style, name in (("", "Regular"), ("B", "Bold"), ("I", "Italic")):
+            self.add_font(FONT, style, _font_path(name))
+        maps = [set(font.cmap) for font in self.fonts.values() if hasattr(font, "cmap")]
+        self.covered = set.intersection(*maps)
+        self.set_title(self.p(f"Overdrachtsdossier {pupil_name}"))
+        self.set_subject(self.p(f"{school_name}: pestdossier voor de nieuwe school"))
+        self.set_author("Vangnet")
+        self.set_creator("Vangnet")
+        self.set_lang("nl-NL")
+        self.set_creation_date(made_at)
+
+    def header(self) -> None:
+        if self.page_no() == 1:
+            return
+        self.set_font(FONT, "", 8)
+        self.set_text_color(*GREY)
+        self.cell(0, 5, self.p(f"Overdrachtsdossier · {self.school_name}"), new_x=XPos.LMARGIN)
+        self.set_text_color(*BLACK)
+        self.ln(8)
+
+    def footer(self) -> None:
+        self.set_y(-13)
+        self.set_font(FONT, "", 8)
+        self.set_text_color(*GREY)
+        made = moment(self.made_at)
+        self.cell(0, 5, self.p(f"Vertrouwelijk · gemaakt op {made}"), new_x=XPos.LMARGIN)
+        self.set_y(-13)
+        self.cell(0, 5, f"pagina {self.page_no()} van {{nb}}", align="R")
+        self.set_text_color(*BLACK)
+
+
+def _section_of(data: Mapping[str, Any]) -> Section:
+    entries = tuple(
+        Entry(
+            str(e.get("title", "")),
+            tuple(Line(str(li.get("label", "")), str(li.get("value", ""))) for li in e["lines"]),
+        )
+        for e in data.get("entries", ())
+    )
+    return Section(
+        str(data.get("key", "")),
+        str(data.get("title", "")),
+        entries,
+        str(data.get("empty", "Niets vastgelegd.")),
+    )
+
+
+def render_handover_pdf(
+    *,
+    school_name: str,
+    pupil_name: str,
+    to_school_name: str,
+    documents: list[dict[str, Any]],
+    made_at: datetime,
+    password: str,
+) -> bytes:
+    """The hand-over documents (``services.handover.service.handover_document``) as one PDF,
+    encrypted with AES-256 under ``password`` (the owner password: random, never kept)."""
+    pdf = _HandOverPdf(school_name, pupil_name, made_at)
+    pdf.set_encryption(
+        owner_password=secrets.token_urlsafe(32),
+        user_password=password,
+        encryption_method=EncryptionMethod.AES_256,
+    )
+    pdf.add_page()
+    pdf.text_block(f"Overdrachtsdossier: {pupil_name}", size=18, style="B", h=9)
+    pdf.text_block(f"van {school_name} voor {to_school_name}", size=11, h=6)
+    pdf.ln(2)
+    pdf.text_block(
+        "Dit dossier bevat de zaken waarin deze leerling gepest werd: de melding, de betrokken "
+        "leerlingen (andere leerlingen alleen met voornaam en rol), de stappen, de afspraken en "
+        "de nazorg. De leerling en de ouders gaven toestemming voor deze overdracht. Deel het "
+        "alleen met wie het voor de begeleiding van de leerling nodig heeft.",
+        size=9,
+        style="I",
+        h=4.2,
+    )
+    for number, document in enumerate(documents, start=1):
+        pdf.heading(f"Zaak {number} ({document.get('status_label', '')})")
+        for line in document.get("header", ()):
+            pdf.line_row(Line(str(line.get("label", "")), str(line.get("value", ""))))
+        for section in document.get("sections", ()):
+            pdf.section(_section_of(section))
     return bytes(pdf.output())

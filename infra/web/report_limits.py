@@ -67,6 +67,11 @@ class ReportLimits:
         at the follow-up attempts' rate per address, in a count of its own."""
         return self._limiter.hit(self.code_per_address, "session", _key(slug, address))
 
+    def receipt_allowed(self, address: str) -> bool:
+        """Count one request to a hand-over receipt link (``/overdracht/...``, issue 15 §5) from
+        ``address``, at the follow-up attempts' rate, in a count of its own."""
+        return self._limiter.hit(self.code_per_address, "receipt", _key("overdracht", address))
+
     def code_allowed(self, slug: str, address: str, case_ref: str | None) -> str | None:
         """Count one follow-up attempt; the reason it is refused (``None``: go ahead). Both
         counts are taken, so a refused burst keeps counting against the address and the case.

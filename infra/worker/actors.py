@@ -275,7 +275,8 @@ RETENTION_SWEEP_SECONDS = 24 * 3600
 
 
 def retention_sweep(container: Container, *, today: date | None = None) -> SweepResult:
-    """The worker's daily run: :func:`infra.retention.expire_school` for every school.
+    """The worker's daily run: :func:`infra.retention.expire_school` for every school, and
+    the hand-over exports whose link expired (``ExportService.expire_due``).
     ``events`` counts the erased cases; one school's failure is logged (ids only) and does not
     stop the others."""
     day = today or datetime.now(UTC).date()
@@ -284,6 +285,8 @@ def retention_sweep(container: Container, *, today: date | None = None) -> Sweep
         result.schools += 1
         try:
             result.events += len(expire_school(container, school.id, today=day).erased)
+            # Hand-over exports whose receipt link expired: their files destroyed.
+            result.events += container.handover_exports(school).expire_due(datetime.now(UTC))
         except Exception as e:
             result.failed += 1
             log.warning("retention run of school %s failed: %s", school.id, type(e).__name__)

@@ -104,6 +104,23 @@ CONTENT_FIELDS: Mapping[type[Any], tuple[str, ...]] = {
     Case.InspectieReportRecorded: ("reference",),
     Case.ReporterMessagePosted: ("text",),
 }
+# Event types outside casework (e.g. services.handover.export) name theirs in a class attribute
+# (:func:`content_fields`).
+
+#: The class attribute by which an event type outside casework names its free-text fields (a
+#: package that imports casework cannot be imported here: e.g. the hand-over export's events).
+CONTENT_FIELDS_ATTRIBUTE = "content_fields"
+
+
+def content_fields(kind: type[Any]) -> tuple[str, ...]:
+    """The free-text fields of an event type: :data:`CONTENT_FIELDS`, or the type's own
+    :data:`CONTENT_FIELDS_ATTRIBUTE`."""
+    found = CONTENT_FIELDS.get(kind)
+    if found is not None:
+        return found
+    own = getattr(kind, CONTENT_FIELDS_ATTRIBUTE, ())
+    return tuple(own) if isinstance(own, tuple) else ()
+
 
 #: The ``kind`` of a sealed passage (free text), as opposed to a sealed pupil field.
 PASSAGE = "passage"
@@ -406,7 +423,7 @@ class SealingMapper(BoundMapper):
         kind = type(domain_event)
         fields = SEALED_FIELDS.get(kind, ())
         register_fields = PUPIL_SEALED_FIELDS.get(kind, ())
-        content = CONTENT_FIELDS.get(kind, ()) if self.content_keys else ()
+        content = content_fields(kind) if self.content_keys else ()
         if not fields and not register_fields and not content:
             return None
         state = dict(vars(domain_event))
@@ -459,7 +476,7 @@ class SealingMapper(BoundMapper):
         domain_event = super().to_domain_event(stored_event)
         kind = type(domain_event)
         fields = SEALED_FIELDS.get(kind) or PUPIL_SEALED_FIELDS.get(kind, ())
-        content = CONTENT_FIELDS.get(kind, ()) if self.unsealing else ()
+        content = content_fields(kind) if self.unsealing else ()
         state = vars(domain_event)
         if not fields and not content:
             return domain_event

@@ -221,6 +221,30 @@ class HandOverService:
         self.app = app
         self.school = school
 
+    def documents(
+        self,
+        actor: Actor,
+        pupil_id: UUID,
+        records: Iterable[CaseRecord],
+        names: Names,
+        now: datetime,
+    ) -> tuple[list[CaseRecord], list[dict[str, Any]]]:
+        """The cases where the pupil is target and their documents (:data:`SENT_SECTIONS`
+        only), for the hand-over on the platform and the export outside it alike."""
+        chosen = [r for r in records if target_of(r.events, pupil_id)]
+        if not chosen:
+            msg = "pupil_id: the pupil is target in no case of this school: nothing to hand over"
+            raise InvalidInput(msg, field="pupil_id", reason=HandOverReason.NO_CASES)
+        documents = [
+            handover_document(
+                r,
+                build_case_file(self.school, r, actor, now, describe=lambda *_: (), names=names),
+                pupil_id,
+            )
+            for r in chosen
+        ]
+        return chosen, documents
+
     def send(
         self,
         actor: Actor,
@@ -242,18 +266,7 @@ class HandOverService:
         if receiving.id == self.school.id:
             msg = "to_school: the file cannot be handed over to the own school"
             raise InvalidInput(msg, field="to_school", reason=HandOverReason.SAME_SCHOOL)
-        chosen = [r for r in records if target_of(r.events, pupil_id)]
-        if not chosen:
-            msg = "pupil_id: the pupil is target in no case of this school: nothing to hand over"
-            raise InvalidInput(msg, field="pupil_id", reason=HandOverReason.NO_CASES)
-        documents = [
-            handover_document(
-                r,
-                build_case_file(self.school, r, actor, now, describe=lambda *_: (), names=names),
-                pupil_id,
-            )
-            for r in chosen
-        ]
+        chosen, documents = self.documents(actor, pupil_id, records, names, now)
         file_id = uuid4()
         with acting_as(actor):
             handover = HandOver(
@@ -285,6 +298,21 @@ class HandOverService:
         inbox.deliver(received)
         self.app.save(handover)
         return handover
+
+    def all(self, actor: Actor) -> list[HandOver]:
+        """Every hand-over this school sent, newest first."""
+        require_manage(actor)
+        topic = f"{HandOver.__module__}:{HandOver.HandOverSent.__qualname__}"
+        ids: list[UUID] = []
+        start = 1
+        while True:
+            page = self.app.recorder.select_notifications(start=start, limit=500, topics=[topic])
+            ids.extend(UUID(str(n.originator_id)) for n in page)
+            if len(page) < 500:
+                break
+            start = page[-1].id + 1
+        found = [h for h in (self.load(i) for i in ids) if h is not None]
+        return sorted(found, key=lambda h: h.created_on, reverse=True)
 
     def load(self, handover_id: UUID) -> HandOver | None:
         try:

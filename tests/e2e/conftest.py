@@ -100,6 +100,12 @@ E2E_USERS: dict[str, E2EUser] = {
         email="aanspreekpunt@example.org",
         groups=("vangnet-contact_person",),
     ),
+    "contact_person_b": E2EUser(
+        sub="e2e-contact-person-b",
+        name="Test Aanspreekpunt Nieuweschool",
+        email="aanspreekpunt-b@example.org",
+        groups=("vangnet-contact_person",),
+    ),
     "coordinator": E2EUser(
         sub="e2e-coordinator",
         name="Test Coördinator",

@@ -69,6 +69,10 @@ NOT_SCHOOL_BOUND = {
     "school's name only (tests/integration/test_public_report.py)",
     "/melden/{slug:str}/volgen": "the reporter's follow-up: opens one case's status and messages "
     "only with its code, of that school only (tests/integration/test_public_report.py)",
+    "/overdracht/{token:str}": "a hand-over export's receipt link: opens one export only with its "
+    "token, whose school is in it (tests/integration/test_handover_export.py)",
+    "/overdracht/{token:str}/bestand": "the encrypted PDF of that link, with its token only "
+    "(tests/integration/test_handover_export.py)",
 }
 
 SCHOOL_ROLES = (Role.CONTACT_PERSON, Role.COORDINATOR, Role.BOARD, Role.AUDITOR)
@@ -163,6 +167,7 @@ def _param_values(s: Setup) -> dict[str, list[str]]:
         "school_id": [str(s.school_b.id)],
         # SCIM: school B's endpoint, its people (by id and by filter).
         "slug": [s.school_b.slug],
+        "token": ["not-a-token"],
         "path": ["Users", f"Users/{s.person_b}", "ServiceProviderConfig"],
     }
 
@@ -220,6 +225,13 @@ def api_body(path: str) -> dict[str, Any]:
     name = path.rsplit("/", 1)[-1]
     if path.startswith(("/api/pupils/", "/leerlingen/")) and name in {"erasure", "wissen"}:
         return {"reason": "Fictieve reden"}  # a valid body: only the pupil can be refused
+    if path.startswith("/api/pupils/") and name == "handover-export":
+        return {  # a valid body: only the pupil can be refused
+            "to_school_name": "Fictieve school elders",
+            "pupil_consent_on": "2026-11-01",
+            "parents_consent_by": "Fictieve ouder",
+            "parents_consent_on": "2026-11-01",
+        }
     if path.startswith("/api/pupils/") and name == "handover":
         return {  # a valid body: only the pupil can be refused
             "to_school": "fictieve-andere-school",

@@ -228,6 +228,7 @@ def _values(s: Setup, case_id: UUID) -> dict[str, list[str]]:
         "action_name": list(ACTIONS),
         "school_id": [str(s.school.id)],
         "slug": [s.school.slug],
+        "token": ["not-a-token"],
         "path": ["Users"],
     }
 

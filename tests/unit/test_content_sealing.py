@@ -151,3 +151,27 @@ def test_a_redaction_needs_passage_ids() -> None:
         with pytest.raises(InvalidInput) as refused:
             service.handle(CONTACT, RedactPassages(case_id=case_id, passages=bad, reason="F"))
         assert refused.value.field == "passages"
+
+
+#: Text fields of the hand-over export's events (services.handover.export) that are not free
+#: text: a staff id, a keyed hash.
+EXPORT_NOT_FREE_TEXT = {("HandOverExported", "sent_by"), ("HandOverExported", "token_hash")}
+
+
+def test_the_hand_over_exports_free_text_is_sealed() -> None:
+    from services.casework.sealing import content_fields
+    from services.handover.export import EVENT_TYPES as EXPORT_EVENTS
+
+    texts, sealed = set(), set()
+    for event_type in EXPORT_EVENTS:
+        for name, hint in typing.get_type_hints(event_type).items():
+            if name not in {"actor_id", "actor_role", "originator_topic"} and hint in (
+                str,
+                str | None,
+                list[str],
+            ):
+                texts.add((event_type.__name__, name))
+        sealed |= {(event_type.__name__, f) for f in content_fields(event_type)}
+    assert texts - sealed == EXPORT_NOT_FREE_TEXT
+    assert sealed <= texts
+    assert ("ExportReceiptConfirmed", "confirmed_by") in sealed

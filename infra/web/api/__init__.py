@@ -12,6 +12,7 @@ from infra.web.api.cases import CASE_ROUTES
 from infra.web.api.complaints_procedure import COMPLAINTS_PROCEDURE_ROUTES
 from infra.web.api.exports import EXPORT_ROUTES
 from infra.web.api.handover import HANDOVER_ROUTES
+from infra.web.api.handover_export import HANDOVER_EXPORT_ROUTES
 from infra.web.api.openapi import BEARER
 from infra.web.api.operator import OPERATOR_ROUTES
 from infra.web.api.people import PEOPLE_ROUTES
@@ -33,6 +34,7 @@ API_ROUTES: list[Any] = [
             *OPERATOR_ROUTES,
             *PEOPLE_ROUTES,
             *HANDOVER_ROUTES,
+            *HANDOVER_EXPORT_ROUTES,
         ],
         security=[{BEARER: []}],
     )

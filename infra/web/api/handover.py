@@ -225,6 +225,22 @@ async def api_handover(request: Request[Any, Any, Any], handover_id: FromPath[UU
     return HandOverOut.of(found)
 
 
+@get(
+    "/api/handovers",
+    summary="The hand-overs this school sent (to whom, confirmed: by whom, when)",
+    tags=["handover"],
+    responses=problems(),
+    guards=[requires(Permission.PUPILS_MANAGE)],
+)
+async def api_sent_handovers(request: Request[Any, Any, Any]) -> list[HandOverOut]:
+    principal = await principal_of(request)
+    school = await school_of(request, principal)
+    services = Services.of(request.app.state)
+    service = HandOverService(services.container.schools.get(school.id), school)
+    found = await anyio.to_thread.run_sync(service.all, principal.actor)
+    return [HandOverOut.of(h) for h in found]
+
+
 def inbox_of(services: Services, school: School) -> Inbox:
     return Inbox(services.container.schools.get(school.id), school.id)
 
@@ -306,6 +322,7 @@ async def api_confirm_received(
 
 HANDOVER_ROUTES: list[Any] = [
     api_send_handover,
+    api_sent_handovers,
     api_handover,
     api_received_files,
     api_received_file,

@@ -21,6 +21,7 @@ from infra.web.pages.cases import CASE_PAGE_ROUTES
 from infra.web.pages.complaints_procedure import COMPLAINTS_PROCEDURE_PAGE_ROUTES
 from infra.web.pages.exports import EXPORT_PAGE_ROUTES
 from infra.web.pages.handover import HANDOVER_PAGE_ROUTES
+from infra.web.pages.handover_receipt import HANDOVER_RECEIPT_PAGE_ROUTES
 from infra.web.pages.operator import OPERATOR_PAGE_ROUTES
 from infra.web.pages.pupils import PUPIL_PAGE_ROUTES
 from infra.web.pages.reporting import PUBLIC_REPORT_ROUTES
@@ -36,6 +37,7 @@ PAGE_ROUTES: list[Any] = [
     *SCHOOL_PAGE_ROUTES,
     *PUPIL_PAGE_ROUTES,
     *HANDOVER_PAGE_ROUTES,
+    *HANDOVER_RECEIPT_PAGE_ROUTES,
     *BOARD_PAGE_ROUTES,
     *YEARLY_PAGE_ROUTES,
     *OPERATOR_PAGE_ROUTES,

@@ -4,6 +4,7 @@ one received file read-only (the read is recorded in the access log), confirming
 
 # Real annotation objects for Litestar's signature parsing (see pages/cases.py).
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,11 +15,13 @@ from litestar.response import Redirect, Template
 
 from infra.web.api.handover import (
     HandOverBody,
+    HandOverOut,
     ReceivedOut,
     confirm_as,
     inbox_of,
     send_handover,
 )
+from infra.web.api.handover_export import ExportOut, export_service
 from infra.web.context import Services
 from infra.web.forms import REQUIRED_NL
 from infra.web.guards import requires
@@ -27,6 +30,7 @@ from infra.web.reads import record_read
 from services.access.roles import Permission
 from services.audit.access_log import ReadKind
 from services.casework.application import register_of
+from services.handover.service import HandOverService
 from services.shared.errors import InvalidInput
 
 FIELDS = ("to_school", "pupil_consent_on", "parents_consent_by", "parents_consent_on")
@@ -125,12 +129,32 @@ async def received_page(request: Request[Any, Any, Any]) -> Template:
     school = school_required(viewer)
     inbox = inbox_of(Services.of(request.app.state), school)
     found = await anyio.to_thread.run_sync(inbox.all, viewer.principal.actor)
+    services = Services.of(request.app.state)
+    sender = HandOverService(services.container.schools.get(school.id), school)
+    handovers = await anyio.to_thread.run_sync(sender.all, viewer.principal.actor)
+    exporter = export_service(services, school)
+    exports = await anyio.to_thread.run_sync(
+        exporter.all, viewer.principal.actor, datetime.now(UTC)
+    )
+    register = register_of(services.container.schools.get(school.id), school.id)
+
+    def pupil_names() -> dict[UUID, str]:
+        found: dict[UUID, str] = {}
+        for pupil_id in {h.pupil_id for h in handovers} | {e.pupil_id for e in exports}:
+            pupil = register.load(pupil_id)
+            found[pupil_id] = "" if pupil is None or pupil.erased else pupil.display_name
+        return found
+
+    names = await anyio.to_thread.run_sync(pupil_names)
     sent = "verzonden" in request.query_params
     return render(
         viewer,
         "handover/list.html",
         active="leerlingen",
         files=[ReceivedOut.of(f) for f in found],
+        handovers=[HandOverOut.of(h) for h in handovers],
+        exports=[ExportOut.of(e) for e in exports],
+        pupil_names=names,
         sent=sent,
     )
 

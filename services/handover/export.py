@@ -36,12 +36,11 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, event
 
-from services.access.roles import Role
 from services.attachments.files import AttachmentStore, StoredFile, decrypt, encrypt
 from services.exports.reader import CaseRecord
 from services.handover.service import Consent, HandOverService, require_manage
 from services.people.names import Names
-from services.shared.actor import Actor, acting_as, actor_id_now, actor_role_now
+from services.shared.actor import RECEIPT_LINK, Actor, acting_as, actor_id_now, actor_role_now
 from services.shared.text import clean_text
 
 if TYPE_CHECKING:
@@ -49,8 +48,6 @@ if TYPE_CHECKING:
 
 #: How long the receipt link works, in days.
 EXPORT_DAYS = 14
-#: Who the events of the public receipt link are recorded as (nobody logs in there).
-RECEIPT_LINK = Actor(user_id="ontvangstlink", role=Role.OPERATOR)
 _LABEL = b"vangnet-handover-export\x00"
 _KEY_LABEL = b"vangnet-handover-export-key\x00"
 _SHAPE = re.compile(r"^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$")

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from services.access.roles import ROLE_LABELS_NL, Role
 from services.people.parts import Part, role_in_part, roles_for_part
-from services.shared.actor import PUBLIC_REPORTER, SYSTEM
+from services.shared.actor import PUBLIC_REPORTER, RECEIPT_LINK, SYSTEM
 
 #: What an id reads as when the directory does not know it.
 UNKNOWN_NAME = "[onbekend]"
@@ -26,6 +26,7 @@ INACTIVE_NL = "niet meer actief"
 TECHNICAL_ACTORS = {
     SYSTEM.user_id: "Vangnet (automatisch)",
     PUBLIC_REPORTER.user_id: "Melder via het meldformulier",
+    RECEIPT_LINK.user_id: "Ontvanger via de ontvangstlink",
 }
 
 #: The fields of events and of the case view that name a person (their values are person ids).

@@ -40,6 +40,9 @@ SYSTEM = Actor(user_id="system", role=Role.OPERATOR)
 #: The technical actor of everything a visitor of a school's public report form does (the report,
 #: their messages, reading their status with the follow-up code): never a person's id.
 PUBLIC_REPORTER = Actor(user_id="meldformulier", role=Role.OPERATOR)
+#: The technical actor of what the receiver of a hand-over outside the platform does through
+#: their receipt link (downloading, confirming): never a person's id.
+RECEIPT_LINK = Actor(user_id="ontvangstlink", role=Role.OPERATOR)
 
 
 class NoActorError(RuntimeError):

@@ -31,6 +31,7 @@ from services.casework.application import register_of
 from services.exports.case_file import person_ids
 from services.exports.reader import CaseFileReader, CaseRecord
 from services.handover.domain import HandOver, ReceivedFile
+from services.handover.erasure import erase_received
 from services.handover.service import (
     Consent,
     HandOverNotFound,
@@ -102,6 +103,9 @@ class ReceivedOut:
     cases: int
     confirmed_by: str | None
     confirmed_at: datetime | None
+    #: Erased (retention, or the contact person): the name reads "[gewist]", no documents.
+    erased_at: datetime | None = None
+    erase_reason: str | None = None
 
     @classmethod
     def of(cls, f: ReceivedFile) -> "ReceivedOut":
@@ -115,6 +119,8 @@ class ReceivedOut:
             cases=len(f.documents),
             confirmed_by=f.confirmed_by,
             confirmed_at=f.confirmed_at,
+            erased_at=f.erased_at,
+            erase_reason=f.erase_reason,
         )
 
 
@@ -304,10 +310,49 @@ async def api_confirm_received(
     )
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EraseReceivedBody:
+    """Why the copy is erased before its time: ``not_enrolled`` (the pupil did not come),
+    ``not_needed`` or ``sent_in_error``."""
+
+    reason: text_type(required=True, max_len=40)  # type: ignore[valid-type]
+
+
+async def erase_as(
+    services: Services, school: School, principal: Principal, file_id: UUID, reason: str
+) -> ReceivedFile:
+    """Erase a received copy of ``school`` now (its keys destroyed), for the API and a page."""
+    inbox = inbox_of(services, school)
+    return await anyio.to_thread.run_sync(
+        lambda: erase_received(principal.actor, inbox, file_id, reason, datetime.now(UTC))
+    )
+
+
+@post(
+    "/api/handovers/received/{file_id:uuid}/erase",
+    summary="Erase a received copy before its keep-until date (the name and documents go)",
+    tags=["handover"],
+    status_code=200,
+    responses=problems(404, 422, body=True),
+    guards=[requires(Permission.PUPILS_MANAGE)],
+)
+async def api_erase_received(
+    request: Request[Any, Any, Any], file_id: FromPath[UUID], data: JSONBody[EraseReceivedBody]
+) -> ReceivedOut:
+    """The receiving contact person erases the copy (e.g. the pupil did not enroll): recorded
+    as ``ReceivedFileErased`` with the reason, then the copy's keys are destroyed; the inbox
+    keeps the record (name "[gewist]"). Erasing again changes nothing."""
+    principal = await principal_of(request)
+    school = await school_of(request, principal)
+    services = Services.of(request.app.state)
+    return ReceivedOut.of(await erase_as(services, school, principal, file_id, data.reason))
+
+
 HANDOVER_ROUTES: list[Any] = [
     api_send_handover,
     api_handover,
     api_received_files,
     api_received_file,
     api_confirm_received,
+    api_erase_received,
 ]

@@ -16,6 +16,7 @@ from infra.web.api.handover import (
     HandOverBody,
     ReceivedOut,
     confirm_as,
+    erase_as,
     inbox_of,
     send_handover,
 )
@@ -132,6 +133,7 @@ async def received_page(request: Request[Any, Any, Any]) -> Template:
         active="leerlingen",
         files=[ReceivedOut.of(f) for f in found],
         sent=sent,
+        erased="gewist" in request.query_params,
     )
 
 
@@ -143,6 +145,12 @@ async def received_page(request: Request[Any, Any, Any]) -> Template:
 )
 async def received_file_page(request: Request[Any, Any, Any], file_id: FromPath[UUID]) -> Template:
     """One received file, read-only (the read is recorded in the school's access log)."""
+    return await _file(request, file_id)
+
+
+async def _file(
+    request: Request[Any, Any, Any], file_id: UUID, *, erase_error: str = ""
+) -> Template:
     viewer = await viewer_of(request)
     school = school_required(viewer)
     services = Services.of(request.app.state)
@@ -153,8 +161,11 @@ async def received_file_page(request: Request[Any, Any, Any], file_id: FromPath[
         viewer,
         "handover/file.html",
         active="leerlingen",
+        status=422 if erase_error else 200,
         file=ReceivedOut.of(found),
         documents=found.documents,
+        erase_reasons=ERASE_REASONS_NL,
+        erase_error=erase_error,
     )
 
 
@@ -173,10 +184,42 @@ async def confirm_post(request: Request[Any, Any, Any], file_id: FromPath[UUID])
     return Redirect(f"/overdrachten/{file_id}", status_code=303)
 
 
+#: Why a copy is erased before its time (the page's choices; the words of ``ErasureReason``).
+ERASE_REASONS_NL = (
+    ("not_enrolled", "De leerling is niet bij ons op school gekomen."),
+    ("not_needed", "Wij hebben het dossier niet nodig."),
+    ("sent_in_error", "Het dossier is per vergissing naar ons gestuurd."),
+)
+
+
+@post(
+    "/overdrachten/{file_id:uuid}/wissen",
+    name="page-handover-erase",
+    include_in_schema=False,
+    status_code=303,
+    guards=[requires(Permission.PUPILS_MANAGE)],
+)
+async def erase_post(
+    request: Request[Any, Any, Any], file_id: FromPath[UUID]
+) -> Template | Redirect:
+    """Erase the copy now (a reason chosen); the list keeps that it was received."""
+    viewer = await viewer_of(request)
+    school = school_required(viewer)
+    form = await request.form()
+    reason = str(form.get("reason") or "")
+    services = Services.of(request.app.state)
+    try:
+        await erase_as(services, school, viewer.principal, file_id, reason)
+    except InvalidInput:
+        return await _file(request, file_id, erase_error="Kies waarom u het dossier wist.")
+    return Redirect("/overdrachten?gewist=1", status_code=303)
+
+
 HANDOVER_PAGE_ROUTES: list[Any] = [
     handover_form,
     handover_send,
     received_page,
     received_file_page,
     confirm_post,
+    erase_post,
 ]

@@ -18,6 +18,7 @@ from infra.web.api.handover import (
     confirm_as,
     erase_as,
     inbox_of,
+    preview_handover,
     send_handover,
 )
 from infra.web.context import Services
@@ -28,6 +29,7 @@ from infra.web.reads import record_read
 from services.access.roles import Permission
 from services.audit.access_log import ReadKind
 from services.casework.application import register_of
+from services.handover.service import Prepared
 from services.shared.errors import InvalidInput
 
 FIELDS = ("to_school", "pupil_consent_on", "parents_consent_by", "parents_consent_on")
@@ -48,6 +50,7 @@ FIELD_MESSAGES_NL = {
     "unknown_pupil": "Deze leerling is gewist.",
     "too_long": "De tekst is te lang.",
     "unsafe_characters": "De tekst bevat een teken dat niet is toegestaan (een stuurteken).",
+    "preview_changed": "Het dossier is veranderd sinds u het bekeek. Bekijk het opnieuw.",
 }
 
 
@@ -98,20 +101,51 @@ async def handover_form(request: Request[Any, Any, Any], pupil_id: FromPath[UUID
 async def handover_send(
     request: Request[Any, Any, Any], pupil_id: FromPath[UUID]
 ) -> Template | Redirect:
-    """Send the file (then the pupil's page, with the hand-over recorded)."""
+    """First the preview ("Dit wordt verstuurd": other pupils' names replaced, each marked);
+    sent only from there (``versturen``), exactly as shown (the preview's digest)."""
     viewer = await viewer_of(request)
     school = school_required(viewer)
     form = await request.form()
     values = {k: str(form.get(k) or "") for k in FIELDS}
-    body = HandOverBody(**values)
+    confirmed = str(form.get("versturen") or "") == "1"
+    body = HandOverBody(
+        **values, preview_digest=str(form.get("preview_digest") or "") if confirmed else ""
+    )
     services = Services.of(request.app.state)
     try:
+        if not confirmed:
+            prepared = await preview_handover(services, school, viewer.principal, pupil_id, body)
+            return await _preview(request, pupil_id, values, prepared)
         await send_handover(services, school, viewer.principal, pupil_id, body)
     except InvalidInput as error:
-        field = error.field or "to_school"
+        field = "to_school" if error.field in (None, "preview_digest") else error.field
         message = FIELD_MESSAGES_NL.get(error.reason or "", "Controleer dit veld.")
         return await _form(request, pupil_id, values=values, errors={field: message})
     return Redirect(f"/overdrachten?verzonden={pupil_id}", status_code=303)
+
+
+async def _preview(
+    request: Request[Any, Any, Any], pupil_id: UUID, values: dict[str, str], prepared: Prepared
+) -> Template:
+    viewer = await viewer_of(request)
+    school = school_required(viewer)
+    app = Services.of(request.app.state).container.schools.get(school.id)
+    register = register_of(app, school.id)
+    actor = viewer.principal.actor
+    pupil = await anyio.to_thread.run_sync(lambda: register.get(actor, pupil_id))
+    return render(
+        viewer,
+        "handover/preview.html",
+        status=200,
+        active="leerlingen",
+        pupil=pupil,
+        fields=FIELDS,
+        values=values,
+        documents=prepared.documents,
+        marks=prepared.marks,
+        marked=prepared.parts,
+        digest=prepared.digest,
+    )
 
 
 @get(

@@ -219,7 +219,11 @@ def api_body(path: str) -> dict[str, Any]:
     name = path.rsplit("/", 1)[-1]
     if path.startswith(("/api/pupils/", "/leerlingen/")) and name in {"erasure", "wissen"}:
         return {"reason": "Fictieve reden"}  # a valid body: only the pupil can be refused
-    if path.startswith("/api/pupils/") and name == "handover":
+    if path.startswith("/api/handovers/received/") and name == "erase":
+        return {"reason": "not_enrolled"}  # a valid body: only the file can be refused
+    if path.startswith("/api/pupils/") and (
+        name == "handover" or path.endswith("/handover/preview")
+    ):
         return {  # a valid body: only the pupil can be refused
             "to_school": "fictieve-andere-school",
             "pupil_consent_on": "2026-11-01",

@@ -8,19 +8,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
 from infra.audit.integrity import verify_school
+from infra.cli import main
 from infra.container import Container
 from infra.retention import expire_school
+from infra.schools import casework_env
+from infra.settings import Settings
 from infra.views import catch_up_school
 from services.access.roles import Role
+from services.casework.application import CaseworkApplication
 from services.casework.sealing import ERASED
+from services.handover.domain import ReceivedFile
+from services.handover.service import Inbox
+from services.shared.actor import acting_as
 from services.shared.mapper import BoundMapper
+from tests.integration.test_erasure import CONTACT, _school
+from tests.integration.test_erasure import cli_env as cli_env  # noqa: PLC0414 (the fixture)
 from tests.integration.test_erasure_everywhere import _dump
 from tests.integration.test_pages import Browser
 from tests.integration.test_pupils import Site
@@ -201,3 +210,46 @@ def test_the_contact_person_erases_a_copy_early(site: Site) -> None:
     assert name not in dump
     assert f"VROEGTEKST{tag}" not in dump
     assert verify_school(site.container.pool, school_b).ok
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_a_copy_received_before_sealing_is_sealed_by_seal_old_then_erasable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = Settings.from_env()
+    name = f"Fictieve Oudewijn Ontvangen{uuid4().hex[:6]}"
+    with Container.open(settings) as container:
+        school = _school(container)
+        legacy = CaseworkApplication(env=casework_env(school, settings.master_key))  # no keys
+        inbox = Inbox(legacy, school.id)
+        with acting_as(CONTACT):
+            received = ReceivedFile(
+                school_id=school.id,
+                from_school_id=uuid4(),
+                from_school_name="Fictieve Vorige School",
+                handover_id=uuid4(),
+                pupil_name=name,
+                sent_by="Fictieve Afzender",
+                sent_at=datetime.now(UTC),
+                keep_until=date(2026, 1, 1),
+                documents=[{"summary": f"Fictief over {name}"}],
+            )
+        inbox.deliver(received)
+        app = container.schools.get(school.id)
+        [stored] = app.recorder.select_events(received.id)
+        assert name in str(vars(BoundMapper.to_domain_event(app.mapper, stored)))  # plain
+
+    assert main(["privacy", "seal-old", "--school", school.slug]) == 0
+    assert f"{school.slug}: 1 event(s), 1 sealed now" in capsys.readouterr().out
+
+    with Container.open(settings) as container:
+        app = container.schools.get(school.id)
+        [stored] = app.recorder.select_events(received.id)
+        assert name not in str(vars(BoundMapper.to_domain_event(app.mapper, stored)))
+        assert Inbox(app, school.id).every()[0].pupil_name == name
+        report = expire_school(container, school.id, today=date(2026, 1, 2))
+        assert report.erased_received == [received.id]
+        container.schools.clear()
+        [erased] = Inbox(container.schools.get(school.id), school.id).every()
+        assert (erased.pupil_name, erased.documents) == (ERASED, [])
+        assert verify_school(container.pool, school).ok

@@ -30,6 +30,8 @@ from infra.privacy.reseal import Resealed, seal_old_events
 from infra.views import rebuild_school
 from projections.pupils.projection import TABLE as PUPIL_CASES
 from services.casework.application import register_of
+from services.handover.erasure import expire_received
+from services.handover.service import Inbox
 from services.privacy.retention import expire_cases, expire_pupils, retention_cutoff
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ class ExpiryReport:
     erased: list[UUID] = field(default_factory=list)
     #: Pupils of the register erased (their last case past the period, or in no case).
     erased_pupils: list[UUID] = field(default_factory=list)
+    #: Files received from other schools erased (their ``keep_until`` passed).
+    erased_received: list[UUID] = field(default_factory=list)
 
 
 def _exists(conn: Any, schema: str, name: str) -> bool:
@@ -138,7 +142,9 @@ def expire_school(container: Container, school_id: UUID, *, today: date) -> Expi
     before ``today`` (:func:`services.privacy.retention.expire_cases`), except cases with a
     register pupil who has a later or open case; and erase the register pupils whose every
     case is past the period, or who are in no case and were registered before it
-    (:func:`services.privacy.retention.expire_pupils`)."""
+    (:func:`services.privacy.retention.expire_pupils`); and erase the files received from
+    other schools kept until before ``today``
+    (:func:`services.handover.erasure.expire_received`)."""
     school = container.registry.school(school_id)
     cutoff = retention_cutoff(today, school.retention_days)
     app = container.schools.get(school_id)
@@ -152,13 +158,18 @@ def expire_school(container: Container, school_id: UUID, *, today: date) -> Expi
     erased_pupils = expire_pupils(
         register_of(app, school_id), pupils_due, unlinked_before=cutoff, linked=linked
     )
-    if erased or erased_pupils:
+    erased_received = expire_received(Inbox(app, school_id), today, datetime.now(UTC))
+    if erased or erased_pupils or erased_received:
         log.info(
-            "retention: erased %d case(s) and %d pupil(s) at school %s",
-            len(erased), len(erased_pupils), school_id,
+            "retention: erased %d case(s), %d pupil(s), %d received file(s) at school %s",
+            len(erased), len(erased_pupils), len(erased_received), school_id,
         )  # fmt: skip
     return ExpiryReport(
-        school_slug=school.slug, cutoff=cutoff, erased=erased, erased_pupils=erased_pupils
+        school_slug=school.slug,
+        cutoff=cutoff,
+        erased=erased,
+        erased_pupils=erased_pupils,
+        erased_received=erased_received,
     )
 
 

@@ -39,7 +39,8 @@ def privacy() -> None:
 )
 @json_option()
 def expire(school: str | None, all_schools: bool, today: datetime | None, as_json: bool) -> int:
-    """Erase pupil data of cases closed longer ago than the retention period."""
+    """Erase pupil data of cases closed longer ago than the retention period, and files
+    received from other schools kept until before today."""
     if bool(school) == all_schools:
         raise click.UsageError("give exactly one of --school SLUG and --all")
     day: date = today.date() if today is not None else datetime.now(UTC).date()
@@ -53,10 +54,11 @@ def expire(school: str | None, all_schools: bool, today: datetime | None, as_jso
         for bar, one in each_with_progress("schools", schools, lambda s: s.slug):
             report = expire_school(container, one.id, today=day)
             reports.append(report)
-            if (report.erased or report.erased_pupils) and not as_json:
+            if (report.erased or report.erased_pupils or report.erased_received) and not as_json:
                 bar.say(
                     f"{one.slug}: {len(report.erased)} case(s), "
-                    f"{len(report.erased_pupils)} pupil(s) erased"
+                    f"{len(report.erased_pupils)} pupil(s), "
+                    f"{len(report.erased_received)} received file(s) erased"
                 )
     if as_json:
         print_json(
@@ -68,6 +70,7 @@ def expire(school: str | None, all_schools: bool, today: datetime | None, as_jso
                         "closed_before": r.cutoff.isoformat(),
                         "erased": [str(case_id) for case_id in r.erased],
                         "erased_pupils": [str(pupil_id) for pupil_id in r.erased_pupils],
+                        "erased_received": [str(file_id) for file_id in r.erased_received],
                     }
                     for r in reports
                 ],
@@ -115,3 +118,7 @@ def _print(report: ExpiryReport) -> None:
         click.echo(f"  {case_id}")
     for pupil_id in report.erased_pupils:
         click.echo(f"  pupil {pupil_id}")
+    if report.erased_received:
+        click.echo(f"  {len(report.erased_received)} received file(s) erased (keep until passed)")
+    for file_id in report.erased_received:
+        click.echo(f"  received file {file_id}")

@@ -10,8 +10,9 @@ meanwhile):
 1. the keyed chain must verify over the whole log as it is (a log that does not is not touched:
    that would bless the tampering; ``vangnet audit verify`` names it);
 2. every case event with a plain pupil field or passage gets fresh keys (in the key tables, in the
-   same transaction) and its state is encrypted again, bound to the event as before; values
-   sealed already and other events stay as they are;
+   same transaction) and its state is encrypted again, bound to the event as before; so does a
+   file received from another school (``FileReceived``: the pupil's name and the documents,
+   with keys of the file's own); values sealed already and other events stay as they are;
 3. from the first rewritten event on, the old links are kept in
    ``<events table>_chain_before_reseal`` (hashes only: no content) and the keyed chain is
    computed anew over the result;
@@ -58,11 +59,14 @@ from services.audit import checkpoints as signed
 from services.audit.checkpoints import Checkpoint
 from services.casework.application import CaseworkApplication
 from services.casework.sealing import SealingMapper
+from services.handover.domain import ReceivedFile
 
 log = logging.getLogger(__name__)
 
 #: Topics of the events sealing concerns (the case's events); others are never decoded here.
 CASE_TOPIC = "services.casework.domain:Case."
+#: A file received from another school (its pupil name and documents; issue 15 §5).
+RECEIVED_TOPIC = f"{ReceivedFile.__module__}:{ReceivedFile.FileReceived.__qualname__}"
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,7 @@ def _pairs(
 
 def _sealed_state(mapper: SealingMapper, oid: Any, version: int, topic: str, state: bytes) -> Any:
     """The event's new stored state, or ``None`` when it has nothing left to seal."""
-    if not topic.startswith(CASE_TOPIC):
+    if not topic.startswith(CASE_TOPIC) and topic != RECEIVED_TOPIC:
         return None
     stored = StoredEvent(originator_id=oid, originator_version=version, topic=topic, state=state)
     event = mapper.keeping_sealed().to_domain_event(stored)

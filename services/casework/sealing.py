@@ -124,6 +124,20 @@ def content_fields(kind: type[Any]) -> tuple[str, ...]:
 
 #: The ``kind`` of a sealed passage (free text), as opposed to a sealed pupil field.
 PASSAGE = "passage"
+#: Marks a passage whose plaintext is JSON (a whole structured field, see :func:`whole_fields`).
+_JSON = "json"
+
+
+def whole_fields(kind: type[Any]) -> tuple[str, ...]:
+    """Fields an event type outside the case catalogue seals whole, each as one passage keyed
+    under the event's aggregate (its class attribute ``SEALED_CONTENT``): a text as it is, any
+    other value as its JSON. Destroying the aggregate's passage keys (``destroy_case`` with its
+    id) erases them: a text then reads as :data:`ERASED`, a structured value as ``[]``. Used by
+    the hand-over's received copy (:mod:`services.handover.domain`), which casework cannot
+    import."""
+    fields: tuple[str, ...] = getattr(kind, "SEALED_CONTENT", ())
+    return fields
+
 
 _NONCE = 12
 
@@ -261,6 +275,26 @@ def seal_passage(key_id: UUID, key: bytes, value: str) -> dict[str, str]:
     ct = AESGCM(key).encrypt(nonce, value.encode("utf-8"), _passage_aad(key_id))
     return {"sealed": key_id.hex, "ct": base64.b64encode(nonce + ct).decode("ascii"),
             "kind": PASSAGE}  # fmt: skip
+
+
+def seal_json_passage(key_id: UUID, key: bytes, value: Any) -> dict[str, str]:
+    """A structured value sealed as one passage (its JSON)."""
+    text = json.dumps(value, separators=(",", ":"), default=str)
+    return {**seal_passage(key_id, key, text), _JSON: "1"}
+
+
+def unseal_whole(key: bytes | None, value: dict[str, str]) -> Any:
+    """A passage of :func:`whole_fields` opened: the text, or the structured value (``[]`` once
+    its key is gone)."""
+    plain = unseal_passage(key, value)
+    if not value.get(_JSON):
+        return plain
+    if key is None or plain == ERASED:
+        return []
+    try:
+        return json.loads(plain)
+    except ValueError:
+        return []
 
 
 def passage_key_id(value: dict[str, str]) -> UUID:
@@ -424,12 +458,14 @@ class SealingMapper(BoundMapper):
         fields = SEALED_FIELDS.get(kind, ())
         register_fields = PUPIL_SEALED_FIELDS.get(kind, ())
         content = content_fields(kind) if self.content_keys else ()
-        if not fields and not register_fields and not content:
+        whole = whole_fields(kind) if self.content_keys else ()
+        if not fields and not register_fields and not content and not whole:
             return None
         state = dict(vars(domain_event))
         pupil = [n for n in fields or register_fields if not is_sealed(state.get(n))]
         texts = [(n, i) for n in content for i in _plain_positions(state.get(n))]
-        if not pupil and not texts:
+        wholes = [n for n in whole if state.get(n) not in (None, "") and not is_sealed(state[n])]
+        if not pupil and not texts and not wholes:
             return None
         if pupil and register_fields:
             # A pupil of the register: sealed with the pupil's own key.
@@ -462,6 +498,16 @@ class SealingMapper(BoundMapper):
                 else:
                     state[name] = list(state[name])
                     state[name][index] = seal_passage(key_id, key, state[name][index])
+        if wholes:
+            assert self.content_keys is not None
+            made = self.content_keys.new_keys(state["originator_id"], len(wholes))
+            for name, (key_id, key) in zip(wholes, made, strict=True):
+                value = state[name]
+                state[name] = (
+                    seal_passage(key_id, key, value)
+                    if isinstance(value, str)
+                    else seal_json_passage(key_id, key, value)
+                )
         return state
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
@@ -478,6 +524,17 @@ class SealingMapper(BoundMapper):
         fields = SEALED_FIELDS.get(kind) or PUPIL_SEALED_FIELDS.get(kind, ())
         content = content_fields(kind) if self.unsealing else ()
         state = vars(domain_event)
+        whole = [n for n in whole_fields(kind) if is_passage(state.get(n))]
+        if whole and self.unsealing:
+            found_whole = (
+                self.content_keys.keys(passage_key_id(state[n]) for n in whole)
+                if self.content_keys is not None
+                else {}
+            )
+            for name in whole:
+                sealed_value = state[name]
+                key = found_whole.get(passage_key_id(sealed_value))
+                state[name] = unseal_whole(key, sealed_value)
         if not fields and not content:
             return domain_event
         keys: dict[str, bytes | None] = {}  # one lookup per key, not per field

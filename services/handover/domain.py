@@ -7,7 +7,11 @@ Two aggregates, one in each school's own log (never one log for both):
   and, once the receiving school confirmed, who confirmed and when.
 - :class:`ReceivedFile` lives in the **receiving** school's log: the read-only copy (the case
   documents as rendered at sending), from which school, sent by whom and when; and who confirmed
-  receipt and when. Stored inside the receiving school's own encryption (its log's cipher).
+  receipt and when. Stored inside the receiving school's own encryption (its log's cipher),
+  and the pupil's name and the documents each sealed with a passage key of the file's own
+  (``SEALED_CONTENT``, :func:`services.casework.sealing.whole_fields`): erasing the copy
+  (``ReceivedFileErased``: retention, or the receiving contact person) destroys those keys, so
+  the name and the documents are gone while the event, and the chain over it, stay.
 
 Event names are a permanent contract.
 """
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -92,6 +96,9 @@ class ReceivedFile(Aggregate):
         actor_role: str = field(default_factory=actor_role_now, init=False)
 
     class FileReceived(Event, Aggregate.Created):
+        #: Sealed with passage keys of this file (destroyed when the copy is erased).
+        SEALED_CONTENT: ClassVar[tuple[str, ...]] = ("pupil_name", "documents")
+
         school_id: UUID
         from_school_id: UUID
         from_school_name: str
@@ -107,6 +114,13 @@ class ReceivedFile(Aggregate):
 
         confirmed_by: str
         confirmed_at: datetime
+
+    class ReceivedFileErased(Event):
+        """The copy was erased (its keys destroyed): at retention expiry, or earlier by the
+        receiving contact person. ``reason`` is a stable word (:class:`ErasureReason`)."""
+
+        reason: str
+        erased_at: datetime
 
     @event(FileReceived)
     def __init__(
@@ -133,11 +147,33 @@ class ReceivedFile(Aggregate):
         self.documents = documents
         self.confirmed_by: str | None = None
         self.confirmed_at: datetime | None = None
+        self.erased_at: datetime | None = None
+        self.erase_reason: str | None = None
 
     @event(ReceiptConfirmed)
     def confirm_receipt(self, confirmed_by: str, confirmed_at: datetime) -> None:
         self.confirmed_by = confirmed_by
         self.confirmed_at = confirmed_at
+
+    @event(ReceivedFileErased)
+    def erase(self, reason: str, erased_at: datetime) -> None:
+        self.erase_reason = reason
+        self.erased_at = erased_at
+
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
+
+
+class ErasureReason:
+    """Why a received copy was erased (stable words, no free text: nothing personal)."""
+
+    RETENTION = "retention"  # keep_until passed (the retention run)
+    NOT_ENROLLED = "not_enrolled"  # the pupil did not come to this school
+    NOT_NEEDED = "not_needed"  # the school does not need the copy
+    SENT_IN_ERROR = "sent_in_error"  # meant for another school or pupil
+
+    BY_PERSON = (NOT_ENROLLED, NOT_NEEDED, SENT_IN_ERROR)
 
 
 #: The hand-over's event catalogue (both sides).
@@ -146,4 +182,5 @@ EVENT_TYPES: tuple[type[Aggregate.Event], ...] = (
     HandOver.HandOverConfirmed,
     ReceivedFile.FileReceived,
     ReceivedFile.ReceiptConfirmed,
+    ReceivedFile.ReceivedFileErased,
 )

@@ -38,6 +38,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.attachments.files import AttachmentStore, StoredFile, decrypt, encrypt
 from services.exports.reader import CaseRecord
+from services.handover.names import NameMatcher
 from services.handover.service import Consent, HandOverService, require_manage
 from services.people.names import Names
 from services.shared.actor import RECEIPT_LINK, Actor, acting_as, actor_id_now, actor_role_now
@@ -253,13 +254,17 @@ class ExportService:
         render: Render,
         now: datetime,
         today: date,
+        matcher: NameMatcher | None = None,
     ) -> MadeExport:
         """Check the consents and the school's name, build the documents (as on the platform),
         render and encrypt the PDF, store it, record the export."""
         require_manage(actor)
         pupil_on, parents_by, parents_on = consent.cleaned(today)
         school_name = clean_text(to_school_name, "to_school_name", max_len=200)
-        chosen, documents = self.sender.documents(actor, pupil_id, records, names, now)
+        prepared = self.sender.prepare(
+            actor, pupil_id=pupil_id, records=records, names=names, now=now, matcher=matcher
+        )
+        documents = prepared.documents
         password = new_password()
         pdf = render(documents, password)
         export_id = uuid4()
@@ -273,7 +278,7 @@ class ExportService:
                 school_id=self.school_id,
                 pupil_id=pupil_id,
                 to_school_name=school_name,
-                case_ids=[r.case.id for r in chosen],
+                case_ids=prepared.case_ids,
                 pupil_consent_on=pupil_on,
                 parents_consent_by=parents_by,
                 parents_consent_on=parents_on,

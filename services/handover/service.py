@@ -12,6 +12,8 @@ sending school's :class:`~services.handover.domain.HandOver`).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,6 +34,7 @@ from services.exports.case_file import (
 )
 from services.exports.reader import CaseRecord
 from services.handover.domain import HandOver, ReceivedFile
+from services.handover.names import Mark, NameMatcher, Part, scrub_documents
 from services.people.names import Names
 from services.shared.actor import Actor, acting_as
 from services.shared.errors import InvalidInput, NotFound, PermissionDenied
@@ -58,6 +61,7 @@ class HandOverReason:
     SAME_SCHOOL = "same_school"
     NO_CASES = "no_cases"
     UNKNOWN_PUPIL = "unknown_pupil"
+    PREVIEW_CHANGED = "preview_changed"
 
 
 class ReceivedFileNotFound(NotFound):
@@ -198,6 +202,10 @@ class Inbox:
     def all(self, actor: Actor) -> list[ReceivedFile]:
         """Every file received by this school, newest first."""
         require_manage(actor)
+        return self.every()
+
+    def every(self) -> list[ReceivedFile]:
+        """Every file received by this school, newest first (no actor: the retention run)."""
         topic = f"{ReceivedFile.__module__}:{ReceivedFile.FileReceived.__qualname__}"
         ids: list[UUID] = []
         start = 1
@@ -214,6 +222,25 @@ class Inbox:
         self.app.save(received)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What a hand-over sends (the documents, names of other pupils replaced) and where each
+    replacement was made: the preview, and exactly what :meth:`HandOverService.send` sends."""
+
+    case_ids: list[UUID]
+    documents: list[dict[str, Any]]
+    marks: list[Mark]
+    parts: dict[str, tuple[Part, ...]]
+
+    @property
+    def digest(self) -> str:
+        """A fingerprint of what is sent (the cases' sections), to check that the send is what
+        the preview showed."""
+        sections = [d.get("sections") for d in self.documents]
+        text = json.dumps([[str(c) for c in self.case_ids], sections], sort_keys=True)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 class HandOverService:
     """The sending school's side: its log (``app``), with the pupil's cases read from it."""
 
@@ -221,16 +248,20 @@ class HandOverService:
         self.app = app
         self.school = school
 
-    def documents(
+    def prepare(
         self,
         actor: Actor,
+        *,
         pupil_id: UUID,
         records: Iterable[CaseRecord],
         names: Names,
         now: datetime,
-    ) -> tuple[list[CaseRecord], list[dict[str, Any]]]:
-        """The cases where the pupil is target and their documents (:data:`SENT_SECTIONS`
-        only), for the hand-over on the platform and the export outside it alike."""
+        matcher: NameMatcher | None = None,
+    ) -> Prepared:
+        """The documents of the cases where the pupil is target, other pupils' names in the
+        free text replaced (``matcher``, :mod:`services.handover.names`): the preview and the
+        send both come from here."""
+        require_manage(actor)
         chosen = [r for r in records if target_of(r.events, pupil_id)]
         if not chosen:
             msg = "pupil_id: the pupil is target in no case of this school: nothing to hand over"
@@ -243,7 +274,11 @@ class HandOverService:
             )
             for r in chosen
         ]
-        return chosen, documents
+        marks: list[Mark] = []
+        parts: dict[str, tuple[Part, ...]] = {}
+        if matcher is not None:
+            documents, marks, parts = scrub_documents(documents, matcher)
+        return Prepared([r.case.id for r in chosen], documents, marks, parts)
 
     def send(
         self,
@@ -258,15 +293,26 @@ class HandOverService:
         names: Names,
         now: datetime,
         today: date,
+        matcher: NameMatcher | None = None,
+        expected_digest: str = "",
     ) -> HandOver:
-        """Check consent, build the documents of the cases where the pupil is target, deliver
-        them into ``inbox`` (the receiving school's), record the hand-over here."""
+        """Check consent, build the documents of the cases where the pupil is target (other
+        pupils' names replaced by ``matcher``: :meth:`prepare`, as the preview), deliver them
+        into ``inbox`` (the receiving school's), record the hand-over here. With
+        ``expected_digest`` (the preview's): 422 ``preview_changed`` when what would be sent is
+        not what the preview showed."""
         require_manage(actor)
         pupil_on, parents_by, parents_on = consent.cleaned(today)
         if receiving.id == self.school.id:
             msg = "to_school: the file cannot be handed over to the own school"
             raise InvalidInput(msg, field="to_school", reason=HandOverReason.SAME_SCHOOL)
-        chosen, documents = self.documents(actor, pupil_id, records, names, now)
+        prepared = self.prepare(
+            actor, pupil_id=pupil_id, records=records, names=names, now=now, matcher=matcher
+        )
+        if expected_digest and expected_digest != prepared.digest:
+            msg = "preview_digest: the file changed since the preview; look at it again"
+            raise InvalidInput(msg, field="preview_digest", reason=HandOverReason.PREVIEW_CHANGED)
+        documents = prepared.documents
         file_id = uuid4()
         with acting_as(actor):
             handover = HandOver(
@@ -274,7 +320,7 @@ class HandOverService:
                 pupil_id=pupil_id,
                 to_school_id=receiving.id,
                 to_school_slug=receiving.slug,
-                case_ids=[r.case.id for r in chosen],
+                case_ids=prepared.case_ids,
                 pupil_consent_on=pupil_on,
                 parents_consent_by=parents_by,
                 parents_consent_on=parents_on,

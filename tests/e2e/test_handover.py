@@ -150,8 +150,14 @@ def test_a_file_is_handed_over_received_and_confirmed(
     assert "Er is geen school met deze korte naam op het platform." in page.inner_text("main")
 
     # With the consents recorded, the file goes to school B.
+    # First the preview: exactly what will be sent; sending happens from there.
     handover_form(page, pupil_url)
     submit(page, {"to_school": school_b.slug, **consents})
+    assert "Dit wordt verstuurd" in page.inner_text("main"), page.inner_text("main")
+    assert MELDING in page.inner_text("main")
+    blocking["overdragen-voorbeeld"] = check_page(page, "overdragen-voorbeeld")
+    with page.expect_navigation():
+        page.click("main form button:text('Versturen naar de nieuwe school')")
     assert "/overdrachten?verzonden=" in page.url, page.inner_text("main")
     assert "Het dossier is overgedragen." in page.inner_text("main")
     sent = page.locator("#overgedragen tbody tr")

@@ -224,8 +224,14 @@ def test_the_pages_hand_over_list_open_and_confirm(site: Site) -> None:
     assert refused.status_code == 422
     assert 'id="overdracht-parents_consent_by-fout"' in refused.text
     form["parents_consent_by"] = "Fictieve ouders"
+    # First the preview ("Dit wordt verstuurd"), then sent from there.
+    preview = browser.post(f"/leerlingen/{pupil_id}/overdragen", form)
+    assert preview.status_code == 200
+    assert "Dit wordt verstuurd" in preview.text
+    [digest] = re.findall(r'name="preview_digest" value="([0-9a-f]+)"', preview.text)
     assert "Het dossier is overgedragen" in browser.submit(
-        f"/leerlingen/{pupil_id}/overdragen", form
+        f"/leerlingen/{pupil_id}/overdragen",
+        {**form, "versturen": "1", "preview_digest": digest},
     )
 
     # The receiving contact person: the list, the file (read recorded), confirming.
@@ -245,3 +251,87 @@ def test_the_pages_hand_over_list_open_and_confirm(site: Site) -> None:
     # Another role of the receiving school does not open it.
     log_in(site.client, principal(school_b, Role.COORDINATOR))
     assert site.client.get(f"/overdrachten/{file_id}").status_code == 403
+
+
+def test_other_pupils_names_in_the_free_text_are_replaced_as_the_preview_shows(
+    site: Site,
+) -> None:
+    tag = uuid4().hex[:6]
+    school_b = site.world.school_b
+    name = f"Fictieve Rosalie Voorbeeld{tag}"
+    other = f"Fictieve Teun van der Naamveld{tag}"
+    outsider = f"Fictieve Wubbe Registerling{tag}"
+    for ref, display in ((f"V-{tag}", name), (f"R-{tag}", outsider)):
+        made = site.api("POST", "/api/pupils", Role.CONTACT_PERSON,
+                        json={"reference": ref, "display_name": display})  # fmt: skip
+        assert made.status_code == 201, made.text
+        if display == name:
+            pupil_id = made.json()["pupil_id"]
+    summary = (
+        f"{name} werd gepest door TEUN VAN DER NAAMVELD{tag}; naamveld{tag} lachte, "
+        f"{outsider} keek toe (nummer T-{tag}). Bijnaam Pluisje{tag} niet herkend."
+    )
+    body = {"reporter_kind": "parent", "summary": summary}
+    case_id = site.api("POST", "/api/cases", Role.CONTACT_PERSON, json=body).json()["case_id"]
+    assert site.add(case_id, pupil_id=pupil_id, role="target").status_code == 200
+    assert site.add(case_id, pupil_ref=f"T-{tag}", display_name=other,
+                    role="actor").status_code == 200  # fmt: skip
+    catch_up_school(site.container, site.world.school_a.id)
+    consent = {
+        "to_school": school_b.slug,
+        "pupil_consent_on": "2026-11-20",
+        "parents_consent_by": "Fictieve moeder",
+        "parents_consent_on": "2026-11-21",
+    }
+    path = f"/api/pupils/{pupil_id}/handover"
+    # The preview needs the consents too (nothing is read without them).
+    refused = site.api("POST", f"{path}/preview", Role.CONTACT_PERSON,
+                       json={**consent, "pupil_consent_on": ""})  # fmt: skip
+    assert refused.status_code == 422
+    assert site.api("POST", f"{path}/preview", Role.COORDINATOR,
+                    json=consent).status_code == 403  # fmt: skip
+    preview = site.api("POST", f"{path}/preview", Role.CONTACT_PERSON, json=consent)
+    assert preview.status_code == 200, preview.text
+    shown = preview.json()
+    found = {(r["found"], r["replaced_by"]) for r in shown["replacements"]}
+    assert found == {
+        (f"TEUN VAN DER NAAMVELD{tag}", "Fictieve"),
+        (f"naamveld{tag}", "Fictieve"),
+        (outsider, "[naam]"),
+        (f"T-{tag}", "Fictieve"),
+    }
+    assert {r["section"] for r in shown["replacements"]} == {"report"}
+    text = str(shown["documents"])
+    assert name in text, "the pupil by full name"
+    assert f"Naamveld{tag}".casefold() not in text.casefold()
+    assert f"Registerling{tag}" not in text
+    assert f"Pluisje{tag}" in text, "a nickname is not recognised (the README says so)"
+    # Nothing was sent by the preview.
+    assert site.api("GET", "/api/handovers/received", Role.CONTACT_PERSON,
+                    school_b=True).json() == []  # fmt: skip
+    # A digest that is not the preview's: refused, nothing sent.
+    stale = site.api("POST", path, Role.CONTACT_PERSON,
+                     json={**consent, "preview_digest": "0" * 64})  # fmt: skip
+    assert stale.status_code == 422
+    assert ("preview_digest", "preview_changed") in _error_fields(stale)
+    sent = site.api("POST", path, Role.CONTACT_PERSON,
+                    json={**consent, "preview_digest": shown["digest"]})  # fmt: skip
+    assert sent.status_code == 201, sent.text
+    [item] = site.api("GET", "/api/handovers/received", Role.CONTACT_PERSON,
+                      school_b=True).json()  # fmt: skip
+    opened = site.api("GET", f"/api/handovers/received/{item['file_id']}", Role.CONTACT_PERSON,
+                      school_b=True).json()  # fmt: skip
+    # Exactly what the preview showed.
+    assert [d["sections"] for d in opened["documents"]] == [
+        d["sections"] for d in shown["documents"]
+    ]
+
+    # The page: the preview marks each replacement.
+    browser = Browser(site.client)
+    log_in(site.client, principal(site.world.school_a, Role.CONTACT_PERSON))
+    browser.get(f"/leerlingen/{pupil_id}/overdragen")
+    page = browser.post(f"/leerlingen/{pupil_id}/overdragen", consent)
+    assert page.status_code == 200
+    assert "Dit wordt verstuurd" in page.text
+    assert '<mark title="was: ' in page.text
+    assert "[naam]</mark>" in page.text

@@ -232,7 +232,11 @@ def api_body(path: str) -> dict[str, Any]:
             "parents_consent_by": "Fictieve ouder",
             "parents_consent_on": "2026-11-01",
         }
-    if path.startswith("/api/pupils/") and name == "handover":
+    if path.startswith("/api/handovers/received/") and name == "erase":
+        return {"reason": "not_enrolled"}  # a valid body: only the file can be refused
+    if path.startswith("/api/pupils/") and (
+        name == "handover" or path.endswith("/handover/preview")
+    ):
         return {  # a valid body: only the pupil can be refused
             "to_school": "fictieve-andere-school",
             "pupil_consent_on": "2026-11-01",

@@ -25,21 +25,29 @@ from infra.web.context import Services, principal_of, school_of, today
 from infra.web.guards import requires
 from infra.web.reads import record_read
 from projections.pupils import queries as pq
+from services.access.need_to_know import first_name
 from services.access.roles import Permission
 from services.audit.access_log import ReadKind
 from services.casework.application import register_of
+from services.casework.domain import Case
+from services.casework.sealing import ERASED
 from services.exports.case_file import person_ids
 from services.exports.reader import CaseFileReader, CaseRecord
 from services.handover.domain import HandOver, ReceivedFile
+from services.handover.erasure import erase_received
+from services.handover.names import KnownPupil, NameMatcher, matcher_for
 from services.handover.service import (
     Consent,
     HandOverNotFound,
     HandOverReason,
     HandOverService,
     Inbox,
+    Prepared,
     confirm_receipt,
     require_manage,
 )
+from services.people.names import Names
+from services.pupils.register import PupilEntry
 from services.shared.errors import InvalidInput, SchoolNotFound
 from services.shared.text import clean_text
 from tenants.registry import School
@@ -54,6 +62,9 @@ class HandOverBody:
     pupil_consent_on: text_type(required=False, max_len=10) = ""  # type: ignore[valid-type]
     parents_consent_by: text_type(required=False, max_len=200) = ""  # type: ignore[valid-type]
     parents_consent_on: text_type(required=False, max_len=10) = ""  # type: ignore[valid-type]
+    #: The preview's ``digest``: given, the send is refused (422 ``preview_changed``) when
+    #: what would be sent is no longer what the preview showed.
+    preview_digest: text_type(required=False, max_len=64) = ""  # type: ignore[valid-type]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +113,9 @@ class ReceivedOut:
     cases: int
     confirmed_by: str | None
     confirmed_at: datetime | None
+    #: Erased (retention, or the contact person): the name reads "[gewist]", no documents.
+    erased_at: datetime | None = None
+    erase_reason: str | None = None
 
     @classmethod
     def of(cls, f: ReceivedFile) -> "ReceivedOut":
@@ -115,6 +129,8 @@ class ReceivedOut:
             cases=len(f.documents),
             confirmed_by=f.confirmed_by,
             confirmed_at=f.confirmed_at,
+            erased_at=f.erased_at,
+            erase_reason=f.erase_reason,
         )
 
 
@@ -136,10 +152,22 @@ def receiving_school(services: Services, slug: str) -> School:
         raise InvalidInput(msg, field="to_school", reason="unknown_school") from None
 
 
-async def send_handover(
+@dataclasses.dataclass(frozen=True)
+class _Gathered:
+    pupil_name: str
+    consent: Consent
+    receiving: School
+    records: list[CaseRecord]
+    names: Names
+    matcher: NameMatcher
+    service: HandOverService
+
+
+async def _gather(
     services: Services, school: School, principal: Principal, pupil_id: UUID, data: HandOverBody
-) -> HandOver:
-    """Everything the sending side does, for the API (and a page)."""
+) -> _Gathered:
+    """What both the preview and the send need: the consents checked first (nothing is read
+    without them), the pupil, the receiving school, the cases, and the names to look for."""
     require_manage(principal.actor)
     app = services.container.schools.get(school.id)
     register = register_of(app, school.id)
@@ -154,29 +182,92 @@ async def send_handover(
         links = await pq.chronology(conn, school.schema_name, pupil_id)
     case_ids = [link.case_id for link in links if link.role == "target"]
 
-    def read() -> list[CaseRecord]:
+    def read() -> tuple[list[CaseRecord], NameMatcher]:
         reader = CaseFileReader(app, school.id)
-        return [reader.read(principal.actor, case_id) for case_id in case_ids]
+        records = [reader.read(principal.actor, case_id) for case_id in case_ids]
+        return records, handover_matcher(pupil, records, register.all())
 
-    records = await anyio.to_thread.run_sync(read)
+    records, matcher = await anyio.to_thread.run_sync(read)
     ids: set[str] = {principal.actor.user_id}
     for record in records:
         ids |= person_ids(record, principal.actor)
     names = await services.names(school, ids)
-    inbox = Inbox(services.container.schools.get(receiving.id), receiving.id)
-    service = HandOverService(app, school)
-    handover = await anyio.to_thread.run_sync(
-        lambda: service.send(
+    return _Gathered(
+        pupil_name=pupil.display_name,
+        consent=consent,
+        receiving=receiving,
+        records=records,
+        names=names,
+        matcher=matcher,
+        service=HandOverService(app, school),
+    )
+
+
+def handover_matcher(
+    pupil: PupilEntry, records: list[CaseRecord], register: list[PupilEntry]
+) -> NameMatcher:
+    """The names to look for in a hand-over's free text: the other participants of the cases
+    sent (they become their first name) and the school's register (``[naam]``)."""
+    known: list[KnownPupil] = []
+    for record in records:
+        for e in record.events:
+            if not isinstance(e, Case.ParticipantAdded) or e.pupil_id == pupil.pupil_id:
+                continue
+            if e.display_name == ERASED:
+                continue
+            known.append(
+                KnownPupil(
+                    display_name=e.display_name,
+                    reference="" if e.pupil_ref == ERASED else e.pupil_ref,
+                    group="" if e.group == ERASED else e.group,
+                    first_name=str(first_name(e.display_name)),
+                )
+            )
+    for entry in register:
+        if entry.erased or entry.pupil_id == pupil.pupil_id:
+            continue
+        known.append(KnownPupil(entry.display_name, entry.reference, entry.group))
+    return matcher_for(pupil.display_name, pupil.reference, known)
+
+
+async def preview_handover(
+    services: Services, school: School, principal: Principal, pupil_id: UUID, data: HandOverBody
+) -> Prepared:
+    """What would be sent, names of other pupils replaced (nothing is sent or recorded)."""
+    g = await _gather(services, school, principal, pupil_id, data)
+    return await anyio.to_thread.run_sync(
+        lambda: g.service.prepare(
             principal.actor,
             pupil_id=pupil_id,
-            pupil_name=pupil.display_name,
-            receiving=receiving,
+            records=g.records,
+            names=g.names,
+            now=datetime.now(UTC),
+            matcher=g.matcher,
+        )
+    )
+
+
+async def send_handover(
+    services: Services, school: School, principal: Principal, pupil_id: UUID, data: HandOverBody
+) -> HandOver:
+    """Everything the sending side does, for the API (and a page): the documents as
+    :func:`preview_handover` shows them (the same :meth:`HandOverService.prepare`)."""
+    g = await _gather(services, school, principal, pupil_id, data)
+    inbox = Inbox(services.container.schools.get(g.receiving.id), g.receiving.id)
+    handover = await anyio.to_thread.run_sync(
+        lambda: g.service.send(
+            principal.actor,
+            pupil_id=pupil_id,
+            pupil_name=g.pupil_name,
+            receiving=g.receiving,
             inbox=inbox,
-            consent=consent,
-            records=records,
-            names=names,
+            consent=g.consent,
+            records=g.records,
+            names=g.names,
             now=datetime.now(UTC),
             today=today(),
+            matcher=g.matcher,
+            expected_digest=data.preview_digest,
         )
     )
     for case_id in handover.case_ids:
@@ -204,6 +295,60 @@ async def api_send_handover(
     services = Services.of(request.app.state)
     handover = await send_handover(services, school, principal, pupil_id, data)
     return Response(HandOverOut.of(handover), headers={"Location": f"/api/handovers/{handover.id}"})
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplacementOut:
+    """One name replaced in the free text: where (document index, section key, entry index,
+    ``title`` or ``line-<n>``), what stood there, what it became."""
+
+    document: int
+    section: str
+    entry: int
+    field: str
+    found: str
+    replaced_by: str
+
+
+@dataclasses.dataclass(frozen=True)
+class HandOverPreviewOut:
+    """What the send would deliver (``documents``, exactly), every replaced name listed, and
+    the ``digest`` to send with it (``preview_digest``) so the send is what was seen."""
+
+    case_ids: list[UUID]
+    documents: list[dict[str, Any]]
+    replacements: list[ReplacementOut]
+    digest: str
+
+
+@post(
+    "/api/pupils/{pupil_id:uuid}/handover/preview",
+    summary="Preview a hand-over: what would be sent, other pupils' names replaced",
+    tags=["handover"],
+    status_code=200,
+    responses=problems(404, 422, body=True),
+    guards=[requires(Permission.PUPILS_MANAGE)],
+)
+async def api_preview_handover(
+    request: Request[Any, Any, Any], pupil_id: FromPath[UUID], data: JSONBody[HandOverBody]
+) -> HandOverPreviewOut:
+    """The same body as the send; nothing is sent or recorded. Names of other pupils known to
+    the school (the cases' other participants, the register) found in the free text are
+    replaced by their first name or ``[naam]``, groups by ``[groep]``; each is listed.
+    Names the school does not know (another school's pupil, a nickname) are not found."""
+    principal = await principal_of(request)
+    school = await school_of(request, principal)
+    services = Services.of(request.app.state)
+    prepared = await preview_handover(services, school, principal, pupil_id, data)
+    return HandOverPreviewOut(
+        case_ids=prepared.case_ids,
+        documents=prepared.documents,
+        replacements=[
+            ReplacementOut(m.document, m.section, m.entry, m.field, m.found, m.replaced_by)
+            for m in prepared.marks
+        ],
+        digest=prepared.digest,
+    )
 
 
 @get(
@@ -320,11 +465,51 @@ async def api_confirm_received(
     )
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EraseReceivedBody:
+    """Why the copy is erased before its time: ``not_enrolled`` (the pupil did not come),
+    ``not_needed`` or ``sent_in_error``."""
+
+    reason: text_type(required=True, max_len=40)  # type: ignore[valid-type]
+
+
+async def erase_as(
+    services: Services, school: School, principal: Principal, file_id: UUID, reason: str
+) -> ReceivedFile:
+    """Erase a received copy of ``school`` now (its keys destroyed), for the API and a page."""
+    inbox = inbox_of(services, school)
+    return await anyio.to_thread.run_sync(
+        lambda: erase_received(principal.actor, inbox, file_id, reason, datetime.now(UTC))
+    )
+
+
+@post(
+    "/api/handovers/received/{file_id:uuid}/erase",
+    summary="Erase a received copy before its keep-until date (the name and documents go)",
+    tags=["handover"],
+    status_code=200,
+    responses=problems(404, 422, body=True),
+    guards=[requires(Permission.PUPILS_MANAGE)],
+)
+async def api_erase_received(
+    request: Request[Any, Any, Any], file_id: FromPath[UUID], data: JSONBody[EraseReceivedBody]
+) -> ReceivedOut:
+    """The receiving contact person erases the copy (e.g. the pupil did not enroll): recorded
+    as ``ReceivedFileErased`` with the reason, then the copy's keys are destroyed; the inbox
+    keeps the record (name "[gewist]"). Erasing again changes nothing."""
+    principal = await principal_of(request)
+    school = await school_of(request, principal)
+    services = Services.of(request.app.state)
+    return ReceivedOut.of(await erase_as(services, school, principal, file_id, data.reason))
+
+
 HANDOVER_ROUTES: list[Any] = [
     api_send_handover,
     api_sent_handovers,
+    api_preview_handover,
     api_handover,
     api_received_files,
     api_received_file,
     api_confirm_received,
+    api_erase_received,
 ]

@@ -18,6 +18,7 @@ from litestar.params import FromPath, JSONBody
 from infra.auth.principal import Principal
 from infra.exports.pdf import render_handover_pdf
 from infra.web.actions import text_type
+from infra.web.api.handover import handover_matcher
 from infra.web.api.responses import problems
 from infra.web.context import Services, principal_of, school_of, today
 from infra.web.guards import requires
@@ -33,6 +34,7 @@ from services.handover.export import (
     HandOverExport,
     MadeExport,
 )
+from services.handover.names import NameMatcher
 from services.handover.service import Consent, HandOverReason, require_manage
 from services.shared.errors import InvalidInput
 from tenants.registry import School
@@ -127,11 +129,13 @@ async def make_export(
         links = await pq.chronology(conn, school.schema_name, pupil_id)
     case_ids = [link.case_id for link in links if link.role == "target"]
 
-    def read() -> list[CaseRecord]:
+    def read() -> tuple[list[CaseRecord], NameMatcher]:
         reader = CaseFileReader(app, school.id)
-        return [reader.read(principal.actor, case_id) for case_id in case_ids]
+        records = [reader.read(principal.actor, case_id) for case_id in case_ids]
+        return records, handover_matcher(pupil, records, register.all())
 
-    records = await anyio.to_thread.run_sync(read)
+    # Other pupils' names in the free text are replaced as on the platform.
+    records, matcher = await anyio.to_thread.run_sync(read)
     ids: set[str] = {principal.actor.user_id}
     for record in records:
         ids |= person_ids(record, principal.actor)
@@ -160,6 +164,7 @@ async def make_export(
             render=render,
             now=now,
             today=today(),
+            matcher=matcher,
         )
     )
     for case_id in made.export.case_ids:

@@ -18,7 +18,9 @@ from infra.web.api.handover import (
     HandOverOut,
     ReceivedOut,
     confirm_as,
+    erase_as,
     inbox_of,
+    preview_handover,
     send_handover,
 )
 from infra.web.api.handover_export import ExportOut, export_service
@@ -30,7 +32,7 @@ from infra.web.reads import record_read
 from services.access.roles import Permission
 from services.audit.access_log import ReadKind
 from services.casework.application import register_of
-from services.handover.service import HandOverService
+from services.handover.service import HandOverService, Prepared
 from services.shared.errors import InvalidInput
 
 FIELDS = ("to_school", "pupil_consent_on", "parents_consent_by", "parents_consent_on")
@@ -51,6 +53,7 @@ FIELD_MESSAGES_NL = {
     "unknown_pupil": "Deze leerling is gewist.",
     "too_long": "De tekst is te lang.",
     "unsafe_characters": "De tekst bevat een teken dat niet is toegestaan (een stuurteken).",
+    "preview_changed": "Het dossier is veranderd sinds u het bekeek. Bekijk het opnieuw.",
 }
 
 
@@ -101,20 +104,51 @@ async def handover_form(request: Request[Any, Any, Any], pupil_id: FromPath[UUID
 async def handover_send(
     request: Request[Any, Any, Any], pupil_id: FromPath[UUID]
 ) -> Template | Redirect:
-    """Send the file (then the pupil's page, with the hand-over recorded)."""
+    """First the preview ("Dit wordt verstuurd": other pupils' names replaced, each marked);
+    sent only from there (``versturen``), exactly as shown (the preview's digest)."""
     viewer = await viewer_of(request)
     school = school_required(viewer)
     form = await request.form()
     values = {k: str(form.get(k) or "") for k in FIELDS}
-    body = HandOverBody(**values)
+    confirmed = str(form.get("versturen") or "") == "1"
+    body = HandOverBody(
+        **values, preview_digest=str(form.get("preview_digest") or "") if confirmed else ""
+    )
     services = Services.of(request.app.state)
     try:
+        if not confirmed:
+            prepared = await preview_handover(services, school, viewer.principal, pupil_id, body)
+            return await _preview(request, pupil_id, values, prepared)
         await send_handover(services, school, viewer.principal, pupil_id, body)
     except InvalidInput as error:
-        field = error.field or "to_school"
+        field = "to_school" if error.field in (None, "preview_digest") else error.field
         message = FIELD_MESSAGES_NL.get(error.reason or "", "Controleer dit veld.")
         return await _form(request, pupil_id, values=values, errors={field: message})
     return Redirect(f"/overdrachten?verzonden={pupil_id}", status_code=303)
+
+
+async def _preview(
+    request: Request[Any, Any, Any], pupil_id: UUID, values: dict[str, str], prepared: Prepared
+) -> Template:
+    viewer = await viewer_of(request)
+    school = school_required(viewer)
+    app = Services.of(request.app.state).container.schools.get(school.id)
+    register = register_of(app, school.id)
+    actor = viewer.principal.actor
+    pupil = await anyio.to_thread.run_sync(lambda: register.get(actor, pupil_id))
+    return render(
+        viewer,
+        "handover/preview.html",
+        status=200,
+        active="leerlingen",
+        pupil=pupil,
+        fields=FIELDS,
+        values=values,
+        documents=prepared.documents,
+        marks=prepared.marks,
+        marked=prepared.parts,
+        digest=prepared.digest,
+    )
 
 
 @get(
@@ -156,6 +190,7 @@ async def received_page(request: Request[Any, Any, Any]) -> Template:
         exports=[ExportOut.of(e) for e in exports],
         pupil_names=names,
         sent=sent,
+        erased="gewist" in request.query_params,
     )
 
 
@@ -167,6 +202,12 @@ async def received_page(request: Request[Any, Any, Any]) -> Template:
 )
 async def received_file_page(request: Request[Any, Any, Any], file_id: FromPath[UUID]) -> Template:
     """One received file, read-only (the read is recorded in the school's access log)."""
+    return await _file(request, file_id)
+
+
+async def _file(
+    request: Request[Any, Any, Any], file_id: UUID, *, erase_error: str = ""
+) -> Template:
     viewer = await viewer_of(request)
     school = school_required(viewer)
     services = Services.of(request.app.state)
@@ -177,8 +218,11 @@ async def received_file_page(request: Request[Any, Any, Any], file_id: FromPath[
         viewer,
         "handover/file.html",
         active="leerlingen",
+        status=422 if erase_error else 200,
         file=ReceivedOut.of(found),
         documents=found.documents,
+        erase_reasons=ERASE_REASONS_NL,
+        erase_error=erase_error,
     )
 
 
@@ -197,10 +241,42 @@ async def confirm_post(request: Request[Any, Any, Any], file_id: FromPath[UUID])
     return Redirect(f"/overdrachten/{file_id}", status_code=303)
 
 
+#: Why a copy is erased before its time (the page's choices; the words of ``ErasureReason``).
+ERASE_REASONS_NL = (
+    ("not_enrolled", "De leerling is niet bij ons op school gekomen."),
+    ("not_needed", "Wij hebben het dossier niet nodig."),
+    ("sent_in_error", "Het dossier is per vergissing naar ons gestuurd."),
+)
+
+
+@post(
+    "/overdrachten/{file_id:uuid}/wissen",
+    name="page-handover-erase",
+    include_in_schema=False,
+    status_code=303,
+    guards=[requires(Permission.PUPILS_MANAGE)],
+)
+async def erase_post(
+    request: Request[Any, Any, Any], file_id: FromPath[UUID]
+) -> Template | Redirect:
+    """Erase the copy now (a reason chosen); the list keeps that it was received."""
+    viewer = await viewer_of(request)
+    school = school_required(viewer)
+    form = await request.form()
+    reason = str(form.get("reason") or "")
+    services = Services.of(request.app.state)
+    try:
+        await erase_as(services, school, viewer.principal, file_id, reason)
+    except InvalidInput:
+        return await _file(request, file_id, erase_error="Kies waarom u het dossier wist.")
+    return Redirect("/overdrachten?gewist=1", status_code=303)
+
+
 HANDOVER_PAGE_ROUTES: list[Any] = [
     handover_form,
     handover_send,
     received_page,
     received_file_page,
     confirm_post,
+    erase_post,
 ]

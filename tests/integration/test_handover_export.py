@@ -38,7 +38,8 @@ def _pupil_with_case(s: Site, tag: str) -> tuple[str, str]:
                      json={"reference": f"LLN-{tag}", "display_name": name})  # fmt: skip
     assert pupil.status_code == 201, pupil.text
     pupil_id = pupil.json()["pupil_id"]
-    body = {"reporter_kind": "parent", "summary": f"Fictieve MELDING{tag}"}
+    # The other pupil's full name typed into the report: replaced by the first name when sent.
+    body = {"reporter_kind": "parent", "summary": f"Fictieve MELDING{tag}: Bram Zandloper{tag}"}
     case = s.api("POST", "/api/cases", Role.CONTACT_PERSON, json=body).json()["case_id"]
     assert s.add(case, pupil_id=pupil_id, role="target").status_code == 200
     assert s.add(case, pupil_ref=f"ZL-{tag}", display_name=f"Bram Zandloper{tag}",

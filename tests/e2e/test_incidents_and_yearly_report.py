@@ -93,7 +93,9 @@ def test_the_coordinator_marks_a_serious_incident_and_records_the_report(
     log_in(coordinator, web, school, "coordinator")
     coordinator.goto(case_url)
     assert coordinator.locator("#actie-mark-serious-incident form").count() == 1
+    assert coordinator.locator("#actie-record-inspectie-report form").count() == 0
     act(coordinator, "mark-serious-incident", {})
+    assert coordinator.locator("#actie-mark-serious-incident form").count() == 0  # done
     incident = coordinator.inner_text("#incident")
     assert "Ernstig incident" in incident, incident
     assert "nog niet gemeld" in incident, incident
@@ -121,6 +123,7 @@ def test_the_coordinator_marks_a_serious_incident_and_records_the_report(
             "reference": REFERENCE,
         },
     )
+    assert coordinator.locator("#actie-record-inspectie-report form").count() == 0  # done
     incident = coordinator.inner_text("#incident")
     assert "nog niet gemeld" not in incident, incident
     assert "gemeld op" in incident, incident
@@ -136,6 +139,36 @@ def test_the_coordinator_marks_a_serious_incident_and_records_the_report(
     assert f"{SIGNAL}: 0" in signals, signals
     assert signals.count(SIGNAL) == 1, signals
     assert coordinator.locator(f"main a[href$='{case_id}']").count() == 0, signals
+
+    # A case closed (referred) before its report to the Inspectie was made: the report is
+    # still due, so the signal stays, and the report can still be recorded on the closed case.
+    page.goto(f"{web.url}/zaken/nieuw")
+    page.select_option("select[name=reporter_kind]", "staff")
+    page.fill("textarea[name=summary]", "Docent meldt een fictieve bedreiging met een mes.")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    closed_url = page.url.split("?")[0]
+    closed_id = closed_url.rsplit("/", 1)[-1]
+    act(page, "categorise-incident", {"categories": ["weapon"]})
+    act(page, "mark-serious-incident", {})
+    act(page, "close", {"reason": "referred", "explanation": "Doorverwezen naar de politie."})
+    assert "Deze zaak is afgesloten" in page.content()
+    coordinator.goto(f"{web.url}/school/signalen")
+    signals = coordinator.inner_text("main")
+    assert f"{SIGNAL}: 1" in signals, signals
+    assert coordinator.locator(f"main a[href$='{closed_id}']").count() >= 1, signals
+    coordinator.goto(closed_url)
+    act(
+        coordinator,
+        "record-inspectie-report",
+        {"reported_on": reported_on.isoformat(), "channel": "email", "reference": ""},
+    )
+    incident = coordinator.inner_text("#incident")
+    assert "gemeld op" in incident, incident
+    assert "Deze zaak is afgesloten" in coordinator.content()
+    coordinator.goto(f"{web.url}/school/signalen")
+    signals = coordinator.inner_text("main")
+    assert f"{SIGNAL}: 0" in signals, signals
     assert not [m for m in console if "Content Security Policy" in m], console
     assert not any(blocking.values()), blocking
 

@@ -34,6 +34,7 @@ from infra.web.context import today
 from infra.web.pages.yearly_report import label
 from projections.board_stats import queries as q
 from projections.incident_stats import queries as iq
+from projections.yearly_report import AFTERCARE_CONTINUED, AFTERCARE_STOPPED
 from services.access.roles import Role
 from services.casework import commands as cw
 from services.casework.seeding import HistorySeeder
@@ -181,15 +182,19 @@ def _moment(day: date, hour: int = 10) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
-def _seed_year(
-    container: Container, school: School, cases: list[tuple[list[str], bool]], first: date
-) -> None:
+#: A seeded case: its incident categories, whether it had an intake, and the aftercare's
+#: finding (``None``: no aftercare).
+Seeded = tuple[list[str], bool, bool | None]
+
+
+def _seed_year(container: Container, school: School, cases: list[Seeded], first: date) -> None:
     """Cases of ``school`` reported on school days from ``first`` (a Monday) on, one a week:
-    each with its incident categories and, when asked, an intake three days later (Thursday)."""
+    each with its incident categories, when asked an intake three days later (Thursday) and
+    aftercare a week after that (whether the bullying stopped)."""
     contact = Actor(user_id=f"e2e-seed-{school.slug}", role=Role.CONTACT_PERSON)
     clock = SeedClock(_moment(first))
     seeder = HistorySeeder(container.case_service(school.id), clock)
-    for n, (categories, intake) in enumerate(cases):
+    for n, (categories, intake, stopped) in enumerate(cases):
         monday = first + timedelta(weeks=n)
         assert monday.weekday() == 0
         clock.set(_moment(monday))
@@ -206,13 +211,28 @@ def _seed_year(
                 contact,
                 cw.HoldIntake(case_id=case_id, held_on=thursday, summary="Fictief gesprek."),
             )
+        if stopped is not None:
+            follow_up = cw.ScheduleFollowUp(case_id=case_id, due_on=thursday + timedelta(weeks=1))
+            seeder.handle(contact, follow_up)
+            clock.set(_moment(follow_up.due_on))
+            seeder.handle(
+                contact,
+                cw.CompleteFollowUp(
+                    case_id=case_id,
+                    follow_up_id=follow_up.follow_up_id,
+                    agreements_kept=stopped,
+                    bullying_stopped=stopped,
+                    pupil_feels_safe=stopped,
+                ),
+            )
     seeder.save()
 
 
 def seed_two_schools(database_url: str, tmp_path: Path, school: School) -> School:
     """School De Proef: 7 cases in 2025-2026, all "grove pesterijen", 2 also "discriminatie",
-    6 with an intake after 3 days; 5 "grove pesterijen" cases in 2024-2025. A second school of
-    the board (Klein): 3 cases in 2025-2026, "grove pesterijen", each with an intake."""
+    6 with an intake after 3 days and aftercare (5 found the bullying stopped, 1 not); 5 "grove
+    pesterijen" cases in 2024-2025. A second school of the board (Klein): 3 cases in 2025-2026,
+    "grove pesterijen", each with an intake."""
     settings = Settings(
         database_url=database_url,
         data_dir=tmp_path,
@@ -224,10 +244,11 @@ def seed_two_schools(database_url: str, tmp_path: Path, school: School) -> Schoo
         small = container.create_school(board.slug, SMALL_SCHOOL)
         ensure_school_views(container, small.id)
         bullying, both = ["severe_bullying"], ["severe_bullying", "discrimination"]
-        this_year = [(both, True), (both, True)] + [(bullying, True)] * 4 + [(bullying, False)]
+        this_year: list[Seeded] = [(both, True, True), (both, True, False)]
+        this_year += [(bullying, True, True)] * 4 + [(bullying, False, None)]
         _seed_year(container, school, this_year, date(2025, 9, 8))
-        _seed_year(container, school, [(bullying, True)] * 5, date(2024, 9, 9))
-        _seed_year(container, small, [(bullying, True)] * 3, date(2025, 10, 6))
+        _seed_year(container, school, [(bullying, True, None)] * 5, date(2024, 9, 9))
+        _seed_year(container, small, [(bullying, True, None)] * 3, date(2025, 10, 6))
         catch_up_school(container, school.id)
         catch_up_school(container, small.id)
         return container.registry.school(small.id)
@@ -275,12 +296,19 @@ def test_the_board_downloads_the_yearly_report(
     discrimination = label(iq.BY_INCIDENT_CATEGORY, "discrimination")
     new_cases = label(q.NEW_CASES, None)
     intake = label(q.MEDIAN_DAYS_TO_INTAKE, None)
+    stopped, continued = label(AFTERCARE_STOPPED, None), label(AFTERCARE_CONTINUED, None)
+    share = label(q.AFTERCARE_STOPPED_SHARE, None)
     expected = [
         [SCHOOL_NAME, YEAR, new_cases, "7"],
         [SCHOOL_NAME, YEAR, bullying, "7"],
         [SCHOOL_NAME, YEAR, discrimination, "<5"],  # 2 cases
         [SCHOOL_NAME, YEAR, intake, "3 dagen"],  # six intakes, each after 3 days
         [SCHOOL_NAME, PREVIOUS, bullying, "5"],  # last year beside it
+        [SCHOOL_NAME, YEAR, stopped, "5"],
+        [SCHOOL_NAME, YEAR, continued, "<5"],  # 1
+        # 83% of the 6 outcomes would give the hidden 1 away: not computed either
+        [SCHOOL_NAME, YEAR, share, "te weinig zaken"],
+        ["alle scholen samen", YEAR, share, "te weinig zaken"],
         [SMALL_SCHOOL, YEAR, new_cases, "<5"],  # 3 cases
         [SMALL_SCHOOL, YEAR, bullying, "<5"],
         [SMALL_SCHOOL, YEAR, intake, "te weinig zaken"],  # a median over 3 cases
@@ -307,6 +335,10 @@ def test_the_board_downloads_the_yearly_report(
     assert _pdf_row(proef, bullying) == ["7", "5"], proef
     assert _pdf_row(proef, discrimination) == ["<5", "0"], proef
     assert _pdf_row(proef, intake) == ["3", "3"], proef
+    assert _pdf_row(proef, stopped) == ["5", "0"], proef
+    assert _pdf_row(proef, continued) == ["<5", "0"], proef
+    assert _pdf_row(proef, share)[0] == "te weinig zaken", proef
+    assert "%" not in proef
     assert _pdf_row(klein, new_cases) == ["<5", "0"], klein
     assert _pdf_row(klein, bullying) == ["<5", "0"], klein
     assert _pdf_row(klein, intake)[0] == "te weinig zaken", klein

@@ -112,9 +112,24 @@ def test_the_coordinator_marks_a_serious_incident_and_records_the_report(
     assert signals.count(SIGNAL) >= 2, signals
     blocking["signalen-inspectie"] = check_page(coordinator, "signalen-inspectie")
 
-    # The report to the Inspectie is recorded: day, channel, reference.
+    # A report dated tomorrow is refused with the reason; nothing is recorded.
     reported_on = today()
     coordinator.goto(case_url)
+    form = "#actie-record-inspectie-report form"
+    coordinator.locator("#actie-record-inspectie-report").evaluate(
+        "e => { for (let d = e; d; d = d.parentElement)"
+        " if (d.tagName === 'DETAILS') d.open = true; }"
+    )
+    coordinator.fill(f"{form} [name='reported_on']", (reported_on + timedelta(days=2)).isoformat())
+    coordinator.select_option(f"{form} [name='channel']", "inspectie_portal")
+    with coordinator.expect_navigation() as refused:
+        coordinator.click(f"{form} button[type=submit]")
+    assert refused.value.status == 422, refused.value.status
+    assert "Deze datum ligt in de toekomst." in coordinator.inner_text("main")
+    coordinator.goto(case_url)
+    assert "nog niet gemeld" in coordinator.inner_text("#incident")
+
+    # The report to the Inspectie is recorded: day, channel, reference.
     act(
         coordinator,
         "record-inspectie-report",

@@ -173,6 +173,12 @@ def test_the_coordinator_marks_a_serious_incident_and_records_the_report(
     signals = coordinator.inner_text("main")
     assert f"{SIGNAL}: 1" in signals, signals
     assert coordinator.locator(f"main a[href$='{closed_id}']").count() >= 1, signals
+    # The count links to the case list filtered on the signal: the closed case is in it.
+    with coordinator.expect_navigation():
+        coordinator.click(f"main a:has-text('{SIGNAL}')")
+    assert "signal=inspectie_report_due" in coordinator.url
+    listed = coordinator.inner_text("main")
+    assert coordinator.locator(f"main a[href$='{closed_id}']").count() >= 1, listed
     coordinator.goto(closed_url)
     act(
         coordinator,

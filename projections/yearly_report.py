@@ -10,8 +10,10 @@ monthly statistics (:mod:`projections.board_stats.queries`).
 Cells are :class:`~projections.board_stats.queries.StatCell`\\ s with ``month`` = the first day of
 the school year (1 August). Suppression follows the monthly statistics' rules with the same
 threshold (``DEFAULT_THRESHOLD``): a count of 1 .. threshold-1 is hidden; a median or share over
-a basis of 1 .. threshold-1 cases is not computed (shown as "te weinig zaken"); a board total is
-also hidden when the part of it in hidden school cells is 1 .. threshold-1. Medians over the year
+a basis of 1 .. threshold-1 cases is not computed (shown as "te weinig zaken"), and neither is
+the share of aftercare that found the bullying stopped while a count of aftercare outcomes is
+hidden (the share and the other count would give it back); a board total is also hidden when the
+part of it in hidden school cells is 1 .. threshold-1. Medians over the year
 are computed over the year's cases (not from monthly medians).
 
 The computation (:func:`year_cells`) is pure, so it is tested without a database;
@@ -65,6 +67,8 @@ COUNT_KEYS: tuple[tuple[str, str | None], ...] = (
     (SERIOUS_INCIDENTS, None),
     (INSPECTIE_REPORTED, None),
 )
+#: The aftercare outcome counts: while one of them is hidden, so is the share of their sum.
+_OUTCOMES = frozenset({AFTERCARE_STOPPED, AFTERCARE_CONTINUED})
 #: The medians and shares, after the counts.
 STAT_MEASURES: tuple[str, ...] = (
     MEDIAN_DAYS_TO_INTAKE,
@@ -189,8 +193,11 @@ def _tally(year: SchoolYear, cases: Iterable[CaseRow], incidents: Iterable[Incid
 
 
 def _stat_cells(
-    school_id: UUID | None, month: date, tally: _Tally, threshold: int
+    school_id: UUID | None, month: date, tally: _Tally, threshold: int, *, outcomes_hidden: bool
 ) -> list[StatCell]:
+    """The medians and the share; ``outcomes_hidden``: a count of aftercare outcomes (stopped or
+    not) is hidden, so the share is not computed either (with the other count, or the basis's
+    bounds, it would give the hidden count back: 3 of 5 is 60%)."""
     share = (
         sum(tally.aftercare) / len(tally.aftercare) if tally.aftercare else None
     )  # computed only when shown (basis checked below)
@@ -211,7 +218,7 @@ def _stat_cells(
     for measure, basis, value in bases:
         if basis == 0:
             cells.append(StatCell(school_id, month, measure, None, None, False))
-        elif basis < threshold:
+        elif basis < threshold or (measure == AFTERCARE_STOPPED_SHARE and outcomes_hidden):
             cells.append(StatCell(school_id, month, measure, None, None, True))
         else:
             cells.append(StatCell(school_id, month, measure, None, value, False))
@@ -242,22 +249,28 @@ def year_cells(
             (c for c in cases if c.school_id == school_id),
             (i for i in incidents if i.school_id == school_id),
         )
+        outcomes_hidden = False
         for (measure, category), n in tally.counts.items():
             hide = 0 < n < threshold
             if hide:
                 hidden[(measure, category)] += n
+                outcomes_hidden |= measure in _OUTCOMES
             cells.append(StatCell(school_id, month, measure, category, None if hide else n, hide))
-        cells.extend(_stat_cells(school_id, month, tally, threshold))
+        cells.extend(
+            _stat_cells(school_id, month, tally, threshold, outcomes_hidden=outcomes_hidden)
+        )
     total = _tally(
         year,
         (c for c in cases if c.school_id in wanted),
         (i for i in incidents if i.school_id in wanted),
     )
+    outcomes_hidden = False
     for (measure, category), n in total.counts.items():
         part = hidden[(measure, category)]
         hide = 0 < n < threshold or 0 < part < threshold
+        outcomes_hidden |= hide and measure in _OUTCOMES
         cells.append(StatCell(None, month, measure, category, None if hide else n, hide))
-    cells.extend(_stat_cells(None, month, total, threshold))
+    cells.extend(_stat_cells(None, month, total, threshold, outcomes_hidden=outcomes_hidden))
     return cells
 
 

@@ -2,7 +2,9 @@
 
 Signals are decided here, at query time, from ``today`` and the school's protocol; the view's
 rows hold only what the events say (see :mod:`projections.escalation.projection`). Signals are
-raised for open cases only: a closed case needs no action (reopen it to act again).
+raised for open cases only: a closed case needs no action (reopen it to act again) — except
+``inspectie_report_due``, which stays on a closed case until the report is recorded (closing the
+case does not report the serious incident, and the report can be recorded on a closed case).
 
 =============================== ====================================================================
 kind                            raised when (for an open case)
@@ -24,7 +26,7 @@ kind                            raised when (for an open case)
                                 since (seed: nothing happens without the pupil knowing)
 ``inspectie_report_due``        the case was marked a serious incident and its report to the
                                 Inspectie is not recorded yet (raised from the marking on: it
-                                is due; ``due_on`` says by when)
+                                is due; ``due_on`` says by when), also when the case is closed
 ``public_report_waiting``       a report came in through the public form and nobody picked it up
                                 yet (no owner assigned, no intake held)
 ``reporter_message_waiting``    the reporter of a public report wrote and the school did not answer
@@ -117,9 +119,11 @@ def case_signals(
     protocol: ProtocolChecklist,
     inactivity_days: int = DEFAULT_INACTIVITY_DAYS,
 ) -> list[Signal]:
-    """The signals of one case (pure), from a row of the escalation view, in SignalKind order."""
+    """The signals of one case (pure), from a row of the escalation view, in SignalKind order.
+    A closed case has one signal left at most: its serious incident's report to the Inspectie,
+    while that is due (closing the case does not report it)."""
     if row["status"] == "closed":
-        return []
+        return incident_signals(row)
     found: list[Signal] = []
     overdue = sorted(d for d in (row["open_follow_up_dues"] or []) if d < today)
     if overdue:
@@ -185,7 +189,8 @@ async def signals(
     inactivity_days: int = DEFAULT_INACTIVITY_DAYS,
     case_ids: Sequence[UUID] | None = None,
 ) -> dict[UUID, list[Signal]]:
-    """Signals per open case of the school (cases without signals are left out).
+    """Signals per open case of the school (cases without signals are left out), and per closed
+    case whose serious incident is still to be reported to the Inspectie.
 
     ``case_ids`` limits the answer to those cases. Rows that cannot have a signal are filtered
     in SQL; the exact decision is :func:`case_signals`.
@@ -203,14 +208,14 @@ async def signals(
         " state ->> 'public_report_waiting_since' AS public_report_waiting_since,"
         " state ->> 'reporter_message_waiting_since' AS reporter_message_waiting_since"
         f" FROM {table(schema, TABLE)}"
-        " WHERE status <> 'closed'"
+        " WHERE (status <> 'closed'"
         " AND (next_follow_up_due < $1 OR intake_on IS NULL OR waiting_steps > 0"
         " OR (offence_flagged AND NOT police_advised) OR last_activity_at < $2"
         " OR state ->> 'bullying_continues_since' IS NOT NULL"
         " OR state ->> 'uninformed_since' IS NOT NULL"
-        " OR state ->> 'inspectie_report_due' IS NOT NULL"
         " OR state ->> 'public_report_waiting_since' IS NOT NULL"
-        " OR state ->> 'reporter_message_waiting_since' IS NOT NULL)"
+        " OR state ->> 'reporter_message_waiting_since' IS NOT NULL))"
+        " OR state ->> 'inspectie_report_due' IS NOT NULL"
     )
     params: list[Any] = [today, _inactive_before(today, inactivity_days)]
     if case_ids is not None:

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import pytest
 
+from projections.escalation.queries import SignalKind, case_signals
 from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.commands import (
@@ -20,6 +21,7 @@ from services.casework.commands import (
 )
 from services.casework.domain import MAX_INSPECTIE_REFERENCE, Case
 from services.casework.handlers import CaseService
+from services.casework.protocol import DEFAULT_PROTOCOL
 from services.casework.seeding import HistorySeeder
 from services.casework.vocabulary import (
     CURRENT_INCIDENT_LIST,
@@ -210,3 +212,26 @@ def test_the_history_seeder_checks_like_the_handler_and_saves_backdated(
         datetime(2024, 10, 7, 9, tzinfo=UTC),
         datetime(2024, 10, 9, 9, tzinfo=UTC),
     ]
+
+
+def test_a_closed_case_keeps_its_due_inspectie_report_signal() -> None:
+    """Closing the case does not report the serious incident: the signal stays until the report
+    is recorded; a closed case has no other signal."""
+    row = {
+        "status": "closed",
+        "reported_at": datetime(2026, 1, 5, 9, tzinfo=UTC),
+        "intake_on": None,  # no intake: would be overdue on an open case
+        "open_follow_up_dues": [],
+        "waiting_steps": 0,
+        "waiting_step_kinds": [],
+        "offence_flagged": False,
+        "police_advised": False,
+        "last_activity_at": datetime(2026, 1, 5, 9, tzinfo=UTC),
+        "inspectie_report_due": "2026-03-04",
+    }
+    found = case_signals(row, today=DAY, protocol=DEFAULT_PROTOCOL)
+    assert [(s.kind, s.due_on) for s in found] == [
+        (SignalKind.INSPECTIE_REPORT_DUE, date(2026, 3, 4))
+    ]
+    reported = {**row, "inspectie_report_due": None}
+    assert case_signals(reported, today=DAY, protocol=DEFAULT_PROTOCOL) == []

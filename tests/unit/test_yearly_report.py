@@ -73,8 +73,10 @@ def test_counts_medians_and_year_boundaries() -> None:
     assert cell(cells, q.CLOSED, school_id=school, month=month).value == 5
     assert cell(cells, q.MEDIAN_DAYS_TO_CLOSE, school_id=school).value == 30.0
     assert cell(cells, q.MEDIAN_DAYS_TO_INTAKE, school_id=school).value == 2.5
-    assert cell(cells, q.AFTERCARE_STOPPED_SHARE, school_id=school).value == 0.5
-    # 3 and 3 aftercare outcomes, 2 police advices: each below 5, hidden
+    # 3 and 3 aftercare outcomes, 2 police advices: each below 5, hidden; and so the share of
+    # the outcomes is not computed (50% of 6 or of 8 would give the hidden counts back)
+    share = cell(cells, q.AFTERCARE_STOPPED_SHARE, school_id=school)
+    assert (share.value, share.suppressed) == (None, True)
     for measure in (AFTERCARE_STOPPED, AFTERCARE_CONTINUED, q.POLICE_ADVISED):
         found = cell(cells, measure, school_id=school)
         assert (found.value, found.suppressed) == (None, True)
@@ -83,6 +85,27 @@ def test_counts_medians_and_year_boundaries() -> None:
     assert cell(cells, q.BY_FORM, "online", school_id=school) == StatCell(
         school, month, q.BY_FORM, "online", 0, False
     )
+
+
+def test_the_aftercare_share_never_gives_a_hidden_count_back() -> None:
+    """6 stopped (shown) and 2 not (hidden): 75% would say 2. 5 and 0: shown, 100%. On the
+    board, the total's outcome counts hide the small school's, and the total's share too."""
+    leaky, clear = uuid4(), uuid4()
+    month = date(2025, 10, 1)
+    cases = [case(leaky, month, stopped=True) for _ in range(6)]
+    cases += [case(leaky, month, stopped=False) for _ in range(2)]
+    cases += [case(clear, month, stopped=True) for _ in range(5)]
+    cells = year_cells(YEAR, [leaky, clear], cases, [])
+    assert cell(cells, AFTERCARE_STOPPED, school_id=leaky).value == 6
+    hidden = cell(cells, AFTERCARE_CONTINUED, school_id=leaky)
+    assert (hidden.value, hidden.suppressed) == (None, True)
+    share = cell(cells, q.AFTERCARE_STOPPED_SHARE, school_id=leaky)
+    assert (share.value, share.suppressed) == (None, True)
+    assert cell(cells, q.AFTERCARE_STOPPED_SHARE, school_id=clear).value == 1.0
+    total = cell(cells, AFTERCARE_CONTINUED, school_id=None)
+    assert (total.value, total.suppressed) == (None, True)
+    total_share = cell(cells, q.AFTERCARE_STOPPED_SHARE, school_id=None)
+    assert (total_share.value, total_share.suppressed) == (None, True)
 
 
 def test_too_few_cases_for_a_median_is_not_computed() -> None:

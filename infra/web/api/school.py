@@ -144,7 +144,7 @@ async def api_me(request: Request[Any, Any, Any]) -> Me:
 
 @get(
     "/api/signals",
-    summary="Open cases that need attention",
+    summary="Open cases that need attention (and closed cases whose Inspectie report is due)",
     tags=["school"],
     responses=problems(),
     guards=[requires(Permission.SIGNALS_READ)],

@@ -64,9 +64,16 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 COMPLAINT_ACTIONS = frozenset(SECTIONS[5][2])
+#: The incident registration (categories, serious incident, the report to the Inspectie): it
+#: often follows the closing, so the domain allows it on a closed case too.
+INCIDENT_ACTIONS = frozenset(
+    {"categorise-incident", "mark-serious-incident", "record-inspectie-report"}
+)
 #: What can still be done on a closed case (a complaint can be filed after closing; a pupil's
-#: data erased).
-CLOSED_ACTIONS = COMPLAINT_ACTIONS | {"reopen", "request-erasure", "redact-passages"}
+#: data erased; the incident registered and reported).
+CLOSED_ACTIONS = (
+    COMPLAINT_ACTIONS | INCIDENT_ACTIONS | {"reopen", "request-erasure", "redact-passages"}
+)
 
 CONSENT_FIRST_NL = (
     "Er worden nooit stappen gezet zonder dat de gepeste leerling daarvan weet en eraan toe is. "
@@ -117,6 +124,14 @@ def state_rule(action: str, detail: CaseDetail) -> str | _Hidden | None:
         return f"{CONSENT_WITHDRAWN_NL} {CONSENT_FIRST_NL}" if withdrawn else CONSENT_FIRST_NL
     if action == "share-lessons" and not (d.get("evaluated") and d.get("lessons")):
         return EVALUATE_FIRST_NL
+    incident = d.get("incident") or {}
+    if action == "mark-serious-incident" and incident.get("serious"):
+        return HIDDEN
+    if action == "record-inspectie-report":
+        if incident.get("reported_on"):
+            return HIDDEN
+        if not incident.get("serious"):
+            return WRONG_STATE_NL[StateReason.NOT_SERIOUS_INCIDENT]
     return None
 
 
@@ -128,6 +143,11 @@ def hidden_reason(action: str, detail: CaseDetail) -> str:
         return WRONG_STATE_NL[StateReason.CASE_NOT_CLOSED]
     if action == "hold-intake" and detail.detail.get("intake"):
         return WRONG_STATE_NL[StateReason.INTAKE_RECORDED]
+    incident = detail.detail.get("incident") or {}
+    if action == "mark-serious-incident" and incident.get("serious"):
+        return WRONG_STATE_NL[StateReason.SERIOUS_INCIDENT_MARKED]
+    if action == "record-inspectie-report" and incident.get("reported_on"):
+        return WRONG_STATE_NL[StateReason.INSPECTIE_REPORTED]
     return "Dit kan niet (meer) in de huidige fase van de zaak."
 
 
@@ -185,6 +205,7 @@ COMES_FIRST: dict[str, str] = {
     "plan-step": "give-consent",
     "advise-police-report": "flag-criminal-offence",
     "share-lessons": "evaluate",
+    "record-inspectie-report": "mark-serious-incident",
 }
 
 BULLYING_CONTINUES_NL = (

@@ -41,7 +41,8 @@ PROTOCOL_URL = "/school/protocol"
     guards=[requires(Permission.SIGNALS_READ)],
 )
 async def signals_page(request: Request[Any, Any, Any]) -> Template:
-    """Open cases that need attention, and the complaint ladder of cases with a complaint."""
+    """Cases that need attention (open ones, and closed ones whose Inspectie report is due), and
+    the complaint ladder of cases with a complaint."""
     viewer = await viewer_of(request)
     school = school_required(viewer)
     services = Services.of(request.app.state)

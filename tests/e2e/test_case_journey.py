@@ -197,6 +197,32 @@ def test_a_contact_person_handles_a_case_from_report_to_closing(
         "add-participant",
         {"pupil_ref": "E2E-001", "role": "target", "display_name": "Leerling E2E"},
     )
+    # A pupil of the register is picked into the case: added on the register page, then found
+    # by the add-participant page's search of the register (a GET form: no script needed).
+    page.goto(f"{web.url}/leerlingen")
+    page.fill("#leerling-reference", "E2E-002")
+    page.fill("#leerling-display_name", "Leerling E2E Register")
+    page.fill("#leerling-group", "groep 7")
+    with page.expect_navigation():
+        page.click("form[action='/leerlingen'][method=post] button[type=submit]")
+    page.goto(case_url)
+    page.locator("#actie-add-participant").evaluate(
+        "e => { for (let d = e; d; d = d.parentElement)"
+        " if (d.tagName === 'DETAILS') d.open = true; }"
+    )
+    with page.expect_navigation():
+        page.click("#add-participant-pupil-id-zoeken")
+    page.fill("#zoek-leerling", "register")
+    with page.expect_navigation():
+        page.click("#leerling-zoeken button[type=submit]")
+    assert "1 leerling gevonden" in page.inner_text("#leerling-zoeken")
+    blocking["leerling-kiezen"] = check_page(page, "leerling-kiezen")
+    page.get_by_label("Leerling E2E Register (groep 7, leerlingnummer E2E-002)").check()
+    page.select_option("select[name=role]", "actor")
+    with page.expect_navigation():
+        page.click("form.action-form button[type=submit]")
+    assert "opgeslagen=" in page.url, page.url
+    assert "Leerling E2E Register" in page.inner_text("#gegevens")
     act(page, "hold-intake", {"held_on": day.isoformat(), "summary": "Leerling vertelt."})
     act(
         page,

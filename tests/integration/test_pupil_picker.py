@@ -48,7 +48,7 @@ def test_the_add_participant_form_picks_a_pupil_from_the_register(container: Con
         # The search (a plain GET form) finds by name and by group; never another school's.
         page = b.get(f"{url}/add-participant?zoek=Picker-{tag}")
         assert _picked(page) == [str(mine)]
-        assert f"Fictieve Roosje Picker-{tag} (groep 6b, nr. P-{tag})" in page
+        assert f"Fictieve Roosje Picker-{tag} (6b, leerlingnummer P-{tag})" in page
         assert "1 leerling gevonden" in page
         page = b.get(f"{url}/add-participant?zoek=6b")
         assert str(mine) in _picked(page)

@@ -430,10 +430,10 @@ class PupilSearch:
 
 
 def pupil_option(pupil: PupilEntry) -> Option:
-    details = [f"groep {pupil.group}" if pupil.group else "", f"nr. {pupil.reference}"]
-    return Option(
-        str(pupil.pupil_id), f"{pupil.display_name} ({', '.join(d for d in details if d)})"
-    )
+    """A pupil as the picker offers them: name, then group and pupil number (to tell apart
+    pupils with the same name)."""
+    details = ", ".join(d for d in (pupil.group, f"leerlingnummer {pupil.reference}") if d)
+    return Option(str(pupil.pupil_id), f"{pupil.display_name} ({details})")
 
 
 async def _pupil_picker(

@@ -9,10 +9,14 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Request, get, post
+from litestar.datastructures import UploadFile
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
-from infra.monitor_averages import FIELDS, parse_form, record
+from infra.monitor_averages import FIELDS, parse_form, record, record_import
+from infra.monitor_csv import MAX_BYTES as MONITOR_CSV_MAX_BYTES
+from infra.monitor_csv import CsvReason, CsvRefused
+from infra.monitor_csv import parse as parse_monitor_csv
 from infra.web.context import Services, today
 from infra.web.guards import requires
 from infra.web.pages import charts
@@ -26,6 +30,44 @@ from services.shared.errors import InvalidInput, PermissionDenied
 
 SchoolYearParam = Annotated[str | None, QueryParameter(max_length=20)]
 MONITOR_URL = "/school/jaarverslag/monitor"
+MONITOR_IMPORT_URL = "/school/jaarverslag/monitor/import"
+COLUMN_LABELS_NL = {"schooljaar": "schooljaar", "veiligheid": "veiligheid", "pesten": "pesten",
+                    "welbevinden": "welbevinden"}  # fmt: skip
+#: Dutch sentence per reason a monitor file is refused.
+CSV_REFUSALS_NL: dict[str, str] = {
+    CsvReason.TOO_LARGE: (
+        f"Het bestand is te groot (hoogstens {MONITOR_CSV_MAX_BYTES // 1024} kB). Een "
+        "monitorbestand heeft één regel per schooljaar."
+    ),
+    CsvReason.ENCODING: "Het bestand is geen UTF-8-tekst. Sla het op als 'CSV UTF-8'.",
+    CsvReason.UNREADABLE: "Deze regel is geen geldige CSV (controleer de aanhalingstekens).",
+    CsvReason.MISSING_COLUMNS: (
+        "De eerste regel moet de kolommen schooljaar, veiligheid, pesten en welbevinden noemen."
+    ),
+    CsvReason.NO_ROWS: "Het bestand heeft geen regels met gemiddelden onder de kopregel.",
+    CsvReason.TOO_MANY_ROWS: "Het bestand heeft te veel regels.",
+    CsvReason.FORMULA: (
+        "Een cel begint met =, +, -, @ of een tab: dat kan een formule van een "
+        "rekenprogramma zijn, en die nemen we niet over."
+    ),
+    CsvReason.SCHOOL_YEAR: "Vul het schooljaar in zoals 2025-2026.",
+    CsvReason.AVERAGE: (
+        "Een gemiddelde is een getal van 0 tot en met 100, met hoogstens één decimaal "
+        "(bijvoorbeeld 87,5)."
+    ),
+    CsvReason.DUPLICATE_YEAR: "Dit schooljaar staat twee keer in het bestand.",
+}
+
+
+def csv_refusal_nl(error: CsvRefused) -> str:
+    """The refusal in Dutch, naming the line (and the column) it is about."""
+    sentence = CSV_REFUSALS_NL.get(error.reason or "", "Het bestand kan niet worden gelezen.")
+    where = f"Regel {error.line}" if error.line else "Het bestand"
+    if error.column:
+        where += f", kolom {COLUMN_LABELS_NL.get(error.column, error.column)}"
+    return f"{where}: {sentence} Er is niets opgeslagen."
+
+
 #: The monitor form's fields and their Dutch labels.
 MONITOR_FIELDS_NL: tuple[tuple[str, str], ...] = (
     ("veiligheid", "Ervaren veiligheid"),
@@ -114,11 +156,14 @@ def _page(
     monitor_values: dict[str, str] | None = None,
     monitor_error: InvalidInput | None = None,
     saved: bool = False,
+    import_error: str | None = None,
+    imported: int | None = None,
+    status: int | None = None,
 ) -> Template:
     return render(
         viewer,
         "yearly_report.html",
-        status=422 if error is not None or monitor_error is not None else 200,
+        status=status or (422 if error is not None or monitor_error is not None else 200),
         active=active,
         report=report,
         base=base,
@@ -136,6 +181,9 @@ def _page(
             else None
         ),
         saved=saved,
+        import_error=import_error,
+        imported=imported,
+        import_max_kb=MONITOR_CSV_MAX_BYTES // 1024,
         suppressed_text=charts.SUPPRESSED_TEXT,
         suppressed_explanation=charts.SUPPRESSED_EXPLANATION,
         suppression_threshold=charts.SUPPRESSION_THRESHOLD,
@@ -171,6 +219,7 @@ async def school_yearly_page(
     request: Request[Any, Any, Any],
     schooljaar: SchoolYearParam = None,
     opgeslagen: FromQuery[bool] = False,
+    geimporteerd: Annotated[int | None, QueryParameter(ge=1, le=1000)] = None,
 ) -> Template:
     """The school's yearly report beside last year (a bad school year: the form says so)."""
     try:
@@ -188,6 +237,7 @@ async def school_yearly_page(
         "statistiek",
         monitor_values=values,
         saved=opgeslagen,
+        imported=geimporteerd,
     )
 
 
@@ -295,7 +345,58 @@ async def board_yearly_pdf(
     return await _pdf(report, "jaarverslag-bestuur")
 
 
+@post(
+    MONITOR_IMPORT_URL,
+    name="page-school-monitor-import",
+    include_in_schema=False,
+    status_code=303,
+    guards=[requires(Permission.PROTOCOL_MANAGE)],
+)
+async def school_monitor_import(request: Request[Any, Any, Any]) -> Template | Redirect:
+    """Import the school's monitor averages from a CSV file (``bestand``; format in
+    :mod:`infra.monitor_csv`): every row is checked first; a bad row is refused naming its
+    line and nothing is stored; a year imported before is replaced, and the import recorded."""
+    viewer = await viewer_of(request)
+    school = school_required(viewer)
+    form = await request.form()
+    upload = form.get("bestand")
+    status = 422
+    if not isinstance(upload, UploadFile):
+        message = "Kies een CSV-bestand om te importeren. Er is niets opgeslagen."
+    else:
+        data = await upload.read(MONITOR_CSV_MAX_BYTES + 1)
+        try:
+            rows = parse_monitor_csv(data)
+        except CsvRefused as refused:
+            message = csv_refusal_nl(refused)
+            status = 413 if refused.reason == CsvReason.TOO_LARGE else 422
+        else:
+            services = Services.of(request.app.state)
+            await record_import(
+                services.read_pool,
+                school.id,
+                [(row.year.start, row.averages) for row in rows],
+                imported_by=viewer.principal.actor.user_id,
+            )
+            latest = max(row.year for row in rows)
+            return Redirect(
+                f"/school/jaarverslag?schooljaar={latest}&geimporteerd={len(rows)}",
+                status_code=303,
+            )
+    _, report = await _school_report(request, None)
+    return _page(
+        viewer,
+        report,
+        "/school/jaarverslag",
+        "statistiek",
+        monitor_values=_entered(report),
+        import_error=message,
+        status=status,
+    )
+
+
 YEARLY_PAGE_ROUTES: list[Any] = [
+    school_monitor_import,
     school_yearly_page,
     school_yearly_csv,
     school_yearly_pdf,

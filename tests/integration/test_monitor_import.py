@@ -1,0 +1,105 @@
+"""The monitor averages imported from a CSV file through the school's yearly-report page, on real
+PostgreSQL: a good file is stored and the import recorded (when, by whom, which years it
+replaced); a hostile or wrong file is refused naming its line, and nothing of it is stored."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+
+from infra.container import Container
+from infra.monitor_csv import MAX_BYTES
+from services.access.roles import Role
+from tests.integration.test_yearly_report import _monitor_rows
+from tests.integration.web import log_in, make_world, principal, web_client
+
+pytestmark = pytest.mark.integration
+
+IMPORT_URL = "/school/jaarverslag/monitor/import"
+HEADER = "schooljaar;veiligheid;pesten;welbevinden\n"
+
+
+def _imports(database_url: str, school_id: UUID) -> list[tuple[str, list[int], list[int]]]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT imported_by, school_years, replaced FROM platform.monitor_average_imports"
+            " WHERE school_id = %s ORDER BY imported_at",
+            (school_id,),
+        ).fetchall()
+    return [(r[0], list(r[1]), list(r[2])) for r in rows]
+
+
+def _upload(client: Any, data: bytes, token: str) -> Any:
+    return client.post(
+        IMPORT_URL,
+        data={"_csrf_token": token},
+        files={"bestand": ("monitor.csv", data, "text/csv")},
+        follow_redirects=False,
+    )
+
+
+def test_the_coordinator_imports_monitor_averages(container: Container, database_url: str) -> None:
+    world = make_world(container, "monitor-import")
+    a = world.school_a
+    coordinator = principal(a, Role.COORDINATOR)
+    with web_client(container) as client:
+        log_in(client, coordinator)
+        page = client.get("/school/jaarverslag?schooljaar=2025-2026").text
+        assert f'action="{IMPORT_URL}"' in page
+        assert "schooljaar;veiligheid;pesten;welbevinden" in page  # the format, documented
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', page)
+        assert token
+        csrf = token.group(1)
+
+        hostile = {
+            "formula": (HEADER + "2024-2025;80;10;7\n2025-2026;=cmd|' /C calc'!A0;1;2\n", 3),
+            "duplicate year": (HEADER + "2024-2025;80;10;7\n2024-2025;81;10;7\n", 3),
+            "out of range": (HEADER + "2024-2025;80;10;7\n2025-2026;80;101;7\n", 3),
+            "bad year": (HEADER + "2024-2025;80;10;7\n2025/26;80;10;7\n", 3),
+            "no columns": ("jaar;a;b\n2024-2025;1;2\n", 1),
+        }
+        for name, (text, line) in hostile.items():
+            refused = _upload(client, text.encode(), csrf)
+            assert refused.status_code == 422, name
+            assert f"Regel {line}" in refused.text, name
+            assert "Er is niets opgeslagen." in refused.text, name
+        latin1 = (HEADER + "2024-2025;80;10;7\n2025-2026;8\xe9;1;2\n").encode("latin-1")
+        refused = _upload(client, latin1, csrf)
+        assert refused.status_code == 422, refused.text[:3000]
+        assert "Regel 3: Het bestand is geen UTF-8-tekst." in refused.text
+        huge = (HEADER + "2024-2025;80;10;7\n").encode() + b"\n" * MAX_BYTES
+        assert _upload(client, huge, csrf).status_code == 413
+        assert client.post(IMPORT_URL, data={"_csrf_token": csrf}).status_code == 422
+        assert _monitor_rows(database_url, a.id) == []
+        assert _imports(database_url, a.id) == []
+
+        # A good file (BOM, decimal commas) is stored; the import is recorded.
+        good = "\ufeff" + HEADER + "2024-2025;86,5;14;7,8\n2025-2026;87,5;12,0;7,5\n"
+        saved = _upload(client, good.encode(), csrf)
+        assert saved.status_code == 303, saved.text
+        assert (
+            saved.headers["location"] == "/school/jaarverslag?schooljaar=2025-2026&geimporteerd=2"
+        )
+        assert "geïmporteerd: 2 schooljaren" in client.get(saved.headers["location"]).text
+        assert sorted(_monitor_rows(database_url, a.id)) == [
+            (2024, "86.5", "14.0", "7.8"),
+            (2025, "87.5", "12.0", "7.5"),
+        ]
+        # Imported again (commas, quoted decimals): the year is replaced, and that is recorded.
+        again = 'schooljaar,veiligheid,pesten,welbevinden\n2025-2026,"88,0",11,7\n'
+        assert _upload(client, again.encode(), csrf).status_code == 303
+        assert sorted(_monitor_rows(database_url, a.id))[1] == (2025, "88.0", "11.0", "7.0")
+        recorded = _imports(database_url, a.id)
+        who = recorded[0][0]  # the coordinator's person id in the school's directory
+        assert who
+        assert recorded == [(who, [2024, 2025], []), (who, [2025], [2025])]
+        assert _monitor_rows(database_url, world.school_b.id) == []
+
+    with web_client(container) as client:
+        # The board reads the report but does not import for a school here.
+        log_in(client, principal(a, Role.BOARD))
+        assert IMPORT_URL not in client.get("/bestuur/jaarverslag?schooljaar=2025-2026").text

@@ -129,36 +129,60 @@ async def record_import(
 ) -> ImportRecord:
     """Store a file's averages (school year start, averages) in one transaction: a year entered
     before is replaced; the import itself is recorded."""
+    (found,) = await record_imports(pool, {school_id: rows}, imported_by=imported_by)
+    return found
+
+
+async def record_imports(
+    pool: asyncpg.Pool,
+    rows_by_school: Mapping[UUID, Sequence[tuple[int, MonitorAverages]]],
+    *,
+    imported_by: str,
+) -> list[ImportRecord]:
+    """The same for several schools (a board's file), all in one transaction."""
     now = datetime.now(UTC)  # bound, not now(): the SQL conventions (Citus)
-    years = [year for year, _ in rows]
+    found: list[ImportRecord] = []
     async with pool.acquire() as conn, conn.transaction():
-        existing = await conn.fetch(
-            "SELECT school_year FROM platform.monitor_averages"
-            " WHERE school_id = $1 AND school_year = ANY($2::int[]) FOR UPDATE",
-            school_id,
-            years,
-        )
-        replaced = sorted(r[0] for r in existing)
-        await conn.executemany(
-            "INSERT INTO platform.monitor_averages"
-            " (school_id, school_year, safety, bullying, wellbeing, recorded_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6)"
-            " ON CONFLICT (school_id, school_year) DO UPDATE SET safety = excluded.safety,"
-            " bullying = excluded.bullying, wellbeing = excluded.wellbeing,"
-            " recorded_at = excluded.recorded_at",
-            [(school_id, y, a.safety, a.bullying, a.wellbeing, now) for y, a in rows],
-        )
-        await conn.execute(
-            "INSERT INTO platform.monitor_average_imports"
-            " (import_id, school_id, imported_at, imported_by, school_years, replaced)"
-            " VALUES ($1, $2, $3, $4, $5, $6)",
-            uuid4(),
-            school_id,
-            now,
-            imported_by,
-            sorted(years),
-            replaced,
-        )
+        for school_id, rows in rows_by_school.items():
+            found.append(await _record(conn, school_id, rows, imported_by, now))
+    return found
+
+
+async def _record(
+    conn: asyncpg.Connection,
+    school_id: UUID,
+    rows: Sequence[tuple[int, MonitorAverages]],
+    imported_by: str,
+    now: datetime,
+) -> ImportRecord:
+    years = [year for year, _ in rows]
+    existing = await conn.fetch(
+        "SELECT school_year FROM platform.monitor_averages"
+        " WHERE school_id = $1 AND school_year = ANY($2::int[]) FOR UPDATE",
+        school_id,
+        years,
+    )
+    replaced = sorted(r[0] for r in existing)
+    await conn.executemany(
+        "INSERT INTO platform.monitor_averages"
+        " (school_id, school_year, safety, bullying, wellbeing, recorded_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (school_id, school_year) DO UPDATE SET safety = excluded.safety,"
+        " bullying = excluded.bullying, wellbeing = excluded.wellbeing,"
+        " recorded_at = excluded.recorded_at",
+        [(school_id, y, a.safety, a.bullying, a.wellbeing, now) for y, a in rows],
+    )
+    await conn.execute(
+        "INSERT INTO platform.monitor_average_imports"
+        " (import_id, school_id, imported_at, imported_by, school_years, replaced)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        uuid4(),
+        school_id,
+        now,
+        imported_by,
+        sorted(years),
+        replaced,
+    )
     return ImportRecord(school_id, now, imported_by, tuple(sorted(years)), tuple(replaced))
 
 

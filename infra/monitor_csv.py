@@ -34,6 +34,8 @@ from services.shared.errors import InvalidInput
 MAX_BYTES = 64 * 1024
 MAX_ROWS = 200
 YEAR_COLUMN = "schooljaar"
+#: A board's file names each row's school (its short name, the ``slug``, or its name).
+SCHOOL_COLUMN = "school"
 COLUMNS: tuple[str, ...] = (YEAR_COLUMN, *(field for field, _ in FIELDS))
 #: What a spreadsheet may run as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -52,6 +54,8 @@ class CsvReason:
     SCHOOL_YEAR = "invalid_school_year"
     AVERAGE = "invalid_average"
     DUPLICATE_YEAR = "duplicate_year"
+    MISSING_SCHOOL = "missing_school"
+    UNKNOWN_SCHOOL = "unknown_school"
 
 
 class CsvRefused(InvalidInput):
@@ -71,6 +75,8 @@ class MonitorRow:
     line: int
     year: SchoolYear
     averages: MonitorAverages
+    #: The school the row names (a board's file; ``""`` in a school's own).
+    school: str = ""
 
 
 def decode(data: bytes) -> str:
@@ -91,15 +97,17 @@ def decode(data: bytes) -> str:
     return text.removeprefix("\ufeff")
 
 
-def parse(data: bytes) -> list[MonitorRow]:
-    """Every row of a monitor file, checked; :class:`CsvRefused` at the first problem."""
+def parse(data: bytes, *, school_column: bool = False) -> list[MonitorRow]:
+    """Every row of a monitor file, checked; :class:`CsvRefused` at the first problem.
+    ``school_column``: a board's file, whose rows each name a school (:data:`SCHOOL_COLUMN`;
+    which schools it may name is the caller's to check)."""
     text = decode(data)
     first = text.split("\n", 1)[0]
     delimiter = ";" if ";" in first else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[MonitorRow] = []
     columns: dict[str, int] | None = None
-    seen: dict[int, int] = {}
+    seen: dict[tuple[str, int], int] = {}
     try:
         for record in reader:
             line = reader.line_num
@@ -110,18 +118,19 @@ def parse(data: bytes) -> list[MonitorRow]:
                     msg = f"line {line}: a cell starts like a spreadsheet formula"
                     raise CsvRefused(msg, reason=CsvReason.FORMULA, line=line)
             if columns is None:
-                columns = _header(record, line)
+                columns = _header(record, line, school_column=school_column)
                 continue
             if len(rows) >= MAX_ROWS:
                 msg = f"line {line}: more than {MAX_ROWS} rows"
                 raise CsvRefused(msg, reason=CsvReason.TOO_MANY_ROWS, line=line)
             row = _row(record, columns, line)
-            if row.year.start in seen:
-                msg = f"line {line}: school year {row.year} is on line {seen[row.year.start]} too"
+            key = (row.school.casefold(), row.year.start)
+            if key in seen:
+                msg = f"line {line}: school year {row.year} is on line {seen[key]} too"
                 raise CsvRefused(
                     msg, reason=CsvReason.DUPLICATE_YEAR, line=line, column=YEAR_COLUMN
                 )
-            seen[row.year.start] = line
+            seen[key] = line
             rows.append(row)
     except csv.Error:
         msg = f"line {reader.line_num}: the line cannot be read as CSV"
@@ -132,13 +141,14 @@ def parse(data: bytes) -> list[MonitorRow]:
     return rows
 
 
-def _header(record: list[str], line: int) -> dict[str, int]:
+def _header(record: list[str], line: int, *, school_column: bool) -> dict[str, int]:
     names = [cell.strip().casefold() for cell in record]
-    missing = [c for c in COLUMNS if c not in names]
+    wanted = (SCHOOL_COLUMN, *COLUMNS) if school_column else COLUMNS
+    missing = [c for c in wanted if c not in names]
     if missing:
         msg = f"line {line}: the header lacks the column(s) {', '.join(missing)}"
         raise CsvRefused(msg, reason=CsvReason.MISSING_COLUMNS, line=line)
-    return {c: names.index(c) for c in COLUMNS}
+    return {c: names.index(c) for c in wanted}
 
 
 def _cell(record: list[str], columns: dict[str, int], name: str) -> str:
@@ -159,4 +169,10 @@ def _row(record: list[str], columns: dict[str, int], line: int) -> MonitorRow:
         except InvalidInput:
             msg = f"line {line}: {field} must be a number from 0 to 100, at most one decimal"
             raise CsvRefused(msg, reason=CsvReason.AVERAGE, line=line, column=field) from None
-    return MonitorRow(line, year, MonitorAverages(*values))
+    school = ""
+    if SCHOOL_COLUMN in columns:
+        school = " ".join(_cell(record, columns, SCHOOL_COLUMN).split())
+        if not school:
+            msg = f"line {line}: the row names no school"
+            raise CsvRefused(msg, reason=CsvReason.MISSING_SCHOOL, line=line, column=SCHOOL_COLUMN)
+    return MonitorRow(line, year, MonitorAverages(*values), school)

@@ -51,7 +51,7 @@ UPLOAD_PATH = re.compile(
 #: Forms that carry a small file of their own under the ordinary body limit, its bytes checked
 #: by the route (not as UTF-8 here, so the route can name the line that is not):
 #: the monitor averages' CSV import (``infra.monitor_csv``).
-FILE_FORM_PATH = re.compile(r"^/school/jaarverslag/monitor/import$")
+FILE_FORM_PATH = re.compile(r"^/(?:school|bestuur)/jaarverslag/monitor/import$")
 #: Room for the caption, the CSRF token and the multipart boundaries beside the file.
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 

@@ -103,3 +103,68 @@ def test_the_coordinator_imports_monitor_averages(container: Container, database
         # The board reads the report but does not import for a school here.
         log_in(client, principal(a, Role.BOARD))
         assert IMPORT_URL not in client.get("/bestuur/jaarverslag?schooljaar=2025-2026").text
+
+
+def test_a_board_imports_for_its_own_schools_only(container: Container, database_url: str) -> None:
+    world = make_world(container, "monitor-board")
+    other = make_world(container, "monitor-other")
+    a, b = world.school_a, world.school_b
+    url = "/bestuur/jaarverslag/monitor/import"
+    with web_client(container) as client:
+        log_in(client, principal(a, Role.BOARD))
+        page = client.get("/bestuur/jaarverslag?schooljaar=2025-2026").text
+        assert f'action="{url}"' in page
+        assert "school;schooljaar;veiligheid;pesten;welbevinden" in page
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', page)
+        assert token
+
+        def upload(text: str) -> Any:
+            return client.post(
+                url,
+                data={"_csrf_token": token.group(1)},
+                files={"bestand": ("monitor.csv", text.encode(), "text/csv")},
+                follow_redirects=False,
+            )
+
+        head = "school;schooljaar;veiligheid;pesten;welbevinden\n"
+        mine = f"{a.slug};2025-2026;80;10;7\nSchool B;2025-2026;81;11;8\n"
+        # Another board's school (by short name), a school column left empty, no school column,
+        # the same school and year twice: refused naming the line; nothing stored anywhere.
+        for text, line in (
+            (head + mine + f"{other.school_a.slug};2025-2026;70;20;6\n", 4),
+            (head + mine + ";2024-2025;70;20;6\n", 4),
+            (HEADER + "2025-2026;80;10;7\n", 1),
+            (head + mine + f"{a.slug.upper()};2025-2026;1;2;3\n", 4),
+        ):
+            refused = upload(text)
+            assert refused.status_code == 422, text
+            assert f"Regel {line}" in refused.text, text
+            assert "Er is niets opgeslagen." in refused.text
+        assert (
+            "hoort niet bij uw bestuur"
+            in upload(head + f"{other.school_b.slug};2025-2026;1;2;3\n").text
+        )
+        for school in (a, b, other.school_a, other.school_b):
+            assert _monitor_rows(database_url, school.id) == []
+
+        saved = upload(head + mine)
+        assert saved.status_code == 303, saved.text
+        assert "geïmporteerd: 2 schooljaren" in client.get(saved.headers["location"]).text
+        assert _monitor_rows(database_url, a.id) == [(2025, "80.0", "10.0", "7.0")]
+        assert _monitor_rows(database_url, b.id) == [(2025, "81.0", "11.0", "8.0")]
+        assert [r[1:] for r in _imports(database_url, b.id)] == [([2025], [])]
+        assert _monitor_rows(database_url, other.school_a.id) == []
+
+    with web_client(container) as client:
+        # A coordinator cannot use the board's import.
+        log_in(client, principal(a, Role.COORDINATOR))
+        page = client.get("/school/jaarverslag").text
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', page)
+        assert token
+        forbidden = client.post(
+            url,
+            data={"_csrf_token": token.group(1)},
+            files={"bestand": ("m.csv", (HEADER + "2025-2026;1;2;3\n").encode(), "text/csv")},
+            follow_redirects=False,
+        )
+        assert forbidden.status_code == 403

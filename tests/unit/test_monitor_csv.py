@@ -12,9 +12,9 @@ from infra.monitor_csv import MAX_BYTES, MAX_ROWS, CsvReason, CsvRefused, parse
 HEADER = b"schooljaar;veiligheid;pesten;welbevinden\n"
 
 
-def _refused(data: bytes) -> CsvRefused:
+def _refused(data: bytes, *, school_column: bool = False) -> CsvRefused:
     with pytest.raises(CsvRefused) as caught:
-        parse(data)
+        parse(data, school_column=school_column)
     return caught.value
 
 
@@ -93,3 +93,19 @@ def test_size_and_row_limits() -> None:
     rows = "".join(f"{2000 + i % 99}-{2001 + i % 99};1;2;3\n" for i in range(MAX_ROWS + 1))
     refused = _refused((header + rows).encode())
     assert refused.reason in {CsvReason.TOO_MANY_ROWS, CsvReason.DUPLICATE_YEAR}
+
+
+def test_a_boards_file_names_a_school_per_row() -> None:
+    head = b"School;schooljaar;veiligheid;pesten;welbevinden\n"
+    data = head + b"obs-a;2025-2026;1;2;3\nOBS  B;2025-2026;1;2;3\n"
+    rows = parse(data, school_column=True)
+    assert [r.school for r in rows] == ["obs-a", "OBS B"]
+    assert _refused(HEADER + b"2025-2026;1;2;3\n", school_column=True).reason == (
+        CsvReason.MISSING_COLUMNS
+    )
+    empty = b"school;schooljaar;veiligheid;pesten;welbevinden\n ;2025-2026;1;2;3\n"
+    assert _refused(empty, school_column=True).reason == CsvReason.MISSING_SCHOOL
+    twice = (
+        b"school;schooljaar;veiligheid;pesten;welbevinden\nx;2025-2026;1;2;3\nX;2025-2026;1;2;3\n"
+    )
+    assert _refused(twice, school_column=True).line == 3

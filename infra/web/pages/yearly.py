@@ -6,6 +6,7 @@ one), beside the year before. Anonymous, suppressed figures only (issue 15 §2).
 
 from decimal import Decimal
 from typing import Annotated, Any
+from uuid import UUID
 
 import anyio.to_thread
 from litestar import Request, get, post
@@ -13,9 +14,16 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
-from infra.monitor_averages import FIELDS, parse_form, record, record_import
+from infra.monitor_averages import (
+    FIELDS,
+    MonitorAverages,
+    parse_form,
+    record,
+    record_import,
+    record_imports,
+)
 from infra.monitor_csv import MAX_BYTES as MONITOR_CSV_MAX_BYTES
-from infra.monitor_csv import CsvReason, CsvRefused
+from infra.monitor_csv import SCHOOL_COLUMN, CsvReason, CsvRefused, MonitorRow
 from infra.monitor_csv import parse as parse_monitor_csv
 from infra.web.context import Services, today
 from infra.web.guards import requires
@@ -27,12 +35,12 @@ from infra.web.refusals import field_problem_nl
 from projections.yearly_report import SchoolYear
 from services.access.roles import Permission
 from services.shared.errors import InvalidInput, PermissionDenied
+from tenants.registry import School
 
 SchoolYearParam = Annotated[str | None, QueryParameter(max_length=20)]
 MONITOR_URL = "/school/jaarverslag/monitor"
 MONITOR_IMPORT_URL = "/school/jaarverslag/monitor/import"
-COLUMN_LABELS_NL = {"schooljaar": "schooljaar", "veiligheid": "veiligheid", "pesten": "pesten",
-                    "welbevinden": "welbevinden"}  # fmt: skip
+BOARD_MONITOR_IMPORT_URL = "/bestuur/jaarverslag/monitor/import"
 #: Dutch sentence per reason a monitor file is refused.
 CSV_REFUSALS_NL: dict[str, str] = {
     CsvReason.TOO_LARGE: (
@@ -56,6 +64,11 @@ CSV_REFUSALS_NL: dict[str, str] = {
         "(bijvoorbeeld 87,5)."
     ),
     CsvReason.DUPLICATE_YEAR: "Dit schooljaar staat twee keer in het bestand.",
+    CsvReason.MISSING_SCHOOL: "Vul de school in (de korte naam of de naam van de school).",
+    CsvReason.UNKNOWN_SCHOOL: (
+        "Deze school hoort niet bij uw bestuur (of de naam is niet goed gespeld). U kunt "
+        "alleen gemiddelden van de scholen van uw bestuur importeren."
+    ),
 }
 
 
@@ -64,7 +77,7 @@ def csv_refusal_nl(error: CsvRefused) -> str:
     sentence = CSV_REFUSALS_NL.get(error.reason or "", "Het bestand kan niet worden gelezen.")
     where = f"Regel {error.line}" if error.line else "Het bestand"
     if error.column:
-        where += f", kolom {COLUMN_LABELS_NL.get(error.column, error.column)}"
+        where += f", kolom {error.column}"  # the column names are Dutch already
     return f"{where}: {sentence} Er is niets opgeslagen."
 
 
@@ -184,6 +197,10 @@ def _page(
         import_error=import_error,
         imported=imported,
         import_max_kb=MONITOR_CSV_MAX_BYTES // 1024,
+        # The board imports its schools' averages (a school column) on the board's page.
+        board_import=report is not None
+        and report.comparison is not None
+        and viewer.may(Permission.STATS_BOARD),
         suppressed_text=charts.SUPPRESSED_TEXT,
         suppressed_explanation=charts.SUPPRESSED_EXPLANATION,
         suppression_threshold=charts.SUPPRESSION_THRESHOLD,
@@ -308,7 +325,9 @@ async def school_monitor_post(request: Request[Any, Any, Any]) -> Template | Red
     guards=[requires(Permission.STATS_BOARD)],
 )
 async def board_yearly_page(
-    request: Request[Any, Any, Any], schooljaar: SchoolYearParam = None
+    request: Request[Any, Any, Any],
+    schooljaar: SchoolYearParam = None,
+    geimporteerd: Annotated[int | None, QueryParameter(ge=1, le=1000)] = None,
 ) -> Template:
     """The board's yearly report: its schools compared, each beside last year."""
     try:
@@ -316,7 +335,70 @@ async def board_yearly_page(
     except InvalidInput as error:
         viewer = await viewer_of(request)
         return _page(viewer, None, "/bestuur/jaarverslag", "bestuur", asked=schooljaar, error=error)
-    return _page(viewer, report, "/bestuur/jaarverslag", "bestuur")
+    return _page(viewer, report, "/bestuur/jaarverslag", "bestuur", imported=geimporteerd)
+
+
+def _school_of(row: MonitorRow, schools: dict[str, School]) -> School:
+    """The board's school a row names (by short name or name); another board's or an unknown
+    school is refused naming the line: a board imports for its own schools only."""
+    found = schools.get(row.school.casefold())
+    if found is None:
+        msg = f"line {row.line}: the school is not one of the board's schools"
+        raise CsvRefused(msg, reason=CsvReason.UNKNOWN_SCHOOL, line=row.line, column=SCHOOL_COLUMN)
+    return found
+
+
+@post(
+    BOARD_MONITOR_IMPORT_URL,
+    name="page-board-monitor-import",
+    include_in_schema=False,
+    status_code=303,
+    guards=[requires(Permission.STATS_BOARD)],
+)
+async def board_monitor_import(request: Request[Any, Any, Any]) -> Template | Redirect:
+    """Import the monitor averages of the board's schools from one CSV file with a ``school``
+    column (a school's short name or name): a row naming any other school refuses the whole
+    file, naming its line; nothing is stored then."""
+    viewer = await viewer_of(request)
+    if viewer.principal.board_id is None:
+        raise PermissionDenied(f"role '{viewer.principal.role}' has no board")
+    services = Services.of(request.app.state)
+    schools = await anyio.to_thread.run_sync(
+        services.registry.list_schools, viewer.principal.board_id
+    )
+    by_name: dict[str, School] = {}
+    for school in schools:
+        by_name[school.slug.casefold()] = school
+        by_name[" ".join(school.name.split()).casefold()] = school
+    form = await request.form()
+    upload = form.get("bestand")
+    status = 422
+    if not isinstance(upload, UploadFile):
+        message = "Kies een CSV-bestand om te importeren. Er is niets opgeslagen."
+    else:
+        data = await upload.read(MONITOR_CSV_MAX_BYTES + 1)
+        try:
+            rows = parse_monitor_csv(data, school_column=True)
+            grouped: dict[UUID, list[tuple[int, MonitorAverages]]] = {}
+            for row in rows:
+                school = _school_of(row, by_name)
+                grouped.setdefault(school.id, []).append((row.year.start, row.averages))
+        except CsvRefused as refused:
+            message = csv_refusal_nl(refused)
+            status = 413 if refused.reason == CsvReason.TOO_LARGE else 422
+        else:
+            await record_imports(
+                services.read_pool, grouped, imported_by=viewer.principal.actor.user_id
+            )
+            latest = max(row.year for row in rows)
+            return Redirect(
+                f"/bestuur/jaarverslag?schooljaar={latest}&geimporteerd={len(rows)}",
+                status_code=303,
+            )
+    _, report = await _board_report(request, None)
+    return _page(
+        viewer, report, "/bestuur/jaarverslag", "bestuur", import_error=message, status=status
+    )
 
 
 @get(
@@ -397,6 +479,7 @@ async def school_monitor_import(request: Request[Any, Any, Any]) -> Template | R
 
 YEARLY_PAGE_ROUTES: list[Any] = [
     school_monitor_import,
+    board_monitor_import,
     school_yearly_page,
     school_yearly_csv,
     school_yearly_pdf,

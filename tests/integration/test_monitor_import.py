@@ -5,15 +5,19 @@ replaced); a hostile or wrong file is refused naming its line, and nothing of it
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import psycopg
 import pytest
 
+from infra.cli import main
 from infra.container import Container
 from infra.monitor_csv import MAX_BYTES
+from infra.settings import Settings
 from services.access.roles import Role
+from tests.conftest import TEST_MASTER_KEY_B64
 from tests.integration.test_yearly_report import _monitor_rows
 from tests.integration.web import log_in, make_world, principal, web_client
 
@@ -168,3 +172,29 @@ def test_a_board_imports_for_its_own_schools_only(container: Container, database
             follow_redirects=False,
         )
         assert forbidden.status_code == 403
+
+
+def test_the_cli_imports_a_schools_file(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("VANGNET_MASTER_KEY", TEST_MASTER_KEY_B64)
+    monkeypatch.setenv("VANGNET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("VANGNET_POOL_SIZE", "2")
+    with Container.open(Settings.from_env()) as container:  # the CLI opens its own
+        a = make_world(container, "monitor-cli").school_a
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes((HEADER + "2024-2025;80;10;7\n2025-2026;=1+1;10;7\n").encode())
+    assert main(["monitor", "import", str(bad), "--school", a.slug]) == 2
+    assert "line 3" in capsys.readouterr().err
+    assert _monitor_rows(database_url, a.id) == []
+    good = tmp_path / "good.csv"
+    good.write_bytes(("\ufeff" + HEADER + "2024-2025;80,5;10;7\n").encode())
+    assert main(["monitor", "import", str(good), "--school", a.slug]) == 0
+    assert "imported 1 school year(s) (2024-2025)" in capsys.readouterr().out
+    assert _monitor_rows(database_url, a.id) == [(2024, "80.5", "10.0", "7.0")]
+    assert _imports(database_url, a.id) == [("cli", [2024], [])]
+    assert main(["monitor", "import", str(tmp_path / "none.csv"), "--school", a.slug]) == 2

@@ -4,6 +4,7 @@ one), beside the year before. Anonymous, suppressed figures only (issue 15 §2).
 
 # Real annotation objects for Litestar's signature parsing (see pages/cases.py).
 
+import dataclasses
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
@@ -29,8 +30,14 @@ from infra.web.context import Services, today
 from infra.web.guards import requires
 from infra.web.pages import charts
 from infra.web.pages.common import Viewer, render, school_required, viewer_of
-from infra.web.pages.yearly_report import YearlyReport, build_report, render_yearly_pdf, report_csv
-from infra.web.reads import yearly_statistics
+from infra.web.pages.yearly_report import (
+    YearlyReport,
+    build_report,
+    lesson_count_shown,
+    render_yearly_pdf,
+    report_csv,
+)
+from infra.web.reads import yearly_lesson_counts, yearly_lesson_titles, yearly_statistics
 from infra.web.refusals import field_problem_nl
 from projections.yearly_report import SchoolYear
 from services.access.roles import Permission
@@ -107,8 +114,9 @@ async def _school_report(
     viewer = await viewer_of(request)
     school = school_required(viewer)
     year = school_year(text)
+    services = Services.of(request.app.state)
     cells, monitor = await yearly_statistics(
-        Services.of(request.app.state), viewer.principal, [school.id], year, board=False
+        services, viewer.principal, [school.id], year, board=False
     )
     report = build_report(
         title=f"Jaarverslag sociale veiligheid {year}, {school.name}",
@@ -118,6 +126,9 @@ async def _school_report(
         board=False,
         monitor=monitor,
     )
+    if viewer.may(Permission.LESSONS_READ):
+        titles = await yearly_lesson_titles(services, school, viewer.principal, year)
+        report = dataclasses.replace(report, lesson_titles=tuple(titles))
     return viewer, report
 
 
@@ -142,6 +153,12 @@ async def _board_report(
         cells=cells,
         board=True,
         monitor=monitor,
+    )
+    # A number per school only: lesson titles are free text about a case (need-to-know).
+    counts = await yearly_lesson_counts(services, viewer.principal, schools, year)
+    report = dataclasses.replace(
+        report,
+        lesson_counts=tuple((s.name, lesson_count_shown(counts.get(s.id, 0))) for s in schools),
     )
     return viewer, report
 

@@ -315,6 +315,11 @@ def test_a_contact_person_handles_a_case_from_report_to_closing(
     log_in(coordinator, web, school, "coordinator")
     coordinator.goto(f"{web.url}/school/leerpunten")
     assert "E2E-leerpunt: ouders eerder bellen." in coordinator.content()
+    # ... and in the school's yearly report (with the monitor import form), accessible.
+    coordinator.goto(f"{web.url}/school/jaarverslag")
+    assert "E2E-leerpunt: ouders eerder bellen." in coordinator.inner_text("main")
+    assert coordinator.locator("#monitor-bestand").count() == 1
+    assert not check_page(coordinator, "jaarverslag-school")
 
     # The board member sees the statistics, small numbers suppressed.
     board = fresh_page(browser)
@@ -322,6 +327,11 @@ def test_a_contact_person_handles_a_case_from_report_to_closing(
     board.goto(f"{web.url}/bestuur/statistiek")
     assert "<5" in board.inner_text("main")
     assert SCHOOL_NAME in board.content()
+    # The board's yearly report counts the school's lessons, never their text.
+    board.goto(f"{web.url}/bestuur/jaarverslag")
+    assert "Leerpunten per school" in board.inner_text("main")
+    assert "E2E-leerpunt" not in board.content()
+    assert not check_page(board, "jaarverslag-bestuur")
 
     # The domestic-violence officer sees no case content.
     officer = fresh_page(browser)

@@ -5,6 +5,10 @@ monitor gives the school averages — experienced safety, bullying, well-being. 
 enters them per school year (issue 15 §2); the yearly report shows them beside the case
 figures. Three numbers per school and year (0 to 100, as the monitor gives them: a percentage or
 a score), and when they were last entered: no personal data, no names, no user ids.
+
+They can also be imported from a CSV file (:mod:`infra.monitor_csv`); each import is recorded in
+``platform.monitor_average_imports`` (when, by which staff user id, which school years, and
+which of them it replaced): a staff member's id, never a pupil's data.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 
@@ -29,6 +33,13 @@ MONITOR_TABLE_DDL = (
     " wellbeing numeric(5,1) NOT NULL,"
     " recorded_at timestamptz NOT NULL DEFAULT now(),"
     " PRIMARY KEY (school_id, school_year))",
+    "CREATE TABLE IF NOT EXISTS platform.monitor_average_imports ("
+    " import_id uuid PRIMARY KEY,"
+    " school_id uuid NOT NULL,"
+    " imported_at timestamptz NOT NULL,"
+    " imported_by text NOT NULL,"
+    " school_years integer[] NOT NULL,"
+    " replaced integer[] NOT NULL)",
 )
 
 #: The form's fields, in order, with the column each fills.
@@ -96,6 +107,83 @@ async def record(
             averages.wellbeing,
             datetime.now(UTC),  # bound, not now(): the SQL conventions (Citus)
         )
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """One import of a school's averages: when, by whom (a staff user id), which years."""
+
+    school_id: UUID
+    imported_at: datetime
+    imported_by: str
+    school_years: tuple[int, ...]
+    replaced: tuple[int, ...]
+
+
+async def record_import(
+    pool: asyncpg.Pool,
+    school_id: UUID,
+    rows: Sequence[tuple[int, MonitorAverages]],
+    *,
+    imported_by: str,
+) -> ImportRecord:
+    """Store a file's averages (school year start, averages) in one transaction: a year entered
+    before is replaced; the import itself is recorded."""
+    (found,) = await record_imports(pool, {school_id: rows}, imported_by=imported_by)
+    return found
+
+
+async def record_imports(
+    pool: asyncpg.Pool,
+    rows_by_school: Mapping[UUID, Sequence[tuple[int, MonitorAverages]]],
+    *,
+    imported_by: str,
+) -> list[ImportRecord]:
+    """The same for several schools (a board's file), all in one transaction."""
+    now = datetime.now(UTC)  # bound, not now(): the SQL conventions (Citus)
+    found: list[ImportRecord] = []
+    async with pool.acquire() as conn, conn.transaction():
+        for school_id, rows in rows_by_school.items():
+            found.append(await _record(conn, school_id, rows, imported_by, now))
+    return found
+
+
+async def _record(
+    conn: asyncpg.Connection,
+    school_id: UUID,
+    rows: Sequence[tuple[int, MonitorAverages]],
+    imported_by: str,
+    now: datetime,
+) -> ImportRecord:
+    years = [year for year, _ in rows]
+    existing = await conn.fetch(
+        "SELECT school_year FROM platform.monitor_averages"
+        " WHERE school_id = $1 AND school_year = ANY($2::int[]) FOR UPDATE",
+        school_id,
+        years,
+    )
+    replaced = sorted(r[0] for r in existing)
+    await conn.executemany(
+        "INSERT INTO platform.monitor_averages"
+        " (school_id, school_year, safety, bullying, wellbeing, recorded_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (school_id, school_year) DO UPDATE SET safety = excluded.safety,"
+        " bullying = excluded.bullying, wellbeing = excluded.wellbeing,"
+        " recorded_at = excluded.recorded_at",
+        [(school_id, y, a.safety, a.bullying, a.wellbeing, now) for y, a in rows],
+    )
+    await conn.execute(
+        "INSERT INTO platform.monitor_average_imports"
+        " (import_id, school_id, imported_at, imported_by, school_years, replaced)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        uuid4(),
+        school_id,
+        now,
+        imported_by,
+        sorted(years),
+        replaced,
+    )
+    return ImportRecord(school_id, now, imported_by, tuple(sorted(years)), tuple(replaced))
 
 
 async def read(

@@ -97,6 +97,10 @@ def _remove_school_data(conn: Connection[Any], school: School) -> tuple[int, int
         ).rowcount
     if table_exists(conn, PLATFORM_SCHEMA, "monitor_averages"):  # its monitor averages
         conn.execute("DELETE FROM platform.monitor_averages WHERE school_id = %s", (school.id,))
+    if table_exists(conn, PLATFORM_SCHEMA, "monitor_average_imports"):  # and its imports
+        conn.execute(
+            "DELETE FROM platform.monitor_average_imports WHERE school_id = %s", (school.id,)
+        )
     if table_exists(conn, PLATFORM_SCHEMA, "stats_incidents"):  # the incident statistics
         conn.execute("DELETE FROM platform.stats_incidents WHERE school_id = %s", (school.id,))
     if table_exists(conn, PLATFORM_SCHEMA, "stats_months"):  # derived from the rows above

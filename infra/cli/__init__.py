@@ -1,5 +1,6 @@
 """The ``vangnet`` command (click): one module per command group — serve, demo, worker, jobs,
-tenants (with exports, offboarding and the SCIM token), projections, audit, privacy, migrate —
+tenants (with exports, offboarding and the SCIM token), projections, audit, privacy, migrate,
+monitor —
 and ``bench`` (the harness, run as its own program). How to add a command: README.md here.
 
 Every refused command prints one line naming what is wrong and exits 2; nothing is stored.
@@ -22,6 +23,7 @@ from infra.cli.common import EXIT_DIFFERENCES, EXIT_REFUSED, CommandGroup
 from infra.cli.demo import demo
 from infra.cli.deploy import migrate
 from infra.cli.jobs import jobs
+from infra.cli.monitor import monitor
 from infra.cli.privacy import privacy
 from infra.cli.projections import projections
 from infra.cli.serve import serve
@@ -59,7 +61,7 @@ def bench(options: tuple[str, ...]) -> int:
     return run_bench(options)
 
 
-for command in (tenants, demo, serve, worker, jobs, projections, audit, privacy, migrate):
+for command in (tenants, demo, serve, worker, jobs, projections, audit, privacy, migrate, monitor):
     cli.add_command(command)
 
 

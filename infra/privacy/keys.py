@@ -183,6 +183,28 @@ class PostgresPupilKeys(_SchoolKeyTable):
     def destroy_pupil(self, pupil_id: UUID) -> int:
         return self.destroy_case(pupil_id)
 
+    def keys_of(self, key_ids: Iterable[UUID]) -> dict[UUID, bytes]:
+        wanted = list(set(key_ids))
+        found: dict[UUID, bytes] = {}
+        if not wanted:
+            return found
+        with self._connection() as conn:
+            rows = conn.execute(
+                SQL("SELECT key_id, wrapped FROM {}.{} WHERE key_id = ANY(%s)").format(
+                    Identifier(self.schema), Identifier(TABLE)
+                ),
+                (wanted,),
+            ).fetchall()
+        for row in rows:
+            key_id, wrapped = (
+                (row["key_id"], row["wrapped"]) if isinstance(row, dict) else (row[0], row[1])
+            )
+            try:
+                found[key_id] = unwrap_key(self._data_key, wrapped, self._context(key_id))
+            except KeyUnwrapError:
+                continue
+        return found
+
     def destroy_case(self, case_id: UUID) -> int:
         with self._connection() as conn:
             cur = conn.execute(

@@ -167,12 +167,14 @@ ACTION_FIELD_LABELS_NL: dict[tuple[str, str], str] = {
 }
 FIELD_HINTS_NL: dict[tuple[str, str], str] = {
     ("add-participant", "pupil_ref"): (
-        "Het leerlingnummer uit de leerlingadministratie. Staat de leerling al in het "
-        "leerlingregister van Vangnet, dan wordt die leerling gekoppeld."
+        "Alleen voor een leerling die niet in het register staat: het leerlingnummer uit de "
+        "leerlingadministratie. De leerling wordt dan aan het leerlingregister toegevoegd; staat "
+        "er al een leerling met dit nummer in, dan wordt die leerling gekoppeld."
     ),
     ("add-participant", "pupil_id"): (
-        "Of kies een leerling uit het leerlingregister (Leerlingen): laat dan leerlingnummer, "
-        "naam en groep leeg."
+        "Zoek de leerling hierboven op naam, groep of leerlingnummer en kies de leerling. Staat "
+        "de leerling niet in het register? Kies dan 'Niet in het register' en vul hieronder "
+        "leerlingnummer, naam en groep in."
     ),
     ("engage-person", "staff_role"): (
         "Leeg laten: de eerste functie van de collega die hiervoor kan worden ingeschakeld."
@@ -243,7 +245,8 @@ class FieldSpec:
 
     name: str
     label: str
-    #: text | textarea | lines | date | checkbox | checkboxes | select
+    #: text | textarea | lines | date | checkbox | checkboxes | select | pupil (the pupil picker:
+    #: radio buttons of the register's pupils a search found, see :func:`with_pupil_options`)
     widget: str
     required: bool
     id: str
@@ -317,8 +320,16 @@ def field_label(action: str, name: str) -> str:
     return ACTION_FIELD_LABELS_NL.get((action, name)) or FIELD_LABELS_NL.get(name) or name
 
 
+#: Fields that name a pupil of the school's register: the pupil picker (the action page searches
+#: the register; the case page links there). Not checked against the options when posted: the
+#: domain checks the pupil (``PupilRegister.linkable``), and a search may have shown others.
+PUPIL_FIELD_NAMES = frozenset({"pupil_id"})
+
+
 def _widget(action: str, name: str, tp: Any) -> str:
     inner, _ = _optional(tp)
+    if name in PUPIL_FIELD_NAMES and inner is str:
+        return "pupil"
     if inner is bool:
         return "checkbox"
     if inner is date:
@@ -508,7 +519,22 @@ def fields_for(
                 person=picked is not None and f.name in PERSON_FIELD_NAMES,
             )
         )
+    # The pupil picker first: picking from the register comes before adding one on the spot.
+    specs.sort(key=lambda spec: spec.widget != "pupil")
     return specs
+
+
+def with_pupil_options(form: FormSpec, options: tuple[Option, ...]) -> FormSpec:
+    """``form`` with these pupils (a search of the register) offered by its pupil picker."""
+    fields = [
+        dataclasses.replace(f, options=options) if f.widget == "pupil" else f for f in form.fields
+    ]
+    return dataclasses.replace(form, fields=fields)
+
+
+def without_pupil_picker(form: FormSpec) -> FormSpec:
+    """``form`` without its pupil picker (a viewer who may not read the register)."""
+    return dataclasses.replace(form, fields=[f for f in form.fields if f.widget != "pupil"])
 
 
 def defaults_for(body_type: type[Any], action: str, today: date) -> dict[str, Any]:

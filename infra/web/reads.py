@@ -14,9 +14,10 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 
@@ -38,7 +39,7 @@ from projections.case_view.work import WorkItem, my_work
 from projections.db import table
 from projections.escalation.queries import CaseEscalation, Signal, escalations, signals
 from projections.incident_stats import queries as incident_stats
-from projections.lessons.queries import Lesson, lessons
+from projections.lessons.queries import Lesson, lesson_count, lessons, lessons_between
 from projections.pupils.queries import PupilSignal, PupilSignalKind, pupil_signals, signal_counts
 from services.access.need_to_know import Part, Sight, reads_cases, sight
 from services.access.roles import Permission, reads_case_wide
@@ -289,6 +290,46 @@ async def school_lessons(services: Services, school: School, principal: Principa
         dataclasses.replace(x, went_well=w, to_improve=t, lessons=list(ls))
         for x, (w, t, ls) in zip(found, texts, strict=True)
     ]
+
+
+def _year_bounds(year: yearly.SchoolYear) -> tuple[datetime, datetime]:
+    """1 August of the school year to 1 August of the next, Dutch time."""
+    zone = ZoneInfo("Europe/Amsterdam")
+    return (
+        datetime(year.start, 8, 1, tzinfo=zone),
+        datetime(year.start + 1, 8, 1, tzinfo=zone),
+    )
+
+
+async def yearly_lesson_titles(
+    services: Services, school: School, principal: Principal, year: yearly.SchoolYear
+) -> list[str]:
+    """The titles of the lessons learned in the school's evaluations of ``year`` (opened now:
+    an erased passage reads ``[gewist]``); for roles that read the lessons."""
+    if not principal.may(Permission.LESSONS_READ):
+        raise PermissionDenied(f"role '{principal.role}' may not read lessons")
+    since, until = _year_bounds(year)
+    async with services.read_pool.acquire() as conn:
+        found = await lessons_between(conn, school.schema_name, since, until)
+    titles: list[list[str]] = await unsealed(services, school, [list(x.lessons) for x in found])
+    return [" ".join(str(t).split()) for ls in titles for t in ls]
+
+
+async def yearly_lesson_counts(
+    services: Services, principal: Principal, schools: Sequence[School], year: yearly.SchoolYear
+) -> dict[UUID, int]:
+    """How many lessons each school's evaluations of ``year`` hold: a number only, no text
+    (the board's report)."""
+    if not principal.may(Permission.STATS_BOARD) or principal.board_id is None:
+        raise PermissionDenied(f"role '{principal.role}' may not read the board's report")
+    since, until = _year_bounds(year)
+    found: dict[UUID, int] = {}
+    async with services.read_pool.acquire() as conn:
+        for school in schools:
+            if school.board_id != principal.board_id:
+                continue
+            found[school.id] = await lesson_count(conn, school.schema_name, since, until)
+    return found
 
 
 #: The most months statistics cover in one request (ten school years).

@@ -78,6 +78,11 @@ DATE_PROBLEMS_NL: dict[DateProblem, str] = {
 
 OTHER_FIELD_PROBLEMS_NL: dict[str, str] = {
     "duplicate": "Deze leerling is al betrokken bij deze zaak.",
+    "not_a_pupil_id": "Kies een leerling uit het leerlingregister.",
+    "unknown_pupil": (
+        "Deze leerling staat niet in het leerlingregister van de school. Zoek de leerling opnieuw."
+    ),
+    "erased_pupil": "De gegevens van deze leerling zijn gewist. Kies een andere leerling.",
     "invalid_school_year": "Vul een schooljaar in zoals 2025-2026.",
     "invalid_average": (
         "Vul een getal van 0 tot en met 100 in, met hoogstens één decimaal (bijvoorbeeld 87,5)."

@@ -53,3 +53,44 @@ async def lessons(
         )
         for r in records
     ]
+
+
+async def lessons_between(
+    conn: asyncpg.Connection, schema: str, since: datetime, until: datetime
+) -> list[Lesson]:
+    """The evaluations made from ``since`` up to (not including) ``until``, oldest first (their
+    texts still sealed: the caller opens them as it renders)."""
+    records = await conn.fetch(
+        "SELECT case_id, evaluated_at, evaluated_by, went_well, to_improve, lessons, shared,"  # noqa: S608
+        f" shared_at, coordinator_id FROM {_quote(schema)}.lessons"
+        " WHERE evaluated_at >= $1 AND evaluated_at < $2 ORDER BY evaluated_at, case_id",
+        since,
+        until,
+    )
+    return [
+        Lesson(
+            case_id=r["case_id"],
+            evaluated_at=r["evaluated_at"],
+            evaluated_by=r["evaluated_by"],
+            went_well=r["went_well"],
+            to_improve=r["to_improve"],
+            lessons=list(r["lessons"]),
+            shared=r["shared"],
+            shared_at=r["shared_at"],
+            coordinator_id=r["coordinator_id"],
+        )
+        for r in records
+    ]
+
+
+async def lesson_count(
+    conn: asyncpg.Connection, schema: str, since: datetime, until: datetime
+) -> int:
+    """How many lessons the evaluations from ``since`` up to ``until`` hold (no text read)."""
+    found = await conn.fetchval(
+        f"SELECT coalesce(sum(cardinality(lessons)), 0) FROM {_quote(schema)}.lessons"  # noqa: S608
+        " WHERE evaluated_at >= $1 AND evaluated_at < $2",
+        since,
+        until,
+    )
+    return int(found or 0)

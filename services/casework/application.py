@@ -181,7 +181,8 @@ class CaseworkApplication(Application[UUID]):
 
 def register_of(app: CaseworkApplication, school_id: UUID) -> PupilRegister:
     """The pupil register of the school whose log ``app`` is (its keys, its views' purge)."""
-    return PupilRegister(app, school_id, keys=app.pupil_keys, purge=app.read_side)
+    decode = app.mapper.open_register if isinstance(app.mapper, SealingMapper) else None
+    return PupilRegister(app, school_id, keys=app.pupil_keys, purge=app.read_side, decode=decode)
 
 
 class ReadSidePurge(Protocol):

@@ -9,14 +9,15 @@ ports, so this package does not depend on casework: casework depends on it).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from services.access.roles import Permission, has_permission
 from services.pupils.domain import IDENTIFYING, Pupil, PupilDetails, reference_key
@@ -26,6 +27,8 @@ from services.shared.text import clean_text
 
 #: The topic a pupil's first event is stored under (how the register finds its pupils).
 REGISTERED_TOPIC = f"{Pupil.__module__}:{Pupil.PupilRegistered.__qualname__}"
+#: The topic of a pupil's erasure (the register's only other event).
+ERASURE_TOPIC = f"{Pupil.__module__}:{Pupil.PupilErasureRequested.__qualname__}"
 #: Notifications read per page when listing the register.
 PAGE = 1000
 
@@ -78,6 +81,11 @@ class PupilKeyShredder(Protocol):
     def destroy_pupil(self, pupil_id: UUID) -> int: ...
 
 
+#: Opens many stored events of the register at once (their pupils' keys read in one go:
+#: ``services.casework.sealing.SealingMapper.open_register``).
+Decode = Callable[[Sequence[StoredEvent]], list[DomainEventProtocol[UUID]]]
+
+
 class PupilPurge(Protocol):
     """The read side's part of a pupil's erasure
     (``services.casework.application.ReadSidePurge.purge_pupil``)."""
@@ -113,13 +121,17 @@ class PupilRegister:
         *,
         keys: PupilKeyShredder | None = None,
         purge: PupilPurge | None = None,
+        decode: Decode | None = None,
     ) -> None:
         """``app``: the school's casework application (its log); ``keys`` and ``purge``: its
-        pupil keys and read-side purge (none: stored unsealed, no views; unit tests)."""
+        pupil keys and read-side purge (none: stored unsealed, no views; unit tests);
+        ``decode``: opens the register's events in one go (none: one by one, by the log's
+        mapper)."""
         self.app = app
         self.school_id = school_id
         self.keys = keys
         self.purge = purge
+        self.decode = decode
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -156,10 +168,45 @@ class PupilRegister:
                 return ids
             start = page[-1].id + 1
 
+    def _stored(self) -> list[StoredEvent]:
+        """Every stored event of the register (registrations and erasures), in log order:
+        one query per :data:`PAGE` events."""
+        stored: list[StoredEvent] = []
+        start = 1
+        while True:
+            page = self.app.recorder.select_notifications(
+                start=start, limit=PAGE, topics=[REGISTERED_TOPIC, ERASURE_TOPIC]
+            )
+            stored.extend(page)
+            if len(page) < PAGE:
+                return stored
+            start = page[-1].id + 1
+
+    def pupils(self) -> list[Pupil]:
+        """Every pupil of this school, in the order they were registered, built from one read
+        of the register's events (and one of their keys) instead of loading each pupil."""
+        stored = self._stored()
+        if self.decode is not None:
+            events = self.decode(stored)
+        else:
+            events = [self.app.mapper.to_domain_event(s) for s in stored]
+        found: dict[UUID, Pupil] = {}
+        for domain_event in events:
+            if not isinstance(domain_event, Pupil.Event):
+                continue
+            pupil = domain_event.mutate(found.get(domain_event.originator_id))
+            if isinstance(pupil, Pupil):
+                found[pupil.id] = pupil
+        return [
+            p
+            for p in found.values()
+            if p.school_id == self.school_id
+            and all(isinstance(getattr(p, f), str) for f in IDENTIFYING)
+        ]
+
     def all(self) -> list[PupilEntry]:
         """Every pupil of this school (erased ones read ``[gewist]``), unsealed now."""
-        found = (self.load(pupil_id) for pupil_id in self.pupil_ids())
-        return [entry(p) for p in found if p is not None]
+        return [entry(p) for p in self.pupils()]
 
     def search(
         self, actor: Actor, query: str = "", *, include_erased: bool = False
@@ -174,9 +221,8 @@ class PupilRegister:
     def by_reference(self, reference: str) -> Pupil | None:
         """The (not erased) pupil with this pupil number, compared case-insensitively."""
         key = reference_key(reference)
-        for pupil_id in self.pupil_ids():
-            pupil = self.load(pupil_id)
-            if pupil is not None and not pupil.erased and reference_key(pupil.reference) == key:
+        for pupil in self.pupils():
+            if not pupil.erased and reference_key(pupil.reference) == key:
                 return pupil
         return None
 

@@ -197,6 +197,32 @@ def test_a_contact_person_handles_a_case_from_report_to_closing(
         "add-participant",
         {"pupil_ref": "E2E-001", "role": "target", "display_name": "Leerling E2E"},
     )
+    # A pupil of the register is picked into the case: added on the register page, then found
+    # by the add-participant page's search of the register (a GET form: no script needed).
+    page.goto(f"{web.url}/leerlingen")
+    page.fill("#leerling-reference", "E2E-002")
+    page.fill("#leerling-display_name", "Leerling E2E Register")
+    page.fill("#leerling-group", "groep 7")
+    with page.expect_navigation():
+        page.click("form[action='/leerlingen'][method=post] button[type=submit]")
+    page.goto(case_url)
+    page.locator("#actie-add-participant").evaluate(
+        "e => { for (let d = e; d; d = d.parentElement)"
+        " if (d.tagName === 'DETAILS') d.open = true; }"
+    )
+    with page.expect_navigation():
+        page.click("#add-participant-pupil-id-zoeken")
+    page.fill("#zoek-leerling", "register")
+    with page.expect_navigation():
+        page.click("#leerling-zoeken button[type=submit]")
+    assert "1 leerling gevonden" in page.inner_text("#leerling-zoeken")
+    blocking["leerling-kiezen"] = check_page(page, "leerling-kiezen")
+    page.get_by_label("Leerling E2E Register (groep 7, leerlingnummer E2E-002)").check()
+    page.select_option("select[name=role]", "actor")
+    with page.expect_navigation():
+        page.click("form.action-form button[type=submit]")
+    assert "opgeslagen=" in page.url, page.url
+    assert "Leerling E2E Register" in page.inner_text("#gegevens")
     act(page, "hold-intake", {"held_on": day.isoformat(), "summary": "Leerling vertelt."})
     act(
         page,
@@ -289,6 +315,11 @@ def test_a_contact_person_handles_a_case_from_report_to_closing(
     log_in(coordinator, web, school, "coordinator")
     coordinator.goto(f"{web.url}/school/leerpunten")
     assert "E2E-leerpunt: ouders eerder bellen." in coordinator.content()
+    # ... and in the school's yearly report (with the monitor import form), accessible.
+    coordinator.goto(f"{web.url}/school/jaarverslag")
+    assert "E2E-leerpunt: ouders eerder bellen." in coordinator.inner_text("main")
+    assert coordinator.locator("#monitor-bestand").count() == 1
+    assert not check_page(coordinator, "jaarverslag-school")
 
     # The board member sees the statistics, small numbers suppressed.
     board = fresh_page(browser)
@@ -296,6 +327,11 @@ def test_a_contact_person_handles_a_case_from_report_to_closing(
     board.goto(f"{web.url}/bestuur/statistiek")
     assert "<5" in board.inner_text("main")
     assert SCHOOL_NAME in board.content()
+    # The board's yearly report counts the school's lessons, never their text.
+    board.goto(f"{web.url}/bestuur/jaarverslag")
+    assert "Leerpunten per school" in board.inner_text("main")
+    assert "E2E-leerpunt" not in board.content()
+    assert not check_page(board, "jaarverslag-bestuur")
 
     # The domestic-violence officer sees no case content.
     officer = fresh_page(browser)

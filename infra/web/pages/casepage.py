@@ -12,13 +12,19 @@ from typing import Any
 
 from infra.auth.principal import Principal
 from infra.web.actions import ACTIONS, Action
-from infra.web.forms import FormSpec, action_form, active_consents, covered_kinds
+from infra.web.forms import (
+    FormSpec,
+    action_form,
+    active_consents,
+    covered_kinds,
+    without_pupil_picker,
+)
 from infra.web.labels import EVENT_ACTIONS
 from infra.web.pickers import Pickers
 from infra.web.refusals import WRONG_STATE_NL
 from projections.case_view.queries import CaseDetail
 from projections.escalation.queries import Signal, SignalKind
-from services.access.roles import has_permission
+from services.access.roles import Permission, has_permission
 from services.casework.protocol import ProtocolChecklist, StepProgress
 from services.casework.rules import StateReason
 
@@ -175,6 +181,8 @@ def form_for(
         principal.role,
         choices=(pickers or Pickers()).choices(action.name),
     )
+    if not has_permission(principal.role, Permission.PUPILS_READ):
+        form = without_pupil_picker(form)
     if rule is not None:
         form.unavailable = rule
     return form

@@ -31,6 +31,7 @@ from infra.web.forms import (
     fields_for,
     options_of,
     parse_form,
+    with_pupil_options,
 )
 from infra.web.guards import LOGGED_IN, PUBLIC, RequiresAction, requires
 from infra.web.labels import describe
@@ -52,10 +53,12 @@ from projections.case_view.queries import CaseDetail
 from projections.escalation.queries import SIGNAL_LABELS_NL, SignalKind
 from services.access.roles import Permission, Role
 from services.audit.access_log import ReadKind
+from services.casework.application import register_of
 from services.casework.commands import ReportCase
 from services.casework.labels import event_label
 from services.casework.vocabulary import CaseStatus, Form
 from services.people.names import ids_in
+from services.pupils.register import PupilEntry
 from services.shared.errors import ConcurrencyConflict, DomainError, InvalidInput, RuleViolation
 from services.shared.errors import PermissionDenied as DomainPermissionDenied
 
@@ -409,8 +412,57 @@ async def _with_passages(
     return dataclasses.replace(form, fields=fields, unavailable=unavailable)
 
 
+#: The most pupils the picker offers at once (a search narrows it down).
+PUPIL_PICKER_LIMIT = 50
+PUPIL_SEARCH_REFUSED_NL = (
+    "Zoek met letters, cijfers en leestekens (hoogstens 200 tekens), zonder stuurtekens."
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class PupilSearch:
+    """What the add-participant page's search of the register found."""
+
+    query: str
+    found: int
+    shown: int
+    error: str | None = None
+
+
+def pupil_option(pupil: PupilEntry) -> Option:
+    """A pupil as the picker offers them: name, then group and pupil number (to tell apart
+    pupils with the same name)."""
+    details = ", ".join(d for d in (pupil.group, f"leerlingnummer {pupil.reference}") if d)
+    return Option(str(pupil.pupil_id), f"{pupil.display_name} ({details})")
+
+
+async def _pupil_picker(
+    request: Request[Any, Any, Any], viewer: Viewer, form: FormSpec, query: str
+) -> tuple[FormSpec, PupilSearch | None]:
+    """The add-participant form with the pupils a search of the register found (by name,
+    number or group; the first :data:`PUPIL_PICKER_LIMIT` by name)."""
+    if not form.available or not any(f.widget == "pupil" for f in form.fields):
+        return form, None
+    school = school_required(viewer)
+    register = register_of(
+        Services.of(request.app.state).container.schools.get(school.id), school.id
+    )
+    actor = viewer.principal.actor
+    try:
+        found = await anyio.to_thread.run_sync(lambda: register.search(actor, query))
+    except InvalidInput:
+        return form, PupilSearch(query, 0, 0, PUPIL_SEARCH_REFUSED_NL)
+    options = tuple(pupil_option(p) for p in found[:PUPIL_PICKER_LIMIT])
+    return with_pupil_options(form, options), PupilSearch(query, len(found), len(options))
+
+
 def _action_page(
-    viewer: Viewer, detail: CaseDetail, form: FormSpec, *, status: int = 200
+    viewer: Viewer,
+    detail: CaseDetail,
+    form: FormSpec,
+    *,
+    status: int = 200,
+    pupil_search: PupilSearch | None = None,
 ) -> Template:
     consent = None
     if form.action == "plan-step" and not form.available:
@@ -422,6 +474,7 @@ def _action_page(
         detail=detail,
         form=form,
         consent_form=consent,
+        pupil_search=pupil_search,
         status=status,
     )
 
@@ -433,10 +486,15 @@ def _action_page(
     guards=[ACTION_GUARD],
 )
 async def action_page(
-    request: Request[Any, Any, Any], case_id: FromPath[UUID], action_name: FromPath[str]
+    request: Request[Any, Any, Any],
+    case_id: FromPath[UUID],
+    action_name: FromPath[str],
+    zoek: Annotated[str, QueryParameter(max_length=200)] = "",
 ) -> Template:
-    """One action's form on its own page (the case page has the same forms inline)."""
+    """One action's form on its own page (the case page has the same forms inline); ``zoek``:
+    the pupil picker's search of the register (add-participant)."""
     viewer, action, detail, form = await _action_context(request, case_id, action_name)
+    form, pupil_search = await _pupil_picker(request, viewer, form, zoek)
     await record_read(
         Services.of(request.app.state),
         school_required(viewer),
@@ -445,7 +503,8 @@ async def action_page(
         ReadKind.ACTION_FORM,
     )
     form.values = defaults_for(action.body, action.name, today())
-    return _action_page(viewer, detail, form)
+    status = 422 if pupil_search is not None and pupil_search.error else 200
+    return _action_page(viewer, detail, form, status=status, pupil_search=pupil_search)
 
 
 @post(
@@ -466,7 +525,8 @@ async def action_post(
     form.values = parsed.values
     if parsed.body is None:
         form.errors = parsed.errors
-        return _action_page(viewer, detail, form, status=422)
+        form, pupil_search = await _pupil_picker(request, viewer, form, "")
+        return _action_page(viewer, detail, form, status=422, pupil_search=pupil_search)
     try:
         changed = await run_action(request, action, case_id, parsed.body)
     except ConcurrencyConflict as e:
@@ -485,7 +545,8 @@ async def action_post(
         # E.g. a decision at a level that is not the viewer's (403): said on the form too.
         explain_refusal(form, e)
         status = 403 if isinstance(e, DomainPermissionDenied) else 422
-        return _action_page(viewer, detail, form, status=status)
+        form, pupil_search = await _pupil_picker(request, viewer, form, "")
+        return _action_page(viewer, detail, form, status=status, pupil_search=pupil_search)
     school = school_required(viewer)
     shown = await wait_for_version(Services.of(request.app.state), school, case_id, changed.version)
     return Redirect(

@@ -123,6 +123,12 @@ class YearlyReport:
     comparison_values: list[Shown]
     #: A school's report: the monitor averages entered for this year (None: not entered).
     monitor_now: MonitorAverages | None = None
+    #: A school's report: the titles of the lessons learned in this year's evaluations
+    #: (opened as the report renders); ``None``: not shown (the viewer does not read lessons).
+    lesson_titles: tuple[str, ...] | None = None
+    #: The board's report: how many lessons each school learned this year (name, shown count:
+    #: a number only, small numbers suppressed), never their text.
+    lesson_counts: tuple[tuple[str, Shown], ...] = ()
 
 
 def _index(cells: Sequence[StatCell]) -> Index:
@@ -218,6 +224,17 @@ def build_report(
     )
 
 
+LESSONS_LABEL = "Leerpunt"
+LESSON_COUNT_LABEL = "Leerpunten (aantal)"
+
+
+def lesson_count_shown(count: int) -> Shown:
+    """A school's number of lessons as the board sees it: below the threshold, "<5"."""
+    if 0 < count < q.DEFAULT_THRESHOLD:
+        return Shown(charts.SUPPRESSED_TEXT, suppressed=True)
+    return Shown(str(count), value=float(count))
+
+
 def report_csv(report: YearlyReport) -> str:
     """One line per unit, row and school year: ``eenheid;schooljaar;gegeven;waarde`` (the
     shown texts: "<5", "te weinig zaken", numbers)."""
@@ -228,6 +245,11 @@ def report_csv(report: YearlyReport) -> str:
         for row in unit.table.rows:
             for column, value in zip(unit.table.columns, row.values, strict=True):
                 writer.writerow([unit.name, column, row.label, value.text])
+    if report.lesson_titles is not None and report.units:
+        for title in report.lesson_titles:
+            writer.writerow([report.units[0].name, report.year, LESSONS_LABEL, title])
+    for name, shown in report.lesson_counts:
+        writer.writerow([name, report.year, LESSON_COUNT_LABEL, shown.text])
     return out.getvalue()
 
 
@@ -326,4 +348,12 @@ def render_yearly_pdf(report: YearlyReport) -> bytes:
         pdf.text_block(unit.name, size=13, style="B", h=7)
         pdf.report_table(unit.table)
         pdf.bars(unit.chart, unit.chart_values)
+    if report.lesson_titles is not None:
+        pdf.text_block(f"Leerpunten uit de evaluaties, {report.year}", size=13, style="B", h=7)
+        for title in report.lesson_titles or ["Geen leerpunten in dit schooljaar."]:
+            pdf.text_block(f"- {title}", size=9)
+    if report.lesson_counts:
+        pdf.text_block(f"Leerpunten per school (aantal), {report.year}", size=13, style="B", h=7)
+        for name, shown in report.lesson_counts:
+            pdf.text_block(f"{name}: {shown.text}", size=9)
     return bytes(pdf.output())

@@ -208,14 +208,14 @@ async def signals(
         " state ->> 'public_report_waiting_since' AS public_report_waiting_since,"
         " state ->> 'reporter_message_waiting_since' AS reporter_message_waiting_since"
         f" FROM {table(schema, TABLE)}"
-        " WHERE (status <> 'closed'"
+        " WHERE ((status <> 'closed'"
         " AND (next_follow_up_due < $1 OR intake_on IS NULL OR waiting_steps > 0"
         " OR (offence_flagged AND NOT police_advised) OR last_activity_at < $2"
         " OR state ->> 'bullying_continues_since' IS NOT NULL"
         " OR state ->> 'uninformed_since' IS NOT NULL"
         " OR state ->> 'public_report_waiting_since' IS NOT NULL"
         " OR state ->> 'reporter_message_waiting_since' IS NOT NULL))"
-        " OR state ->> 'inspectie_report_due' IS NOT NULL"
+        " OR state ->> 'inspectie_report_due' IS NOT NULL)"  # the filter below applies to all
     )
     params: list[Any] = [today, _inactive_before(today, inactivity_days)]
     if case_ids is not None:

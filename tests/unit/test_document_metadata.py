@@ -5,6 +5,8 @@ documents are made here, with clearly fake names."""
 from __future__ import annotations
 
 import io
+import struct
+import tracemalloc
 import zipfile
 
 import pikepdf
@@ -155,3 +157,34 @@ def test_a_package_with_too_many_entries_or_no_package_is_refused() -> None:
     with pytest.raises(InvalidInput) as broken:
         clean_package(b"PK\x03\x04" + b"\x00" * 40)
     assert broken.value.reason == "unreadable_document"
+
+
+def _lying_package(unpacked_mb: int, declared: int) -> bytes:
+    """A Word-like package whose one entry inflates to ``unpacked_mb`` MB of zeros while the
+    central directory says it holds ``declared`` bytes."""
+    out = io.BytesIO()
+    entry = zipfile.ZipInfo("word/document.xml")
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(out, "w") as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        with package.open(entry, "w") as stream:
+            for _ in range(unpacked_mb):
+                stream.write(bytes(1 << 20))
+    raw = bytearray(out.getvalue())
+    central = raw.rfind(b"PK\x01\x02")
+    struct.pack_into("<I", raw, central + 24, declared)  # the uncompressed size
+    return bytes(raw)
+
+
+def test_a_package_entry_that_lies_about_its_size_is_refused_without_being_unpacked() -> None:
+    raw = _lying_package(unpacked_mb=200, declared=10)
+    assert len(raw) < 1024 * 1024  # well within the upload limit
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInput) as refused:
+            clean_package(raw)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert refused.value.reason == "unreadable_document"
+    assert peak < 20 * 1024 * 1024, peak

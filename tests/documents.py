@@ -29,3 +29,40 @@ def pdf(marker: str = "", *, info: str = "") -> bytes:
         trailer += b" /Info %d 0 R" % len(objects)
     out += b"trailer\n" + trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref
     return bytes(out)
+
+
+def lzw_bomb(prefix: bytes, cycles: int) -> bytes:
+    """PDF LZW (``/LZWDecode``, early change) of ``prefix`` followed by runs of ``a`` that unpack
+    to about 7.3 MB per cycle from 5 KB (each code one ``a`` longer than the one before)."""
+    out = bytearray()
+    acc = bits = 0
+
+    def emit(code: int, next_code: int) -> None:
+        nonlocal acc, bits
+        width = max(9, min(12, (next_code + 1).bit_length()))
+        acc, bits = (acc << width) | code, bits + width
+        while bits >= 8:
+            bits -= 8
+            out.append((acc >> bits) & 0xFF)
+        acc &= (1 << bits) - 1
+
+    emit(256, 258)  # clear
+    next_code = 257  # the first code after a clear adds no entry
+    for byte in prefix:
+        emit(byte, next_code)
+        next_code += 1
+        if next_code >= 4000:
+            emit(256, next_code)
+            next_code = 257
+    for _ in range(cycles):
+        emit(256, next_code)
+        emit(ord("a"), 257)
+        next_code = 258
+        while next_code < 4094:
+            emit(next_code, next_code)
+            next_code += 1
+    emit(256, next_code)
+    emit(257, 257)  # end of data
+    if bits:
+        out.append((acc << (8 - bits)) & 0xFF)
+    return bytes(out)

@@ -6,6 +6,10 @@ which computer, when, and what it once said, is not kept (issue 14 §1, like an 
   removed, and so are the actions that run on opening (``/OpenAction``, ``/AA``, document
   JavaScript). The file is written afresh, so earlier revisions kept by incremental saves (an
   older text, an older author) are gone too. An encrypted PDF is refused: it cannot be checked.
+  qpdf bounds neither the memory nor the time a hostile PDF takes (an object stream of a few
+  hundred kilobytes can unpack to gigabytes, with Flate or LZW), so the cleaning runs in a child
+  process with a memory, CPU and wall-clock limit (:data:`PDF_MEMORY`, :data:`PDF_SECONDS`);
+  a PDF that exceeds them is refused as unreadable.
 - **Office** (``.docx``/``.xlsx``, Office Open XML; ``.odt``/``.ods``, OpenDocument): both are
   ZIP packages. The property parts (``docProps/core.xml``, ``app.xml``, ``custom.xml``;
   ``meta.xml``) are replaced by empty ones, and in a Word document the author, initials and time
@@ -23,6 +27,9 @@ from __future__ import annotations
 
 import io
 import re
+import resource
+import subprocess
+import sys
 import zipfile
 
 import pikepdf
@@ -39,6 +46,13 @@ OOXML = frozenset(
 ODF = frozenset(
     {"application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet"}
 )
+
+#: The PDF cleaning's child process may use this much memory (address space) ...
+PDF_MEMORY = 768 * 1024 * 1024
+#: ... and this many seconds (of CPU, and of wall-clock time twice over).
+PDF_SECONDS = 30
+#: The child's exit codes besides 0 (cleaned; the PDF on its standard output).
+_ENCRYPTED, _UNREADABLE = 3, 4
 
 #: A package may hold at most this many entries ...
 MAX_ENTRIES = 5_000
@@ -88,29 +102,61 @@ def without_metadata(content: bytes, media_type: str) -> bytes:
 
 def clean_pdf(content: bytes) -> bytes:
     """The PDF written afresh without its information dictionary, XMP metadata and opening
-    actions (``unreadable_document``, ``encrypted_document`` when it cannot be)."""
+    actions (``unreadable_document``, ``encrypted_document`` when it cannot be), by a child
+    process within :data:`PDF_MEMORY` and :data:`PDF_SECONDS`."""
     try:
-        with pikepdf.open(io.BytesIO(content)) as pdf:
-            if "/Info" in pdf.trailer:
-                del pdf.trailer["/Info"]
-            root = pdf.Root
-            for name in ("/Metadata", "/OpenAction", "/AA", "/PieceInfo"):
-                if name in root:
-                    del root[name]
-            names = root.get("/Names")
-            if isinstance(names, pikepdf.Dictionary) and "/JavaScript" in names:
-                del names["/JavaScript"]
-            for page in pdf.pages:
-                for name in ("/Metadata", "/AA", "/PieceInfo"):
-                    if name in page.obj:
-                        del page.obj[name]
-            out = io.BytesIO()
-            pdf.save(out, fix_metadata_version=False, deterministic_id=True, compress_streams=False)
-    except pikepdf.PasswordError as e:
-        raise refuse("encrypted_document", "an encrypted PDF cannot be checked") from e
-    except (pikepdf.PdfError, ValueError, RecursionError) as e:
-        raise refuse("unreadable_document", "the document cannot be read") from e
+        done = subprocess.run(  # noqa: S603 - this interpreter, this module, no shell
+            [sys.executable, "-m", __name__, str(PDF_MEMORY), str(PDF_SECONDS)],
+            input=content,
+            capture_output=True,
+            timeout=2 * PDF_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as e:
+        raise refuse("unreadable_document", "the document cannot be read in time") from e
+    if done.returncode == _ENCRYPTED:
+        raise refuse("encrypted_document", "an encrypted PDF cannot be checked")
+    if done.returncode != 0:
+        raise refuse("unreadable_document", "the document cannot be read")
+    return done.stdout
+
+
+def _clean_pdf_here(content: bytes) -> bytes:
+    """What :func:`clean_pdf`'s child process does (no limits of its own)."""
+    with pikepdf.open(io.BytesIO(content)) as pdf:
+        if "/Info" in pdf.trailer:
+            del pdf.trailer["/Info"]
+        root = pdf.Root
+        for name in ("/Metadata", "/OpenAction", "/AA", "/PieceInfo"):
+            if name in root:
+                del root[name]
+        names = root.get("/Names")
+        if isinstance(names, pikepdf.Dictionary) and "/JavaScript" in names:
+            del names["/JavaScript"]
+        for page in pdf.pages:
+            for name in ("/Metadata", "/AA", "/PieceInfo"):
+                if name in page.obj:
+                    del page.obj[name]
+        out = io.BytesIO()
+        pdf.save(out, fix_metadata_version=False, deterministic_id=True, compress_streams=False)
     return out.getvalue()
+
+
+def _pdf_child(memory: int, seconds: int) -> int:
+    """The child process: the PDF on standard input, the cleaned PDF on standard output."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
+    # Flate streams are refused early, before the memory limit (qpdf has no such limit for LZW).
+    pikepdf.settings.set_qpdf_limits(flate_max_memory=memory // 4)
+    content = sys.stdin.buffer.read()
+    try:
+        cleaned = _clean_pdf_here(content)
+    except pikepdf.PasswordError:
+        return _ENCRYPTED
+    except (pikepdf.PdfError, ValueError, RecursionError, MemoryError):
+        return _UNREADABLE
+    sys.stdout.buffer.write(cleaned)
+    return 0
 
 
 #: An entry is unpacked this many bytes at a time.
@@ -151,3 +197,7 @@ def clean_package(content: bytes) -> bytes:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as e:
         raise refuse("unreadable_document", "the document cannot be read") from e
     return out.getvalue()
+
+
+if __name__ == "__main__":
+    sys.exit(_pdf_child(int(sys.argv[1]), int(sys.argv[2])))

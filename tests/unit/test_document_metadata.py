@@ -5,17 +5,21 @@ documents are made here, with clearly fake names."""
 from __future__ import annotations
 
 import io
+import re
 import struct
 import tracemalloc
 import zipfile
+import zlib
+from collections.abc import Callable
 
 import pikepdf
 import pytest
 
+from services.attachments import documents
 from services.attachments.checks import check_file
 from services.attachments.documents import MAX_ENTRIES, clean_package, clean_pdf
 from services.shared.errors import InvalidInput
-from tests.documents import pdf
+from tests.documents import lzw_bomb, pdf
 
 AUTHOR = "Fictieve Auteur Zonder Bestaan"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -188,3 +192,43 @@ def test_a_package_entry_that_lies_about_its_size_is_refused_without_being_unpac
         tracemalloc.stop()
     assert refused.value.reason == "unreadable_document"
     assert peak < 20 * 1024 * 1024, peak
+
+
+def _object_stream_pdf(unpack: Callable[[bytes], tuple[bytes, bytes]]) -> bytes:
+    """A valid PDF whose objects sit in an object stream, that stream's bytes and filter
+    replaced by ``unpack(objects)``: (new bytes, filter name)."""
+    with pikepdf.open(io.BytesIO(pdf("OBJSTM", info=AUTHOR))) as source:
+        out = io.BytesIO()
+        source.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    raw = out.getvalue()
+    found = re.search(rb"<<[^>]*/Type /ObjStm[^>]*>>\s*stream\r?\n", raw)
+    assert found is not None
+    header, start = found.group(0), found.end()
+    length = int(re.search(rb"/Length (\d+)", header).group(1))  # type: ignore[union-attr]
+    data, name = unpack(zlib.decompress(raw[start : start + length]))
+    header = header.replace(b"/Length %d" % length, b"/Length %d" % len(data))
+    header = header.replace(b"/FlateDecode", name)
+    return raw[: found.start()] + header + data + raw[start + length :]
+
+
+def test_a_pdf_whose_object_stream_unpacks_to_too_much_is_refused_within_the_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The child process that cleans a PDF gets a small memory limit here; the object stream
+    # unpacks to about 290 MB (LZW: qpdf has no limit of its own for it) or 256 MB (Flate).
+    monkeypatch.setattr(documents, "PDF_MEMORY", 128 * 1024 * 1024)
+    normal = _object_stream_pdf(lambda objects: (zlib.compress(objects), b"/FlateDecode"))
+    with pikepdf.open(io.BytesIO(clean_pdf(normal))) as cleaned:
+        assert len(cleaned.pages) == 1
+        assert "/Info" not in cleaned.trailer
+    lzw = _object_stream_pdf(lambda objects: (lzw_bomb(objects + b" ", 40), b"/LZWDecode"))
+    packer = zlib.compressobj(9)
+    zeros = b"".join(packer.compress(bytes(1 << 20)) for _ in range(256))
+    flate = _object_stream_pdf(
+        lambda objects: (packer.compress(objects + b" ") + zeros + packer.flush(), b"/FlateDecode")
+    )
+    for bomb in (lzw, flate):
+        assert len(bomb) < 1024 * 1024
+        with pytest.raises(InvalidInput) as refused:
+            clean_pdf(bomb)
+        assert refused.value.reason == "unreadable_document"

@@ -31,6 +31,7 @@ import resource
 import subprocess
 import sys
 import zipfile
+import zlib
 
 import pikepdf
 
@@ -196,6 +197,10 @@ def clean_package(content: bytes) -> bytes:
                     target.writestr(info, data)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as e:
         raise refuse("unreadable_document", "the document cannot be read") from e
+    except zlib.error as e:  # a damaged deflate stream
+        raise refuse("unreadable_document", "the document cannot be read") from e
+    except RuntimeError as e:  # an entry encrypted with a password (zipfile's own error)
+        raise refuse("encrypted_document", "an encrypted document cannot be checked") from e
     return out.getvalue()
 
 

@@ -232,3 +232,21 @@ def test_a_pdf_whose_object_stream_unpacks_to_too_much_is_refused_within_the_lim
         with pytest.raises(InvalidInput) as refused:
             clean_pdf(bomb)
         assert refused.value.reason == "unreadable_document"
+
+
+def test_a_package_with_an_encrypted_or_damaged_entry_is_refused() -> None:
+    raw = _docx()
+    encrypted = bytearray(raw)
+    central = encrypted.rfind(b"PK\x01\x02")  # the last entry: word/comments.xml
+    flags = struct.unpack_from("<H", encrypted, central + 8)[0]
+    struct.pack_into("<H", encrypted, central + 8, flags | 0x1)  # "encrypted"
+    damaged = bytearray(raw)
+    local = damaged.rfind(b"PK\x03\x04")
+    name_length, extra_length = struct.unpack_from("<HH", damaged, local + 26)
+    data = local + 30 + name_length + extra_length
+    damaged[data : data + 4] = b"\xff\xff\xff\xff"  # not a deflate stream
+    assert check_file(raw, "verslag.docx").media_type == DOCX
+    for package, reason in ((encrypted, "encrypted_document"), (damaged, "unreadable_document")):
+        with pytest.raises(InvalidInput) as refused:
+            check_file(bytes(package), "verslag.docx")
+        assert refused.value.reason == reason

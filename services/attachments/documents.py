@@ -197,6 +197,8 @@ def clean_package(content: bytes) -> bytes:
                     target.writestr(info, data)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as e:
         raise refuse("unreadable_document", "the document cannot be read") from e
+    except ValueError as e:  # an offset before the file's start; a name that is not UTF-8
+        raise refuse("unreadable_document", "the document cannot be read") from e
     except zlib.error as e:  # a damaged deflate stream
         raise refuse("unreadable_document", "the document cannot be read") from e
     except RuntimeError as e:  # an entry encrypted with a password (zipfile's own error)

@@ -250,3 +250,23 @@ def test_a_package_with_an_encrypted_or_damaged_entry_is_refused() -> None:
         with pytest.raises(InvalidInput) as refused:
             check_file(bytes(package), "verslag.docx")
         assert refused.value.reason == reason
+
+
+def test_a_package_with_a_lying_directory_is_refused() -> None:
+    raw = _docx()
+    end = raw.rfind(b"PK\x05\x06")
+    # The end record says the central directory starts later than it does: an entry's offset
+    # then points before the start of the file.
+    shifted = bytearray(raw)
+    start = struct.unpack_from("<I", shifted, end + 16)[0]
+    struct.pack_into("<I", shifted, end + 16, start + 0x10000)
+    # An entry's name flagged as UTF-8 that is not.
+    misnamed = bytearray(raw)
+    central = misnamed.rfind(b"PK\x01\x02")
+    flags = struct.unpack_from("<H", misnamed, central + 8)[0]
+    struct.pack_into("<H", misnamed, central + 8, flags | 0x800)
+    misnamed[central + 46] = 0xFF
+    for package in (shifted, misnamed):
+        with pytest.raises(InvalidInput) as refused:
+            clean_package(bytes(package))
+        assert refused.value.reason == "unreadable_document"

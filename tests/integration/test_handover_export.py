@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -209,3 +209,48 @@ def test_the_receipt_link_is_rate_limited_per_address(site: Site) -> None:  # no
     refused = site.client.get(f"/overdracht/{'A' * 22}.{'B' * 22}.{'C' * 22}/bestand")
     assert refused.status_code == 429
     assert "te vaak" in refused.text
+
+
+def test_downloads_and_a_confirmation_at_the_same_time_are_all_recorded(site: Site) -> None:  # noqa: F811
+    """Two requests on one export at once (a double click, a download while the receiver
+    confirms) both load the same version; the second to save used to fail with the event
+    store's IntegrityError (a 500). Now it reads the export again and does its step anew."""
+    tag = uuid4().hex[:6]
+    pupil_id, _ = _pupil_with_case(site, tag)
+    url = f"/api/pupils/{pupil_id}/handover-export"
+    out = site.api("POST", url, Role.CONTACT_PERSON, json=CONSENT).json()
+    token = _path(out["link"]).rsplit("/", 1)[1]
+    service = _service(site)
+    export_id = UUID(out["export_id"])
+    now = datetime.now(UTC)
+    read_key = service.keys.key
+    during: list[Any] = []
+
+    def key_while(step: Any) -> Any:
+        def key(key_id: UUID) -> Any:
+            found = read_key(key_id)
+            if not during:  # once: another request saves between our read and our save
+                during.append(None)
+                during[0] = step()
+            return found
+
+        return key
+
+    # A download while another download is recorded: both downloads count.
+    service.keys.key = key_while(lambda: service.download(token, now))  # type: ignore[method-assign]
+    assert service.download(token, now) is not None
+    assert during[0] is not None
+    assert len(service.load(export_id).downloads) == 2  # type: ignore[union-attr]
+
+    # A download while the receipt is confirmed: the confirmation stands, no file is handed out.
+    during.clear()
+    service.keys.key = key_while(  # type: ignore[method-assign]
+        lambda: service.confirm(token, "Fictieve Ontvanger", "Fictieve School", now)
+    )
+    assert service.download(token, now) is None
+    assert during[0] is not None
+    export = service.load(export_id)
+    assert export is not None
+    assert export.confirmed_at is not None
+    assert len(export.downloads) == 2
+    assert service.store.get(export_id) is None

@@ -254,3 +254,21 @@ def test_downloads_and_a_confirmation_at_the_same_time_are_all_recorded(site: Si
     assert export.confirmed_at is not None
     assert len(export.downloads) == 2
     assert service.store.get(export_id) is None
+
+
+def test_the_receipt_link_pages_send_no_referrer(site: Site) -> None:  # noqa: F811
+    """The link's token is in the address: its pages tell the browser never to send it on as a
+    referrer (not even to this site's own style sheet), and keep no copy in a cache."""
+    tag = uuid4().hex[:6]
+    pupil_id, _ = _pupil_with_case(site, tag)
+    url = f"/api/pupils/{pupil_id}/handover-export"
+    path = _path(site.api("POST", url, Role.CONTACT_PERSON, json=CONSENT).json()["link"])
+    for answer in (
+        site.client.get(path, follow_redirects=False),
+        site.client.get(path),
+        site.client.get(f"{path}/bestand"),
+        site.client.get("/overdracht/niets"),
+    ):
+        assert answer.headers["referrer-policy"] == "no-referrer", answer.status_code
+        assert answer.headers["cache-control"] == "no-store"
+    assert site.client.get("/").headers["referrer-policy"] == "same-origin"

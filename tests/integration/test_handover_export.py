@@ -21,7 +21,7 @@ from infra.web.api.handover_export import export_service
 from infra.web.context import Services
 from infra.worker.actors import retention_sweep
 from services.access.roles import Role
-from services.handover.export import HandOverExport
+from services.handover.export import HandOverExport, Token
 from tests.integration.test_handover import _aggregates, site  # noqa: F401 (fixture)
 from tests.integration.test_pupils import Site, _error_fields
 
@@ -272,3 +272,33 @@ def test_the_receipt_link_pages_send_no_referrer(site: Site) -> None:  # noqa: F
         assert answer.headers["referrer-policy"] == "no-referrer", answer.status_code
         assert answer.headers["cache-control"] == "no-store"
     assert site.client.get("/").headers["referrer-policy"] == "same-origin"
+
+
+def test_a_confirmation_without_the_forms_token_or_for_another_school_is_refused(
+    site: Site,  # noqa: F811
+) -> None:
+    """A forged confirmation (no CSRF token, another visitor's token, or the link's refs turned
+    to the other school) destroys nothing: the link and the file stay."""
+    tag = uuid4().hex[:6]
+    pupil_id, _ = _pupil_with_case(site, tag)
+    url = f"/api/pupils/{pupil_id}/handover-export"
+    out = site.api("POST", url, Role.CONTACT_PERSON, json=CONSENT).json()
+    path = _path(out["link"])
+    secret = path.rsplit(".", 1)[1]
+    form = {"confirmed_by": "Fictieve Vervalser", "confirmed_school": "Fictieve School"}
+    site.client.cookies.clear()
+    assert site.client.post(path, data=form).status_code == 403  # no session, no token
+    page = site.client.get(path)
+    csrf = CSRF.search(page.text)
+    assert csrf is not None
+    assert site.client.post(path, data=form).status_code == 403  # a session, no token
+    site.client.cookies.clear()  # another visitor with the first one's token
+    assert site.client.post(path, data={**form, "_csrf_token": csrf.group(1)}).status_code == 403
+    other = Token(site.world.school_b.id, UUID(out["export_id"]), secret)
+    page_b = site.client.get(f"/overdracht/{other}")
+    assert page_b.status_code == 404
+    export = _service(site).load(UUID(out["export_id"]))
+    assert export is not None
+    assert export.confirmed_at is None
+    assert _service(site).store.get(export.id) is not None
+    assert site.client.get(f"{path}/bestand").status_code == 200

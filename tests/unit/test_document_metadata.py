@@ -5,12 +5,10 @@ documents are made here, with clearly fake names."""
 from __future__ import annotations
 
 import io
-import re
 import struct
 import tracemalloc
 import zipfile
 import zlib
-from collections.abc import Callable
 
 import pikepdf
 import pytest
@@ -19,7 +17,7 @@ from services.attachments import documents
 from services.attachments.checks import check_file
 from services.attachments.documents import MAX_ENTRIES, clean_package, clean_pdf
 from services.shared.errors import InvalidInput
-from tests.documents import lzw_bomb, pdf
+from tests.documents import lying_package, lzw_bomb, object_stream_pdf, pdf
 
 AUTHOR = "Fictieve Auteur Zonder Bestaan"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -163,25 +161,8 @@ def test_a_package_with_too_many_entries_or_no_package_is_refused() -> None:
     assert broken.value.reason == "unreadable_document"
 
 
-def _lying_package(unpacked_mb: int, declared: int) -> bytes:
-    """A Word-like package whose one entry inflates to ``unpacked_mb`` MB of zeros while the
-    central directory says it holds ``declared`` bytes."""
-    out = io.BytesIO()
-    entry = zipfile.ZipInfo("word/document.xml")
-    entry.compress_type = zipfile.ZIP_DEFLATED
-    with zipfile.ZipFile(out, "w") as package:
-        package.writestr("[Content_Types].xml", "<Types/>")
-        with package.open(entry, "w") as stream:
-            for _ in range(unpacked_mb):
-                stream.write(bytes(1 << 20))
-    raw = bytearray(out.getvalue())
-    central = raw.rfind(b"PK\x01\x02")
-    struct.pack_into("<I", raw, central + 24, declared)  # the uncompressed size
-    return bytes(raw)
-
-
 def test_a_package_entry_that_lies_about_its_size_is_refused_without_being_unpacked() -> None:
-    raw = _lying_package(unpacked_mb=200, declared=10)
+    raw = lying_package(unpacked_mb=200, declared=10)
     assert len(raw) < 1024 * 1024  # well within the upload limit
     tracemalloc.start()
     try:
@@ -194,37 +175,20 @@ def test_a_package_entry_that_lies_about_its_size_is_refused_without_being_unpac
     assert peak < 20 * 1024 * 1024, peak
 
 
-def _object_stream_pdf(unpack: Callable[[bytes], tuple[bytes, bytes]]) -> bytes:
-    """A valid PDF whose objects sit in an object stream, that stream's bytes and filter
-    replaced by ``unpack(objects)``: (new bytes, filter name)."""
-    with pikepdf.open(io.BytesIO(pdf("OBJSTM", info=AUTHOR))) as source:
-        out = io.BytesIO()
-        source.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    raw = out.getvalue()
-    found = re.search(rb"<<[^>]*/Type /ObjStm[^>]*>>\s*stream\r?\n", raw)
-    assert found is not None
-    header, start = found.group(0), found.end()
-    length = int(re.search(rb"/Length (\d+)", header).group(1))  # type: ignore[union-attr]
-    data, name = unpack(zlib.decompress(raw[start : start + length]))
-    header = header.replace(b"/Length %d" % length, b"/Length %d" % len(data))
-    header = header.replace(b"/FlateDecode", name)
-    return raw[: found.start()] + header + data + raw[start + length :]
-
-
 def test_a_pdf_whose_object_stream_unpacks_to_too_much_is_refused_within_the_limits(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The child process that cleans a PDF gets a small memory limit here; the object stream
     # unpacks to about 290 MB (LZW: qpdf has no limit of its own for it) or 256 MB (Flate).
     monkeypatch.setattr(documents, "PDF_MEMORY", 128 * 1024 * 1024)
-    normal = _object_stream_pdf(lambda objects: (zlib.compress(objects), b"/FlateDecode"))
+    normal = object_stream_pdf(lambda objects: (zlib.compress(objects), b"/FlateDecode"))
     with pikepdf.open(io.BytesIO(clean_pdf(normal))) as cleaned:
         assert len(cleaned.pages) == 1
         assert "/Info" not in cleaned.trailer
-    lzw = _object_stream_pdf(lambda objects: (lzw_bomb(objects + b" ", 40), b"/LZWDecode"))
+    lzw = object_stream_pdf(lambda objects: (lzw_bomb(objects + b" ", 40), b"/LZWDecode"))
     packer = zlib.compressobj(9)
     zeros = b"".join(packer.compress(bytes(1 << 20)) for _ in range(256))
-    flate = _object_stream_pdf(
+    flate = object_stream_pdf(
         lambda objects: (packer.compress(objects + b" ") + zeros + packer.flush(), b"/FlateDecode")
     )
     for bomb in (lzw, flate):

@@ -12,9 +12,11 @@ which computer, when, and what it once said, is not kept (issue 14 §1, like an 
   a PDF that exceeds them is refused as unreadable.
 - **Office** (``.docx``/``.xlsx``, Office Open XML; ``.odt``/``.ods``, OpenDocument): both are
   ZIP packages. The property parts (``docProps/core.xml``, ``app.xml``, ``custom.xml``;
-  ``meta.xml``) are replaced by empty ones, and in a Word document the author, initials and time
-  of tracked changes and comments are blanked. The rest of the package is copied as it is (entry
-  order and compression kept; an OpenDocument's ``mimetype`` stays first and stored).
+  ``meta.xml``) are replaced by empty ones, and in a Word document the author, initials and
+  time of tracked changes and comments are blanked, as are the names and accounts (e-mail
+  addresses) in Word's list of the people who commented (``word/people.xml``). The rest of the
+  package is copied as it is (entry order and compression kept; an OpenDocument's
+  ``mimetype`` stays first and stored).
   A package with too many entries or too large when unpacked is refused (a "ZIP bomb"); an
   entry is unpacked in small chunks and never past the size it declares, so an entry that lies
   about its size is refused by its checksum without ever being unpacked whole.
@@ -84,8 +86,11 @@ _EMPTY_PARTS: dict[str, bytes] = {
         b"</office:document-meta>"
     ),
 }
-#: Who made a tracked change or a comment in a Word document (attributes in ``word/*.xml``).
-_WORD_PERSON = re.compile(rb'(\bw:(?:author|initials|date))="[^"]*"')
+#: Who made a tracked change or a comment in a Word document, and when (attributes in
+#: ``word/*.xml``: ``w:author``, and in later Word versions' own prefixes ``w15:author`` and
+#: ``w15:userId``, an account such as an e-mail address, in ``word/people.xml``, and
+#: ``w16cex:dateUtc`` in ``word/commentsExtensible.xml``).
+_WORD_PERSON = re.compile(rb'(\bw[0-9a-z]*:(?:author|initials|date|dateUtc|userId))="[^"]*"')
 
 
 def refuse(reason: str, message: str) -> InvalidInput:

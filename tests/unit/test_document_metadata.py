@@ -234,3 +234,30 @@ def test_a_package_with_a_lying_directory_is_refused() -> None:
         with pytest.raises(InvalidInput) as refused:
             clean_package(bytes(package))
         assert refused.value.reason == "unreadable_document"
+
+
+def test_a_word_documents_list_of_people_loses_their_names_and_accounts() -> None:
+    """Word (2013 and later) lists who commented or changed something in ``word/people.xml``:
+    the name and the account (an e-mail address) in attributes of its own prefix (``w15:``),
+    and the time of a comment in ``word/commentsExtensible.xml`` (``w16cex:dateUtc``)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("word/document.xml", "<w:document><w:t>TEKST</w:t></w:document>")
+        package.writestr(
+            "word/people.xml",
+            f'<w15:people><w15:person w15:author="{AUTHOR}"><w15:presenceInfo '
+            'w15:providerId="AD" w15:userId="S::fictief.persoon@school.invalid::0f0f"/>'
+            "</w15:person></w15:people>",
+        )
+        package.writestr(
+            "word/commentsExtensible.xml",
+            '<w16cex:commentsExtensible><w16cex:commentExtensible w16cex:durableId="1A2B" '
+            'w16cex:dateUtc="2026-01-01T10:00:00Z"/></w16cex:commentsExtensible>',
+        )
+    checked = check_file(out.getvalue(), "verslag.docx")
+    unpacked = _unpacked(checked.content)
+    assert AUTHOR.encode() not in unpacked
+    assert b"fictief.persoon@school.invalid" not in unpacked
+    assert b"2026-01-01T10:00:00Z" not in unpacked
+    assert b'w16cex:durableId="1A2B"' in unpacked  # an id, not a person: kept

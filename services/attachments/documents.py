@@ -14,7 +14,9 @@ which computer, when, and what it once said, is not kept (issue 14 §1, like an 
   ZIP packages. The property parts (``docProps/core.xml``, ``app.xml``, ``custom.xml``;
   ``meta.xml``) are replaced by empty ones, and in a Word document the author, initials and
   time of tracked changes and comments are blanked, as are the names and accounts (e-mail
-  addresses) in Word's list of the people who commented (``word/people.xml``). The rest of the
+  addresses) in Word's list of the people who commented (``word/people.xml``); in a
+  spreadsheet, the authors of notes and the people of threaded comments; in an OpenDocument,
+  the author and time of comments and tracked changes. The rest of the
   package is copied as it is (entry order and compression kept; an OpenDocument's
   ``mimetype`` stays first and stored).
   A package with too many entries or too large when unpacked is refused (a "ZIP bomb"); an
@@ -91,6 +93,14 @@ _EMPTY_PARTS: dict[str, bytes] = {
 #: ``w15:userId``, an account such as an e-mail address, in ``word/people.xml``, and
 #: ``w16cex:dateUtc`` in ``word/commentsExtensible.xml``).
 _WORD_PERSON = re.compile(rb'(\bw[0-9a-z]*:(?:author|initials|date|dateUtc|userId))="[^"]*"')
+#: Who wrote a note in a spreadsheet (``xl/comments*.xml``: ``<author>`` elements) ...
+_SHEET_AUTHOR = re.compile(rb"(<(?:\w+:)?author>)[^<]*(</(?:\w+:)?author>)")
+#: ... and the people of threaded comments, their accounts and times (``xl/persons/*.xml``,
+#: ``xl/threadedComments/*.xml``).
+_SHEET_PERSON = re.compile(rb'(\b(?:displayName|userId|dT))="[^"]*"')
+#: Who wrote a comment or made a tracked change in an OpenDocument, and when (elements in
+#: ``content.xml`` and ``styles.xml``).
+_ODF_PERSON = re.compile(rb"(<dc:(?:creator|date)>)[^<]*(</dc:(?:creator|date)>)")
 
 
 def refuse(reason: str, message: str) -> InvalidInput:
@@ -181,6 +191,21 @@ def _read(source: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bytes:
     return b"".join(parts)
 
 
+def _without_people(name: str, data: bytes) -> bytes:
+    """A part of a package without who commented or changed something, and when."""
+    if not name.endswith(".xml"):
+        return data
+    if name.startswith("word/"):
+        return _WORD_PERSON.sub(rb'\1=""', data)
+    if name.startswith("xl/comments"):
+        return _SHEET_AUTHOR.sub(rb"\1\2", data)
+    if name.startswith(("xl/persons/", "xl/threadedComments/")):
+        return _SHEET_PERSON.sub(rb'\1=""', data)
+    if name in ("content.xml", "styles.xml"):
+        return _ODF_PERSON.sub(rb"\1\2", data)
+    return data
+
+
 def clean_package(content: bytes) -> bytes:
     """The office package with empty property parts and, in Word, no authors of changes."""
     try:
@@ -194,8 +219,7 @@ def clean_package(content: bytes) -> bytes:
                     data = _EMPTY_PARTS.get(entry.filename)
                     if data is None:
                         data = _read(source, entry)
-                        if entry.filename.startswith("word/") and entry.filename.endswith(".xml"):
-                            data = _WORD_PERSON.sub(rb'\1=""', data)
+                        data = _without_people(entry.filename, data)
                     info = zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0))
                     info.compress_type = entry.compress_type
                     info.external_attr = 0o644 << 16

@@ -261,3 +261,63 @@ def test_a_word_documents_list_of_people_loses_their_names_and_accounts() -> Non
     assert b"fictief.persoon@school.invalid" not in unpacked
     assert b"2026-01-01T10:00:00Z" not in unpacked
     assert b'w16cex:durableId="1A2B"' in unpacked  # an id, not a person: kept
+
+
+def test_a_spreadsheets_comment_authors_and_people_lose_their_names_and_accounts() -> None:
+    """Excel names who wrote a note (``xl/comments1.xml``: ``<author>``), lists the people of
+    threaded comments with their accounts (``xl/persons/person.xml``) and when they wrote
+    (``xl/threadedComments/*.xml``: ``dT``). What a note says is content: kept."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("xl/workbook.xml", "<workbook/>")
+        package.writestr(
+            "xl/comments1.xml",
+            f"<comments><authors><author>{AUTHOR}</author></authors><commentList>"
+            '<comment ref="A1" authorId="0"><text><t>NOTITIE</t></text></comment>'
+            "</commentList></comments>",
+        )
+        package.writestr(
+            "xl/persons/person.xml",
+            f'<personList><person displayName="{AUTHOR}" id="{{0F0F}}" '
+            'userId="fictief.persoon@school.invalid" providerId="AD"/></personList>',
+        )
+        package.writestr(
+            "xl/threadedComments/threadedComment1.xml",
+            '<ThreadedComments><threadedComment ref="A1" dT="2026-01-01T10:00:00.00" '
+            'personId="{0F0F}" id="{1A1A}"><text>DRAADJE</text></threadedComment>'
+            "</ThreadedComments>",
+        )
+    checked = check_file(out.getvalue(), "lijst.xlsx")
+    assert checked.media_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    unpacked = _unpacked(checked.content)
+    assert AUTHOR.encode() not in unpacked
+    assert b"fictief.persoon@school.invalid" not in unpacked
+    assert b"2026-01-01T10:00:00" not in unpacked
+    assert b"NOTITIE" in unpacked
+    assert b"DRAADJE" in unpacked
+
+
+def test_an_opendocuments_comments_and_changes_lose_their_author_and_time() -> None:
+    """OpenDocument names who wrote a comment or made a tracked change, and when, in the
+    content itself (``<dc:creator>``, ``<dc:date>`` in ``content.xml``)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        package.writestr("mimetype", ODT, compress_type=zipfile.ZIP_STORED)
+        package.writestr(
+            "content.xml",
+            "<office:document-content><office:text><text:p>TEKST<office:annotation>"
+            f"<dc:creator>{AUTHOR}</dc:creator><dc:date>2026-01-01T10:00:00</dc:date>"
+            "<text:p>OPMERKING</text:p></office:annotation></text:p><text:tracked-changes>"
+            f"<text:changed-region><text:insertion><office:change-info><dc:creator>{AUTHOR}"
+            "</dc:creator><dc:date>2026-01-01T10:00:00</dc:date></office:change-info>"
+            "</text:insertion></text:changed-region></text:tracked-changes></office:text>"
+            "</office:document-content>",
+        )
+    checked = check_file(out.getvalue(), "verslag.odt")
+    assert checked.media_type == ODT
+    unpacked = _unpacked(checked.content)
+    assert AUTHOR.encode() not in unpacked
+    assert b"2026-01-01T10:00:00" not in unpacked
+    assert b"TEKST" in unpacked
+    assert b"OPMERKING" in unpacked

@@ -29,6 +29,7 @@ cells. Those are content; the contact person reads and redacts content.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import resource
@@ -158,10 +159,20 @@ def _clean_pdf_here(content: bytes) -> bytes:
     return out.getvalue()
 
 
+def _limit(kind: int, value: int) -> None:
+    """Lower the process's (soft) limit ``kind`` to ``value``, never above a hard limit already
+    set (raising it would fail, and every PDF would be refused); where the system has no such
+    limit, the wall-clock timeout of :func:`clean_pdf` remains."""
+    _, hard = resource.getrlimit(kind)
+    soft = value if hard == resource.RLIM_INFINITY else min(value, hard)
+    with contextlib.suppress(ValueError, OSError):  # a system without this limit
+        resource.setrlimit(kind, (soft, hard))
+
+
 def _pdf_child(memory: int, seconds: int) -> int:
     """The child process: the PDF on standard input, the cleaned PDF on standard output."""
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
+    _limit(resource.RLIMIT_AS, memory)
+    _limit(resource.RLIMIT_CPU, seconds)
     # Flate streams are refused early, before the memory limit (qpdf has no such limit for LZW).
     pikepdf.settings.set_qpdf_limits(flate_max_memory=memory // 4)
     content = sys.stdin.buffer.read()

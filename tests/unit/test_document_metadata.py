@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import struct
+import subprocess
+import sys
 import tracemalloc
 import zipfile
 import zlib
@@ -321,3 +323,21 @@ def test_an_opendocuments_comments_and_changes_lose_their_author_and_time() -> N
     assert b"2026-01-01T10:00:00" not in unpacked
     assert b"TEKST" in unpacked
     assert b"OPMERKING" in unpacked
+
+
+def test_a_pdf_is_cleaned_under_a_lower_memory_limit_set_by_the_system() -> None:
+    """A container or ``ulimit`` may already cap the address space below the cleaning's own
+    limit; the child must not try to raise it (that fails, and every PDF was refused)."""
+    below = documents.PDF_MEMORY - 64 * 1024 * 1024
+    script = (
+        "import resource\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({below}, {below}))\n"
+        "from services.attachments.documents import clean_pdf\n"
+        "from tests.documents import pdf\n"
+        "print(clean_pdf(pdf('ONDER')).startswith(b'%PDF-'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True"

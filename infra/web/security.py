@@ -39,8 +39,16 @@ class SecurityHeadersMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
+                # A route that sets "no-referrer" (a link whose token is in the address: the
+                # hand-over receipt) keeps it; "same-origin" would still send the token to this
+                # site's own style sheet and pages.
+                kept_referrer = (
+                    "no-referrer" if headers.get("referrer-policy") == "no-referrer" else None
+                )
                 for name, value in self.headers.items():
                     headers[name] = value
+                if kept_referrer is not None:
+                    headers["referrer-policy"] = kept_referrer
                 if not static:
                     headers["cache-control"] = "no-store"
             await send(message)

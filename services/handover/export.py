@@ -30,11 +30,12 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError
 
 from services.attachments.files import AttachmentStore, StoredFile, decrypt, encrypt
 from services.exports.reader import CaseRecord
@@ -42,6 +43,7 @@ from services.handover.names import NameMatcher
 from services.handover.service import Consent, HandOverService, require_manage
 from services.people.names import Names
 from services.shared.actor import RECEIPT_LINK, Actor, acting_as, actor_id_now, actor_role_now
+from services.shared.errors import ConcurrencyConflict
 from services.shared.text import clean_text
 
 if TYPE_CHECKING:
@@ -55,6 +57,9 @@ _SHAPE = re.compile(r"^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$"
 #: The password's alphabet: no 0/O, 1/l/I (it is read out over the phone).
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 _GROUPS, _GROUP = 5, 4  # 20 characters: about 99 bits
+#: How often a step on an export is tried when another request saved the export meanwhile.
+_ATTEMPTS = 3
+_T = TypeVar("_T")
 
 
 class HandOverExport(Aggregate):
@@ -291,6 +296,23 @@ class ExportService:
         self.app.save(made)
         return MadeExport(made, str(token), password)
 
+    @staticmethod
+    def _retrying(step: Callable[[], _T]) -> _T:
+        """``step`` (which loads the export afresh), again when another request saved the
+        export between its load and its save (two downloads at once, a download while the
+        receipt is confirmed, an expiry found by two requests): the event store refuses the
+        second save of the same version."""
+        for _ in range(_ATTEMPTS - 1):
+            try:
+                return step()
+            except IntegrityError:
+                continue
+        try:
+            return step()
+        except IntegrityError:
+            msg = "the export was changed by another request at the same time: try again"
+            raise ConcurrencyConflict(msg) from None
+
     def load(self, export_id: UUID) -> HandOverExport | None:
         try:
             found: object = self.app.repository.get(export_id)
@@ -315,6 +337,9 @@ class ExportService:
     def all(self, actor: Actor, now: datetime) -> list[HandOverExport]:
         """Every export of this school, newest first (expired ones destroyed on the way)."""
         require_manage(actor)
+        return self._retrying(lambda: self._all(now))
+
+    def _all(self, now: datetime) -> list[HandOverExport]:
         found = [e for e in (self.load(i) for i in self._ids()) if e is not None]
         for export in found:
             self._expire_if_due(export, now)
@@ -322,8 +347,15 @@ class ExportService:
 
     def expire_due(self, now: datetime) -> int:
         """Destroy every export whose link expired unconfirmed; how many."""
-        found = (e for e in (self.load(i) for i in self._ids()) if e is not None)
-        return sum(1 for e in found if self._expire_if_due(e, now))
+
+        def expire(export_id: UUID) -> Callable[[], bool]:
+            def step() -> bool:
+                export = self.load(export_id)
+                return export is not None and self._expire_if_due(export, now)
+
+            return step
+
+        return sum(1 for i in self._ids() if self._retrying(expire(i)))
 
     def _destroy(self, export: HandOverExport) -> None:
         self.keys.destroy_case(export.id)
@@ -341,6 +373,9 @@ class ExportService:
     def by_token(self, text: str, now: datetime) -> HandOverExport | None:
         """The open export the token names; ``None`` for a wrong, confirmed or expired one
         (an expired one is destroyed here if that has not happened yet)."""
+        return self._retrying(lambda: self._by_token(text, now))
+
+    def _by_token(self, text: str, now: datetime) -> HandOverExport | None:
         token = Token.parse(text)
         if token is None or token.school_id != self.school_id:
             return None
@@ -355,7 +390,10 @@ class ExportService:
 
     def download(self, text: str, now: datetime) -> bytes | None:
         """The encrypted PDF of an open export (the download recorded); ``None`` otherwise."""
-        export = self.by_token(text, now)
+        return self._retrying(lambda: self._download(text, now))
+
+    def _download(self, text: str, now: datetime) -> bytes | None:
+        export = self._by_token(text, now)
         if export is None:
             return None
         stored = self.store.get(export.id)
@@ -373,7 +411,12 @@ class ExportService:
     ) -> HandOverExport | None:
         """The receiving school confirms (name and school required); the file is destroyed.
         ``None`` for a wrong, confirmed or expired token."""
-        export = self.by_token(text, now)
+        return self._retrying(lambda: self._confirm(text, confirmed_by, confirmed_school, now))
+
+    def _confirm(
+        self, text: str, confirmed_by: str, confirmed_school: str, now: datetime
+    ) -> HandOverExport | None:
+        export = self._by_token(text, now)
         if export is None:
             return None
         by = clean_text(confirmed_by, "confirmed_by", max_len=200)

@@ -28,12 +28,13 @@ from infra.exports.school import build_school_export
 from infra.settings import Settings
 from infra.views import catch_up_school
 from services.access.roles import Role
+from services.attachments import documents
 from services.attachments.documents import clean_pdf
 from services.casework.commands import ReportCase, RequestErasure
 from services.casework.handlers import CaseService
 from services.shared.actor import Actor
 from services.shared.text import MAX_TEXT
-from tests.documents import pdf
+from tests.documents import lying_package, lzw_bomb, object_stream_pdf, pdf
 from tests.integration.clamav import EICAR, SIGNATURE_NAME, clamd_address  # noqa: F401 (fixture)
 from tests.integration.web import (
     FakeIssuer,
@@ -367,4 +368,25 @@ def test_the_api_refuses_uploads_without_a_scanner(container: Container) -> None
         )
         assert r.status_code == 503
         assert r.json()["code"] == "scanner_missing"
+        assert site.stored_rows() == 0
+
+
+def test_hostile_documents_are_refused_in_dutch_and_nothing_is_stored(
+    scanned: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the upload page, past the virus scanner: a Word file whose entry lies about its
+    size (200 MB of zeros declared as 10 bytes), a PDF whose object stream unpacks to far more
+    than the cleaning may use (LZW), a PDF without an end: each 422, a Dutch message, nothing
+    stored, and the web process's memory untouched (the PDF is cleaned in a child process)."""
+    monkeypatch.setattr(documents, "PDF_MEMORY", 128 * 1024 * 1024)
+    bomb = object_stream_pdf(lambda objects: (lzw_bomb(objects + b" ", 40), b"/LZWDecode"))
+    with site_on(scanned, "att-hostile") as site:
+        for name, content in (
+            ("verslag.docx", lying_package(unpacked_mb=200, declared=10)),
+            ("verslag.pdf", bomb),
+            ("kapot.pdf", pdf("KAPOT")[:200]),
+        ):
+            response = site.upload(name, content)
+            assert response.status_code == 422, (name, response.status_code)
+            assert "kan niet worden gelezen" in response.text, name
         assert site.stored_rows() == 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -21,7 +21,7 @@ from infra.web.api.handover_export import export_service
 from infra.web.context import Services
 from infra.worker.actors import retention_sweep
 from services.access.roles import Role
-from services.handover.export import HandOverExport
+from services.handover.export import HandOverExport, Token
 from tests.integration.test_handover import _aggregates, site  # noqa: F401 (fixture)
 from tests.integration.test_pupils import Site, _error_fields
 
@@ -210,3 +210,96 @@ def test_the_receipt_link_is_rate_limited_per_address(site: Site) -> None:  # no
     refused = site.client.get(f"/overdracht/{'A' * 22}.{'B' * 22}.{'C' * 22}/bestand")
     assert refused.status_code == 429
     assert "te vaak" in refused.text
+
+
+def test_downloads_and_a_confirmation_at_the_same_time_are_all_recorded(site: Site) -> None:  # noqa: F811
+    """Two requests on one export at once (a double click, a download while the receiver
+    confirms) both load the same version; the second to save used to fail with the event
+    store's IntegrityError (a 500). Now it reads the export again and does its step anew."""
+    tag = uuid4().hex[:6]
+    pupil_id, _ = _pupil_with_case(site, tag)
+    url = f"/api/pupils/{pupil_id}/handover-export"
+    out = site.api("POST", url, Role.CONTACT_PERSON, json=CONSENT).json()
+    token = _path(out["link"]).rsplit("/", 1)[1]
+    service = _service(site)
+    export_id = UUID(out["export_id"])
+    now = datetime.now(UTC)
+    read_key = service.keys.key
+    during: list[Any] = []
+
+    def key_while(step: Any) -> Any:
+        def key(key_id: UUID) -> Any:
+            found = read_key(key_id)
+            if not during:  # once: another request saves between our read and our save
+                during.append(None)
+                during[0] = step()
+            return found
+
+        return key
+
+    # A download while another download is recorded: both downloads count.
+    service.keys.key = key_while(lambda: service.download(token, now))  # type: ignore[method-assign]
+    assert service.download(token, now) is not None
+    assert during[0] is not None
+    assert len(service.load(export_id).downloads) == 2  # type: ignore[union-attr]
+
+    # A download while the receipt is confirmed: the confirmation stands, no file is handed out.
+    during.clear()
+    service.keys.key = key_while(  # type: ignore[method-assign]
+        lambda: service.confirm(token, "Fictieve Ontvanger", "Fictieve School", now)
+    )
+    assert service.download(token, now) is None
+    assert during[0] is not None
+    export = service.load(export_id)
+    assert export is not None
+    assert export.confirmed_at is not None
+    assert len(export.downloads) == 2
+    assert service.store.get(export_id) is None
+
+
+def test_the_receipt_link_pages_send_no_referrer(site: Site) -> None:  # noqa: F811
+    """The link's token is in the address: its pages tell the browser never to send it on as a
+    referrer (not even to this site's own style sheet), and keep no copy in a cache."""
+    tag = uuid4().hex[:6]
+    pupil_id, _ = _pupil_with_case(site, tag)
+    url = f"/api/pupils/{pupil_id}/handover-export"
+    path = _path(site.api("POST", url, Role.CONTACT_PERSON, json=CONSENT).json()["link"])
+    for answer in (
+        site.client.get(path, follow_redirects=False),
+        site.client.get(path),
+        site.client.get(f"{path}/bestand"),
+        site.client.get("/overdracht/niets"),
+    ):
+        assert answer.headers["referrer-policy"] == "no-referrer", answer.status_code
+        assert answer.headers["cache-control"] == "no-store"
+    assert site.client.get("/").headers["referrer-policy"] == "same-origin"
+
+
+def test_a_confirmation_without_the_forms_token_or_for_another_school_is_refused(
+    site: Site,  # noqa: F811
+) -> None:
+    """A forged confirmation (no CSRF token, another visitor's token, or the link's refs turned
+    to the other school) destroys nothing: the link and the file stay."""
+    tag = uuid4().hex[:6]
+    pupil_id, _ = _pupil_with_case(site, tag)
+    url = f"/api/pupils/{pupil_id}/handover-export"
+    out = site.api("POST", url, Role.CONTACT_PERSON, json=CONSENT).json()
+    path = _path(out["link"])
+    secret = path.rsplit(".", 1)[1]
+    form = {"confirmed_by": "Fictieve Vervalser", "confirmed_school": "Fictieve School"}
+    site.client.cookies.clear()
+    assert site.client.post(path, data=form).status_code == 403  # no session, no token
+    page = site.client.get(path)
+    csrf = CSRF.search(page.text)
+    assert csrf is not None
+    assert site.client.post(path, data=form).status_code == 403  # a session, no token
+    site.client.cookies.clear()  # another visitor with the first one's token
+    assert site.client.post(path, data={**form, "_csrf_token": csrf.group(1)}).status_code == 403
+    other = Token(site.world.school_b.id, UUID(out["export_id"]), secret)
+    page_b = site.client.get(f"/overdracht/{other}")
+    assert page_b.status_code == 404
+    export = _service(site).load(UUID(out["export_id"]))
+    assert export is not None
+    assert export.confirmed_at is None
+    assert _service(site).store.get(export.id) is not None
+    assert site.client.get(f"{path}/bestand").status_code == 200

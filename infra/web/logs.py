@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any
 
+from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("vangnet.web")
@@ -27,14 +28,23 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         status = 500
 
+        started_response = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                started_response = True
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except HTTPException as e:
+            # Raised by a middleware inside this one (the CSRF check, the edge gate) and answered
+            # by the exception handler outside it: the status the client gets is the exception's.
+            if not started_response:
+                status = e.status_code
+            raise
         finally:
             log.info(json.dumps(_fields(scope, status, started)))
 

@@ -100,6 +100,9 @@ def test_the_coordinator_marks_a_serious_incident_and_records_the_report(
     incident = coordinator.inner_text("#incident")
     assert "Ernstig incident" in incident, incident
     assert "nog niet gemeld" in incident, incident
+    # "Wat nu?" says it is to be reported, with the form to record it at hand.
+    assert "Nog melden bij de Inspectie." in coordinator.inner_text("#wat-nu")
+    assert coordinator.locator("#wat-nu #actie-record-inspectie-report form").count() == 1
     blocking = {"zaak-ernstig-incident": check_page(coordinator, "zaak-ernstig-incident")}
 
     # The signal: on the signals page while the report is due.
@@ -180,6 +183,7 @@ def test_the_coordinator_marks_a_serious_incident_and_records_the_report(
     listed = coordinator.inner_text("main")
     assert coordinator.locator(f"main a[href$='{closed_id}']").count() >= 1, listed
     coordinator.goto(closed_url)
+    assert "Nog melden bij de Inspectie." in coordinator.inner_text("#wat-nu")  # closed, still due
     act(
         coordinator,
         "record-inspectie-report",

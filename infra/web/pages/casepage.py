@@ -67,6 +67,11 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ),
     ),
     ("afsluiten", "Evaluatie en afsluiten", ("evaluate", "share-lessons", "close", "reopen")),
+    (
+        "incident",
+        "Incident registreren en melden bij de Inspectie",
+        ("categorise-incident", "mark-serious-incident", "record-inspectie-report"),
+    ),
 )
 
 COMPLAINT_ACTIONS = frozenset(SECTIONS[5][2])
@@ -216,6 +221,12 @@ COMES_FIRST: dict[str, str] = {
     "record-inspectie-report": "mark-serious-incident",
 }
 
+INSPECTIE_REPORT_DUE_NL = (
+    "Deze zaak is een ernstig incident dat de school moet melden bij de Inspectie van het "
+    "Onderwijs. Meld het daar, en leg hier vast wanneer, hoe en met welk kenmerk. In die "
+    "vastlegging komen geen namen of andere persoonsgegevens."
+)
+
 BULLYING_CONTINUES_NL = (
     "Bij de nazorg bleek dat het pesten nog doorgaat. Bespreek met de leerling (en de ouders) "
     "welke nieuwe stappen nodig zijn, en plan nieuwe nazorg om te checken of de afspraken worden "
@@ -225,10 +236,13 @@ BULLYING_CONTINUES_NL = (
 
 @dataclass(frozen=True)
 class Guidance:
-    """What "Wat nu?" advises beyond the checklist: a Dutch sentence and the forms to use."""
+    """What "Wat nu?" advises beyond the checklist: a Dutch heading and sentence and the forms
+    to use; ``on_closed``: also on a closed case."""
 
+    title: str
     text: str
     actions: tuple[tuple[str, str], ...]  # (action name, Dutch label)
+    on_closed: bool = False
 
 
 def usable_action(name: str | None, forms: dict[str, FormSpec]) -> str | None:
@@ -252,12 +266,30 @@ def bullying_continues_guidance(
     signal = next((s for s in signals if s.kind is SignalKind.BULLYING_CONTINUES), None)
     if signal is None:
         return None
-    actions = []
-    for wanted in ("plan-step", "schedule-follow-up"):
-        name = usable_action(wanted, forms)
-        if name is not None:
-            actions.append((name, forms[name].label))
-    return Guidance(text=BULLYING_CONTINUES_NL, actions=tuple(actions))
+    return Guidance(
+        "Het pesten gaat door.",
+        BULLYING_CONTINUES_NL,
+        _usable(("plan-step", "schedule-follow-up"), forms),
+    )
+
+
+def inspectie_report_guidance(
+    signals: tuple[Signal, ...], forms: dict[str, FormSpec]
+) -> Guidance | None:
+    """A serious incident whose report to the Inspectie is due (open or closed case)."""
+    if not any(s.kind is SignalKind.INSPECTIE_REPORT_DUE for s in signals):
+        return None
+    return Guidance(
+        "Nog melden bij de Inspectie.",
+        INSPECTIE_REPORT_DUE_NL,
+        _usable(("record-inspectie-report",), forms),
+        on_closed=True,
+    )
+
+
+def _usable(wanted: tuple[str, ...], forms: dict[str, FormSpec]) -> tuple[tuple[str, str], ...]:
+    found = (usable_action(name, forms) for name in wanted)
+    return tuple((name, forms[name].label) for name in found if name is not None)
 
 
 @dataclass
@@ -269,7 +301,7 @@ class CasePage:
     next_step: NextStep | None
     closed: bool
     consent_needed: bool
-    guidance: Guidance | None = None
+    guidance: tuple[Guidance, ...] = ()
     #: The action at hand, its form open in "Wat nu?" (the guidance's first, else the
     #: protocol's next step's); ``None`` when there is none the viewer can use now.
     current: FormSpec | None = None
@@ -320,8 +352,12 @@ def case_page_model(
             )
         )
     next_step = next((s for s in checklist if not s.progress.done), None)
-    guidance = bullying_continues_guidance(detail.signals, forms)
     closed = detail.status == "closed"
+    advice = (
+        bullying_continues_guidance(detail.signals, forms),
+        inspectie_report_guidance(detail.signals, forms),
+    )
+    guidance = tuple(g for g in advice if g is not None and (g.on_closed or not closed))
     return CasePage(
         detail=detail,
         sections=sections,
@@ -331,16 +367,16 @@ def case_page_model(
         closed=closed,
         consent_needed=not covered_kinds(detail.detail),
         guidance=guidance,
-        current=None if closed else current_form(forms, next_step, guidance),
+        current=current_form(forms, None if closed else next_step, guidance),
     )
 
 
 def current_form(
-    forms: dict[str, FormSpec], next_step: NextStep | None, guidance: Guidance | None
+    forms: dict[str, FormSpec], next_step: NextStep | None, guidance: tuple[Guidance, ...]
 ) -> FormSpec | None:
     """The form of the action at hand: what the guidance advises first, else the protocol's
     next step (or what has to come before it), if the viewer can use it now."""
-    wanted = [name for name, _ in guidance.actions] if guidance is not None else []
+    wanted = [name for g in guidance for name, _ in g.actions]
     if next_step is not None and next_step.action is not None:
         wanted.append(next_step.action)
     for name in wanted:

@@ -198,3 +198,15 @@ async def read(
         list(school_years),
     )
     return {(r[0], r[1]): MonitorAverages(r[2], r[3], r[4]) for r in rows}
+
+
+async def read_all(conn: asyncpg.Connection, school_id: UUID) -> dict[int, MonitorAverages]:
+    """Every school year's averages entered for one school, by year start."""
+    rows = await conn.fetch(
+        "SELECT school_year, safety, bullying, wellbeing FROM platform.monitor_averages"
+        " WHERE school_id = $1",
+        school_id,
+    )
+    return {
+        r["school_year"]: MonitorAverages(r["safety"], r["bullying"], r["wellbeing"]) for r in rows
+    }

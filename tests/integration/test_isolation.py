@@ -168,6 +168,7 @@ def _param_values(s: Setup) -> dict[str, list[str]]:
         # SCIM: school B's endpoint, its people (by id and by filter).
         "slug": [s.school_b.slug],
         "token": ["not-a-token"],
+        "school_year": ["2025-2026"],
         "path": ["Users", f"Users/{s.person_b}", "ServiceProviderConfig"],
     }
 

@@ -19,7 +19,16 @@ from infra.settings import Settings
 from services.access.roles import Role
 from tests.conftest import TEST_MASTER_KEY_B64
 from tests.integration.test_yearly_report import _monitor_rows
-from tests.integration.web import log_in, make_world, principal, web_client
+from tests.integration.web import (
+    FakeIssuer,
+    Issuers,
+    bearer,
+    configure_fake_login,
+    log_in,
+    make_world,
+    principal,
+    web_client,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -198,3 +207,56 @@ def test_the_cli_imports_a_schools_file(
     assert _monitor_rows(database_url, a.id) == [(2024, "80.5", "10.0", "7.0")]
     assert _imports(database_url, a.id) == [("cli", [2024], [])]
     assert main(["monitor", "import", str(tmp_path / "none.csv"), "--school", a.slug]) == 2
+
+
+def test_monitor_averages_through_the_api(container: Container, database_url: str) -> None:
+    """A school's integration enters a year's averages with PUT and reads them back; a bad year,
+    a bad number or another role is refused and nothing is stored; another school sees none."""
+    world = make_world(container, "monitor-api")
+    a, b = world.school_a, world.school_b
+    issuer_a = FakeIssuer(f"https://idp.test/{a.slug}", "vangnet-api")
+    issuer_b = FakeIssuer(f"https://idp.test/{b.slug}", "vangnet-api")
+    configure_fake_login(container, a, issuer_a)
+    configure_fake_login(container, b, issuer_b)
+    url = "/api/school/monitor-averages"
+    body = {"safety": 86.5, "bullying": 14, "wellbeing": 7.8}
+    transport = Issuers(issuer_a, issuer_b).transport
+    with web_client(container, http_transport=transport) as client:
+        coordinator = bearer(issuer_a, a, Role.COORDINATOR)
+        assert client.get(url, headers=coordinator).json() == []
+
+        refusals = [
+            ("2025-2027", body, 422),  # not two following years
+            ("2025-26", body, 400),  # not shaped like a school year
+            ("2025-2026", {**body, "safety": 101}, 400),
+            ("2025-2026", {**body, "safety": 86.55}, 422),  # two decimals
+            ("2025-2026", {**body, "extra": 1}, 400),
+            ("2025-2026", {"safety": 86.5}, 400),
+        ]
+        for year, sent, status in refusals:
+            refused = client.put(f"{url}/{year}", json=sent, headers=coordinator)
+            assert refused.status_code == status, (year, sent, refused.text)
+            assert refused.headers["content-type"].startswith("application/problem+json")
+        mentor = bearer(issuer_a, a, Role.TEACHER)
+        assert client.put(f"{url}/2025-2026", json=body, headers=mentor).status_code == 403
+        assert _imports(database_url, a.id) == []
+
+        stored = client.put(f"{url}/2025-2026", json=body, headers=coordinator)
+        assert stored.status_code == 200, stored.text
+        assert stored.json() == {
+            "school_year": "2025-2026", "safety": 86.5, "bullying": 14.0, "wellbeing": 7.8,
+        }  # fmt: skip
+        again = client.put(f"{url}/2025-2026", json={**body, "safety": 88}, headers=coordinator)
+        assert again.status_code == 200
+        assert [r["safety"] for r in client.get(url, headers=coordinator).json()] == [88.0]
+        person = _imports(database_url, a.id)
+        assert [(years, replaced) for _, years, replaced in person] == [
+            ([2025], []),
+            ([2025], [2025]),
+        ]
+        # The other school has none of it.
+        assert client.get(url, headers=bearer(issuer_b, b, Role.COORDINATOR)).json() == []
+        # The yearly report shows what the API entered.
+        log_in(client, principal(a, Role.COORDINATOR))
+        page = client.get("/school/jaarverslag?schooljaar=2025-2026").text
+        assert "88,0" in page

@@ -229,6 +229,7 @@ def _values(s: Setup, case_id: UUID) -> dict[str, list[str]]:
         "school_id": [str(s.school.id)],
         "slug": [s.school.slug],
         "token": ["not-a-token"],
+        "school_year": ["2025-2026"],
         "path": ["Users"],
     }
 

@@ -13,6 +13,7 @@ from infra.web.api.complaints_procedure import COMPLAINTS_PROCEDURE_ROUTES
 from infra.web.api.exports import EXPORT_ROUTES
 from infra.web.api.handover import HANDOVER_ROUTES
 from infra.web.api.handover_export import HANDOVER_EXPORT_ROUTES
+from infra.web.api.monitor import MONITOR_ROUTES
 from infra.web.api.openapi import BEARER
 from infra.web.api.operator import OPERATOR_ROUTES
 from infra.web.api.people import PEOPLE_ROUTES
@@ -29,6 +30,7 @@ API_ROUTES: list[Any] = [
             *AUDIT_ROUTES,
             *EXPORT_ROUTES,
             *SCHOOL_ROUTES,
+            *MONITOR_ROUTES,
             *COMPLAINTS_PROCEDURE_ROUTES,
             *PUPIL_ROUTES,
             *OPERATOR_ROUTES,

@@ -1,8 +1,8 @@
 """Offboarding: a school leaves the platform, after its full export was made and verified.
 
 The counterpart of :mod:`tenants.provisioning`. This module decides the order and what is
-refused; the school's stored data is reached through the :class:`SchoolArchive` port (infra
-implements it on PostgreSQL: :mod:`infra.offboarding`). Order, and why:
+refused; the school's stored data is reached through the :class:`SchoolArchive` port (adapters/
+implements it on PostgreSQL: :mod:`adapters.offboarding`). Order, and why:
 
 1. **Verify the export** (:meth:`SchoolArchive.verify_export`): the file's SHA-256,
    the school it names, and that it holds exactly the events and reads the database holds — read
@@ -96,7 +96,7 @@ class ClosingLog(Protocol):
 
 
 class SchoolArchive(Protocol):
-    """A school's stored data, as offboarding needs it (a port: infra implements it)."""
+    """A school's stored data, as offboarding needs it (a port: adapters/ implements it)."""
 
     def verify_export(self, school: School, path: Path, sha256: str | None) -> VerifiedExport:
         """The file, checked to be an intact export of exactly what the school holds now

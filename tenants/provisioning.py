@@ -1,8 +1,8 @@
 """Onboarding: boards, and schools (their storage, then their record in the registry).
 
 Order of :func:`create_school`, and why: the school's storage (its schema, tables and data key:
-the :class:`SchoolStorage` port, which infra implements on PostgreSQL in
-:mod:`infra.provisioning`) is made first, then the school is recorded in the registry. If the
+the :class:`SchoolStorage` port, which adapters/ implements on PostgreSQL in
+:mod:`adapters.provisioning`) is made first, then the school is recorded in the registry. If the
 process dies in between, an empty schema is left behind (harmless, and reused if the same slug
 is provisioned again); the registry never points at a school whose tables do not exist. The data
 key only ever leaves the storage wrapped.
@@ -32,7 +32,7 @@ from tenants.registry import (
 
 
 class SchoolStorage(Protocol):
-    """Where a new school's data will live (a port: infra implements it)."""
+    """Where a new school's data will live (a port: adapters/ implements it)."""
 
     def provision(self, school_id: UUID, slug: str, schema: str) -> str:
         """Create the school's schema, its tables (event log, access log, pupil keys) and its

@@ -62,7 +62,7 @@ class CaseworkApplication(Application[UUID]):
         """``pupil_keys``: where per-pupil keys live. Without it pupil fields are stored as they
         are (inside the school-key encryption only) and cannot be erased on their own.
         ``read_side``: purges an erased case's pupil data from the school's views as part of
-        saving the erasure (infra passes the school's views; none in unit tests).
+        saving the erasure (the container passes the school's views; none in unit tests).
         ``content_keys``: where the keys of free-text passages live (with ``pupil_keys``); without
         it free text is stored inside the school-key encryption only."""
         # Set before the base class builds the mapper (construct_mapper reads it).

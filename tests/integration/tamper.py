@@ -11,10 +11,10 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from infra.audit import access_log
-from infra.postgres.chain import encode_event, genesis, legacy_link
-from infra.postgres.cipher import associated_data, open_state, seal_legacy
-from infra.postgres.store import LogKeys
+from adapters.audit import access_log
+from adapters.postgres.chain import encode_event, genesis, legacy_link
+from adapters.postgres.cipher import associated_data, open_state, seal_legacy
+from adapters.postgres.store import LogKeys
 from tenants.registry import School
 
 EVENTS = "casework_events"

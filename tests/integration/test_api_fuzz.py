@@ -30,10 +30,10 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from infra.container import Container
-from infra.settings import Settings
-from infra.web.app import create_app
-from infra.worker.inprocess import start_inprocess_worker
+from bootstrap.container import Container
+from config.settings import Settings
+from entrypoints.web.app import create_app
+from entrypoints.worker.inprocess import start_inprocess_worker
 from services.access.roles import Role
 from tests.integration.clamav import clamd_address  # noqa: F401 (fixture)
 from tests.integration.web import (

@@ -22,11 +22,11 @@ import pytest
 from litestar.testing import TestClient
 from PIL import ExifTags, Image
 
-from infra.attachments.clamd import ClamdScanner
-from infra.container import Container
-from infra.exports.school import build_school_export
-from infra.settings import Settings
-from infra.views import catch_up_school
+from adapters.attachments.clamd import ClamdScanner
+from adapters.exports.school import build_school_export
+from bootstrap.container import Container
+from bootstrap.views import catch_up_school
+from config.settings import Settings
 from services.access.roles import Role
 from services.attachments import documents
 from services.attachments.documents import clean_pdf

@@ -25,22 +25,22 @@ from uuid import UUID
 
 import pytest
 
-from infra.audit import access_log
-from infra.audit.checkpoints import checkpoints_of
-from infra.audit.integrity import (
+from adapters.audit import access_log
+from adapters.audit.checkpoints import checkpoints_of
+from adapters.audit.integrity import (
     checkpoint_platform,
     checkpoint_school,
     verify_platform,
     verify_school,
 )
-from infra.audit.sink import DirectorySink
-from infra.cli import main
-from infra.container import Container
-from infra.postgres.chain import encode_event, genesis, legacy_link, link
-from infra.settings import Settings
-from infra.views import catch_up_school
-from infra.worker.actors import checkpoint_sweep
-from infra.worker.inprocess import start_inprocess_worker
+from adapters.audit.sink import DirectorySink
+from adapters.postgres.chain import encode_event, genesis, legacy_link, link
+from bootstrap.container import Container
+from bootstrap.views import catch_up_school
+from config.settings import Settings
+from entrypoints.cli import main
+from entrypoints.worker.actors import checkpoint_sweep
+from entrypoints.worker.inprocess import start_inprocess_worker
 from services.access.roles import Role
 from services.casework.commands import AddNote, HoldIntake, ReportCase
 from services.casework.domain import Case

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from litestar.testing import TestClient
 
-from infra.cli import main
-from infra.container import Container
-from infra.settings import Settings
-from infra.views import catch_up_school
-from infra.web.actions import ACTIONS
+from bootstrap.container import Container
+from bootstrap.views import catch_up_school
+from config.settings import Settings
+from entrypoints.cli import main
+from entrypoints.web.actions import ACTIONS
 from services.access.roles import Role
 from services.casework.commands import AddNote, GiveConsent, HoldIntake, ReportCase
 from services.casework.handlers import CaseService

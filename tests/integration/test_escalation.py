@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from infra.container import Container
+from bootstrap.container import Container
 from projections.escalation.queries import (
     SIGNAL_LABELS_NL,
     Signal,

@@ -14,13 +14,13 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from infra.audit.integrity import verify_school
-from infra.cli import main
-from infra.container import Container
-from infra.retention import expire_school
-from infra.schools import casework_env
-from infra.settings import Settings
-from infra.views import catch_up_school
+from adapters.audit.integrity import verify_school
+from adapters.schools import casework_env
+from bootstrap.container import Container
+from bootstrap.retention import expire_school
+from bootstrap.views import catch_up_school
+from config.settings import Settings
+from entrypoints.cli import main
 from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.sealing import ERASED

@@ -1,6 +1,6 @@
 """Notifications and aftercare reminders on real PostgreSQL and a real SMTP server.
 
-An aiosmtpd server on 127.0.0.1 receives what :mod:`infra.notifications` sends through the real
+An aiosmtpd server on 127.0.0.1 receives what :mod:`bootstrap.notifications` sends through the real
 ``SmtpMailer``; every test counts the e-mails that arrived. Cases are built through
 ``CaseService`` with fictitious data.
 """
@@ -22,16 +22,16 @@ import pytest
 from aiosmtpd.controller import Controller
 from psycopg.sql import SQL, Identifier
 
-from infra.auth.gate import PeopleGate
-from infra.container import Container
-from infra.mail import LogMailer, Mailer, SmtpMailer, mailer_from_settings
-from infra.notifications import (
+from adapters.mail import LogMailer, Mailer, SmtpMailer, mailer_from_settings
+from bootstrap.container import Container
+from bootstrap.notifications import (
     CLAIM_LEASE,
     DeliveryFailed,
     deliver_notifications,
     send_due_reminders,
 )
-from infra.views import catch_up_school, rebuild_school, verify_school
+from bootstrap.views import catch_up_school, rebuild_school, verify_school
+from entrypoints.web.auth.gate import PeopleGate
 from services.access.roles import Role
 from services.casework import commands as c
 from services.casework.handlers import CaseService

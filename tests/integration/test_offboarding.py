@@ -20,11 +20,11 @@ from uuid import UUID
 
 import pytest
 
-from infra.audit.sink import DirectorySink
-from infra.cli import main
-from infra.container import Container
-from infra.settings import Settings
-from infra.views import catch_up_school
+from adapters.audit.sink import DirectorySink
+from bootstrap.container import Container
+from bootstrap.views import catch_up_school
+from config.settings import Settings
+from entrypoints.cli import main
 from services.access.roles import Role
 from services.casework.commands import AddParticipant, HoldIntake, MapSituation, ReportCase
 from services.casework.handlers import CaseService

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from infra.container import Container
-from infra.settings import Settings
-from infra.views import catch_up_school
-from infra.web.edge import PUBLIC_FORM_MAX_BYTES
-from infra.web.report_limits import ReportLimits
+from bootstrap.container import Container
+from bootstrap.views import catch_up_school
+from config.settings import Settings
+from entrypoints.web.edge import PUBLIC_FORM_MAX_BYTES
+from entrypoints.web.report_limits import ReportLimits
 from services.access.roles import Role
 from services.casework.commands import AssignOwner
 from services.casework.handlers import CaseService

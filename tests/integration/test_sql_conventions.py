@@ -19,12 +19,12 @@ import psycopg
 import pytest
 from psycopg.sql import Composable
 
-from infra.audit.integrity import verify_school
-from infra.container import Container
-from infra.mail import LogMailer
-from infra.notifications import deliver_notifications
-from infra.settings import Settings
-from infra.views import catch_up_school
+from adapters.audit.integrity import verify_school
+from adapters.mail import LogMailer
+from bootstrap.container import Container
+from bootstrap.notifications import deliver_notifications
+from bootstrap.views import catch_up_school
+from config.settings import Settings
 from services.access.roles import Role
 from tests.integration.web import (
     FakeIssuer,

@@ -1,5 +1,5 @@
 """School configuration on real PostgreSQL: the protocol and contacts commands
-(``infra.cli.tenants``) and the registry events they record."""
+(``entrypoints.cli.tenants``) and the registry events they record."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli import main
-from infra.container import Container
-from infra.settings import Settings
+from bootstrap.container import Container
+from config.settings import Settings
+from entrypoints.cli import main
 from services.casework.protocol import DEFAULT_PROTOCOL
 from tenants.registry import School
 from tests.conftest import TEST_MASTER_KEY_B64

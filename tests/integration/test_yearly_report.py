@@ -14,11 +14,11 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from infra.container import Container
-from infra.demo import seed_history
-from infra.people.store import PostgresPeopleStore
-from infra.views import catch_up_school
-from infra.web.pages.yearly import MONITOR_URL
+from adapters.people.store import PostgresPeopleStore
+from bootstrap.container import Container
+from bootstrap.demo import seed_history
+from bootstrap.views import catch_up_school
+from entrypoints.web.pages.yearly import MONITOR_URL
 from services.access.roles import Role
 from services.casework.commands import ReportCase
 from services.casework.handlers import CaseService

@@ -1,4 +1,4 @@
-"""Signed checkpoints and their outside copy (infra.audit.checkpoints, infra.audit.sink)."""
+"""Signed checkpoints and their outside copy (adapters.audit.checkpoints, adapters.audit.sink)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from infra.audit.sink import DirectorySink
-from infra.audit.trail import AuditTrail, CheckpointSigner
+from adapters.audit.sink import DirectorySink
+from adapters.audit.trail import AuditTrail, CheckpointSigner
 from services.audit.checkpoints import from_record, sign, signature_problem
 
 MASTER = bytes(range(32))

@@ -1,4 +1,4 @@
-"""The Dutch e-mail texts (infra.mail) and the mail settings: no database, no network.
+"""The Dutch e-mail texts (adapters.mail) and the mail settings: no database, no network.
 
 The builders take ids, kinds, levels and dates only; these tests check the texts, the link, and
 that nothing else (a name, a summary) can be passed in.
@@ -15,8 +15,8 @@ from uuid import UUID
 
 import pytest
 
-from infra import mail
-from infra.mail import (
+from adapters import mail
+from adapters.mail import (
     LogMailer,
     MailContext,
     SmtpMailer,
@@ -27,7 +27,7 @@ from infra.mail import (
     overdue_text,
     reminder_text,
 )
-from infra.settings import Settings, SettingsError
+from config.settings import Settings, SettingsError
 from projections.notifications.projection import ReminderKind
 from services.casework.vocabulary import ComplaintLevel
 from services.shared.errors import InvalidInput

@@ -13,8 +13,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from infra.settings import Settings
-from infra.web.report_limits import ReportLimits
+from config.settings import Settings
+from entrypoints.web.report_limits import ReportLimits
 from services.casework.application import CaseworkApplication
 from services.casework.commands import AssignOwner, CloseCase, HoldIntake, ReplyToReporter
 from services.casework.domain import EVENT_TYPES

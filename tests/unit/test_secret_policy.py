@@ -5,7 +5,7 @@ Repro (issue #10, section 4): an operator sets a school's ``secret_ref`` to
 issuer to a server they control; the next login would post the master key (or the process
 environment) there as the client secret. Every refused form is tested here twice: when it is
 set (:class:`tenants.login.LoginPolicy`, pure) and when it is used
-(:func:`infra.auth.secrets.resolve_secret`, with the file system: symlinks, fifos, hard links).
+(:func:`adapters.auth.secrets.resolve_secret`, with the file system: symlinks, fifos, hard links).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.auth.secrets import MAX_SECRET_FILE_BYTES, SecretError, resolve_secret
-from infra.settings import SETTING_NAMES, Settings, SettingsError
+from adapters.auth.secrets import MAX_SECRET_FILE_BYTES, SecretError, resolve_secret
+from config.settings import SETTING_NAMES, Settings, SettingsError
 from tenants.login import InvalidLoginConfig, LoginPolicy
 
 MASTER_KEY = bytes(range(32))

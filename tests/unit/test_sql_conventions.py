@@ -14,13 +14,22 @@ from pathlib import Path
 
 import pytest
 
-from infra.audit.access_log import create_statements
-from infra.postgres.chain import head_statement, insert_events_statement, insert_links_statement
-from infra.web.sessions import SESSION_TABLE_DDL
+from adapters.audit.access_log import create_statements
+from adapters.postgres.chain import head_statement, insert_events_statement, insert_links_statement
+from entrypoints.web.sessions import SESSION_TABLE_DDL
 from tests.sql_conventions import STATEMENT_START, problems
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("infra", "projections", "services", "tenants", "bench")
+PACKAGES = (
+    "adapters",
+    "bootstrap",
+    "config",
+    "entrypoints",
+    "projections",
+    "services",
+    "tenants",
+    "bench",
+)
 
 
 def _text(node: ast.AST) -> str | None:
@@ -64,10 +73,10 @@ def test_the_scan_finds_the_code_s_sql() -> None:
     """The scan is not vacuous: it sees the statements we know are there."""
     where = {place.split(":")[0] for place, _ in sql_strings()}
     assert {
-        "infra/notifications.py",
-        "infra/audit/access_log.py",
-        "infra/postgres/chain.py",
-        "infra/web/sessions.py",
+        "bootstrap/notifications.py",
+        "adapters/audit/access_log.py",
+        "adapters/postgres/chain.py",
+        "entrypoints/web/sessions.py",
         "projections/engine.py",
     } <= where
     assert len(sql_strings()) > 100

@@ -1,0 +1,2 @@
+"""Adapters: everything that talks to PostgreSQL, clamd, SMTP, the identity provider, files,
+PDFs."""

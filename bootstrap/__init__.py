@@ -1,0 +1,1 @@
+"""The composition root (container.py) and the orchestration that wires adapters together."""

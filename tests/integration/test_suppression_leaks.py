@@ -20,6 +20,7 @@ import pytest
 
 from infra.container import Container
 from infra.views import catch_up_school, ensure_school_views
+from projections.yearly_report import SchoolYear
 from services.access.roles import Role
 from tests.integration.test_board_stats import Spec, World, _build_case, _month
 from tests.integration.test_pages import browser
@@ -138,3 +139,22 @@ def test_the_school_page_gives_no_hidden_reporter_kind_back(
     found = _api(container, leaky, Role.COORDINATOR, "/api/stats/school?months=1")
     (share,) = _cells(found, leaky.a.id, "aftercare_stopped_share")
     assert share["suppressed"]
+
+
+def test_the_board_yearly_csv_gives_no_hidden_school_back(
+    leaky: World, container: Container
+) -> None:
+    """The year's board total of new cases: 14 - 6 (A) = 8 would be B's 4 and C's 4."""
+    with browser(container, principal(leaky.a, Role.BOARD)) as br:
+        response = br.client.get("/bestuur/jaarverslag.csv")
+        assert response.status_code == 200, response.text
+    lines = [line.split(";") for line in response.text.lstrip("\ufeff").splitlines()]
+    year = str(SchoolYear.containing(_month(leaky)))
+    new_cases = {
+        unit: value
+        for unit, school_year, label, value in lines
+        if school_year == year and label == "Nieuwe meldingen"
+    }
+    assert new_cases[leaky.a.name] == "6"
+    assert new_cases[leaky.b.name] == new_cases[leaky.c.name] == "<5"
+    assert new_cases["alle scholen samen"] == "<5"

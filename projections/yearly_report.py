@@ -9,11 +9,12 @@ monthly statistics (:mod:`projections.board_stats.queries`).
 
 Cells are :class:`~projections.board_stats.queries.StatCell`\\ s with ``month`` = the first day of
 the school year (1 August). Suppression follows the monthly statistics' rules with the same
-threshold (``DEFAULT_THRESHOLD``): a count of 1 .. threshold-1 is hidden; a median or share over
-a basis of 1 .. threshold-1 cases is not computed (shown as "te weinig zaken"), and neither is
-the share of aftercare that found the bullying stopped while a count of aftercare outcomes is
-hidden (the share and the other count would give it back); a board total is also hidden when the
-part of it in hidden school cells is 1 .. threshold-1. Medians over the year
+threshold (``DEFAULT_THRESHOLD``), decided in :mod:`projections.board_stats.suppression`: a count
+of 1 .. threshold-1 is hidden; a median or share over a basis of 1 .. threshold-1 cases is not
+computed (shown as "te weinig zaken"), and neither is the share of aftercare that found the
+bullying stopped while a count of aftercare outcomes is 1 .. threshold-1 or hidden (the share
+and the other count would give it back); a board total is also hidden when the part of it in
+hidden school cells would give one back. Medians over the year
 are computed over the year's cases (not from monthly medians).
 
 The computation (:func:`year_cells`) is pure, so it is tested without a database;
@@ -31,6 +32,7 @@ from uuid import UUID
 
 import asyncpg
 
+from projections.board_stats import suppression
 from projections.board_stats.queries import (
     AFTERCARE_STOPPED_SHARE,
     BY_FORM,
@@ -214,11 +216,16 @@ def _stat_cells(
         ),
         (AFTERCARE_STOPPED_SHARE, len(tally.aftercare), share),
     )
+    stopped = sum(tally.aftercare)
     cells = []
     for measure, basis, value in bases:
         if basis == 0:
             cells.append(StatCell(school_id, month, measure, None, None, False))
-        elif basis < threshold or (measure == AFTERCARE_STOPPED_SHARE and outcomes_hidden):
+        elif (
+            suppression.hides_share(stopped, basis, threshold) or outcomes_hidden
+            if measure == AFTERCARE_STOPPED_SHARE
+            else suppression.hides_median(basis, threshold)
+        ):
             cells.append(StatCell(school_id, month, measure, None, None, True))
         else:
             cells.append(StatCell(school_id, month, measure, None, value, False))
@@ -236,13 +243,12 @@ def year_cells(
     """The suppressed cells of ``year``: per school of ``school_ids`` (every school, zeros
     explicit), then the total over exactly those schools (``school_id=None``). Rows of other
     schools are ignored."""
-    if threshold < 1:
-        msg = f"threshold must be at least 1, not {threshold}"
-        raise ValueError(msg)
+    suppression.check(threshold)
     month = year.first_month
     wanted = set(school_ids)
     cells: list[StatCell] = []
     hidden = dict.fromkeys(COUNT_KEYS, 0)
+    hidden_cells = dict.fromkeys(COUNT_KEYS, 0)
     for school_id in school_ids:
         tally = _tally(
             year,
@@ -251,9 +257,10 @@ def year_cells(
         )
         outcomes_hidden = False
         for (measure, category), n in tally.counts.items():
-            hide = 0 < n < threshold
+            hide = suppression.hides_count(n, threshold)
             if hide:
                 hidden[(measure, category)] += n
+                hidden_cells[(measure, category)] += 1
                 outcomes_hidden |= measure in _OUTCOMES
             cells.append(StatCell(school_id, month, measure, category, None if hide else n, hide))
         cells.extend(
@@ -266,8 +273,8 @@ def year_cells(
     )
     outcomes_hidden = False
     for (measure, category), n in total.counts.items():
-        part = hidden[(measure, category)]
-        hide = 0 < n < threshold or 0 < part < threshold
+        key = (measure, category)
+        hide = suppression.hides_total(n, hidden[key], hidden_cells[key], threshold)
         outcomes_hidden |= hide and measure in _OUTCOMES
         cells.append(StatCell(None, month, measure, category, None if hide else n, hide))
     cells.extend(_stat_cells(None, month, total, threshold, outcomes_hidden=outcomes_hidden))

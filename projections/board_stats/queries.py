@@ -14,24 +14,31 @@ counted in the month the case was **closed**: closed cases and median days to cl
 every measure and every vocabulary category is present (so a 0 is explicit). A school-month
 that is absent had no cases at all.
 
-Suppression rules (``threshold``, default 5, at least 1):
+Suppression rules (``threshold``, default 5, at least 1), decided in
+:mod:`projections.board_stats.suppression` (the one place for every statistics output):
 
 1. **Counts**: a count of 1 .. threshold-1 comes back as ``value=None, suppressed=True``. A count
    of 0 is shown (it singles out nobody), a count at or above the threshold is shown.
 2. **Medians and shares** are computed over a basis (cases with an intake, closed cases, cases
    with an aftercare result). Over a basis of 1 .. threshold-1 cases they are suppressed; over no
    cases they are ``None`` but not suppressed (there is nothing to show or hide). The basis
-   itself is never returned.
+   itself is never returned. The aftercare share is also suppressed when the cases where the
+   bullying stopped, or where it did not, number 1 .. threshold-1 (with the new cases, which
+   bound the basis, 80% of 5 gives 1 not stopped away).
 3. **Totals** across schools (board totals, all schools) follow rules 1 and 2 on the summed
-   counts / pooled cases, and one more: a total count is also suppressed when the part of it
-   hidden in suppressed school cells (total minus the shown school cells) is 1 .. threshold-1,
-   since otherwise subtracting the shown school cells from the total would reveal the hidden
-   ones (e.g. one school with 3 cases beside one with 9 and a total of 12). Totals are computed
-   over exactly the schools passed in; a caller showing totals beside per-school cells must pass
-   the same school ids to both.
+   counts / pooled cases, and one more: a total count is also hidden when the part of it in
+   hidden school cells (total minus the shown school cells) would give a hidden cell back:
+   it is 1 .. threshold-1, it is one cell, or k cells adding up to k or k * (threshold-1)
+   (two schools of 4 and a total of 8). Totals are computed over exactly the schools passed
+   in; a caller showing totals beside per-school cells must pass the same school ids to both.
+4. **Reporter kinds** add up to the new cases: they are shown only when every kind is 0 or at
+   least the threshold and the new cases are shown; otherwise all of them are hidden (per
+   school and in the totals; a school's kinds hidden this way count in the totals' hidden
+   part).
 
-Not attempted: complementary suppression within one school-month (e.g. 6 new cases of which 6
-were reported by parents is shown as such), or differencing across different sets of schools.
+Not attempted: differencing across different sets of schools or time windows, and the
+overlapping categories (forms, locations, complaint levels: a case may have several, so they
+do not add up to a shown figure).
 """
 
 from __future__ import annotations
@@ -45,9 +52,10 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from projections.board_stats import suppression
 from services.casework.vocabulary import ComplaintLevel, Form, Location, ReporterKind
 
-DEFAULT_THRESHOLD = 5
+DEFAULT_THRESHOLD = suppression.DEFAULT_THRESHOLD
 #: How a suppressed cell is shown (pages, the CLI's summary): ``<5``.
 SUPPRESSED_TEXT = f"<{DEFAULT_THRESHOLD}"
 
@@ -136,6 +144,9 @@ COUNT_KEYS: tuple[tuple[str, str | None], ...] = (
     *(key for key, _, _ in COUNT_PLAN),
     (CLOSED, None),
 )
+#: Where the new cases and the reporter kinds (which add up to them) are in :data:`COUNT_KEYS`.
+_NEW = COUNT_KEYS.index((NEW_CASES, None))
+_KINDS = tuple(i for i, (measure, _) in enumerate(COUNT_KEYS) if measure == BY_REPORTER_KIND)
 #: Larger than the default 4 MB, so that the platform-wide aggregation (50,000 cases of
 #: 1,000 schools over a year) hashes and sorts in memory; only for these read transactions.
 WORK_MEM = "64MB"
@@ -167,14 +178,16 @@ SCHOOL_MONTHS_SQL = (
 
 
 def _total_reported_query(by_school: bool) -> str:
-    """Per month reported, totalled over the schools: ``month``, per count ``t<i>`` (the total)
-    and ``h<i>`` (the part of it in school cells of 1 .. threshold-1), then the pooled
+    """Per month reported, totalled over the schools: ``month``, per count ``t<i>`` (the total),
+    ``h<i>`` (the part of it in school cells of 1 .. threshold-1) and ``k<i>`` (how many such
+    cells), then the pooled
     ``n_intake, median_intake, n_aftercare, aftercare_stopped``. Parameters: ([school ids],)
     first, last, the threshold."""
     threshold = f"${4 if by_school else 3}"
     sums = ", ".join(
         f"sum(c{i})::bigint AS t{i}, "
-        f"coalesce(sum(c{i}) FILTER (WHERE c{i} < {threshold}), 0)::bigint AS h{i}"
+        f"coalesce(sum(c{i}) FILTER (WHERE c{i} < {threshold}), 0)::bigint AS h{i}, "
+        f"count(*) FILTER (WHERE c{i} > 0 AND c{i} < {threshold}) AS k{i}"
         for i in range(1, len(COUNT_PLAN) + 1)
     )
     return (
@@ -203,11 +216,23 @@ def _total_closed_query(by_school: bool) -> str:
         " FROM g, unnest(g.close_days) d GROUP BY month)"
         " SELECT month, sum(closed)::bigint AS closed, coalesce(sum(closed) FILTER (WHERE"
         " closed < " + threshold + "), 0)::bigint AS hidden,"
+        " count(*) FILTER (WHERE closed < " + threshold + ") AS hidden_cells,"
         " min(pooled.median) AS median_close"
         " FROM g LEFT JOIN pooled USING (month) GROUP BY month"
     )
 
 
+#: Per (school, month) with new cases: ``month``, the new cases, the reporter kinds (for the
+#: reporter-kind rule's hidden school cells, which the totals count as hidden).
+_KIND_COLUMNS = ", ".join(f"c{i + 1}" for i in (_NEW, *_KINDS))
+
+
+def _kinds_query(by_school: bool) -> str:
+    sql = "SELECT month, " + _KIND_COLUMNS + " FROM platform.stats_months WHERE "  # noqa: S608
+    return sql + _where(by_school) + " AND c1 > 0"
+
+
+KINDS_SQL = {by: _kinds_query(by) for by in (True, False)}
 TOTAL_REPORTED_SQL = {by: _total_reported_query(by) for by in (True, False)}
 TOTAL_CLOSED_SQL = {by: _total_closed_query(by) for by in (True, False)}
 
@@ -220,34 +245,60 @@ def _window(first: date, last: date) -> tuple[date, date]:
     return first, last
 
 
-#: ``hidden`` of a school's own cells: nothing of them is hidden elsewhere.
-_NO_HIDDEN: tuple[int, ...] = (0,) * len(COUNT_KEYS)
+#: A (basis, value, numerator) of a median or share: the numerator only for a share.
+Stat = tuple[int, float | None, int | None]
+
+
+def _hidden(
+    counts: Sequence[int], hidden: Sequence[tuple[int, int]] | None, threshold: int
+) -> list[bool]:
+    """Which of ``counts`` (:data:`COUNT_KEYS` order) are hidden. Totals only: ``hidden``, per
+    count the (sum, number) of the non-zero school cells hidden in it (rules 2 and 4)."""
+    if hidden is None:
+        flags = [suppression.hides_count(count, threshold) for count in counts]
+    else:
+        flags = [
+            suppression.hides_total(count, part, n, threshold)
+            for count, (part, n) in zip(counts, hidden, strict=True)
+        ]
+    kinds = suppression.partition(
+        [counts[i] for i in _KINDS],
+        counts[_NEW],
+        threshold,
+        hidden=[flags[i] for i in _KINDS],
+        total_hidden=flags[_NEW],
+    )
+    for i, hide in zip(_KINDS, kinds, strict=True):
+        flags[i] = hide
+    return flags
 
 
 def _group_cells(
     school_id: UUID | None,
     month: date,
     counts: Sequence[int],
-    hidden: Sequence[int] | None,
-    stats: Sequence[tuple[int, float | None]],
+    hidden: Sequence[tuple[int, int]] | None,
+    stats: Sequence[Stat],
     threshold: int,
 ) -> list[StatCell]:
-    """The suppressed cells of one group: ``counts`` in :data:`COUNT_KEYS` order, ``stats`` as
-    (basis, value) in :data:`STAT_MEASURES` order; ``hidden`` (totals only): the part of each
-    total count that is in suppressed school cells."""
+    """The suppressed cells of one group: ``counts`` in :data:`COUNT_KEYS` order, ``stats`` in
+    :data:`STAT_MEASURES` order; ``hidden`` (totals only): see :func:`_hidden`."""
     cells: list[StatCell] = []
     append = cells.append
-    for (measure, category), count, part in zip(
-        COUNT_KEYS, counts, hidden if hidden is not None else _NO_HIDDEN, strict=True
-    ):
-        if 0 < count < threshold or 0 < part < threshold:
+    flags = _hidden(counts, hidden, threshold)
+    for (measure, category), count, hide in zip(COUNT_KEYS, counts, flags, strict=True):
+        if hide:
             append(StatCell(school_id, month, measure, category, None, True))
         else:
             append(StatCell(school_id, month, measure, category, count, False))
-    for measure, (basis, raw) in zip(STAT_MEASURES, stats, strict=True):
+    for measure, (basis, raw, part) in zip(STAT_MEASURES, stats, strict=True):
         if basis == 0:
             append(StatCell(school_id, month, measure, None, None, False))
-        elif basis < threshold:
+        elif (
+            suppression.hides_median(basis, threshold)
+            if part is None
+            else suppression.hides_share(part, basis, threshold)
+        ):
             append(StatCell(school_id, month, measure, None, None, True))
         else:
             value = float(raw) if raw is not None else None
@@ -255,21 +306,27 @@ def _group_cells(
     return cells
 
 
-def _check(threshold: int) -> None:
-    if threshold < 1:
-        msg = f"threshold must be at least 1, not {threshold}"
-        raise ValueError(msg)
+def secondary_kinds(counts: Sequence[int], threshold: int) -> list[bool]:
+    """Of one school's group (``counts`` in :data:`COUNT_KEYS` order): which counts the
+    reporter-kind rule hides beyond the plain count rule (0, or threshold or more)."""
+    flags = _hidden(counts, None, threshold)
+    return [
+        h and not suppression.hides_count(c, threshold) for c, h in zip(counts, flags, strict=True)
+    ]
+
+
+_check = suppression.check
 
 
 _PLAN_SIZE = len(COUNT_PLAN)
 
 
-def _reported_stats(row: Sequence[Any]) -> tuple[list[int], list[tuple[int, float | None]]]:
+def _reported_stats(row: Sequence[Any]) -> tuple[list[int], list[Stat]]:
     """From ``c0..cN, n_intake, median_intake, n_aftercare, aftercare_stopped``."""
     counts = list(row[:_PLAN_SIZE])
     n_intake, median_intake, n_aftercare, stopped = row[_PLAN_SIZE:]
     share = stopped / n_aftercare if n_aftercare else None
-    return counts, [(n_intake, median_intake), (n_aftercare, share)]
+    return counts, [(n_intake, median_intake, None), (n_aftercare, share, stopped)]
 
 
 async def monthly(
@@ -291,10 +348,33 @@ async def monthly(
     for r in sorted(groups, key=lambda r: (str(r[0]), r[1])):
         school_id, month, n_intake, median_intake, n_aftercare, stopped, n_closed, median = r[:8]
         share = stopped / n_aftercare if n_aftercare else None
-        stats = [(n_intake, median_intake), (n_aftercare, share), (n_closed, median)]
+        stats: list[Stat] = [
+            (n_intake, median_intake, None),
+            (n_aftercare, share, stopped),
+            (n_closed, median, None),
+        ]
         counts = [*r[8:], n_closed]
         cells.extend(_group_cells(school_id, month, counts, None, stats, threshold))
     return cells
+
+
+_NO_SECONDARY: tuple[tuple[int, int], ...] = ((0, 0),) * len(COUNT_KEYS)
+
+
+def _secondary(rows: Sequence[Any], threshold: int) -> dict[date, list[tuple[int, int]]]:
+    """Per month: per count (:data:`COUNT_KEYS` order), the (sum, number) of the school cells
+    the reporter-kind rule hides (threshold or more each)."""
+    found: dict[date, list[tuple[int, int]]] = {}
+    for month, new_cases, *kinds in rows:
+        counts = [0] * len(COUNT_KEYS)
+        counts[_NEW] = new_cases
+        for i, n in zip(_KINDS, kinds, strict=True):
+            counts[i] = n
+        for i, extra in enumerate(secondary_kinds(counts, threshold)):
+            if extra and counts[i] > 0:
+                sums = found.setdefault(month, list(_NO_SECONDARY))
+                sums[i] = (sums[i][0] + counts[i], sums[i][1] + 1)
+    return found
 
 
 async def _totals(
@@ -315,20 +395,26 @@ async def _totals(
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         reported = await conn.fetch(TOTAL_REPORTED_SQL[by_school], *fixed)
         closed = await conn.fetch(TOTAL_CLOSED_SQL[by_school], *fixed)
-    no_reported = ((0,) * (2 * _PLAN_SIZE), (0, None, 0, 0))
+        kinds = await conn.fetch(KINDS_SQL[by_school], *fixed[:-1])
+    secondary = _secondary(kinds, threshold)
+    no_reported = ((0,) * (3 * _PLAN_SIZE), (0, None, 0, 0))
     rows = {
-        r[0]: (tuple(r)[1 : 1 + 2 * _PLAN_SIZE], tuple(r)[1 + 2 * _PLAN_SIZE :]) for r in reported
+        r[0]: (tuple(r)[1 : 1 + 3 * _PLAN_SIZE], tuple(r)[1 + 3 * _PLAN_SIZE :]) for r in reported
     }
     closes = {r[0]: tuple(r)[1:] for r in closed}
     cells: list[StatCell] = []
     for month in sorted(rows.keys() | closes.keys()):
-        pairs, pooled = rows.get(month, no_reported)
-        counts, stats = _reported_stats((*pairs[0::2], *pooled))
-        hidden = list(pairs[1::2])
-        n_closed, hidden_closed, median_close = closes.get(month, (0, 0, None))
+        triples, pooled = rows.get(month, no_reported)
+        counts, stats = _reported_stats((*triples[0::3], *pooled))
+        extra = secondary.get(month, _NO_SECONDARY)
+        hidden = [
+            (part + extra[i][0], n + extra[i][1])
+            for i, (part, n) in enumerate(zip(triples[1::3], triples[2::3], strict=True))
+        ]
+        n_closed, hidden_closed, closed_cells, median_close = closes.get(month, (0, 0, 0, None))
+        hidden.append((hidden_closed, closed_cells))
         counts.append(n_closed)
-        hidden.append(hidden_closed)
-        stats.append((n_closed, median_close))
+        stats.append((n_closed, median_close, None))
         cells.extend(_group_cells(None, month, counts, hidden, stats, threshold))
     return cells
 

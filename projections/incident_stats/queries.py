@@ -1,9 +1,12 @@
 """Reading the incident statistics (asyncpg): per school and month, and totalled over schools.
 
 Cells are the board statistics' :class:`~projections.board_stats.queries.StatCell`, suppressed
-by the same rules (:mod:`projections.board_stats.queries`): a count of 1 .. threshold-1 is
-hidden, and a total across schools is also hidden when the part of it in hidden school cells is
-1 .. threshold-1. A case counts in the month it was reported (Europe/Amsterdam).
+by the same rules (:mod:`projections.board_stats.suppression`): a count of 1 .. threshold-1 is
+hidden, and a total across schools is also hidden when the part of it in hidden school cells
+would give one back (1 .. threshold-1, one cell, or k cells adding up to k or k * (threshold-1)).
+The categories overlap (a case may have several) and the Inspectie reports are a part of the
+serious incidents whose rest is not shown, so no shown figure is a sum of shown parts.
+A case counts in the month it was reported (Europe/Amsterdam).
 
 Measures: ``by_incident_category`` (category: the code; every code of
 :class:`~services.casework.vocabulary.IncidentCategory` is present in a group, 0 explicit),
@@ -20,6 +23,7 @@ from uuid import UUID
 
 import asyncpg
 
+from projections.board_stats import suppression
 from projections.board_stats.queries import DEFAULT_THRESHOLD, StatCell
 from services.casework.vocabulary import IncidentCategory
 
@@ -53,10 +57,7 @@ _MEASURE_OF = {".serious": (SERIOUS_INCIDENTS, None), ".reported": (INSPECTIE_RE
 Counts = dict[tuple[UUID, date], dict[tuple[str, str | None], int]]
 
 
-def _check(threshold: int) -> None:
-    if threshold < 1:
-        msg = f"threshold must be at least 1, not {threshold}"
-        raise ValueError(msg)
+_check = suppression.check
 
 
 async def _counts(
@@ -71,10 +72,6 @@ async def _counts(
         key = _MEASURE_OF.get(r["category"], (BY_INCIDENT_CATEGORY, r["category"]))
         counts.setdefault((r["school_id"], r["month"]), {})[key] = r["n"]
     return counts
-
-
-def _suppressed(count: int, hidden: int, threshold: int) -> bool:
-    return 0 < count < threshold or 0 < hidden < threshold
 
 
 async def incident_monthly(
@@ -94,7 +91,7 @@ async def incident_monthly(
     for (school_id, month), group in sorted(counts.items(), key=lambda k: (str(k[0][0]), k[0][1])):
         for measure, category in KEYS:
             n = group.get((measure, category), 0)
-            hide = _suppressed(n, 0, threshold)
+            hide = suppression.hides_count(n, threshold)
             cells.append(StatCell(school_id, month, measure, category, None if hide else n, hide))
     return cells
 
@@ -114,16 +111,17 @@ async def incident_totals(
     counts = await _counts(conn, school_ids, first_month, last_month)
     totals: dict[date, dict[tuple[str, str | None], list[int]]] = {}
     for (_, month), group in counts.items():
-        sums = totals.setdefault(month, {key: [0, 0] for key in KEYS})
+        sums = totals.setdefault(month, {key: [0, 0, 0] for key in KEYS})
         for key in KEYS:
             n = group.get(key, 0)
             sums[key][0] += n
-            if 0 < n < threshold:
+            if suppression.hides_count(n, threshold):
                 sums[key][1] += n  # hidden in the school's own cell
+                sums[key][2] += 1
     cells: list[StatCell] = []
     for month, sums in sorted(totals.items()):
         for measure, category in KEYS:
-            total, hidden = sums[(measure, category)]
-            hide = _suppressed(total, hidden, threshold)
+            total, hidden, cells_hidden = sums[(measure, category)]
+            hide = suppression.hides_total(total, hidden, cells_hidden, threshold)
             cells.append(StatCell(None, month, measure, category, None if hide else total, hide))
     return cells

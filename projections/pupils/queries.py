@@ -10,7 +10,9 @@ signal              raised when
 =================== ===========================================================================
 
 Counted for statistics with the same suppression as the board statistics (a count below the
-threshold is not shown: :func:`signal_counts`).
+threshold is not shown: :func:`signal_counts`, :mod:`projections.board_stats.suppression`). The
+two signals overlap (a pupil may raise both), so neither is a shown total minus the other; a
+board sees only the sum over its schools.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from uuid import UUID
 
 import asyncpg
 
+from projections.board_stats import suppression
 from projections.board_stats.queries import DEFAULT_THRESHOLD
 from projections.db import table
 from projections.pupils.projection import TABLE
@@ -116,7 +119,7 @@ def signals_of(links: Iterable[PupilLink]) -> list[PupilSignal]:
 def suppressed(count: int, threshold: int = DEFAULT_THRESHOLD) -> int | None:
     """``count``, or ``None`` (not shown) when it is below the threshold (but not zero: none
     is no pupil to recognise)."""
-    return count if count == 0 or count >= threshold else None
+    return None if suppression.hides_count(count, threshold) else count
 
 
 def raw_counts(signals: Sequence[PupilSignal]) -> dict[PupilSignalKind, int]:

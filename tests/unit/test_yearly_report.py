@@ -188,3 +188,31 @@ def test_the_report_shows_monitor_averages_beside_last_year_and_csv_suppresses()
     assert "School A;2025-2026;Nieuwe meldingen;<5" in lines
     assert not any(line.endswith(";3") for line in lines)
     assert render_yearly_pdf(report).startswith(b"%PDF")
+
+
+def test_a_board_total_of_two_hidden_schools_of_four_is_hidden_too() -> None:
+    """14 new cases on the board, 6 at A: 14 - 6 = 8 = 4 + 4 would pin B and C both at 4."""
+    a, b, c = uuid4(), uuid4(), uuid4()
+    month = date(2025, 9, 1)
+    rows = [case(a, month) for _ in range(6)]
+    rows += [case(b, month) for _ in range(4)] + [case(c, month) for _ in range(4)]
+    cells = year_cells(YEAR, [a, b, c], rows, [])
+    assert cell(cells, q.NEW_CASES, school_id=a).value == 6
+    assert cell(cells, q.NEW_CASES, school_id=b).suppressed
+    assert cell(cells, q.NEW_CASES, school_id=c).suppressed
+    assert cell(cells, q.NEW_CASES).suppressed
+    # With 3 and 4 hidden (7: 3 + 4 or 4 + 3) the total is shown.
+    cells = year_cells(YEAR, [a, b, c], rows[:-1], [])
+    assert cell(cells, q.NEW_CASES).value == 13
+
+
+def test_the_yearly_share_hides_a_complement_below_the_threshold() -> None:
+    """5 stopped, 1 not: 83% over 6 gives the 1 back; 5 stopped, 5 not: 50% is shown."""
+    school = uuid4()
+    month = date(2025, 9, 1)
+    rows = [case(school, month, stopped=True) for _ in range(5)]
+    cells = year_cells(YEAR, [school], [*rows, case(school, month, stopped=False)], [])
+    assert cell(cells, q.AFTERCARE_STOPPED_SHARE, school_id=school).suppressed
+    rows += [case(school, month, stopped=False) for _ in range(5)]
+    cells = year_cells(YEAR, [school], rows, [])
+    assert cell(cells, q.AFTERCARE_STOPPED_SHARE, school_id=school).value == 0.5

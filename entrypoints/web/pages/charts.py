@@ -32,7 +32,8 @@ NO_VALUE = "\u2013"  # an en dash: nothing to compute
 #: A median or share over fewer cases than the threshold: not computed.
 TOO_FEW_TEXT = "te weinig zaken"
 SUPPRESSED_EXPLANATION = (
-    f"minder dan {q.DEFAULT_THRESHOLD}: verborgen, zodat geen leerling herkenbaar is"
+    f"minder dan {q.DEFAULT_THRESHOLD}, of terug te rekenen uit andere cijfers: verborgen, "
+    "zodat geen leerling herkenbaar is"
 )
 
 MEASURE_LABELS_NL: dict[str, str] = {

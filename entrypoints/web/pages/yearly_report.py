@@ -27,6 +27,7 @@ from entrypoints.web.pages import charts
 from entrypoints.web.pages.charts import Shown
 from projections import yearly_report as y
 from projections.board_stats import queries as q
+from projections.board_stats import suppression
 from projections.board_stats.queries import StatCell
 from projections.incident_stats import queries as iq
 from services.casework.vocabulary import ComplaintLevel, Form, IncidentCategory
@@ -230,7 +231,7 @@ LESSON_COUNT_LABEL = "Leerpunten (aantal)"
 
 def lesson_count_shown(count: int) -> Shown:
     """A school's number of lessons as the board sees it: below the threshold, "<5"."""
-    if 0 < count < q.DEFAULT_THRESHOLD:
+    if suppression.hides_count(count):
         return Shown(charts.SUPPRESSED_TEXT, suppressed=True)
     return Shown(str(count), value=float(count))
 
@@ -334,8 +335,10 @@ def render_yearly_pdf(report: YearlyReport) -> bytes:
     pdf.text_block(
         f"Schooljaar {report.year} (1 augustus tot en met 31 juli), naast {report.previous}. "
         f"Anonieme cijfers: een aantal van 1 tot {q.DEFAULT_THRESHOLD} staat er als "
-        f'"{charts.SUPPRESSED_TEXT}"; een mediaan of aandeel over minder dan '
-        f'{q.DEFAULT_THRESHOLD} zaken is niet berekend ("{charts.TOO_FEW_TEXT}").',
+        f'"{charts.SUPPRESSED_TEXT}", en ook een groter aantal dat anders uit de andere cijfers '
+        f"terug te rekenen is; een mediaan of aandeel over minder dan {q.DEFAULT_THRESHOLD} "
+        f"zaken, of een aandeel dat een verborgen aantal verraadt, is niet berekend "
+        f'("{charts.TOO_FEW_TEXT}").',
         size=9,
     )
     pdf.ln(3)

@@ -28,6 +28,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 from uuid import UUID
 
 import asyncpg
@@ -153,7 +154,21 @@ class _Tally:
     aftercare: list[bool]
 
 
-def _tally(year: SchoolYear, cases: Iterable[CaseRow], incidents: Iterable[IncidentRow]) -> _Tally:
+class _Window(Protocol):
+    """A span of months: a school year, or one month (``holds``)."""
+
+    def holds(self, month: date | None) -> bool: ...
+
+
+@dataclass(frozen=True)
+class _Month:
+    first: date
+
+    def holds(self, month: date | None) -> bool:
+        return month == self.first
+
+
+def _tally(year: _Window, cases: Iterable[CaseRow], incidents: Iterable[IncidentRow]) -> _Tally:
     counts = dict.fromkeys(COUNT_KEYS, 0)
     tally = _Tally(counts, [], [], [])
 
@@ -249,15 +264,19 @@ def year_cells(
     cells: list[StatCell] = []
     hidden = dict.fromkeys(COUNT_KEYS, 0)
     hidden_cells = dict.fromkeys(COUNT_KEYS, 0)
+    months = [_Month(m) for m in _months_of(year)]
+    # The monthly statistics show each month of the year on their own page: a year's figure is
+    # a total over those months too (see :func:`_months_pin`).
+    monthly: dict[UUID, list[dict[tuple[str, str | None], int]]] = {}
     for school_id in school_ids:
-        tally = _tally(
-            year,
-            (c for c in cases if c.school_id == school_id),
-            (i for i in incidents if i.school_id == school_id),
-        )
+        own_cases = [c for c in cases if c.school_id == school_id]
+        own_incidents = [i for i in incidents if i.school_id == school_id]
+        tally = _tally(year, own_cases, own_incidents)
+        monthly[school_id] = [_tally(m, own_cases, own_incidents).counts for m in months]
         outcomes_hidden = False
         for (measure, category), n in tally.counts.items():
-            hide = suppression.hides_count(n, threshold)
+            parts = [counts[(measure, category)] for counts in monthly[school_id]]
+            hide = suppression.hides_count(n, threshold) or _months_pin(parts, threshold)
             if hide:
                 hidden[(measure, category)] += n
                 hidden_cells[(measure, category)] += 1
@@ -274,11 +293,52 @@ def year_cells(
     outcomes_hidden = False
     for (measure, category), n in total.counts.items():
         key = (measure, category)
-        hide = suppression.hides_total(n, hidden[key], hidden_cells[key], threshold)
+        # The board's months, as the board's monthly page shows them (a month's total hidden
+        # by the rule beside its schools' months), against the board's year.
+        board_months = [
+            (
+                sum(monthly[sid][i][key] for sid in school_ids),
+                [monthly[sid][i][key] for sid in school_ids],
+            )
+            for i in range(len(months))
+        ]
+        board_hidden = [_total_hidden(t, parts, threshold) for t, parts in board_months]
+        hide = suppression.hides_total(n, hidden[key], hidden_cells[key], threshold) or (
+            _months_pin([t for t, _ in board_months], threshold, hidden=board_hidden)
+        )
         outcomes_hidden |= hide and measure in _OUTCOMES
         cells.append(StatCell(None, month, measure, category, None if hide else n, hide))
     cells.extend(_stat_cells(None, month, total, threshold, outcomes_hidden=outcomes_hidden))
     return cells
+
+
+def _months_of(year: SchoolYear) -> list[date]:
+    """The first days of the twelve months of ``year``."""
+    return [date(year.start + (m < 8), m, 1) for m in (*range(8, 13), *range(1, 8))]
+
+
+def _total_hidden(total: int, parts: Sequence[int], threshold: int) -> bool:
+    """A total beside its parts (rule 2), the parts hidden by rule 1."""
+    small = [p for p in parts if suppression.hides_count(p, threshold)]
+    return suppression.hides_total(total, sum(small), len(small), threshold)
+
+
+def _months_pin(
+    month_counts: Sequence[int],
+    threshold: int,
+    *,
+    hidden: Sequence[bool] | None = None,
+) -> bool:
+    """Whether a year's figure, beside its months as the monthly statistics show them (a month
+    of 1 .. threshold-1 hidden, unless ``hidden`` says which are), gives a hidden month away:
+    6 new cases in August and "<5" in January on the monthly page, and 10 for the year, make
+    January 4. The year's figure is then hidden too (rule 2 of
+    :mod:`projections.board_stats.suppression`, with the months as the parts)."""
+    if hidden is None:
+        hidden = [suppression.hides_count(n, threshold) for n in month_counts]
+    hidden_part = sum(n for n, h in zip(month_counts, hidden, strict=True) if h and n)
+    hidden_cells = sum(1 for n, h in zip(month_counts, hidden, strict=True) if h and n)
+    return suppression.pins(hidden_part, hidden_cells, threshold)
 
 
 _CASES_SQL = (

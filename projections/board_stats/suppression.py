@@ -30,8 +30,9 @@ here. ``threshold`` is 5 unless a caller says otherwise (at least 1).
    may be 0 or threshold or more; whoever totals them across groups counts the non-zero ones
    in the hidden part (rule 2).
 
-Not covered (see README): differencing across different pages or time windows (a school year
-against its months on another page), and across different sets of schools.
+A school year against its months on the monthly page: rule 2 with the months as the parts, in
+:mod:`projections.yearly_report`. Not covered (see README): other windows, and different sets of
+schools.
 """
 
 from __future__ import annotations

@@ -69,7 +69,13 @@ def test_counts_medians_and_year_boundaries() -> None:
     ]
     cells = year_cells(YEAR, [school], cases, [])
     month = YEAR.first_month
-    assert cell(cells, q.NEW_CASES, school_id=school, month=month).value == 10
+    # 6 new cases in August and 4 in January: the monthly page shows 6 and "<5", so the year's
+    # 10 would make January 4; the year's figure is hidden (so is the form's, for the same reason)
+    new = cell(cells, q.NEW_CASES, school_id=school, month=month)
+    assert (new.value, new.suppressed) == (None, True)
+    assert cell(cells, q.BY_FORM, "verbal", school_id=school).suppressed
+    # closed: 1 in September (hidden on the monthly page) and 4 in February: two hidden months
+    # of 1 .. 4 adding up to 5 pin neither, so the year's 5 is shown
     assert cell(cells, q.CLOSED, school_id=school, month=month).value == 5
     assert cell(cells, q.MEDIAN_DAYS_TO_CLOSE, school_id=school).value == 30.0
     assert cell(cells, q.MEDIAN_DAYS_TO_INTAKE, school_id=school).value == 2.5
@@ -80,7 +86,6 @@ def test_counts_medians_and_year_boundaries() -> None:
     for measure in (AFTERCARE_STOPPED, AFTERCARE_CONTINUED, q.POLICE_ADVISED):
         found = cell(cells, measure, school_id=school)
         assert (found.value, found.suppressed) == (None, True)
-    assert cell(cells, q.BY_FORM, "verbal", school_id=school).value == 10
     # zero is shown (it singles out nobody)
     assert cell(cells, q.BY_FORM, "online", school_id=school) == StatCell(
         school, month, q.BY_FORM, "online", 0, False
@@ -149,7 +154,40 @@ def test_incidents_and_no_cell_shows_a_count_below_the_threshold() -> None:
             continue
         assert found.value is None or found.value == 0 or found.value >= 5, found
         assert found.suppressed == (found.value is None)
-    assert cell(cells, iq.BY_INCIDENT_CATEGORY, "severe_bullying", school_id=schools[2]).value == 7
+    # 7 incidents, one in each of 7 months: every month is "<5" on the monthly page, and 7 for
+    # the year would say each was 1: hidden
+    assert cell(cells, iq.BY_INCIDENT_CATEGORY, "severe_bullying", school_id=schools[2]).suppressed
+
+
+def test_a_year_is_hidden_where_its_months_on_the_monthly_page_would_give_one_away() -> None:
+    a, b = uuid4(), uuid4()
+    # School A: 6 new cases in August, 3 in March: "<5" on the monthly page, 9 for the year.
+    # School B: 5 in September, 5 in October: nothing hidden anywhere.
+    cases = [case(a, date(2025, 8, 1)) for _ in range(6)] + [case(a, date(2026, 3, 1))] * 3
+    cases += [case(b, date(2025, 9, 1)) for _ in range(5)] + [case(b, date(2025, 10, 1))] * 5
+    cells = year_cells(YEAR, [a, b], cases, [])
+    assert cell(cells, q.NEW_CASES, school_id=a).suppressed
+    assert cell(cells, q.NEW_CASES, school_id=b).value == 10
+    # The board total (19) beside the schools: one school hidden, so the total is too (rule 2).
+    assert cell(cells, q.NEW_CASES, school_id=None).suppressed
+    # Two small months adding up to something that pins neither: the year is shown.
+    spread = [case(a, date(2026, 1, 1))] * 2 + [case(a, date(2026, 2, 1))] * 3
+    spread += [case(a, date(2025, 8, 1)) for _ in range(6)]
+    shown = year_cells(YEAR, [a], spread, [])
+    assert cell(shown, q.NEW_CASES, school_id=a).value == 11
+
+
+def test_a_board_year_is_hidden_where_the_boards_months_would_give_one_away() -> None:
+    a, b = uuid4(), uuid4()
+    # Each school: 5 in August (shown), 5 in September (shown). In March A has 2 and B has 1:
+    # hidden per school, and the board's March (3) is "<5" on the board's monthly page.
+    cases = [case(s, date(2025, m, 1)) for s in (a, b) for m in (8, 9) for _ in range(5)]
+    cases += [case(a, date(2026, 3, 1))] * 2 + [case(b, date(2026, 3, 1))]
+    cells = year_cells(YEAR, [a, b], cases, [])
+    # Each school's year (12 and 11) pins its March: hidden; the board total beside two hidden
+    # schools and its own March is hidden too.
+    for school in (a, b, None):
+        assert cell(cells, q.NEW_CASES, school_id=school).suppressed, school
 
 
 def test_threshold_must_be_positive() -> None:

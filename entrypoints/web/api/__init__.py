@@ -19,6 +19,7 @@ from entrypoints.web.api.operator import OPERATOR_ROUTES
 from entrypoints.web.api.people import PEOPLE_ROUTES
 from entrypoints.web.api.pupils import PUPIL_ROUTES
 from entrypoints.web.api.school import SCHOOL_ROUTES
+from entrypoints.web.api.yearly import YEARLY_ROUTES
 
 #: Every API route, behind bearer tokens (the document says so for each operation).
 API_ROUTES: list[Any] = [
@@ -31,6 +32,7 @@ API_ROUTES: list[Any] = [
             *EXPORT_ROUTES,
             *SCHOOL_ROUTES,
             *MONITOR_ROUTES,
+            *YEARLY_ROUTES,
             *COMPLAINTS_PROCEDURE_ROUTES,
             *PUPIL_ROUTES,
             *OPERATOR_ROUTES,

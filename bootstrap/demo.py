@@ -576,9 +576,17 @@ def _categories(forms: list[str], rng: random.Random) -> list[str]:
 
 
 def _history_case(  # noqa: PLR0915 - one script per archetype, read top to bottom
-    kind: str, case_id: UUID, who: Staffing, n: int, rng: random.Random, progress: float
+    kind: str,
+    case_id: UUID,
+    who: Staffing,
+    n: int,
+    rng: random.Random,
+    progress: float,
+    *,
+    complaint_top: str | None = None,
 ) -> Iterator[Step]:
-    """The steps of one history case: (days after the previous step, who, command)."""
+    """The steps of one history case: (days after the previous step, who, command);
+    ``complaint_top``: the level a complaint ends at (chosen at random when None)."""
     cp = who.contact_person
     # Time to intake improves in the second year (the protocol's deadline is kept better).
     yield (
@@ -694,7 +702,7 @@ def _history_case(  # noqa: PLR0915 - one script per archetype, read top to bott
             return
         yield 14, cp, _done(case_id, again.follow_up_id, stopped=True)
     if kind == "complaint":
-        yield from _history_complaint(case_id, who, rng)
+        yield from _history_complaint(case_id, who, rng, top=complaint_top)
     yield rng.randint(1, 10), cp, c.EvaluateCase(
         case_id=case_id, went_well="Snel gehandeld.", to_improve="Ouders eerder betrekken.",
         lessons=["Ouders van beide kanten eerder betrekken."] if rng.random() < 0.3 else [],
@@ -709,16 +717,24 @@ def _history_case(  # noqa: PLR0915 - one script per archetype, read top to bott
         yield 0, cp, c.CloseCase(case_id=case_id, reason="resolved")
 
 
-def _history_complaint(case_id: UUID, who: Staffing, rng: random.Random) -> Iterator[Step]:
-    """A complaint that ends at directie, bestuur or the klachtencommissie."""
+#: The levels a complaint goes up, in order.
+COMPLAINT_LEVELS = ("management", "board", "committee")
+
+
+def _history_complaint(
+    case_id: UUID, who: Staffing, rng: random.Random, *, top: str | None = None
+) -> Iterator[Step]:
+    """A complaint that ends at directie, bestuur or the klachtencommissie (``top``; at random
+    when None)."""
     complaint = k.FileComplaint(
         case_id=case_id, complainant="ouders", summary="Fictieve klacht over de aanpak."
     )
     yield rng.randint(1, 10), who.school_contact, complaint
     cid = complaint.complaint_id
     decide = {"management": who.management, "board": who.board, "committee": who.board}
-    top = rng.choice(("management", "management", "board", "committee"))
-    for level in ("management", "board", "committee"):
+    if top is None:
+        top = rng.choice(("management", "management", "board", "committee"))
+    for level in COMPLAINT_LEVELS:
         outcome = "rejected" if level != top else rng.choice(("upheld", "partly_upheld", "settled"))
         yield (
             rng.randint(5, 25),
@@ -785,6 +801,7 @@ def seed_history(
     weights = [w for _, w in HISTORY_ARCHETYPES]
     span = (today - start).days
     n = 0
+    complaints = 0
     month = start
     while month < today:
         expected = HISTORY_CASES_PER_MONTH.get(name, 4.0) * SEASON[month.month]
@@ -810,7 +827,14 @@ def seed_history(
             kind = rng.choices(kinds, weights)[0]
             if (end - reported).days <= RECENT_DAYS and rng.random() < RECENT_WAITING:
                 kind = rng.choice(("stalled", "quiet"))
-            for days, actor, command in _history_case(kind, case_id, who, n, rng, progress):
+            # The first complaints end at each level in turn, so every school's history shows
+            # all three (the rest end at random).
+            top = None
+            if kind == "complaint":
+                top = COMPLAINT_LEVELS[complaints] if complaints < len(COMPLAINT_LEVELS) else None
+                complaints += 1
+            steps = _history_case(kind, case_id, who, n, rng, progress, complaint_top=top)
+            for days, actor, command in steps:
                 moment = _at_school_hours(clock.moment.date() + timedelta(days=days), rng)
                 if days == 0:
                     moment = clock.moment + timedelta(minutes=rng.randrange(5, 40))

@@ -153,33 +153,48 @@ def receiving_school(services: Services, slug: str) -> School:
 
 
 @dataclasses.dataclass(frozen=True)
-class _Gathered:
-    pupil_name: str
-    consent: Consent
-    receiving: School
+class PupilFile:
+    """What a hand-over reads of the pupil, on the platform or outside it: the pupil, the cases
+    where they are target, the names of the people in them, and the names to look for in the
+    free text."""
+
+    pupil: PupilEntry
     records: list[CaseRecord]
     names: Names
     matcher: NameMatcher
+
+
+@dataclasses.dataclass(frozen=True)
+class _Gathered:
+    file: PupilFile
+    consent: Consent
+    receiving: School
     service: HandOverService
 
 
-async def _gather(
-    services: Services, school: School, principal: Principal, pupil_id: UUID, data: HandOverBody
-) -> _Gathered:
-    """What both the preview and the send need: the consents checked first (nothing is read
-    without them), the pupil, the receiving school, the cases, and the names to look for."""
+async def pupil_and_consent(
+    services: Services, school: School, principal: Principal, pupil_id: UUID, consent: Consent
+) -> PupilEntry:
+    """The pupil to hand over (not erased), once the consents are there (nothing is read
+    without them)."""
     require_manage(principal.actor)
-    app = services.container.schools.get(school.id)
-    register = register_of(app, school.id)
+    register = register_of(services.container.schools.get(school.id), school.id)
     pupil = await anyio.to_thread.run_sync(lambda: register.get(principal.actor, pupil_id))
     if pupil.erased:
         msg = "pupil_id: the pupil was erased"
         raise InvalidInput(msg, field="pupil_id", reason=HandOverReason.UNKNOWN_PUPIL)
-    consent = Consent(data.pupil_consent_on, data.parents_consent_by, data.parents_consent_on)
     consent.cleaned(today())  # refuse before anything is read or built
-    receiving = await anyio.to_thread.run_sync(receiving_school, services, data.to_school)
+    return pupil
+
+
+async def read_pupil_file(
+    services: Services, school: School, principal: Principal, pupil: PupilEntry
+) -> PupilFile:
+    """The cases where ``pupil`` is target, with the names they need."""
+    app = services.container.schools.get(school.id)
+    register = register_of(app, school.id)
     async with services.read_pool.acquire() as conn:
-        links = await pq.chronology(conn, school.schema_name, pupil_id)
+        links = await pq.chronology(conn, school.schema_name, pupil.pupil_id)
     case_ids = [link.case_id for link in links if link.role == "target"]
 
     def read() -> tuple[list[CaseRecord], NameMatcher]:
@@ -192,14 +207,22 @@ async def _gather(
     for record in records:
         ids |= person_ids(record, principal.actor)
     names = await services.names(school, ids)
+    return PupilFile(pupil, records, names, matcher)
+
+
+async def _gather(
+    services: Services, school: School, principal: Principal, pupil_id: UUID, data: HandOverBody
+) -> _Gathered:
+    """What both the preview and the send need: the consents checked first, the pupil, the
+    receiving school, then the pupil's file."""
+    consent = Consent(data.pupil_consent_on, data.parents_consent_by, data.parents_consent_on)
+    pupil = await pupil_and_consent(services, school, principal, pupil_id, consent)
+    receiving = await anyio.to_thread.run_sync(receiving_school, services, data.to_school)
     return _Gathered(
-        pupil_name=pupil.display_name,
+        file=await read_pupil_file(services, school, principal, pupil),
         consent=consent,
         receiving=receiving,
-        records=records,
-        names=names,
-        matcher=matcher,
-        service=HandOverService(app, school),
+        service=HandOverService(services.container.schools.get(school.id), school),
     )
 
 
@@ -239,10 +262,10 @@ async def preview_handover(
         lambda: g.service.prepare(
             principal.actor,
             pupil_id=pupil_id,
-            records=g.records,
-            names=g.names,
+            records=g.file.records,
+            names=g.file.names,
             now=datetime.now(UTC),
-            matcher=g.matcher,
+            matcher=g.file.matcher,
         )
     )
 
@@ -258,15 +281,15 @@ async def send_handover(
         lambda: g.service.send(
             principal.actor,
             pupil_id=pupil_id,
-            pupil_name=g.pupil_name,
+            pupil_name=g.file.pupil.display_name,
             receiving=g.receiving,
             inbox=inbox,
             consent=g.consent,
-            records=g.records,
-            names=g.names,
+            records=g.file.records,
+            names=g.file.names,
             now=datetime.now(UTC),
             today=today(),
-            matcher=g.matcher,
+            matcher=g.file.matcher,
             expected_digest=data.preview_digest,
         )
     )

@@ -18,25 +18,19 @@ from litestar.params import FromPath, JSONBody
 from adapters.auth.principal import Principal
 from adapters.exports.pdf import render_handover_pdf
 from entrypoints.web.actions import text_type
-from entrypoints.web.api.handover import handover_matcher
+from entrypoints.web.api.handover import pupil_and_consent, read_pupil_file
 from entrypoints.web.api.responses import problems
 from entrypoints.web.context import Services, principal_of, school_of, today
 from entrypoints.web.guards import requires
 from entrypoints.web.reads import record_read
-from projections.pupils import queries as pq
 from services.access.roles import Permission
 from services.audit.access_log import ReadKind
-from services.casework.application import register_of
-from services.exports.case_file import person_ids
-from services.exports.reader import CaseFileReader, CaseRecord
 from services.handover.export import (
     ExportService,
     HandOverExport,
     MadeExport,
 )
-from services.handover.names import NameMatcher
-from services.handover.service import Consent, HandOverReason, require_manage
-from services.shared.errors import InvalidInput
+from services.handover.service import Consent
 from tenants.registry import School
 
 #: Where the receiving school opens the link (the token follows).
@@ -116,30 +110,10 @@ async def make_export(
     services: Services, school: School, principal: Principal, pupil_id: UUID, data: ExportBody
 ) -> MadeExport:
     """Everything the sending side does, for the API and the page."""
-    require_manage(principal.actor)
-    app = services.container.schools.get(school.id)
-    register = register_of(app, school.id)
-    pupil = await anyio.to_thread.run_sync(lambda: register.get(principal.actor, pupil_id))
-    if pupil.erased:
-        msg = "pupil_id: the pupil was erased"
-        raise InvalidInput(msg, field="pupil_id", reason=HandOverReason.UNKNOWN_PUPIL)
     consent = Consent(data.pupil_consent_on, data.parents_consent_by, data.parents_consent_on)
-    consent.cleaned(today())  # refuse before anything is read or built
-    async with services.read_pool.acquire() as conn:
-        links = await pq.chronology(conn, school.schema_name, pupil_id)
-    case_ids = [link.case_id for link in links if link.role == "target"]
-
-    def read() -> tuple[list[CaseRecord], NameMatcher]:
-        reader = CaseFileReader(app, school.id)
-        records = [reader.read(principal.actor, case_id) for case_id in case_ids]
-        return records, handover_matcher(pupil, records, register.all())
-
+    pupil = await pupil_and_consent(services, school, principal, pupil_id, consent)
     # Other pupils' names in the free text are replaced as on the platform.
-    records, matcher = await anyio.to_thread.run_sync(read)
-    ids: set[str] = {principal.actor.user_id}
-    for record in records:
-        ids |= person_ids(record, principal.actor)
-    names = await services.names(school, ids)
+    file = await read_pupil_file(services, school, principal, pupil)
     service = export_service(services, school)
     now = datetime.now(UTC)
 
@@ -159,12 +133,12 @@ async def make_export(
             pupil_id=pupil_id,
             to_school_name=data.to_school_name,
             consent=consent,
-            records=records,
-            names=names,
+            records=file.records,
+            names=file.names,
             render=render,
             now=now,
             today=today(),
-            matcher=matcher,
+            matcher=file.matcher,
         )
     )
     for case_id in made.export.case_ids:

@@ -57,13 +57,16 @@ FIELD_MESSAGES_NL = {
 }
 
 
-async def _form(
+async def pupil_form(
     request: Request[Any, Any, Any],
     pupil_id: UUID,
+    template: str,
     *,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    **context: Any,
 ) -> Template:
+    """A hand-over form of one pupil (on the platform or outside it): 422 with ``errors``."""
     viewer = await viewer_of(request)
     school = school_required(viewer)
     app = Services.of(request.app.state).container.schools.get(school.id)
@@ -72,15 +75,27 @@ async def _form(
     pupil = await anyio.to_thread.run_sync(lambda: register.get(actor, pupil_id))
     return render(
         viewer,
-        "handover/send.html",
+        template,
         status=422 if errors else 200,
         active="leerlingen",
         pupil=pupil,
-        fields=FIELDS,
-        labels=FIELD_LABELS_NL,
         values=values or {},
         errors=errors or {},
+        **context,
     )
+
+
+async def _form(
+    request: Request[Any, Any, Any],
+    pupil_id: UUID,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    return await pupil_form(
+        request, pupil_id, "handover/send.html", values=values, errors=errors,
+        fields=FIELDS, labels=FIELD_LABELS_NL,
+    )  # fmt: skip
 
 
 @get(

@@ -32,10 +32,9 @@ from entrypoints.web.api.handover_export import (
 from entrypoints.web.context import Services
 from entrypoints.web.guards import PUBLIC, requires
 from entrypoints.web.pages.common import UI, render, school_required, viewer_of
-from entrypoints.web.pages.handover import FIELD_LABELS_NL, FIELD_MESSAGES_NL
+from entrypoints.web.pages.handover import FIELD_LABELS_NL, FIELD_MESSAGES_NL, pupil_form
 from entrypoints.web.report_limits import log_refusal, report_limits
 from services.access.roles import Permission
-from services.casework.application import register_of
 from services.handover.export import EXPORT_DAYS, ExportService, Token
 from services.shared.errors import InvalidInput, NotFound, SchoolNotFound
 
@@ -56,24 +55,10 @@ async def _form(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
 ) -> Template:
-    viewer = await viewer_of(request)
-    school = school_required(viewer)
-    app = Services.of(request.app.state).container.schools.get(school.id)
-    register = register_of(app, school.id)
-    actor = viewer.principal.actor
-    pupil = await anyio.to_thread.run_sync(lambda: register.get(actor, pupil_id))
-    return render(
-        viewer,
-        "handover/export.html",
-        status=422 if errors else 200,
-        active="leerlingen",
-        pupil=pupil,
-        fields=FIELDS,
-        labels=LABELS_NL,
-        values=values or {},
-        errors=errors or {},
-        days=EXPORT_DAYS,
-    )
+    return await pupil_form(
+        request, pupil_id, "handover/export.html", values=values, errors=errors,
+        fields=FIELDS, labels=LABELS_NL, days=EXPORT_DAYS,
+    )  # fmt: skip
 
 
 @get(

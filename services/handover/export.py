@@ -40,7 +40,7 @@ from eventsourcing.persistence import IntegrityError
 from services.attachments.files import AttachmentStore, StoredFile, decrypt, encrypt
 from services.exports.reader import CaseRecord
 from services.handover.names import NameMatcher
-from services.handover.service import Consent, HandOverService, require_manage
+from services.handover.service import Consent, HandOverService, created_ids, require_manage
 from services.people.names import Names
 from services.shared.actor import RECEIPT_LINK, Actor, acting_as, actor_id_now, actor_role_now
 from services.shared.errors import ConcurrencyConflict
@@ -323,16 +323,7 @@ class ExportService:
         return found
 
     def _ids(self) -> list[UUID]:
-        topic = f"{HandOverExport.__module__}:{HandOverExport.HandOverExported.__qualname__}"
-        ids: list[UUID] = []
-        start = 1
-        while True:
-            page = self.app.recorder.select_notifications(start=start, limit=500, topics=[topic])
-            ids.extend(UUID(str(n.originator_id)) for n in page)
-            if len(page) < 500:
-                break
-            start = page[-1].id + 1
-        return ids
+        return created_ids(self.app, HandOverExport.HandOverExported)
 
     def all(self, actor: Actor, now: datetime) -> list[HandOverExport]:
         """Every export of this school, newest first (expired ones destroyed on the way)."""

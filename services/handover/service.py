@@ -124,6 +124,20 @@ class SchoolLike(Protocol):
     def slug(self) -> str: ...
 
 
+def created_ids(app: Application[UUID], created: type[Any]) -> list[UUID]:
+    """The ids of the aggregates in ``app``'s log that ``created`` (their created event's class)
+    began, oldest first: one topic-filtered read of the notifications, page by page."""
+    topic = f"{created.__module__}:{created.__qualname__}"
+    ids: list[UUID] = []
+    start = 1
+    while True:
+        page = app.recorder.select_notifications(start=start, limit=500, topics=[topic])
+        ids.extend(UUID(str(n.originator_id)) for n in page)
+        if len(page) < 500:
+            return ids
+        start = page[-1].id + 1
+
+
 def require_manage(actor: Actor) -> None:
     if not has_permission(actor.role, Permission.PUPILS_MANAGE):
         msg = f"role '{actor.role}' may not hand over or receive pupils' files"
@@ -206,15 +220,7 @@ class Inbox:
 
     def every(self) -> list[ReceivedFile]:
         """Every file received by this school, newest first (no actor: the retention run)."""
-        topic = f"{ReceivedFile.__module__}:{ReceivedFile.FileReceived.__qualname__}"
-        ids: list[UUID] = []
-        start = 1
-        while True:
-            page = self.app.recorder.select_notifications(start=start, limit=500, topics=[topic])
-            ids.extend(UUID(str(n.originator_id)) for n in page)
-            if len(page) < 500:
-                break
-            start = page[-1].id + 1
+        ids = created_ids(self.app, ReceivedFile.FileReceived)
         found = [f for f in (self.load(i) for i in ids) if f is not None]
         return sorted(found, key=lambda f: f.sent_at, reverse=True)
 
@@ -348,15 +354,7 @@ class HandOverService:
     def all(self, actor: Actor) -> list[HandOver]:
         """Every hand-over this school sent, newest first."""
         require_manage(actor)
-        topic = f"{HandOver.__module__}:{HandOver.HandOverSent.__qualname__}"
-        ids: list[UUID] = []
-        start = 1
-        while True:
-            page = self.app.recorder.select_notifications(start=start, limit=500, topics=[topic])
-            ids.extend(UUID(str(n.originator_id)) for n in page)
-            if len(page) < 500:
-                break
-            start = page[-1].id + 1
+        ids = created_ids(self.app, HandOver.HandOverSent)
         found = [h for h in (self.load(i) for i in ids) if h is not None]
         return sorted(found, key=lambda h: h.created_on, reverse=True)
 

@@ -32,8 +32,11 @@ from config.settings import Settings, SettingsError
 from entrypoints.cli.common import POSITIVE, each_with_progress
 from entrypoints.web.auth.devidp import (
     DEV_CLIENT_ID,
+    DEV_USER_GRANT,
     default_demo_users,
     demo_login_config,
+    demo_user_id,
+    dev_client_secret,
     dev_issuer,
 )
 from entrypoints.web.server import serve
@@ -141,6 +144,18 @@ def _serve_demo(settings: Settings, port: int) -> int:
             print(f"  {role_label}")
     for school_name, labels in by_school.items():
         print(f"  {school_name}: {', '.join(labels)}")
+    # The API's quick start (README): a token of a demo user from the development provider.
+    example = demo_user_id(slugify(DEMO_SCHOOLS[0]), Role.CONTACT_PERSON)
+    print("API: an access token of a demo user (one hour), e.g.")
+    print(
+        f"  curl -s -u {DEV_CLIENT_ID}:{dev_client_secret(settings)}"
+        f" -d grant_type={DEV_USER_GRANT} -d sub={example} {url}/dev-idp/token"
+    )
+    # Every demo school trusts the same provider: the token names its school by a header.
+    print(
+        f"  then: curl -H 'Authorization: Bearer <access_token>'"
+        f" -H 'X-Vangnet-School: {slugify(DEMO_SCHOOLS[0])}' {url}/api/me"
+    )
     return serve(settings, host="127.0.0.1", port=port)
 
 

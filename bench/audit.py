@@ -41,8 +41,8 @@ from bench.commands import configure_login
 from bench.issuer import Issuer
 from bench.provision import CONTACT, provision
 from bench.stats import Latency
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
 from services.access.roles import Role
 from services.audit.replay import CaseReplay
 from services.casework.application import CaseworkApplication

@@ -29,7 +29,7 @@ from typing import Any
 from uuid import UUID
 
 from bench.stats import Latency
-from bootstrap.container import Container
+from infra.bootstrap.container import Container
 from projections import db as read_db
 from projections.board_stats import queries
 from projections.board_stats.projection import COLUMNS, refresh_months

@@ -28,7 +28,7 @@ from psycopg.sql import SQL, Identifier
 from bench.issuer import AUDIENCE, CLIENT_ID, GROUP, Issuer
 from bench.processes import Started, start_web, start_worker, wait_ready
 from bench.stats import Latency, LoadLevel, MachineCpu
-from bootstrap.container import Container
+from infra.bootstrap.container import Container
 from projections.engine import EVENTS_TABLE, POSITIONS
 from services.shared.actor import SYSTEM
 from tenants.login import parse_rule, validate_login

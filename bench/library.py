@@ -5,7 +5,7 @@ subclass: its name and a date transcoding), its repository and its ``save``, the
 aggregate and AES cipher, one application per school in that school's schema — and nothing of
 ours around it: no HTTP, no token, no registry lookup, no authorisation, no catch-up hint.
 
-Persistence is the shared-pool module (``adapters.postgres.store``): the library's stock
+Persistence is the shared-pool module (``infra.adapters.postgres.store``): the library's stock
 ``eventsourcing.postgres`` gives every application its own pool (at least one connection each),
 so 100 schools would need 100+ connections, more than this server's ``max_connections`` allows.
 The store keeps the library's recorder semantics (table lock, NOTIFY, notification ids).
@@ -25,10 +25,10 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from adapters.schools import build_casework_app
 from bench.provision import CONTACT, provision
 from bench.stats import Latency, LoadLevel, MachineCpu
-from bootstrap.container import Container
+from infra.adapters.schools import build_casework_app
+from infra.bootstrap.container import Container
 from services.casework.application import CaseworkApplication
 from services.casework.domain import Case
 from services.shared.actor import acting_as

@@ -1,7 +1,7 @@
 """The web and worker processes under test, started as an operator would start them.
 
 ``vangnet serve`` and ``vangnet worker`` each run in their own process (``python -m
-entrypoints.cli``),
+infra.entrypoints.cli``),
 configured only through the environment; their output goes to log files that are printed when
 something fails. Only processes started here are ever signalled, by their own pid.
 """
@@ -86,12 +86,12 @@ def start(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> Sta
 
 
 def start_web(env: dict[str, str], log_dir: Path) -> Started:
-    return start("web", ["-m", "entrypoints.cli", "serve"], env, log_dir)
+    return start("web", ["-m", "infra.entrypoints.cli", "serve"], env, log_dir)
 
 
 def start_worker(env: dict[str, str], log_dir: Path, threads: int) -> Started:
     return start(
-        "worker", ["-m", "entrypoints.cli", "worker", "--threads", str(threads)], env, log_dir
+        "worker", ["-m", "infra.entrypoints.cli", "worker", "--threads", str(threads)], env, log_dir
     )
 
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bootstrap.container import Container
+from infra.bootstrap.container import Container
 from services.access.roles import Role
 from services.shared.actor import Actor
 from tenants.registry import School

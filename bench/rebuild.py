@@ -10,7 +10,7 @@ batches of the engine's ``BATCH_SIZE`` ordered by notification id:
     the raw read plus turning every row into a domain event (AES-GCM decryption, JSON, the
     event object): what a rebuild must do before any view sees an event;
 ``rebuild``
-    ``bootstrap.views.rebuild_school`` with every view (beside the live tables, then switch).
+    ``infra.bootstrap.views.rebuild_school`` with every view (beside the live tables, then switch).
 
 A warm-up raw read goes first, so every pass reads from the same (warm) cache. A per-view
 rebuild of a sample of the schools shows where a rebuild's time goes.
@@ -26,8 +26,8 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from psycopg.sql import SQL, Identifier
 
-from bootstrap.container import Container
-from bootstrap.views import ensure_school_views, rebuild_school
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import ensure_school_views, rebuild_school
 from projections.engine import BATCH_SIZE, EVENTS_TABLE
 from projections.views import ALL_VIEWS
 from tenants.registry import School

@@ -34,9 +34,9 @@ from bench.issuer import Issuer
 from bench.processes import free_port, process_env
 from bench.provision import provision
 from bench.stats import LoadLevel, machine_description
-from bootstrap.container import Container
-from bootstrap.views import ensure_school_views
-from config.settings import Settings
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import ensure_school_views
+from infra.config.settings import Settings
 
 APP = {
     "harness": "vangnet-bench-harness",

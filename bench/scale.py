@@ -24,7 +24,7 @@ from bench.database import count_connections
 from bench.issuer import Issuer
 from bench.processes import Started
 from bench.provision import provision
-from bootstrap.container import Container
+from infra.bootstrap.container import Container
 from tenants.registry import School
 
 

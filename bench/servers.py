@@ -5,7 +5,7 @@
 One fresh database (:mod:`bench.database`), ``SCHOOLS`` schools with a few cases each, logins
 against the benchmark's own issuer (:mod:`bench.issuer`), RabbitMQ (``VANGNET_BENCH_BROKER_URL``
 or ``VANGNET_TEST_RABBITMQ_URL``) and one ``vangnet worker``, as in production. Each server
-runs the same factory (``entrypoints.web.asgi:app_from_env``) with ``N`` worker processes; the
+runs the same factory (``infra.entrypoints.web.asgi:app_from_env``) with ``N`` worker processes; the
 rounds
 alternate the servers (the host is shared and busy, so alternation spreads its noise over both).
 Per round, closed loops of ``C`` clients, each for ``S`` seconds after a warm-up:
@@ -53,14 +53,14 @@ from bench.issuer import Issuer
 from bench.processes import Started, free_port, process_env, start, start_worker, wait_ready
 from bench.provision import CONTACT, provision
 from bench.stats import percentile
-from bootstrap.container import Container
-from config.settings import Settings
+from infra.bootstrap.container import Container
+from infra.config.settings import Settings
 from services.casework.commands import ReportCase
 from services.casework.handlers import CaseService
 
 SCHOOLS = 10
 CASES_PER_SCHOOL = 5
-FACTORY = "entrypoints.web.asgi:app_from_env"
+FACTORY = "infra.entrypoints.web.asgi:app_from_env"
 NOTE = {"text": "Benchmark: gesprek gevoerd (fictief)."}
 
 

@@ -195,7 +195,7 @@ def _position(row: Any) -> int:
 def for_views(event: Any) -> bool:
     """Whether the case views take this event: a case's (or one that could not be decoded, so
     each view fails on it alone). Other aggregates of the school's log — the staff directory's
-    persons — are passed over (their state is kept beside them, :mod:`adapters.people`)."""
+    persons — are passed over (their state is kept beside them, :mod:`infra.adapters.people`)."""
     return isinstance(event, Case.Event | Undecodable)
 
 

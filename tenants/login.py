@@ -24,13 +24,15 @@ The secret is never stored here: ``secret_ref`` says where to read it (``env:NAM
 ``file:/absolute/path``, or ``dev:`` for the development identity provider).
 
 Where a reference and an issuer may point is the deployment's decision, not the operator's:
-:class:`LoginPolicy` (built from the settings by ``config.settings.Settings.login_policy``) allows
+:class:`LoginPolicy` (built from the settings by ``infra.config.settings.Settings.login_policy``)
+allows
 environment variables with one prefix (default ``VANGNET_IDP_SECRET_``), files inside one
 secrets directory (none by default) but never inside Vangnet's data directory, ``dev:`` only
 while the development provider runs, and issuers on https (plain http, and any loopback host,
 only when the deployment allows loopback issuers: development and tests). The policy is applied
 when a configuration is set (:func:`validate_login`, ``Registry.configure_login``) and again when
-the secret is read (``adapters.auth.secrets``), where the file system is checked too (symlinks,
+the secret is read (``infra.adapters.auth.secrets``), where the file system is checked too
+(symlinks,
 file types). A stored configuration is read back without the policy (:meth:`LoginConfig.from_json`)
 so that one made before the rules existed still loads, and fails, clearly, only when used.
 """

@@ -2,7 +2,7 @@
 
 The counterpart of :mod:`tenants.provisioning`. This module decides the order and what is
 refused; the school's stored data is reached through the :class:`SchoolArchive` port (adapters/
-implements it on PostgreSQL: :mod:`adapters.offboarding`). Order, and why:
+implements it on PostgreSQL: :mod:`infra.adapters.offboarding`). Order, and why:
 
 1. **Verify the export** (:meth:`SchoolArchive.verify_export`): the file's SHA-256,
    the school it names, and that it holds exactly the events and reads the database holds — read

@@ -2,7 +2,8 @@
 
 Order of :func:`create_school`, and why: the school's storage (its schema, tables and data key:
 the :class:`SchoolStorage` port, which adapters/ implements on PostgreSQL in
-:mod:`adapters.provisioning`) is made first, then the school is recorded in the registry. If the
+:mod:`infra.adapters.provisioning`) is made first, then the school is recorded in the registry. If
+the
 process dies in between, an empty schema is left behind (harmless, and reused if the same slug
 is provisioned again); the registry never points at a school whose tables do not exist. The data
 key only ever leaves the storage wrapped.

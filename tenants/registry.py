@@ -394,7 +394,7 @@ def _as_config_manager(actor: Actor | None) -> Iterator[Actor]:
 
 
 class Registry(Application[UUID]):
-    """Boards and schools. Construct with the env built by :mod:`bootstrap.container`."""
+    """Boards and schools. Construct with the env built by :mod:`infra.bootstrap.container`."""
 
     name = "Platform"
 

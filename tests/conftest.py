@@ -22,8 +22,8 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from psycopg.sql import SQL, Identifier
 
-from bootstrap.container import Container
-from config.settings import Settings
+from infra.bootstrap.container import Container
+from infra.config.settings import Settings
 
 #: Fixed master key for tests (never used outside tests).
 TEST_MASTER_KEY = bytes(range(32))

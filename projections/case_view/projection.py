@@ -12,7 +12,7 @@ maps each redacted passage (key id) to the text it reads as.
 
 An ``ErasureRequested`` event erases the case's pupil fields (``[gewist]``) in both tables, as far
 as the case got; saving the request has already done so (:meth:`CaseView.erase`, run by
-``adapters.privacy.purge``), so applying it repeats that, and a replay gives the same rows.
+``infra.adapters.privacy.purge``), so applying it repeats that, and a replay gives the same rows.
 """
 
 from __future__ import annotations

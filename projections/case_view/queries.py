@@ -6,7 +6,7 @@ the full timeline (who, in which role, when, what) and the school's protocol che
 
 Need-to-know (:mod:`services.access.need_to_know`): the list takes the ``caller`` and lists
 only the cases they have a relation to, each item redacted to what they see; the detail is
-redacted with :func:`redact` (``entrypoints.web.reads`` does, for every page and API answer).
+redacted with :func:`redact` (``infra.entrypoints.web.reads`` does, for every page and API answer).
 Without a ``caller`` these functions return case content to whoever calls them.
 """
 

@@ -21,7 +21,7 @@ Rows hold ids, kinds, levels and dates only: never free text, never a pupil's na
 reads the clock, so a rebuild gives the same rows. Whether a notification was SENT is not part of
 this view: that is the ``notification_sent`` ledger (:data:`SENT_TABLE`), created beside the view
 but never dropped, renamed or compared by a rebuild, so rebuilding the view resends nothing
-(:mod:`bootstrap.notifications`).
+(:mod:`infra.bootstrap.notifications`).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ class StoredFile:
 
 
 class AttachmentStore(Protocol):
-    """Where encrypted attachments live (PostgreSQL: ``adapters.attachments.store``)."""
+    """Where encrypted attachments live (PostgreSQL: ``infra.adapters.attachments.store``)."""
 
     def put(self, stored: StoredFile) -> None: ...
 

@@ -1,5 +1,5 @@
 """The virus scan every attachment passes before it is stored (ClamAV's ``clamd`` in production:
-``adapters.attachments.clamd``). A port, so the rules here know nothing of sockets."""
+``infra.adapters.attachments.clamd``). A port, so the rules here know nothing of sockets."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ log back (for auditors only).
 
 Every read of a case's content is recorded *before* the content is returned, so a failing append
 fails the read. Where and how the log is kept (a chained table in the school's schema) is the
-adapter's (:class:`AccessLogStore`, ``adapters/audit/access_log.py``).
+adapter's (:class:`AccessLogStore`, ``infra/adapters/audit/access_log.py``).
 
 Words: a *read* (who, in which role, when, which case, how: :class:`ReadKind`).
 """

@@ -5,7 +5,7 @@ A keyed chain cannot be recomputed by someone who lacks the key, but it can be *
 the newest events with their links leaves a shorter chain that is still consistent. A checkpoint
 pins a head (position and hash) as it was at a moment; it is signed, and also appended to an
 *outside copy* the database cannot reach (:class:`CheckpointSink`). Storing them, signing keys
-and the outside copy's files are adapters (``adapters/audit/``).
+and the outside copy's files are adapters (``infra/adapters/audit/``).
 
 Kinds: ``checkpoint``; ``created`` (a log made with the keyed chain, at position 0); ``sealed``
 (a log written before the keyed chain was (re-)sealed: tamper-evident from then on, not from

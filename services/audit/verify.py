@@ -11,7 +11,8 @@ What it reads comes through ports: the database's checkpoints (a list), the sign
 (:class:`~services.audit.checkpoints.Signer`), the outside copy
 (:class:`~services.audit.checkpoints.CheckpointSink`) and the walks of the chains
 (:data:`WalkChain`: recompute a chain over the stored rows, keep the hashes at the positions
-asked for, stop at the first row that does not fit). ``adapters/audit/integrity.py`` provides them.
+asked for, stop at the first row that does not fit). ``infra/adapters/audit/integrity.py`` provides
+them.
 
 Words: *chain* (the keyed hash chain over a log's rows, or over its access log: ``case_reads``),
 *walk* (recomputing it), *trusted* checkpoints (signed, and agreeing with the outside copy).

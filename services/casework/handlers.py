@@ -133,7 +133,8 @@ class CaseService:
     """The write side of one school's casework, for one acting user at a time.
 
     ``on_saved`` is called with the school id after every successful save (the container passes the
-    container's notifier, ``adapters.jobs.SavedNotifier``: "catch this school's projections up").
+    container's notifier, ``infra.adapters.jobs.SavedNotifier``: "catch this school's projections
+    up").
     The command has committed by then, so a failing hook is logged and never turns it into an error.
     ``clock`` tells the school's day that commands check their dates against (the system clock
     in Dutch time unless a test or the demo fixes the day). ``people``: the school's staff

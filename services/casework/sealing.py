@@ -26,13 +26,14 @@ read side keeps these sealed too, except the link itself (a pupil id names nobod
 it to put a pupil's cases together).
 
 Events stored before sealing existed hold plain strings in those fields; ``vangnet privacy
-seal-old`` seals them in place (:mod:`adapters.privacy.reseal`).
+seal-old`` seals them in place (:mod:`infra.adapters.privacy.reseal`).
 
 The read side keeps sealed values sealed (:meth:`SealingMapper.keeping_sealed`): the views store
 ciphertext only, and :func:`unseal_tree` opens what a page or an answer shows, as it is rendered.
 
 Where the keys live is a port (:class:`PupilKeys`, :class:`ContentKeys`): PostgreSQL in production
-(:mod:`adapters.privacy.keys`), :class:`InMemoryPupilKeys` and :class:`InMemoryContentKeys` in unit
+(:mod:`infra.adapters.privacy.keys`), :class:`InMemoryPupilKeys` and :class:`InMemoryContentKeys`
+in unit
 tests.
 """
 

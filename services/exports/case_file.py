@@ -5,7 +5,8 @@ Built from the case's events (:class:`~services.exports.reader.CaseRecord`, read
 school's log) and the Dutch words of the case (:mod:`services.casework.labels`, and the case
 page's wording of each timeline entry, passed in), so the file says what the page says. One
 document serves both formats: the JSON export is :class:`CaseFile` as it is (stable English
-keys, Dutch content), the PDF (:mod:`adapters.exports.pdf`) prints the same sections and the same
+keys, Dutch content), the PDF (:mod:`infra.adapters.exports.pdf`) prints the same sections and the
+same
 timeline.
 
 Words used here: a **section** is a part of the file ("Stappen"), an **entry** one thing in it
@@ -69,7 +70,7 @@ class Described(Protocol):
 
 
 #: What one timeline entry says, field by field (the case page's
-#: :func:`entrypoints.web.labels.describe`; passed in so the file says what the page says).
+#: :func:`infra.entrypoints.web.labels.describe`; passed in so the file says what the page says).
 Describe = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Iterable[Described]]
 
 

@@ -2,8 +2,9 @@
 events and access log, and the check that a document holds exactly what the database holds.
 
 Reading the log, the access log and the registry, and writing the file beside its checksum, is
-the adapter's (:mod:`adapters.exports.school`); what the document says, and when a file does not
-match, is decided here. The sections are described in :mod:`adapters.exports.school`.
+the adapter's (:mod:`infra.adapters.exports.school`); what the document says, and when a file does
+not
+match, is decided here. The sections are described in :mod:`infra.adapters.exports.school`.
 
 Words: *event record* (one event: type, case, version, time, who, its data), *counts* (events,
 cases, events per type, reads, first and last position), *mismatch* (the file does not hold

@@ -1,7 +1,8 @@
 """The staff directory's use cases: a login (just in time), and the school's provisioning client
 (SCIM: create, replace, activate/deactivate, remove). See README.md for the rules.
 
-Where persons are stored is the port :class:`PeopleStore` (``adapters.people.store``): the events
+Where persons are stored is the port :class:`PeopleStore` (``infra.adapters.people.store``): the
+events
 in the school's log and the index rows beside them, saved in one transaction.
 """
 

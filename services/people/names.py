@@ -1,7 +1,7 @@
 """Names, never ids: the one way pages, the timeline, the case file and e-mails turn the person
 ids events hold into what a reader sees, and the people a picker offers for a part.
 
-Where persons are read is the port :class:`PeopleReader` (``adapters.people.store``: the
+Where persons are read is the port :class:`PeopleReader` (``infra.adapters.people.store``: the
 directory's index table). A person who was deactivated or removed keeps their name in history
 (with "niet meer actief"); an id the directory does not know (an old login id, a typo from before
 the directory) reads as :data:`UNKNOWN_NAME`.

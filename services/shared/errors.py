@@ -5,7 +5,8 @@ English that names what is missing. Messages never contain personal data or free
 case: they name identifiers and kinds only.
 
 Besides the message, an error carries the same facts in a structured form, so the web pages can
-say in Dutch exactly what is missing (``entrypoints.web.refusals``) and API clients need not parse
+say in Dutch exactly what is missing (``infra.entrypoints.web.refusals``) and API clients need not
+parse
 English:
 
 - ``reason``: a stable word for which variant of a rule refused (e.g. ``withdrawn``,

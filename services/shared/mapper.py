@@ -2,7 +2,7 @@
 
 eventsourcing's ``Mapper`` hands its cipher only the bytes to encrypt, so a ciphertext is not
 bound to the event it belongs to. :class:`BoundMapper` hands a binding cipher (one that
-implements :class:`EventBinding`, e.g. ``adapters.postgres.cipher.EventCipher``) each event's
+implements :class:`EventBinding`, e.g. ``infra.adapters.postgres.cipher.EventCipher``) each event's
 originator id, version and topic as well; the cipher adds the log's own identity. A state
 that does not decrypt for the event it is stored as raises
 :class:`~services.shared.errors.IntegrityViolation` — a domain error the edges report as an

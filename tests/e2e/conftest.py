@@ -11,7 +11,7 @@ Fixtures:
 - ``web_database_url`` (per test): a fresh, empty database next to the session's
   ``database_url`` (``tests/conftest.py``), dropped afterwards.
 - ``web_server_factory`` (per test): ``start(extra_env=None) -> WebServer`` runs
-  ``python -m entrypoints.cli serve`` on ``idp.web_port`` against ``web_database_url``;
+  ``python -m infra.entrypoints.cli serve`` on ``idp.web_port`` against ``web_database_url``;
   ``web_server`` is ``start()`` with no extra environment.
 
 Policy: without ``/usr/bin/chromium``, ``node`` or ``npm`` these tests are skipped with the
@@ -388,7 +388,8 @@ def page(context: Any) -> Any:
 def start_web(
     env: Mapping[str, str], port: int, *, log_path: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start ``python -m entrypoints.cli serve`` on 127.0.0.1:``port`` with ``env`` added to ours.
+    """Start ``python -m infra.entrypoints.cli serve`` on 127.0.0.1:``port`` with ``env`` added to
+    ours.
 
     Waits up to 60 s for ``GET /health/ready`` to answer 200. Raises RuntimeError (with the
     server's output) when it exits or doesn't get ready; the caller stops it with
@@ -405,7 +406,7 @@ def start_web(
         log_path = Path(tempfile.mkstemp(prefix="vangnet-web-", suffix=".log")[1])
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", "serve"],
+            [sys.executable, "-m", "infra.entrypoints.cli", "serve"],
             cwd=REPO_ROOT,
             env=full_env,
             stdout=log,

@@ -14,11 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bootstrap.container import Container
-from bootstrap.views import ensure_school_views
-from config.settings import Settings
-from entrypoints.web.auth.gate import PeopleGate
-from entrypoints.web.context import today
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import ensure_school_views
+from infra.config.settings import Settings
+from infra.entrypoints.web.auth.gate import PeopleGate
+from infra.entrypoints.web.context import today
 from services.access.roles import Role
 from services.people.directory import Provisioned
 from services.people.domain import Profile

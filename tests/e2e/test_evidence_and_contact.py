@@ -22,9 +22,9 @@ from typing import Any
 
 from PIL import ExifTags, Image, PngImagePlugin
 
-from bootstrap.container import Container
-from config.settings import Settings
-from entrypoints.web.context import today
+from infra.bootstrap.container import Container
+from infra.config.settings import Settings
+from infra.entrypoints.web.context import today
 from services.shared.actor import SYSTEM
 from tenants.registry import School
 from tests.conftest import TEST_MASTER_KEY

@@ -19,10 +19,10 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from bootstrap.container import Container
-from bootstrap.views import ensure_school_views
-from config.settings import Settings
-from entrypoints.web.context import today
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import ensure_school_views
+from infra.config.settings import Settings
+from infra.entrypoints.web.context import today
 from services.shared.actor import SYSTEM
 from tenants.login import ClaimRule, validate_login
 from tenants.registry import School

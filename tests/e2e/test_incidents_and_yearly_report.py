@@ -27,11 +27,11 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school, ensure_school_views
-from config.settings import Settings
-from entrypoints.web.context import today
-from entrypoints.web.pages.yearly_report import label
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school, ensure_school_views
+from infra.config.settings import Settings
+from infra.entrypoints.web.context import today
+from infra.entrypoints.web.pages.yearly_report import label
 from projections.board_stats import queries as q
 from projections.incident_stats import queries as iq
 from projections.yearly_report import AFTERCARE_CONTINUED, AFTERCARE_STOPPED

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.attachments.clamd import ClamdScanner
+from infra.adapters.attachments.clamd import ClamdScanner
 
 #: The EICAR anti-virus test file (not a virus; every scanner detects it). Built from two parts
 #: so that this source file itself is not taken for the test file by a scanner on a laptop.

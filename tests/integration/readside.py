@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
 from projections.db import connect
 from services.casework.commands import HoldIntake, ReportCase
 from services.casework.handlers import CaseService

@@ -11,10 +11,10 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from adapters.audit import access_log
-from adapters.postgres.chain import encode_event, genesis, legacy_link
-from adapters.postgres.cipher import associated_data, open_state, seal_legacy
-from adapters.postgres.store import LogKeys
+from infra.adapters.audit import access_log
+from infra.adapters.postgres.chain import encode_event, genesis, legacy_link
+from infra.adapters.postgres.cipher import associated_data, open_state, seal_legacy
+from infra.adapters.postgres.store import LogKeys
 from tenants.registry import School
 
 EVENTS = "casework_events"

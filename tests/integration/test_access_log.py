@@ -14,12 +14,12 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
-from adapters.audit import access_log
-from adapters.audit.access_log import record_case_read, record_case_read_async
-from adapters.audit.integrity import verify_school
-from adapters.audit.trail import current_trail
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
+from infra.adapters.audit import access_log
+from infra.adapters.audit.access_log import record_case_read, record_case_read_async
+from infra.adapters.audit.integrity import verify_school
+from infra.adapters.audit.trail import current_trail
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
 from projections.db import create_read_pool
 from services.access.roles import Role
 from services.audit.access_log import ReadKind

@@ -21,8 +21,8 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from litestar.testing import TestClient
 
-from bootstrap.container import Container
-from entrypoints.web.context import today as school_today
+from infra.bootstrap.container import Container
+from infra.entrypoints.web.context import today as school_today
 from services.access.roles import Role
 from tests.integration.web import (
     METRICS_TOKEN,
@@ -255,7 +255,7 @@ def test_safety_coordinator_sees_school_statistics(api: Api) -> None:
 
 
 def test_openapi_lists_every_action(api: Api) -> None:
-    from entrypoints.web.actions import ACTIONS
+    from infra.entrypoints.web.actions import ACTIONS
 
     schema = api.client.get("/schema/openapi.json").json()
     for name in ACTIONS:

@@ -30,10 +30,10 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from bootstrap.container import Container
-from config.settings import Settings
-from entrypoints.web.app import create_app
-from entrypoints.worker.inprocess import start_inprocess_worker
+from infra.bootstrap.container import Container
+from infra.config.settings import Settings
+from infra.entrypoints.web.app import create_app
+from infra.entrypoints.worker.inprocess import start_inprocess_worker
 from services.access.roles import Role
 from tests.integration.clamav import clamd_address  # noqa: F401 (fixture)
 from tests.integration.web import (

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from bootstrap.container import Container
-from entrypoints.web.edge import MAX_BODY_BYTES, MAX_JSON_DEPTH
+from infra.bootstrap.container import Container
+from infra.entrypoints.web.edge import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from services.access.roles import Role
 from tests.integration.web import (
     FakeIssuer,
@@ -239,7 +239,7 @@ def test_statistics_months_out_of_range_is_400(api: Api, months: str) -> None:
 def test_a_role_that_may_not_read_statistics_is_refused_before_the_query_is_read(
     api: Api,
 ) -> None:
-    # The route's guard (entrypoints.web.guards) answers before any parameter is parsed.
+    # The route's guard (infra.entrypoints.web.guards) answers before any parameter is parsed.
     r = api.client.get("/api/stats/school?months=twelve", headers=api.headers)
     assert_problem(r, 403, "permission_denied")
 

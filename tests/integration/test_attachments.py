@@ -22,11 +22,11 @@ import pytest
 from litestar.testing import TestClient
 from PIL import ExifTags, Image
 
-from adapters.attachments.clamd import ClamdScanner
-from adapters.exports.school import build_school_export
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
-from config.settings import Settings
+from infra.adapters.attachments.clamd import ClamdScanner
+from infra.adapters.exports.school import build_school_export
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
+from infra.config.settings import Settings
 from services.access.roles import Role
 from services.attachments import documents
 from services.attachments.documents import clean_pdf

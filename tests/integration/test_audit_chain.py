@@ -25,22 +25,22 @@ from uuid import UUID
 
 import pytest
 
-from adapters.audit import access_log
-from adapters.audit.checkpoints import checkpoints_of
-from adapters.audit.integrity import (
+from infra.adapters.audit import access_log
+from infra.adapters.audit.checkpoints import checkpoints_of
+from infra.adapters.audit.integrity import (
     checkpoint_platform,
     checkpoint_school,
     verify_platform,
     verify_school,
 )
-from adapters.audit.sink import DirectorySink
-from adapters.postgres.chain import encode_event, genesis, legacy_link, link
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
-from config.settings import Settings
-from entrypoints.cli import main
-from entrypoints.worker.actors import checkpoint_sweep
-from entrypoints.worker.inprocess import start_inprocess_worker
+from infra.adapters.audit.sink import DirectorySink
+from infra.adapters.postgres.chain import encode_event, genesis, legacy_link, link
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
+from infra.config.settings import Settings
+from infra.entrypoints.cli import main
+from infra.entrypoints.worker.actors import checkpoint_sweep
+from infra.entrypoints.worker.inprocess import start_inprocess_worker
 from services.access.roles import Role
 from services.casework.commands import AddNote, HoldIntake, ReportCase
 from services.casework.domain import Case

@@ -13,16 +13,16 @@ from uuid import UUID
 
 import pytest
 
-from adapters.audit import access_log
-from adapters.audit.checkpoints import create_checkpoint_table
-from adapters.audit.integrity import verify_school
-from adapters.audit.migration import seal_events
-from adapters.audit.sink import DirectorySink
-from adapters.audit.tables import ensure_school_audit, schools_to_seal
-from adapters.postgres.chain import legacy_link
-from adapters.postgres.cipher import MAGIC
-from adapters.postgres.store import LogKeys
-from bootstrap.container import Container
+from infra.adapters.audit import access_log
+from infra.adapters.audit.checkpoints import create_checkpoint_table
+from infra.adapters.audit.integrity import verify_school
+from infra.adapters.audit.migration import seal_events
+from infra.adapters.audit.sink import DirectorySink
+from infra.adapters.audit.tables import ensure_school_audit, schools_to_seal
+from infra.adapters.postgres.chain import legacy_link
+from infra.adapters.postgres.cipher import MAGIC
+from infra.adapters.postgres.store import LogKeys
+from infra.bootstrap.container import Container
 from services.casework.commands import AddNote
 from services.casework.handlers import CaseService
 from services.shared.errors import IntegrityViolation

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from litestar.testing import TestClient
 
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
-from config.settings import Settings
-from entrypoints.cli import main
-from entrypoints.web.actions import ACTIONS
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
+from infra.config.settings import Settings
+from infra.entrypoints.cli import main
+from infra.entrypoints.web.actions import ACTIONS
 from services.access.roles import Role
 from services.casework.commands import AddNote, GiveConsent, HoldIntake, ReportCase
 from services.casework.handlers import CaseService

@@ -1,7 +1,8 @@
 """Board statistics on real PostgreSQL: expected numbers, suppression, anonymity, replay = live.
 
 All data is fictitious. Cases are built through ``CaseService``; the views are caught up with
-``bootstrap.views.catch_up_school``. Events are timestamped now, so every case of this module is
+``infra.bootstrap.views.catch_up_school``. Events are timestamped now, so every case of this module
+is
 reported (and closed) in the current month (Europe/Amsterdam); days to intake come from the
 ``held_on`` dates chosen here, counted from the report's local date.
 """
@@ -25,8 +26,8 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Identifier
 
-from bootstrap.container import Container
-from bootstrap.views import (
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import (
     ALL_VIEWS,
     catch_up_school,
     ensure_school_views,

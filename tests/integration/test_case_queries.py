@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from bootstrap.container import Container
+from infra.bootstrap.container import Container
 from projections.case_view.queries import case_detail, list_cases
 from projections.db import create_read_pool
 from projections.escalation.queries import SignalKind
@@ -122,7 +122,7 @@ def test_list_paging_and_item_fields(school_with_cases: Any, database_url: str) 
     a = next(i for i in listing(database_url, schema) if i.case_id == case["a"])
     assert (a.status, a.status_label, a.reporter_kind) == ("reported", "gemeld", "parent")
     assert a.forms == ("online", "verbal")
-    # The view keeps the summary sealed (the web side opens it: entrypoints/web/reads.py).
+    # The view keeps the summary sealed (the web side opens it: infra/entrypoints/web/reads.py).
     assert "Fictieve" not in a.summary
     assert sealed_from_text(a.summary) is not None
     assert a.intake_on is None

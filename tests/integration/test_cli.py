@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from entrypoints.cli import cli, main
+from infra.entrypoints.cli import cli, main
 from services.casework.domain import EVENT_TYPES
 from tests.conftest import TEST_MASTER_KEY_B64
 

@@ -7,8 +7,8 @@ from uuid import UUID
 
 import pytest
 
-from adapters.schools import build_casework_app
-from bootstrap.container import Container
+from infra.adapters.schools import build_casework_app
+from infra.bootstrap.container import Container
 from services.access.roles import Role
 from services.casework.commands import AddNote, ReportCase
 from services.casework.domain import Case

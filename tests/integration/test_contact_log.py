@@ -16,8 +16,8 @@ from uuid import UUID
 import pytest
 from litestar.testing import TestClient
 
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
 from services.access.roles import Role
 from services.casework.commands import GiveConsent, HoldIntake, PlanStep, ReportCase
 from services.casework.handlers import CaseService

@@ -12,10 +12,10 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from adapters.people.store import PostgresPeopleStore
-from bootstrap.container import Container
-from bootstrap.demo import HISTORY_ARCHETYPES, history_start, seed_history
-from bootstrap.views import catch_up_school, verify_school
+from infra.adapters.people.store import PostgresPeopleStore
+from infra.bootstrap.container import Container
+from infra.bootstrap.demo import HISTORY_ARCHETYPES, history_start, seed_history
+from infra.bootstrap.views import catch_up_school, verify_school
 from projections.escalation.queries import SignalKind, signals
 from services.casework.domain import Case
 from services.casework.protocol import DEFAULT_PROTOCOL

@@ -17,22 +17,22 @@ import psycopg
 import pytest
 from psycopg.sql import SQL, Identifier
 
-from adapters.audit.integrity import verify_school
-from adapters.privacy import purge
-from adapters.privacy.keys import PostgresPupilKeys
-from adapters.schools import casework_env
-from bootstrap.container import Container
-from bootstrap.retention import expire_school
-from bootstrap.views import (
+from infra.adapters.audit.integrity import verify_school
+from infra.adapters.privacy import purge
+from infra.adapters.privacy.keys import PostgresPupilKeys
+from infra.adapters.schools import casework_env
+from infra.bootstrap.container import Container
+from infra.bootstrap.retention import expire_school
+from infra.bootstrap.views import (
     catch_up_school,
     ensure_school_views,
     lag,
     rebuild_school,
     school_failures,
 )
-from bootstrap.views import verify_school as verify_school_views
-from config.settings import Settings
-from entrypoints.cli import main
+from infra.bootstrap.views import verify_school as verify_school_views
+from infra.config.settings import Settings
+from infra.entrypoints.cli import main
 from projections.case_view import projection as case_view
 from services.access.roles import Role
 from services.casework.application import CaseworkApplication

@@ -21,10 +21,10 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 
-from adapters.audit.integrity import verify_school
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
-from bootstrap.views import verify_school as verify_school_views
+from infra.adapters.audit.integrity import verify_school
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
+from infra.bootstrap.views import verify_school as verify_school_views
 from services.access.roles import Role
 from services.attachments.scanning import UnscannedDemo
 from services.casework.domain import Case

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from bootstrap.container import Container
+from infra.bootstrap.container import Container
 from projections.escalation.queries import (
     SIGNAL_LABELS_NL,
     Signal,

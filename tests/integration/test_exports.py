@@ -18,8 +18,8 @@ from uuid import UUID, uuid4
 import pytest
 from litestar.testing import TestClient
 
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
 from services.access.roles import Role
 from services.casework.commands import (
     AddParticipant,

@@ -14,13 +14,13 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from adapters.audit.integrity import verify_school
-from adapters.schools import casework_env
-from bootstrap.container import Container
-from bootstrap.retention import expire_school
-from bootstrap.views import catch_up_school
-from config.settings import Settings
-from entrypoints.cli import main
+from infra.adapters.audit.integrity import verify_school
+from infra.adapters.schools import casework_env
+from infra.bootstrap.container import Container
+from infra.bootstrap.retention import expire_school
+from infra.bootstrap.views import catch_up_school
+from infra.config.settings import Settings
+from infra.entrypoints.cli import main
 from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.casework.sealing import ERASED

@@ -15,11 +15,11 @@ from uuid import UUID, uuid4
 import pytest
 from pypdf import PdfReader
 
-from adapters.audit.integrity import verify_school
-from bootstrap.views import catch_up_school
-from entrypoints.web.api.handover_export import export_service
-from entrypoints.web.context import Services
-from entrypoints.worker.actors import retention_sweep
+from infra.adapters.audit.integrity import verify_school
+from infra.bootstrap.views import catch_up_school
+from infra.entrypoints.web.api.handover_export import export_service
+from infra.entrypoints.web.context import Services
+from infra.entrypoints.worker.actors import retention_sweep
 from services.access.roles import Role
 from services.handover.export import HandOverExport, Token
 from tests.integration.test_handover import _aggregates, site  # noqa: F401 (fixture)

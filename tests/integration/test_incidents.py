@@ -10,8 +10,8 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from bootstrap.container import Container
-from bootstrap.views import verify_school
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import verify_school
 from projections.board_stats.queries import StatCell, cell
 from projections.escalation.queries import SignalKind, signals
 from projections.incident_stats import queries

@@ -27,10 +27,10 @@ import pytest
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
-from bootstrap.container import Container
-from entrypoints.web.actions import ACTIONS
-from entrypoints.web.edge import UPLOAD_PATH
-from entrypoints.web.scim import rotate_token
+from infra.bootstrap.container import Container
+from infra.entrypoints.web.actions import ACTIONS
+from infra.entrypoints.web.edge import UPLOAD_PATH
+from infra.entrypoints.web.scim import rotate_token
 from services.access.roles import Role
 from services.attachments.scanning import UnscannedDemo
 from services.casework.application import register_of

@@ -13,8 +13,8 @@ import asyncpg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school, rebuild_school, verify_school
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school, rebuild_school, verify_school
 from projections.engine import View
 from projections.lessons.projection import LessonsView
 from projections.lessons.queries import Lesson, lessons

@@ -12,10 +12,10 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from adapters.monitor_csv import MAX_BYTES
-from bootstrap.container import Container
-from config.settings import Settings
-from entrypoints.cli import main
+from infra.adapters.monitor_csv import MAX_BYTES
+from infra.bootstrap.container import Container
+from infra.config.settings import Settings
+from infra.entrypoints.cli import main
 from services.access.roles import Role
 from tests.conftest import TEST_MASTER_KEY_B64
 from tests.integration.test_yearly_report import _monitor_rows

@@ -30,8 +30,8 @@ from uuid import UUID
 
 import pytest
 
-from bootstrap.container import Container
-from entrypoints.web.actions import ACTIONS
+from infra.bootstrap.container import Container
+from infra.entrypoints.web.actions import ACTIONS
 from services.access.need_to_know import Part, Sight, reads_case_wide, sight
 from services.access.roles import Role
 from services.attachments.scanning import UnscannedDemo

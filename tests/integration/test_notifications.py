@@ -1,6 +1,7 @@
 """Notifications and aftercare reminders on real PostgreSQL and a real SMTP server.
 
-An aiosmtpd server on 127.0.0.1 receives what :mod:`bootstrap.notifications` sends through the real
+An aiosmtpd server on 127.0.0.1 receives what :mod:`infra.bootstrap.notifications` sends through
+the real
 ``SmtpMailer``; every test counts the e-mails that arrived. Cases are built through
 ``CaseService`` with fictitious data.
 """
@@ -22,16 +23,16 @@ import pytest
 from aiosmtpd.controller import Controller
 from psycopg.sql import SQL, Identifier
 
-from adapters.mail import LogMailer, Mailer, SmtpMailer, mailer_from_settings
-from bootstrap.container import Container
-from bootstrap.notifications import (
+from infra.adapters.mail import LogMailer, Mailer, SmtpMailer, mailer_from_settings
+from infra.bootstrap.container import Container
+from infra.bootstrap.notifications import (
     CLAIM_LEASE,
     DeliveryFailed,
     deliver_notifications,
     send_due_reminders,
 )
-from bootstrap.views import catch_up_school, rebuild_school, verify_school
-from entrypoints.web.auth.gate import PeopleGate
+from infra.bootstrap.views import catch_up_school, rebuild_school, verify_school
+from infra.entrypoints.web.auth.gate import PeopleGate
 from services.access.roles import Role
 from services.casework import commands as c
 from services.casework.handlers import CaseService

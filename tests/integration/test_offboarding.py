@@ -20,11 +20,11 @@ from uuid import UUID
 
 import pytest
 
-from adapters.audit.sink import DirectorySink
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
-from config.settings import Settings
-from entrypoints.cli import main
+from infra.adapters.audit.sink import DirectorySink
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
+from infra.config.settings import Settings
+from infra.entrypoints.cli import main
 from services.access.roles import Role
 from services.casework.commands import AddParticipant, HoldIntake, MapSituation, ReportCase
 from services.casework.handlers import CaseService

@@ -27,13 +27,13 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
-from adapters.auth.discovery import ProviderDirectory
-from adapters.auth.oidc import LoginFailed, OidcClients, OidcProvider
-from adapters.auth.resolve import principal_from_bearer
-from adapters.auth.sessions import RotatingSessionConfig
-from adapters.auth.tokens import BearerValidator, InvalidToken
-from config.settings import Settings
-from entrypoints.web.auth.devidp import (
+from infra.adapters.auth.discovery import ProviderDirectory
+from infra.adapters.auth.oidc import LoginFailed, OidcClients, OidcProvider
+from infra.adapters.auth.resolve import principal_from_bearer
+from infra.adapters.auth.sessions import RotatingSessionConfig
+from infra.adapters.auth.tokens import BearerValidator, InvalidToken
+from infra.config.settings import Settings
+from infra.entrypoints.web.auth.devidp import (
     DEV_CLIENT_ID,
     DEV_USER_GRANT,
     DevUser,
@@ -42,8 +42,8 @@ from entrypoints.web.auth.devidp import (
     demo_users,
     dev_identity_provider,
 )
-from entrypoints.web.auth.routes import LOGIN_ROUTES
-from entrypoints.web.csrf import SessionCsrfMiddleware, csrf_token_for
+from infra.entrypoints.web.auth.routes import LOGIN_ROUTES
+from infra.entrypoints.web.csrf import SessionCsrfMiddleware, csrf_token_for
 from services.access.roles import Role
 from services.shared.actor import SYSTEM, acting_as
 from tenants.registry import Registry
@@ -54,7 +54,7 @@ BASE = "http://127.0.0.1:8000"
 ISSUER = BASE + "/dev-idp"
 CALLBACK = BASE + "/auth/callback"
 SESSION_COOKIE = "vangnet_session"
-TEMPLATES = Path(__file__).resolve().parents[2] / "entrypoints" / "web" / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "infra" / "entrypoints" / "web" / "templates"
 CONTACT = demo_user_id("school-a", Role.CONTACT_PERSON)
 COORDINATOR = demo_user_id("school-a", Role.COORDINATOR)
 
@@ -630,8 +630,8 @@ def test_login_config_on_postgres(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from bootstrap.container import Container
-    from entrypoints.cli import EXIT_REFUSED, main
+    from infra.bootstrap.container import Container
+    from infra.entrypoints.cli import EXIT_REFUSED, main
     from tests.conftest import TEST_MASTER_KEY_B64
     from tests.integration.readside import new_school
 

@@ -8,7 +8,7 @@ import logging
 import httpx
 import pytest
 
-from bootstrap.container import Container
+from infra.bootstrap.container import Container
 from services.access.roles import Role
 from services.shared.actor import SYSTEM
 from tenants.login import LoginPolicy, validate_login

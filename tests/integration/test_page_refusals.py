@@ -11,8 +11,8 @@ import re
 from datetime import date, timedelta
 from uuid import UUID
 
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
 from services.access.roles import Role
 from services.casework.commands import (
     CompleteFollowUp,

@@ -17,10 +17,10 @@ from uuid import UUID
 import httpx
 from litestar.testing import TestClient
 
-from adapters.auth.principal import Principal
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
-from entrypoints.web.actions import ACTIONS
+from infra.adapters.auth.principal import Principal
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
+from infra.entrypoints.web.actions import ACTIONS
 from services.access.roles import Role, has_permission
 from services.casework.commands import (
     AddNote,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from bootstrap.container import Container
-from entrypoints.web.auth.gate import PeopleGate
+from infra.bootstrap.container import Container
+from infra.entrypoints.web.auth.gate import PeopleGate
 from services.access.roles import Role
 from services.people.domain import OPERATOR, ChangedBy
 from tests.integration.web import (

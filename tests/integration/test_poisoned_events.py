@@ -20,14 +20,14 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 from psycopg.sql import SQL, Identifier
 
-from adapters.jobs import SavedNotifier
-from adapters.schools import casework_env
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school, lag, rebuild_school, verify_school
-from config.settings import Settings
-from entrypoints.cli import main
-from entrypoints.web.health import READ_SIDE_HEALTH
-from entrypoints.worker.inprocess import start_inprocess_worker
+from infra.adapters.jobs import SavedNotifier
+from infra.adapters.schools import casework_env
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school, lag, rebuild_school, verify_school
+from infra.config.settings import Settings
+from infra.entrypoints.cli import main
+from infra.entrypoints.web.health import READ_SIDE_HEALTH
+from infra.entrypoints.worker.inprocess import start_inprocess_worker
 from projections import engine, quarantine
 from projections.case_view import projection as case_view
 from projections.quarantine import Failure

@@ -58,10 +58,10 @@ from psycopg.conninfo import make_conninfo
 from psycopg.sql import SQL, Identifier
 
 from bench.processes import Started, free_port, start
-from bootstrap.container import Container
-from config.settings import Settings
-from entrypoints.web.context import today
-from entrypoints.worker.broker import queue_name
+from infra.bootstrap.container import Container
+from infra.config.settings import Settings
+from infra.entrypoints.web.context import today
+from infra.entrypoints.worker.broker import queue_name
 from projections.engine import head, positions
 from services.access.roles import Role
 from services.casework.application import CaseworkApplication
@@ -276,7 +276,7 @@ class Topology:
             "VANGNET_PUBLIC_URL": f"http://127.0.0.1:{port}",
         }
         self.processes[name] = start(
-            name, ["-m", "entrypoints.cli", "serve", "--workers", str(workers)], env, self.tmp
+            name, ["-m", "infra.entrypoints.cli", "serve", "--workers", str(workers)], env, self.tmp
         )
 
     def start_worker(self, name: str) -> None:
@@ -284,7 +284,7 @@ class Topology:
         self.ports[name] = port
         env = {**self.env, "VANGNET_WORKER_HEALTH_PORT": str(port), "DATABASE_URL": self._dsn(name)}
         self.processes[name] = start(
-            name, ["-m", "entrypoints.cli", "worker", "--threads", "2"], env, self.tmp
+            name, ["-m", "infra.entrypoints.cli", "worker", "--threads", "2"], env, self.tmp
         )
 
     def _dsn(self, name: str) -> str:
@@ -310,7 +310,7 @@ class Topology:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**self.env, "DATABASE_URL": self.database_url}
         return subprocess.run(
-            [sys.executable, "-m", "entrypoints.cli", *args],
+            [sys.executable, "-m", "infra.entrypoints.cli", *args],
             cwd=ROOT,
             env=env,
             capture_output=True,

@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from adapters.people.store import PostgresPeopleStore
-from bootstrap.container import Container
-from bootstrap.demo import seed_school
-from bootstrap.views import ensure_school_views, verify_school
+from infra.adapters.people.store import PostgresPeopleStore
+from infra.bootstrap.container import Container
+from infra.bootstrap.demo import seed_school
+from infra.bootstrap.views import ensure_school_views, verify_school
 from projections.engine import catch_up, catch_up_batch
 from projections.views import ALL_VIEWS
 from services.access.roles import Role

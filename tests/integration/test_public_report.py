@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
-from config.settings import Settings
-from entrypoints.web.edge import PUBLIC_FORM_MAX_BYTES
-from entrypoints.web.report_limits import ReportLimits
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
+from infra.config.settings import Settings
+from infra.entrypoints.web.edge import PUBLIC_FORM_MAX_BYTES
+from infra.entrypoints.web.report_limits import ReportLimits
 from services.access.roles import Role
 from services.casework.commands import AssignOwner
 from services.casework.handlers import CaseService

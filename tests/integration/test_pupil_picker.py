@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from bootstrap.container import Container
+from infra.bootstrap.container import Container
 from services.access.roles import Role
 from services.casework.application import register_of
 from services.pupils.domain import PupilDetails

@@ -17,11 +17,11 @@ from uuid import UUID, uuid4
 import pytest
 from litestar.testing import TestClient
 
-from adapters.audit.integrity import verify_school
-from bootstrap.container import Container
-from bootstrap.retention import expire_school
-from bootstrap.views import catch_up_school
-from bootstrap.views import verify_school as verify_school_views
+from infra.adapters.audit.integrity import verify_school
+from infra.bootstrap.container import Container
+from infra.bootstrap.retention import expire_school
+from infra.bootstrap.views import catch_up_school
+from infra.bootstrap.views import verify_school as verify_school_views
 from services.access.roles import Role
 from services.casework.application import register_of
 from services.casework.commands import (

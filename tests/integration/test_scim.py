@@ -14,8 +14,8 @@ from litestar.testing import TestClient
 from scim2_client.client import BaseSyncSCIMClient
 from scim2_tester import Status, check_server
 
-from bootstrap.container import Container
-from entrypoints.web.scim import rotate_token
+from infra.bootstrap.container import Container
+from infra.entrypoints.web.scim import rotate_token
 from services.access.roles import Role
 from services.shared.actor import SYSTEM
 from tests.integration.web import (

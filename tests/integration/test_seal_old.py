@@ -11,14 +11,14 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from psycopg.sql import SQL, Identifier
 
-from adapters.audit.integrity import checkpoint_school, verify_school
-from adapters.postgres.chain import before_reseal_table
-from adapters.schools import casework_env
-from bootstrap.container import Container
-from bootstrap.retention import seal_old_school
-from bootstrap.views import catch_up_school
-from config.settings import Settings
-from entrypoints.cli import main
+from infra.adapters.audit.integrity import checkpoint_school, verify_school
+from infra.adapters.postgres.chain import before_reseal_table
+from infra.adapters.schools import casework_env
+from infra.bootstrap.container import Container
+from infra.bootstrap.retention import seal_old_school
+from infra.bootstrap.views import catch_up_school
+from infra.config.settings import Settings
+from infra.entrypoints.cli import main
 from services.casework.application import CaseworkApplication
 from services.casework.commands import AddNote, AddParticipant, RedactPassages, ReportCase
 from services.casework.domain import Case

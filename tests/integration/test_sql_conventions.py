@@ -19,12 +19,12 @@ import psycopg
 import pytest
 from psycopg.sql import Composable
 
-from adapters.audit.integrity import verify_school
-from adapters.mail import LogMailer
-from bootstrap.container import Container
-from bootstrap.notifications import deliver_notifications
-from bootstrap.views import catch_up_school
-from config.settings import Settings
+from infra.adapters.audit.integrity import verify_school
+from infra.adapters.mail import LogMailer
+from infra.bootstrap.container import Container
+from infra.bootstrap.notifications import deliver_notifications
+from infra.bootstrap.views import catch_up_school
+from infra.config.settings import Settings
 from services.access.roles import Role
 from tests.integration.web import (
     FakeIssuer,

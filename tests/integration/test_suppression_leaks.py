@@ -18,8 +18,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school, ensure_school_views
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school, ensure_school_views
 from projections.yearly_report import SchoolYear
 from services.access.roles import Role
 from tests.integration.test_board_stats import Spec, World, _build_case, _month

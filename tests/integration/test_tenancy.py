@@ -15,11 +15,11 @@ import pytest
 from eventsourcing.domain import Aggregate
 from psycopg.sql import SQL, Identifier
 
-from adapters.crypto import KeyUnwrapError, b64, unwrap_key
-from adapters.postgres.cipher import school_context
-from adapters.postgres.store import application_env
-from adapters.schools import casework_env
-from bootstrap.container import Container
+from infra.adapters.crypto import KeyUnwrapError, b64, unwrap_key
+from infra.adapters.postgres.cipher import school_context
+from infra.adapters.postgres.store import application_env
+from infra.adapters.schools import casework_env
+from infra.bootstrap.container import Container
 from services.access.roles import Role
 from services.casework.application import CaseworkApplication
 from services.shared.actor import Actor, acting_as

@@ -1,5 +1,5 @@
 """School configuration on real PostgreSQL: the protocol and contacts commands
-(``entrypoints.cli.tenants``) and the registry events they record."""
+(``infra.entrypoints.cli.tenants``) and the registry events they record."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap.container import Container
-from config.settings import Settings
-from entrypoints.cli import main
+from infra.bootstrap.container import Container
+from infra.config.settings import Settings
+from infra.entrypoints.cli import main
 from services.casework.protocol import DEFAULT_PROTOCOL
 from tenants.registry import School
 from tests.conftest import TEST_MASTER_KEY_B64

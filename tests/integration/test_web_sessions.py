@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bootstrap.container import Container
-from entrypoints.web.sessions import PostgresSessionStore, ensure_session_table
+from infra.bootstrap.container import Container
+from infra.entrypoints.web.sessions import PostgresSessionStore, ensure_session_table
 from projections.db import create_read_pool
 
 

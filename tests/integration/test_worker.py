@@ -26,15 +26,15 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from psycopg.sql import SQL, Identifier
 
-from adapters.jobs import SavedNotifier, job_queues, queue_name
-from bootstrap import views as school_views
-from bootstrap.container import Container
-from config.settings import Settings
-from entrypoints.cli import main
-from entrypoints.worker.actors import sweep_schools
-from entrypoints.worker.broker import setup_broker
-from entrypoints.worker.deadletters import list_dead_letters
-from entrypoints.worker.inprocess import start_inprocess_worker
+from infra.adapters.jobs import SavedNotifier, job_queues, queue_name
+from infra.bootstrap import views as school_views
+from infra.bootstrap.container import Container
+from infra.config.settings import Settings
+from infra.entrypoints.cli import main
+from infra.entrypoints.worker.actors import sweep_schools
+from infra.entrypoints.worker.broker import setup_broker
+from infra.entrypoints.worker.deadletters import list_dead_letters
+from infra.entrypoints.worker.inprocess import start_inprocess_worker
 from services.access.roles import Role
 from services.casework.commands import AddNote, ReportCase
 from services.casework.handlers import CaseService
@@ -438,7 +438,7 @@ def _worker_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, st
 
 def _start_worker(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "entrypoints.cli", "worker", "--threads", "2", *args],
+        [sys.executable, "-m", "infra.entrypoints.cli", "worker", "--threads", "2", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -20,8 +20,8 @@ from uuid import UUID, uuid4
 import pytest
 from psycopg.sql import SQL, Identifier
 
-from bootstrap import views as school_views
-from bootstrap.container import Container
+from infra.bootstrap import views as school_views
+from infra.bootstrap.container import Container
 from projections.engine import head, positions
 from projections.views import ALL_VIEWS
 from services.access.roles import Role
@@ -52,7 +52,7 @@ def _seed(app: CaseworkApplication, school_id: UUID) -> None:
 
 def child_main() -> None:
     """The catch-up loop run in the child process (see the test)."""
-    from config.settings import Settings
+    from infra.config.settings import Settings
     from projections.engine import catch_up_batch
 
     school_id = UUID(os.environ["VT_SCHOOL"])

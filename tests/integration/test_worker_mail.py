@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bootstrap.container import Container
-from entrypoints.worker.actors import mail_sweep
-from entrypoints.worker.inprocess import start_inprocess_worker
+from infra.bootstrap.container import Container
+from infra.entrypoints.worker.actors import mail_sweep
+from infra.entrypoints.worker.inprocess import start_inprocess_worker
 from services.access.roles import Role
 from services.casework.commands import HoldIntake, ReportCase, ScheduleFollowUp
 from tests.integration.test_notifications import CP, Inbox, inbox, new_school, staff

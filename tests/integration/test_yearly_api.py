@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
 from services.access.roles import Role
 from services.casework.commands import ReportCase
 from services.casework.handlers import CaseService

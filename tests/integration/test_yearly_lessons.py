@@ -12,8 +12,8 @@ from uuid import uuid4
 
 import pytest
 
-from bootstrap.container import Container
-from bootstrap.views import catch_up_school
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import catch_up_school
 from services.access.roles import Role
 from services.casework.commands import EvaluateCase, ReportCase
 from services.casework.handlers import CaseService

@@ -14,11 +14,11 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from adapters.people.store import PostgresPeopleStore
-from bootstrap.container import Container
-from bootstrap.demo import seed_history
-from bootstrap.views import catch_up_school
-from entrypoints.web.pages.yearly import MONITOR_URL
+from infra.adapters.people.store import PostgresPeopleStore
+from infra.bootstrap.container import Container
+from infra.bootstrap.demo import seed_history
+from infra.bootstrap.views import catch_up_school
+from infra.entrypoints.web.pages.yearly import MONITOR_URL
 from services.access.roles import Role
 from services.casework.commands import ReportCase
 from services.casework.handlers import CaseService

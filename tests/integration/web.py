@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 from litestar.testing import TestClient
 
-from adapters.auth.principal import Principal
-from bootstrap.container import Container
-from bootstrap.views import ensure_school_views
-from config.settings import Settings
-from entrypoints.web.app import create_app, session_config
-from entrypoints.worker.inprocess import start_inprocess_worker
+from infra.adapters.auth.principal import Principal
+from infra.bootstrap.container import Container
+from infra.bootstrap.views import ensure_school_views
+from infra.config.settings import Settings
+from infra.entrypoints.web.app import create_app, session_config
+from infra.entrypoints.worker.inprocess import start_inprocess_worker
 from services.access.roles import Role
 from tenants.registry import School
 
@@ -104,7 +104,7 @@ def admitted(client: TestClient, who: Principal) -> Principal:  # type: ignore[t
 def as_person(container: Container, who: Principal) -> Principal:
     """``who`` admitted to their school's staff directory, as a login does (see
     :func:`admitted`); the operator and already admitted principals unchanged."""
-    from entrypoints.web.auth.gate import PeopleGate
+    from infra.entrypoints.web.auth.gate import PeopleGate
     from services.shared.errors import SchoolNotFound
 
     if who.school_id is None or who.person_id is not None:
@@ -128,7 +128,7 @@ def log_in(client: TestClient, who: Principal) -> Principal:  # type: ignore[typ
 
 def staff(container: Container, school: School, role: Role, name: str | None = None) -> str:
     """A person of ``school``'s staff directory in ``role`` (as if provisioned); their id."""
-    from entrypoints.web.auth.gate import PeopleGate
+    from infra.entrypoints.web.auth.gate import PeopleGate
     from services.people.directory import Provisioned
     from services.people.domain import Profile
 

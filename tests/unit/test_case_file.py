@@ -8,8 +8,8 @@ from uuid import uuid4
 
 import pytest
 
-from adapters.exports.pdf import render_case_file_pdf
-from entrypoints.web.labels import describe
+from infra.adapters.exports.pdf import render_case_file_pdf
+from infra.entrypoints.web.labels import describe
 from services.access.roles import Role
 from services.casework.commands import (
     AddNote,

@@ -1,4 +1,5 @@
-"""Signed checkpoints and their outside copy (adapters.audit.checkpoints, adapters.audit.sink)."""
+"""Signed checkpoints and their outside copy (infra.adapters.audit.checkpoints,
+infra.adapters.audit.sink)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from adapters.audit.sink import DirectorySink
-from adapters.audit.trail import AuditTrail, CheckpointSigner
+from infra.adapters.audit.sink import DirectorySink
+from infra.adapters.audit.trail import AuditTrail, CheckpointSigner
 from services.audit.checkpoints import from_record, sign, signature_problem
 
 MASTER = bytes(range(32))

@@ -12,9 +12,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-import entrypoints.cli
-from entrypoints.cli import cli, main, resolve
-from entrypoints.cli.common import progress_bar
+import infra.entrypoints.cli
+from infra.entrypoints.cli import cli, main, resolve
+from infra.entrypoints.cli.common import progress_bar
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Values for the README's placeholders that are not free text.
@@ -94,7 +94,7 @@ def test_bench_hands_its_arguments_to_the_harness(monkeypatch: pytest.MonkeyPatc
         given.append(tuple(options))
         return 0
 
-    monkeypatch.setattr(entrypoints.cli, "run_bench", fake_run)
+    monkeypatch.setattr(infra.entrypoints.cli, "run_bench", fake_run)
     argv = ["bench", "--quick", "--broker", "amqp://x", "--help"]
     assert CliRunner().invoke(cli, argv).exit_code == 0
     assert given == [("--quick", "--broker", "amqp://x", "--help")]

@@ -1,4 +1,4 @@
-"""Envelope encryption of school data keys (adapters.crypto)."""
+"""Envelope encryption of school data keys (infra.adapters.crypto)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from adapters.crypto import (
+from infra.adapters.crypto import (
     KeyUnwrapError,
     derive_key,
     generate_data_key,

@@ -1,4 +1,5 @@
-"""The deployment files (``entrypoints/deploy``), checked without containers and without a network.
+"""The deployment files (``infra/entrypoints/deploy``), checked without containers and without a
+network.
 
 Images cannot be built here, so every file is linted and everything it names is checked
 against the code: hadolint on the Containerfiles, the compose specification's JSON schema
@@ -28,19 +29,21 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from config.settings import SETTING_NAMES, Settings
-from entrypoints.cli import resolve
-from entrypoints.web.auth.routes import CALLBACK_PATH
-from entrypoints.web.health import HEALTH_ROUTES
+from infra.config.settings import SETTING_NAMES, Settings
+from infra.entrypoints.cli import resolve
+from infra.entrypoints.web.auth.routes import CALLBACK_PATH
+from infra.entrypoints.web.health import HEALTH_ROUTES
 
 ROOT = Path(__file__).resolve().parents[2]
-DEPLOY = ROOT / "entrypoints" / "deploy"
+DEPLOY = ROOT / "infra" / "entrypoints" / "deploy"
 K8S = DEPLOY / "k8s"
 K8S_VERSION = "1.31.0"
 HEALTH_PATHS = {path for handler in HEALTH_ROUTES for path in handler.paths}
-WORKER_HEALTH_PATHS = {"/health/live", "/health/ready"}  # entrypoints.worker.health
+WORKER_HEALTH_PATHS = {"/health/live", "/health/ready"}  # infra.entrypoints.worker.health
 #: Variables a deployment may set that are not Vangnet settings, and why.
-NOT_SETTINGS = {"PROMETHEUS_MULTIPROC_DIR"}  # prometheus_client's (config/settings.py notes it)
+NOT_SETTINGS = {
+    "PROMETHEUS_MULTIPROC_DIR"
+}  # prometheus_client's (infra/config/settings.py notes it)
 KEY = base64.b64encode(bytes(range(32))).decode()
 
 
@@ -61,10 +64,10 @@ def _cli_accepts(args: list[str]) -> None:
 
 
 def _probe_url(test: list[str]) -> str:
-    assert test[:4] == ["CMD", "python", "-m", "entrypoints.deploy.probe"] or test[:3] == [
+    assert test[:4] == ["CMD", "python", "-m", "infra.entrypoints.deploy.probe"] or test[:3] == [
         "python",
         "-m",
-        "entrypoints.deploy.probe",
+        "infra.entrypoints.deploy.probe",
     ], test
     return test[-1]
 
@@ -175,7 +178,7 @@ def compose() -> dict[str, Any]:
 
 def test_every_variable_the_settings_read_is_a_named_setting() -> None:
     """``SETTING_NAMES`` is what the checks here (and the secret-reference policy) rely on."""
-    source = (ROOT / "config" / "settings.py").read_text()
+    source = (ROOT / "infra" / "config" / "settings.py").read_text()
     read = set(re.findall(r'env(?:\.get)?\(\s*"([A-Z_]+)"', source))
     read |= set(re.findall(r'_(?:positive_int|non_negative_int|flag)\(env, "([A-Z_]+)"', source))
     assert len(read) > 30

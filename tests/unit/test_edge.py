@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from entrypoints.web.edge import MAX_JSON_DEPTH, InvalidBody, check_json, too_deep
-from entrypoints.web.reads import MAX_MONTHS, month_range
+from infra.entrypoints.web.edge import MAX_JSON_DEPTH, InvalidBody, check_json, too_deep
+from infra.entrypoints.web.reads import MAX_MONTHS, month_range
 from services.shared.errors import InvalidInput
 
 

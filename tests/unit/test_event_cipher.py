@@ -1,4 +1,4 @@
-"""Event states encrypted bound to their event (adapters.postgres.cipher through
+"""Event states encrypted bound to their event (infra.adapters.postgres.cipher through
 services.shared.mapper): a ciphertext moved to another case, version, type or log, changed, or
 in the old unbound format, does not decrypt and is an IntegrityViolation."""
 
@@ -11,7 +11,7 @@ from uuid import uuid4
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from adapters.postgres.cipher import (
+from infra.adapters.postgres.cipher import (
     MAGIC,
     EventCipher,
     EventIntegrityError,
@@ -35,7 +35,7 @@ KEY = bytes(range(32))
 def bound_app(context: str, *, pupil_keys: InMemoryPupilKeys | None = None) -> CaseworkApplication:
     env = {
         **IN_MEMORY,
-        "CIPHER_TOPIC": "adapters.postgres.cipher:EventCipher",
+        "CIPHER_TOPIC": "infra.adapters.postgres.cipher:EventCipher",
         "CIPHER_KEY": base64.b64encode(KEY).decode(),
         "CIPHER_CONTEXT": context,
         "MAPPER_TOPIC": "services.shared.mapper:BoundMapper",

@@ -1,4 +1,5 @@
-"""Route guards (entrypoints.web.guards): the pure checks, and every route of the app declares who
+"""Route guards (infra.entrypoints.web.guards): the pure checks, and every route of the app
+declares who
 may call it (a new route that forgets it fails here).
 
 The expected answers are written from DESIGN.md §1 and seed 001, not read from the roles table.
@@ -15,11 +16,11 @@ import pytest
 from litestar import Litestar
 from litestar.handlers.base import BaseRouteHandler
 
-from adapters.auth.principal import Principal
-from config.settings import Settings
-from entrypoints.web.actions import ACTIONS
-from entrypoints.web.app import create_app
-from entrypoints.web.guards import (
+from infra.adapters.auth.principal import Principal
+from infra.config.settings import Settings
+from infra.entrypoints.web.actions import ACTIONS
+from infra.entrypoints.web.app import create_app
+from infra.entrypoints.web.guards import (
     LOGGED_IN,
     PUBLIC,
     Requires,

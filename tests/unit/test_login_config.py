@@ -11,15 +11,15 @@ from uuid import UUID
 
 import pytest
 
-from adapters.auth.resolve import (
+from infra.adapters.auth.resolve import (
     NoRole,
     principal_for_operator,
     principal_for_school,
     principal_from_bearer,
     subject_hash,
 )
-from adapters.auth.tokens import BearerValidator, InvalidToken
-from config.settings import Settings
+from infra.adapters.auth.tokens import BearerValidator, InvalidToken
+from infra.config.settings import Settings
 from services.access.roles import Role
 from services.shared.actor import SYSTEM, Actor, acting_as
 from services.shared.errors import PermissionDenied
@@ -310,7 +310,7 @@ class FakeValidator(BearerValidator):
         self.calls: list[tuple[str, str]] = []
 
     async def validate(self, token: str, *, issuer: str, audience: str) -> dict[str, Any]:
-        from adapters.auth.tokens import unverified_claims
+        from infra.adapters.auth.tokens import unverified_claims
 
         self.calls.append((issuer, audience))
         claims = unverified_claims(token) or {}

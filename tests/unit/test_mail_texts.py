@@ -1,4 +1,4 @@
-"""The Dutch e-mail texts (adapters.mail) and the mail settings: no database, no network.
+"""The Dutch e-mail texts (infra.adapters.mail) and the mail settings: no database, no network.
 
 The builders take ids, kinds, levels and dates only; these tests check the texts, the link, and
 that nothing else (a name, a summary) can be passed in.
@@ -15,8 +15,8 @@ from uuid import UUID
 
 import pytest
 
-from adapters import mail
-from adapters.mail import (
+from infra.adapters import mail
+from infra.adapters.mail import (
     LogMailer,
     MailContext,
     SmtpMailer,
@@ -27,7 +27,7 @@ from adapters.mail import (
     overdue_text,
     reminder_text,
 )
-from config.settings import Settings, SettingsError
+from infra.config.settings import Settings, SettingsError
 from projections.notifications.projection import ReminderKind
 from services.casework.vocabulary import ComplaintLevel
 from services.shared.errors import InvalidInput

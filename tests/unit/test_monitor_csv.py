@@ -1,4 +1,5 @@
-"""The monitor averages' CSV format (adapters/monitor_csv.py): what Dutch monitor tools export is
+"""The monitor averages' CSV format (infra/adapters/monitor_csv.py): what Dutch monitor tools
+export is
 read; every problem is refused naming its line."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.monitor_csv import MAX_BYTES, MAX_ROWS, CsvReason, CsvRefused, parse
+from infra.adapters.monitor_csv import MAX_BYTES, MAX_ROWS, CsvReason, CsvRefused, parse
 
 HEADER = b"schooljaar;veiligheid;pesten;welbevinden\n"
 

@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from entrypoints.web.labels import describe
+from infra.entrypoints.web.labels import describe
 from services.access.need_to_know import (
     COMPLAINT_LEVELS,
     DOCUMENT_PARTS,

@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 import pytest
 
-from config.settings import SETTING_NAMES, Settings, SettingsError
-from entrypoints.deploy.probe import probe
-from entrypoints.web.metrics import forget_dead_processes
-from entrypoints.web.proxy import ForwardedHeadersMiddleware, parse_networks
-from entrypoints.web.security import HSTS, SecurityHeadersMiddleware
-from entrypoints.worker.health import WorkerHealthServer
+from infra.config.settings import SETTING_NAMES, Settings, SettingsError
+from infra.entrypoints.deploy.probe import probe
+from infra.entrypoints.web.metrics import forget_dead_processes
+from infra.entrypoints.web.proxy import ForwardedHeadersMiddleware, parse_networks
+from infra.entrypoints.web.security import HSTS, SecurityHeadersMiddleware
+from infra.entrypoints.worker.health import WorkerHealthServer
 
 KEY = base64.b64encode(bytes(32)).decode()
 PRODUCTION = {"DATABASE_URL": "postgresql://x@h/db", "VANGNET_MASTER_KEY": KEY}
@@ -79,7 +79,7 @@ def test_several_web_workers_need_a_database_server(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_several_workers_on_the_embedded_database(tmp_path: Path) -> None:
-    from entrypoints.web.server import serve
+    from infra.entrypoints.web.server import serve
 
     settings = Settings.from_env({"VANGNET_DATA_DIR": str(tmp_path)})
     with pytest.raises(SettingsError, match="needs DATABASE_URL"):
@@ -172,7 +172,7 @@ def test_hsts_only_when_the_public_url_is_https() -> None:
 
 
 def test_the_app_turns_on_secure_cookies_and_hsts_for_an_https_public_url(tmp_path: Path) -> None:
-    from entrypoints.web.app import https_only, session_config
+    from infra.entrypoints.web.app import https_only, session_config
 
     for url, expected in (("https://vangnet.example", True), ("http://127.0.0.1:8000", False)):
         settings = Settings.from_env(
@@ -269,7 +269,7 @@ def test_worker_health_reports_an_unreachable_broker() -> None:
 
 
 def test_the_operators_metrics_directory_starts_empty(tmp_path: Path) -> None:
-    from entrypoints.web.server import metrics_directory
+    from infra.entrypoints.web.server import metrics_directory
 
     (tmp_path / "counter_123.db").write_bytes(b"stale")
     (tmp_path / "keep.txt").write_text("not a metrics file")

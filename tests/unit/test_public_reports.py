@@ -13,8 +13,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from config.settings import Settings
-from entrypoints.web.report_limits import ReportLimits
+from infra.config.settings import Settings
+from infra.entrypoints.web.report_limits import ReportLimits
 from services.casework.application import CaseworkApplication
 from services.casework.commands import AssignOwner, CloseCase, HoldIntake, ReplyToReporter
 from services.casework.domain import EVENT_TYPES

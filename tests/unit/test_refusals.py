@@ -1,5 +1,6 @@
 """Every refusal a case form can meet, said in Dutch: the real domain refuses a real command (in
-memory), and :func:`entrypoints.web.refusals.refusal_nl` names what is missing — never just the
+memory), and :func:`infra.entrypoints.web.refusals.refusal_nl` names what is missing — never just
+the
 generic title of the error's code."""
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from entrypoints.web.forms import TEXT_PROBLEMS_NL
-from entrypoints.web.problems import DUTCH_TITLES
-from entrypoints.web.refusals import (
+from infra.entrypoints.web.forms import TEXT_PROBLEMS_NL
+from infra.entrypoints.web.problems import DUTCH_TITLES
+from infra.entrypoints.web.refusals import (
     DATE_PROBLEMS_NL,
     WRONG_STATE_NL,
     field_error_nl,

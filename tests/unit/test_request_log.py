@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 from litestar.exceptions import PermissionDeniedException
 
-from entrypoints.web.logs import RequestLogMiddleware
+from infra.entrypoints.web.logs import RequestLogMiddleware
 
 
 def _run(app: Any) -> tuple[list[dict[str, Any]], BaseException | None]:

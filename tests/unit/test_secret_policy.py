@@ -5,7 +5,8 @@ Repro (issue #10, section 4): an operator sets a school's ``secret_ref`` to
 issuer to a server they control; the next login would post the master key (or the process
 environment) there as the client secret. Every refused form is tested here twice: when it is
 set (:class:`tenants.login.LoginPolicy`, pure) and when it is used
-(:func:`adapters.auth.secrets.resolve_secret`, with the file system: symlinks, fifos, hard links).
+(:func:`infra.adapters.auth.secrets.resolve_secret`, with the file system: symlinks, fifos, hard
+links).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.auth.secrets import MAX_SECRET_FILE_BYTES, SecretError, resolve_secret
-from config.settings import SETTING_NAMES, Settings, SettingsError
+from infra.adapters.auth.secrets import MAX_SECRET_FILE_BYTES, SecretError, resolve_secret
+from infra.config.settings import SETTING_NAMES, Settings, SettingsError
 from tenants.login import InvalidLoginConfig, LoginPolicy
 
 MASTER_KEY = bytes(range(32))

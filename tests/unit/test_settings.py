@@ -1,4 +1,4 @@
-"""Settings.from_env (config.settings) and slugs (tenants.registry): no database needed."""
+"""Settings.from_env (infra.config.settings) and slugs (tenants.registry): no database needed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import Settings, SettingsError
+from infra.config.settings import Settings, SettingsError
 from services.shared.errors import InvalidInput
 from tenants.registry import slugify, validate_slug
 

@@ -14,17 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from adapters.audit.access_log import create_statements
-from adapters.postgres.chain import head_statement, insert_events_statement, insert_links_statement
-from entrypoints.web.sessions import SESSION_TABLE_DDL
+from infra.adapters.audit.access_log import create_statements
+from infra.adapters.postgres.chain import (
+    head_statement,
+    insert_events_statement,
+    insert_links_statement,
+)
+from infra.entrypoints.web.sessions import SESSION_TABLE_DDL
 from tests.sql_conventions import STATEMENT_START, problems
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = (
-    "adapters",
-    "bootstrap",
-    "config",
-    "entrypoints",
+    "infra",
     "projections",
     "services",
     "tenants",
@@ -73,10 +74,10 @@ def test_the_scan_finds_the_code_s_sql() -> None:
     """The scan is not vacuous: it sees the statements we know are there."""
     where = {place.split(":")[0] for place, _ in sql_strings()}
     assert {
-        "bootstrap/notifications.py",
-        "adapters/audit/access_log.py",
-        "adapters/postgres/chain.py",
-        "entrypoints/web/sessions.py",
+        "infra/bootstrap/notifications.py",
+        "infra/adapters/audit/access_log.py",
+        "infra/adapters/postgres/chain.py",
+        "infra/entrypoints/web/sessions.py",
         "projections/engine.py",
     } <= where
     assert len(sql_strings()) > 100

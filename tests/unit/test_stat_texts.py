@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from uuid import uuid4
 
-from entrypoints.web.pages import charts
+from infra.entrypoints.web.pages import charts
 from projections.board_stats import queries as q
 from projections.board_stats.queries import StatCell
 from services.casework.labels import dutch_date

@@ -1,4 +1,4 @@
-"""Bearer access-token validation (adapters.auth.tokens) against a local provider.
+"""Bearer access-token validation (infra.adapters.auth.tokens) against a local provider.
 
 The provider is a handful of locally generated keys served through an ``httpx.MockTransport``:
 no network. Each way a forged or misdirected token must fail has its own test.
@@ -20,8 +20,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
-from adapters.auth.discovery import ProviderDirectory
-from adapters.auth.tokens import (
+from infra.adapters.auth.discovery import ProviderDirectory
+from infra.adapters.auth.tokens import (
     BearerValidator,
     InvalidToken,
     ProviderUnavailable,

@@ -14,9 +14,9 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from litestar.testing import TestClient
 
-from entrypoints.web.problems import EXCEPTION_HANDLERS
+from infra.entrypoints.web.problems import EXCEPTION_HANDLERS
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "entrypoints" / "web" / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "infra" / "entrypoints" / "web" / "templates"
 MESSAGE = "Fictieve melding over Leerling Test-A"
 
 
@@ -55,12 +55,15 @@ def test_unhandled_error_log_names_the_route_template(
     caplog: pytest.LogCaptureFixture, path: str, template: str
 ) -> None:
     case_id = str(uuid4())
-    with _client() as client, caplog.at_level(logging.ERROR, logger="entrypoints.web.problems"):
+    with (
+        _client() as client,
+        caplog.at_level(logging.ERROR, logger="infra.entrypoints.web.problems"),
+    ):
         response = client.get(path.format(id=case_id))
     assert response.status_code == 500
     assert case_id not in response.text
     assert MESSAGE not in response.text
-    lines = [r.getMessage() for r in caplog.records if r.name == "entrypoints.web.problems"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "infra.entrypoints.web.problems"]
     assert lines == [f"unhandled BrokenThing on GET {template}"]
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert case_id not in logged

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from entrypoints.web.validation import describe
+from infra.entrypoints.web.validation import describe
 
 NO_ROUTE: Any = SimpleNamespace(scope={})
 

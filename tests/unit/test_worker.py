@@ -13,8 +13,8 @@ import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
-from adapters import jobs as registry
-from adapters.jobs import (
+from infra.adapters import jobs as registry
+from infra.adapters.jobs import (
     CATCH_UP_JOB,
     CoalescingNotifier,
     SavedNotifier,
@@ -24,11 +24,11 @@ from adapters.jobs import (
     queue_name,
     registered_jobs,
 )
-from config.settings import Settings, SettingsError
-from entrypoints.worker import actors
-from entrypoints.worker.actors import InvalidJob
-from entrypoints.worker.broker import broker_kind, setup_broker
-from entrypoints.worker.deadletters import _describe, _error_class, list_dead_letters
+from infra.config.settings import Settings, SettingsError
+from infra.entrypoints.worker import actors
+from infra.entrypoints.worker.actors import InvalidJob
+from infra.entrypoints.worker.broker import broker_kind, setup_broker
+from infra.entrypoints.worker.deadletters import _describe, _error_class, list_dead_letters
 from services.access.roles import Role
 from services.casework.commands import AddNote, ReportCase
 from services.shared.errors import PermissionDenied
@@ -259,6 +259,7 @@ def test_job_settings_from_the_environment() -> None:
 
 
 def test_the_after_commit_hint_names_the_catch_up_job() -> None:
-    # The container's notifier sends by name (adapters.jobs imports no job): the name must be the
+    # The container's notifier sends by name (infra.adapters.jobs imports no job): the name must be
+    # the
     # catch-up job's.
     assert registered_jobs()[CATCH_UP_JOB].fn is actors.catch_up_school

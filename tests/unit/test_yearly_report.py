@@ -8,8 +8,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from adapters.monitor_averages import MonitorAverages, parse_average, parse_form
-from entrypoints.web.pages.yearly_report import build_report, render_yearly_pdf, report_csv
+from infra.adapters.monitor_averages import MonitorAverages, parse_average, parse_form
+from infra.entrypoints.web.pages.yearly_report import build_report, render_yearly_pdf, report_csv
 from projections.board_stats import queries as q
 from projections.board_stats.queries import StatCell, cell
 from projections.incident_stats import queries as iq

@@ -8,7 +8,7 @@
 // http://127.0.0.1:<port>. Once listening it prints exactly one line `READY <issuer>` on stdout;
 // everything else goes to stderr.
 //
-// Staging (entrypoints/deploy/compose.yaml, profile `staging`): IDP_HOST=0.0.0.0 listens on every
+// Staging (infra/entrypoints/deploy/compose.yaml, profile `staging`): IDP_HOST=0.0.0.0 listens on every
 // interface of its container and IDP_ISSUER=https://idp.staging.example names the public issuer
 // behind the TLS proxy (whose X-Forwarded-* headers are then trusted). Still fake users only.
 //

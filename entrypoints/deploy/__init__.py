@@ -1,5 +1,0 @@
-"""Deployment files (Containerfile, compose, Kubernetes) and the little they run themselves.
-
-The files are described in ``entrypoints/deploy/README.md``; the one Python module here,
-:mod:`entrypoints.deploy.probe`, is the containers' health check (the slim image has no curl).
-"""

@@ -1,1 +1,0 @@
-"""The web edge: the Litestar app, its API and pages (see ``entrypoints/web/README.md``)."""

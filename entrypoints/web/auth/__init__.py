@@ -1,1 +1,0 @@
-"""Login routes and the development identity provider (the OIDC adapters: adapters.auth)."""

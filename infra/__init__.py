@@ -1,0 +1,1 @@
+"""The outer ring: entry points, the composition root, adapters and settings (see README.md)."""

@@ -1,0 +1,1 @@
+"""The web edge: the Litestar app, its API and pages (see ``infra/entrypoints/web/README.md``)."""

@@ -1,0 +1,1 @@
+"""Login routes and the development identity provider (the OIDC adapters: infra.adapters.auth)."""
